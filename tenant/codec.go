@@ -1,0 +1,87 @@
+package tenant
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// ErrSchema is returned when a snapshot carries an unsupported schema tag.
+var ErrSchema = errors.New("unsupported snapshot schema")
+
+// Decode reads one snapshot strictly: unknown fields, a wrong schema tag,
+// trailing data or an unknown section state are errors. name labels errors
+// (usually the file path).
+func Decode(r io.Reader, name string) (*Snapshot, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var s Snapshot
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, describeJSONError(err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: trailing data after the snapshot object", name)
+	}
+	if s.Schema != SchemaV1 {
+		return nil, fmt.Errorf("%s: schema: %w %q, expected %q", name, ErrSchema, s.Schema, SchemaV1)
+	}
+	for sec, st := range s.Status {
+		if !knownSection(sec) {
+			return nil, fmt.Errorf("%s: status.%s: unknown section, expected one of %v", name, sec, AllSections)
+		}
+		switch st.State {
+		case StateComplete, StatePartial, StateFailed:
+		default:
+			return nil, fmt.Errorf("%s: status.%s.state: %q, expected complete, partial or failed", name, sec, st.State)
+		}
+	}
+	return &s, nil
+}
+
+// ReadFile decodes the snapshot at path.
+func ReadFile(path string) (*Snapshot, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	defer f.Close()
+	return Decode(f, path)
+}
+
+// Encode writes s as indented JSON, setting the schema tag.
+func Encode(w io.Writer, s *Snapshot) error {
+	s.Schema = SchemaV1
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return fmt.Errorf("encode snapshot: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func knownSection(s Section) bool {
+	for _, k := range AllSections {
+		if k == s {
+			return true
+		}
+	}
+	return false
+}
+
+// describeJSONError turns encoding/json errors into "path: value, expected" text.
+func describeJSONError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("%s: got JSON %s, expected %s", te.Field, te.Value, te.Type)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON at byte %d: %w", se.Offset, err)
+	}
+	return err
+}

@@ -1,0 +1,9 @@
+// Package tenant holds the pure data model of a Microsoft 365 tenant's
+// external-sharing state: a Snapshot with seven sections, each carrying its
+// collection status, plus the rule Result type that the rest of the pipeline
+// passes around. It performs no I/O beyond JSON encoding.
+//
+// Enumerations are string types. Values Microsoft may add later are kept
+// verbatim rather than coerced, and the empty string always means "not
+// collected" so that a missing property is never mistaken for "disabled".
+package tenant

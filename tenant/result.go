@@ -1,0 +1,83 @@
+package tenant
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Outcome is a rule's verdict on one object. There are four, not two.
+type Outcome string
+
+// Rule outcomes.
+const (
+	Pass          Outcome = "pass"
+	Fail          Outcome = "fail"
+	NotApplicable Outcome = "not_applicable"
+	Unknown       Outcome = "unknown"
+)
+
+// Severity ranks how bad a failed rule is.
+type Severity string
+
+// Severities, lowest first.
+const (
+	SeverityInfo     Severity = "info"
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+	SeverityHigh     Severity = "high"
+	SeverityCritical Severity = "critical"
+)
+
+// Rank orders severities: info(0) … critical(4); ok is false for unknown values.
+func (s Severity) Rank() (rank int, ok bool) {
+	switch s {
+	case SeverityInfo:
+		return 0, true
+	case SeverityLow:
+		return 1, true
+	case SeverityMedium:
+		return 2, true
+	case SeverityHigh:
+		return 3, true
+	case SeverityCritical:
+		return 4, true
+	}
+	return 0, false
+}
+
+// AtLeast reports whether s is at or above min.
+func (s Severity) AtLeast(min Severity) bool {
+	a, ok1 := s.Rank()
+	b, ok2 := min.Rank()
+	return ok1 && ok2 && a >= b
+}
+
+// Result is one rule's outcome for one object.
+type Result struct {
+	RuleID     string   `json:"ruleId"`
+	Section    Section  `json:"section"`
+	Outcome    Outcome  `json:"outcome"`
+	Severity   Severity `json:"severity"`
+	ObjectKey  string   `json:"objectKey"`
+	ObjectName string   `json:"objectName,omitempty"`
+	Expected   string   `json:"expected,omitempty"`
+	Actual     string   `json:"actual,omitempty"`
+	Message    string   `json:"message,omitempty"`
+	// Exception names the baseline exception that accepted this result, if any.
+	Exception string `json:"exception,omitempty"`
+}
+
+// Fingerprint is the stable identity of the drift a result describes: the
+// same rule, object and expectation give the same fingerprint in every scan.
+func (r *Result) Fingerprint() string {
+	h := sha256.New()
+	h.Write([]byte(r.RuleID))
+	h.Write([]byte{0})
+	h.Write([]byte(r.ObjectKey))
+	h.Write([]byte{0})
+	h.Write([]byte(r.Expected))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Ptr returns a pointer to v; handy for optional snapshot fields.
+func Ptr[T any](v T) *T { return &v }

@@ -1,0 +1,285 @@
+package tenant
+
+import "time"
+
+// SchemaV1 is the schema tag of the current snapshot JSON encoding.
+const SchemaV1 = "sharedrift.snapshot/v1"
+
+// Section names one of the seven parts of a snapshot.
+type Section string
+
+// The seven sections of a snapshot.
+const (
+	SectionSharePoint Section = "sharepoint"
+	SectionSites      Section = "sites"
+	SectionLinks      Section = "links"
+	SectionGuests     Section = "guests"
+	SectionEntra      Section = "entra"
+	SectionGroups     Section = "groups"
+	SectionExchange   Section = "exchange"
+)
+
+// AllSections lists the sections in their canonical order.
+var AllSections = []Section{SectionSharePoint, SectionSites, SectionLinks, SectionGuests, SectionEntra, SectionGroups, SectionExchange}
+
+// State is how completely a section was collected.
+type State string
+
+// Section states. Anything but StateComplete makes rules over the section
+// report unknown and stops removals, resolutions and remediation.
+const (
+	StateComplete State = "complete"
+	StatePartial  State = "partial"
+	StateFailed   State = "failed"
+)
+
+// SectionStatus records how a section's collection went.
+type SectionStatus struct {
+	State State  `json:"state"`
+	Error string `json:"error,omitempty"`
+	// Calls and RU are optional API statistics for the section.
+	Calls int   `json:"calls,omitempty"`
+	RU    int64 `json:"ru,omitempty"`
+}
+
+// Snapshot is a tenant's sharing state at one point in time.
+type Snapshot struct {
+	Schema      string    `json:"schema"`
+	Tenant      string    `json:"tenant"`
+	TenantID    string    `json:"tenantId,omitempty"`
+	CollectedAt time.Time `json:"collectedAt"`
+	// Status has one entry per collected section; a missing entry means the
+	// section was not collected at all.
+	Status map[Section]SectionStatus `json:"status"`
+
+	SharePoint *SharePointSettings `json:"sharepoint,omitempty"`
+	Sites      []Site              `json:"sites,omitempty"`
+	Links      []Link              `json:"links,omitempty"`
+	Guests     []Guest             `json:"guests,omitempty"`
+	Entra      *EntraSettings      `json:"entra,omitempty"`
+	Groups     *GroupsSettings     `json:"groups,omitempty"`
+	Exchange   *ExchangeSettings   `json:"exchange,omitempty"`
+}
+
+// Complete reports whether section s was fully collected.
+func (s *Snapshot) Complete(sec Section) bool {
+	st, ok := s.Status[sec]
+	return ok && st.State == StateComplete
+}
+
+// SharePointSettings is the tenant-wide SharePoint and OneDrive sharing
+// configuration. Pointer fields are nil when the source did not report them.
+type SharePointSettings struct {
+	SharingCapability         SharingLevel `json:"sharingCapability,omitempty"`
+	OneDriveSharingCapability SharingLevel `json:"oneDriveSharingCapability,omitempty"`
+	DomainRestrictionMode     DomainMode   `json:"domainRestrictionMode,omitempty"`
+	AllowedDomains            []string     `json:"allowedDomains"`
+	BlockedDomains            []string     `json:"blockedDomains"`
+	DefaultLinkScope          LinkScope    `json:"defaultLinkScope,omitempty"`
+	DefaultLinkPermission     LinkType     `json:"defaultLinkPermission,omitempty"`
+	// AnyoneLinkExpirationDays is RequireAnonymousLinksExpireInDays; <= 0 means
+	// Anyone links need not expire.
+	AnyoneLinkExpirationDays *int     `json:"anyoneLinkExpirationDays,omitempty"`
+	FileAnyoneLinkType       LinkType `json:"fileAnyoneLinkType,omitempty"`
+	FolderAnyoneLinkType     LinkType `json:"folderAnyoneLinkType,omitempty"`
+	ResharingByGuests        *bool    `json:"resharingByGuests,omitempty"`
+	RequireAccountMatch      *bool    `json:"requireAcceptingAccountMatch,omitempty"`
+	GuestExpirationRequired  *bool    `json:"guestExpirationRequired,omitempty"`
+	GuestExpirationDays      *int     `json:"guestExpirationDays,omitempty"`
+	EmailAttestationRequired *bool    `json:"emailAttestationRequired,omitempty"`
+	EmailAttestationDays     *int     `json:"emailAttestationReAuthDays,omitempty"`
+}
+
+// Key is the stable identity of the tenant settings object.
+func (*SharePointSettings) Key() string { return "sharepoint:tenant" }
+
+// Site is one site collection (including OneDrive personal sites).
+type Site struct {
+	// ID is the site collection GUID (the middle part of a Graph site id).
+	ID                    string       `json:"id"`
+	URL                   string       `json:"url"`
+	Title                 string       `json:"title,omitempty"`
+	Template              string       `json:"template,omitempty"`
+	GroupID               string       `json:"groupId,omitempty"`
+	Personal              bool         `json:"personal,omitempty"`
+	SharingCapability     SharingLevel `json:"sharingCapability,omitempty"`
+	DomainRestrictionMode DomainMode   `json:"domainRestrictionMode,omitempty"`
+	AllowedDomains        []string     `json:"allowedDomains,omitempty"`
+	BlockedDomains        []string     `json:"blockedDomains,omitempty"`
+	SensitivityLabelID    string       `json:"sensitivityLabelId,omitempty"`
+	SensitivityLabel      string       `json:"sensitivityLabel,omitempty"`
+	LockState             string       `json:"lockState,omitempty"`
+}
+
+// Key is the site's stable identity.
+func (s *Site) Key() string { return "site:" + s.ID }
+
+// Link is one sharing permission on a file or folder.
+type Link struct {
+	DriveID      string    `json:"driveId"`
+	ItemID       string    `json:"itemId"`
+	PermissionID string    `json:"permissionId"`
+	SiteID       string    `json:"siteId,omitempty"`
+	SiteURL      string    `json:"siteUrl,omitempty"`
+	Library      string    `json:"library,omitempty"`
+	ItemPath     string    `json:"itemPath,omitempty"`
+	Folder       bool      `json:"folder,omitempty"`
+	Scope        LinkScope `json:"scope,omitempty"`
+	Type         LinkType  `json:"type,omitempty"`
+	Roles        []string  `json:"roles,omitempty"`
+	// Expires is nil when the link never expires.
+	Expires          *time.Time `json:"expires,omitempty"`
+	HasPassword      *bool      `json:"hasPassword,omitempty"`
+	PreventsDownload *bool      `json:"preventsDownload,omitempty"`
+	GrantedTo        []string   `json:"grantedTo,omitempty"`
+	WebURL           string     `json:"webUrl,omitempty"`
+}
+
+// Key is the link's stable identity.
+func (l *Link) Key() string { return "link:" + l.DriveID + "/" + l.ItemID + "/" + l.PermissionID }
+
+// Ref names a directory object (user, group, service principal).
+type Ref struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName,omitempty"`
+	Type        string `json:"type,omitempty"`
+}
+
+// Guest is an external (userType Guest) user.
+type Guest struct {
+	ID             string     `json:"id"`
+	UPN            string     `json:"userPrincipalName,omitempty"`
+	Mail           string     `json:"mail,omitempty"`
+	DisplayName    string     `json:"displayName,omitempty"`
+	Domain         string     `json:"domain,omitempty"`
+	State          GuestState `json:"state,omitempty"`
+	StateChangedAt *time.Time `json:"stateChangedAt,omitempty"`
+	CreatedAt      *time.Time `json:"createdAt,omitempty"`
+	AccountEnabled *bool      `json:"accountEnabled,omitempty"`
+	// SignIn is nil when sign-in activity was not collected (no licence or
+	// permission); SignIn.Last is nil when the guest never signed in.
+	SignIn *SignIn `json:"signIn,omitempty"`
+	// Sponsors and MemberOf are null when not collected and [] when empty.
+	Sponsors []Ref `json:"sponsors"`
+	MemberOf []Ref `json:"memberOf"`
+}
+
+// SignIn is a guest's sign-in activity.
+type SignIn struct {
+	Last           *time.Time `json:"last,omitempty"`
+	LastSuccessful *time.Time `json:"lastSuccessful,omitempty"`
+}
+
+// Key is the guest's stable identity.
+func (g *Guest) Key() string { return "guest:" + g.ID }
+
+// EntraSettings is the Entra ID B2B configuration.
+type EntraSettings struct {
+	AllowInvitesFrom InviteFrom `json:"allowInvitesFrom,omitempty"`
+	GuestUserRoleID  string     `json:"guestUserRoleId,omitempty"`
+	// Invitations is the B2B guest-invitation domain list; nil when not
+	// collected, Mode "none" when no list is configured.
+	Invitations        *DomainList         `json:"invitations,omitempty"`
+	CrossTenantDefault *CrossTenantDefault `json:"crossTenantDefault,omitempty"`
+}
+
+// GuestAccess derives the guest directory access level.
+func (e *EntraSettings) GuestAccess() GuestAccess { return GuestAccessFromRole(e.GuestUserRoleID) }
+
+// DomainList is a domain allow or block list.
+type DomainList struct {
+	Mode    DomainMode `json:"mode"`
+	Allowed []string   `json:"allowed"`
+	Blocked []string   `json:"blocked"`
+}
+
+// CrossTenantDefault summarises the default cross-tenant access policy.
+// Access values are "allowed", "blocked" or whatever the service returns.
+type CrossTenantDefault struct {
+	B2BCollaborationInbound  string `json:"b2bCollaborationInbound,omitempty"`
+	B2BCollaborationOutbound string `json:"b2bCollaborationOutbound,omitempty"`
+	B2BDirectConnectInbound  string `json:"b2bDirectConnectInbound,omitempty"`
+	B2BDirectConnectOutbound string `json:"b2bDirectConnectOutbound,omitempty"`
+	InboundTrustMFA          *bool  `json:"inboundTrustMfa,omitempty"`
+}
+
+// GroupsSettings is the Microsoft 365 Groups guest configuration.
+type GroupsSettings struct {
+	// Configured is false when the tenant has no Group.Unified settings
+	// object, in which case Microsoft's template defaults apply.
+	Configured                bool    `json:"configured"`
+	AllowToAddGuests          *bool   `json:"allowToAddGuests,omitempty"`
+	AllowGuestsToAccessGroups *bool   `json:"allowGuestsToAccessGroups,omitempty"`
+	AllowGuestsToBeGroupOwner *bool   `json:"allowGuestsToBeGroupOwner,omitempty"`
+	Groups                    []Group `json:"groups,omitempty"`
+}
+
+// Key is the tenant groups settings' stable identity.
+func (*GroupsSettings) Key() string { return "groups:tenant" }
+
+// Group is one Microsoft 365 group with its guest override and labels.
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName,omitempty"`
+	Mail        string `json:"mail,omitempty"`
+	Visibility  string `json:"visibility,omitempty"`
+	// AllowToAddGuests is the per-group Group.Unified.Guest override; nil
+	// when the group has none.
+	AllowToAddGuests *bool   `json:"allowToAddGuests,omitempty"`
+	Labels           []Label `json:"labels,omitempty"`
+}
+
+// Key is the group's stable identity.
+func (g *Group) Key() string { return "group:" + g.ID }
+
+// Label is a sensitivity label assignment.
+type Label struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName,omitempty"`
+}
+
+// ExchangeSettings holds calendar sharing and organization relationships.
+type ExchangeSettings struct {
+	SharingPolicies           []SharingPolicy   `json:"sharingPolicies"`
+	OrganizationRelationships []OrgRelationship `json:"organizationRelationships"`
+}
+
+// SharingPolicy is an Exchange sharing policy.
+type SharingPolicy struct {
+	Name    string          `json:"name"`
+	Enabled *bool           `json:"enabled,omitempty"`
+	Default bool            `json:"default,omitempty"`
+	Domains []SharingDomain `json:"domains"`
+}
+
+// Key is the sharing policy's stable identity.
+func (p *SharingPolicy) Key() string { return "sharingpolicy:" + p.Name }
+
+// SharingDomain is one parsed "<domain>:<action>[,<action>]" entry; Domain is
+// a domain name, "*" or "Anonymous".
+type SharingDomain struct {
+	Domain  string   `json:"domain"`
+	Actions []string `json:"actions"`
+}
+
+// OrgRelationship is an Exchange organization relationship.
+type OrgRelationship struct {
+	Name                  string   `json:"name"`
+	DomainNames           []string `json:"domainNames"`
+	Enabled               *bool    `json:"enabled,omitempty"`
+	FreeBusyAccessEnabled *bool    `json:"freeBusyAccessEnabled,omitempty"`
+	FreeBusyAccessLevel   string   `json:"freeBusyAccessLevel,omitempty"`
+	FreeBusyAccessScope   string   `json:"freeBusyAccessScope,omitempty"`
+	MailTipsAccessEnabled *bool    `json:"mailTipsAccessEnabled,omitempty"`
+	MailTipsAccessLevel   string   `json:"mailTipsAccessLevel,omitempty"`
+}
+
+// Key is the organization relationship's stable identity.
+func (o *OrgRelationship) Key() string { return "orgrel:" + o.Name }
+
+// Singleton keys for settings objects that have no Key method of their own.
+const (
+	KeyEntraAuthorization = "entra:authorizationPolicy"
+	KeyEntraInvitations   = "entra:b2bInvitations"
+	KeyEntraCrossTenant   = "entra:crossTenantDefault"
+)
