@@ -37,9 +37,14 @@ const (
 type SectionStatus struct {
 	State State  `json:"state"`
 	Error string `json:"error,omitempty"`
-	// Calls and RU are optional API statistics for the section.
-	Calls int   `json:"calls,omitempty"`
-	RU    int64 `json:"ru,omitempty"`
+	// Calls, Retries, Throttled and RU are optional API statistics for the
+	// section: requests sent (retries included), requests repeated after a
+	// transient failure, responses that were 429 or 503 throttling, and
+	// SharePoint resource units spent.
+	Calls     int   `json:"calls,omitempty"`
+	Retries   int   `json:"retries,omitempty"`
+	Throttled int   `json:"throttled,omitempty"`
+	RU        int64 `json:"ru,omitempty"`
 }
 
 // Snapshot is a tenant's sharing state at one point in time.
