@@ -1,0 +1,260 @@
+package config
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Config is the whole daemon configuration.
+type Config struct {
+	Log       Log               `koanf:"log"`
+	Store     Store             `koanf:"store"`
+	HTTP      HTTP              `koanf:"http"`
+	Scheduler Scheduler         `koanf:"scheduler"`
+	Defaults  Defaults          `koanf:"defaults"`
+	Notify    Notify            `koanf:"notify"`
+	Tenants   map[string]Tenant `koanf:"tenants"`
+}
+
+// Log configures the daemon's structured logger.
+type Log struct {
+	Level  string `koanf:"level"`  // debug | info | warn | error
+	Format string `koanf:"format"` // json | text
+}
+
+// Store selects where state is kept: PostgreSQL when DSN is set, otherwise
+// the embedded SQLite database in StateDir.
+type Store struct {
+	DSN       SecretRef `koanf:"dsn"`
+	StateDir  string    `koanf:"state_dir"`
+	Retention Duration  `koanf:"retention"`
+}
+
+// HTTP configures the health, metrics and JSON API server.
+type HTTP struct {
+	// Listen is a host:port; empty disables the server.
+	Listen string     `koanf:"listen"`
+	Tokens []APIToken `koanf:"tokens"`
+}
+
+// Scope is what an API token may do.
+type Scope string
+
+// API token scopes. Admin implies read.
+const (
+	ScopeRead  Scope = "read"
+	ScopeAdmin Scope = "admin"
+)
+
+// APIToken is one bearer token accepted by the API.
+type APIToken struct {
+	Name   string    `koanf:"name"`
+	Scope  Scope     `koanf:"scope"`
+	Secret SecretRef `koanf:"secret"`
+}
+
+// Scheduler tunes when and how scans run.
+type Scheduler struct {
+	// Jitter spreads tenants sharing a schedule over this window; each
+	// tenant's offset is derived from its name, so every replica agrees.
+	Jitter Duration `koanf:"jitter"`
+	// StartupScan scans every tenant once when the daemon starts.
+	StartupScan bool `koanf:"startup_scan"`
+	// ScanTimeout bounds one tenant's scan.
+	ScanTimeout Duration `koanf:"scan_timeout"`
+	// GracePeriod is how long a stopping daemon lets running scans finish
+	// before abandoning them uncommitted.
+	GracePeriod Duration `koanf:"grace_period"`
+	// LeaseTTL is how long a replica's claim on a scan lasts without renewal;
+	// a dead replica's scans are taken over after it.
+	LeaseTTL Duration `koanf:"lease_ttl"`
+	// MaxConcurrent caps scans running at once in this process.
+	MaxConcurrent int `koanf:"max_concurrent"`
+}
+
+// Defaults apply to every tenant that does not set the field itself.
+type Defaults struct {
+	Schedule    string      `koanf:"schedule"`
+	Baseline    string      `koanf:"baseline"`
+	Remediation Remediation `koanf:"remediation"`
+}
+
+// Notify holds the notification destinations tenants route to.
+type Notify struct {
+	Destinations map[string]Destination `koanf:"destinations"`
+	// DigestThreshold: a scan bringing more new findings than this to one
+	// destination sends one digest instead.
+	DigestThreshold int      `koanf:"digest_threshold"`
+	Reminder        Reminder `koanf:"reminder"`
+	// DeadLetterAfter is how long an undeliverable message is retried.
+	DeadLetterAfter Duration `koanf:"dead_letter_after"`
+	// Approvers are the Slack user IDs allowed to approve remediation.
+	Approvers []string `koanf:"approvers"`
+}
+
+// Reminder repeats open findings at or above MinSeverity every Every.
+type Reminder struct {
+	Every       Duration `koanf:"every"`
+	MinSeverity string   `koanf:"min_severity"`
+}
+
+// Destination kinds.
+const (
+	DestSlack   = "slack"
+	DestTeams   = "teams"
+	DestWebhook = "webhook"
+	DestEmail   = "email"
+)
+
+// Destination is one place notifications go. Which fields apply depends on
+// Type; validation rejects fields that do not belong to it.
+type Destination struct {
+	Type string `koanf:"type"`
+	// Slack: a bot token and channel, or an incoming-webhook URL.
+	Token         SecretRef `koanf:"token"`
+	Channel       string    `koanf:"channel"`
+	SigningSecret SecretRef `koanf:"signing_secret"`
+	// Slack incoming webhook, Teams workflow, or generic webhook URL.
+	URL SecretRef `koanf:"url"`
+	// Webhook HMAC key.
+	Secret SecretRef `koanf:"secret"`
+	// Email.
+	SMTP SMTP `koanf:"smtp"`
+}
+
+// SMTP configures an email destination.
+type SMTP struct {
+	Host     string    `koanf:"host"`
+	Port     int       `koanf:"port"`
+	Username string    `koanf:"username"`
+	Password SecretRef `koanf:"password"`
+	From     string    `koanf:"from"`
+	To       []string  `koanf:"to"`
+}
+
+// Tenant is one Microsoft 365 tenant to watch.
+type Tenant struct {
+	// Name is the map key under tenants; filled in by Load.
+	Name string `koanf:"-"`
+	// TenantID is the Entra directory (tenant) ID.
+	TenantID string `koanf:"tenant_id"`
+	// Domain is the tenant's initial domain prefix (fabrikam for
+	// fabrikam.onmicrosoft.com); it gives the SharePoint admin host.
+	Domain string `koanf:"domain"`
+	// Cloud is global, usgov, usgovhigh, dod or china.
+	Cloud       string      `koanf:"cloud"`
+	Schedule    string      `koanf:"schedule"`
+	Baseline    string      `koanf:"baseline"`
+	Credentials Credentials `koanf:"credentials"`
+	// Fixture, when set, scans an in-process fake tenant serving this
+	// fixture directory instead of Microsoft 365 (demos and tests).
+	Fixture     string       `koanf:"fixture"`
+	Notify      TenantNotify `koanf:"notify"`
+	Remediation Remediation  `koanf:"remediation"`
+	Report      Report       `koanf:"report"`
+}
+
+// Credential methods.
+const (
+	AuthClientSecret     = "client_secret"
+	AuthCertificate      = "certificate"
+	AuthWorkloadIdentity = "workload_identity"
+	AuthManagedIdentity  = "managed_identity"
+)
+
+// Credentials are how the collector authenticates to the tenant.
+type Credentials struct {
+	Method              string    `koanf:"method"`
+	ClientID            string    `koanf:"client_id"`
+	ClientSecret        SecretRef `koanf:"client_secret"`
+	Certificate         SecretRef `koanf:"certificate"`
+	CertificatePassword SecretRef `koanf:"certificate_password"`
+	// TokenFile is the federated token for workload identity (defaults to
+	// AZURE_FEDERATED_TOKEN_FILE at run time when empty).
+	TokenFile string `koanf:"token_file"`
+}
+
+// TenantNotify routes a tenant's findings to destinations.
+type TenantNotify struct {
+	Routes []Route `koanf:"routes"`
+}
+
+// Route sends matching findings to one destination. Empty filters match all.
+type Route struct {
+	Destination string   `koanf:"destination"`
+	MinSeverity string   `koanf:"min_severity"`
+	Sections    []string `koanf:"sections"`
+	Rules       []string `koanf:"rules"`
+}
+
+// Remediation modes, from least to most active.
+const (
+	ModeOff     = "off"
+	ModeNotify  = "notify"
+	ModeDryRun  = "dry-run"
+	ModeApprove = "approve"
+	ModeAuto    = "auto"
+)
+
+// Remediation is the remediation policy for a tenant.
+type Remediation struct {
+	// Mode applies to every rule not listed in Rules; default dry-run.
+	Mode string `koanf:"mode"`
+	// Rules overrides Mode per rule ID.
+	Rules map[string]string `koanf:"rules"`
+	// MaxChanges caps changes per run; over it nothing more is changed.
+	MaxChanges int `koanf:"max_changes"`
+	// MaxSnapshotAge refuses to act on older scans.
+	MaxSnapshotAge Duration `koanf:"max_snapshot_age"`
+	// AllowDestructive lists rule IDs whose destructive fixes may run in auto mode.
+	AllowDestructive []string  `koanf:"allow_destructive"`
+	Exclude          Exclusion `koanf:"exclude"`
+}
+
+// Exclusion lists objects remediation never touches.
+type Exclusion struct {
+	Sites   []string `koanf:"sites"`
+	Users   []string `koanf:"users"`
+	Domains []string `koanf:"domains"`
+	Labels  []string `koanf:"labels"`
+}
+
+// Report schedules a security review report for a tenant.
+type Report struct {
+	Schedule     string   `koanf:"schedule"`
+	Format       string   `koanf:"format"` // html | markdown | json | csv
+	Since        Duration `koanf:"since"`
+	Destinations []string `koanf:"destinations"`
+}
+
+// ModeFor returns the remediation mode for a rule.
+func (r Remediation) ModeFor(ruleID string) string {
+	if m, ok := r.Rules[ruleID]; ok {
+		return m
+	}
+	return r.Mode
+}
+
+// TenantNames returns the configured tenant names, sorted.
+func (c *Config) TenantNames() []string {
+	return sortedKeys(c.Tenants)
+}
+
+// Default values for fields left unset.
+const (
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultStateDir    = "/var/lib/sharedrift"
+	DefaultSchedule    = "@every 6h"
+	DefaultScanTimeout = 30 * time.Minute
+	DefaultGrace       = 30 * time.Second
+	DefaultLeaseTTL    = 60 * time.Second
+	DefaultJitter      = 30 * time.Second
+)
+
+var tenantNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// cronParser accepts standard five-field expressions and descriptors such
+// as @daily and @every 10m.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)

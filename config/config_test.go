@@ -1,0 +1,311 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fullEnv supplies every secret testdata/full.yaml refers to.
+var fullEnv = []string{
+	"SHAREDRIFT_DSN=postgres://sharedrift:pw@db/sharedrift",
+	"SHAREDRIFT_READ_TOKEN=read-token-value",
+	"SLACK_BOT_TOKEN=xoxb-1",
+	"SLACK_SIGNING_SECRET=signing",
+	"SOC_WEBHOOK_URL=https://soc.example.org/hook",
+	"SOC_WEBHOOK_KEY=hmac",
+	"SMTP_PASSWORD=smtp-pw",
+	"FABRIKAM_CLIENT_SECRET=fab-secret",
+}
+
+func TestLoadFull(t *testing.T) {
+	cfg, err := Load(Options{File: "testdata/full.yaml", Env: fullEnv, RequireTenants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.TenantNames(); strings.Join(got, ",") != "contoso,fabrikam" {
+		t.Fatalf("tenants = %v", got)
+	}
+	c, f := cfg.Tenants["contoso"], cfg.Tenants["fabrikam"]
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"contoso name", c.Name, "contoso"},
+		{"contoso schedule", c.Schedule, "0 */4 * * *"},
+		{"fabrikam schedule from defaults", f.Schedule, "@every 6h"},
+		{"fabrikam baseline from defaults", f.Baseline, "recommended"},
+		{"fabrikam cloud default", f.Cloud, "global"},
+		{"contoso mode", c.Remediation.ModeFor("sites.sharing-level"), ModeApprove},
+		{"contoso rule mode", c.Remediation.ModeFor("links.anyone-no-expiry"), ModeAuto},
+		{"contoso max changes from defaults", c.Remediation.MaxChanges, 20},
+		{"fabrikam mode from defaults", f.Remediation.ModeFor("x"), ModeDryRun},
+		{"report since", c.Report.Since.D(), 30 * 24 * time.Hour},
+		{"retention", cfg.Store.Retention.D(), 90 * 24 * time.Hour},
+		{"jitter", cfg.Scheduler.Jitter.D(), 45 * time.Second},
+		{"startup scan", cfg.Scheduler.StartupScan, false},
+		{"max concurrent", cfg.Scheduler.MaxConcurrent, 8},
+		{"dsn", cfg.Store.DSN.Value().Reveal(), "postgres://sharedrift:pw@db/sharedrift"},
+		{"admin token from file, newline trimmed", cfg.HTTP.Tokens[1].Secret.Value().Reveal(), "admin-token-value"},
+		{"fabrikam secret", f.Credentials.ClientSecret.Value().Reveal(), "fab-secret"},
+		{"cert path relative to config file", c.Credentials.Certificate.File, filepath.Join("testdata", "contoso.pem")},
+		{"smtp to", cfg.Notify.Destinations["review-mail"].SMTP.To[0], "security@example.org"},
+		{"slack token", cfg.Notify.Destinations["sec-slack"].Token.Value().Reveal(), "xoxb-1"},
+	}
+	for _, tc := range checks {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got %v, want %v", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+// writeConfig writes body to a temp file and returns its path.
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "sharedrift.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const minimal = `
+tenants:
+  acme:
+    fixture: fixtures/acme
+    baseline: recommended
+    schedule: "@every 5m"
+`
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		env  []string
+		// want lists substrings the error must contain (key, tenant, reason).
+		want []string
+	}{
+		{"unknown top-level key", "colour: blue\n" + minimal, nil,
+			[]string{"colour: unknown key", "valid: log, store"}},
+		{"unknown tenant key", minimal + "    schedul: \"@every 1m\"\n", nil,
+			[]string{"tenants.acme.schedul", `tenant "acme"`, "unknown key"}},
+		{"unknown nested key", minimal + "    credentials:\n      secret: {env: X}\n", nil,
+			[]string{"tenants.acme.credentials.secret", `tenant "acme"`, "unknown key"}},
+		{"duration as number", "scheduler:\n  scan_timeout: 30\n" + minimal, nil,
+			[]string{"scheduler.scan_timeout", "want a duration string", "number 30"}},
+		{"bool as string", "scheduler:\n  startup_scan: \"yes\"\n" + minimal, nil,
+			[]string{"scheduler.startup_scan", "want true or false", `string "yes"`}},
+		{"int as string", "scheduler:\n  max_concurrent: \"4\"\n" + minimal, nil,
+			[]string{"scheduler.max_concurrent", "want an integer"}},
+		{"string as list", minimal + "    report:\n      destinations: mail\n", nil,
+			[]string{"tenants.acme.report.destinations", "want a list"}},
+		{"bad cron", strings.Replace(minimal, "@every 5m", "61 * * * *", 1), nil,
+			[]string{"tenants.acme.schedule", `tenant "acme"`, "bad cron expression \"61 * * * *\""}},
+		{"bad every", strings.Replace(minimal, "@every 5m", "@every soon", 1), nil,
+			[]string{"tenants.acme.schedule", "bad schedule"}},
+		{"missing baseline", strings.Replace(minimal, "    baseline: recommended\n", "", 1), nil,
+			[]string{"tenants.acme.baseline", `tenant "acme"`, "missing"}},
+		{"missing secret env", `
+tenants:
+  acme:
+    tenant_id: t
+    domain: acme
+    baseline: recommended
+    credentials:
+      method: client_secret
+      client_id: c
+      client_secret: {env: ACME_SECRET}
+`, nil, []string{"tenants.acme.credentials.client_secret", `tenant "acme"`, "ACME_SECRET is not set"}},
+		{"missing secret file", `
+http:
+  tokens:
+    - {name: ops, scope: admin, secret: {file: /nonexistent/token}}
+` + minimal, nil, []string{"http.tokens[0].secret", "missing secret", "/nonexistent/token"}},
+		{"inline secret", minimal + "    credentials:\n      client_secret: hunter2\n", nil,
+			[]string{"tenants.acme.credentials.client_secret", "references, not values"}},
+		{"live tenant without credentials", `
+tenants:
+  acme:
+    baseline: recommended
+`, nil, []string{"tenants.acme.tenant_id", "tenants.acme.domain", "tenants.acme.credentials.method"}},
+		{"unknown destination", minimal + "    notify:\n      routes:\n        - destination: nowhere\n", nil,
+			[]string{"tenants.acme.notify.routes[0].destination", `unknown destination "nowhere"`}},
+		{"bad remediation mode", minimal + "    remediation:\n      mode: yolo\n", nil,
+			[]string{"tenants.acme.remediation.mode", `"yolo" is not one of off, notify, dry-run, approve, auto`}},
+		{"bad rule mode", minimal + "    remediation:\n      rules:\n        r1: sometimes\n", nil,
+			[]string{"tenants.acme.remediation.rules.r1", "sometimes"}},
+		{"bad section", minimal + "    notify:\n      routes:\n        - {destination: x, sections: [mail]}\nnotify:\n  destinations:\n    x: {type: webhook, url: {env: U}}\n", []string{"U=http://x"},
+			[]string{"tenants.acme.notify.routes[0].sections[0]", `unknown section "mail"`}},
+		{"bad tenant name", "tenants:\n  Acme.Corp:\n    baseline: recommended\n", nil,
+			[]string{"tenants.Acme.Corp", "invalid name"}},
+		{"no tenants", "log:\n  level: info\n", nil, []string{"tenants: no tenants configured"}},
+		{"slack without channel", "notify:\n  destinations:\n    s: {type: slack, token: {env: T}}\n" + minimal, []string{"T=x"},
+			[]string{"notify.destinations.s.channel", "required"}},
+		{"field foreign to type", "notify:\n  destinations:\n    s: {type: teams, url: {env: T}, channel: C1}\n" + minimal, []string{"T=x"},
+			[]string{"notify.destinations.s.channel", "not used by a teams destination"}},
+		{"bad yaml", "tenants: [\n", nil, []string{"invalid YAML"}},
+		{"unknown env key", minimal, []string{"SHAREDRIFT_HTTP__LISTN=:1"},
+			[]string{"environment SHAREDRIFT_HTTP__LISTN", "http.listn", "unknown key"}},
+		{"bad env bool", minimal, []string{"SHAREDRIFT_SCHEDULER__STARTUP_SCAN=maybe"},
+			[]string{"environment SHAREDRIFT_SCHEDULER__STARTUP_SCAN", "want true or false"}},
+		{"bad env cron for tenant", minimal, []string{"SHAREDRIFT_TENANTS__ACME__SCHEDULE=* * *"},
+			[]string{"tenants.acme.schedule", `tenant "acme"`, "bad cron expression"}},
+		{"duplicate token value", `
+http:
+  tokens:
+    - {name: a, scope: read, secret: {env: TOK}}
+    - {name: b, scope: admin, secret: {env: TOK}}
+` + minimal, []string{"TOK=same"}, []string{"http.tokens[1].secret", `same token value as "a"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(Options{File: writeConfig(t, tc.body), Env: tc.env, RequireTenants: true})
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestAllProblemsAtOnce(t *testing.T) {
+	body := `
+tenants:
+  a:
+    schedule: "bad"
+    fixture: x
+  b:
+    fixture: y
+    baseline: recommended
+    schedule: "@every 1m"
+    remediation: {mode: nope}
+`
+	_, err := Load(Options{File: writeConfig(t, body)})
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	var got []string
+	for _, p := range ce.Problems {
+		got = append(got, p.Tenant+" "+p.Key)
+	}
+	want := []string{"a tenants.a.schedule", "a tenants.a.baseline", "b tenants.b.remediation.mode"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("problems = %q, want %q", got, want)
+	}
+}
+
+func TestLayering(t *testing.T) {
+	body := minimal + `
+http:
+  listen: 127.0.0.1:8080
+scheduler:
+  jitter: 10s
+  startup_scan: true
+`
+	env := []string{
+		"SHAREDRIFT_HTTP__LISTEN=0.0.0.0:9000",
+		"SHAREDRIFT_SCHEDULER__STARTUP_SCAN=false",
+		"SHAREDRIFT_SCHEDULER__MAX_CONCURRENT=3",
+		"SHAREDRIFT_TENANTS__ACME__SCHEDULE=*/10 * * * *",
+		"SHAREDRIFT_TENANTS__ACME__NOTIFY__ROUTES=ignored", // lists of mappings are file-only
+	}
+	_, err := Load(Options{File: writeConfig(t, body), Env: env})
+	if err == nil || !strings.Contains(err.Error(), "tenants.acme.notify.routes") {
+		t.Fatalf("want an error for a list of mappings from the environment, got %v", err)
+	}
+	env = env[:4]
+	env = append(env, "SHAREDRIFT_API_TOKEN=not-config", "SHAREDRIFT_TEST_POSTGRES_DSN=also-not")
+	cfg, err := Load(Options{
+		File:      writeConfig(t, body),
+		Env:       env,
+		Overrides: map[string]any{"http.listen": "127.0.0.1:7000", "scheduler.jitter": "1s"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"flag beats env", cfg.HTTP.Listen, "127.0.0.1:7000"},
+		{"flag beats file", cfg.Scheduler.Jitter.D(), time.Second},
+		{"env beats file", cfg.Scheduler.StartupScan, false},
+		{"env int", cfg.Scheduler.MaxConcurrent, 3},
+		{"env into tenant", cfg.Tenants["acme"].Schedule, "*/10 * * * *"},
+		{"file kept", cfg.Tenants["acme"].Baseline, "recommended"},
+		{"fixture relative to file", filepath.Base(cfg.Tenants["acme"].Fixture), "acme"},
+	}
+	for _, tc := range checks {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got %v, want %v", tc.got, tc.want)
+			}
+		})
+	}
+	if _, err := Load(Options{File: writeConfig(t, minimal), Overrides: map[string]any{"http.nope": "x"}}); err == nil || !strings.Contains(err.Error(), "http.nope") {
+		t.Fatalf("unknown override key: got %v", err)
+	}
+}
+
+func TestSecretsRedacted(t *testing.T) {
+	cfg, err := Load(Options{File: "testdata/full.yaml", Env: fullEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logBuf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("cfg", "cfg", cfg, "secret", cfg.Tenants["fabrikam"].Credentials.ClientSecret.Value())
+	js, _ := json.Marshal(cfg)
+	outputs := map[string]string{
+		"%v":   fmt.Sprintf("%v", cfg),
+		"%+v":  fmt.Sprintf("%+v", cfg),
+		"%#v":  fmt.Sprintf("%#v", cfg),
+		"json": string(js),
+		"slog": logBuf.String(),
+	}
+	for name, out := range outputs {
+		for _, secret := range []string{"fab-secret", "admin-token-value", "xoxb-1", "smtp-pw", ":pw@db"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s output leaks %q", name, secret)
+			}
+		}
+	}
+}
+
+func TestEveryScheduleAligned(t *testing.T) {
+	s, err := ParseSchedule("@every 10s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Unix(1_700_000_003, 500)
+	cases := []struct {
+		in, want time.Time
+	}{
+		{base, time.Unix(1_700_000_010, 0)},
+		{time.Unix(1_700_000_010, 0), time.Unix(1_700_000_020, 0)},
+		{time.Unix(1_700_000_019, 999), time.Unix(1_700_000_020, 0)},
+	}
+	for _, tc := range cases {
+		if got := s.Next(tc.in); !got.Equal(tc.want) {
+			t.Errorf("Next(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, expr := range []string{"@hourly", "*/5 * * * *", "CRON_TZ=Europe/Paris 0 7 * * 1"} {
+		if _, err := ParseSchedule(expr); err != nil {
+			t.Errorf("%s: %v", expr, err)
+		}
+	}
+}

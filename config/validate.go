@@ -1,0 +1,348 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+var (
+	remediationModes = []string{ModeOff, ModeNotify, ModeDryRun, ModeApprove, ModeAuto}
+	severities       = []string{"info", "low", "medium", "high", "critical"}
+	clouds           = []string{"global", "usgov", "usgovhigh", "dod", "china"}
+	reportFormats    = []string{"html", "markdown", "json", "csv"}
+	authMethods      = []string{AuthClientSecret, AuthCertificate, AuthWorkloadIdentity, AuthManagedIdentity}
+)
+
+func oneOf(v string, allowed []string) string {
+	return fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))
+}
+
+// validate checks the merged configuration, fills tenant names and
+// defaults, and resolves every secret reference.
+func validate(ps *problems, src string, c *Config, getenv func(string) (string, bool), baseDir string, requireTenants bool) {
+	secret := func(key string, ref *SecretRef, required bool) {
+		ref.File = relTo(baseDir, ref.File)
+		if !ref.IsSet() {
+			if required {
+				ps.add(src, key, "missing secret: set {env: VAR} or {file: PATH}")
+			}
+			return
+		}
+		if err := ref.resolve(getenv); err != nil {
+			ps.add(src, key, "missing secret: "+err.Error())
+		}
+	}
+
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		ps.add(src, "log.level", oneOf(c.Log.Level, []string{"debug", "info", "warn", "error"}))
+	}
+	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
+		ps.add(src, "log.format", oneOf(c.Log.Format, []string{"json", "text"}))
+	}
+
+	secret("store.dsn", &c.Store.DSN, false)
+	if !c.Store.DSN.IsSet() && c.Store.StateDir == "" {
+		ps.add(src, "store.state_dir", "required when store.dsn is not set")
+	}
+
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			ps.add(src, "http.listen", fmt.Sprintf("want host:port, got %q", c.HTTP.Listen))
+		}
+	}
+	names := map[string]bool{}
+	values := map[Secret]string{}
+	for i := range c.HTTP.Tokens {
+		tok := &c.HTTP.Tokens[i]
+		key := fmt.Sprintf("http.tokens[%d]", i)
+		if tok.Name == "" {
+			ps.add(src, key+".name", "required")
+		} else if names[tok.Name] {
+			ps.add(src, key+".name", fmt.Sprintf("duplicate token name %q", tok.Name))
+		}
+		names[tok.Name] = true
+		if tok.Scope != ScopeRead && tok.Scope != ScopeAdmin {
+			ps.add(src, key+".scope", oneOf(string(tok.Scope), []string{"read", "admin"}))
+		}
+		secret(key+".secret", &tok.Secret, true)
+		if v := tok.Secret.Value(); v != "" {
+			if other, dup := values[v]; dup {
+				// Same value under two names would make the scope ambiguous.
+				ps.add(src, key+".secret", fmt.Sprintf("same token value as %q", other))
+			}
+			values[v] = tok.Name
+		}
+	}
+
+	s := &c.Scheduler
+	if s.ScanTimeout <= 0 {
+		ps.add(src, "scheduler.scan_timeout", "must be positive")
+	}
+	if s.LeaseTTL.D() < 2e9 {
+		ps.add(src, "scheduler.lease_ttl", "must be at least 2s")
+	}
+	if s.MaxConcurrent < 1 {
+		ps.add(src, "scheduler.max_concurrent", "must be at least 1")
+	}
+
+	if c.Defaults.Schedule != "" {
+		if _, err := ParseSchedule(c.Defaults.Schedule); err != nil {
+			ps.add(src, "defaults.schedule", err.Error())
+		}
+	}
+	validateRemediation(ps, src, "defaults.remediation", &c.Defaults.Remediation)
+
+	validateNotify(ps, src, &c.Notify, secret)
+
+	if requireTenants && len(c.Tenants) == 0 {
+		ps.add(src, "tenants", "no tenants configured")
+	}
+	for _, name := range sortedKeys(c.Tenants) {
+		t := c.Tenants[name]
+		t.Name = name
+		t.Fixture = relTo(baseDir, t.Fixture)
+		if t.Baseline == "" {
+			t.Baseline = c.Defaults.Baseline
+		}
+		if strings.ContainsRune(t.Baseline, '/') || strings.HasSuffix(t.Baseline, ".yaml") || strings.HasSuffix(t.Baseline, ".yml") {
+			t.Baseline = relTo(baseDir, t.Baseline)
+		}
+		validateTenant(ps, src, c, &t, secret)
+		c.Tenants[name] = t
+	}
+}
+
+func validateNotify(ps *problems, src string, n *Notify, secret func(string, *SecretRef, bool)) {
+	if n.DigestThreshold < 0 {
+		ps.add(src, "notify.digest_threshold", "must not be negative")
+	}
+	if n.Reminder.MinSeverity != "" && !slices.Contains(severities, n.Reminder.MinSeverity) {
+		ps.add(src, "notify.reminder.min_severity", oneOf(n.Reminder.MinSeverity, severities))
+	}
+	for _, name := range sortedKeys(n.Destinations) {
+		d := n.Destinations[name]
+		key := "notify.destinations." + name
+		forbid := func(field string, set bool) {
+			if set {
+				ps.add(src, key+"."+field, fmt.Sprintf("not used by a %s destination", d.Type))
+			}
+		}
+		smtpSet := d.SMTP.Host != "" || d.SMTP.Port != 0 || d.SMTP.From != "" || len(d.SMTP.To) > 0 || d.SMTP.Username != "" || d.SMTP.Password.IsSet()
+		switch d.Type {
+		case DestSlack:
+			switch {
+			case d.URL.IsSet() && d.Token.IsSet():
+				ps.add(src, key, "set either token (bot) or url (incoming webhook), not both")
+			case d.URL.IsSet():
+				secret(key+".url", &d.URL, true)
+				forbid("channel", d.Channel != "")
+			default:
+				secret(key+".token", &d.Token, true)
+				if d.Channel == "" {
+					ps.add(src, key+".channel", "required for a Slack bot destination")
+				}
+			}
+			secret(key+".signing_secret", &d.SigningSecret, false)
+			forbid("secret", d.Secret.IsSet())
+			forbid("smtp", smtpSet)
+		case DestTeams:
+			secret(key+".url", &d.URL, true)
+			forbid("token", d.Token.IsSet())
+			forbid("channel", d.Channel != "")
+			forbid("signing_secret", d.SigningSecret.IsSet())
+			forbid("secret", d.Secret.IsSet())
+			forbid("smtp", smtpSet)
+		case DestWebhook:
+			secret(key+".url", &d.URL, true)
+			secret(key+".secret", &d.Secret, false)
+			forbid("token", d.Token.IsSet())
+			forbid("channel", d.Channel != "")
+			forbid("signing_secret", d.SigningSecret.IsSet())
+			forbid("smtp", smtpSet)
+		case DestEmail:
+			if d.SMTP.Host == "" {
+				ps.add(src, key+".smtp.host", "required")
+			}
+			if d.SMTP.Port <= 0 || d.SMTP.Port > 65535 {
+				ps.add(src, key+".smtp.port", "want a port between 1 and 65535")
+			}
+			if d.SMTP.From == "" {
+				ps.add(src, key+".smtp.from", "required")
+			}
+			if len(d.SMTP.To) == 0 {
+				ps.add(src, key+".smtp.to", "at least one recipient")
+			}
+			secret(key+".smtp.password", &d.SMTP.Password, d.SMTP.Username != "")
+			forbid("token", d.Token.IsSet())
+			forbid("url", d.URL.IsSet())
+			forbid("channel", d.Channel != "")
+			forbid("signing_secret", d.SigningSecret.IsSet())
+			forbid("secret", d.Secret.IsSet())
+		default:
+			ps.add(src, key+".type", oneOf(d.Type, []string{DestSlack, DestTeams, DestWebhook, DestEmail}))
+		}
+		n.Destinations[name] = d
+	}
+}
+
+func validateRemediation(ps *problems, src, key string, r *Remediation) {
+	if r.Mode != "" && !slices.Contains(remediationModes, r.Mode) {
+		ps.add(src, key+".mode", oneOf(r.Mode, remediationModes))
+	}
+	for _, id := range sortedKeys(r.Rules) {
+		if !slices.Contains(remediationModes, r.Rules[id]) {
+			ps.add(src, key+".rules."+id, oneOf(r.Rules[id], remediationModes))
+		}
+	}
+	if r.MaxChanges < 0 {
+		ps.add(src, key+".max_changes", "must not be negative")
+	}
+}
+
+func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(string, *SecretRef, bool)) {
+	key := "tenants." + t.Name
+	if t.Schedule == "" {
+		t.Schedule = c.Defaults.Schedule
+	}
+	if t.Schedule == "" {
+		ps.add(src, key+".schedule", "missing (and defaults.schedule is empty)")
+	} else if _, err := ParseSchedule(t.Schedule); err != nil {
+		ps.add(src, key+".schedule", err.Error())
+	}
+	if t.Baseline == "" {
+		t.Baseline = c.Defaults.Baseline
+	}
+	if t.Baseline == "" {
+		ps.add(src, key+".baseline", "missing: every tenant needs a baseline (a pack name such as recommended, or a file path)")
+	}
+	if t.Cloud == "" {
+		t.Cloud = "global"
+	}
+	if !slices.Contains(clouds, t.Cloud) {
+		ps.add(src, key+".cloud", oneOf(t.Cloud, clouds))
+	}
+
+	cr := &t.Credentials
+	if t.Fixture == "" {
+		if t.TenantID == "" {
+			ps.add(src, key+".tenant_id", "required (the Entra directory ID)")
+		}
+		if t.Domain == "" {
+			ps.add(src, key+".domain", "required (the initial domain prefix, as in NAME.onmicrosoft.com)")
+		}
+		if cr.Method == "" {
+			ps.add(src, key+".credentials.method", "required: "+strings.Join(authMethods, ", "))
+		}
+	}
+	switch cr.Method {
+	case "":
+	case AuthClientSecret:
+		requireID(ps, src, key, cr)
+		secret(key+".credentials.client_secret", &cr.ClientSecret, true)
+	case AuthCertificate:
+		requireID(ps, src, key, cr)
+		secret(key+".credentials.certificate", &cr.Certificate, true)
+		secret(key+".credentials.certificate_password", &cr.CertificatePassword, false)
+	case AuthWorkloadIdentity:
+		requireID(ps, src, key, cr)
+	case AuthManagedIdentity:
+	default:
+		ps.add(src, key+".credentials.method", oneOf(cr.Method, authMethods))
+	}
+	if cr.Method != AuthClientSecret && cr.ClientSecret.IsSet() {
+		ps.add(src, key+".credentials.client_secret", "only used with method client_secret")
+	}
+
+	for i, r := range t.Notify.Routes {
+		rk := fmt.Sprintf("%s.notify.routes[%d]", key, i)
+		if r.Destination == "" {
+			ps.add(src, rk+".destination", "required")
+		} else if _, ok := c.Notify.Destinations[r.Destination]; !ok {
+			ps.add(src, rk+".destination", fmt.Sprintf("unknown destination %q (not under notify.destinations)", r.Destination))
+		}
+		if r.MinSeverity != "" && !slices.Contains(severities, r.MinSeverity) {
+			ps.add(src, rk+".min_severity", oneOf(r.MinSeverity, severities))
+		}
+		for j, s := range r.Sections {
+			if !slices.Contains(tenant.AllSections, tenant.Section(s)) {
+				ps.add(src, fmt.Sprintf("%s.sections[%d]", rk, j), fmt.Sprintf("unknown section %q", s))
+			}
+		}
+		for j, id := range r.Rules {
+			if id == "" {
+				ps.add(src, fmt.Sprintf("%s.rules[%d]", rk, j), "empty rule ID")
+			}
+		}
+	}
+
+	// A tenant's remediation policy starts from the defaults.
+	rem := c.Defaults.Remediation
+	if t.Remediation.Mode != "" {
+		rem.Mode = t.Remediation.Mode
+	}
+	if len(t.Remediation.Rules) > 0 {
+		merged := map[string]string{}
+		for k, v := range c.Defaults.Remediation.Rules {
+			merged[k] = v
+		}
+		for k, v := range t.Remediation.Rules {
+			merged[k] = v
+		}
+		rem.Rules = merged
+	}
+	if t.Remediation.MaxChanges != 0 {
+		rem.MaxChanges = t.Remediation.MaxChanges
+	}
+	if t.Remediation.MaxSnapshotAge != 0 {
+		rem.MaxSnapshotAge = t.Remediation.MaxSnapshotAge
+	}
+	if len(t.Remediation.AllowDestructive) > 0 {
+		rem.AllowDestructive = t.Remediation.AllowDestructive
+	}
+	ex := t.Remediation.Exclude
+	if len(ex.Sites)+len(ex.Users)+len(ex.Domains)+len(ex.Labels) > 0 {
+		rem.Exclude = ex
+	}
+	validateRemediation(ps, src, key+".remediation", &t.Remediation)
+	t.Remediation = rem
+
+	if t.Report.Schedule != "" {
+		if _, err := ParseSchedule(t.Report.Schedule); err != nil {
+			ps.add(src, key+".report.schedule", err.Error())
+		}
+		if t.Report.Format == "" {
+			t.Report.Format = "html"
+		}
+		if len(t.Report.Destinations) == 0 {
+			ps.add(src, key+".report.destinations", "a scheduled report needs at least one destination")
+		}
+	}
+	if t.Report.Format != "" && !slices.Contains(reportFormats, t.Report.Format) {
+		ps.add(src, key+".report.format", oneOf(t.Report.Format, reportFormats))
+	}
+	for i, d := range t.Report.Destinations {
+		if _, ok := c.Notify.Destinations[d]; !ok {
+			ps.add(src, fmt.Sprintf("%s.report.destinations[%d]", key, i), fmt.Sprintf("unknown destination %q", d))
+		}
+	}
+}
+
+// relTo resolves a relative path against the config file's directory, so a
+// config works from whatever directory the daemon is started in.
+func relTo(baseDir, p string) string {
+	if p == "" || baseDir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(baseDir, p)
+}
+
+func requireID(ps *problems, src, key string, cr *Credentials) {
+	if cr.ClientID == "" {
+		ps.add(src, key+".credentials.client_id", "required for method "+cr.Method)
+	}
+}
