@@ -1,0 +1,165 @@
+package drift
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+func TestDiffObject(t *testing.T) {
+	tests := []struct {
+		name, before, after string
+		want                []string // FieldChange.String() of each change
+	}{
+		{"equal", `{"a":1}`, `{"a":1}`, nil},
+		{"scalar", `{"scope":"users"}`, `{"scope":"anonymous"}`, []string{`scope: "users" -> "anonymous"`}},
+		{"field removed", `{"expires":"2025-01-01T00:00:00Z","x":1}`, `{"x":1}`, []string{`expires: "2025-01-01T00:00:00Z" -> (none)`}},
+		{"field added", `{}`, `{"hasPassword":false}`, []string{`hasPassword: (none) -> false`}},
+		{"nested", `{"inv":{"mode":"blockList"}}`, `{"inv":{"mode":"allowList"}}`, []string{`inv.mode: "blockList" -> "allowList"`}},
+		{"set reordered", `{"d":["a","b"]}`, `{"d":["b","a"]}`, nil},
+		{"set changed", `{"d":["a","b"]}`, `{"d":["b","c"]}`, []string{`d: -a +c`}},
+		{"keyed list", `{"domains":[{"domain":"*","actions":["CalendarSharingFreeBusySimple"]}]}`,
+			`{"domains":[{"domain":"*","actions":["CalendarSharingFreeBusyDetail"]},{"domain":"Anonymous","actions":["CalendarSharingFreeBusySimple"]}]}`,
+			[]string{`domains[domain=*].actions: -CalendarSharingFreeBusySimple +CalendarSharingFreeBusyDetail`,
+				`domains[domain=Anonymous]: (none) -> {"actions":["CalendarSharingFreeBusySimple"],"domain":"Anonymous"}`}},
+		{"indexed list", `{"l":[{"x":1},{"x":2}]}`, `{"l":[{"x":1}]}`, []string{`l[1]: {"x":2} -> (none)`}},
+		{"number kept exact", `{"n":1.0}`, `{"n":1.5}`, []string{`n: 1.0 -> 1.5`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fields, err := DiffObject([]byte(tc.before), []byte(tc.after))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range fields {
+				got = append(got, f.String())
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDiffObjectBadJSON(t *testing.T) {
+	if _, err := DiffObject([]byte(`{`), []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "previous") {
+		t.Fatalf("want error naming the previous document, got %v", err)
+	}
+}
+
+func snapshot(state tenant.State, links ...tenant.Link) *tenant.Snapshot {
+	s := &tenant.Snapshot{Tenant: "t", CollectedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Status: map[tenant.Section]tenant.SectionStatus{
+			tenant.SectionLinks:      {State: state},
+			tenant.SectionSharePoint: {State: tenant.StateComplete},
+		},
+		SharePoint: &tenant.SharePointSettings{SharingCapability: tenant.SharingExistingGuests},
+		Links:      links,
+	}
+	return s
+}
+
+func link(perm string, scope tenant.LinkScope) tenant.Link {
+	return tenant.Link{DriveID: "d", ItemID: "i", PermissionID: perm, Scope: scope, Type: tenant.LinkTypeView, ItemPath: "/doc" + perm}
+}
+
+func TestDiff(t *testing.T) {
+	base := snapshot(tenant.StateComplete, link("1", tenant.LinkScopeUsers), link("2", tenant.LinkScopeUsers), link("3", tenant.LinkScopeUsers))
+	type want struct {
+		key  string
+		kind Kind
+	}
+	tests := []struct {
+		name string
+		prev *tenant.Snapshot
+		cur  *tenant.Snapshot
+		want []want
+	}{
+		{"no previous", nil, base, nil},
+		{"unchanged", base, base, nil},
+		{"added removed modified",
+			base,
+			snapshot(tenant.StateComplete, link("1", tenant.LinkScopeAnonymous), link("3", tenant.LinkScopeUsers), link("4", tenant.LinkScopeUsers)),
+			[]want{{"link:d/i/1", Modified}, {"link:d/i/2", Removed}, {"link:d/i/4", Added}}},
+		{"current incomplete: nothing, not even removals",
+			base, snapshot(tenant.StatePartial, link("1", tenant.LinkScopeAnonymous)), nil},
+		{"previous incomplete: nothing",
+			snapshot(tenant.StateFailed), base, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			changes, err := Diff(tc.prev, tc.cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, c := range changes {
+				got = append(got, want{c.Key, c.Kind})
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDiffFieldPaths(t *testing.T) {
+	prev := snapshot(tenant.StateComplete, link("1", tenant.LinkScopeUsers))
+	l := link("1", tenant.LinkScopeAnonymous)
+	l.Type = tenant.LinkTypeEdit
+	cur := snapshot(tenant.StateComplete, l)
+	changes, err := Diff(prev, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 {
+		t.Fatalf("want one change, got %+v", changes)
+	}
+	var paths []string
+	for _, f := range changes[0].Fields {
+		paths = append(paths, f.Path)
+	}
+	if !reflect.DeepEqual(paths, []string{"scope", "type"}) {
+		t.Errorf("paths = %v", paths)
+	}
+	if changes[0].Name != "/doc1" {
+		t.Errorf("name = %q", changes[0].Name)
+	}
+}
+
+func TestObjectsEverySection(t *testing.T) {
+	s := &tenant.Snapshot{
+		SharePoint: &tenant.SharePointSettings{},
+		Sites:      []tenant.Site{{ID: "s1"}},
+		Links:      []tenant.Link{link("1", tenant.LinkScopeUsers)},
+		Guests:     []tenant.Guest{{ID: "g1", Mail: "a@b.example"}},
+		Entra:      &tenant.EntraSettings{Invitations: &tenant.DomainList{Mode: tenant.DomainModeNone}},
+		Groups:     &tenant.GroupsSettings{Groups: []tenant.Group{{ID: "gr1"}}},
+		Exchange: &tenant.ExchangeSettings{SharingPolicies: []tenant.SharingPolicy{{Name: "Default"}},
+			OrganizationRelationships: []tenant.OrgRelationship{{Name: "Partner"}}},
+	}
+	var keys []string
+	for _, sec := range tenant.AllSections {
+		if err := Objects(s, sec, func(o Object) error {
+			if o.Section != sec || len(o.Doc) == 0 {
+				t.Errorf("bad object %+v", o)
+			}
+			keys = append(keys, o.Key)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"sharepoint:tenant", "site:s1", "link:d/i/1", "guest:g1", tenant.KeyEntraAuthorization, tenant.KeyEntraInvitations,
+		"groups:tenant", "group:gr1", "sharingpolicy:Default", "orgrel:Partner"}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("keys = %v", keys)
+	}
+	if Hash([]byte("a")) == Hash([]byte("b")) {
+		t.Error("hash collision on trivial input")
+	}
+}
