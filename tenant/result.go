@@ -45,10 +45,10 @@ func (s Severity) Rank() (rank int, ok bool) {
 	return 0, false
 }
 
-// AtLeast reports whether s is at or above min.
-func (s Severity) AtLeast(min Severity) bool {
+// AtLeast reports whether s is at or above threshold.
+func (s Severity) AtLeast(threshold Severity) bool {
 	a, ok1 := s.Rank()
-	b, ok2 := min.Rank()
+	b, ok2 := threshold.Rank()
 	return ok1 && ok2 && a >= b
 }
 
