@@ -1,0 +1,253 @@
+// Package slackfake is a local stand-in for the Slack Web API and incoming
+// webhooks that records every request. Tests point slack-go at it with
+// slack.OptionAPIURL(srv.URL+"/") and inject outages, slowness and
+// rejections.
+package slackfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Request is one recorded call.
+type Request struct {
+	// Method is the Web API method ("chat.postMessage") or "webhook".
+	Method string
+	Form   url.Values
+	Body   []byte
+	// Status is the HTTP status the fake answered with.
+	Status int
+}
+
+// Message is a message as the fake channel holds it.
+type Message struct {
+	Channel  string
+	TS       string
+	ThreadTS string
+	Text     string
+	Blocks   string
+	Updates  int
+}
+
+// Server is the fake. Its zero configuration accepts everything.
+type Server struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	requests []Request
+	messages map[string]*Message // by channel + "/" + ts
+	order    []string
+	nextTS   int64
+
+	// Channels, when non-empty, are the only channel IDs that exist; posting
+	// elsewhere answers channel_not_found. A "#name" maps to the first one.
+	channels []string
+	down     int // HTTP status to answer with while non-zero
+	delay    time.Duration
+	reject   string // Slack error code for every chat call
+}
+
+// New starts a fake Slack. Close it with Close.
+func New() *Server {
+	s := &Server{messages: map[string]*Message{}, nextTS: 1700000000000100}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// APIURL is the base URL for slack.OptionAPIURL.
+func (s *Server) APIURL() string { return s.URL + "/api/" }
+
+// WebhookURL is an incoming-webhook URL served by the fake.
+func (s *Server) WebhookURL() string { return s.URL + "/services/T000/B000/XXXX" }
+
+// SetChannels restricts the existing channels.
+func (s *Server) SetChannels(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.channels = ids
+}
+
+// Down makes every request fail with HTTP status (0 restores service).
+func (s *Server) Down(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = status
+}
+
+// Delay makes every request wait d before answering (0 restores).
+func (s *Server) Delay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// Reject answers chat calls with Slack error code (e.g. "invalid_blocks"); "" restores.
+func (s *Server) Reject(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reject = code
+}
+
+// Requests returns a copy of the recorded requests.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Calls returns the recorded requests of one method that succeeded.
+func (s *Server) Calls(method string) []Request {
+	var out []Request
+	for _, r := range s.Requests() {
+		if r.Method == method && r.Status == http.StatusOK {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Messages returns the channel's messages in posting order.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Message, 0, len(s.order))
+	for _, k := range s.order {
+		out = append(out, *s.messages[k])
+	}
+	return out
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	if strings.HasPrefix(r.URL.Path, "/services/") {
+		method = "webhook"
+	}
+	form, _ := url.ParseQuery(string(body))
+
+	s.mu.Lock()
+	delay, down := s.delay, s.down
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	record := func(status int) {
+		s.requests = append(s.requests, Request{Method: method, Form: form, Body: body, Status: status})
+	}
+	if r.Context().Err() != nil {
+		record(0)
+		return
+	}
+	if down != 0 {
+		record(down)
+		if down == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		http.Error(w, "service unavailable", down)
+		return
+	}
+	if method == "webhook" {
+		if s.reject != "" {
+			record(http.StatusBadRequest)
+			http.Error(w, s.reject, http.StatusBadRequest)
+			return
+		}
+		record(http.StatusOK)
+		var msg struct {
+			Text   string          `json:"text"`
+			Blocks json.RawMessage `json:"blocks"`
+		}
+		_ = json.Unmarshal(body, &msg)
+		s.store("webhook", "", msg.Text, string(msg.Blocks))
+		_, _ = io.WriteString(w, "ok")
+		return
+	}
+	reply := func(v map[string]any) {
+		record(http.StatusOK)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	fail := func(code string) { reply(map[string]any{"ok": false, "error": code}) }
+	if form.Get("token") == "" && r.Header.Get("Authorization") == "" {
+		fail("not_authed")
+		return
+	}
+	switch method {
+	case "auth.test":
+		reply(map[string]any{"ok": true, "user_id": "UBOT0001", "team_id": "T0000001"})
+	case "conversations.info":
+		ch, ok := s.channel(form.Get("channel"))
+		if !ok {
+			fail("channel_not_found")
+			return
+		}
+		reply(map[string]any{"ok": true, "channel": map[string]any{"id": ch, "name": "alerts"}})
+	case "chat.postMessage":
+		ch, ok := s.channel(form.Get("channel"))
+		switch {
+		case !ok:
+			fail("channel_not_found")
+		case s.reject != "":
+			reply(map[string]any{"ok": false, "error": s.reject, "response_metadata": map[string]any{
+				"messages": []string{"[ERROR] rejected by test server"}}})
+		default:
+			ts := s.store(ch, form.Get("thread_ts"), form.Get("text"), form.Get("blocks"))
+			reply(map[string]any{"ok": true, "channel": ch, "ts": ts})
+		}
+	case "chat.update":
+		m, ok := s.messages[form.Get("channel")+"/"+form.Get("ts")]
+		switch {
+		case !ok:
+			fail("message_not_found")
+		case s.reject != "":
+			fail(s.reject)
+		default:
+			m.Text, m.Blocks = form.Get("text"), form.Get("blocks")
+			m.Updates++
+			reply(map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
+		}
+	default:
+		fail("unknown_method")
+	}
+}
+
+// channel resolves a channel argument; callers hold s.mu.
+func (s *Server) channel(arg string) (string, bool) {
+	if len(s.channels) == 0 {
+		if strings.HasPrefix(arg, "#") {
+			return "C0ALERTS1", true
+		}
+		return arg, arg != ""
+	}
+	if strings.HasPrefix(arg, "#") {
+		return s.channels[0], true
+	}
+	for _, c := range s.channels {
+		if c == arg {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// store records a message and returns its ts; callers hold s.mu.
+func (s *Server) store(ch, threadTS, text, blocks string) string {
+	s.nextTS++
+	ts := fmt.Sprintf("%d.%06d", s.nextTS/1000000, s.nextTS%1000000)
+	s.messages[ch+"/"+ts] = &Message{Channel: ch, TS: ts, ThreadTS: threadTS, Text: text, Blocks: blocks}
+	s.order = append(s.order, ch+"/"+ts)
+	return ts
+}
