@@ -10,37 +10,68 @@ import (
 	"time"
 )
 
-// OutboxItem is a claimed outbox row.
+// OutboxItem is an outbox row.
 type OutboxItem struct {
 	ID          int64
 	Key         string
+	Tenant      string
 	Destination string
-	Group       string
+	Kind        Kind
+	// Fingerprint is set for single-finding notifications; it groups a
+	// finding's messages for threading and ordering.
+	Fingerprint string
 	Payload     []byte
 	Attempts    int
 	CreatedAt   time.Time
 }
 
-// Outbox is the part of the store the delivery worker drains. Claim leases
-// due rows to owner; the Mark calls succeed only while the lease is held.
+// Outbox is the part of the store the delivery worker drains. ClaimDue
+// leases due rows to owner for lease; a row whose lease ran out (its worker
+// died) is claimable again, which is what makes delivery at-least-once.
 type Outbox interface {
-	Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
-	MarkSent(ctx context.Context, id int64, owner, receipt string, at time.Time) error
-	MarkFailed(ctx context.Context, id int64, owner, reason string, next time.Time) error
-	DeadLetter(ctx context.Context, id int64, owner, reason string, at time.Time) error
+	ClaimDue(ctx context.Context, owner string, limit int, lease time.Duration) ([]OutboxItem, error)
+	// MarkSent records delivery with the destination's reference to the
+	// message (JSON ThreadRef for Slack), which ThreadRef returns later.
+	MarkSent(ctx context.Context, id int64, externalRef string) error
+	MarkFailed(ctx context.Context, id int64, owner, errMsg string, retryAt time.Time) error
+	MarkDead(ctx context.Context, id int64, reason string) error
+	// DeadLetterExpired gives up on pending rows created before cutoff.
+	DeadLetterExpired(ctx context.Context, cutoff time.Time) (int, error)
+	// ThreadRef returns the external reference of the message that
+	// announced the finding at destination.
+	ThreadRef(ctx context.Context, destination, fingerprint string) (string, bool, error)
+	// PendingBefore reports whether an older row for the same destination
+	// and finding is still undelivered, so a resolution waits for the
+	// announcement it replies to.
+	PendingBefore(ctx context.Context, destination, fingerprint string, id int64) (bool, error)
 }
 
-// ThreadStore remembers where a finding was announced per destination, so
-// later notices (resolved, reminders) go into that message's thread.
-type ThreadStore interface {
-	ThreadRef(ctx context.Context, destination, fingerprint string) (ThreadRef, bool, error)
-	SetThreadRef(ctx context.Context, destination, fingerprint string, ref ThreadRef) error
+// Enqueuer is the store's side of planning: idempotent inserts.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, items ...OutboxItem) (int, error)
+}
+
+// OutboxItems turns planned items into rows for Enqueue.
+func OutboxItems(items []Item) ([]OutboxItem, error) {
+	out := make([]OutboxItem, 0, len(items))
+	for i := range items {
+		p, err := items[i].Payload()
+		if err != nil {
+			return nil, err
+		}
+		fp := ""
+		if items[i].Notification.Finding != nil {
+			fp = items[i].Notification.Finding.Fingerprint
+		}
+		out = append(out, OutboxItem{Key: items[i].Key, Tenant: items[i].Notification.Tenant, Destination: items[i].Destination,
+			Kind: items[i].Notification.Kind, Fingerprint: fp, Payload: p})
+	}
+	return out, nil
 }
 
 // WorkerOptions configures a delivery worker.
 type WorkerOptions struct {
 	Outbox    Outbox
-	Threads   ThreadStore
 	Notifiers map[string]Notifier
 	Delivery  DeliveryConfig
 	// Owner identifies this worker's leases (host name + pid is a good value).
@@ -61,16 +92,13 @@ type Worker struct {
 
 // RunStats counts what one RunOnce did.
 type RunStats struct {
-	Claimed, Sent, Retried, Dead int
+	Claimed, Sent, Retried, Dead, Deferred int
 }
 
 // NewWorker checks the options and fills defaults.
 func NewWorker(o WorkerOptions) (*Worker, error) {
 	if o.Outbox == nil {
 		return nil, errors.New("notify worker: no outbox")
-	}
-	if o.Threads == nil {
-		return nil, errors.New("notify worker: no thread store")
 	}
 	if o.Owner == "" {
 		return nil, errors.New("notify worker: no owner name")
@@ -116,8 +144,12 @@ func (w *Worker) Run(ctx context.Context) error {
 // destination's rows are sent in order by their own goroutine, so a slow
 // destination does not hold up the others.
 func (w *Worker) RunOnce(ctx context.Context) (RunStats, error) {
-	now := w.o.Now()
-	items, err := w.o.Outbox.Claim(ctx, w.o.Owner, now, w.o.Delivery.Lease, w.o.Delivery.Batch)
+	if n, err := w.o.Outbox.DeadLetterExpired(ctx, w.o.Now().Add(-w.o.Delivery.MaxAge)); err != nil {
+		return RunStats{}, fmt.Errorf("dead-letter expired notifications: %w", err)
+	} else if n > 0 {
+		w.o.Logger.Warn("notifications dead-lettered after max age", "count", n, "max_age", w.o.Delivery.MaxAge)
+	}
+	items, err := w.o.Outbox.ClaimDue(ctx, w.o.Owner, w.o.Delivery.Batch, w.o.Delivery.Lease)
 	if err != nil {
 		return RunStats{}, fmt.Errorf("claim outbox: %w", err)
 	}
@@ -145,6 +177,7 @@ func (w *Worker) RunOnce(ctx context.Context) (RunStats, error) {
 			st.Sent += s.Sent
 			st.Retried += s.Retried
 			st.Dead += s.Dead
+			st.Deferred += s.Deferred
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -177,6 +210,8 @@ func (w *Worker) deliverDestination(ctx context.Context, rows []OutboxItem) (Run
 			st.Sent++
 		case resultDead:
 			st.Dead++
+		case resultDeferred:
+			st.Deferred++
 		case resultRetry:
 			st.Retried++
 			pausedUntil, pauseReason = next, "destination unavailable: "+reason
@@ -191,14 +226,32 @@ const (
 	resultSent result = iota
 	resultRetry
 	resultDead
+	resultDeferred
 )
+
+// thread finds where the finding was announced at the destination.
+func (w *Worker) thread(ctx context.Context, dest, fingerprint string) (*ThreadRef, bool, error) {
+	raw, ok, err := w.o.Outbox.ThreadRef(ctx, dest, fingerprint)
+	if err != nil {
+		return nil, false, fmt.Errorf("thread of %s at %s: %w", fingerprint, dest, err)
+	}
+	if !ok || raw == "" {
+		return nil, false, nil
+	}
+	var ref ThreadRef
+	if err := json.Unmarshal([]byte(raw), &ref); err != nil || ref.TS == "" {
+		// Not a message reference (another destination type); no thread.
+		return nil, false, nil
+	}
+	return &ref, true, nil
+}
 
 func (w *Worker) deliver(ctx context.Context, it OutboxItem) (result, time.Time, string, error) {
 	log := w.o.Logger.With("destination", it.Destination, "key", it.Key, "attempt", it.Attempts+1)
 	dead := func(reason string) (result, time.Time, string, error) {
 		log.Error("notification dead-lettered", "reason", reason)
 		w.o.Metrics.dead(it.Destination)
-		if err := w.o.Outbox.DeadLetter(ctx, it.ID, w.o.Owner, reason, w.o.Now()); err != nil {
+		if err := w.o.Outbox.MarkDead(ctx, it.ID, reason); err != nil {
 			return resultDead, time.Time{}, reason, fmt.Errorf("dead-letter %s: %w", it.Key, err)
 		}
 		return resultDead, time.Time{}, reason, nil
@@ -214,14 +267,27 @@ func (w *Worker) deliver(ctx context.Context, it OutboxItem) (result, time.Time,
 		// Another replica may know the destination; the max age settles it.
 		retry, err = true, fmt.Errorf("destination %q is not configured", it.Destination)
 	} else {
-		if n.Finding != nil && n.Kind != KindNew {
-			ref, found, terr := w.o.Threads.ThreadRef(ctx, it.Destination, n.Finding.Fingerprint)
+		if n.Finding != nil && (n.Kind == KindResolved || n.Kind == KindReminder) {
+			ref, found, terr := w.thread(ctx, it.Destination, n.Finding.Fingerprint)
 			if terr != nil {
-				return resultRetry, time.Time{}, "", fmt.Errorf("thread of %s: %w", it.Key, terr)
+				return resultRetry, time.Time{}, "", terr
 			}
-			if found {
-				n.Thread = &ref
+			if !found {
+				// The announcement may still be waiting in the outbox (the
+				// destination was down); replying before it would lose the thread.
+				waiting, perr := w.o.Outbox.PendingBefore(ctx, it.Destination, n.Finding.Fingerprint, it.ID)
+				if perr != nil {
+					return resultRetry, time.Time{}, "", fmt.Errorf("check earlier notifications of %s: %w", it.Key, perr)
+				}
+				if waiting {
+					next := w.o.Now().Add(w.o.Delivery.BackoffInitial)
+					if err := w.o.Outbox.MarkFailed(ctx, it.ID, w.o.Owner, "waiting for the announcement to be delivered", next); err != nil {
+						return resultRetry, next, "", fmt.Errorf("defer %s: %w", it.Key, err)
+					}
+					return resultDeferred, next, "", nil
+				}
 			}
+			n.Thread = ref
 		}
 		sctx, cancel := context.WithTimeout(ctx, w.o.SendTimeout)
 		retry, err = notifier.Notify(sctx, n)
@@ -231,19 +297,14 @@ func (w *Worker) deliver(ctx context.Context, it OutboxItem) (result, time.Time,
 	if err == nil {
 		receipt := ""
 		if n.Posted != nil {
-			for _, fp := range n.Fingerprints() {
-				ref := *n.Posted
-				ref.Digest = n.Kind == KindDigest
-				if err := w.o.Threads.SetThreadRef(ctx, it.Destination, fp, ref); err != nil {
-					log.Warn("remember thread", "err", err)
-				}
-			}
-			b, _ := json.Marshal(n.Posted)
+			ref := *n.Posted
+			ref.Digest = n.Kind == KindDigest
+			b, _ := json.Marshal(ref)
 			receipt = string(b)
 		}
 		w.o.Metrics.sent(it.Destination, n.Kind)
 		log.Info("notification sent", "kind", n.Kind)
-		if err := w.o.Outbox.MarkSent(ctx, it.ID, w.o.Owner, receipt, now); err != nil {
+		if err := w.o.Outbox.MarkSent(ctx, it.ID, receipt); err != nil {
 			return resultSent, time.Time{}, "", fmt.Errorf("mark %s sent: %w", it.Key, err)
 		}
 		return resultSent, time.Time{}, "", nil
