@@ -1,0 +1,636 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Outcomes lists the four rule outcomes in display order.
+var Outcomes = []tenant.Outcome{tenant.Fail, tenant.Unknown, tenant.Pass, tenant.NotApplicable}
+
+// severitiesDesc lists severities from most to least severe.
+var severitiesDesc = []tenant.Severity{tenant.SeverityCritical, tenant.SeverityHigh, tenant.SeverityMedium, tenant.SeverityLow, tenant.SeverityInfo}
+
+// ScoreFormula states how the posture score is computed; every format prints it.
+const ScoreFormula = "score = 100 × Σ weight(passing rules) ÷ Σ weight(rules that pass, fail or are unknown); " +
+	"weight by rule severity: critical 10, high 5, medium 3, low 1, info 0. " +
+	"A rule fails when any of its results fails, is unknown when none fails and any is unknown (missing data never counts as compliant), " +
+	"passes when any result passes, and is not applicable otherwise; not-applicable rules are left out."
+
+func severityWeight(s tenant.Severity) int {
+	switch s {
+	case tenant.SeverityCritical:
+		return 10
+	case tenant.SeverityHigh:
+		return 5
+	case tenant.SeverityMedium:
+		return 3
+	case tenant.SeverityLow:
+		return 1
+	}
+	return 0
+}
+
+// Counts tallies outcomes.
+type Counts struct {
+	Pass          int `json:"pass"`
+	Fail          int `json:"fail"`
+	NotApplicable int `json:"not_applicable"`
+	Unknown       int `json:"unknown"`
+}
+
+func (c *Counts) add(o tenant.Outcome) {
+	switch o {
+	case tenant.Pass:
+		c.Pass++
+	case tenant.Fail:
+		c.Fail++
+	case tenant.NotApplicable:
+		c.NotApplicable++
+	default:
+		c.Unknown++
+	}
+}
+
+// Of returns the count for outcome o.
+func (c Counts) Of(o tenant.Outcome) int {
+	switch o {
+	case tenant.Pass:
+		return c.Pass
+	case tenant.Fail:
+		return c.Fail
+	case tenant.NotApplicable:
+		return c.NotApplicable
+	}
+	return c.Unknown
+}
+
+// Total is the sum of all four outcomes.
+func (c Counts) Total() int { return c.Pass + c.Fail + c.NotApplicable + c.Unknown }
+
+// status aggregates outcomes: any fail → fail, else any unknown → unknown,
+// else any pass → pass, else not_applicable. It is used for a rule over its
+// results and for a control over its rules.
+func (c Counts) status() tenant.Outcome {
+	switch {
+	case c.Fail > 0:
+		return tenant.Fail
+	case c.Unknown > 0:
+		return tenant.Unknown
+	case c.Pass > 0:
+		return tenant.Pass
+	}
+	return tenant.NotApplicable
+}
+
+type summary struct {
+	Score         *float64
+	PreviousScore *float64
+	Results       Counts // per result
+	RuleStatus    Counts // per rule
+	PrevResults   *Counts
+	PrevRules     *Counts
+	// FailBySeverity counts failing results per severity (result severity).
+	FailBySeverity map[tenant.Severity]int
+	Accepted       int // results covered by an exception
+	NewFails       int // failing fingerprints not failing in the previous period
+	ResolvedFails  int // failing previously, not any more
+	HasPrevious    bool
+}
+
+type ruleView struct {
+	Info    RuleInfo
+	Status  tenant.Outcome
+	Counts  Counts
+	Fails   []tenant.Result // capped
+	Unknown []tenant.Result // capped
+	// MoreFails and MoreUnknown count results beyond the cap.
+	MoreFails, MoreUnknown int
+}
+
+type sectionView struct {
+	Section tenant.Section
+	Title   string
+	State   string
+	Rules   []*ruleView
+	Counts  Counts
+}
+
+type control struct {
+	ID     string
+	Status tenant.Outcome
+	Rules  []string
+}
+
+type framework struct {
+	ID, Name string
+	Controls []control
+	Counts   Counts
+}
+
+type dayCount struct {
+	Day   time.Time
+	Count int
+}
+
+type timeline struct {
+	Total   int
+	ByKind  map[string]int
+	Days    []dayCount
+	Changes []Change // capped
+	More    int
+}
+
+// view is the computed content shared by the HTML, Markdown and JSON renderers.
+type view struct {
+	In          *Input
+	Opt         Options
+	Now         time.Time
+	CollectedAt time.Time
+	Summary     summary
+	Rules       []*ruleView // all rules, sorted by section, severity, ID
+	Sections    []sectionView
+	Frameworks  []framework
+	Timeline    timeline
+	Links       *linkInventory
+	Guests      *guestInventory
+	Calendar    []CalendarRow
+	Remediation []RemediationEntry // capped
+	RemedMore   int
+	RemedStatus map[string]int
+	Exceptions  []exceptionView
+	Lapsing     int
+	Expired     int
+	Coverage    []coverageRow
+	API         APIStats
+}
+
+type exceptionView struct {
+	Exception
+	Status   string // active, lapsing, expired, no_expiry
+	DaysLeft int
+	Matched  int // results carrying this exception
+}
+
+type coverageRow struct {
+	Section   tenant.Section
+	State     string // complete, partial, failed, not_collected
+	Error     string
+	Calls     int
+	Retries   int
+	Throttled int
+	RU        int64
+}
+
+var sectionTitles = map[tenant.Section]string{
+	tenant.SectionSharePoint: "SharePoint and OneDrive settings",
+	tenant.SectionSites:      "Sites",
+	tenant.SectionLinks:      "Sharing links",
+	tenant.SectionGuests:     "Guests",
+	tenant.SectionEntra:      "Entra B2B",
+	tenant.SectionGroups:     "Microsoft 365 Groups",
+	tenant.SectionExchange:   "Exchange calendar sharing",
+}
+
+func sectionTitle(s tenant.Section) string {
+	if t, ok := sectionTitles[s]; ok {
+		return t
+	}
+	return string(s)
+}
+
+// build computes the view; the inventories are summarised in one streaming
+// pass each, keeping only capped row lists.
+func build(in *Input) (*view, error) {
+	if in == nil {
+		return nil, fmt.Errorf("report: nil input")
+	}
+	opt := in.Options.withDefaults()
+	v := &view{In: in, Opt: opt, Now: in.GeneratedAt.UTC()}
+	if in.Snapshot != nil {
+		v.CollectedAt = in.Snapshot.CollectedAt.UTC()
+	}
+	if v.Now.IsZero() {
+		v.Now = v.CollectedAt
+	}
+	v.buildRules()
+	v.buildSummary()
+	v.buildFrameworks()
+	v.buildTimeline()
+	var err error
+	if v.Links, err = buildLinkInventory(in, opt, v.Now); err != nil {
+		return nil, err
+	}
+	if v.Guests, err = buildGuestInventory(in, opt, v.Now); err != nil {
+		return nil, err
+	}
+	v.Calendar = calendarRows(in.Snapshot)
+	v.buildRemediation()
+	v.buildExceptions()
+	v.buildCoverage()
+	return v, nil
+}
+
+func (v *view) buildRules() {
+	byID := map[string]*ruleView{}
+	for _, ri := range v.In.Rules {
+		if _, dup := byID[ri.ID]; dup {
+			continue
+		}
+		rv := &ruleView{Info: ri}
+		byID[ri.ID] = rv
+		v.Rules = append(v.Rules, rv)
+	}
+	maxObj := min(v.Opt.MaxRows, 25)
+	for i := range v.In.Results {
+		r := &v.In.Results[i]
+		rv, ok := byID[r.RuleID]
+		if !ok {
+			// A result from a rule without metadata still shows up.
+			rv = &ruleView{Info: RuleInfo{ID: r.RuleID, Title: r.RuleID, Section: r.Section, Severity: r.Severity}}
+			byID[r.RuleID] = rv
+			v.Rules = append(v.Rules, rv)
+		}
+		rv.Counts.add(r.Outcome)
+		switch r.Outcome {
+		case tenant.Fail:
+			if len(rv.Fails) < maxObj {
+				rv.Fails = append(rv.Fails, *r)
+			} else {
+				rv.MoreFails++
+			}
+		case tenant.Unknown:
+			if len(rv.Unknown) < maxObj {
+				rv.Unknown = append(rv.Unknown, *r)
+			} else {
+				rv.MoreUnknown++
+			}
+		}
+	}
+	for _, rv := range v.Rules {
+		rv.Status = rv.Counts.status()
+	}
+	slices.SortStableFunc(v.Rules, func(a, b *ruleView) int {
+		if c := cmp.Compare(sectionIndex(a.Info.Section), sectionIndex(b.Info.Section)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(sevRank(b.Info.Severity), sevRank(a.Info.Severity)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Info.ID, b.Info.ID)
+	})
+	for _, rv := range v.Rules {
+		n := len(v.Sections)
+		if n == 0 || v.Sections[n-1].Section != rv.Info.Section {
+			v.Sections = append(v.Sections, sectionView{Section: rv.Info.Section, Title: sectionTitle(rv.Info.Section), State: v.sectionState(rv.Info.Section)})
+			n++
+		}
+		v.Sections[n-1].Rules = append(v.Sections[n-1].Rules, rv)
+		v.Sections[n-1].Counts.add(rv.Status)
+	}
+}
+
+func (v *view) sectionState(s tenant.Section) string {
+	if v.In.Snapshot == nil {
+		return "not_collected"
+	}
+	st, ok := v.In.Snapshot.Status[s]
+	if !ok {
+		return "not_collected"
+	}
+	return string(st.State)
+}
+
+func sectionIndex(s tenant.Section) int {
+	if i := slices.Index(tenant.AllSections, s); i >= 0 {
+		return i
+	}
+	return len(tenant.AllSections)
+}
+
+func sevRank(s tenant.Severity) int {
+	r, ok := s.Rank()
+	if !ok {
+		return -1
+	}
+	return r
+}
+
+// score computes the posture score from per-rule statuses; nil when no rule
+// counts towards it.
+func score(statuses map[string]tenant.Outcome, sev func(id string) tenant.Severity) *float64 {
+	var num, den int
+	for id, st := range statuses {
+		w := severityWeight(sev(id))
+		switch st {
+		case tenant.Pass:
+			num += w
+			den += w
+		case tenant.Fail, tenant.Unknown:
+			den += w
+		}
+	}
+	if den == 0 {
+		return nil
+	}
+	s := float64(num*1000/den) / 10 // one decimal, truncated so output is stable
+	return &s
+}
+
+func (v *view) buildSummary() {
+	s := &v.Summary
+	s.FailBySeverity = map[tenant.Severity]int{}
+	sevOf := map[string]tenant.Severity{}
+	cur := map[string]tenant.Outcome{}
+	for _, rv := range v.Rules {
+		sevOf[rv.Info.ID] = rv.Info.Severity
+		cur[rv.Info.ID] = rv.Status
+		s.RuleStatus.add(rv.Status)
+	}
+	sev := func(id string) tenant.Severity { return sevOf[id] }
+	s.Score = score(cur, sev)
+	curFails := map[string]bool{}
+	for i := range v.In.Results {
+		r := &v.In.Results[i]
+		s.Results.add(r.Outcome)
+		if r.Exception != "" {
+			s.Accepted++
+		}
+		if r.Outcome == tenant.Fail {
+			s.FailBySeverity[r.Severity]++
+			curFails[r.Fingerprint()] = true
+		}
+	}
+	if v.In.Previous == nil {
+		return
+	}
+	s.HasPrevious = true
+	var prc Counts
+	perRule := map[string]*Counts{}
+	prevFails := map[string]bool{}
+	for i := range v.In.Previous {
+		r := &v.In.Previous[i]
+		prc.add(r.Outcome)
+		c := perRule[r.RuleID]
+		if c == nil {
+			c = &Counts{}
+			perRule[r.RuleID] = c
+			if _, ok := sevOf[r.RuleID]; !ok {
+				sevOf[r.RuleID] = r.Severity
+			}
+		}
+		c.add(r.Outcome)
+		if r.Outcome == tenant.Fail {
+			fp := r.Fingerprint()
+			prevFails[fp] = true
+			if !curFails[fp] {
+				s.ResolvedFails++
+			}
+		}
+	}
+	prev := map[string]tenant.Outcome{}
+	var prs Counts
+	for id, c := range perRule {
+		prev[id] = c.status()
+		prs.add(prev[id])
+	}
+	s.PrevResults, s.PrevRules = &prc, &prs
+	s.PreviousScore = score(prev, sev)
+	for fp := range curFails {
+		if !prevFails[fp] {
+			s.NewFails++
+		}
+	}
+}
+
+func (v *view) buildFrameworks() {
+	type fw struct {
+		id, name string
+		refs     func(RuleInfo) []string
+	}
+	for _, f := range []fw{
+		{"cis", "CIS Microsoft 365 Foundations Benchmark", func(r RuleInfo) []string { return r.CIS }},
+		{"scuba", "CISA SCuBA secure configuration baselines", func(r RuleInfo) []string { return r.SCuBA }},
+	} {
+		rulesOf := map[string][]string{}
+		counts := map[string]*Counts{}
+		for _, rv := range v.Rules {
+			for _, id := range f.refs(rv.Info) {
+				rulesOf[id] = append(rulesOf[id], rv.Info.ID)
+				if counts[id] == nil {
+					counts[id] = &Counts{}
+				}
+				counts[id].add(rv.Status)
+			}
+		}
+		out := framework{ID: f.id, Name: f.name}
+		for id, rs := range rulesOf {
+			slices.Sort(rs)
+			st := counts[id].status()
+			out.Controls = append(out.Controls, control{ID: id, Status: st, Rules: rs})
+			out.Counts.add(st)
+		}
+		slices.SortFunc(out.Controls, func(a, b control) int { return naturalCompare(a.ID, b.ID) })
+		v.Frameworks = append(v.Frameworks, out)
+	}
+}
+
+// naturalCompare orders control IDs so that "1.10" sorts after "1.9".
+func naturalCompare(a, b string) int {
+	for a != "" && b != "" {
+		da, db := isDigit(a[0]), isDigit(b[0])
+		if da && db {
+			na, ra := splitDigits(a)
+			nb, rb := splitDigits(b)
+			na2, nb2 := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
+			if c := cmp.Compare(len(na2), len(nb2)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na2, nb2); c != 0 {
+				return c
+			}
+			a, b = ra, rb
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func splitDigits(s string) (string, string) {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+func (v *view) buildTimeline() {
+	t := &v.Timeline
+	t.ByKind = map[string]int{}
+	changes := slices.Clone(v.In.Changes)
+	slices.SortStableFunc(changes, func(a, b Change) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ObjectKey, b.ObjectKey)
+	})
+	t.Total = len(changes)
+	for _, c := range changes {
+		t.ByKind[c.Kind]++
+	}
+	if len(changes) > v.Opt.MaxRows {
+		t.More = len(changes) - v.Opt.MaxRows
+		changes = changes[:v.Opt.MaxRows]
+	}
+	t.Changes = changes
+	t.Days = dayBuckets(v.In.Period, v.In.Changes)
+}
+
+// dayBuckets counts changes per UTC day across the period (or the span of
+// the changes when the period is unset), at most 366 buckets.
+func dayBuckets(p Period, changes []Change) []dayCount {
+	from, to := p.From.UTC(), p.To.UTC()
+	if from.IsZero() || to.IsZero() || !to.After(from) {
+		if len(changes) == 0 {
+			return nil
+		}
+		from, to = changes[0].At.UTC(), changes[0].At.UTC()
+		for _, c := range changes {
+			from = minTime(from, c.At.UTC())
+			to = maxTime(to, c.At.UTC())
+		}
+		to = to.Add(time.Nanosecond)
+	}
+	start := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+	n := int(to.Sub(start).Hours()/24) + 1
+	if to.Sub(start)%(24*time.Hour) == 0 {
+		n--
+	}
+	n = max(1, min(n, 366))
+	days := make([]dayCount, n)
+	for i := range days {
+		days[i].Day = start.AddDate(0, 0, i)
+	}
+	for _, c := range changes {
+		i := int(c.At.UTC().Sub(start).Hours() / 24)
+		if i >= 0 && i < n {
+			days[i].Count++
+		}
+	}
+	return days
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (v *view) buildRemediation() {
+	entries := slices.Clone(v.In.Remediation)
+	slices.SortStableFunc(entries, func(a, b RemediationEntry) int { return a.At.Compare(b.At) })
+	v.RemedStatus = map[string]int{}
+	for _, e := range entries {
+		v.RemedStatus[e.Status]++
+	}
+	if len(entries) > v.Opt.MaxRows {
+		v.RemedMore = len(entries) - v.Opt.MaxRows
+		entries = entries[:v.Opt.MaxRows]
+	}
+	v.Remediation = entries
+}
+
+func (v *view) buildExceptions() {
+	matched := map[string]int{}
+	for i := range v.In.Results {
+		if e := v.In.Results[i].Exception; e != "" {
+			matched[e]++
+		}
+	}
+	for _, e := range v.In.Exceptions {
+		ev := exceptionView{Exception: e, Matched: matched[e.ID], Status: "no_expiry"}
+		if e.Expires != nil {
+			left := e.Expires.Sub(v.Now)
+			ev.DaysLeft = int(left.Hours() / 24)
+			switch {
+			case left <= 0:
+				ev.Status = "expired"
+				v.Expired++
+			case left <= time.Duration(v.Opt.LapseDays)*24*time.Hour:
+				ev.Status = "lapsing"
+				v.Lapsing++
+			default:
+				ev.Status = "active"
+			}
+		}
+		v.Exceptions = append(v.Exceptions, ev)
+	}
+	sort.SliceStable(v.Exceptions, func(i, j int) bool {
+		a, b := v.Exceptions[i].Expires, v.Exceptions[j].Expires
+		switch {
+		case a == nil && b == nil:
+			return v.Exceptions[i].ID < v.Exceptions[j].ID
+		case a == nil:
+			return false
+		case b == nil:
+			return true
+		}
+		if !a.Equal(*b) {
+			return a.Before(*b)
+		}
+		return v.Exceptions[i].ID < v.Exceptions[j].ID
+	})
+}
+
+func (v *view) buildCoverage() {
+	v.API = v.In.API
+	// Whole-scan totals default to the sum of the sections' figures.
+	sum := v.API.Calls == 0 && v.API.RU == 0 && v.API.Retries == 0 && v.API.Throttled == 0
+	for _, s := range tenant.AllSections {
+		row := coverageRow{Section: s, State: "not_collected"}
+		if v.In.Snapshot != nil {
+			if st, ok := v.In.Snapshot.Status[s]; ok {
+				row.State, row.Error = string(st.State), st.Error
+				row.Calls, row.Retries, row.Throttled, row.RU = st.Calls, st.Retries, st.Throttled, st.RU
+			}
+		}
+		if sum {
+			v.API.Calls += row.Calls
+			v.API.Retries += row.Retries
+			v.API.Throttled += row.Throttled
+			v.API.RU += row.RU
+		}
+		v.Coverage = append(v.Coverage, row)
+	}
+}
+
+// CompleteSections counts the sections collected completely.
+func (v *view) CompleteSections() int {
+	n := 0
+	for _, c := range v.Coverage {
+		if c.State == string(tenant.StateComplete) {
+			n++
+		}
+	}
+	return n
+}
