@@ -308,10 +308,9 @@ type domainPolicy struct {
 }
 
 type domainList struct {
-	mode     tenant.DomainMode
-	allowed  []string
-	blocked  []string
-	nonEmpty bool
+	mode    tenant.DomainMode
+	allowed []string
+	blocked []string
 }
 
 func newDomainPolicy(s *tenant.Snapshot) domainPolicy {

@@ -186,25 +186,15 @@ type jsonException struct {
 	MatchedResults int    `json:"matchedResults"`
 }
 
-type jsonCoverageSection struct {
-	Section   tenant.Section `json:"section"`
-	State     string         `json:"state"`
-	Error     string         `json:"error,omitempty"`
-	Calls     int            `json:"calls"`
-	Retries   int            `json:"retries"`
-	Throttled int            `json:"throttled"`
-	RU        int64          `json:"ru"`
-}
-
 type jsonAPI struct {
 	APIStats
 	DurationSeconds float64 `json:"durationSeconds"`
 }
 
 type jsonCoverage struct {
-	CompleteSections int                   `json:"completeSections"`
-	Sections         []jsonCoverageSection `json:"sections"`
-	API              jsonAPI               `json:"api"`
+	CompleteSections int           `json:"completeSections"`
+	Sections         []coverageRow `json:"sections"`
+	API              jsonAPI       `json:"api"`
 }
 
 func nonNil[T any](s []T) []T {
@@ -336,10 +326,7 @@ func (j *jsonWriter) render(v *view) {
 		excs = append(excs, je)
 	}
 	j.field("exceptions", excs)
-	cov := jsonCoverage{CompleteSections: v.CompleteSections(), API: jsonAPI{APIStats: v.API, DurationSeconds: v.API.Duration.Seconds()}}
-	for _, c := range v.Coverage {
-		cov.Sections = append(cov.Sections, jsonCoverageSection{Section: c.Section, State: c.State, Error: c.Error, Calls: c.Calls, Retries: c.Retries, Throttled: c.Throttled, RU: c.RU})
-	}
+	cov := jsonCoverage{CompleteSections: v.CompleteSections(), Sections: v.Coverage, API: jsonAPI{APIStats: v.API, DurationSeconds: v.API.Duration.Seconds()}}
 	j.field("coverage", cov)
 	j.raw("\n}\n")
 }

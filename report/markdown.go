@@ -44,13 +44,15 @@ func (m *mdWriter) row(cells ...string) {
 	if m.err != nil {
 		return
 	}
-	m.w.WriteString("|")
+	var b strings.Builder
+	b.WriteString("|")
 	for _, c := range cells {
-		m.w.WriteString(" ")
-		m.w.WriteString(mdEscape(c))
-		m.w.WriteString(" |")
+		b.WriteString(" ")
+		b.WriteString(mdEscape(c))
+		b.WriteString(" |")
 	}
-	_, m.err = m.w.WriteString("\n")
+	b.WriteString("\n")
+	_, m.err = m.w.WriteString(b.String())
 }
 
 // head writes a header row and its separator; a leading "-" right-aligns.

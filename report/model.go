@@ -179,13 +179,13 @@ type exceptionView struct {
 }
 
 type coverageRow struct {
-	Section   tenant.Section
-	State     string // complete, partial, failed, not_collected
-	Error     string
-	Calls     int
-	Retries   int
-	Throttled int
-	RU        int64
+	Section   tenant.Section `json:"section"`
+	State     string         `json:"state"` // complete, partial, failed, not_collected
+	Error     string         `json:"error,omitempty"`
+	Calls     int            `json:"calls"`
+	Retries   int            `json:"retries"`
+	Throttled int            `json:"throttled"`
+	RU        int64          `json:"ru"`
 }
 
 var sectionTitles = map[tenant.Section]string{
