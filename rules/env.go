@@ -1,0 +1,297 @@
+package rules
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Tenant-level keys for results about a whole collection rather than one
+// object (nothing to judge, section incomplete, baseline silent).
+const (
+	keySites    = "sites:tenant"
+	keyLinks    = "links:tenant"
+	keyGuests   = "guests:tenant"
+	keyExchange = "exchange:tenant"
+)
+
+// env is what one evaluation shares between rules: the inputs plus lookups
+// built lazily, at most once, so that per-object rules stay O(n).
+type env struct {
+	s   *tenant.Snapshot
+	b   *baselines.Baseline
+	now time.Time
+
+	sitesBuilt bool
+	sitesByID  map[string]*siteInfo
+	sitesByURL map[string]*siteInfo
+	siteOrder  []*siteInfo // sorted by key
+
+	guestsBuilt bool
+	guestOrder  []int32 // guest indexes sorted by key
+	guestKeys   []string
+
+	linksBuilt bool
+	anonOrder  []int32 // anonymous (or unknown-scope) link indexes sorted by key
+	anonKeys   []string
+}
+
+type siteInfo struct {
+	site         *tenant.Site
+	key          string
+	confidential bool
+	why          string
+	// libs caches library-URL pattern matches, by library name.
+	libs map[string]bool
+}
+
+func newEnv(s *tenant.Snapshot, b *baselines.Baseline) *env {
+	if b == nil {
+		b = &baselines.Baseline{}
+	}
+	return &env{s: s, b: b, now: s.CollectedAt}
+}
+
+// incomplete returns an explanation when any of the sections is not
+// complete, or "" when all are.
+func (e *env) incomplete(secs ...tenant.Section) string {
+	for _, sec := range secs {
+		if e.s.Complete(sec) {
+			continue
+		}
+		st, ok := e.s.Status[sec]
+		if !ok {
+			return fmt.Sprintf("section %s was not collected", sec)
+		}
+		if st.Error != "" {
+			return fmt.Sprintf("section %s is %s: %s", sec, st.State, st.Error)
+		}
+		return fmt.Sprintf("section %s is %s", sec, st.State)
+	}
+	return ""
+}
+
+func (e *env) buildSites() {
+	if e.sitesBuilt {
+		return
+	}
+	e.sitesBuilt = true
+	conf := &e.b.Confidential
+	e.sitesByID = make(map[string]*siteInfo, len(e.s.Sites))
+	e.sitesByURL = make(map[string]*siteInfo, len(e.s.Sites))
+	infos := make([]siteInfo, len(e.s.Sites))
+	e.siteOrder = make([]*siteInfo, len(e.s.Sites))
+	for i := range e.s.Sites {
+		st := &e.s.Sites[i]
+		si := &infos[i]
+		si.site, si.key = st, st.Key()
+		if l := labelMatch(conf.Labels, st); l != "" {
+			si.confidential, si.why = true, "label "+l
+		} else if p := firstGlob(conf.URLPatterns, st.URL); p != "" {
+			si.confidential, si.why = true, "URL matches "+p
+		}
+		e.sitesByID[st.ID] = si
+		e.sitesByURL[normURL(st.URL)] = si
+		e.siteOrder[i] = si
+	}
+	slices.SortFunc(e.siteOrder, func(a, b *siteInfo) int { return strings.Compare(a.key, b.key) })
+}
+
+// siteOf finds a link's site by ID, else by URL.
+func (e *env) siteOf(l *tenant.Link) *siteInfo {
+	e.buildSites()
+	if l.SiteID != "" {
+		if si, ok := e.sitesByID[l.SiteID]; ok {
+			return si
+		}
+	}
+	if l.SiteURL != "" {
+		return e.sitesByURL[normURL(l.SiteURL)]
+	}
+	return nil
+}
+
+// linkConfidential says whether a link sits on confidential content and why.
+func (e *env) linkConfidential(l *tenant.Link) (bool, string) {
+	si := e.siteOf(l)
+	if si != nil && si.confidential {
+		return true, si.why
+	}
+	pats := e.b.Confidential.URLPatterns
+	if len(pats) == 0 {
+		return false, ""
+	}
+	siteURL := l.SiteURL
+	if si != nil {
+		siteURL = si.site.URL
+	}
+	if si == nil {
+		if p := firstGlob(pats, siteURL); p != "" {
+			return true, "URL matches " + p
+		}
+	}
+	if l.Library == "" {
+		return false, ""
+	}
+	if si != nil {
+		if hit, ok := si.libs[l.Library]; ok {
+			if hit {
+				return true, "library " + l.Library + " matches a confidential URL pattern"
+			}
+			return false, ""
+		}
+	}
+	libURL := strings.TrimSuffix(siteURL, "/") + "/" + l.Library
+	p := firstGlob(pats, libURL)
+	if si != nil {
+		if si.libs == nil {
+			si.libs = map[string]bool{}
+		}
+		si.libs[l.Library] = p != ""
+	}
+	if p != "" {
+		return true, "library URL matches " + p
+	}
+	return false, ""
+}
+
+func (e *env) buildGuests() {
+	if e.guestsBuilt {
+		return
+	}
+	e.guestsBuilt = true
+	n := len(e.s.Guests)
+	e.guestKeys = make([]string, n)
+	e.guestOrder = make([]int32, n)
+	for i := range e.s.Guests {
+		e.guestKeys[i] = e.s.Guests[i].Key()
+		e.guestOrder[i] = int32(i)
+	}
+	slices.SortFunc(e.guestOrder, func(a, b int32) int { return strings.Compare(e.guestKeys[a], e.guestKeys[b]) })
+}
+
+// buildLinks indexes the links the Anyone-link rules look at: anonymous
+// ones, plus those whose scope is missing (judged unknown).
+func (e *env) buildLinks() {
+	if e.linksBuilt {
+		return
+	}
+	e.linksBuilt = true
+	for i := range e.s.Links {
+		if sc := e.s.Links[i].Scope; sc == tenant.LinkScopeAnonymous || sc == "" {
+			e.anonOrder = append(e.anonOrder, int32(i))
+		}
+	}
+	keys := make([]string, len(e.s.Links))
+	for _, i := range e.anonOrder {
+		keys[i] = e.s.Links[i].Key()
+	}
+	slices.SortFunc(e.anonOrder, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
+	e.anonKeys = make([]string, len(e.anonOrder))
+	for j, i := range e.anonOrder {
+		e.anonKeys[j] = keys[i]
+	}
+}
+
+func normURL(u string) string { return strings.ToLower(strings.TrimSuffix(u, "/")) }
+
+func firstGlob(patterns []string, s string) string {
+	for _, p := range patterns {
+		if baselines.Glob(p, s) {
+			return p
+		}
+	}
+	return ""
+}
+
+// labelMatch returns the configured label a site carries (by display name
+// or ID), or "".
+func labelMatch(labels []string, st *tenant.Site) string {
+	if st.SensitivityLabel == "" && st.SensitivityLabelID == "" {
+		return ""
+	}
+	for _, l := range labels {
+		if (st.SensitivityLabel != "" && strings.EqualFold(l, st.SensitivityLabel)) ||
+			(st.SensitivityLabelID != "" && strings.EqualFold(l, st.SensitivityLabelID)) {
+			return l
+		}
+	}
+	return ""
+}
+
+// groupLabelMatch is labelMatch for a group's labels.
+func groupLabelMatch(labels []string, g *tenant.Group) string {
+	for _, gl := range g.Labels {
+		for _, l := range labels {
+			if strings.EqualFold(l, gl.DisplayName) || strings.EqualFold(l, gl.ID) {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
+// Display names: results speak the baseline's vocabulary so that expected
+// and actual read alike; unknown service values are shown verbatim.
+
+func levelName(l tenant.SharingLevel) string {
+	for _, b := range []baselines.SharingLevel{baselines.LevelDisabled, baselines.LevelExistingGuests, baselines.LevelNewAndExistingGuests, baselines.LevelAnyone} {
+		if b.Tenant() == l {
+			return string(b)
+		}
+	}
+	return string(l)
+}
+
+func modeName(m tenant.DomainMode) string {
+	for _, b := range []baselines.DomainMode{baselines.ModeNone, baselines.ModeAllowList, baselines.ModeBlockList} {
+		if b.Tenant() == m {
+			return string(b)
+		}
+	}
+	return string(m)
+}
+
+func scopeName(s tenant.LinkScope) string {
+	for _, b := range []baselines.LinkScope{baselines.ScopeSpecificPeople, baselines.ScopeOrganization, baselines.ScopeAnyone} {
+		if b.Tenant() == s {
+			return string(b)
+		}
+	}
+	return string(s)
+}
+
+func inviteName(v tenant.InviteFrom) string {
+	for _, b := range []baselines.InviteFrom{baselines.InviteNone, baselines.InviteAdminsAndGuestInviters, baselines.InviteAdminsInvitersMembers, baselines.InviteEveryone} {
+		if b.Tenant() == v {
+			return string(b)
+		}
+	}
+	return string(v)
+}
+
+func calendarName(rank int) string {
+	return [...]string{"none", "free_busy_simple", "free_busy_detail", "reviewer"}[rank]
+}
+
+func freeBusyName(rank int) string {
+	return [...]string{"none", "availability_only", "limited_details"}[rank]
+}
+
+func atMost[T ~string](v T) string { return "at most " + string(v) }
+
+func onOff(b bool) string {
+	if b {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+func date(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func days(d time.Duration) int { return int(d / (24 * time.Hour)) }

@@ -1,0 +1,115 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+const docLinks = "https://learn.microsoft.com/en-us/sharepoint/shareable-links-anyone-specific-people-organization"
+
+func linkName(l *tenant.Link) string {
+	if l.ItemPath != "" {
+		if l.SiteURL != "" {
+			return l.SiteURL + " " + l.ItemPath
+		}
+		return l.ItemPath
+	}
+	return l.WebURL
+}
+
+// eachAnyoneLink runs fn over Anyone links in key order after the common
+// checks; links whose scope is missing get unknown. It returns false when
+// nothing was emitted for a link (the caller then emits a tenant-level pass).
+func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key string)) {
+	if why := e.incomplete(tenant.SectionLinks); why != "" {
+		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
+		return
+	}
+	e.buildLinks()
+	if len(e.anonOrder) == 0 {
+		emit(r.result(tenant.Pass, keyLinks, "sharing links", expected, "no Anyone links", ""))
+		return
+	}
+	for j, i := range e.anonOrder {
+		l := &e.s.Links[i]
+		if l.Scope == "" {
+			emit(r.result(tenant.Unknown, e.anonKeys[j], linkName(l), expected, "", "link scope missing"))
+			continue
+		}
+		fn(l, e.anonKeys[j])
+	}
+}
+
+func evalAnyoneLink(r *builtin, e *env, emit func(tenant.Result)) {
+	a := e.b.SharePoint.AnyoneLinks
+	if a == nil || a.Allowed == nil || *a.Allowed {
+		emit(notApplicable(r, keyLinks, "sharing links", silent))
+		return
+	}
+	const expected = "no Anyone links"
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
+		emit(r.result(tenant.Fail, key, linkName(l), expected, "Anyone link", "an Anyone link exists although the baseline does not allow Anyone links"))
+	})
+}
+
+func evalAnyoneConfidential(r *builtin, e *env, emit func(tenant.Result)) {
+	if !e.b.Confidential.Configured() {
+		emit(notApplicable(r, keyLinks, "sharing links", silent))
+		return
+	}
+	const expected = "no Anyone links on confidential content"
+	if why := e.incomplete(tenant.SectionSites); why != "" {
+		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
+		return
+	}
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
+		conf, why := e.linkConfidential(l)
+		if conf {
+			emit(r.result(tenant.Fail, key, linkName(l), expected, "Anyone link on confidential content", "Anyone link on confidential content ("+why+")"))
+			return
+		}
+		emit(r.result(tenant.Pass, key, linkName(l), expected, "not confidential", ""))
+	})
+}
+
+func evalAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
+	a := e.b.SharePoint.AnyoneLinks
+	if a == nil || a.MaxExpiryDays == nil {
+		emit(notApplicable(r, keyLinks, "sharing links", silent))
+		return
+	}
+	max := time.Duration(*a.MaxExpiryDays) * 24 * time.Hour
+	expected := fmt.Sprintf("expires within %d days", *a.MaxExpiryDays)
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
+		switch {
+		case l.Expires == nil:
+			emit(r.result(tenant.Fail, key, linkName(l), expected, "no expiry", "Anyone link never expires"))
+		case l.Expires.Sub(e.now) > max:
+			emit(r.result(tenant.Fail, key, linkName(l), expected, "expires "+date(*l.Expires), fmt.Sprintf("Anyone link expires in %d days", days(l.Expires.Sub(e.now)))))
+		default:
+			emit(r.result(tenant.Pass, key, linkName(l), expected, "expires "+date(*l.Expires), ""))
+		}
+	})
+}
+
+func evalAnyoneEdit(r *builtin, e *env, emit func(tenant.Result)) {
+	a := e.b.SharePoint.AnyoneLinks
+	if a == nil || a.ViewOnly == nil || !*a.ViewOnly {
+		emit(notApplicable(r, keyLinks, "sharing links", silent))
+		return
+	}
+	const expected = "view"
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
+		rank, ok := l.Type.Rank()
+		switch {
+		case !ok:
+			emit(r.result(tenant.Unknown, key, linkName(l), expected, string(l.Type), "link type missing or not recognised"))
+		case rank > 1:
+			emit(r.result(tenant.Fail, key, linkName(l), expected, string(l.Type), "Anyone link grants edit"))
+		default:
+			emit(r.result(tenant.Pass, key, linkName(l), expected, string(l.Type), ""))
+		}
+	})
+}

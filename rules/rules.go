@@ -1,0 +1,179 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Meta describes a rule for listings, reports and results.
+type Meta struct {
+	ID          string          `json:"id"`
+	Title       string          `json:"title"`
+	Section     tenant.Section  `json:"section"`
+	Severity    tenant.Severity `json:"severity"`
+	Rationale   string          `json:"rationale"`
+	Remediation string          `json:"remediation"`
+	References  References      `json:"references"`
+}
+
+// References ties a rule to published controls and Microsoft documentation.
+type References struct {
+	CIS   []string `json:"cis,omitempty"`
+	SCuBA []string `json:"scuba,omitempty"`
+	Docs  []string `json:"docs,omitempty"`
+}
+
+// Rule compares one aspect of a snapshot with a baseline. Evaluate must be
+// pure (no I/O, no clock: "now" is s.CollectedAt) and call emit once per
+// object it judges, or once with a tenant-level key.
+type Rule interface {
+	Meta() Meta
+	Evaluate(s *tenant.Snapshot, b *baselines.Baseline, emit func(tenant.Result))
+}
+
+// builtin is a rule shipped with sharedrift. Its eval receives the shared
+// per-evaluation index so that lookups are built once, not once per rule.
+type builtin struct {
+	meta Meta
+	eval func(r *builtin, e *env, emit func(tenant.Result))
+}
+
+func (r *builtin) Meta() Meta { return r.meta }
+
+// Evaluate runs the rule alone.
+func (r *builtin) Evaluate(s *tenant.Snapshot, b *baselines.Baseline, emit func(tenant.Result)) {
+	r.eval(r, newEnv(s, b), emit)
+}
+
+func (r *builtin) result(o tenant.Outcome, key, name, expected, actual, msg string) tenant.Result {
+	return tenant.Result{
+		RuleID: r.meta.ID, Section: r.meta.Section, Outcome: o, Severity: r.meta.Severity,
+		ObjectKey: key, ObjectName: name, Expected: expected, Actual: actual, Message: msg,
+	}
+}
+
+// Builtin returns the built-in rules in ID order. The slice is new on each
+// call; the rules are shared and stateless.
+func Builtin() []Rule {
+	out := make([]Rule, len(builtins))
+	for i, r := range builtins {
+		out[i] = r
+	}
+	return out
+}
+
+// Lookup finds a built-in rule by ID.
+func Lookup(id string) (Rule, bool) {
+	for _, r := range builtins {
+		if r.meta.ID == id {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// CheckBaseline reports baseline references to rules that do not exist,
+// such as an exception naming a mistyped rule ID.
+func CheckBaseline(b *baselines.Baseline) error {
+	for i, ex := range b.Exceptions {
+		if _, ok := Lookup(ex.Rule); !ok {
+			return &baselines.Error{File: b.Source, Key: fmt.Sprintf("exceptions[%d].rule", i), Value: ex.Rule, Expected: "a built-in rule ID (see `sharedrift rules list`)"}
+		}
+	}
+	return nil
+}
+
+// Evaluate runs every built-in rule, applies the baseline's exceptions and
+// returns the results ordered by rule ID, then object key.
+func Evaluate(s *tenant.Snapshot, b *baselines.Baseline) []tenant.Result {
+	return EvaluateRules(Builtin(), s, b)
+}
+
+// EvaluateRules is Evaluate over an explicit rule list (built-in or custom).
+func EvaluateRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline) []tenant.Result {
+	rs = slices.Clone(rs)
+	slices.SortStableFunc(rs, func(a, b Rule) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
+	e := newEnv(s, b)
+	out := make([]tenant.Result, 0, 64+len(s.Sites)+len(s.Guests)*4)
+	emit := func(r tenant.Result) { out = append(out, r) }
+	for _, r := range rs {
+		start := len(out)
+		m := r.Meta()
+		if bi, ok := r.(*builtin); ok {
+			bi.eval(bi, e, emit)
+		} else {
+			r.Evaluate(s, b, emit)
+		}
+		seg := out[start:]
+		for i := range seg {
+			// Custom rules may leave the identifying fields to us.
+			if seg[i].RuleID == "" {
+				seg[i].RuleID = m.ID
+			}
+			if seg[i].Section == "" {
+				seg[i].Section = m.Section
+			}
+			if seg[i].Severity == "" {
+				seg[i].Severity = m.Severity
+			}
+		}
+		if !slices.IsSortedFunc(seg, compareResults) {
+			slices.SortStableFunc(seg, compareResults)
+		}
+	}
+	applyExceptions(out, b, s)
+	return out
+}
+
+func compareResults(a, b tenant.Result) int {
+	if c := strings.Compare(a.RuleID, b.RuleID); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.ObjectKey, b.ObjectKey); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Expected, b.Expected)
+}
+
+// applyExceptions turns failures that an exception accepts into passes. An
+// exception accepts only its stated value: a failure whose actual value
+// differs stays a failure, as does one after the exception lapses.
+func applyExceptions(out []tenant.Result, b *baselines.Baseline, s *tenant.Snapshot) {
+	if b == nil || len(b.Exceptions) == 0 {
+		return
+	}
+	for i := range out {
+		r := &out[i]
+		if r.Outcome != tenant.Fail {
+			continue
+		}
+		for j := range b.Exceptions {
+			ex := &b.Exceptions[j]
+			if !ex.Matches(r.RuleID, r.ObjectKey, r.ObjectName) {
+				continue
+			}
+			switch {
+			case ex.Lapsed(s.CollectedAt):
+				r.Message = appendMsg(r.Message, fmt.Sprintf("exception %s lapsed at %s", ex.ID, ex.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")))
+			case ex.Accepted != r.Actual:
+				r.Message = appendMsg(r.Message, fmt.Sprintf("exception %s accepts %q but the actual value is %q", ex.ID, ex.Accepted, r.Actual))
+			default:
+				r.Outcome = tenant.Pass
+				r.Exception = ex.ID
+				r.Message = appendMsg(r.Message, fmt.Sprintf("accepted by exception %s (owner %s, until %s): %s", ex.ID, ex.Owner, ex.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), ex.Reason))
+			}
+			break
+		}
+	}
+}
+
+func appendMsg(msg, more string) string {
+	if msg == "" {
+		return more
+	}
+	return msg + "; " + more
+}

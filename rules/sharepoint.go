@@ -1,0 +1,422 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+const (
+	docSharing     = "https://learn.microsoft.com/en-us/sharepoint/turn-external-sharing-on-or-off"
+	docDomains     = "https://learn.microsoft.com/en-us/sharepoint/restricted-domains-sharing"
+	docDefaultLink = "https://learn.microsoft.com/en-us/sharepoint/change-default-sharing-link"
+	docAnyone      = "https://learn.microsoft.com/en-us/microsoft-365/solutions/best-practices-anonymous-sharing"
+	docGuestExpiry = "https://learn.microsoft.com/en-us/sharepoint/turn-external-sharing-on-or-off#change-the-organization-level-external-sharing-setting"
+	docSPOTenant   = "https://learn.microsoft.com/en-us/powershell/module/sharepoint-online/set-spotenant"
+)
+
+// spSettings runs the common preamble of a tenant-settings rule: section
+// complete and settings present, else one unknown result.
+func spSettings(r *builtin, e *env, emit func(tenant.Result), expected string) *tenant.SharePointSettings {
+	key := (*tenant.SharePointSettings)(nil).Key()
+	if why := e.incomplete(tenant.SectionSharePoint); why != "" {
+		emit(r.result(tenant.Unknown, key, "SharePoint tenant settings", expected, "", why))
+		return nil
+	}
+	if e.s.SharePoint == nil {
+		emit(r.result(tenant.Unknown, key, "SharePoint tenant settings", expected, "", "SharePoint settings missing from the snapshot"))
+		return nil
+	}
+	return e.s.SharePoint
+}
+
+func notApplicable(r *builtin, key, name, msg string) tenant.Result {
+	return r.result(tenant.NotApplicable, key, name, "", "", msg)
+}
+
+const silent = "the baseline sets no expectation for this rule"
+
+// levelRule compares a sharing level with an "at most" ceiling.
+func levelRule(r *builtin, emit func(tenant.Result), key, name string, max *baselines.SharingLevel, actual tenant.SharingLevel) {
+	expected := atMost(*max)
+	rank, ok := actual.Rank()
+	if !ok {
+		emit(r.result(tenant.Unknown, key, name, expected, string(actual), "sharing level missing or not recognised"))
+		return
+	}
+	limit, _ := max.Rank()
+	if rank > limit {
+		emit(r.result(tenant.Fail, key, name, expected, levelName(actual), fmt.Sprintf("sharing level %s exceeds %s", levelName(actual), *max)))
+		return
+	}
+	emit(r.result(tenant.Pass, key, name, expected, levelName(actual), ""))
+}
+
+func evalTenantSharing(r *builtin, e *env, emit func(tenant.Result)) {
+	max := e.b.SharePoint.MaxSharingLevel
+	if max == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	if sp := spSettings(r, e, emit, atMost(*max)); sp != nil {
+		levelRule(r, emit, sp.Key(), "SharePoint tenant sharing", max, sp.SharingCapability)
+	}
+}
+
+func evalOneDriveSharing(r *builtin, e *env, emit func(tenant.Result)) {
+	max := e.b.SharePoint.OneDriveMaxSharingLevel
+	if max == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	if sp := spSettings(r, e, emit, atMost(*max)); sp != nil {
+		levelRule(r, emit, sp.Key(), "OneDrive sharing", max, sp.OneDriveSharingCapability)
+	}
+}
+
+// sharingOff reports whether tenant external sharing is disabled, in which
+// case SCuBA treats domain, expiry and reauthentication settings as not
+// applicable.
+func sharingOff(sp *tenant.SharePointSettings) bool {
+	return sp.SharingCapability == tenant.SharingDisabled
+}
+
+func evalSPDomainMode(r *builtin, e *env, emit func(tenant.Result)) {
+	dr := e.b.SharePoint.DomainRestriction
+	if dr == nil || dr.Mode == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	sp := spSettings(r, e, emit, string(*dr.Mode))
+	if sp == nil {
+		return
+	}
+	if sharingOff(sp) {
+		emit(notApplicable(r, sp.Key(), "SharePoint domain restriction", "external sharing is disabled"))
+		return
+	}
+	modeRule(r, emit, sp.Key(), "SharePoint domain restriction", *dr.Mode, sp.DomainRestrictionMode)
+}
+
+func modeRule(r *builtin, emit func(tenant.Result), key, name string, want baselines.DomainMode, got tenant.DomainMode) {
+	switch got {
+	case "":
+		emit(r.result(tenant.Unknown, key, name, string(want), "", "domain restriction mode missing"))
+	case want.Tenant():
+		emit(r.result(tenant.Pass, key, name, string(want), modeName(got), ""))
+	default:
+		emit(r.result(tenant.Fail, key, name, string(want), modeName(got), fmt.Sprintf("domain restriction mode is %s, the baseline requires %s", modeName(got), want)))
+	}
+}
+
+// blockedRule checks that every must-block domain is effectively blocked by
+// a list in the given mode, one result per domain.
+func blockedRule(r *builtin, emit func(tenant.Result), key string, mustBlock []string, mode tenant.DomainMode, allowed, blocked []string) {
+	for _, d := range mustBlock {
+		dkey := key + "/blockedDomain:" + strings.ToLower(d)
+		var isBlocked bool
+		var actual string
+		switch mode {
+		case tenant.DomainModeBlockList:
+			isBlocked = matchesAny(blocked, d)
+			actual = "not on the block list"
+		case tenant.DomainModeAllowList:
+			isBlocked = !matchesAny(allowed, d)
+			actual = "on the allow list"
+		case tenant.DomainModeNone:
+			actual = "not blocked (no domain restriction)"
+		default:
+			emit(r.result(tenant.Unknown, dkey, d, "blocked", string(mode), "domain restriction mode missing or not recognised"))
+			continue
+		}
+		if isBlocked {
+			emit(r.result(tenant.Pass, dkey, d, "blocked", "blocked", ""))
+			continue
+		}
+		emit(r.result(tenant.Fail, dkey, d, "blocked", actual, fmt.Sprintf("domain %s must stay blocked but is %s", d, actual)))
+	}
+}
+
+// matchesAny reports whether domain d is covered by a list entry; entries
+// may be globs, and a literal entry also covers itself case-insensitively.
+func matchesAny(list []string, d string) bool {
+	for _, x := range list {
+		if baselines.Glob(x, d) || baselines.Glob(d, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowedRule checks that every actually allowed domain is in the approved
+// set, one result per domain.
+func allowedRule(r *builtin, emit func(tenant.Result), key string, approved, actual []string) {
+	if len(actual) == 0 {
+		emit(r.result(tenant.Pass, key, "allow list", "subset of approved domains", "empty", ""))
+		return
+	}
+	exp := "approved domain"
+	for _, d := range actual {
+		dkey := key + "/allowedDomain:" + strings.ToLower(d)
+		if baselines.AnyGlob(approved, d) {
+			emit(r.result(tenant.Pass, dkey, d, exp, "allowed", ""))
+			continue
+		}
+		emit(r.result(tenant.Fail, dkey, d, exp, "allowed", fmt.Sprintf("domain %s is on the allow list but not approved by the baseline", d)))
+	}
+}
+
+func evalSPBlocked(r *builtin, e *env, emit func(tenant.Result)) {
+	dr := e.b.SharePoint.DomainRestriction
+	if dr == nil || len(dr.MustBlock) == 0 {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	if sp := spSettings(r, e, emit, "blocked"); sp != nil {
+		blockedRule(r, emit, sp.Key(), dr.MustBlock, sp.DomainRestrictionMode, sp.AllowedDomains, sp.BlockedDomains)
+	}
+}
+
+func evalSPAllowed(r *builtin, e *env, emit func(tenant.Result)) {
+	dr := e.b.SharePoint.DomainRestriction
+	if dr == nil || dr.Allowed == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	if sp := spSettings(r, e, emit, "subset of approved domains"); sp != nil {
+		allowedRule(r, emit, sp.Key(), *dr.Allowed, sp.AllowedDomains)
+	}
+}
+
+func evalDefaultScope(r *builtin, e *env, emit func(tenant.Result)) {
+	max := e.b.SharePoint.MaxDefaultLinkScope
+	if max == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	sp := spSettings(r, e, emit, atMost(*max))
+	if sp == nil {
+		return
+	}
+	name := "Default sharing link type"
+	rank, ok := sp.DefaultLinkScope.Rank()
+	if !ok {
+		emit(r.result(tenant.Unknown, sp.Key(), name, atMost(*max), string(sp.DefaultLinkScope), "default link type missing or not recognised"))
+		return
+	}
+	limit, _ := max.Rank()
+	if rank > limit {
+		emit(r.result(tenant.Fail, sp.Key(), name, atMost(*max), scopeName(sp.DefaultLinkScope), fmt.Sprintf("new links default to %s, broader than %s", scopeName(sp.DefaultLinkScope), *max)))
+		return
+	}
+	emit(r.result(tenant.Pass, sp.Key(), name, atMost(*max), scopeName(sp.DefaultLinkScope), ""))
+}
+
+func evalDefaultPerm(r *builtin, e *env, emit func(tenant.Result)) {
+	max := e.b.SharePoint.MaxDefaultLinkPerm
+	if max == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	sp := spSettings(r, e, emit, atMost(*max))
+	if sp == nil {
+		return
+	}
+	permRule(r, emit, sp.Key(), "Default sharing link permission", *max, sp.DefaultLinkPermission)
+}
+
+func permRule(r *builtin, emit func(tenant.Result), key, name string, max baselines.LinkPermission, actual tenant.LinkType) {
+	rank, ok := actual.Rank()
+	if !ok {
+		emit(r.result(tenant.Unknown, key, name, atMost(max), string(actual), "link permission missing or not recognised"))
+		return
+	}
+	limit, _ := max.Rank()
+	if rank > limit {
+		emit(r.result(tenant.Fail, key, name, atMost(max), string(actual), fmt.Sprintf("%s is %s, broader than %s", strings.ToLower(name), actual, max)))
+		return
+	}
+	emit(r.result(tenant.Pass, key, name, atMost(max), string(actual), ""))
+}
+
+func evalTenantAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
+	a := e.b.SharePoint.AnyoneLinks
+	if a == nil || a.MaxExpiryDays == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	expected := fmt.Sprintf("expire within %d days", *a.MaxExpiryDays)
+	sp := spSettings(r, e, emit, expected)
+	if sp == nil {
+		return
+	}
+	name := "Anyone link expiration"
+	if sp.SharingCapability == "" {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
+		return
+	}
+	if sp.SharingCapability != tenant.SharingAnyone {
+		emit(notApplicable(r, sp.Key(), name, "Anyone links are not enabled for the tenant"))
+		return
+	}
+	if sp.AnyoneLinkExpirationDays == nil {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "Anyone link expiration setting missing"))
+		return
+	}
+	d := *sp.AnyoneLinkExpirationDays
+	if d <= 0 {
+		emit(r.result(tenant.Fail, sp.Key(), name, expected, "no expiration required", "Anyone links are not required to expire"))
+		return
+	}
+	actual := fmt.Sprintf("%d days", d)
+	if d > *a.MaxExpiryDays {
+		emit(r.result(tenant.Fail, sp.Key(), name, expected, actual, fmt.Sprintf("Anyone links may live %d days, more than %d", d, *a.MaxExpiryDays)))
+		return
+	}
+	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
+}
+
+func evalTenantAnyonePerm(r *builtin, e *env, emit func(tenant.Result)) {
+	a := e.b.SharePoint.AnyoneLinks
+	if a == nil || a.ViewOnly == nil || !*a.ViewOnly {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	const expected = "view for files and folders"
+	sp := spSettings(r, e, emit, expected)
+	if sp == nil {
+		return
+	}
+	name := "Anyone link permissions"
+	if sp.SharingCapability == "" {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
+		return
+	}
+	if sp.SharingCapability != tenant.SharingAnyone {
+		emit(notApplicable(r, sp.Key(), name, "Anyone links are not enabled for the tenant"))
+		return
+	}
+	fr, fok := sp.FileAnyoneLinkType.Rank()
+	dr, dok := sp.FolderAnyoneLinkType.Rank()
+	actual := fmt.Sprintf("files %s, folders %s", sp.FileAnyoneLinkType, sp.FolderAnyoneLinkType)
+	if !fok || !dok {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, actual, "Anyone link permission missing or not recognised"))
+		return
+	}
+	var broad []string
+	if fr > 1 {
+		broad = append(broad, "files")
+	}
+	if dr > 1 {
+		broad = append(broad, "folders")
+	}
+	if len(broad) > 0 {
+		emit(r.result(tenant.Fail, sp.Key(), name, expected, actual, "Anyone links for "+strings.Join(broad, " and ")+" are not limited to view"))
+		return
+	}
+	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
+}
+
+func evalReauth(r *builtin, e *env, emit func(tenant.Result)) {
+	max := e.b.SharePoint.MaxVerificationCodeReauthDays
+	if max == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	expected := fmt.Sprintf("required within %d days", *max)
+	sp := spSettings(r, e, emit, expected)
+	if sp == nil {
+		return
+	}
+	name := "Verification code reauthentication"
+	if sp.SharingCapability == "" {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
+		return
+	}
+	if sharingOff(sp) {
+		emit(notApplicable(r, sp.Key(), name, "external sharing is disabled"))
+		return
+	}
+	if sp.EmailAttestationRequired == nil {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "reauthentication setting missing"))
+		return
+	}
+	if !*sp.EmailAttestationRequired {
+		emit(r.result(tenant.Fail, sp.Key(), name, expected, "not required", "people who use a verification code are never asked to reauthenticate"))
+		return
+	}
+	if sp.EmailAttestationDays == nil {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "required", "reauthentication days missing"))
+		return
+	}
+	actual := "required within " + strconv.Itoa(*sp.EmailAttestationDays) + " days"
+	if *sp.EmailAttestationDays > *max || *sp.EmailAttestationDays < 1 {
+		emit(r.result(tenant.Fail, sp.Key(), name, expected, actual, fmt.Sprintf("reauthentication every %d days exceeds %d", *sp.EmailAttestationDays, *max)))
+		return
+	}
+	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
+}
+
+func evalResharing(r *builtin, e *env, emit func(tenant.Result)) {
+	allow := e.b.SharePoint.AllowResharingByGuests
+	if allow == nil || *allow {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	sp := spSettings(r, e, emit, "disabled")
+	if sp == nil {
+		return
+	}
+	name := "Resharing by guests"
+	switch {
+	case sp.ResharingByGuests == nil:
+		emit(r.result(tenant.Unknown, sp.Key(), name, "disabled", "", "resharing setting missing"))
+	case *sp.ResharingByGuests:
+		emit(r.result(tenant.Fail, sp.Key(), name, "disabled", "enabled", "guests can share items they do not own"))
+	default:
+		emit(r.result(tenant.Pass, sp.Key(), name, "disabled", "disabled", ""))
+	}
+}
+
+func evalGuestExpiry(r *builtin, e *env, emit func(tenant.Result)) {
+	max := e.b.SharePoint.MaxGuestAccessExpiryDays
+	if max == nil {
+		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		return
+	}
+	expected := fmt.Sprintf("expire within %d days", *max)
+	sp := spSettings(r, e, emit, expected)
+	if sp == nil {
+		return
+	}
+	name := "Guest access expiration"
+	if sp.SharingCapability == "" {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
+		return
+	}
+	if sharingOff(sp) {
+		emit(notApplicable(r, sp.Key(), name, "external sharing is disabled"))
+		return
+	}
+	if sp.GuestExpirationRequired == nil {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "guest expiration setting missing"))
+		return
+	}
+	if !*sp.GuestExpirationRequired {
+		emit(r.result(tenant.Fail, sp.Key(), name, expected, "never expires", "guest access to sites and OneDrive never expires"))
+		return
+	}
+	if sp.GuestExpirationDays == nil {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "required", "guest expiration days missing"))
+		return
+	}
+	actual := fmt.Sprintf("expire within %d days", *sp.GuestExpirationDays)
+	if *sp.GuestExpirationDays > *max {
+		emit(r.result(tenant.Fail, sp.Key(), name, expected, actual, fmt.Sprintf("guest access lasts %d days, more than %d", *sp.GuestExpirationDays, *max)))
+		return
+	}
+	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
+}
