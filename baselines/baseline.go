@@ -125,7 +125,7 @@ type Groups struct {
 
 // Exchange holds calendar sharing and organization relationship expectations.
 type Exchange struct {
-	CalendarSharing           *CalendarSharing   `koanf:"calendar_sharing"`
+	CalendarSharing           *CalendarSharing  `koanf:"calendar_sharing"`
 	OrganizationRelationships *OrgRelationships `koanf:"organization_relationships"`
 }
 
