@@ -1,0 +1,17 @@
+// Command sharedrift watches a Microsoft 365 tenant's external-sharing state
+// and compares it with a baseline. See `sharedrift --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

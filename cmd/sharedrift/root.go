@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Process exit codes shared by every command.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitFindings = 3
+)
+
+// exitCodeError makes run exit with a specific code. A nil err means the
+// command already said what it had to and nothing more is printed.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// withExitCode wraps err so that run exits with code.
+func withExitCode(code int, err error) error { return &exitCodeError{code: code, err: err} }
+
+// run executes the command line and returns the process exit code. Tests
+// call it in-process with their own writers.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	logs := &logState{stderr: stderr}
+	ctx = context.WithValue(ctx, logStateKey{}, logs)
+
+	// Let subcommands add their own persistent hooks without skipping the
+	// root's logger setup.
+	cobra.EnableTraverseRunHooks = true
+	root := newRootCmd(logs)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitError
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		code = ec.code
+		if ec.err == nil {
+			return code
+		}
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
+	if isUsageError(err) {
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// usageError marks a mistake in how a command was called, so run points the
+// user at --help.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+func isUsageError(err error) bool {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return true
+	}
+	// cobra's own argument and flag errors carry no type; recognise them by text.
+	msg := err.Error()
+	for _, p := range []string{"unknown flag", "unknown shorthand flag", "unknown command", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func newRootCmd(logs *logState) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sharedrift",
+		Short: "Watch a Microsoft 365 tenant's external sharing for risky drift",
+		Long: `sharedrift compares a Microsoft 365 tenant's external-sharing state (SharePoint and
+OneDrive sharing, sharing links, guests, Entra B2B settings, Microsoft 365 Groups
+and Exchange calendar sharing) with a baseline, and reports every rule result as
+pass, fail, not_applicable or unknown. Shipped baselines follow Microsoft's
+guidance, CISA SCuBA and the CIS Microsoft 365 Foundations benchmark.
+
+Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`,
+		Example: `  # Check a saved snapshot against the recommended baseline
+  sharedrift scan --snapshot testdata/snapshots/fabrikam.json --baseline recommended
+
+  # JSON for tooling; exit 3 only on high or critical failures
+  sharedrift scan --snapshot snapshot.json --baseline cisa-scuba --format json --fail-on high
+
+  # What is checked, with CIS and SCuBA references
+  sharedrift rules list
+
+  # The shipped cis-m365 baseline with everything it extends merged in
+  sharedrift baseline show cis-m365`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       versionLine(),
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return logs.configure()
+		},
+	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&logs.level, "log-level", "info", "log verbosity on stderr: debug, info, warn or error")
+	pf.StringVar(&logs.format, "log-format", "text", "log format on stderr: text or json")
+
+	// Every subcommand, one per line, in the order help lists them.
+	root.AddCommand(
+		newScanCmd(),
+		newRulesCmd(),
+		newBaselineCmd(),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// logState builds the process logger once the persistent flags are parsed.
+// Commands get it through logger(cmd); nothing uses a global logger.
+type logState struct {
+	stderr io.Writer
+	level  string
+	format string
+	log    *slog.Logger
+}
+
+type logStateKey struct{}
+
+func (s *logState) configure() error {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(s.level)); err != nil {
+		return usagef("--log-level: %q, expected debug, info, warn or error", s.level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch s.format {
+	case "text":
+		s.log = slog.New(slog.NewTextHandler(s.stderr, opts))
+	case "json":
+		s.log = slog.New(slog.NewJSONHandler(s.stderr, opts))
+	default:
+		return usagef("--log-format: %q, expected text or json", s.format)
+	}
+	return nil
+}
+
+// logger returns the logger configured by the root command's flags, or a
+// default text logger on the command's stderr when there is none (a command
+// run outside run()).
+func logger(cmd *cobra.Command) *slog.Logger {
+	if s, ok := cmd.Context().Value(logStateKey{}).(*logState); ok && s.log != nil {
+		return s.log
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+}
