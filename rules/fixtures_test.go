@@ -1,0 +1,76 @@
+package rules_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/rules"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+func loadFixture(t *testing.T, name string) *tenant.Snapshot {
+	t.Helper()
+	s, err := tenant.ReadFile(filepath.Join("..", "testdata", "snapshots", name+".json"))
+	if err != nil {
+		t.Fatalf("load fixture: %v", err)
+	}
+	return s
+}
+
+func loadBaseline(t *testing.T, name string) *baselines.Baseline {
+	t.Helper()
+	b, err := baselines.Load(name)
+	if err != nil {
+		t.Fatalf("load baseline %s: %v", name, err)
+	}
+	return b
+}
+
+// TestContosoIsClean checks the clean fixture: every section complete and
+// not a single failure against the recommended baseline.
+func TestContosoIsClean(t *testing.T) {
+	s := loadFixture(t, "contoso")
+	for _, sec := range tenant.AllSections {
+		if !s.Complete(sec) {
+			t.Errorf("section %s is not complete", sec)
+		}
+	}
+	results := rules.Evaluate(s, loadBaseline(t, "recommended"))
+	counts := map[tenant.Outcome]int{}
+	for _, r := range results {
+		counts[r.Outcome]++
+		if r.Outcome == tenant.Fail || r.Outcome == tenant.Unknown {
+			t.Errorf("%s %s on %s: expected %q, actual %q: %s", r.RuleID, r.Outcome, r.ObjectKey, r.Expected, r.Actual, r.Message)
+		}
+	}
+	if counts[tenant.Pass] == 0 {
+		t.Errorf("no passing results at all: %v", counts)
+	}
+	t.Logf("contoso vs recommended: %v", counts)
+}
+
+// TestFabrikamFailsEveryRule checks that the risky fixture makes every
+// built-in rule fail at least once against the recommended baseline.
+func TestFabrikamFailsEveryRule(t *testing.T) {
+	s := loadFixture(t, "fabrikam")
+	results := rules.Evaluate(s, loadBaseline(t, "recommended"))
+	fails := map[string]int{}
+	for _, r := range results {
+		if r.Outcome == tenant.Fail {
+			fails[r.RuleID]++
+		}
+		if r.Outcome == tenant.Unknown {
+			t.Errorf("%s unknown on %s: %s", r.RuleID, r.ObjectKey, r.Message)
+		}
+	}
+	builtin := rules.Builtin()
+	if len(builtin) < 30 {
+		t.Fatalf("only %d built-in rules", len(builtin))
+	}
+	for _, r := range builtin {
+		if fails[r.Meta().ID] == 0 {
+			t.Errorf("rule %s has no failure on fabrikam", r.Meta().ID)
+		}
+	}
+}
