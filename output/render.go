@@ -155,7 +155,7 @@ func verdict(s *Scan) string {
 	return fmt.Sprintf("%d failure(s) at %s", s.Summary.Failing, threshold)
 }
 
-// cell flattens and shortens a value for a table cell.
+// cell flattens a value for a table cell and shortens it to maxCell runes.
 func cell(v string) string {
 	v = oneLine(v)
 	if v == "" {
@@ -164,8 +164,11 @@ func cell(v string) string {
 	if utf8.RuneCountInString(v) <= maxCell {
 		return v
 	}
+	// Cut the middle: URLs and paths keep their site and their file name.
 	r := []rune(v)
-	return string(r[:maxCell-1]) + "…"
+	head := (maxCell - 1) / 2
+	tail := maxCell - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
 func oneLine(v string) string {
