@@ -48,6 +48,7 @@ type Problem struct {
 	Msg    string
 }
 
+// Error formats the problem as "source: key: tenant \"t\": message".
 func (p Problem) Error() string {
 	var b strings.Builder
 	if p.Source != "" {
@@ -70,6 +71,7 @@ type Error struct {
 	Problems []Problem
 }
 
+// Error lists the problems, one a line.
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
