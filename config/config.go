@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/sharedrift/sharedrift/notify"
 )
 
 // Config is the whole daemon configuration.
@@ -14,7 +16,7 @@ type Config struct {
 	HTTP      HTTP              `koanf:"http"`
 	Scheduler Scheduler         `koanf:"scheduler"`
 	Defaults  Defaults          `koanf:"defaults"`
-	Notify    Notify            `koanf:"notify"`
+	Notify    notify.Config     `koanf:"notify"`
 	Tenants   map[string]Tenant `koanf:"tenants"`
 }
 
@@ -81,59 +83,6 @@ type Defaults struct {
 	Remediation Remediation `koanf:"remediation"`
 }
 
-// Notify holds the notification destinations tenants route to.
-type Notify struct {
-	Destinations map[string]Destination `koanf:"destinations"`
-	// DigestThreshold: a scan bringing more new findings than this to one
-	// destination sends one digest instead.
-	DigestThreshold int      `koanf:"digest_threshold"`
-	Reminder        Reminder `koanf:"reminder"`
-	// DeadLetterAfter is how long an undeliverable message is retried.
-	DeadLetterAfter Duration `koanf:"dead_letter_after"`
-	// Approvers are the Slack user IDs allowed to approve remediation.
-	Approvers []string `koanf:"approvers"`
-}
-
-// Reminder repeats open findings at or above MinSeverity every Every.
-type Reminder struct {
-	Every       Duration `koanf:"every"`
-	MinSeverity string   `koanf:"min_severity"`
-}
-
-// Destination kinds.
-const (
-	DestSlack   = "slack"
-	DestTeams   = "teams"
-	DestWebhook = "webhook"
-	DestEmail   = "email"
-)
-
-// Destination is one place notifications go. Which fields apply depends on
-// Type; validation rejects fields that do not belong to it.
-type Destination struct {
-	Type string `koanf:"type"`
-	// Slack: a bot token and channel, or an incoming-webhook URL.
-	Token         SecretRef `koanf:"token"`
-	Channel       string    `koanf:"channel"`
-	SigningSecret SecretRef `koanf:"signing_secret"`
-	// Slack incoming webhook, Teams workflow, or generic webhook URL.
-	URL SecretRef `koanf:"url"`
-	// Webhook HMAC key.
-	Secret SecretRef `koanf:"secret"`
-	// Email.
-	SMTP SMTP `koanf:"smtp"`
-}
-
-// SMTP configures an email destination.
-type SMTP struct {
-	Host     string    `koanf:"host"`
-	Port     int       `koanf:"port"`
-	Username string    `koanf:"username"`
-	Password SecretRef `koanf:"password"`
-	From     string    `koanf:"from"`
-	To       []string  `koanf:"to"`
-}
-
 // Tenant is one Microsoft 365 tenant to watch.
 type Tenant struct {
 	// Name is the map key under tenants; filled in by Load.
@@ -176,17 +125,10 @@ type Credentials struct {
 	TokenFile string `koanf:"token_file"`
 }
 
-// TenantNotify routes a tenant's findings to destinations.
+// TenantNotify routes a tenant's findings to destinations. Load appends
+// these routes to notify.routes, limited to the tenant.
 type TenantNotify struct {
-	Routes []Route `koanf:"routes"`
-}
-
-// Route sends matching findings to one destination. Empty filters match all.
-type Route struct {
-	Destination string   `koanf:"destination"`
-	MinSeverity string   `koanf:"min_severity"`
-	Sections    []string `koanf:"sections"`
-	Rules       []string `koanf:"rules"`
+	Routes []notify.Route `koanf:"routes"`
 }
 
 // Remediation modes, from least to most active.

@@ -19,13 +19,22 @@ var fullEnv = []string{
 	"SHAREDRIFT_READ_TOKEN=read-token-value",
 	"SLACK_BOT_TOKEN=xoxb-1",
 	"SLACK_SIGNING_SECRET=signing",
-	"SOC_WEBHOOK_URL=https://soc.example.org/hook",
-	"SOC_WEBHOOK_KEY=hmac",
+	"SOC_WEBHOOK_KEY=hmac-key-of-32-characters-123456",
 	"SMTP_PASSWORD=smtp-pw",
 	"FABRIKAM_CLIENT_SECRET=fab-secret",
 }
 
+// setenv exports env for code that reads the process environment itself
+// (notification secrets are resolved by the notify package).
+func setenv(t *testing.T, env []string) {
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
 func TestLoadFull(t *testing.T) {
+	setenv(t, fullEnv)
 	cfg, err := Load(Options{File: "testdata/full.yaml", Env: fullEnv, RequireTenants: true})
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +65,11 @@ func TestLoadFull(t *testing.T) {
 		{"admin token from file, newline trimmed", cfg.HTTP.Tokens[1].Secret.Value().Reveal(), "admin-token-value"},
 		{"fabrikam secret", f.Credentials.ClientSecret.Value().Reveal(), "fab-secret"},
 		{"cert path relative to config file", c.Credentials.Certificate.File, filepath.Join("testdata", "contoso.pem")},
-		{"smtp to", cfg.Notify.Destinations["review-mail"].SMTP.To[0], "security@example.org"},
-		{"slack token", cfg.Notify.Destinations["sec-slack"].Token.Value().Reveal(), "xoxb-1"},
+		{"email to", cfg.Notify.Destinations[2].Email.To[0], "security@example.org"},
+		{"delivery max age", cfg.Notify.Delivery.MaxAge, 72 * time.Hour},
+		{"global route kept first", cfg.Notify.Routes[0].Destination, "sec-slack"},
+		{"tenant route appended", cfg.Notify.Routes[1].Tenants[0], "contoso"},
+		{"tenant routes", len(cfg.Notify.Routes), 3},
 	}
 	for _, tc := range checks {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,26 +144,34 @@ http:
 ` + minimal, nil, []string{"http.tokens[0].secret", "missing secret", "/nonexistent/token"}},
 		{"inline secret", minimal + "    credentials:\n      client_secret: hunter2\n", nil,
 			[]string{"tenants.acme.credentials.client_secret", "references, not values"}},
+		{"duration for notify", "notify:\n  delivery:\n    max_age: 3\n" + minimal, nil,
+			[]string{"notify.delivery.max_age", "want a duration string"}},
 		{"live tenant without credentials", `
 tenants:
   acme:
     baseline: recommended
 `, nil, []string{"tenants.acme.tenant_id", "tenants.acme.domain", "tenants.acme.credentials.method"}},
 		{"unknown destination", minimal + "    notify:\n      routes:\n        - destination: nowhere\n", nil,
-			[]string{"tenants.acme.notify.routes[0].destination", `unknown destination "nowhere"`}},
+			[]string{"notify", `destination "nowhere"`, "no destination with that name"}},
+		{"tenants in a tenant route", minimal + "    notify:\n      routes:\n        - {destination: x, tenants: [b]}\n", nil,
+			[]string{"tenants.acme.notify.routes[0].tenants", "not allowed"}},
+		{"inline notify secret", "notify:\n  destinations:\n    - {name: s, type: slack, slack: {token: xoxb-inline, channel: C0123456}}\n" + minimal, nil,
+			[]string{"notify.destinations[0].slack.token", "references, not values"}},
+		{"unknown notify key", "notify:\n  destinations:\n    - {name: s, type: slack, slak: {}}\n" + minimal, nil,
+			[]string{"notify.destinations[0].slak", "unknown key"}},
 		{"bad remediation mode", minimal + "    remediation:\n      mode: yolo\n", nil,
 			[]string{"tenants.acme.remediation.mode", `"yolo" is not one of off, notify, dry-run, approve, auto`}},
 		{"bad rule mode", minimal + "    remediation:\n      rules:\n        r1: sometimes\n", nil,
 			[]string{"tenants.acme.remediation.rules.r1", "sometimes"}},
-		{"bad section", minimal + "    notify:\n      routes:\n        - {destination: x, sections: [mail]}\nnotify:\n  destinations:\n    x: {type: webhook, url: {env: U}}\n", []string{"U=http://x"},
-			[]string{"tenants.acme.notify.routes[0].sections[0]", `unknown section "mail"`}},
+		{"bad section", minimal + "    notify:\n      routes:\n        - {destination: x, sections: [mail]}\nnotify:\n  destinations:\n    - {name: x, type: teams, teams: {url: env:U}}\n", []string{"U=http://x"},
+			[]string{"notify", `sections[0]: "mail"`}},
 		{"bad tenant name", "tenants:\n  Acme.Corp:\n    baseline: recommended\n", nil,
 			[]string{"tenants.Acme.Corp", "invalid name"}},
 		{"no tenants", "log:\n  level: info\n", nil, []string{"tenants: no tenants configured"}},
-		{"slack without channel", "notify:\n  destinations:\n    s: {type: slack, token: {env: T}}\n" + minimal, []string{"T=x"},
-			[]string{"notify.destinations.s.channel", "required"}},
-		{"field foreign to type", "notify:\n  destinations:\n    s: {type: teams, url: {env: T}, channel: C1}\n" + minimal, []string{"T=x"},
-			[]string{"notify.destinations.s.channel", "not used by a teams destination"}},
+		{"slack secret missing", "notify:\n  destinations:\n    - {name: s, type: slack, slack: {token: env:SHAREDRIFT_TEST_UNSET_TOKEN, channel: C0123456}}\n" + minimal, nil,
+			[]string{`destination "s"`, "SHAREDRIFT_TEST_UNSET_TOKEN"}},
+		{"bad short secret ref", minimal + "    credentials:\n      client_secret: vault:x\n", nil,
+			[]string{"tenants.acme.credentials.client_secret", "env:VAR or file:PATH"}},
 		{"bad yaml", "tenants: [\n", nil, []string{"invalid YAML"}},
 		{"unknown env key", minimal, []string{"SHAREDRIFT_HTTP__LISTN=:1"},
 			[]string{"environment SHAREDRIFT_HTTP__LISTN", "http.listn", "unknown key"}},
@@ -228,7 +248,8 @@ scheduler:
 		t.Fatalf("want an error for a list of mappings from the environment, got %v", err)
 	}
 	env = env[:4]
-	env = append(env, "SHAREDRIFT_API_TOKEN=not-config", "SHAREDRIFT_TEST_POSTGRES_DSN=also-not")
+	env = append(env, "SHAREDRIFT_API_TOKEN=not-config", "SHAREDRIFT_TEST_POSTGRES_DSN=also-not",
+		"SHAREDRIFT_STORE__DSN=env:PGDSN", "PGDSN=postgres://db/sharedrift")
 	cfg, err := Load(Options{
 		File:      writeConfig(t, body),
 		Env:       env,
@@ -246,6 +267,7 @@ scheduler:
 		{"env beats file", cfg.Scheduler.StartupScan, false},
 		{"env int", cfg.Scheduler.MaxConcurrent, 3},
 		{"env into tenant", cfg.Tenants["acme"].Schedule, "*/10 * * * *"},
+		{"env secret reference", cfg.Store.DSN.Value().Reveal(), "postgres://db/sharedrift"},
 		{"file kept", cfg.Tenants["acme"].Baseline, "recommended"},
 		{"fixture relative to file", filepath.Base(cfg.Tenants["acme"].Fixture), "acme"},
 	}
@@ -262,6 +284,7 @@ scheduler:
 }
 
 func TestSecretsRedacted(t *testing.T) {
+	setenv(t, fullEnv)
 	cfg, err := Load(Options{File: "testdata/full.yaml", Env: fullEnv})
 	if err != nil {
 		t.Fatal(err)

@@ -9,12 +9,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
+
+	"github.com/sharedrift/sharedrift/notify"
 )
 
 // EnvPrefix starts every environment variable that sets a configuration key.
@@ -184,7 +187,6 @@ func defaults() *Config {
 			MaxConcurrent: 4,
 		},
 		Defaults: Defaults{Schedule: DefaultSchedule, Remediation: Remediation{Mode: ModeDryRun}},
-		Notify:   Notify{DigestThreshold: 10},
 	}
 }
 
@@ -194,24 +196,51 @@ func decodeStrict(k *koanf.Koanf, cfg *Config) error {
 	return k.UnmarshalWithConf("", cfg, koanf.UnmarshalConf{
 		Tag: "koanf",
 		DecoderConfig: &mapstructure.DecoderConfig{
-			DecodeHook:       durationHook,
+			DecodeHook:       decodeHook,
 			ErrorUnused:      true,
 			WeaklyTypedInput: false,
 		},
 	})
 }
 
-var durationType = reflect.TypeOf(Duration(0))
+var (
+	durationType    = reflect.TypeOf(Duration(0))
+	stdDurationType = reflect.TypeOf(time.Duration(0))
+	secretRefType   = reflect.TypeOf(SecretRef{})
+	notifySecret    = reflect.TypeOf(notify.Secret(""))
+)
 
-func durationHook(from, to reflect.Type, data any) (any, error) {
-	if to != durationType {
-		return data, nil
+// decodeHook converts the string forms checkValue has already vetted:
+// durations, and secret references written as "env:VAR" or "file:PATH".
+func decodeHook(_, to reflect.Type, data any) (any, error) {
+	switch to {
+	case durationType, stdDurationType:
+		s, ok := data.(string)
+		if !ok {
+			return nil, fmt.Errorf("want a duration string like 30s or 7d, got %v", data)
+		}
+		d, err := ParseDuration(s)
+		if to == stdDurationType {
+			return time.Duration(d), err
+		}
+		return d, err
+	case secretRefType:
+		if s, ok := data.(string); ok {
+			return parseSecretRef(s)
+		}
 	}
-	s, ok := data.(string)
-	if !ok {
-		return nil, fmt.Errorf("want a duration string like 30s or 7d, got %v", data)
+	return data, nil
+}
+
+// parseSecretRef reads the short form of a secret reference.
+func parseSecretRef(s string) (SecretRef, error) {
+	if v, ok := strings.CutPrefix(s, "env:"); ok && v != "" {
+		return SecretRef{Env: v}, nil
 	}
-	return ParseDuration(s)
+	if v, ok := strings.CutPrefix(s, "file:"); ok && v != "" {
+		return SecretRef{File: v}, nil
+	}
+	return SecretRef{}, errors.New("secrets are references, not values: write env:VAR or file:PATH")
 }
 
 // checkValue walks a raw value against the type it will decode into and
@@ -221,7 +250,7 @@ func checkValue(ps *problems, src, path string, v any, t reflect.Type) {
 		return // an empty YAML node leaves the default in place
 	}
 	switch {
-	case t == durationType:
+	case t == durationType || t == stdDurationType:
 		s, ok := v.(string)
 		if !ok {
 			ps.add(src, path, fmt.Sprintf("want a duration string like 30s or 7d, got %s", describe(v)))
@@ -231,13 +260,23 @@ func checkValue(ps *problems, src, path string, v any, t reflect.Type) {
 			ps.add(src, path, err.Error())
 		}
 		return
-	case t == reflect.TypeOf(SecretRef{}):
-		if _, ok := v.(string); ok {
-			ps.add(src, path, "secrets are references, not values: write {env: VAR} or {file: PATH}")
+	case t == secretRefType:
+		if str, ok := v.(string); ok {
+			if _, err := parseSecretRef(str); err != nil {
+				ps.add(src, path, err.Error())
+			}
 			return
 		}
+	case t == notifySecret:
+		str, ok := v.(string)
+		if !ok || !strings.HasPrefix(str, "env:") {
+			ps.add(src, path, "secrets are references, not values: write env:VAR")
+		}
+		return
 	}
 	switch t.Kind() {
+	case reflect.Pointer:
+		checkValue(ps, src, path, v, t.Elem())
 	case reflect.Struct:
 		m, ok := asMap(v)
 		if !ok {
@@ -261,7 +300,7 @@ func checkValue(ps *problems, src, path string, v any, t reflect.Type) {
 		}
 		for _, key := range sortedKeys(m) {
 			sub := join(path, key)
-			if (path == "tenants" || path == "notify.destinations") && !tenantNameRE.MatchString(key) {
+			if path == "tenants" && !tenantNameRE.MatchString(key) {
 				ps.add(src, sub, fmt.Sprintf("invalid name %q: use lowercase letters, digits, - and _", key))
 				continue
 			}
@@ -284,7 +323,7 @@ func checkValue(ps *problems, src, path string, v any, t reflect.Type) {
 		if _, ok := v.(bool); !ok {
 			ps.add(src, path, fmt.Sprintf("want true or false, got %s", describe(v)))
 		}
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		switch v.(type) {
 		case int, int64, uint64:
 		default:
@@ -402,7 +441,7 @@ func envOverrides(ps *problems, env []string, cfgType reflect.Type) map[string]a
 }
 
 func fromEnv(s string, t reflect.Type) (any, error) {
-	if t == durationType {
+	if t == durationType || t == stdDurationType || t == secretRefType {
 		return s, nil
 	}
 	switch t.Kind() {
@@ -414,7 +453,7 @@ func fromEnv(s string, t reflect.Type) (any, error) {
 			return nil, fmt.Errorf("want true or false, got %q", s)
 		}
 		return b, nil
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return nil, fmt.Errorf("want an integer, got %q", s)

@@ -6,13 +6,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/sharedrift/sharedrift/tenant"
 )
 
 var (
 	remediationModes = []string{ModeOff, ModeNotify, ModeDryRun, ModeApprove, ModeAuto}
-	severities       = []string{"info", "low", "medium", "high", "critical"}
 	clouds           = []string{"global", "usgov", "usgovhigh", "dod", "china"}
 	reportFormats    = []string{"html", "markdown", "json", "csv"}
 	authMethods      = []string{AuthClientSecret, AuthCertificate, AuthWorkloadIdentity, AuthManagedIdentity}
@@ -97,7 +94,7 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 	}
 	validateRemediation(ps, src, "defaults.remediation", &c.Defaults.Remediation)
 
-	validateNotify(ps, src, &c.Notify, secret)
+	validateNotify(ps, src, c)
 
 	if requireTenants && len(c.Tenants) == 0 {
 		ps.add(src, "tenants", "no tenants configured")
@@ -117,76 +114,29 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 	}
 }
 
-func validateNotify(ps *problems, src string, n *Notify, secret func(string, *SecretRef, bool)) {
-	if n.DigestThreshold < 0 {
-		ps.add(src, "notify.digest_threshold", "must not be negative")
-	}
-	if n.Reminder.MinSeverity != "" && !slices.Contains(severities, n.Reminder.MinSeverity) {
-		ps.add(src, "notify.reminder.min_severity", oneOf(n.Reminder.MinSeverity, severities))
-	}
-	for _, name := range sortedKeys(n.Destinations) {
-		d := n.Destinations[name]
-		key := "notify.destinations." + name
-		forbid := func(field string, set bool) {
-			if set {
-				ps.add(src, key+"."+field, fmt.Sprintf("not used by a %s destination", d.Type))
+// validateNotify merges per-tenant routes into the notification config
+// and runs its own validation, which names the destination and key.
+func validateNotify(ps *problems, src string, c *Config) {
+	for _, name := range sortedKeys(c.Tenants) {
+		for i, r := range c.Tenants[name].Notify.Routes {
+			if len(r.Tenants) > 0 {
+				ps.add(src, fmt.Sprintf("tenants.%s.notify.routes[%d].tenants", name, i), "not allowed in a tenant's own route")
+				continue
 			}
+			r.Tenants = []string{name}
+			c.Notify.Routes = append(c.Notify.Routes, r)
 		}
-		smtpSet := d.SMTP.Host != "" || d.SMTP.Port != 0 || d.SMTP.From != "" || len(d.SMTP.To) > 0 || d.SMTP.Username != "" || d.SMTP.Password.IsSet()
-		switch d.Type {
-		case DestSlack:
-			switch {
-			case d.URL.IsSet() && d.Token.IsSet():
-				ps.add(src, key, "set either token (bot) or url (incoming webhook), not both")
-			case d.URL.IsSet():
-				secret(key+".url", &d.URL, true)
-				forbid("channel", d.Channel != "")
-			default:
-				secret(key+".token", &d.Token, true)
-				if d.Channel == "" {
-					ps.add(src, key+".channel", "required for a Slack bot destination")
-				}
-			}
-			secret(key+".signing_secret", &d.SigningSecret, false)
-			forbid("secret", d.Secret.IsSet())
-			forbid("smtp", smtpSet)
-		case DestTeams:
-			secret(key+".url", &d.URL, true)
-			forbid("token", d.Token.IsSet())
-			forbid("channel", d.Channel != "")
-			forbid("signing_secret", d.SigningSecret.IsSet())
-			forbid("secret", d.Secret.IsSet())
-			forbid("smtp", smtpSet)
-		case DestWebhook:
-			secret(key+".url", &d.URL, true)
-			secret(key+".secret", &d.Secret, false)
-			forbid("token", d.Token.IsSet())
-			forbid("channel", d.Channel != "")
-			forbid("signing_secret", d.SigningSecret.IsSet())
-			forbid("smtp", smtpSet)
-		case DestEmail:
-			if d.SMTP.Host == "" {
-				ps.add(src, key+".smtp.host", "required")
-			}
-			if d.SMTP.Port <= 0 || d.SMTP.Port > 65535 {
-				ps.add(src, key+".smtp.port", "want a port between 1 and 65535")
-			}
-			if d.SMTP.From == "" {
-				ps.add(src, key+".smtp.from", "required")
-			}
-			if len(d.SMTP.To) == 0 {
-				ps.add(src, key+".smtp.to", "at least one recipient")
-			}
-			secret(key+".smtp.password", &d.SMTP.Password, d.SMTP.Username != "")
-			forbid("token", d.Token.IsSet())
-			forbid("url", d.URL.IsSet())
-			forbid("channel", d.Channel != "")
-			forbid("signing_secret", d.SigningSecret.IsSet())
-			forbid("secret", d.Secret.IsSet())
-		default:
-			ps.add(src, key+".type", oneOf(d.Type, []string{DestSlack, DestTeams, DestWebhook, DestEmail}))
+	}
+	if err := c.Notify.Validate(); err != nil {
+		var list []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			list = j.Unwrap()
+		} else {
+			list = []error{err}
 		}
-		n.Destinations[name] = d
+		for _, e := range list {
+			ps.add(src, "notify", e.Error())
+		}
 	}
 }
 
@@ -258,28 +208,6 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 		ps.add(src, key+".credentials.client_secret", "only used with method client_secret")
 	}
 
-	for i, r := range t.Notify.Routes {
-		rk := fmt.Sprintf("%s.notify.routes[%d]", key, i)
-		if r.Destination == "" {
-			ps.add(src, rk+".destination", "required")
-		} else if _, ok := c.Notify.Destinations[r.Destination]; !ok {
-			ps.add(src, rk+".destination", fmt.Sprintf("unknown destination %q (not under notify.destinations)", r.Destination))
-		}
-		if r.MinSeverity != "" && !slices.Contains(severities, r.MinSeverity) {
-			ps.add(src, rk+".min_severity", oneOf(r.MinSeverity, severities))
-		}
-		for j, s := range r.Sections {
-			if !slices.Contains(tenant.AllSections, tenant.Section(s)) {
-				ps.add(src, fmt.Sprintf("%s.sections[%d]", rk, j), fmt.Sprintf("unknown section %q", s))
-			}
-		}
-		for j, id := range r.Rules {
-			if id == "" {
-				ps.add(src, fmt.Sprintf("%s.rules[%d]", rk, j), "empty rule ID")
-			}
-		}
-	}
-
 	// A tenant's remediation policy starts from the defaults.
 	rem := c.Defaults.Remediation
 	if t.Remediation.Mode != "" {
@@ -326,7 +254,7 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 		ps.add(src, key+".report.format", oneOf(t.Report.Format, reportFormats))
 	}
 	for i, d := range t.Report.Destinations {
-		if _, ok := c.Notify.Destinations[d]; !ok {
+		if _, ok := c.Notify.Lookup(d); !ok {
 			ps.add(src, fmt.Sprintf("%s.report.destinations[%d]", key, i), fmt.Sprintf("unknown destination %q", d))
 		}
 	}
