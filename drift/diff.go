@@ -226,6 +226,11 @@ func walk(path string, a, b any, out *[]FieldChange) {
 	}
 	al, aIsList := a.([]any)
 	bl, bIsList := b.([]any)
+	// A null list next to a list is compared as an empty one, so that
+	// clearing a domain list still names the domains that went.
+	if aIsList && b == nil || bIsList && a == nil {
+		aIsList, bIsList = true, true
+	}
 	if aIsList && bIsList {
 		walkList(path, al, bl, out)
 		return

@@ -20,6 +20,7 @@ func TestDiffObject(t *testing.T) {
 		{"field added", `{}`, `{"hasPassword":false}`, []string{`hasPassword: (none) -> false`}},
 		{"nested", `{"inv":{"mode":"blockList"}}`, `{"inv":{"mode":"allowList"}}`, []string{`inv.mode: "blockList" -> "allowList"`}},
 		{"set reordered", `{"d":["a","b"]}`, `{"d":["b","a"]}`, nil},
+		{"list cleared to null", `{"d":["a"]}`, `{"d":null}`, []string{`d: -a`}},
 		{"set changed", `{"d":["a","b"]}`, `{"d":["b","c"]}`, []string{`d: -a +c`}},
 		{"keyed list", `{"domains":[{"domain":"*","actions":["CalendarSharingFreeBusySimple"]}]}`,
 			`{"domains":[{"domain":"*","actions":["CalendarSharingFreeBusyDetail"]},{"domain":"Anonymous","actions":["CalendarSharingFreeBusySimple"]}]}`,

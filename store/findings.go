@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+type findingRow struct {
+	Tenant         string        `db:"tenant"`
+	Fingerprint    string        `db:"fingerprint"`
+	RuleID         string        `db:"rule_id"`
+	Section        string        `db:"section"`
+	ObjectKey      string        `db:"object_key"`
+	ObjectName     string        `db:"object_name"`
+	Severity       string        `db:"severity"`
+	PrevSeverity   string        `db:"prev_severity"`
+	Expected       string        `db:"expected"`
+	Actual         string        `db:"actual"`
+	Message        string        `db:"message"`
+	State          string        `db:"state"`
+	FirstSeen      dbTime        `db:"first_seen"`
+	LastSeen       dbTime        `db:"last_seen"`
+	ResolvedAt     dbTime        `db:"resolved_at"`
+	ReopenedAt     dbTime        `db:"reopened_at"`
+	ReopenCount    int           `db:"reopen_count"`
+	FirstScanID    int64         `db:"first_scan_id"`
+	LastScanID     int64         `db:"last_scan_id"`
+	ResolvedScanID sql.NullInt64 `db:"resolved_scan_id"`
+	ReopenedScanID sql.NullInt64 `db:"reopened_scan_id"`
+	SeverityScanID sql.NullInt64 `db:"severity_scan_id"`
+	AcknowledgedAt dbTime        `db:"acknowledged_at"`
+	AcknowledgedBy string        `db:"acknowledged_by"`
+	SnoozedUntil   dbTime        `db:"snoozed_until"`
+	SnoozedBy      string        `db:"snoozed_by"`
+}
+
+const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.severity, f.prev_severity,
+	f.expected, f.actual, f.message, f.state, f.first_seen, f.last_seen, f.resolved_at, f.reopened_at, f.reopen_count,
+	f.first_scan_id, f.last_scan_id, f.resolved_scan_id, f.reopened_scan_id, f.severity_scan_id,
+	f.acknowledged_at, f.acknowledged_by, f.snoozed_until, f.snoozed_by
+	FROM findings f JOIN tenants t ON t.id = f.tenant_id`
+
+// severityRank orders severities in SQL, most severe first when descending.
+const severityRank = `CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END`
+
+func (r *findingRow) finding() Finding {
+	return Finding{
+		Tenant: r.Tenant, Fingerprint: r.Fingerprint, RuleID: r.RuleID, Section: tenant.Section(r.Section),
+		ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Severity: tenant.Severity(r.Severity),
+		PrevSeverity: tenant.Severity(r.PrevSeverity), Expected: r.Expected, Actual: r.Actual, Message: r.Message,
+		State: FindingState(r.State), FirstSeen: r.FirstSeen.T, LastSeen: r.LastSeen.T,
+		ResolvedAt: r.ResolvedAt.ptr(), ReopenedAt: r.ReopenedAt.ptr(), ReopenCount: r.ReopenCount,
+		FirstScanID: r.FirstScanID, LastScanID: r.LastScanID, ResolvedScanID: r.ResolvedScanID.Int64,
+		AcknowledgedAt: r.AcknowledgedAt.ptr(), AcknowledgedBy: r.AcknowledgedBy,
+		SnoozedUntil: r.SnoozedUntil.ptr(), SnoozedBy: r.SnoozedBy,
+	}
+}
+
+// FindingsList implements Findings.
+func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding, error) {
+	var where []string
+	var args []any
+	if f.Tenant != "" {
+		where = append(where, "t.name = ?")
+		args = append(args, f.Tenant)
+	}
+	if len(f.States) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(f.States)), ", ")
+		where = append(where, "f.state IN ("+ph+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if f.MinSeverity != "" {
+		rank, ok := f.MinSeverity.Rank()
+		if !ok {
+			return nil, fmt.Errorf("list findings: %w: severity %q", ErrInvalid, f.MinSeverity)
+		}
+		where = append(where, severityRank+" >= ?")
+		args = append(args, rank)
+	}
+	if f.Section != "" {
+		where = append(where, "f.section = ?")
+		args = append(args, string(f.Section))
+	}
+	if f.RuleID != "" {
+		where = append(where, "f.rule_id = ?")
+		args = append(args, f.RuleID)
+	}
+	if f.ScanID != 0 {
+		where = append(where, "f.last_scan_id = ?")
+		args = append(args, f.ScanID)
+	}
+	query := findingSelect + whereClause(where) + " ORDER BY t.name, " + severityRank + " DESC, f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit)
+	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			query += " LIMIT -1"
+			if s.d.name() == "postgres" {
+				query = strings.TrimSuffix(query, " LIMIT -1") + " LIMIT ALL"
+			}
+		}
+		query += fmt.Sprintf(" OFFSET %d", f.Offset)
+	}
+	var rows []findingRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+		return nil, fmt.Errorf("list findings: %w", err)
+	}
+	out := make([]Finding, len(rows))
+	for i := range rows {
+		out[i] = rows[i].finding()
+	}
+	return out, nil
+}
+
+// Finding implements Findings.
+func (s *sqlStore) Finding(ctx context.Context, tenantName, fingerprint string) (Finding, error) {
+	return s.finding(ctx, s.db, tenantName, fingerprint)
+}
+
+func (s *sqlStore) finding(ctx context.Context, q sqlx.QueryerContext, tenantName, fp string) (Finding, error) {
+	if fp == "" {
+		return Finding{}, fmt.Errorf("finding: %w: empty fingerprint", ErrInvalid)
+	}
+	var rows []findingRow
+	err := sqlx.SelectContext(ctx, q, &rows, s.q(findingSelect+` WHERE t.name = ? AND f.fingerprint LIKE ? ORDER BY f.fingerprint LIMIT 2`),
+		tenantName, likePrefix(fp))
+	if err != nil {
+		return Finding{}, fmt.Errorf("read finding %s: %w", fp, err)
+	}
+	switch {
+	case len(rows) == 0:
+		return Finding{}, fmt.Errorf("finding %s of tenant %q: %w", fp, tenantName, ErrNotFound)
+	case len(rows) > 1 && rows[0].Fingerprint != fp:
+		return Finding{}, fmt.Errorf("finding %s of tenant %q: %w", fp, tenantName, ErrAmbiguous)
+	}
+	return rows[0].finding(), nil
+}
+
+// likePrefix escapes LIKE wildcards (fingerprints are hex, but input is
+// user-typed) and appends %.
+func likePrefix(p string) string {
+	r := strings.NewReplacer("%", "", "_", "")
+	return r.Replace(p) + "%"
+}
+
+// AckFinding implements Findings.
+func (s *sqlStore) AckFinding(ctx context.Context, tenantName, fp, by string) (Finding, error) {
+	return s.annotate(ctx, tenantName, fp, `acknowledged_at = ?, acknowledged_by = ?`, s.t(s.now()), by)
+}
+
+// SnoozeFinding implements Findings.
+func (s *sqlStore) SnoozeFinding(ctx context.Context, tenantName, fp string, until time.Time, by string) (Finding, error) {
+	if until.IsZero() {
+		return s.annotate(ctx, tenantName, fp, `snoozed_until = NULL, snoozed_by = ?`, by)
+	}
+	return s.annotate(ctx, tenantName, fp, `snoozed_until = ?, snoozed_by = ?`, s.t(until), by)
+}
+
+func (s *sqlStore) annotate(ctx context.Context, tenantName, fp, set string, args ...any) (Finding, error) {
+	var out Finding
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		f, err := s.finding(ctx, tx, tenantName, fp)
+		if err != nil {
+			return err
+		}
+		args = append(args, tenantName, f.Fingerprint)
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE findings SET `+set+`
+			WHERE tenant_id = (SELECT id FROM tenants WHERE name = ?) AND fingerprint = ?`), args...); err != nil {
+			return fmt.Errorf("update finding %s: %w", f.Fingerprint, err)
+		}
+		out, err = s.finding(ctx, tx, tenantName, f.Fingerprint)
+		return err
+	})
+	return out, err
+}
+
+// Transitions implements Findings.
+func (s *sqlStore) Transitions(ctx context.Context, scanID int64) ([]Transition, error) {
+	var rows []findingRow
+	err := s.db.SelectContext(ctx, &rows, s.q(findingSelect+`
+		WHERE f.tenant_id = (SELECT tenant_id FROM scans WHERE id = ?)
+			AND (f.first_scan_id = ? OR f.reopened_scan_id = ? OR f.resolved_scan_id = ? OR f.severity_scan_id = ?)
+		ORDER BY `+severityRank+` DESC, f.rule_id, f.object_key, f.fingerprint`), scanID, scanID, scanID, scanID, scanID)
+	if err != nil {
+		return nil, fmt.Errorf("transitions of scan %d: %w", scanID, err)
+	}
+	var out []Transition
+	for i := range rows {
+		r := &rows[i]
+		f := r.finding()
+		var kind TransitionKind
+		switch {
+		case r.FirstScanID == scanID:
+			kind = TransitionNew
+		case r.ReopenedScanID.Int64 == scanID && r.State != string(FindingResolved):
+			kind = TransitionReopened
+		case r.ResolvedScanID.Int64 == scanID && r.State == string(FindingResolved):
+			kind = TransitionResolved
+		case r.SeverityScanID.Int64 == scanID && f.Severity.AtLeast(f.PrevSeverity) && f.Severity != f.PrevSeverity:
+			kind = TransitionEscalated
+		default:
+			continue // a later scan moved it on, or severity went down
+		}
+		out = append(out, Transition{Kind: kind, Finding: f})
+	}
+	return out, nil
+}
+
+// FindingCounts implements Findings.
+func (s *sqlStore) FindingCounts(ctx context.Context, tenantName string) ([]FindingCount, error) {
+	query := `SELECT t.name AS tenant, f.state, f.severity, count(*) AS count FROM findings f JOIN tenants t ON t.id = f.tenant_id`
+	var args []any
+	if tenantName != "" {
+		query += ` WHERE t.name = ?`
+		args = append(args, tenantName)
+	}
+	query += ` GROUP BY t.name, f.state, f.severity ORDER BY t.name, f.state, f.severity`
+	var rows []struct {
+		Tenant   string `db:"tenant"`
+		State    string `db:"state"`
+		Severity string `db:"severity"`
+		Count    int64  `db:"count"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+		return nil, fmt.Errorf("count findings: %w", err)
+	}
+	out := make([]FindingCount, len(rows))
+	for i, r := range rows {
+		out[i] = FindingCount{Tenant: r.Tenant, State: FindingState(r.State), Severity: tenant.Severity(r.Severity), Count: r.Count}
+	}
+	return out, nil
+}
+
+// errNoRows reports sql.ErrNoRows.
+func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

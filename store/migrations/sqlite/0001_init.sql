@@ -1,0 +1,187 @@
+-- Initial schema. Times are fixed-width UTC text (see timeFormat), so
+-- text order is time order; documents are text, payloads blobs.
+
+CREATE TABLE tenants (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    name         TEXT NOT NULL UNIQUE,
+    entra_id     TEXT NOT NULL DEFAULT '',
+    created_at   TEXT NOT NULL,
+    last_scan_id BIGINT
+);
+
+CREATE TABLE scans (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id         BIGINT NOT NULL REFERENCES tenants (id),
+    started_at        TEXT NOT NULL,
+    finished_at       TEXT NOT NULL,
+    collected_at      TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    baseline          TEXT NOT NULL DEFAULT '',
+    sections          TEXT NOT NULL,
+    stats             TEXT NOT NULL,
+    objects_seen      BIGINT NOT NULL DEFAULT 0,
+    objects_written   BIGINT NOT NULL DEFAULT 0,
+    changes           BIGINT NOT NULL DEFAULT 0,
+    results_written   BIGINT NOT NULL DEFAULT 0,
+    findings_new      BIGINT NOT NULL DEFAULT 0,
+    findings_reopened BIGINT NOT NULL DEFAULT 0,
+    findings_resolved BIGINT NOT NULL DEFAULT 0,
+    findings_open     BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX scans_tenant_started ON scans (tenant_id, started_at);
+
+-- The scan whose complete collection of a section is the current state.
+CREATE TABLE section_state (
+    tenant_id             BIGINT NOT NULL REFERENCES tenants (id),
+    section               TEXT NOT NULL,
+    last_complete_scan_id BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, section)
+);
+
+-- One row per object per scan in which it appeared, changed or vanished
+-- (deleted = tombstone). Unchanged objects get no row.
+CREATE TABLE object_versions (
+    tenant_id  BIGINT NOT NULL,
+    section    TEXT NOT NULL,
+    object_key TEXT NOT NULL,
+    scan_id    BIGINT NOT NULL,
+    hash       BLOB NOT NULL,
+    name       TEXT NOT NULL DEFAULT '',
+    doc        TEXT,
+    deleted    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, section, object_key, scan_id)
+);
+
+CREATE TABLE changes (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id    BIGINT NOT NULL REFERENCES tenants (id),
+    scan_id      BIGINT NOT NULL,
+    prev_scan_id BIGINT NOT NULL,
+    detected_at  TEXT NOT NULL,
+    section      TEXT NOT NULL,
+    object_key   TEXT NOT NULL,
+    name         TEXT NOT NULL DEFAULT '',
+    kind         TEXT NOT NULL,
+    fields       TEXT,
+    object       TEXT
+);
+CREATE INDEX changes_tenant_detected ON changes (tenant_id, detected_at);
+CREATE INDEX changes_scan ON changes (scan_id);
+
+-- Non-pass (and excepted) results; passes are only counted in rule_summary.
+CREATE TABLE rule_results (
+    scan_id     BIGINT NOT NULL,
+    rule_id     TEXT NOT NULL,
+    section     TEXT NOT NULL,
+    object_key  TEXT NOT NULL,
+    object_name TEXT NOT NULL DEFAULT '',
+    outcome     TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    expected    TEXT NOT NULL DEFAULT '',
+    actual      TEXT NOT NULL DEFAULT '',
+    message     TEXT NOT NULL DEFAULT '',
+    exception   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX rule_results_scan ON rule_results (scan_id, fingerprint);
+
+CREATE TABLE rule_summary (
+    scan_id BIGINT NOT NULL,
+    rule_id TEXT NOT NULL,
+    section TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    count   BIGINT NOT NULL,
+    PRIMARY KEY (scan_id, rule_id, outcome)
+);
+
+CREATE TABLE findings (
+    tenant_id        BIGINT NOT NULL REFERENCES tenants (id),
+    fingerprint      TEXT NOT NULL,
+    rule_id          TEXT NOT NULL,
+    section          TEXT NOT NULL,
+    object_key       TEXT NOT NULL,
+    object_name      TEXT NOT NULL DEFAULT '',
+    severity         TEXT NOT NULL,
+    prev_severity    TEXT NOT NULL DEFAULT '',
+    expected         TEXT NOT NULL DEFAULT '',
+    actual           TEXT NOT NULL DEFAULT '',
+    message          TEXT NOT NULL DEFAULT '',
+    state            TEXT NOT NULL,
+    first_seen       TEXT NOT NULL,
+    last_seen        TEXT NOT NULL,
+    resolved_at      TEXT,
+    reopened_at      TEXT,
+    reopen_count     INTEGER NOT NULL DEFAULT 0,
+    first_scan_id    BIGINT NOT NULL,
+    last_scan_id     BIGINT NOT NULL,
+    resolved_scan_id BIGINT,
+    reopened_scan_id BIGINT,
+    severity_scan_id BIGINT,
+    acknowledged_at  TEXT,
+    acknowledged_by  TEXT NOT NULL DEFAULT '',
+    snoozed_until    TEXT,
+    snoozed_by       TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant_id, fingerprint)
+);
+CREATE INDEX findings_tenant_state ON findings (tenant_id, state, section);
+
+CREATE TABLE delta_tokens (
+    tenant_id  BIGINT NOT NULL REFERENCES tenants (id),
+    key        TEXT NOT NULL,
+    token      TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, key)
+);
+
+CREATE TABLE leases (
+    name        TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    generation  BIGINT NOT NULL
+);
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    tenant          TEXT NOT NULL DEFAULT '',
+    destination     TEXT NOT NULL,
+    kind            TEXT NOT NULL DEFAULT '',
+    fingerprint     TEXT NOT NULL DEFAULT '',
+    payload         BLOB NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_at      TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT NOT NULL DEFAULT '',
+    claimed_by      TEXT NOT NULL DEFAULT '',
+    claimed_until   TEXT,
+    sent_at         TEXT,
+    external_ref    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+CREATE INDEX outbox_thread ON outbox (destination, fingerprint);
+
+CREATE TABLE remediations (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT '',
+    rule_id     TEXT NOT NULL DEFAULT '',
+    object_key  TEXT NOT NULL DEFAULT '',
+    run_id      TEXT NOT NULL DEFAULT '',
+    seq         INTEGER NOT NULL DEFAULT 0,
+    action      TEXT NOT NULL,
+    mode        TEXT NOT NULL DEFAULT '',
+    state       TEXT NOT NULL,
+    plan        BLOB,
+    approved_by TEXT NOT NULL DEFAULT '',
+    approved_at TEXT,
+    before      BLOB,
+    after       BLOB,
+    result      TEXT NOT NULL DEFAULT '',
+    error       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX remediations_tenant ON remediations (tenant, fingerprint);
+CREATE INDEX remediations_run ON remediations (run_id, seq);

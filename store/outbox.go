@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+type outboxRow struct {
+	ID             int64  `db:"id"`
+	IdempotencyKey string `db:"idempotency_key"`
+	Tenant         string `db:"tenant"`
+	Destination    string `db:"destination"`
+	Kind           string `db:"kind"`
+	Fingerprint    string `db:"fingerprint"`
+	Payload        []byte `db:"payload"`
+	State          string `db:"state"`
+	Attempts       int    `db:"attempts"`
+	CreatedAt      dbTime `db:"created_at"`
+	NextAttemptAt  dbTime `db:"next_attempt_at"`
+	LastError      string `db:"last_error"`
+	ClaimedBy      string `db:"claimed_by"`
+	ClaimedUntil   dbTime `db:"claimed_until"`
+	SentAt         dbTime `db:"sent_at"`
+	ExternalRef    string `db:"external_ref"`
+}
+
+const outboxCols = `id, idempotency_key, tenant, destination, kind, fingerprint, payload, state, attempts,
+	created_at, next_attempt_at, last_error, claimed_by, claimed_until, sent_at, external_ref`
+
+func (r *outboxRow) message() OutboxMessage {
+	return OutboxMessage{ID: r.ID, IdempotencyKey: r.IdempotencyKey, Tenant: r.Tenant, Destination: r.Destination,
+		Kind: r.Kind, Fingerprint: r.Fingerprint, Payload: r.Payload, State: OutboxState(r.State), Attempts: r.Attempts,
+		CreatedAt: r.CreatedAt.T, NextAttemptAt: r.NextAttemptAt.T, LastError: r.LastError, ClaimedBy: r.ClaimedBy,
+		ClaimedUntil: r.ClaimedUntil.ptr(), SentAt: r.SentAt.ptr(), ExternalRef: r.ExternalRef}
+}
+
+// Enqueue implements Outbox.
+func (s *sqlStore) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error) {
+	for _, m := range msgs {
+		if m.IdempotencyKey == "" || m.Destination == "" {
+			return 0, fmt.Errorf("enqueue: %w: a message needs an idempotency key and a destination", ErrInvalid)
+		}
+	}
+	now := s.now()
+	inserted := 0
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		stmt, err := tx.PreparexContext(ctx, s.q(`INSERT INTO outbox (idempotency_key, tenant, destination, kind, fingerprint, payload,
+			state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+			ON CONFLICT (idempotency_key) DO NOTHING`))
+		if err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
+		defer stmt.Close()
+		for _, m := range msgs {
+			next := m.NextAttemptAt
+			if next.IsZero() {
+				next = now
+			}
+			payload := m.Payload
+			if payload == nil {
+				payload = []byte{}
+			}
+			res, err := stmt.ExecContext(ctx, m.IdempotencyKey, m.Tenant, m.Destination, m.Kind, m.Fingerprint, payload, s.t(now), s.t(next))
+			if err != nil {
+				return fmt.Errorf("enqueue %s: %w", m.IdempotencyKey, err)
+			}
+			n, _ := res.RowsAffected()
+			inserted += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return inserted, nil
+}
+
+// ClaimDue implements Outbox.
+func (s *sqlStore) ClaimDue(ctx context.Context, owner string, limit int, lease time.Duration) ([]OutboxMessage, error) {
+	if owner == "" || limit <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("claim outbox: %w: owner, limit and lease are required", ErrInvalid)
+	}
+	now := s.now()
+	var rows []outboxRow
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var ids []int64
+		err := tx.SelectContext(ctx, &ids, s.q(`SELECT id FROM outbox
+			WHERE state = 'pending' AND next_attempt_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+			ORDER BY next_attempt_at, id`+limitClause(limit)+s.d.skipLocked()), s.t(now), s.t(now))
+		if err != nil {
+			return fmt.Errorf("select due messages: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		query, args, err := sqlx.In(`UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN (?) RETURNING `+outboxCols,
+			owner, s.t(now.Add(lease)), ids)
+		if err != nil {
+			return fmt.Errorf("build claim: %w", err)
+		}
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(query), args...); err != nil {
+			return fmt.Errorf("claim messages: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox for %s: %w", owner, err)
+	}
+	out := make([]OutboxMessage, len(rows))
+	for i := range rows {
+		out[i] = rows[i].message()
+	}
+	// RETURNING does not promise an order.
+	sortMessages(out)
+	return out, nil
+}
+
+func sortMessages(m []OutboxMessage) {
+	for i := 1; i < len(m); i++ {
+		for j := i; j > 0 && (m[j].NextAttemptAt.Before(m[j-1].NextAttemptAt) ||
+			m[j].NextAttemptAt.Equal(m[j-1].NextAttemptAt) && m[j].ID < m[j-1].ID); j-- {
+			m[j], m[j-1] = m[j-1], m[j]
+		}
+	}
+}
+
+// MarkSent implements Outbox. A message delivered by a worker whose claim
+// had expired is still recorded as sent: the delivery happened.
+func (s *sqlStore) MarkSent(ctx context.Context, id int64, externalRef string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE outbox SET state = 'sent', sent_at = ?, external_ref = ?, attempts = attempts + 1,
+		claimed_by = '', claimed_until = NULL, last_error = '' WHERE id = ? AND state <> 'sent'`), s.t(s.now()), externalRef, id)
+	if err != nil {
+		return fmt.Errorf("mark message %d sent: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.outboxExists(ctx, id)
+	}
+	return nil
+}
+
+// MarkFailed implements Outbox.
+func (s *sqlStore) MarkFailed(ctx context.Context, id int64, owner, errMsg string, retryAt time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+		claimed_by = '', claimed_until = NULL WHERE id = ? AND state = 'pending' AND claimed_by = ?`),
+		truncate(errMsg, 2000), s.t(retryAt), id, owner)
+	if err != nil {
+		return fmt.Errorf("mark message %d failed: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if err := s.outboxExists(ctx, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("message %d claimed by %q: %w", id, owner, ErrLeaseLost)
+	}
+	return nil
+}
+
+// MarkDead implements Outbox.
+func (s *sqlStore) MarkDead(ctx context.Context, id int64, reason string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE outbox SET state = 'dead', last_error = ?, claimed_by = '', claimed_until = NULL
+		WHERE id = ? AND state = 'pending'`), truncate(reason, 2000), id)
+	if err != nil {
+		return fmt.Errorf("mark message %d dead: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.outboxExists(ctx, id)
+	}
+	return nil
+}
+
+func (s *sqlStore) outboxExists(ctx context.Context, id int64) error {
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.q(`SELECT count(*) FROM outbox WHERE id = ?`), id); err != nil {
+		return fmt.Errorf("read message %d: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("message %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DeadLetterExpired implements Outbox.
+func (s *sqlStore) DeadLetterExpired(ctx context.Context, cutoff time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE outbox SET state = 'dead',
+		last_error = CASE WHEN last_error = '' THEN 'expired' ELSE 'expired: ' || last_error END,
+		claimed_by = '', claimed_until = NULL
+		WHERE state = 'pending' AND created_at < ? AND (claimed_until IS NULL OR claimed_until <= ?)`), s.t(cutoff), s.t(s.now()))
+	if err != nil {
+		return 0, fmt.Errorf("dead-letter expired messages: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// OutboxMessages implements Outbox.
+func (s *sqlStore) OutboxMessages(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error) {
+	var where []string
+	var args []any
+	if f.State != "" {
+		where = append(where, "state = ?")
+		args = append(args, string(f.State))
+	}
+	if f.Destination != "" {
+		where = append(where, "destination = ?")
+		args = append(args, f.Destination)
+	}
+	if f.Tenant != "" {
+		where = append(where, "tenant = ?")
+		args = append(args, f.Tenant)
+	}
+	var rows []outboxRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+outboxCols+` FROM outbox`+whereClause(where)+` ORDER BY id`+limitClause(f.Limit)), args...); err != nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	out := make([]OutboxMessage, len(rows))
+	for i := range rows {
+		out[i] = rows[i].message()
+	}
+	return out, nil
+}
+
+// OutboxStats implements Outbox.
+func (s *sqlStore) OutboxStats(ctx context.Context) ([]OutboxCount, error) {
+	var rows []struct {
+		Destination string `db:"destination"`
+		State       string `db:"state"`
+		Count       int64  `db:"count"`
+		Oldest      dbTime `db:"oldest"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT destination, state, count(*) AS count, MIN(created_at) AS oldest
+		FROM outbox GROUP BY destination, state ORDER BY destination, state`); err != nil {
+		return nil, fmt.Errorf("outbox stats: %w", err)
+	}
+	out := make([]OutboxCount, len(rows))
+	for i, r := range rows {
+		out[i] = OutboxCount{Destination: r.Destination, State: OutboxState(r.State), Count: r.Count, Oldest: r.Oldest.T}
+	}
+	return out, nil
+}
+
+// ThreadRef implements Outbox.
+func (s *sqlStore) ThreadRef(ctx context.Context, destination, fingerprint string) (string, bool, error) {
+	var refs []string
+	err := s.db.SelectContext(ctx, &refs, s.q(`SELECT external_ref FROM outbox
+		WHERE destination = ? AND fingerprint = ? AND state = 'sent' AND external_ref <> '' ORDER BY sent_at, id LIMIT 1`), destination, fingerprint)
+	if err != nil {
+		return "", false, fmt.Errorf("thread of %s at %s: %w", fingerprint, destination, err)
+	}
+	if len(refs) == 0 {
+		return "", false, nil
+	}
+	return refs[0], true, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

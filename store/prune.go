@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Prune implements Admin. Per tenant it deletes scans that started before
+// cutoff (never the latest one) with their results, summaries and changes;
+// object versions superseded at or before the oldest kept scan, so the
+// state at the cutoff and everything since stays reconstructable; and
+// findings resolved before cutoff. Sent and dead outbox messages older
+// than cutoff go too. The remediation audit is never pruned.
+func (s *sqlStore) Prune(ctx context.Context, cutoff time.Time) (PruneStats, error) {
+	var st PruneStats
+	var tenants []int64
+	if err := s.db.SelectContext(ctx, &tenants, `SELECT id FROM tenants ORDER BY id`); err != nil {
+		return st, fmt.Errorf("prune: list tenants: %w", err)
+	}
+	at := s.t(cutoff)
+	for _, tid := range tenants {
+		// One transaction per tenant keeps each short enough not to block
+		// scans of other tenants for long.
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			var keep int64 // oldest scan kept: first at/after cutoff, else the latest
+			err := tx.GetContext(ctx, &keep, s.q(`SELECT COALESCE(
+				(SELECT MIN(id) FROM scans WHERE tenant_id = ? AND started_at >= ?),
+				(SELECT MAX(id) FROM scans WHERE tenant_id = ?), 0)`), tid, at, tid)
+			if err != nil {
+				return fmt.Errorf("find oldest kept scan: %w", err)
+			}
+			if keep == 0 {
+				return nil
+			}
+			exec := func(counter *int64, what, query string, args ...any) error {
+				res, err := tx.ExecContext(ctx, s.q(query), args...)
+				if err != nil {
+					return fmt.Errorf("prune %s: %w", what, err)
+				}
+				n, _ := res.RowsAffected()
+				*counter += n
+				return nil
+			}
+			var ignored int64
+			steps := []struct {
+				counter *int64
+				what    string
+				query   string
+				args    []any
+			}{
+				{&st.Results, "results", `DELETE FROM rule_results WHERE scan_id IN (SELECT id FROM scans WHERE tenant_id = ? AND id < ?)`, []any{tid, keep}},
+				{&ignored, "rule summaries", `DELETE FROM rule_summary WHERE scan_id IN (SELECT id FROM scans WHERE tenant_id = ? AND id < ?)`, []any{tid, keep}},
+				{&st.Changes, "changes", `DELETE FROM changes WHERE tenant_id = ? AND scan_id < ?`, []any{tid, keep}},
+				// A version is superseded when a newer one of the same
+				// object exists at or before the oldest kept scan.
+				{&st.ObjectVersions, "object versions", `DELETE FROM object_versions WHERE tenant_id = ? AND scan_id < ? AND EXISTS (
+					SELECT 1 FROM object_versions w WHERE w.tenant_id = object_versions.tenant_id AND w.section = object_versions.section
+						AND w.object_key = object_versions.object_key AND w.scan_id > object_versions.scan_id AND w.scan_id <= ?)`, []any{tid, keep, keep}},
+				// What remains before the cutoff is the state at the
+				// cutoff; a tombstone there says only "absent".
+				{&st.ObjectVersions, "tombstones", `DELETE FROM object_versions WHERE tenant_id = ? AND scan_id < ? AND deleted`, []any{tid, keep}},
+				{&st.Findings, "findings", `DELETE FROM findings WHERE tenant_id = ? AND state = 'resolved' AND resolved_at < ?`, []any{tid, at}},
+				{&st.Scans, "scans", `DELETE FROM scans WHERE tenant_id = ? AND id < ?`, []any{tid, keep}},
+			}
+			for _, step := range steps {
+				if err := exec(step.counter, step.what, step.query, step.args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return st, fmt.Errorf("prune tenant %d: %w", tid, err)
+		}
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?`), at)
+	if err != nil {
+		return st, fmt.Errorf("prune outbox: %w", err)
+	}
+	st.Outbox, _ = res.RowsAffected()
+	s.log.Info("store pruned", "cutoff", cutoff, "scans", st.Scans, "object_versions", st.ObjectVersions,
+		"changes", st.Changes, "results", st.Results, "findings", st.Findings, "outbox", st.Outbox)
+	return st, nil
+}

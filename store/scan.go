@@ -1,0 +1,753 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// statusOf summarises section states: complete when every collected
+// section is, failed when none is.
+func statusOf(st map[tenant.Section]tenant.SectionStatus) ScanStatus {
+	complete := 0
+	for _, s := range st {
+		if s.State == tenant.StateComplete {
+			complete++
+		}
+	}
+	switch {
+	case len(st) > 0 && complete == len(st):
+		return ScanComplete
+	case complete == 0:
+		return ScanFailed
+	}
+	return ScanPartial
+}
+
+// RecordScan implements Scans.
+func (s *sqlStore) RecordScan(ctx context.Context, in ScanInput) (Scan, error) {
+	snap := in.Snapshot
+	if snap == nil {
+		return Scan{}, fmt.Errorf("record scan: %w: nil snapshot", ErrInvalid)
+	}
+	if snap.Tenant == "" {
+		return Scan{}, fmt.Errorf("record scan: %w: snapshot without tenant name", ErrInvalid)
+	}
+	now := s.now()
+	sc := Scan{
+		Tenant:      snap.Tenant,
+		StartedAt:   in.StartedAt,
+		FinishedAt:  in.FinishedAt,
+		CollectedAt: snap.CollectedAt,
+		Baseline:    in.Baseline,
+		Sections:    snap.Status,
+		Stats:       in.Stats,
+		Status:      statusOf(snap.Status),
+	}
+	if sc.CollectedAt.IsZero() {
+		sc.CollectedAt = now
+	}
+	if sc.StartedAt.IsZero() {
+		sc.StartedAt = sc.CollectedAt
+	}
+	if sc.FinishedAt.IsZero() {
+		sc.FinishedAt = now
+	}
+	sc.StartedAt, sc.FinishedAt, sc.CollectedAt = normTime(sc.StartedAt), normTime(sc.FinishedAt), normTime(sc.CollectedAt)
+	if sc.Sections == nil {
+		sc.Sections = map[tenant.Section]tenant.SectionStatus{}
+	}
+	if sc.Stats == (ScanStats{}) {
+		for _, st := range snap.Status {
+			sc.Stats.APICalls += int64(st.Calls)
+			sc.Stats.Retries += int64(st.Retries)
+			sc.Stats.Throttled += int64(st.Throttled)
+			sc.Stats.RU += st.RU
+		}
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error { return s.recordScan(ctx, tx, in, &sc) })
+	if err != nil {
+		return Scan{}, fmt.Errorf("record scan of tenant %q: %w", snap.Tenant, err)
+	}
+	s.log.Info("scan recorded", "tenant", sc.Tenant, "scan_id", sc.ID, "status", sc.Status,
+		"objects_seen", sc.ObjectsSeen, "objects_written", sc.ObjectsWritten, "changes", sc.Changes,
+		"findings_new", sc.FindingsNew, "findings_resolved", sc.FindingsResolved, "findings_open", sc.FindingsOpen)
+	return sc, nil
+}
+
+func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc *Scan) error {
+	snap := in.Snapshot
+	tid, err := s.ensureTenant(ctx, tx, snap.Tenant, snap.TenantID)
+	if err != nil {
+		return err
+	}
+	if in.Fence != nil {
+		if err := s.checkFence(ctx, tx, *in.Fence); err != nil {
+			return err
+		}
+	}
+	secJSON, err := json.Marshal(sc.Sections)
+	if err != nil {
+		return fmt.Errorf("encode section statuses: %w", err)
+	}
+	statsJSON, err := json.Marshal(sc.Stats)
+	if err != nil {
+		return fmt.Errorf("encode statistics: %w", err)
+	}
+	err = tx.GetContext(ctx, &sc.ID, s.q(`INSERT INTO scans (tenant_id, started_at, finished_at, collected_at, status, baseline, sections, stats)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		tid, s.t(sc.StartedAt), s.t(sc.FinishedAt), s.t(sc.CollectedAt), string(sc.Status), sc.Baseline, string(secJSON), string(statsJSON))
+	if err != nil {
+		return fmt.Errorf("insert scan: %w", err)
+	}
+
+	var complete []string
+	for _, sec := range tenant.AllSections {
+		if !snap.Complete(sec) {
+			continue // an incomplete section leaves the stored state alone
+		}
+		complete = append(complete, string(sec))
+		if err := s.writeSection(ctx, tx, tid, snap, sec, sc); err != nil {
+			return fmt.Errorf("section %s: %w", sec, err)
+		}
+	}
+	if s.hookMidScan != nil {
+		s.hookMidScan()
+	}
+	if err := s.writeResults(ctx, tx, in.Results, sc); err != nil {
+		return err
+	}
+	if err := s.updateFindings(ctx, tx, tid, complete, sc); err != nil {
+		return err
+	}
+	for key, tok := range in.DeltaTokens {
+		if err := s.setDeltaToken(ctx, tx, tid, key, tok); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, s.q(`UPDATE scans SET objects_seen = ?, objects_written = ?, changes = ?, results_written = ?,
+		findings_new = ?, findings_reopened = ?, findings_resolved = ?, findings_open = ? WHERE id = ?`),
+		sc.ObjectsSeen, sc.ObjectsWritten, sc.Changes, sc.ResultsWritten,
+		sc.FindingsNew, sc.FindingsReopened, sc.FindingsResolved, sc.FindingsOpen, sc.ID)
+	if err != nil {
+		return fmt.Errorf("update scan counters: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenants SET last_scan_id = ? WHERE id = ?`), sc.ID, tid); err != nil {
+		return fmt.Errorf("update tenant: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) checkFence(ctx context.Context, tx *sqlx.Tx, l Lease) error {
+	var gen int64
+	err := tx.GetContext(ctx, &gen, s.q(`SELECT generation FROM leases WHERE name = ? AND owner = ? AND expires_at > ?`+s.d.forUpdate()),
+		l.Name, l.Owner, s.t(s.now()))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && gen != l.Generation {
+		return fmt.Errorf("lease %q of %q: %w", l.Name, l.Owner, ErrLeaseLost)
+	}
+	if err != nil {
+		return fmt.Errorf("check lease %q: %w", l.Name, err)
+	}
+	return nil
+}
+
+var versionCols = []string{"tenant_id", "section", "object_key", "scan_id", "hash", "name", "doc", "deleted"}
+
+type prevEntry struct {
+	hash [drift.HashSize]byte
+	seen bool
+}
+
+// writeSection stores the versions of a complete section that differ from
+// the current state and the changes against it. Memory holds one hash per
+// known object, never the documents.
+func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, snap *tenant.Snapshot, sec tenant.Section, sc *Scan) error {
+	var prevScan int64
+	err := tx.GetContext(ctx, &prevScan, s.q(`SELECT last_complete_scan_id FROM section_state WHERE tenant_id = ? AND section = ?`), tid, string(sec))
+	hasBase := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read section state: %w", err)
+	}
+	prev, err := s.loadHashes(ctx, tx, tid, sec)
+	if err != nil {
+		return err
+	}
+	w, err := s.d.bulk(ctx, tx, "object_versions", versionCols)
+	if err != nil {
+		return err
+	}
+	var touched []string // added or modified, when there is a baseline
+	err = drift.Objects(snap, sec, func(o drift.Object) error {
+		sc.ObjectsSeen++
+		h := drift.Hash(o.Doc)
+		pe, ok := prev[o.Key]
+		if ok && pe.seen {
+			s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", snap.Tenant, "key", o.Key)
+			return nil
+		}
+		prev[o.Key] = prevEntry{hash: h, seen: true}
+		if ok && pe.hash == h {
+			return nil
+		}
+		if hasBase {
+			touched = append(touched, o.Key)
+		}
+		return w.Write(tid, string(sec), o.Key, sc.ID, h[:], o.Name, string(o.Doc), false)
+	})
+	if err != nil {
+		w.Close()
+		return err
+	}
+	var removed []string
+	for k, pe := range prev {
+		if !pe.seen {
+			removed = append(removed, k)
+		}
+	}
+	sort.Strings(removed)
+	for _, k := range removed {
+		if err := w.Write(tid, string(sec), k, sc.ID, []byte{}, "", nil, true); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	sc.ObjectsWritten += w.Rows()
+	clear(prev)
+	if hasBase {
+		if err := s.writeChanges(ctx, tx, tid, prevScan, sec, append(touched, removed...), sc); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO section_state (tenant_id, section, last_complete_scan_id) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id, section) DO UPDATE SET last_complete_scan_id = excluded.last_complete_scan_id`), tid, string(sec), sc.ID)
+	if err != nil {
+		return fmt.Errorf("update section state: %w", err)
+	}
+	return nil
+}
+
+// loadHashes reads the hash of every live object of a section.
+func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section) (map[string]prevEntry, error) {
+	rows, err := tx.QueryContext(ctx, s.d.latestVersions(), tid, string(sec))
+	if err != nil {
+		return nil, fmt.Errorf("read object hashes: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("read object hashes: %w", err)
+	}
+	prev := map[string]prevEntry{}
+	var (
+		key     string
+		hash    []byte
+		deleted bool
+		extra   sql.RawBytes
+	)
+	dest := []any{&key, &hash, &deleted}
+	if len(cols) > 3 {
+		dest = append(dest, &extra)
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read object hashes: %w", err)
+		}
+		if deleted {
+			continue
+		}
+		var e prevEntry
+		copy(e.hash[:], hash)
+		prev[key] = e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read object hashes: %w", err)
+	}
+	return prev, nil
+}
+
+var changeCols = []string{"tenant_id", "scan_id", "prev_scan_id", "detected_at", "section", "object_key", "name", "kind", "fields", "object"}
+
+// writeChanges diffs the given keys against their previous version, in
+// batches so that only a batch of documents is in memory at a time.
+func (s *sqlStore) writeChanges(ctx context.Context, tx *sqlx.Tx, tid, prevScan int64, sec tenant.Section, keys []string, sc *Scan) error {
+	const batch = 500
+	for len(keys) > 0 {
+		n := min(batch, len(keys))
+		chunk := keys[:n]
+		keys = keys[n:]
+		query, args, err := sqlx.In(`SELECT v.object_key, v.scan_id, v.name, v.doc FROM object_versions v
+			WHERE v.tenant_id = ? AND v.section = ? AND v.object_key IN (?) AND (v.scan_id = ? OR v.scan_id = (
+				SELECT MAX(w.scan_id) FROM object_versions w
+				WHERE w.tenant_id = v.tenant_id AND w.section = v.section AND w.object_key = v.object_key AND w.scan_id < ?))`,
+			tid, string(sec), chunk, sc.ID, sc.ID)
+		if err != nil {
+			return fmt.Errorf("build change query: %w", err)
+		}
+		type pair struct {
+			oldName, newName string
+			oldDoc, newDoc   []byte
+		}
+		docs := make(map[string]*pair, n)
+		rows, err := tx.QueryContext(ctx, tx.Rebind(query), args...)
+		if err != nil {
+			return fmt.Errorf("read versions: %w", err)
+		}
+		for rows.Next() {
+			var (
+				key, name string
+				scanID    int64
+				doc       []byte
+			)
+			if err := rows.Scan(&key, &scanID, &name, &doc); err != nil {
+				rows.Close()
+				return fmt.Errorf("read versions: %w", err)
+			}
+			p := docs[key]
+			if p == nil {
+				p = &pair{}
+				docs[key] = p
+			}
+			if scanID == sc.ID {
+				p.newName, p.newDoc = name, doc
+			} else {
+				p.oldName, p.oldDoc = name, doc
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read versions: %w", err)
+		}
+		w, err := s.d.bulk(ctx, tx, "changes", changeCols)
+		if err != nil {
+			return err
+		}
+		for _, key := range chunk {
+			p := docs[key]
+			if p == nil {
+				continue
+			}
+			name := p.newName
+			if name == "" {
+				name = p.oldName
+			}
+			c, ok, err := drift.ObjectChange(sec, key, name, p.oldDoc, p.newDoc)
+			if err != nil {
+				w.Close()
+				return err
+			}
+			if !ok {
+				continue
+			}
+			var fields, object any
+			if len(c.Fields) > 0 {
+				b, err := json.Marshal(c.Fields)
+				if err != nil {
+					w.Close()
+					return fmt.Errorf("encode change of %s: %w", key, err)
+				}
+				fields = string(b)
+			}
+			if len(c.Object) > 0 {
+				object = string(c.Object)
+			}
+			if err := w.Write(tid, sc.ID, prevScan, s.t(sc.CollectedAt), string(sec), key, c.Name, string(c.Kind), fields, object); err != nil {
+				w.Close()
+				return err
+			}
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		sc.Changes += w.Rows()
+	}
+	return nil
+}
+
+var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object_name", "outcome", "severity", "fingerprint", "expected", "actual", "message", "exception"}
+
+// writeResults stores non-pass and excepted results and counts every
+// outcome per rule; storing every pass of every object each scan would
+// cost more than it tells.
+func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tenant.Result, sc *Scan) error {
+	// Counts are per rule and outcome; a rule belongs to one section.
+	type ck struct {
+		rule    string
+		outcome tenant.Outcome
+	}
+	counts := map[ck]int64{}
+	sections := map[string]tenant.Section{}
+	w, err := s.d.bulk(ctx, tx, "rule_results", resultCols)
+	if err != nil {
+		return err
+	}
+	for i := range results {
+		r := &results[i]
+		counts[ck{r.RuleID, r.Outcome}]++
+		if _, ok := sections[r.RuleID]; !ok {
+			sections[r.RuleID] = r.Section
+		}
+		if r.Outcome == tenant.Pass && r.Exception == "" {
+			continue
+		}
+		if err := w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Outcome), string(r.Severity),
+			r.Fingerprint(), r.Expected, r.Actual, r.Message, r.Exception); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	sc.ResultsWritten = w.Rows()
+	keys := make([]ck, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].rule != keys[j].rule {
+			return keys[i].rule < keys[j].rule
+		}
+		return keys[i].outcome < keys[j].outcome
+	})
+	sw, err := s.d.bulk(ctx, tx, "rule_summary", []string{"scan_id", "rule_id", "section", "outcome", "count"})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := sw.Write(sc.ID, k.rule, string(sections[k.rule]), string(k.outcome), counts[k]); err != nil {
+			sw.Close()
+			return err
+		}
+	}
+	return sw.Close()
+}
+
+// updateFindings applies the lifecycle in set-based statements:
+// fail results refresh or reopen their finding or open a new one; active
+// findings of a complete section that were not seen failing (and are not
+// unknown) in this scan are resolved. Findings of incomplete sections are
+// left as they are.
+func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete []string, sc *Scan) error {
+	at := s.t(sc.CollectedAt)
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE findings SET
+			last_seen = ?, last_scan_id = ?,
+			prev_severity = CASE WHEN findings.severity <> r.severity THEN findings.severity ELSE findings.prev_severity END,
+			severity_scan_id = CASE WHEN findings.severity <> r.severity THEN ? ELSE findings.severity_scan_id END,
+			severity = r.severity, actual = r.actual, message = r.message, object_name = r.object_name,
+			state = CASE WHEN findings.state = 'resolved' THEN 'reopened' ELSE findings.state END,
+			reopened_at = CASE WHEN findings.state = 'resolved' THEN ? ELSE findings.reopened_at END,
+			reopened_scan_id = CASE WHEN findings.state = 'resolved' THEN ? ELSE findings.reopened_scan_id END,
+			reopen_count = findings.reopen_count + CASE WHEN findings.state = 'resolved' THEN 1 ELSE 0 END,
+			acknowledged_at = CASE WHEN findings.state = 'resolved' THEN NULL ELSE findings.acknowledged_at END,
+			acknowledged_by = CASE WHEN findings.state = 'resolved' THEN '' ELSE findings.acknowledged_by END,
+			resolved_at = NULL, resolved_scan_id = NULL
+		FROM rule_results r
+		WHERE r.scan_id = ? AND r.outcome = 'fail' AND r.exception = ''
+			AND findings.tenant_id = ? AND findings.fingerprint = r.fingerprint`),
+		at, sc.ID, sc.ID, at, sc.ID, sc.ID, tid)
+	if err != nil {
+		return fmt.Errorf("refresh findings: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, s.q(`INSERT INTO findings (tenant_id, fingerprint, rule_id, section, object_key, object_name,
+			severity, expected, actual, message, state, first_seen, last_seen, first_scan_id, last_scan_id)
+		SELECT ?, r.fingerprint, r.rule_id, r.section, r.object_key, r.object_name,
+			r.severity, r.expected, r.actual, r.message, 'open', ?, ?, ?, ?
+		FROM rule_results r
+		WHERE r.scan_id = ? AND r.outcome = 'fail' AND r.exception = ''
+			AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.tenant_id = ? AND f.fingerprint = r.fingerprint)
+		ON CONFLICT (tenant_id, fingerprint) DO NOTHING`),
+		tid, at, at, sc.ID, sc.ID, sc.ID, tid)
+	if err != nil {
+		return fmt.Errorf("insert new findings: %w", err)
+	}
+	sc.FindingsNew, _ = res.RowsAffected()
+	if len(complete) > 0 {
+		query, args, err := sqlx.In(`UPDATE findings SET state = 'resolved', resolved_at = ?, resolved_scan_id = ?
+			WHERE tenant_id = ? AND state <> 'resolved' AND last_scan_id <> ? AND section IN (?)
+				AND NOT EXISTS (SELECT 1 FROM rule_results r WHERE r.scan_id = ? AND r.fingerprint = findings.fingerprint AND r.outcome = 'unknown')`,
+			at, sc.ID, tid, sc.ID, complete, sc.ID)
+		if err != nil {
+			return fmt.Errorf("build resolve query: %w", err)
+		}
+		res, err = tx.ExecContext(ctx, tx.Rebind(query), args...)
+		if err != nil {
+			return fmt.Errorf("resolve findings: %w", err)
+		}
+		sc.FindingsResolved, _ = res.RowsAffected()
+	}
+	if err := tx.GetContext(ctx, &sc.FindingsReopened, s.q(`SELECT count(*) FROM findings WHERE tenant_id = ? AND reopened_scan_id = ?`), tid, sc.ID); err != nil {
+		return fmt.Errorf("count reopened findings: %w", err)
+	}
+	if err := tx.GetContext(ctx, &sc.FindingsOpen, s.q(`SELECT count(*) FROM findings WHERE tenant_id = ? AND state <> 'resolved'`), tid); err != nil {
+		return fmt.Errorf("count open findings: %w", err)
+	}
+	return nil
+}
+
+// scanRow is a scans row as read.
+type scanRow struct {
+	ID               int64  `db:"id"`
+	Tenant           string `db:"tenant"`
+	StartedAt        dbTime `db:"started_at"`
+	FinishedAt       dbTime `db:"finished_at"`
+	CollectedAt      dbTime `db:"collected_at"`
+	Status           string `db:"status"`
+	Baseline         string `db:"baseline"`
+	Sections         string `db:"sections"`
+	Stats            string `db:"stats"`
+	ObjectsSeen      int64  `db:"objects_seen"`
+	ObjectsWritten   int64  `db:"objects_written"`
+	Changes          int64  `db:"changes"`
+	ResultsWritten   int64  `db:"results_written"`
+	FindingsNew      int64  `db:"findings_new"`
+	FindingsReopened int64  `db:"findings_reopened"`
+	FindingsResolved int64  `db:"findings_resolved"`
+	FindingsOpen     int64  `db:"findings_open"`
+}
+
+const scanSelect = `SELECT s.id, t.name AS tenant, s.started_at, s.finished_at, s.collected_at, s.status, s.baseline, s.sections, s.stats,
+	s.objects_seen, s.objects_written, s.changes, s.results_written, s.findings_new, s.findings_reopened, s.findings_resolved, s.findings_open
+	FROM scans s JOIN tenants t ON t.id = s.tenant_id`
+
+func (r *scanRow) scan() (Scan, error) {
+	sc := Scan{ID: r.ID, Tenant: r.Tenant, StartedAt: r.StartedAt.T, FinishedAt: r.FinishedAt.T, CollectedAt: r.CollectedAt.T,
+		Status: ScanStatus(r.Status), Baseline: r.Baseline, ObjectsSeen: r.ObjectsSeen, ObjectsWritten: r.ObjectsWritten,
+		Changes: r.Changes, ResultsWritten: r.ResultsWritten, FindingsNew: r.FindingsNew, FindingsReopened: r.FindingsReopened,
+		FindingsResolved: r.FindingsResolved, FindingsOpen: r.FindingsOpen}
+	if err := json.Unmarshal([]byte(r.Sections), &sc.Sections); err != nil {
+		return sc, fmt.Errorf("scan %d: decode sections: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(r.Stats), &sc.Stats); err != nil {
+		return sc, fmt.Errorf("scan %d: decode stats: %w", r.ID, err)
+	}
+	return sc, nil
+}
+
+// Scans implements Scans.
+func (s *sqlStore) Scans(ctx context.Context, f ScanFilter) ([]Scan, error) {
+	var where []string
+	var args []any
+	if f.Tenant != "" {
+		where = append(where, "t.name = ?")
+		args = append(args, f.Tenant)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "s.started_at >= ?")
+		args = append(args, s.t(f.Since))
+	}
+	query := scanSelect + whereClause(where) + " ORDER BY s.id DESC" + limitClause(f.Limit)
+	var rows []scanRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+		return nil, fmt.Errorf("list scans: %w", err)
+	}
+	out := make([]Scan, 0, len(rows))
+	for i := range rows {
+		sc, err := rows[i].scan()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// Scan implements Scans.
+func (s *sqlStore) Scan(ctx context.Context, id int64) (Scan, error) {
+	var r scanRow
+	err := s.db.GetContext(ctx, &r, s.q(scanSelect+" WHERE s.id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Scan{}, fmt.Errorf("scan %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Scan{}, fmt.Errorf("read scan %d: %w", id, err)
+	}
+	return r.scan()
+}
+
+func whereClause(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// Tenants implements Scans.
+func (s *sqlStore) Tenants(ctx context.Context) ([]Tenant, error) {
+	var rows []struct {
+		Name       string        `db:"name"`
+		EntraID    string        `db:"entra_id"`
+		CreatedAt  dbTime        `db:"created_at"`
+		LastScanID sql.NullInt64 `db:"last_scan_id"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT name, entra_id, created_at, last_scan_id FROM tenants ORDER BY name`); err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	out := make([]Tenant, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Tenant{Name: r.Name, TenantID: r.EntraID, CreatedAt: r.CreatedAt.T, LastScanID: r.LastScanID.Int64})
+	}
+	return out, nil
+}
+
+// Changes implements Scans.
+func (s *sqlStore) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
+	var where []string
+	var args []any
+	if f.Tenant != "" {
+		where = append(where, "t.name = ?")
+		args = append(args, f.Tenant)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "c.detected_at >= ?")
+		args = append(args, s.t(f.Since))
+	}
+	if f.ScanID != 0 {
+		where = append(where, "c.scan_id = ?")
+		args = append(args, f.ScanID)
+	}
+	if f.Section != "" {
+		where = append(where, "c.section = ?")
+		args = append(args, string(f.Section))
+	}
+	if f.Kind != "" {
+		where = append(where, "c.kind = ?")
+		args = append(args, string(f.Kind))
+	}
+	query := `SELECT c.id, t.name, c.scan_id, c.prev_scan_id, c.detected_at, c.section, c.object_key, c.name, c.kind, c.fields, c.object
+		FROM changes c JOIN tenants t ON t.id = c.tenant_id` + whereClause(where) + " ORDER BY c.id" + limitClause(f.Limit)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var (
+			c              Change
+			at             dbTime
+			fields, object sql.NullString
+			sec, kind      string
+		)
+		if err := rows.Scan(&c.ID, &c.Tenant, &c.ScanID, &c.PrevScanID, &at, &sec, &c.Key, &c.Name, &kind, &fields, &object); err != nil {
+			return nil, fmt.Errorf("list changes: %w", err)
+		}
+		c.DetectedAt, c.Section, c.Kind = at.T, tenant.Section(sec), drift.Kind(kind)
+		if fields.Valid {
+			if err := json.Unmarshal([]byte(fields.String), &c.Fields); err != nil {
+				return nil, fmt.Errorf("change %d: decode fields: %w", c.ID, err)
+			}
+		}
+		if object.Valid {
+			c.Object = json.RawMessage(object.String)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list changes: %w", err)
+	}
+	return out, nil
+}
+
+type resultRow struct {
+	RuleID     string `db:"rule_id"`
+	Section    string `db:"section"`
+	ObjectKey  string `db:"object_key"`
+	ObjectName string `db:"object_name"`
+	Outcome    string `db:"outcome"`
+	Severity   string `db:"severity"`
+	Expected   string `db:"expected"`
+	Actual     string `db:"actual"`
+	Message    string `db:"message"`
+	Exception  string `db:"exception"`
+}
+
+func (r resultRow) result() tenant.Result {
+	return tenant.Result{RuleID: r.RuleID, Section: tenant.Section(r.Section), Outcome: tenant.Outcome(r.Outcome),
+		Severity: tenant.Severity(r.Severity), ObjectKey: r.ObjectKey, ObjectName: r.ObjectName,
+		Expected: r.Expected, Actual: r.Actual, Message: r.Message, Exception: r.Exception}
+}
+
+const resultSelect = `SELECT rule_id, section, object_key, object_name, outcome, severity, expected, actual, message, exception FROM rule_results`
+
+// Results implements Scans.
+func (s *sqlStore) Results(ctx context.Context, scanID int64) ([]tenant.Result, error) {
+	var rows []resultRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(resultSelect+` WHERE scan_id = ? ORDER BY rule_id, object_key`), scanID); err != nil {
+		return nil, fmt.Errorf("list results of scan %d: %w", scanID, err)
+	}
+	out := make([]tenant.Result, len(rows))
+	for i, r := range rows {
+		out[i] = r.result()
+	}
+	return out, nil
+}
+
+// RuleSummary implements Scans.
+func (s *sqlStore) RuleSummary(ctx context.Context, scanID int64) ([]RuleCount, error) {
+	var rows []struct {
+		RuleID  string `db:"rule_id"`
+		Section string `db:"section"`
+		Outcome string `db:"outcome"`
+		Count   int64  `db:"count"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT rule_id, section, outcome, count FROM rule_summary WHERE scan_id = ? ORDER BY rule_id, outcome`), scanID); err != nil {
+		return nil, fmt.Errorf("rule summary of scan %d: %w", scanID, err)
+	}
+	out := make([]RuleCount, len(rows))
+	for i, r := range rows {
+		out[i] = RuleCount{RuleID: r.RuleID, Section: tenant.Section(r.Section), Outcome: tenant.Outcome(r.Outcome), Count: r.Count}
+	}
+	return out, nil
+}
+
+// ExceptionsInUse implements Scans.
+func (s *sqlStore) ExceptionsInUse(ctx context.Context, tenantName string) ([]tenant.Result, error) {
+	var rows []resultRow
+	err := s.db.SelectContext(ctx, &rows, s.q(resultSelect+` WHERE scan_id = (SELECT last_scan_id FROM tenants WHERE name = ?)
+		AND exception <> '' ORDER BY exception, rule_id, object_key`), tenantName)
+	if err != nil {
+		return nil, fmt.Errorf("list exceptions of %q: %w", tenantName, err)
+	}
+	out := make([]tenant.Result, len(rows))
+	for i, r := range rows {
+		out[i] = r.result()
+	}
+	return out, nil
+}
+
+// CurrentObjects implements Scans.
+func (s *sqlStore) CurrentObjects(ctx context.Context, tenantName string, sec tenant.Section, fn func(drift.Object) error) error {
+	tid, err := s.tenantID(ctx, s.db, tenantName)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT v.object_key, v.name, v.doc FROM object_versions v
+		WHERE v.tenant_id = ? AND v.section = ? AND NOT v.deleted AND v.scan_id = (
+			SELECT MAX(w.scan_id) FROM object_versions w WHERE w.tenant_id = v.tenant_id AND w.section = v.section AND w.object_key = v.object_key)
+		ORDER BY v.object_key`), tid, string(sec))
+	if err != nil {
+		return fmt.Errorf("read objects of %q %s: %w", tenantName, sec, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o := drift.Object{Section: sec}
+		if err := rows.Scan(&o.Key, &o.Name, &o.Doc); err != nil {
+			return fmt.Errorf("read objects of %q %s: %w", tenantName, sec, err)
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

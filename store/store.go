@@ -1,0 +1,486 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrNotFound is returned when a tenant, scan, finding, message or
+	// remediation does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAmbiguous is returned when a fingerprint prefix matches several findings.
+	ErrAmbiguous = errors.New("ambiguous fingerprint prefix")
+	// ErrSchemaTooNew is returned by Open when the database was migrated by
+	// a newer sharedrift than this binary.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+	// ErrSchemaOutdated is returned by Open with Options.NoMigrate when
+	// migrations are pending.
+	ErrSchemaOutdated = errors.New("database schema is older than this binary")
+	// ErrLeaseLost is returned when a lease is not (or no longer) held by
+	// the caller: renewing it, or recording a scan fenced by it.
+	ErrLeaseLost = errors.New("lease not held")
+	// ErrConflict is returned when a row is not in the state an update
+	// expected (e.g. approving a remediation that was already rejected).
+	ErrConflict = errors.New("state conflict")
+	// ErrInvalid is returned for input the store refuses (no tenant name,
+	// nil snapshot, empty idempotency key).
+	ErrInvalid = errors.New("invalid input")
+)
+
+// Store is everything sharedrift keeps. It is implemented for PostgreSQL
+// and SQLite; both pass the same conformance suite (package storetest).
+// Consumers should depend on the narrower role interfaces below.
+type Store interface {
+	Scans
+	Findings
+	Outbox
+	RemediationAudit
+	DeltaTokens
+	Leases
+	Admin
+}
+
+// Admin covers the store's own life cycle.
+type Admin interface {
+	// Driver is "postgres" or "sqlite".
+	Driver() string
+	// Target describes the database without secrets (host and database
+	// name, or file path), for logs and errors.
+	Target() string
+	Ping(ctx context.Context) error
+	// SchemaVersion returns the applied and the supported schema versions;
+	// they are equal when the store is ready.
+	SchemaVersion(ctx context.Context) (current, supported int, err error)
+	// Migrate applies pending migrations; safe when several processes call
+	// it at once. It returns how many were applied.
+	Migrate(ctx context.Context) (int, error)
+	// Prune deletes what is older than cutoff (see PruneStats).
+	Prune(ctx context.Context, cutoff time.Time) (PruneStats, error)
+	Close() error
+}
+
+// Scans records scans and reads their history.
+type Scans interface {
+	// RecordScan stores one scan in a single transaction: the scan row,
+	// changed object versions, changes against the previous complete state
+	// of each complete section, non-pass rule results, the findings
+	// lifecycle and delta tokens. Either all of it is visible afterwards or
+	// none of it is.
+	RecordScan(ctx context.Context, in ScanInput) (Scan, error)
+	Tenants(ctx context.Context) ([]Tenant, error)
+	Scans(ctx context.Context, f ScanFilter) ([]Scan, error)
+	Scan(ctx context.Context, id int64) (Scan, error)
+	Changes(ctx context.Context, f ChangeFilter) ([]Change, error)
+	// Results returns the stored (non-pass or excepted) results of a scan.
+	Results(ctx context.Context, scanID int64) ([]tenant.Result, error)
+	// RuleSummary counts every outcome per rule of a scan, passes included.
+	RuleSummary(ctx context.Context, scanID int64) ([]RuleCount, error)
+	// ExceptionsInUse lists the results accepted by a baseline exception in
+	// the tenant's latest scan.
+	ExceptionsInUse(ctx context.Context, tenantName string) ([]tenant.Result, error)
+	// CurrentObjects streams the latest known document of every object of
+	// a section (as of the last complete collection of that section).
+	CurrentObjects(ctx context.Context, tenantName string, sec tenant.Section, fn func(drift.Object) error) error
+}
+
+// Findings reads and annotates the findings lifecycle.
+type Findings interface {
+	FindingsList(ctx context.Context, f FindingFilter) ([]Finding, error)
+	// Finding returns one finding by fingerprint or unique fingerprint prefix.
+	Finding(ctx context.Context, tenantName, fingerprint string) (Finding, error)
+	AckFinding(ctx context.Context, tenantName, fingerprint, by string) (Finding, error)
+	// SnoozeFinding hides a finding from reminders until the given time;
+	// a zero time clears the snooze.
+	SnoozeFinding(ctx context.Context, tenantName, fingerprint string, until time.Time, by string) (Finding, error)
+	// Transitions returns what a scan did to findings: new, reopened,
+	// resolved, escalated (severity went up). This drives notifications.
+	Transitions(ctx context.Context, scanID int64) ([]Transition, error)
+	// FindingCounts counts findings by tenant, state and severity (for
+	// metrics); an empty tenantName counts all tenants.
+	FindingCounts(ctx context.Context, tenantName string) ([]FindingCount, error)
+}
+
+// Outbox is the notification outbox: at-least-once delivery with
+// idempotency keys and leased claims.
+type Outbox interface {
+	// Enqueue inserts messages; a message whose IdempotencyKey already
+	// exists is skipped silently. It returns how many were inserted.
+	Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error)
+	// ClaimDue leases up to limit pending messages whose NextAttemptAt has
+	// come and that nobody holds, for the visibility timeout lease. A
+	// message whose claim expired (the worker died) becomes claimable again.
+	ClaimDue(ctx context.Context, owner string, limit int, lease time.Duration) ([]OutboxMessage, error)
+	// MarkSent records delivery; externalRef is what the destination
+	// returned to address the message later (e.g. a Slack channel and ts).
+	MarkSent(ctx context.Context, id int64, externalRef string) error
+	// MarkFailed counts an attempt, stores the error and releases the claim
+	// until retryAt. ErrLeaseLost when owner no longer holds the claim.
+	MarkFailed(ctx context.Context, id int64, owner, errMsg string, retryAt time.Time) error
+	// MarkDead gives up on a message (the destination rejected it for good).
+	MarkDead(ctx context.Context, id int64, reason string) error
+	// DeadLetterExpired moves pending messages created before cutoff to
+	// the dead state and returns how many.
+	DeadLetterExpired(ctx context.Context, cutoff time.Time) (int, error)
+	OutboxMessages(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error)
+	// OutboxStats counts messages per destination and state.
+	OutboxStats(ctx context.Context) ([]OutboxCount, error)
+	// ThreadRef returns the ExternalRef of the first message sent to
+	// destination about a finding, for replies in the same thread.
+	ThreadRef(ctx context.Context, destination, fingerprint string) (string, bool, error)
+}
+
+// RemediationAudit stores every remediation attempt.
+type RemediationAudit interface {
+	// CreateRemediation inserts a record and returns its ID.
+	CreateRemediation(ctx context.Context, r Remediation) (int64, error)
+	// UpdateRemediation updates State, ApprovedBy/At, Before, After, Result
+	// and Error of record r.ID, but only when its state is one of from
+	// (any state when from is empty); otherwise ErrConflict.
+	UpdateRemediation(ctx context.Context, r Remediation, from ...RemediationState) error
+	Remediation(ctx context.Context, id int64) (Remediation, error)
+	Remediations(ctx context.Context, f RemediationFilter) ([]Remediation, error)
+}
+
+// DeltaTokens keeps incremental-collection tokens per tenant. Tokens that
+// belong to a scan should be passed in ScanInput.DeltaTokens instead, so
+// they only advance when the scan commits.
+type DeltaTokens interface {
+	// DeltaToken returns the token or "" when none is stored.
+	DeltaToken(ctx context.Context, tenantName, key string) (string, error)
+	SetDeltaToken(ctx context.Context, tenantName, key, token string) error
+}
+
+// Leases are named, expiring locks in the database for scheduling across
+// replicas (one scanner per tenant, a singleton daemon on SQLite).
+type Leases interface {
+	// TryLease acquires name for owner for ttl when it is free, expired or
+	// already held by owner (then it is extended). ok is false when another
+	// owner holds it; the returned Lease then describes that holder.
+	TryLease(ctx context.Context, name, owner string, ttl time.Duration) (l Lease, ok bool, err error)
+	// RenewLease extends a held lease; ErrLeaseLost when owner lost it.
+	RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
+	// ReleaseLease frees the lease if owner holds it.
+	ReleaseLease(ctx context.Context, name, owner string) error
+	ListLeases(ctx context.Context) ([]Lease, error)
+}
+
+// ScanStatus summarises the section states of a scan.
+type ScanStatus string
+
+// Scan statuses.
+const (
+	ScanComplete ScanStatus = "complete" // every collected section complete
+	ScanPartial  ScanStatus = "partial"  // some sections incomplete
+	ScanFailed   ScanStatus = "failed"   // no section complete
+)
+
+// ScanStats are API statistics for a whole scan. Per-section figures are
+// in the snapshot's section statuses.
+type ScanStats struct {
+	APICalls  int64 `json:"apiCalls,omitempty"`
+	Retries   int64 `json:"retries,omitempty"`
+	Throttled int64 `json:"throttled,omitempty"`
+	RU        int64 `json:"ru,omitempty"`
+	Bytes     int64 `json:"bytes,omitempty"`
+}
+
+// ScanInput is what RecordScan persists.
+type ScanInput struct {
+	Snapshot *tenant.Snapshot
+	Results  []tenant.Result
+	// Baseline names the baseline the results were evaluated against.
+	Baseline string
+	// StartedAt and FinishedAt default to Snapshot.CollectedAt and the
+	// store's clock.
+	StartedAt, FinishedAt time.Time
+	// Stats are whole-scan API statistics; zero values are summed from the
+	// section statuses.
+	Stats ScanStats
+	// DeltaTokens are saved in the scan's transaction.
+	DeltaTokens map[string]string
+	// Fence, when set, makes the commit fail with ErrLeaseLost unless this
+	// lease (name, owner, generation) is still held, so a replica that lost
+	// its tenant cannot overwrite the new owner's scan.
+	Fence *Lease
+}
+
+// Scan is one recorded scan.
+type Scan struct {
+	ID          int64                                   `json:"id"`
+	Tenant      string                                  `json:"tenant"`
+	StartedAt   time.Time                               `json:"startedAt"`
+	FinishedAt  time.Time                               `json:"finishedAt"`
+	CollectedAt time.Time                               `json:"collectedAt"`
+	Status      ScanStatus                              `json:"status"`
+	Baseline    string                                  `json:"baseline,omitempty"`
+	Sections    map[tenant.Section]tenant.SectionStatus `json:"sections"`
+	Stats       ScanStats                               `json:"stats"`
+	// ObjectsSeen counts objects in complete sections; ObjectsWritten the
+	// versions written (new, changed, removed): 0 for an unchanged tenant.
+	ObjectsSeen      int64 `json:"objectsSeen"`
+	ObjectsWritten   int64 `json:"objectsWritten"`
+	Changes          int64 `json:"changes"`
+	ResultsWritten   int64 `json:"resultsWritten"`
+	FindingsNew      int64 `json:"findingsNew"`
+	FindingsReopened int64 `json:"findingsReopened"`
+	FindingsResolved int64 `json:"findingsResolved"`
+	FindingsOpen     int64 `json:"findingsOpen"`
+}
+
+// Tenant is a tenant the store has seen.
+type Tenant struct {
+	Name       string    `json:"name"`
+	TenantID   string    `json:"tenantId,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastScanID int64     `json:"lastScanId,omitempty"`
+}
+
+// ScanFilter selects scans, newest first.
+type ScanFilter struct {
+	Tenant string
+	Since  time.Time
+	Limit  int
+}
+
+// Change is a stored drift.Change.
+type Change struct {
+	ID         int64     `json:"id"`
+	Tenant     string    `json:"tenant"`
+	ScanID     int64     `json:"scanId"`
+	PrevScanID int64     `json:"prevScanId"`
+	DetectedAt time.Time `json:"detectedAt"`
+	drift.Change
+}
+
+// ChangeFilter selects changes, oldest first.
+type ChangeFilter struct {
+	Tenant  string
+	Since   time.Time
+	ScanID  int64
+	Section tenant.Section
+	Kind    drift.Kind
+	Limit   int
+}
+
+// RuleCount is how many results of one outcome a rule produced in a scan.
+type RuleCount struct {
+	RuleID  string         `json:"ruleId"`
+	Section tenant.Section `json:"section"`
+	Outcome tenant.Outcome `json:"outcome"`
+	Count   int64          `json:"count"`
+}
+
+// FindingState is where a finding is in its lifecycle. Open and reopened
+// findings are active.
+type FindingState string
+
+// Finding states.
+const (
+	FindingOpen     FindingState = "open"
+	FindingReopened FindingState = "reopened"
+	FindingResolved FindingState = "resolved"
+)
+
+// Finding is one drift, identified by tenant.Result.Fingerprint, tracked
+// across scans.
+type Finding struct {
+	Tenant       string          `json:"tenant"`
+	Fingerprint  string          `json:"fingerprint"`
+	RuleID       string          `json:"ruleId"`
+	Section      tenant.Section  `json:"section"`
+	ObjectKey    string          `json:"objectKey"`
+	ObjectName   string          `json:"objectName,omitempty"`
+	Severity     tenant.Severity `json:"severity"`
+	PrevSeverity tenant.Severity `json:"previousSeverity,omitempty"`
+	Expected     string          `json:"expected,omitempty"`
+	Actual       string          `json:"actual,omitempty"`
+	Message      string          `json:"message,omitempty"`
+	State        FindingState    `json:"state"`
+	FirstSeen    time.Time       `json:"firstSeen"`
+	LastSeen     time.Time       `json:"lastSeen"`
+	ResolvedAt   *time.Time      `json:"resolvedAt,omitempty"`
+	ReopenedAt   *time.Time      `json:"reopenedAt,omitempty"`
+	ReopenCount  int             `json:"reopenCount"`
+	FirstScanID  int64           `json:"firstScanId"`
+	LastScanID   int64           `json:"lastScanId"`
+	// ResolvedScanID is 0 unless the finding is resolved.
+	ResolvedScanID int64      `json:"resolvedScanId,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledgedAt,omitempty"`
+	AcknowledgedBy string     `json:"acknowledgedBy,omitempty"`
+	SnoozedUntil   *time.Time `json:"snoozedUntil,omitempty"`
+	SnoozedBy      string     `json:"snoozedBy,omitempty"`
+}
+
+// Active reports whether the finding is open or reopened.
+func (f *Finding) Active() bool { return f.State != FindingResolved }
+
+// Snoozed reports whether the finding is snoozed at now.
+func (f *Finding) Snoozed(now time.Time) bool {
+	return f.SnoozedUntil != nil && now.Before(*f.SnoozedUntil)
+}
+
+// FindingFilter selects findings, most severe first. Zero values match all.
+type FindingFilter struct {
+	Tenant      string
+	States      []FindingState
+	MinSeverity tenant.Severity
+	Section     tenant.Section
+	RuleID      string
+	// ScanID selects findings last seen in that scan.
+	ScanID int64
+	Limit  int
+	Offset int
+}
+
+// TransitionKind is what a scan did to a finding.
+type TransitionKind string
+
+// Transition kinds.
+const (
+	TransitionNew       TransitionKind = "new"
+	TransitionReopened  TransitionKind = "reopened"
+	TransitionResolved  TransitionKind = "resolved"
+	TransitionEscalated TransitionKind = "escalated"
+)
+
+// Transition is one finding that changed state (or severity) in a scan.
+type Transition struct {
+	Kind    TransitionKind `json:"kind"`
+	Finding Finding        `json:"finding"`
+}
+
+// FindingCount is a count of findings by tenant, state and severity.
+type FindingCount struct {
+	Tenant   string          `json:"tenant"`
+	State    FindingState    `json:"state"`
+	Severity tenant.Severity `json:"severity"`
+	Count    int64           `json:"count"`
+}
+
+// OutboxState is where a notification is in delivery.
+type OutboxState string
+
+// Outbox states.
+const (
+	OutboxPending OutboxState = "pending"
+	OutboxSent    OutboxState = "sent"
+	OutboxDead    OutboxState = "dead"
+)
+
+// OutboxMessage is one notification to deliver to one destination.
+type OutboxMessage struct {
+	ID int64 `json:"id"`
+	// IdempotencyKey is unique across the outbox: enqueueing the same key
+	// twice delivers once. Build it from what makes the message unique,
+	// e.g. destination + fingerprint + transition + scan.
+	IdempotencyKey string `json:"idempotencyKey"`
+	Tenant         string `json:"tenant,omitempty"`
+	Destination    string `json:"destination"`
+	// Kind is the notifier's own label (new, resolved, reminder, digest…).
+	Kind        string `json:"kind,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Payload is opaque to the store and kept byte for byte.
+	Payload       []byte      `json:"payload"`
+	State         OutboxState `json:"state"`
+	Attempts      int         `json:"attempts"`
+	CreatedAt     time.Time   `json:"createdAt"`
+	NextAttemptAt time.Time   `json:"nextAttemptAt"`
+	LastError     string      `json:"lastError,omitempty"`
+	ClaimedBy     string      `json:"claimedBy,omitempty"`
+	ClaimedUntil  *time.Time  `json:"claimedUntil,omitempty"`
+	SentAt        *time.Time  `json:"sentAt,omitempty"`
+	ExternalRef   string      `json:"externalRef,omitempty"`
+}
+
+// OutboxFilter selects outbox messages, oldest first.
+type OutboxFilter struct {
+	State       OutboxState
+	Destination string
+	Tenant      string
+	Limit       int
+}
+
+// OutboxCount counts messages of one destination and state.
+type OutboxCount struct {
+	Destination string      `json:"destination"`
+	State       OutboxState `json:"state"`
+	Count       int64       `json:"count"`
+	// Oldest is the creation time of the oldest message in this group.
+	Oldest time.Time `json:"oldest"`
+}
+
+// RemediationState is where a remediation attempt stands.
+type RemediationState string
+
+// Remediation states.
+const (
+	RemediationPlanned    RemediationState = "planned"
+	RemediationApproved   RemediationState = "approved"
+	RemediationRejected   RemediationState = "rejected"
+	RemediationApplied    RemediationState = "applied"
+	RemediationFailed     RemediationState = "failed"
+	RemediationSkipped    RemediationState = "skipped"
+	RemediationRolledBack RemediationState = "rolled_back"
+)
+
+// Remediation is one audited remediation attempt.
+type Remediation struct {
+	ID          int64  `json:"id"`
+	Tenant      string `json:"tenant"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	RuleID      string `json:"ruleId,omitempty"`
+	ObjectKey   string `json:"objectKey,omitempty"`
+	// RunID groups the attempts of one remediation run; Seq orders them.
+	RunID  string           `json:"runId,omitempty"`
+	Seq    int              `json:"seq"`
+	Action string           `json:"action"`
+	Mode   string           `json:"mode,omitempty"`
+	State  RemediationState `json:"state"`
+	// Plan, Before and After are JSON documents kept byte for byte.
+	Plan       []byte     `json:"plan,omitempty"`
+	ApprovedBy string     `json:"approvedBy,omitempty"`
+	ApprovedAt *time.Time `json:"approvedAt,omitempty"`
+	Before     []byte     `json:"before,omitempty"`
+	After      []byte     `json:"after,omitempty"`
+	Result     string     `json:"result,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+}
+
+// RemediationFilter selects remediation records, oldest first.
+type RemediationFilter struct {
+	Tenant      string
+	Fingerprint string
+	RunID       string
+	State       RemediationState
+	Limit       int
+}
+
+// Lease is a named lock held by an owner until ExpiresAt. Generation grows
+// by one each time the lease changes hands; use it as a fencing token.
+type Lease struct {
+	Name       string    `json:"name"`
+	Owner      string    `json:"owner"`
+	AcquiredAt time.Time `json:"acquiredAt"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	Generation int64     `json:"generation"`
+}
+
+// PruneStats counts what Prune deleted. Prune keeps each tenant's latest
+// scan, the object versions that are current or were current at the
+// cutoff, active findings, and the remediation audit (never pruned).
+type PruneStats struct {
+	Scans          int64 `json:"scans"`
+	ObjectVersions int64 `json:"objectVersions"`
+	Changes        int64 `json:"changes"`
+	Results        int64 `json:"results"`
+	Findings       int64 `json:"findings"`
+	Outbox         int64 `json:"outbox"`
+}
