@@ -242,8 +242,8 @@ func testChanges(t *testing.T, s store.Store, _ *Clock) {
 	next.Links[2].Scope = tenant.LinkScopeUsers // link 3 fixed
 	next.Links[2].Type = tenant.LinkTypeEdit
 	next.Links = append(next.Links, Link("4", tenant.LinkScopeAnonymous)) // new Anyone link
-	next.Guests = next.Guests[1:]                                          // guest g1 removed
-	next.Entra.Invitations.Blocked = nil                                   // evil.example unblocked
+	next.Guests = next.Guests[1:]                                         // guest g1 removed
+	next.Entra.Invitations.Blocked = nil                                  // evil.example unblocked
 	sc := record(t, s, next)
 
 	eq(t, "objects written", sc.ObjectsWritten, int64(4))
