@@ -20,10 +20,13 @@ const (
 	TransitionOpen     Transition = "open" // still open, seen again
 	TransitionReopened Transition = "reopened"
 	TransitionResolved Transition = "resolved"
+	// TransitionEscalated: still open, severity went up (PreviousSeverity set).
+	TransitionEscalated Transition = "escalated"
 )
 
-// Change is one finding's transition in a scan. For an escalation the store
-// reports TransitionOpen with Finding.PreviousSeverity below Finding.Severity.
+// Change is one finding's transition in a scan. An escalation is
+// TransitionEscalated (or TransitionOpen) with Finding.PreviousSeverity below
+// Finding.Severity.
 type Change struct {
 	Transition   Transition
 	Finding      Finding
@@ -90,7 +93,7 @@ func kindOf(c *Change) (Kind, bool) {
 		return KindReopened, true
 	case TransitionResolved:
 		return KindResolved, true
-	case TransitionOpen:
+	case TransitionOpen, TransitionEscalated:
 		if c.Finding.PreviousSeverity == "" {
 			return "", false
 		}

@@ -1,0 +1,469 @@
+package notifystore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedrift/sharedrift/notify"
+	"github.com/sharedrift/sharedrift/notify/notifystore"
+	"github.com/sharedrift/sharedrift/notify/slack"
+	"github.com/sharedrift/sharedrift/notify/slack/slackfake"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/store/storetest"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// backend opens the same database again each time open is called, the way
+// a restarted daemon would.
+type backend struct {
+	name string
+	open func(t *testing.T, now func() time.Time) store.Store
+}
+
+// backends are SQLite always and PostgreSQL from SHAREDRIFT_TEST_POSTGRES_DSN
+// (the test command starts a throwaway server); without it the PostgreSQL
+// runs fail rather than skip, so a missing database is never mistaken for a pass.
+func backends(t *testing.T) []backend {
+	sqliteDir := map[string]string{}
+	pgSchema := map[string]string{}
+	return []backend{
+		{"sqlite", func(t *testing.T, now func() time.Time) store.Store {
+			dir, ok := sqliteDir[t.Name()]
+			if !ok {
+				dir = t.TempDir()
+				sqliteDir[t.Name()] = dir
+			}
+			st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "sharedrift.db"), store.Options{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}},
+		{"postgres", func(t *testing.T, now func() time.Time) store.Store {
+			dsn := os.Getenv("SHAREDRIFT_TEST_POSTGRES_DSN")
+			if dsn == "" {
+				t.Fatal("SHAREDRIFT_TEST_POSTGRES_DSN is not set; run ./scripts/test.sh, which starts a throwaway PostgreSQL")
+			}
+			schema, ok := pgSchema[t.Name()]
+			if !ok {
+				schema = freshSchema(t, dsn)
+				pgSchema[t.Name()] = schema
+			}
+			st, err := store.Open(context.Background(), withSearchPath(dsn, schema), store.Options{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}},
+	}
+}
+
+// freshSchema isolates a test in its own PostgreSQL schema.
+func freshSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "notify_" + hex.EncodeToString(b)
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("postgres", dsn)
+		if err == nil {
+			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	return schema
+}
+
+func withSearchPath(dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		return dsn + sep + "search_path=" + schema
+	}
+	return dsn + " search_path=" + schema
+}
+
+// rig is one daemon's worth of notification plumbing over a store.
+type rig struct {
+	t       *testing.T
+	clock   *storetest.Clock
+	st      store.Store
+	slack   *slackfake.Server
+	planner *notify.Planner
+	worker  *notify.Worker
+	owner   string
+}
+
+const dest = "ops-slack"
+
+func newRig(t *testing.T, b backend, clock *storetest.Clock, srv *slackfake.Server, owner string) *rig {
+	t.Helper()
+	st := b.open(t, clock.Now)
+	n, err := slack.New(dest, &notify.SlackConfig{Token: "xoxb-test-token", Channel: "C0ALERTS1", APIURL: srv.APIURL()}, slack.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := notify.NewWorker(notify.WorkerOptions{
+		Outbox:      &notifystore.Outbox{S: st},
+		Notifiers:   map[string]notify.Notifier{dest: n},
+		Owner:       owner,
+		Now:         clock.Now,
+		SendTimeout: 300 * time.Millisecond,
+		Delivery: notify.DeliveryConfig{BackoffInitial: 30 * time.Second, BackoffMax: 10 * time.Minute,
+			MaxAge: 24 * time.Hour, Lease: 2 * time.Minute, Batch: 10},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rig{t: t, clock: clock, st: st, slack: srv, worker: w, owner: owner,
+		planner: &notify.Planner{Routes: []notify.Route{{Destination: dest}}}}
+}
+
+func fail(perm string) tenant.Result {
+	return tenant.Result{RuleID: "links.anyone_link", Section: tenant.SectionLinks, Outcome: tenant.Fail, Severity: tenant.SeverityHigh,
+		ObjectKey: "link:drive1/item" + perm + "/perm" + perm, ObjectName: "file" + perm + ".docx",
+		Expected: "no Anyone links", Actual: "anonymous view link"}
+}
+
+// scan records a scan with the given failing results and plans its notifications.
+func (r *rig) scan(results ...tenant.Result) int {
+	r.t.Helper()
+	sc, err := r.st.RecordScan(context.Background(), store.ScanInput{Snapshot: storetest.Snapshot(r.clock.Now()), Results: results, Baseline: "recommended"})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	n, err := notifystore.PlanScan(context.Background(), r.st, r.planner, sc, notifystore.Options{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return n
+}
+
+func (r *rig) run() notify.RunStats {
+	r.t.Helper()
+	st, err := r.worker.RunOnce(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return st
+}
+
+// drain runs the worker, advancing the clock past any backoff, until
+// nothing is pending.
+func (r *rig) drain() {
+	r.t.Helper()
+	for i := 0; i < 20; i++ {
+		r.run()
+		if r.count(store.OutboxPending) == 0 {
+			return
+		}
+		r.clock.Advance(11 * time.Minute)
+	}
+	r.t.Fatalf("outbox did not drain: %d pending", r.count(store.OutboxPending))
+}
+
+func (r *rig) count(state store.OutboxState) int {
+	r.t.Helper()
+	ms, err := r.st.OutboxMessages(context.Background(), store.OutboxFilter{State: state})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return len(ms)
+}
+
+func topLevel(msgs []slackfake.Message) []slackfake.Message {
+	var out []slackfake.Message
+	for _, m := range msgs {
+		if m.ThreadTS == "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestSameDriftOneMessageThenResolvedInThread(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+
+			if n := r.scan(fail("2")); n != 1 {
+				t.Fatalf("scan 1 enqueued %d, want 1", n)
+			}
+			r.drain()
+			r.clock.Advance(time.Hour)
+			if n := r.scan(fail("2")); n != 0 {
+				t.Fatalf("scan 2 with the same drift enqueued %d, want 0", n)
+			}
+			r.drain()
+			msgs := srv.Messages()
+			if len(msgs) != 1 {
+				t.Fatalf("after two scans of the same drift: %d messages, want 1", len(msgs))
+			}
+			original := msgs[0]
+			if !strings.Contains(original.Blocks, "No Anyone links where the baseline forbids them") || !strings.Contains(original.Blocks, ActionAck()) {
+				t.Errorf("announcement lacks the rule title or buttons: %s", original.Blocks)
+			}
+
+			r.clock.Advance(time.Hour)
+			if n := r.scan(); n != 1 {
+				t.Fatalf("scan 3 (drift fixed) enqueued %d, want 1", n)
+			}
+			r.drain()
+			msgs = srv.Messages()
+			if len(msgs) != 2 {
+				t.Fatalf("after the fix: %d messages, want the original and one reply", len(msgs))
+			}
+			reply := msgs[1]
+			if reply.ThreadTS != original.TS || !strings.Contains(reply.Text, "Resolved") {
+				t.Errorf("resolved notice not a reply in the original thread: %+v", reply)
+			}
+			if msgs[0].Updates != 1 || !strings.Contains(msgs[0].Blocks, "RESOLVED") || strings.Contains(msgs[0].Blocks, ActionAck()) {
+				t.Errorf("original not rewritten as resolved without buttons: updates=%d %s", msgs[0].Updates, msgs[0].Blocks)
+			}
+			if r.count(store.OutboxSent) != 2 || r.count(store.OutboxDead) != 0 {
+				t.Errorf("outbox: %d sent, %d dead", r.count(store.OutboxSent), r.count(store.OutboxDead))
+			}
+		})
+	}
+}
+
+// ActionAck is the acknowledge button's action ID.
+func ActionAck() string { return slack.ActionAck }
+
+func TestSlackOutageLosesNothing(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+
+			srv.Down(http.StatusInternalServerError)
+			r.scan(fail("2"), fail("3"))
+			for i := 0; i < 12; i++ { // six hours of 500s
+				r.run()
+				r.clock.Advance(30 * time.Minute)
+			}
+			// The drift on item 3 is fixed while Slack is still down.
+			r.scan(fail("2"))
+			srv.Down(0)
+			srv.Delay(time.Second) // now Slack times out
+			for i := 0; i < 4; i++ {
+				r.run()
+				r.clock.Advance(30 * time.Minute)
+			}
+			if got := len(srv.Messages()); got != 0 {
+				t.Fatalf("%d messages delivered during the outage", got)
+			}
+			if r.count(store.OutboxPending) != 3 || r.count(store.OutboxDead) != 0 {
+				t.Fatalf("during the outage: %d pending, %d dead; want 3 pending", r.count(store.OutboxPending), r.count(store.OutboxDead))
+			}
+			failed := 0
+			for _, q := range srv.Requests() {
+				if q.Status != http.StatusOK {
+					failed++
+				}
+			}
+			if failed < 12 {
+				t.Errorf("only %d failed attempts recorded; the worker did not keep trying", failed)
+			}
+
+			srv.Delay(0)
+			r.drain()
+			msgs := srv.Messages()
+			top := topLevel(msgs)
+			if len(top) != 2 || len(msgs) != 3 {
+				t.Fatalf("after recovery: %d messages (%d top-level), want 2 announcements and 1 reply", len(msgs), len(top))
+			}
+			var item3 slackfake.Message
+			for _, m := range top {
+				if strings.Contains(m.Text, "link:drive1/item3/perm3") {
+					item3 = m
+				}
+			}
+			if msgs[2].ThreadTS == "" || msgs[2].ThreadTS != item3.TS {
+				t.Errorf("resolution of item 3 not threaded under its announcement: %+v", msgs[2])
+			}
+			r.run()
+			if got := len(srv.Messages()); got != 3 {
+				t.Errorf("extra messages after draining: %d", got)
+			}
+		})
+	}
+}
+
+func TestRestartBetweenEnqueueAndSendDeliversOnce(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			clock := storetest.NewClock(storetest.T0)
+			first := newRig(t, b, clock, srv, "replica-1")
+			if n := first.scan(fail("2"), fail("3")); n != 2 {
+				t.Fatalf("enqueued %d, want 2", n)
+			}
+			// The first process claims one message and dies before sending.
+			if _, err := first.st.ClaimDue(context.Background(), "replica-1", 1, 2*time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			first.st.Close()
+
+			second := newRig(t, b, clock, srv, "replica-2")
+			second.run()
+			if got := len(srv.Messages()); got != 1 {
+				t.Fatalf("restarted worker sent %d, want the unclaimed one only (the other is leased)", got)
+			}
+			clock.Advance(3 * time.Minute) // the dead process's lease runs out
+			second.drain()
+			for i := 0; i < 3; i++ {
+				second.run()
+				clock.Advance(time.Hour)
+			}
+			msgs := srv.Messages()
+			if len(msgs) != 2 || msgs[0].Text == msgs[1].Text {
+				t.Fatalf("want each of the two notifications exactly once, got %d: %+v", len(msgs), msgs)
+			}
+			if second.count(store.OutboxSent) != 2 {
+				t.Errorf("sent rows = %d, want 2", second.count(store.OutboxSent))
+			}
+		})
+	}
+}
+
+func TestRejectedPayloadIsDeadLettered(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			tests := []struct {
+				name    string
+				setup   func(*slackfake.Server)
+				wantErr string
+			}{
+				{"invalid blocks", func(s *slackfake.Server) { s.Reject("invalid_blocks") }, "invalid_blocks"},
+				{"unknown channel", func(s *slackfake.Server) { s.SetChannels("C0OTHER01") }, "channel_not_found"},
+			}
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					srv := slackfake.New()
+					defer srv.Close()
+					tc.setup(srv)
+					r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+					r.scan(fail("2"))
+					if st := r.run(); st.Dead != 1 {
+						t.Fatalf("run: %+v, want one dead letter", st)
+					}
+					dead, err := r.st.OutboxMessages(context.Background(), store.OutboxFilter{State: store.OutboxDead})
+					if err != nil || len(dead) != 1 {
+						t.Fatalf("dead letters: %v %v", dead, err)
+					}
+					if !strings.Contains(dead[0].LastError, tc.wantErr) || !strings.Contains(dead[0].LastError, `"`+dest+`"`) {
+						t.Errorf("dead letter reason %q lacks %q or the destination", dead[0].LastError, tc.wantErr)
+					}
+					calls := len(srv.Requests())
+					for i := 0; i < 5; i++ {
+						r.clock.Advance(time.Hour)
+						r.run()
+					}
+					if len(srv.Requests()) != calls {
+						t.Errorf("rejected message retried: %d → %d requests", calls, len(srv.Requests()))
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestUndeliverableDeadLetteredAfterMaxAge(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			srv.Down(http.StatusServiceUnavailable)
+			r.scan(fail("2"))
+			for i := 0; i < 30 && r.count(store.OutboxPending) > 0; i++ {
+				r.run()
+				r.clock.Advance(time.Hour)
+			}
+			dead, err := r.st.OutboxMessages(context.Background(), store.OutboxFilter{State: store.OutboxDead})
+			if err != nil || len(dead) != 1 {
+				t.Fatalf("want one dead letter after the max age, got %v %v", dead, err)
+			}
+			if !strings.Contains(dead[0].LastError, "503") {
+				t.Errorf("dead letter does not say why: %q", dead[0].LastError)
+			}
+		})
+	}
+}
+
+func TestRemindersAndAcknowledge(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			r.planner.Reminder = notify.ReminderConfig{Every: 24 * time.Hour, MinSeverity: tenant.SeverityHigh}
+			r.scan(fail("2"), fail("3"))
+			r.drain()
+			ctx := context.Background()
+			if n, _ := notifystore.PlanReminders(ctx, r.st, r.planner, storetest.Tenant, r.clock.Now(), notifystore.Options{}); n != 0 {
+				t.Fatalf("reminders before a day passed: %d", n)
+			}
+			// Acknowledging one through the Slack action adapter silences it.
+			fs, err := r.st.FindingsList(ctx, store.FindingFilter{Tenant: storetest.Tenant})
+			if err != nil || len(fs) != 2 {
+				t.Fatalf("findings: %v %v", fs, err)
+			}
+			acked := fs[0].Fingerprint
+			if err := (notifystore.FindingActions{S: r.st}).Acknowledge(ctx, storetest.Tenant, acked, "slack:U0ADMIN01"); err != nil {
+				t.Fatal(err)
+			}
+			r.clock.Advance(25 * time.Hour)
+			n, err := notifystore.PlanReminders(ctx, r.st, r.planner, storetest.Tenant, r.clock.Now(), notifystore.Options{})
+			if err != nil || n != 1 {
+				t.Fatalf("reminders after a day: %d %v, want 1 (one finding acknowledged)", n, err)
+			}
+			if again, _ := notifystore.PlanReminders(ctx, r.st, r.planner, storetest.Tenant, r.clock.Now().Add(time.Hour), notifystore.Options{}); again != 0 {
+				t.Errorf("the same reminder enqueued twice: %d", again)
+			}
+			r.drain()
+			msgs := srv.Messages()
+			last := msgs[len(msgs)-1]
+			if len(msgs) != 3 || last.ThreadTS == "" || !strings.Contains(last.Text, "Still open") {
+				t.Fatalf("reminder not posted in the announcement's thread: %+v", msgs)
+			}
+			var payload struct {
+				Finding notify.Finding `json:"finding"`
+			}
+			ms, _ := r.st.OutboxMessages(ctx, store.OutboxFilter{State: store.OutboxSent})
+			_ = json.Unmarshal(ms[len(ms)-1].Payload, &payload)
+			if payload.Finding.Fingerprint == acked {
+				t.Errorf("acknowledged finding was reminded")
+			}
+			if err := (notifystore.FindingActions{S: r.st}).Acknowledge(ctx, storetest.Tenant, "ffffffffffff", "slack:U0ADMIN01"); err == nil {
+				t.Error("acknowledging an unknown finding succeeded")
+			}
+		})
+	}
+}
