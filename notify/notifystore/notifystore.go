@@ -55,7 +55,9 @@ func (o *Outbox) ClaimDue(ctx context.Context, owner string, limit int, lease ti
 }
 
 // MarkSent implements notify.Outbox.
-func (o *Outbox) MarkSent(ctx context.Context, id int64, ref string) error { return o.S.MarkSent(ctx, id, ref) }
+func (o *Outbox) MarkSent(ctx context.Context, id int64, ref string) error {
+	return o.S.MarkSent(ctx, id, ref)
+}
 
 // MarkFailed implements notify.Outbox.
 func (o *Outbox) MarkFailed(ctx context.Context, id int64, owner, msg string, at time.Time) error {
