@@ -31,6 +31,7 @@ type snapshotSource interface {
 func snapshotSources() []snapshotSource {
 	return []snapshotSource{
 		&fileSource{},
+		&fixtureSource{}, &liveSource{},
 	}
 }
 

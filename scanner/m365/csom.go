@@ -1,0 +1,156 @@
+package m365
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// CSOM request plumbing for the SharePoint admin endpoint.
+
+const (
+	csomNamespace = "http://schemas.microsoft.com/sharepoint/clientquery/2009"
+	// TenantTypeID is the CSOM type id of
+	// Microsoft.Online.SharePoint.TenantAdministration.Tenant.
+	TenantTypeID = "{268004ae-ef6b-4e9b-8425-127220d84719}"
+	csomPath     = "/_vti_bin/client.svc/ProcessQuery"
+)
+
+// csomErrorInfoT is the ErrorInfo object of a ProcessQuery answer.
+type csomErrorInfoT struct {
+	ErrorMessage  string `json:"ErrorMessage"`
+	ErrorTypeName string `json:"ErrorTypeName"`
+	ErrorCode     int64  `json:"ErrorCode"`
+}
+
+// csomErrorInfo reads the ErrorInfo of the first element of a ProcessQuery
+// answer; nil means no error.
+func csomErrorInfo(body []byte) (*csomErrorInfoT, error) {
+	var arr []json.RawMessage
+	if err := json.Unmarshal(body, &arr); err != nil {
+		return nil, err
+	}
+	if len(arr) == 0 {
+		return nil, fmt.Errorf("empty ProcessQuery answer")
+	}
+	var head struct {
+		ErrorInfo *csomErrorInfoT `json:"ErrorInfo"`
+	}
+	if err := json.Unmarshal(arr[0], &head); err != nil {
+		return nil, fmt.Errorf("ProcessQuery header: %w", err)
+	}
+	return head.ErrorInfo, nil
+}
+
+// ProcessQuery posts a CSOM request and returns the answer's elements
+// (header first). A non-null ErrorInfo is an error.
+func (c *Client) ProcessQuery(ctx context.Context, body string) ([]json.RawMessage, error) {
+	u := strings.TrimRight(c.o.Endpoints.SharePointAdmin, "/") + csomPath
+	name := endpointName(http.MethodPost, u)
+	h := http.Header{
+		"Content-Type": {"text/xml"},
+		"Accept":       {"application/json;odata=verbose"},
+	}
+	resp, err := c.send(ctx, request{aud: AudienceSharePoint, method: http.MethodPost, url: u, body: []byte(body), header: h})
+	if err != nil {
+		return nil, err
+	}
+	var arr []json.RawMessage
+	if err := decodeJSON(name, resp.body, &arr); err != nil {
+		return nil, err
+	}
+	info, err := csomErrorInfo(resp.body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if info != nil {
+		return nil, &APIError{Endpoint: name, Status: resp.status, Code: info.ErrorTypeName, Message: info.ErrorMessage}
+	}
+	return arr, nil
+}
+
+// csomObject returns the element whose _ObjectType_ is objType.
+func csomObject(endpoint string, arr []json.RawMessage, objType string) (json.RawMessage, error) {
+	for _, el := range arr {
+		el = bytes.TrimSpace(el)
+		if len(el) == 0 || el[0] != '{' {
+			continue
+		}
+		var t struct {
+			Type string `json:"_ObjectType_"`
+		}
+		if json.Unmarshal(el, &t) == nil && t.Type == objType {
+			return el, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: answer holds no %s object", endpoint, objType)
+}
+
+// csomRequest assembles a Request document.
+func csomRequest(actions, objectPaths string) string {
+	return `<Request AddExpandoFieldTypeSuffix="true" SchemaVersion="15.0.0.0" LibraryVersion="16.0.0.0" ApplicationName="sharedrift" xmlns="` +
+		csomNamespace + `"><Actions>` + actions + `</Actions><ObjectPaths>` + objectPaths + `</ObjectPaths></Request>`
+}
+
+func csomProperties(props []string) string {
+	var b strings.Builder
+	b.WriteString("<Properties>")
+	for _, p := range props {
+		fmt.Fprintf(&b, `<Property Name="%s" ScalarProperty="true"/>`, xmlEscape(p))
+	}
+	b.WriteString("</Properties>")
+	return b.String()
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// TenantQueryXML reads the named scalar properties of the Tenant object.
+func TenantQueryXML(props []string) string {
+	return csomRequest(
+		`<ObjectPath Id="2" ObjectPathId="1"/><Query Id="3" ObjectPathId="1"><Query SelectAllProperties="false">`+csomProperties(props)+`</Query></Query>`,
+		`<Constructor Id="1" TypeId="`+TenantTypeID+`"/>`)
+}
+
+// SitesQueryXML reads one page of GetSitePropertiesFromSharePoint; an
+// empty startIndex starts from the beginning.
+func SitesQueryXML(startIndex string, includeDetail bool, props []string) string {
+	start := `<Parameter Type="Null"/>`
+	if startIndex != "" {
+		start = `<Parameter Type="String">` + xmlEscape(startIndex) + `</Parameter>`
+	}
+	return csomRequest(
+		`<ObjectPath Id="2" ObjectPathId="1"/><ObjectPath Id="4" ObjectPathId="3"/>`+
+			`<Query Id="5" ObjectPathId="3"><Query SelectAllProperties="false"><Properties><Property Name="NextStartIndexFromSharePoint" ScalarProperty="true"/></Properties></Query>`+
+			`<ChildItemQuery SelectAllProperties="false">`+csomProperties(props)+`</ChildItemQuery></Query>`,
+		`<Constructor Id="1" TypeId="`+TenantTypeID+`"/>`+
+			`<Method Id="3" ParentId="1" Name="GetSitePropertiesFromSharePoint"><Parameters>`+start+
+			fmt.Sprintf(`<Parameter Type="Boolean">%t</Parameter>`, includeDetail)+`</Parameters></Method>`)
+}
+
+// TenantSetPropertyXML sets one Tenant property; typ is the CSOM
+// parameter type ("Int32", "Boolean", "String", "Enum").
+func TenantSetPropertyXML(name, typ, value string) string {
+	return csomRequest(
+		`<SetProperty Id="2" ObjectPathId="1" Name="`+xmlEscape(name)+`"><Parameter Type="`+xmlEscape(typ)+`">`+xmlEscape(value)+`</Parameter></SetProperty>`,
+		`<Constructor Id="1" TypeId="`+TenantTypeID+`"/>`)
+}
+
+// SiteSetPropertyXML sets one property of the site at siteURL and commits
+// it with Update.
+func SiteSetPropertyXML(siteURL, name, typ, value string) string {
+	return csomRequest(
+		`<ObjectPath Id="2" ObjectPathId="1"/><ObjectPath Id="4" ObjectPathId="3"/>`+
+			`<SetProperty Id="5" ObjectPathId="3" Name="`+xmlEscape(name)+`"><Parameter Type="`+xmlEscape(typ)+`">`+xmlEscape(value)+`</Parameter></SetProperty>`+
+			`<Method Name="Update" Id="6" ObjectPathId="3"/>`,
+		`<Constructor Id="1" TypeId="`+TenantTypeID+`"/>`+
+			`<Method Id="3" ParentId="1" Name="GetSitePropertiesByUrl"><Parameters><Parameter Type="String">`+xmlEscape(siteURL)+
+			`</Parameter><Parameter Type="Boolean">false</Parameter></Parameters></Method>`)
+}

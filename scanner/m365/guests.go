@@ -1,0 +1,159 @@
+package m365
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+var guestSelect = []string{
+	"id", "displayName", "mail", "userPrincipalName", "userType", "externalUserState",
+	"externalUserStateChangeDateTime", "createdDateTime", "accountEnabled",
+}
+
+// signInPageSize is Graph's page limit when signInActivity is selected.
+const signInPageSize = 120
+
+const guestFilter = "$filter=userType+eq+'Guest'"
+
+// ParseGuests reads a page of /users. withSignIn says whether
+// signInActivity was asked for: when it was, a guest without it never
+// signed in; when not, SignIn stays nil (unknown).
+func ParseGuests(items []json.RawMessage, withSignIn bool) ([]tenant.Guest, error) {
+	const ep = "GET /v1.0/users"
+	out := make([]tenant.Guest, 0, len(items))
+	for i, raw := range items {
+		p, err := decodeProps(ep, raw)
+		if err != nil {
+			return nil, fmt.Errorf("user %d: %w", i, err)
+		}
+		if t := p.s("userType"); t != "" && !strings.EqualFold(t, "Guest") {
+			continue
+		}
+		g := tenant.Guest{
+			ID: p.s("id"), UPN: p.s("userPrincipalName"), Mail: p.s("mail"), DisplayName: p.s("displayName"),
+			State: tenant.GuestState(p.s("externalUserState")), StateChangedAt: p.time("externalUserStateChangeDateTime"),
+			CreatedAt: p.time("createdDateTime"), AccountEnabled: p.boolean("accountEnabled"),
+		}
+		if g.ID == "" {
+			return nil, fmt.Errorf("%s: user %d has no id", ep, i)
+		}
+		g.Domain = guestDomain(g.Mail, g.UPN)
+		if withSignIn {
+			g.SignIn = &tenant.SignIn{}
+			if sa := p.object("signInActivity"); sa != nil {
+				g.SignIn.Last = sa.time("lastSignInDateTime")
+				if ni := sa.time("lastNonInteractiveSignInDateTime"); ni != nil && (g.SignIn.Last == nil || ni.After(*g.SignIn.Last)) {
+					g.SignIn.Last = ni
+				}
+				g.SignIn.LastSuccessful = sa.time("lastSuccessfulSignInDateTime")
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// guestDomain takes the domain of the guest's mail, or of the home
+// address encoded in a B2B UPN ("alice_fabrikam.com#EXT#@contoso…").
+func guestDomain(mail, upn string) string {
+	if i := strings.LastIndex(mail, "@"); i >= 0 && i < len(mail)-1 {
+		return strings.ToLower(mail[i+1:])
+	}
+	if i := strings.Index(strings.ToUpper(upn), "#EXT#"); i > 0 {
+		local := upn[:i]
+		if j := strings.LastIndex(local, "_"); j >= 0 && j < len(local)-1 {
+			return strings.ToLower(local[j+1:])
+		}
+	}
+	return ""
+}
+
+// ParseRefs reads a directoryObject collection (sponsors, memberOf).
+func ParseRefs(items []json.RawMessage) ([]tenant.Ref, error) {
+	const ep = "GET /v1.0/users/{id}/sponsors|memberOf"
+	out := make([]tenant.Ref, 0, len(items))
+	for i, raw := range items {
+		p, err := decodeProps(ep, raw)
+		if err != nil {
+			return nil, fmt.Errorf("object %d: %w", i, err)
+		}
+		if p.s("id") == "" {
+			return nil, fmt.Errorf("%s: object %d has no id", ep, i)
+		}
+		out = append(out, tenant.Ref{ID: p.s("id"), DisplayName: p.s("displayName"), Type: p.odataType()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+type guestsSource struct{ c *Client }
+
+func (guestsSource) Section() tenant.Section { return tenant.SectionGuests }
+
+func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
+	guests, err := src.c.listGuests(ctx, true)
+	if IsStatus(err, 403) {
+		// Sign-in activity needs Entra ID P1 and AuditLog.Read.All; without
+		// them the guests are still read and sign-ins stay unknown.
+		guests, err = src.c.listGuests(ctx, false)
+	}
+	if err != nil {
+		return fmt.Errorf("collect guests: %w", err)
+	}
+	var reqs []BatchRequest
+	for _, g := range guests {
+		reqs = append(reqs,
+			BatchRequest{ID: "s:" + g.ID, URL: "/users/" + escapePath(g.ID) + "/sponsors" + selectQuery([]string{"id", "displayName"})},
+			BatchRequest{ID: "m:" + g.ID, URL: "/users/" + escapePath(g.ID) + "/memberOf" + selectQuery([]string{"id", "displayName"})})
+	}
+	res := src.c.BatchCollections(ctx, V1, reqs)
+	var errs []error
+	for i := range guests {
+		g := &guests[i]
+		for _, rel := range []struct {
+			key string
+			dst *[]tenant.Ref
+		}{{"s:" + g.ID, &g.Sponsors}, {"m:" + g.ID, &g.MemberOf}} {
+			r := res[rel.key]
+			if r.Err != nil {
+				errs = append(errs, r.Err)
+				continue
+			}
+			refs, err := ParseRefs(r.Items)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			*rel.dst = refs
+		}
+	}
+	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
+	snap.Guests = guests
+	if len(errs) > 0 {
+		return scanner.Partial(fmt.Errorf("collect guests: sponsors and memberships: %d failures: %w", len(errs), errors.Join(errs...)))
+	}
+	return nil
+}
+
+func (c *Client) listGuests(ctx context.Context, withSignIn bool) ([]tenant.Guest, error) {
+	sel := guestSelect
+	top := c.o.PageSize
+	if withSignIn {
+		sel = append(append([]string{}, guestSelect...), "signInActivity")
+		top = min(top, signInPageSize)
+	}
+	var out []tenant.Guest
+	_, err := c.GraphPages(ctx, V1, "/users"+selectQuery(sel, guestFilter, "$top="+itoa(top)), nil, func(items []json.RawMessage) error {
+		gs, err := ParseGuests(items, withSignIn)
+		out = append(out, gs...)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,167 @@
+package m365test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sharedrift/sharedrift/scanner/m365"
+)
+
+// Recorder turns a collector's responses into a fixture tenant directory
+// in the layout New reads: pages of a collection are merged into one body,
+// paging and delta links (which carry opaque tokens) are dropped, and no
+// request header is ever kept. Plug it into m365.Options.Recorder.
+type Recorder struct {
+	mu   sync.Mutex
+	docs map[string]any
+	// next remembers the nextLink a key's following page will come from.
+	next map[string]string
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder() *Recorder {
+	return &Recorder{docs: map[string]any{}, next: map[string]string{}}
+}
+
+// Record implements m365.Recorder.
+func (r *Recorder) Record(rec m365.Recording) {
+	u, err := url.Parse(rec.URL)
+	if err != nil {
+		return
+	}
+	body, err := decodeAny(rec.Body)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case rec.Audience == m365.AudienceGraph && rec.Method == http.MethodGet:
+		r.mergePage("graph"+u.Path, rec.URL, body)
+	case rec.Audience == m365.AudienceSharePoint:
+		r.recordCSOM(rec.RequestBody, body)
+	case rec.Audience == m365.AudienceExchange:
+		var in cmdletInput
+		if json.Unmarshal(rec.RequestBody, &in) == nil && strings.HasPrefix(in.CmdletInput.CmdletName, "Get-") {
+			r.mergePage("exchange/"+in.CmdletInput.CmdletName, rec.URL, body)
+		}
+	}
+}
+
+// mergePage stores a body, appending to the collection already recorded
+// when this URL is that collection's announced next page.
+func (r *Recorder) mergePage(key, pageURL string, body any) {
+	m, ok := body.(map[string]any)
+	if !ok {
+		r.docs[key] = scrub(body)
+		return
+	}
+	next, _ := m["@odata.nextLink"].(string)
+	delete(m, "@odata.nextLink")
+	delete(m, "@odata.deltaLink")
+	if prev, ok := r.docs[key].(map[string]any); ok && r.next[key] != "" && r.next[key] == pageURL {
+		items, _ := prev["value"].([]any)
+		more, _ := m["value"].([]any)
+		prev["value"] = append(items, scrub(more).([]any)...)
+	} else {
+		r.docs[key] = scrub(m)
+	}
+	r.next[key] = next
+}
+
+func (r *Recorder) recordCSOM(reqBody []byte, body any) {
+	op := csomOperation(reqBody)
+	if bytes.Contains(reqBody, []byte("<SetProperty")) {
+		return
+	}
+	arr, ok := body.([]any)
+	if !ok {
+		return
+	}
+	for _, el := range arr {
+		m, ok := el.(map[string]any)
+		if !ok {
+			continue
+		}
+		switch m["_ObjectType_"] {
+		case tenantObjType:
+			if op == "Tenant" {
+				r.docs[csomTenantKey] = scrub(m)
+			}
+		case sitesEnumType:
+			items, _ := m["_Child_Items_"].([]any)
+			prev, _ := r.docs[csomSitesKey].([]any)
+			r.docs[csomSitesKey] = append(prev, scrub(items).([]any)...)
+		}
+	}
+}
+
+// scrub drops properties whose names suggest credentials.
+func scrub(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, val := range x {
+			lk := strings.ToLower(k)
+			if lk != "haspassword" && (strings.Contains(lk, "token") || strings.Contains(lk, "secret") || strings.Contains(lk, "password")) {
+				continue
+			}
+			out[k] = scrub(val)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = scrub(e)
+		}
+		return out
+	}
+	return v
+}
+
+// Write saves the recording as a fixture directory; meta.Now defaults to
+// the current time.
+func (r *Recorder) Write(dir string, meta Meta) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if meta.Now == nil {
+		now := time.Now().UTC().Truncate(time.Second)
+		meta.Now = &now
+	}
+	if err := writeJSON(filepath.Join(dir, "tenant.json"), meta); err != nil {
+		return err
+	}
+	for key, doc := range r.docs {
+		// Keys come from URL paths; refuse anything that would leave dir.
+		clean := filepath.Clean(filepath.FromSlash(key))
+		if strings.HasPrefix(clean, "..") || filepath.IsAbs(clean) {
+			return fmt.Errorf("record: refusing path %q", key)
+		}
+		if err := writeJSON(filepath.Join(dir, clean+".json"), doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("record %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,426 @@
+package m365test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sharedrift/sharedrift/scanner/m365"
+)
+
+// Options configures a fake tenant.
+type Options struct {
+	// PageSize caps every collection page (default 100); small values
+	// exercise paging.
+	PageSize int
+	// Now is the server clock for token expiry (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Meta is the fixture's tenant.json.
+type Meta struct {
+	// Tenant is the name snapshots of this tenant carry (usually the
+	// initial domain); it defaults to SharePointTenant.
+	Tenant           string `json:"tenant,omitempty"`
+	TenantID         string `json:"tenantId"`
+	SharePointTenant string `json:"sharepointTenant"`
+	// Now is the fixture's clock: when it was recorded. Scans of the
+	// fixture use it as their collection time so that age-based rules give
+	// the same answers on every run.
+	Now *time.Time `json:"now,omitempty"`
+}
+
+// Server is a running fake tenant.
+type Server struct {
+	// Faults injects failures per endpoint.
+	Faults *Faults
+
+	opts Options
+	meta Meta
+	srv  *httptest.Server
+
+	mu     sync.Mutex
+	docs   map[string]any // fixture key (path without .json) → decoded body
+	delta  map[string]*driveDelta
+	calls  map[string]int
+	nextID int
+}
+
+// New loads the fixture directory and starts the server.
+func New(dir string, opts Options) (*Server, error) {
+	if opts.PageSize <= 0 {
+		opts.PageSize = 100
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{Faults: &Faults{}, opts: opts, docs: map[string]any{}, delta: map[string]*driveDelta{}, calls: map[string]int{}}
+	if err := s.load(dir); err != nil {
+		return nil, err
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	return s, nil
+}
+
+func (s *Server) load(dir string) error {
+	metaPath := filepath.Join(dir, "tenant.json")
+	data, err := os.ReadFile(metaPath)
+	if err != nil {
+		return fmt.Errorf("fixture %s: %w", dir, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s.meta); err != nil {
+		return fmt.Errorf("%s: %w", metaPath, err)
+	}
+	if s.meta.TenantID == "" || s.meta.SharePointTenant == "" {
+		return fmt.Errorf("%s: tenantId and sharepointTenant are required", metaPath)
+	}
+	if s.meta.Tenant == "" {
+		s.meta.Tenant = s.meta.SharePointTenant
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".json") || p == metaPath {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		key := strings.TrimSuffix(filepath.ToSlash(rel), ".json")
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		v, err := decodeAny(raw)
+		if err != nil {
+			return fmt.Errorf("fixture %s: %w", p, err)
+		}
+		s.docs[key] = v
+		return nil
+	})
+}
+
+// decodeAny decodes JSON keeping numbers exact.
+func decodeAny(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, errors.New("trailing data after the JSON value")
+	}
+	return v, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// URL is the server's base URL; all three services live under it.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Meta returns the fixture's tenant identity.
+func (s *Server) Meta() Meta { return s.meta }
+
+// Endpoints points every service at the server while keeping the real
+// token audiences of the global cloud.
+func (s *Server) Endpoints() m365.Endpoints {
+	c, _ := m365.LookupCloud("global")
+	e := c.Endpoints(s.meta.SharePointTenant)
+	e.Graph, e.SharePointAdmin, e.Exchange = s.srv.URL, s.srv.URL, s.srv.URL
+	return e
+}
+
+// ClientOptions returns client options aimed at the server with a static
+// token; callers may change any field before m365.New.
+func (s *Server) ClientOptions() m365.Options {
+	return m365.Options{
+		TenantID:   s.meta.TenantID,
+		Endpoints:  s.Endpoints(),
+		Tokens:     m365.StaticToken("fake-token"),
+		HTTPClient: s.srv.Client(),
+	}
+}
+
+// Client returns a collector client aimed at the server.
+func (s *Server) Client() (*m365.Client, error) { return m365.New(s.ClientOptions()) }
+
+// Calls returns how many requests each endpoint key received (batched
+// sub-requests included).
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Token mints an unsigned JWT for aud carrying roles, as Entra would for an
+// application; the server checks its audience and expiry.
+func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) string {
+	e := s.Endpoints()
+	var audURL string
+	switch aud {
+	case m365.AudienceSharePoint:
+		audURL = e.SharePointAudience
+	case m365.AudienceExchange:
+		audURL = e.ExchangeAudience
+	default:
+		audURL = e.GraphAudience
+	}
+	claims := map[string]any{"aud": audURL, "tid": s.meta.TenantID, "exp": s.opts.Now().Add(ttl).Unix(), "roles": roles}
+	enc := base64.RawURLEncoding
+	h, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT"})
+	c, _ := json.Marshal(claims)
+	return enc.EncodeToString(h) + "." + enc.EncodeToString(c) + "."
+}
+
+// Tokens is a token provider minting tokens with the given roles per
+// audience, one hour long.
+func (s *Server) Tokens(roles map[m365.Audience][]string) m365.TokenProvider {
+	return tokenFunc(func(scope string) string {
+		e := s.Endpoints()
+		for _, a := range m365.Audiences {
+			if e.Scope(a) == scope {
+				return s.Token(a, time.Hour, roles[a]...)
+			}
+		}
+		return s.Token(m365.AudienceGraph, time.Hour, roles[m365.AudienceGraph]...)
+	})
+}
+
+// Doc returns a copy of the fixture document at key (e.g.
+// "graph/v1.0/policies/authorizationPolicy"), reflecting writes.
+func (s *Server) Doc(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.docs[key]
+	if !ok {
+		return nil, false
+	}
+	b, _ := json.Marshal(v)
+	c, _ := decodeAny(b)
+	return c, true
+}
+
+// serveHTTP authenticates, applies faults and routes a request.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	rr := s.handle(r.Method, r.URL.RequestURI(), r.Header, body)
+	s.write(w, rr)
+}
+
+// reply is a response before it is written; faults may alter it.
+type reply struct {
+	status   int
+	header   http.Header
+	body     []byte
+	truncate bool
+	delay    time.Duration
+}
+
+func (s *Server) write(w http.ResponseWriter, rr *reply) {
+	if rr.delay > 0 {
+		time.Sleep(rr.delay)
+	}
+	for k, v := range rr.header {
+		w.Header()[k] = v
+	}
+	if w.Header().Get("Content-Type") == "" && len(rr.body) > 0 {
+		w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8")
+	}
+	w.Header().Set("request-id", "00000000-0000-0000-0000-000000000001")
+	if rr.truncate {
+		// Promise the whole body, send half and drop the connection.
+		w.Header().Set("Content-Length", fmt.Sprint(len(rr.body)))
+		w.WriteHeader(rr.status)
+		_, _ = w.Write(rr.body[:len(rr.body)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		return
+	}
+	w.WriteHeader(rr.status)
+	_, _ = w.Write(rr.body)
+}
+
+// handle serves one request (also a $batch sub-request).
+func (s *Server) handle(method, uri string, h http.Header, body []byte) *reply {
+	path, rawQuery, _ := strings.Cut(uri, "?")
+	kind := serviceOf(path)
+	key := s.endpointKey(kind, method, path, body)
+	s.mu.Lock()
+	s.calls[key]++
+	s.mu.Unlock()
+	if rr := s.authenticate(kind, h); rr != nil {
+		return rr
+	}
+	f, hit := s.Faults.take(key)
+	if hit && f.before() {
+		return s.faultReply(kind, key, f)
+	}
+	var rr *reply
+	switch kind {
+	case svcGraph:
+		rr = s.graph(method, path, rawQuery, h, body)
+	case svcCSOM:
+		rr = s.csom(method, body)
+	case svcExchange:
+		rr = s.exchange(method, path, rawQuery, h, body)
+	default:
+		rr = graphError(http.StatusNotFound, "UnknownEndpoint", "no such endpoint: "+path)
+	}
+	if hit {
+		f.after(rr)
+	}
+	return rr
+}
+
+type service int
+
+const (
+	svcUnknown service = iota
+	svcGraph
+	svcCSOM
+	svcExchange
+)
+
+func serviceOf(path string) service {
+	switch {
+	case strings.HasPrefix(path, "/v1.0/"), strings.HasPrefix(path, "/beta/"):
+		return svcGraph
+	case path == "/_vti_bin/client.svc/ProcessQuery":
+		return svcCSOM
+	case strings.HasPrefix(path, "/adminapi/"):
+		return svcExchange
+	}
+	return svcUnknown
+}
+
+// endpointKey names a request for faults and counters: "GET /v1.0/users",
+// "CSOM Tenant", "CSOM GetSitePropertiesFromSharePoint", "EXO Get-SharingPolicy".
+func (s *Server) endpointKey(kind service, method, path string, body []byte) string {
+	switch kind {
+	case svcCSOM:
+		return "CSOM " + csomOperation(body)
+	case svcExchange:
+		var in cmdletInput
+		_ = json.Unmarshal(body, &in)
+		return "EXO " + in.CmdletInput.CmdletName
+	}
+	return method + " " + path
+}
+
+// authenticate enforces a bearer token; a JWT must be for the service's
+// audience and unexpired.
+func (s *Server) authenticate(kind service, h http.Header) *reply {
+	auth := h.Get("Authorization")
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || strings.TrimSpace(tok) == "" {
+		return authError(kind, "InvalidAuthenticationToken", "Access token is empty.")
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil // opaque test token
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return authError(kind, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
+	}
+	var c struct {
+		Aud string `json:"aud"`
+		Exp int64  `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return authError(kind, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
+	}
+	if c.Exp != 0 && s.opts.Now().Unix() >= c.Exp {
+		return authError(kind, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+	}
+	e := s.Endpoints()
+	want := map[service]string{svcGraph: e.GraphAudience, svcCSOM: e.SharePointAudience, svcExchange: e.ExchangeAudience}[kind]
+	if c.Aud != "" && want != "" && strings.TrimRight(c.Aud, "/") != want {
+		return authError(kind, "InvalidAuthenticationToken", "Invalid audience.")
+	}
+	return nil
+}
+
+func authError(kind service, code, msg string) *reply {
+	rr := graphError(http.StatusUnauthorized, code, msg)
+	if kind == svcCSOM {
+		rr.header.Set("x-ms-diagnostics", "3000003;reason=\""+msg+"\";category=\"invalid_client\"")
+	}
+	rr.header.Set("WWW-Authenticate", `Bearer realm="", error="invalid_token", error_description="`+msg+`"`)
+	return rr
+}
+
+// graphError is Graph's error body (also used by the Exchange admin API).
+func graphError(status int, code, msg string) *reply {
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{
+		"code": code, "message": msg,
+		"innerError": map[string]any{"date": "2025-01-01T00:00:00", "request-id": "00000000-0000-0000-0000-000000000001", "client-request-id": "00000000-0000-0000-0000-000000000002"},
+	}})
+	return &reply{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: b}
+}
+
+func jsonReply(status int, v any) *reply {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return graphError(http.StatusInternalServerError, "generalException", err.Error())
+	}
+	return &reply{status: status, header: http.Header{"Content-Type": {"application/json; odata.metadata=minimal"}}, body: b}
+}
+
+func noContent() *reply { return &reply{status: http.StatusNoContent, header: http.Header{}} }
+
+func (s *Server) newID() string {
+	s.nextID++
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", s.nextID)
+}
+
+// sortedDocKeys lists fixture keys (for tests and the recorder).
+func (s *Server) sortedDocKeys() []string {
+	keys := make([]string, 0, len(s.docs))
+	for k := range s.docs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+type tokenFunc func(scope string) string
+
+func (f tokenFunc) Token(_ context.Context, scope string) (string, error) {
+	return f(scope), nil
+}
