@@ -214,7 +214,7 @@ func csvGuests(cw *csv.Writer, in *Input) error {
 	if now.IsZero() && in.Snapshot != nil {
 		now = in.Snapshot.CollectedAt
 	}
-	pol := newDomainPolicy(in.Snapshot)
+	pol := newDomainPolicy(in.Snapshot, opt.BlockedDomains)
 	stale := time.Duration(opt.StaleDays) * 24 * time.Hour
 	if err := cw.Write([]string{"id", "display_name", "user_principal_name", "mail", "domain", "state", "created_at",
 		"last_sign_in", "sign_in_collected", "sponsors", "groups", "account_enabled", "flags"}); err != nil {

@@ -31,6 +31,7 @@ var htmlFuncs = template.FuncMap{
 	"trend":     trendText,
 	"datetime":  datetime,
 	"dateptr":   dateptr,
+	"dtptr":     datetimeptr,
 	"period":    periodText,
 	"objcap":    func(n int) int { return min(n, 25) },
 	"outcome": func(o tenant.Outcome) template.HTML {
@@ -188,6 +189,13 @@ func datetime(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+func datetimeptr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return datetime(*t)
 }
 
 func dateptr(t *time.Time) string {

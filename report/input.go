@@ -38,6 +38,10 @@ type Input struct {
 
 	// Results are the rule results for Snapshot.
 	Results []tenant.Result
+	// RuleCounts, when set, holds every rule's outcome counts and Results
+	// need only hold the results worth showing (fail, unknown, excepted), as
+	// a store keeps them. When nil, counts come from Results.
+	RuleCounts map[string]Counts
 	// Rules describes every rule that ran, including rules that produced no
 	// result (their status is not_applicable).
 	Rules []RuleInfo
@@ -46,6 +50,8 @@ type Input struct {
 	// trend; PreviousAt is when they were taken. Nil Previous means no trend.
 	Previous   []tenant.Result
 	PreviousAt time.Time
+	// PreviousCounts is RuleCounts for Previous.
+	PreviousCounts map[string]Counts
 
 	Changes     []Change
 	Remediation []RemediationEntry
@@ -136,6 +142,10 @@ type Options struct {
 	// LapseDays is how soon an exception must expire to be listed as
 	// lapsing. Default 30.
 	LapseDays int
+	// BlockedDomains are domain globs the baseline requires to be blocked;
+	// guests from them are flagged like guests from domains the tenant's own
+	// lists block.
+	BlockedDomains []string
 }
 
 func (o Options) withDefaults() Options {

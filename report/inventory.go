@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sharedrift/sharedrift/baselines"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -305,6 +306,8 @@ type guestInventory struct {
 // or the Entra invitation domain list.
 type domainPolicy struct {
 	lists []domainList
+	// mustBlock are baseline globs for domains that must be blocked.
+	mustBlock []string
 }
 
 type domainList struct {
@@ -313,8 +316,8 @@ type domainList struct {
 	blocked []string
 }
 
-func newDomainPolicy(s *tenant.Snapshot) domainPolicy {
-	var p domainPolicy
+func newDomainPolicy(s *tenant.Snapshot, mustBlock []string) domainPolicy {
+	p := domainPolicy{mustBlock: mustBlock}
 	if s == nil {
 		return p
 	}
@@ -342,6 +345,11 @@ func (p domainPolicy) blocked(domain string) bool {
 	d := strings.ToLower(domain)
 	if d == "" {
 		return false
+	}
+	for _, g := range p.mustBlock {
+		if baselines.Glob(strings.ToLower(g), d) || domainIn(d, []string{g}) {
+			return true
+		}
 	}
 	for _, l := range p.lists {
 		switch l.mode {
@@ -444,7 +452,7 @@ func lessGuestRow(a, b *GuestRow) bool {
 
 func buildGuestInventory(in *Input, opt Options, now time.Time) (*guestInventory, error) {
 	inv := &guestInventory{Flags: map[string]int{}}
-	pol := newDomainPolicy(in.Snapshot)
+	pol := newDomainPolicy(in.Snapshot, opt.BlockedDomains)
 	stale := time.Duration(opt.StaleDays) * 24 * time.Hour
 	domains := map[string]*GuestTally{}
 	top := newTopN(opt.MaxRows, lessGuestRow)

@@ -296,7 +296,7 @@ func (j *jsonWriter) render(v *view) {
 	})
 
 	gi := v.Guests
-	pol := newDomainPolicy(in.Snapshot)
+	pol := newDomainPolicy(in.Snapshot, v.Opt.BlockedDomains)
 	stale := time.Duration(v.Opt.StaleDays) * 24 * time.Hour
 	j.stream("guests", jsonGuests{
 		Total: gi.Total, StaleDays: v.Opt.StaleDays, Flags: gi.Flags, SignInUnknown: gi.SignInUnknown,

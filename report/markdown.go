@@ -70,9 +70,13 @@ func (m *mdWriter) head(cols ...string) {
 	m.f("|%s|\n", strings.Join(seps, "|"))
 }
 
+// mdReplacer escapes what would break a table cell or turn text into
+// markup: pipes, emphasis stars, backticks, link brackets and HTML tags.
+// Underscores stay: GitHub-flavoured Markdown leaves intraword ones alone,
+// and rule IDs and values are full of them.
 var mdReplacer = strings.NewReplacer(
-	`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`,
-	"<", "&lt;", ">", "&gt;", "\r\n", " ", "\n", " ", "\r", " ",
+	`\`, `\\`, "|", `\|`, "*", `\*`, "`", "\\`", "[", `\[`, "]", `\]`,
+	"<", "&lt;", "\r\n", " ", "\n", " ", "\r", " ",
 )
 
 func mdEscape(s string) string { return mdReplacer.Replace(s) }
@@ -285,7 +289,7 @@ func (m *mdWriter) render(v *view) {
 			if e.Status == "lapsing" {
 				st = fmt.Sprintf("lapses in %d days", e.DaysLeft)
 			}
-			m.row(e.ID, e.RuleID, orDefault(e.Object, "all objects"), orDash(e.AcceptedValue), e.Owner, dateptr(e.Expires), st, thousands(int64(e.Matched)))
+			m.row(e.ID, e.RuleID, orDefault(e.Object, "all objects"), orDash(e.AcceptedValue), e.Owner, datetimeptr(e.Expires), st, thousands(int64(e.Matched)))
 		}
 		m.f("\n")
 	}

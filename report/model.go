@@ -58,6 +58,10 @@ func (c *Counts) add(o tenant.Outcome) {
 	}
 }
 
+func (c Counts) plus(o Counts) Counts {
+	return Counts{Pass: c.Pass + o.Pass, Fail: c.Fail + o.Fail, NotApplicable: c.NotApplicable + o.NotApplicable, Unknown: c.Unknown + o.Unknown}
+}
+
 // Of returns the count for outcome o.
 func (c Counts) Of(o tenant.Outcome) int {
 	switch o {
@@ -273,6 +277,22 @@ func (v *view) buildRules() {
 			}
 		}
 	}
+	if v.In.RuleCounts != nil {
+		for id, c := range v.In.RuleCounts {
+			rv, ok := byID[id]
+			if !ok {
+				rv = &ruleView{Info: RuleInfo{ID: id, Title: id}}
+				byID[id] = rv
+				v.Rules = append(v.Rules, rv)
+			}
+			rv.Counts = c
+		}
+		for _, rv := range v.Rules {
+			if _, ok := v.In.RuleCounts[rv.Info.ID]; !ok {
+				rv.Counts = Counts{}
+			}
+		}
+	}
 	for _, rv := range v.Rules {
 		rv.Status = rv.Counts.status()
 	}
@@ -356,9 +376,11 @@ func (v *view) buildSummary() {
 	sev := func(id string) tenant.Severity { return sevOf[id] }
 	s.Score = score(cur, sev)
 	curFails := map[string]bool{}
+	for _, rv := range v.Rules {
+		s.Results = s.Results.plus(rv.Counts)
+	}
 	for i := range v.In.Results {
 		r := &v.In.Results[i]
-		s.Results.add(r.Outcome)
 		if r.Exception != "" {
 			s.Accepted++
 		}
@@ -376,16 +398,17 @@ func (v *view) buildSummary() {
 	prevFails := map[string]bool{}
 	for i := range v.In.Previous {
 		r := &v.In.Previous[i]
-		prc.add(r.Outcome)
-		c := perRule[r.RuleID]
-		if c == nil {
-			c = &Counts{}
-			perRule[r.RuleID] = c
-			if _, ok := sevOf[r.RuleID]; !ok {
-				sevOf[r.RuleID] = r.Severity
-			}
+		if _, ok := sevOf[r.RuleID]; !ok {
+			sevOf[r.RuleID] = r.Severity
 		}
-		c.add(r.Outcome)
+		if v.In.PreviousCounts == nil {
+			c := perRule[r.RuleID]
+			if c == nil {
+				c = &Counts{}
+				perRule[r.RuleID] = c
+			}
+			c.add(r.Outcome)
+		}
 		if r.Outcome == tenant.Fail {
 			fp := r.Fingerprint()
 			prevFails[fp] = true
@@ -394,11 +417,15 @@ func (v *view) buildSummary() {
 			}
 		}
 	}
+	for id, c := range v.In.PreviousCounts {
+		perRule[id] = &c
+	}
 	prev := map[string]tenant.Outcome{}
 	var prs Counts
 	for id, c := range perRule {
 		prev[id] = c.status()
 		prs.add(prev[id])
+		prc = prc.plus(*c)
 	}
 	s.PrevResults, s.PrevRules = &prc, &prs
 	s.PreviousScore = score(prev, sev)

@@ -229,7 +229,7 @@ func TestEscaping(t *testing.T) {
 	if err := Markdown(&md, in); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), `/=HYPERLINK("x")\|&lt;b&gt;.docx`) {
+	if !strings.Contains(md.String(), `/=HYPERLINK("x")\|&lt;b>.docx`) {
 		t.Error("Markdown does not escape pipes and angle brackets in cells")
 	}
 	var c bytes.Buffer
