@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -264,7 +265,7 @@ func decode(k *koanf.Koanf, file string, out *Baseline) error {
 		ErrorUnused:      true,
 		WeaklyTypedInput: false,
 		TagName:          "koanf",
-		DecodeHook:       wholeNumberHook,
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(wholeNumberHook, timestampHook),
 	}
 	err := k.UnmarshalWithConf("", out, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: dc})
 	if err == nil {
@@ -292,6 +293,19 @@ func wholeNumberHook(from, to reflect.Type, data any) (any, error) {
 		return nil, fmt.Errorf("got %v, expected a whole number", f)
 	}
 	return int(f), nil
+}
+
+// timestampHook turns YAML timestamps (an unquoted 2026-12-31 is one) back
+// into text for string fields such as exceptions[].expires.
+func timestampHook(from, to reflect.Type, data any) (any, error) {
+	t, ok := data.(time.Time)
+	if !ok || to.Kind() != reflect.String {
+		return data, nil
+	}
+	if t.Equal(t.Truncate(24*time.Hour)) && t.Location() == time.UTC {
+		return t.Format(time.DateOnly), nil
+	}
+	return t.Format(time.RFC3339), nil
 }
 
 var rootTypeName = reflect.TypeOf(Baseline{}).String()

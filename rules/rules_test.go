@@ -1,0 +1,645 @@
+package rules_test
+
+import (
+	"bytes"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/rules"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+type (
+	snapFn func(*tenant.Snapshot)
+	baseFn func(*baselines.Baseline)
+)
+
+// ruleCase is one scenario for one rule: a fixture, optional changes to the
+// snapshot and to the recommended baseline, and the outcome it must give.
+type ruleCase struct {
+	name    string
+	fixture string // "contoso" (default) or "fabrikam"
+	snap    snapFn
+	base    baseFn
+	want    tenant.Outcome
+}
+
+// clone deep-copies a snapshot through its JSON encoding so that cases
+// cannot leak changes into each other.
+func clone(t *testing.T, s *tenant.Snapshot) *tenant.Snapshot {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := tenant.Encode(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tenant.Decode(&buf, "clone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var fixtureCache = map[string]*tenant.Snapshot{}
+
+func fixture(t *testing.T, name string) *tenant.Snapshot {
+	t.Helper()
+	if name == "" {
+		name = "contoso"
+	}
+	if fixtureCache[name] == nil {
+		fixtureCache[name] = loadFixture(t, name)
+	}
+	return clone(t, fixtureCache[name])
+}
+
+func site(s *tenant.Snapshot, suffix string) *tenant.Site {
+	for i := range s.Sites {
+		if strings.HasSuffix(s.Sites[i].URL, suffix) {
+			return &s.Sites[i]
+		}
+	}
+	panic("no site " + suffix)
+}
+
+func anyoneOn(s *tenant.Snapshot, siteSuffix, library string, typ tenant.LinkType, expires *time.Time) {
+	st := site(s, siteSuffix)
+	s.Links = append(s.Links, tenant.Link{
+		DriveID: "b!test-" + st.ID[:8], ItemID: "01TESTITEM", PermissionID: "anon-" + string(typ),
+		SiteID: st.ID, SiteURL: st.URL, Library: library, ItemPath: "/Shared/test.docx",
+		Scope: tenant.LinkScopeAnonymous, Type: typ, Expires: expires,
+	})
+}
+
+func sharingPolicy(s *tenant.Snapshot) *tenant.SharingPolicy { return &s.Exchange.SharingPolicies[0] }
+
+func days(s *tenant.Snapshot, n int) *time.Time { t := s.CollectedAt.AddDate(0, 0, n); return &t }
+
+func tenantAnyone(s *tenant.Snapshot) {
+	s.SharePoint.SharingCapability = tenant.SharingAnyone
+	s.SharePoint.AnyoneLinkExpirationDays = tenant.Ptr(7)
+}
+
+func lvl(l baselines.SharingLevel) *baselines.SharingLevel { return &l }
+
+var cases = map[string][]ruleCase{
+	"sharepoint.sharing_level": {
+		{name: "within ceiling", want: tenant.Pass},
+		{name: "anyone above new and existing guests", fixture: "fabrikam", want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.MaxSharingLevel = nil }, want: tenant.NotApplicable},
+		{name: "level missing", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = "" }, want: tenant.Unknown},
+		{name: "future level kept verbatim", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = "somethingNew" }, want: tenant.Unknown},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.SharePoint = nil }, want: tenant.Unknown},
+	},
+	"sharepoint.onedrive_sharing_level": {
+		{name: "within ceiling", want: tenant.Pass},
+		{name: "anyone", snap: func(s *tenant.Snapshot) { s.SharePoint.OneDriveSharingCapability = tenant.SharingAnyone }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.OneDriveMaxSharingLevel = nil }, want: tenant.NotApplicable},
+		{name: "level missing", snap: func(s *tenant.Snapshot) { s.SharePoint.OneDriveSharingCapability = "" }, want: tenant.Unknown},
+	},
+	"sharepoint.domain_restriction_mode": {
+		{name: "block list as required", want: tenant.Pass},
+		{name: "no restriction", fixture: "fabrikam", want: tenant.Fail},
+		{name: "allow list where block list required", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = tenant.DomainModeAllowList }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.Mode = nil }, want: tenant.NotApplicable},
+		{name: "sharing disabled", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = tenant.SharingDisabled }, want: tenant.NotApplicable},
+		{name: "mode missing", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = "" }, want: tenant.Unknown},
+	},
+	"sharepoint.blocked_domains": {
+		{name: "all on block list", want: tenant.Pass},
+		{name: "removed from block list", snap: func(s *tenant.Snapshot) { s.SharePoint.BlockedDomains = s.SharePoint.BlockedDomains[1:] }, want: tenant.Fail},
+		{name: "allow list without them", snap: func(s *tenant.Snapshot) {
+			s.SharePoint.DomainRestrictionMode, s.SharePoint.AllowedDomains = tenant.DomainModeAllowList, []string{"northwindtraders.com"}
+		}, want: tenant.Pass},
+		{name: "on the allow list", snap: func(s *tenant.Snapshot) {
+			s.SharePoint.DomainRestrictionMode, s.SharePoint.AllowedDomains = tenant.DomainModeAllowList, []string{"mailinator.com"}
+		}, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.MustBlock = nil }, want: tenant.NotApplicable},
+		{name: "mode missing", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = "" }, want: tenant.Unknown},
+	},
+	"sharepoint.allowed_domains": {
+		{name: "empty allow list", want: tenant.Pass},
+		{name: "approved by glob", snap: func(s *tenant.Snapshot) { s.SharePoint.AllowedDomains = []string{"eu.adatum.com"} },
+			base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.Allowed = &[]string{"*.adatum.com"} }, want: tenant.Pass},
+		{name: "unapproved domain added", snap: func(s *tenant.Snapshot) { s.SharePoint.AllowedDomains = []string{"gmail.com"} }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.Allowed = nil }, want: tenant.NotApplicable},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.SharePoint = nil }, want: tenant.Unknown},
+	},
+	"sharepoint.default_link_scope": {
+		{name: "specific people", want: tenant.Pass},
+		{name: "organization", snap: func(s *tenant.Snapshot) { s.SharePoint.DefaultLinkScope = tenant.LinkScopeOrganization }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.MaxDefaultLinkScope = nil }, want: tenant.NotApplicable},
+		{name: "missing", snap: func(s *tenant.Snapshot) { s.SharePoint.DefaultLinkScope = "" }, want: tenant.Unknown},
+	},
+	"sharepoint.default_link_permission": {
+		{name: "view", want: tenant.Pass},
+		{name: "edit", snap: func(s *tenant.Snapshot) { s.SharePoint.DefaultLinkPermission = tenant.LinkTypeEdit }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.MaxDefaultLinkPerm = nil }, want: tenant.NotApplicable},
+		{name: "missing", snap: func(s *tenant.Snapshot) { s.SharePoint.DefaultLinkPermission = "" }, want: tenant.Unknown},
+	},
+	"sharepoint.anyone_link_expiry": {
+		{name: "anyone with 7 days", snap: tenantAnyone, want: tenant.Pass},
+		{name: "anyone with 30 days", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.AnyoneLinkExpirationDays = tenant.Ptr(30) }, want: tenant.Fail},
+		{name: "anyone without expiry", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.AnyoneLinkExpirationDays = tenant.Ptr(-1) }, want: tenant.Fail},
+		{name: "anyone not enabled", want: tenant.NotApplicable},
+		{name: "baseline silent", snap: tenantAnyone, base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks = nil }, want: tenant.NotApplicable},
+		{name: "days missing", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.AnyoneLinkExpirationDays = nil }, want: tenant.Unknown},
+	},
+	"sharepoint.anyone_link_permission": {
+		{name: "view only", snap: tenantAnyone, want: tenant.Pass},
+		{name: "folders edit", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.FolderAnyoneLinkType = tenant.LinkTypeEdit }, want: tenant.Fail},
+		{name: "anyone not enabled", want: tenant.NotApplicable},
+		{name: "baseline allows edit", snap: tenantAnyone, base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.ViewOnly = tenant.Ptr(false) }, want: tenant.NotApplicable},
+		{name: "file type missing", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.FileAnyoneLinkType = "" }, want: tenant.Unknown},
+	},
+	"sharepoint.verification_code_reauth": {
+		{name: "30 days", want: tenant.Pass},
+		{name: "45 days", snap: func(s *tenant.Snapshot) { s.SharePoint.EmailAttestationDays = tenant.Ptr(45) }, want: tenant.Fail},
+		{name: "not required", snap: func(s *tenant.Snapshot) { s.SharePoint.EmailAttestationRequired = tenant.Ptr(false) }, want: tenant.Fail},
+		{name: "sharing disabled", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = tenant.SharingDisabled }, want: tenant.NotApplicable},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.MaxVerificationCodeReauthDays = nil }, want: tenant.NotApplicable},
+		{name: "setting missing", snap: func(s *tenant.Snapshot) { s.SharePoint.EmailAttestationRequired = nil }, want: tenant.Unknown},
+	},
+	"sharepoint.guest_resharing": {
+		{name: "off", want: tenant.Pass},
+		{name: "on", snap: func(s *tenant.Snapshot) { s.SharePoint.ResharingByGuests = tenant.Ptr(true) }, want: tenant.Fail},
+		{name: "baseline allows it", base: func(b *baselines.Baseline) { b.SharePoint.AllowResharingByGuests = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "missing", snap: func(s *tenant.Snapshot) { s.SharePoint.ResharingByGuests = nil }, want: tenant.Unknown},
+	},
+	"sharepoint.guest_access_expiry": {
+		{name: "60 days", want: tenant.Pass},
+		{name: "120 days", snap: func(s *tenant.Snapshot) { s.SharePoint.GuestExpirationDays = tenant.Ptr(120) }, want: tenant.Fail},
+		{name: "never", snap: func(s *tenant.Snapshot) { s.SharePoint.GuestExpirationRequired = tenant.Ptr(false) }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.MaxGuestAccessExpiryDays = nil }, want: tenant.NotApplicable},
+		{name: "missing", snap: func(s *tenant.Snapshot) { s.SharePoint.GuestExpirationRequired = nil }, want: tenant.Unknown},
+	},
+	"sites.sharing_level": {
+		{name: "all within tenant ceiling", want: tenant.Pass},
+		{name: "site opened to anyone", snap: func(s *tenant.Snapshot) { site(s, "/sites/Marketing").SharingCapability = tenant.SharingAnyone }, want: tenant.Fail},
+		{name: "URL rule tighter", base: func(b *baselines.Baseline) {
+			b.Sites.ByURL = []baselines.SiteURLRule{{URL: "https://contoso.sharepoint.com/sites/Market*", MaxSharingLevel: lvl(baselines.LevelExistingGuests)}}
+		}, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) {
+			b.SharePoint.MaxSharingLevel, b.SharePoint.OneDriveMaxSharingLevel = nil, nil
+		}, want: tenant.NotApplicable},
+		{name: "site level missing", snap: func(s *tenant.Snapshot) { site(s, "/sites/Marketing").SharingCapability = "" }, want: tenant.Unknown},
+	},
+	"sites.label_sharing_level": {
+		{name: "labelled sites within ceiling", want: tenant.Pass},
+		{name: "confidential site opened", snap: func(s *tenant.Snapshot) { site(s, "/sites/Finance").SharingCapability = tenant.SharingNewAndExistingGuests }, want: tenant.Fail},
+		{name: "label matched by ID", snap: func(s *tenant.Snapshot) {
+			st := site(s, "/sites/Legal")
+			st.SensitivityLabel, st.SharingCapability = "", tenant.SharingExistingGuests
+		}, base: func(b *baselines.Baseline) {
+			b.Sites.ByLabel = []baselines.LabelRule{{Label: "4e1f0a2b-3333-4c3d-9e8f-0a1b2c3d4e03", MaxSharingLevel: lvl(baselines.LevelDisabled)}}
+		}, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Sites.ByLabel = nil }, want: tenant.NotApplicable},
+		{name: "site level missing", snap: func(s *tenant.Snapshot) { site(s, "/sites/Finance").SharingCapability = "" }, want: tenant.Unknown},
+	},
+	"sites.confidential_sharing_level": {
+		{name: "confidential sites capped", want: tenant.Pass},
+		{name: "confidential by URL pattern", base: func(b *baselines.Baseline) {
+			b.Confidential.URLPatterns = []string{"https://contoso.sharepoint.com/sites/ProjectAtlas"}
+		}, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Confidential.MaxSharingLevel = nil }, want: tenant.NotApplicable},
+		{name: "site level missing", snap: func(s *tenant.Snapshot) { site(s, "/sites/Finance").SharingCapability = "" }, want: tenant.Unknown},
+	},
+	"links.anyone_link": {
+		{name: "no Anyone links", want: tenant.Pass},
+		{name: "an Anyone link", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Fail},
+		{name: "baseline allows them", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, nil) },
+			base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.Allowed = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "scope missing", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "" }, want: tenant.Unknown},
+	},
+	"links.anyone_on_confidential": {
+		{name: "Anyone link on ordinary site", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Pass},
+		{name: "on labelled site", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Finance", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Fail},
+		{name: "on confidential library", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Contracts", tenant.LinkTypeView, days(s, 3)) },
+			base: func(b *baselines.Baseline) { b.Confidential.URLPatterns = []string{"*/sites/*/Contracts"} }, want: tenant.Fail},
+		{name: "nothing confidential", base: func(b *baselines.Baseline) { b.Confidential = baselines.Confidential{} }, want: tenant.NotApplicable},
+		{name: "sites not collected", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Finance", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+			s.Status[tenant.SectionSites] = tenant.SectionStatus{State: tenant.StateFailed, Error: "403"}
+		}, want: tenant.Unknown},
+	},
+	"links.anyone_link_expiry": {
+		{name: "expires in 3 days", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Pass},
+		{name: "never expires", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, nil) }, want: tenant.Fail},
+		{name: "expires in 60 days", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 60)) }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.MaxExpiryDays = nil }, want: tenant.NotApplicable},
+		{name: "scope missing", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "" }, want: tenant.Unknown},
+	},
+	"links.anyone_link_edit": {
+		{name: "view", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Pass},
+		{name: "edit", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeEdit, days(s, 3)) }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.ViewOnly = nil }, want: tenant.NotApplicable},
+		{name: "type missing", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", "", days(s, 3)) }, want: tenant.Unknown},
+	},
+	"guests.blocked_domain": {
+		{name: "partner domains", want: tenant.Pass},
+		{name: "domain now on the block list", snap: func(s *tenant.Snapshot) { s.SharePoint.BlockedDomains = append(s.SharePoint.BlockedDomains, "adatum.com") }, want: tenant.Fail},
+		{name: "baseline allows them", base: func(b *baselines.Baseline) { b.Guests.AllowFromBlockedDomains = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "domain missing", snap: func(s *tenant.Snapshot) { s.Guests[0].Domain, s.Guests[0].Mail = "", "" }, want: tenant.Unknown},
+		{name: "Entra list not collected", snap: func(s *tenant.Snapshot) { s.Status[tenant.SectionEntra] = tenant.SectionStatus{State: tenant.StatePartial} }, want: tenant.Unknown},
+	},
+	"guests.stale": {
+		{name: "recent sign-ins", want: tenant.Pass},
+		{name: "no sign-in for 200 days", snap: func(s *tenant.Snapshot) { s.Guests[1].SignIn = &tenant.SignIn{Last: days(s, -200)} }, want: tenant.Fail},
+		{name: "never signed in, old", snap: func(s *tenant.Snapshot) { s.Guests[1].SignIn = &tenant.SignIn{}; s.Guests[1].CreatedAt = days(s, -120) }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Guests.StaleAfterDays = nil }, want: tenant.NotApplicable},
+		{name: "sign-in not collected", snap: func(s *tenant.Snapshot) { s.Guests[1].SignIn = nil }, want: tenant.Unknown},
+	},
+	"guests.pending": {
+		{name: "recent invitation", want: tenant.Pass},
+		{name: "pending for 45 days", snap: func(s *tenant.Snapshot) { s.Guests[2].StateChangedAt = days(s, -45) }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Guests.PendingMaxDays = nil }, want: tenant.NotApplicable},
+		{name: "dates missing", snap: func(s *tenant.Snapshot) { s.Guests[2].StateChangedAt, s.Guests[2].CreatedAt = nil, nil }, want: tenant.Unknown},
+		{name: "state missing", snap: func(s *tenant.Snapshot) { s.Guests[0].State = "" }, want: tenant.Unknown},
+	},
+	"guests.sponsor": {
+		{name: "all sponsored", want: tenant.Pass},
+		{name: "no sponsor", snap: func(s *tenant.Snapshot) { s.Guests[0].Sponsors = []tenant.Ref{} }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Guests.SponsorRequired = nil }, want: tenant.NotApplicable},
+		{name: "not collected", snap: func(s *tenant.Snapshot) { s.Guests[0].Sponsors = nil }, want: tenant.Unknown},
+	},
+	"guests.orphaned": {
+		{name: "sponsor but no groups is not orphaned", want: tenant.Pass},
+		{name: "no sponsor, no groups", snap: func(s *tenant.Snapshot) { s.Guests[2].Sponsors = []tenant.Ref{} }, want: tenant.Fail},
+		{name: "baseline allows them", base: func(b *baselines.Baseline) { b.Guests.AllowOrphaned = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "sponsors not collected", snap: func(s *tenant.Snapshot) { s.Guests[2].Sponsors = nil }, want: tenant.Unknown},
+	},
+	"entra.invite_from": {
+		{name: "admins and guest inviters", want: tenant.Pass},
+		{name: "everyone", snap: func(s *tenant.Snapshot) { s.Entra.AllowInvitesFrom = tenant.InviteEveryone }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.MaxInviteFrom = nil }, want: tenant.NotApplicable},
+		{name: "missing", snap: func(s *tenant.Snapshot) { s.Entra.AllowInvitesFrom = "" }, want: tenant.Unknown},
+	},
+	"entra.guest_access": {
+		{name: "limited", want: tenant.Pass},
+		{name: "member", snap: func(s *tenant.Snapshot) { s.Entra.GuestUserRoleID = tenant.GuestRoleMember }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.MaxGuestAccess = nil }, want: tenant.NotApplicable},
+		{name: "unknown role", snap: func(s *tenant.Snapshot) { s.Entra.GuestUserRoleID = "00000000-0000-0000-0000-000000000000" }, want: tenant.Unknown},
+	},
+	"entra.invitation_domain_mode": {
+		{name: "block list", want: tenant.Pass},
+		{name: "no list", snap: func(s *tenant.Snapshot) { s.Entra.Invitations.Mode = tenant.DomainModeNone }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.InvitationDomains = nil }, want: tenant.NotApplicable},
+		{name: "policy not collected", snap: func(s *tenant.Snapshot) { s.Entra.Invitations = nil }, want: tenant.Unknown},
+	},
+	"entra.invitation_blocked_domains": {
+		{name: "all blocked", want: tenant.Pass},
+		{name: "unblocked", snap: func(s *tenant.Snapshot) { s.Entra.Invitations.Blocked = []string{"yopmail.com"} }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.InvitationDomains.MustBlock = nil }, want: tenant.NotApplicable},
+		{name: "policy not collected", snap: func(s *tenant.Snapshot) { s.Entra.Invitations = nil }, want: tenant.Unknown},
+	},
+	"entra.invitation_allowed_domains": {
+		{name: "empty allow list", want: tenant.Pass},
+		{name: "domain added", snap: func(s *tenant.Snapshot) {
+			s.Entra.Invitations = &tenant.DomainList{Mode: tenant.DomainModeAllowList, Allowed: []string{"gmail.com"}, Blocked: []string{}}
+		}, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.InvitationDomains.Allowed = nil }, want: tenant.NotApplicable},
+		{name: "policy not collected", snap: func(s *tenant.Snapshot) { s.Entra.Invitations = nil }, want: tenant.Unknown},
+	},
+	"groups.guest_settings": {
+		{name: "guests cannot own groups", want: tenant.Pass},
+		{name: "guests may own groups", snap: func(s *tenant.Snapshot) { s.Groups.AllowGuestsToBeGroupOwner = tenant.Ptr(true) }, want: tenant.Fail},
+		{name: "template default applies", snap: func(s *tenant.Snapshot) {
+			s.Groups.Configured, s.Groups.AllowToAddGuests = false, nil
+		}, base: func(b *baselines.Baseline) { b.Groups.AllowOwnersToAddGuests = tenant.Ptr(false) }, want: tenant.Fail},
+		{name: "baseline permits everything", base: func(b *baselines.Baseline) { b.Groups = baselines.Groups{} }, want: tenant.NotApplicable},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Groups = nil }, want: tenant.Unknown},
+	},
+	"groups.group_guest_access": {
+		{name: "labelled groups closed", want: tenant.Pass},
+		{name: "confidential group override on", snap: func(s *tenant.Snapshot) { s.Groups.Groups[1].AllowToAddGuests = tenant.Ptr(true) }, want: tenant.Fail},
+		{name: "confidential group inherits tenant setting", snap: func(s *tenant.Snapshot) { s.Groups.Groups[2].AllowToAddGuests = nil }, want: tenant.Fail},
+		{name: "nothing restricted", base: func(b *baselines.Baseline) { b.Confidential.Labels = nil }, want: tenant.NotApplicable},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Groups = nil }, want: tenant.Unknown},
+	},
+	"exchange.anonymous_calendar_sharing": {
+		{name: "no anonymous entry", want: tenant.Pass},
+		{name: "anonymous entry", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Domains = append(sharingPolicy(s).Domains, tenant.SharingDomain{Domain: "Anonymous", Actions: []string{tenant.CalendarFreeBusyReviewer}})
+		}, want: tenant.Fail},
+		{name: "disabled policy", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Enabled = tenant.Ptr(false)
+			sharingPolicy(s).Domains = append(sharingPolicy(s).Domains, tenant.SharingDomain{Domain: "Anonymous", Actions: []string{tenant.CalendarFreeBusyReviewer}})
+		}, want: tenant.Pass},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing.AllowAnonymous = nil }, want: tenant.NotApplicable},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Exchange = nil }, want: tenant.Unknown},
+	},
+	"exchange.calendar_all_domains": {
+		{name: "free/busy only", want: tenant.Pass},
+		{name: "details", snap: func(s *tenant.Snapshot) { sharingPolicy(s).Domains[0].Actions = []string{tenant.CalendarFreeBusyDetail} }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing.MaxAllDomainsDetail = nil }, want: tenant.NotApplicable},
+		{name: "future action", snap: func(s *tenant.Snapshot) { sharingPolicy(s).Domains[0].Actions = []string{"CalendarSharingSomethingNew"} }, want: tenant.Unknown},
+	},
+	"exchange.calendar_domain_detail": {
+		{name: "domain within its ceiling", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Domains = append(sharingPolicy(s).Domains, tenant.SharingDomain{Domain: "adatum.com", Actions: []string{tenant.CalendarFreeBusyDetail}})
+		}, base: func(b *baselines.Baseline) {
+			d := baselines.DetailDetail
+			b.Exchange.CalendarSharing.Domains = []baselines.DomainDetail{{Domain: "adatum.com", MaxDetail: &d}}
+		}, want: tenant.Pass},
+		{name: "domain above the all-domains ceiling", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Domains = append(sharingPolicy(s).Domains, tenant.SharingDomain{Domain: "adatum.com", Actions: []string{tenant.CalendarFreeBusyDetail}})
+		}, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing = nil }, want: tenant.NotApplicable},
+		{name: "future action", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Domains = append(sharingPolicy(s).Domains, tenant.SharingDomain{Domain: "adatum.com", Actions: []string{"CalendarSharingSomethingNew"}})
+		}, want: tenant.Unknown},
+	},
+	"exchange.contacts_all_domains": {
+		{name: "no contacts", want: tenant.Pass},
+		{name: "contacts with all", snap: func(s *tenant.Snapshot) { sharingPolicy(s).Domains[0].Actions = append(sharingPolicy(s).Domains[0].Actions, tenant.ContactsSharing) }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing.AllowContactsWithAllDomains = nil }, want: tenant.NotApplicable},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Exchange = nil }, want: tenant.Unknown},
+	},
+	"exchange.org_relationship_allowed": {
+		{name: "listed relationship", snap: addOrgRel("LimitedDetails"), base: allowOrgRel("*.fabrikam.com"), want: tenant.Pass},
+		{name: "unlisted relationship", snap: addOrgRel("AvailabilityOnly"), want: tenant.Fail},
+		{name: "baseline silent", snap: addOrgRel("AvailabilityOnly"), base: func(b *baselines.Baseline) { b.Exchange.OrganizationRelationships.Allowed = nil }, want: tenant.NotApplicable},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Exchange = nil }, want: tenant.Unknown},
+	},
+	"exchange.org_relationship_free_busy": {
+		{name: "availability only", snap: addOrgRel("AvailabilityOnly"), want: tenant.Pass},
+		{name: "limited details", snap: addOrgRel("LimitedDetails"), want: tenant.Fail},
+		{name: "entry allows details", snap: addOrgRel("LimitedDetails"), base: func(b *baselines.Baseline) {
+			fb := baselines.FreeBusyLimitedDetails
+			b.Exchange.OrganizationRelationships.Allowed = &[]baselines.AllowedOrgRelationship{{Domain: "*.fabrikam.com", MaxFreeBusy: &fb}}
+		}, want: tenant.Pass},
+		{name: "baseline silent", snap: addOrgRel("LimitedDetails"), base: func(b *baselines.Baseline) { b.Exchange.OrganizationRelationships = nil }, want: tenant.NotApplicable},
+		{name: "level missing", snap: func(s *tenant.Snapshot) { addOrgRel("")(s); s.Exchange.OrganizationRelationships[0].FreeBusyAccessEnabled = nil }, want: tenant.Unknown},
+	},
+}
+
+func addOrgRel(level string) snapFn {
+	return func(s *tenant.Snapshot) {
+		s.Exchange.OrganizationRelationships = append(s.Exchange.OrganizationRelationships, tenant.OrgRelationship{
+			Name: "Fabrikam Partnership", DomainNames: []string{"eu.fabrikam.com", "us.fabrikam.com"}, Enabled: tenant.Ptr(true),
+			FreeBusyAccessEnabled: tenant.Ptr(true), FreeBusyAccessLevel: level,
+		})
+	}
+}
+
+func allowOrgRel(glob string) baseFn {
+	return func(b *baselines.Baseline) {
+		b.Exchange.OrganizationRelationships.Allowed = &[]baselines.AllowedOrgRelationship{{Domain: glob}}
+	}
+}
+
+// check reports whether results satisfy want: pass means at least one pass
+// and no fail or unknown; fail means at least one fail; not_applicable means
+// every result is not_applicable; unknown means at least one unknown and no
+// pass on the objects it could not judge (checked by the section tests).
+func check(results []tenant.Result, want tenant.Outcome) bool {
+	n := map[tenant.Outcome]int{}
+	for _, r := range results {
+		n[r.Outcome]++
+	}
+	switch want {
+	case tenant.Pass:
+		return n[tenant.Pass] > 0 && n[tenant.Fail] == 0 && n[tenant.Unknown] == 0
+	case tenant.NotApplicable:
+		return len(results) > 0 && n[tenant.NotApplicable] == len(results)
+	default:
+		return n[want] > 0
+	}
+}
+
+func TestRuleCases(t *testing.T) {
+	for _, r := range rules.Builtin() {
+		id := r.Meta().ID
+		t.Run(id, func(t *testing.T) {
+			cs, ok := cases[id]
+			if !ok {
+				t.Fatalf("no table cases for %s", id)
+			}
+			covered := map[tenant.Outcome]bool{}
+			for _, c := range cs {
+				covered[c.want] = true
+				t.Run(c.name, func(t *testing.T) {
+					s := fixture(t, c.fixture)
+					b := loadBaseline(t, "recommended")
+					if c.snap != nil {
+						c.snap(s)
+					}
+					if c.base != nil {
+						c.base(b)
+					}
+					var got []tenant.Result
+					r.Evaluate(s, b, func(res tenant.Result) { got = append(got, res) })
+					if !check(got, c.want) {
+						t.Errorf("want %s, got:", c.want)
+						for _, g := range got {
+							t.Logf("  %s %s expected=%q actual=%q %s", g.Outcome, g.ObjectKey, g.Expected, g.Actual, g.Message)
+						}
+					}
+					for _, g := range got {
+						if g.RuleID != id || g.Severity != r.Meta().Severity || g.Section != r.Meta().Section || g.ObjectKey == "" {
+							t.Errorf("result not labelled with its rule: %+v", g)
+						}
+					}
+				})
+			}
+			for _, o := range []tenant.Outcome{tenant.Pass, tenant.Fail, tenant.NotApplicable, tenant.Unknown} {
+				if !covered[o] {
+					t.Errorf("no case with outcome %s", o)
+				}
+			}
+		})
+	}
+}
+
+// TestIncompleteSectionNeverPasses marks each rule's sections partial, then
+// absent, in both fixtures: nothing may pass or fail.
+func TestIncompleteSectionNeverPasses(t *testing.T) {
+	for _, r := range rules.Builtin() {
+		m := r.Meta()
+		for _, fx := range []string{"contoso", "fabrikam"} {
+			for _, mode := range []string{"partial", "missing"} {
+				t.Run(m.ID+"/"+fx+"/"+mode, func(t *testing.T) {
+					s := fixture(t, fx)
+					if mode == "missing" {
+						delete(s.Status, m.Section)
+					} else {
+						s.Status[m.Section] = tenant.SectionStatus{State: tenant.StatePartial, Error: "throttled"}
+					}
+					var got []tenant.Result
+					r.Evaluate(s, loadBaseline(t, "recommended"), func(res tenant.Result) { got = append(got, res) })
+					if !check(got, tenant.Unknown) {
+						t.Errorf("no unknown result: %+v", got)
+					}
+					for _, g := range got {
+						if g.Outcome == tenant.Pass || g.Outcome == tenant.Fail {
+							t.Errorf("%s over an incomplete section: %+v", g.Outcome, g)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestSilentBaselineNotApplicable runs every rule under an empty baseline.
+func TestSilentBaselineNotApplicable(t *testing.T) {
+	for _, r := range rules.Builtin() {
+		t.Run(r.Meta().ID, func(t *testing.T) {
+			var got []tenant.Result
+			r.Evaluate(fixture(t, "fabrikam"), &baselines.Baseline{}, func(res tenant.Result) { got = append(got, res) })
+			if !check(got, tenant.NotApplicable) {
+				t.Errorf("want only not_applicable, got %+v", got)
+			}
+		})
+	}
+}
+
+func TestMetaComplete(t *testing.T) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, r := range rules.Builtin() {
+		m := r.Meta()
+		ids = append(ids, m.ID)
+		t.Run(m.ID, func(t *testing.T) {
+			if seen[m.ID] {
+				t.Errorf("duplicate ID")
+			}
+			seen[m.ID] = true
+			if !strings.HasPrefix(m.ID, string(m.Section)+".") {
+				t.Errorf("ID does not start with its section %q", m.Section)
+			}
+			if m.Title == "" || m.Rationale == "" || m.Remediation == "" {
+				t.Errorf("missing title, rationale or remediation")
+			}
+			if _, ok := m.Severity.Rank(); !ok {
+				t.Errorf("bad severity %q", m.Severity)
+			}
+			if len(m.References.Docs) == 0 {
+				t.Errorf("no documentation reference")
+			}
+			for _, d := range m.References.Docs {
+				if !strings.HasPrefix(d, "https://learn.microsoft.com/") {
+					t.Errorf("doc reference %q is not on learn.microsoft.com", d)
+				}
+			}
+			got, ok := rules.Lookup(m.ID)
+			if !ok || got.Meta().ID != m.ID {
+				t.Errorf("Lookup(%q) = %v, %v", m.ID, got, ok)
+			}
+		})
+	}
+	if !slices.IsSorted(ids) {
+		t.Errorf("Builtin() not in ID order: %v", ids)
+	}
+	if _, ok := rules.Lookup("no.such_rule"); ok {
+		t.Errorf("Lookup found a rule that does not exist")
+	}
+}
+
+func TestEvaluateDeterministic(t *testing.T) {
+	s := fixture(t, "fabrikam")
+	// Shuffle object order: results must not depend on it.
+	slices.Reverse(s.Guests)
+	slices.Reverse(s.Links)
+	slices.Reverse(s.Sites)
+	b := loadBaseline(t, "recommended")
+	a := rules.Evaluate(s, b)
+	c := rules.Evaluate(fixture(t, "fabrikam"), b)
+	if !reflect.DeepEqual(a, c) {
+		t.Fatalf("results depend on input order")
+	}
+	for i := 1; i < len(a); i++ {
+		if a[i-1].RuleID > a[i].RuleID || (a[i-1].RuleID == a[i].RuleID && a[i-1].ObjectKey > a[i].ObjectKey) {
+			t.Fatalf("results not ordered at %d: %s %s then %s %s", i, a[i-1].RuleID, a[i-1].ObjectKey, a[i].RuleID, a[i].ObjectKey)
+		}
+	}
+}
+
+func TestExceptions(t *testing.T) {
+	const rule = "sites.sharing_level"
+	const key = "site:6a0b1c2d-4e2f-4a3b-8c4d-5e6f7a8b9c04" // fabrikam Marketing, shared with anyone
+	tests := []struct {
+		name      string
+		ex        baselines.Exception
+		want      tenant.Outcome
+		exception string
+		msg       string
+	}{
+		{name: "accepted value matches", ex: baselines.Exception{Object: key, Accepted: "anyone", Expires: "2026-12-31"}, want: tenant.Pass, exception: "EX-1", msg: "accepted by exception EX-1"},
+		{name: "matched by display name", ex: baselines.Exception{Object: "https://fabrikam.sharepoint.com/sites/Market*", Accepted: "anyone", Expires: "2026-12-31"}, want: tenant.Pass, exception: "EX-1"},
+		{name: "actual differs from accepted", ex: baselines.Exception{Object: key, Accepted: "new_and_existing_guests", Expires: "2026-12-31"}, want: tenant.Fail, msg: `accepts "new_and_existing_guests" but the actual value is "anyone"`},
+		{name: "lapsed before collection", ex: baselines.Exception{Object: key, Accepted: "anyone", Expires: "2026-03-01"}, want: tenant.Fail, msg: "lapsed"},
+		{name: "still valid on its last day", ex: baselines.Exception{Object: key, Accepted: "anyone", Expires: "2026-03-02"}, want: tenant.Pass, exception: "EX-1"},
+		{name: "other object", ex: baselines.Exception{Object: "site:other", Accepted: "anyone", Expires: "2026-12-31"}, want: tenant.Fail},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "extends: recommended\nexceptions:\n  - id: EX-1\n    rule: " + rule + "\n    object: \"" + tc.ex.Object + "\"\n    accepted: " + tc.ex.Accepted +
+				"\n    reason: Public press kit\n    owner: marketing-it@fabrikam.com\n    expires: \"" + tc.ex.Expires + "\"\n"
+			b, err := baselines.Parse([]byte(doc), "exceptions.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rules.CheckBaseline(b); err != nil {
+				t.Fatal(err)
+			}
+			var found bool
+			for _, r := range rules.Evaluate(fixture(t, "fabrikam"), b) {
+				if r.RuleID != rule || r.ObjectKey != key {
+					continue
+				}
+				found = true
+				if r.Outcome != tc.want || r.Exception != tc.exception || !strings.Contains(r.Message, tc.msg) {
+					t.Errorf("got outcome %s exception %q message %q", r.Outcome, r.Exception, r.Message)
+				}
+			}
+			if !found {
+				t.Fatalf("no result for %s", key)
+			}
+		})
+	}
+}
+
+func TestCheckBaselineUnknownRule(t *testing.T) {
+	doc := "exceptions:\n  - {id: EX-9, rule: sites.sharing_levle, object: '*', accepted: anyone, reason: r, owner: o, expires: 2026-01-01}\n"
+	b, err := baselines.Parse([]byte(doc), "typo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rules.CheckBaseline(b)
+	if err == nil || !strings.Contains(err.Error(), "exceptions[0].rule") || !strings.Contains(err.Error(), "sites.sharing_levle") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// customRule checks that EvaluateRules fills in identity fields and sorts.
+type customRule struct{}
+
+func (customRule) Meta() rules.Meta {
+	return rules.Meta{ID: "custom.zz", Section: tenant.SectionSites, Severity: tenant.SeverityLow}
+}
+
+func (customRule) Evaluate(s *tenant.Snapshot, _ *baselines.Baseline, emit func(tenant.Result)) {
+	for i := len(s.Sites) - 1; i >= 0; i-- {
+		emit(tenant.Result{Outcome: tenant.Pass, ObjectKey: s.Sites[i].Key()})
+	}
+}
+
+func TestEvaluateRulesCustom(t *testing.T) {
+	s := fixture(t, "contoso")
+	got := rules.EvaluateRules([]rules.Rule{customRule{}}, s, &baselines.Baseline{})
+	if len(got) != len(s.Sites) {
+		t.Fatalf("got %d results", len(got))
+	}
+	for i, r := range got {
+		if r.RuleID != "custom.zz" || r.Severity != tenant.SeverityLow || r.Section != tenant.SectionSites {
+			t.Errorf("identity not filled: %+v", r)
+		}
+		if i > 0 && got[i-1].ObjectKey > r.ObjectKey {
+			t.Errorf("not sorted")
+		}
+	}
+}
