@@ -183,10 +183,7 @@ func csvFindings(cw *csv.Writer, in *Input) error {
 }
 
 func csvLinks(cw *csv.Writer, in *Input) error {
-	now := in.GeneratedAt
-	if now.IsZero() && in.Snapshot != nil {
-		now = in.Snapshot.CollectedAt
-	}
+	now := in.asOf()
 	idx := newSiteIndex(in.Snapshot)
 	if err := cw.Write([]string{"key", "site_url", "site_title", "label", "library", "item_path", "folder", "permission",
 		"expires", "expiry", "password", "prevents_download", "web_url"}); err != nil {
@@ -210,10 +207,7 @@ func csvLinks(cw *csv.Writer, in *Input) error {
 
 func csvGuests(cw *csv.Writer, in *Input) error {
 	opt := in.Options.withDefaults()
-	now := in.GeneratedAt
-	if now.IsZero() && in.Snapshot != nil {
-		now = in.Snapshot.CollectedAt
-	}
+	now := in.asOf()
 	pol := newDomainPolicy(in.Snapshot, opt.BlockedDomains)
 	stale := time.Duration(opt.StaleDays) * 24 * time.Hour
 	if err := cw.Write([]string{"id", "display_name", "user_principal_name", "mail", "domain", "state", "created_at",

@@ -15,9 +15,9 @@ type Input struct {
 	// Tenant is the tenant's display name; TenantID its directory ID.
 	Tenant   string
 	TenantID string
-	// GeneratedAt is when the report was made. It is the "now" for expiry
-	// and staleness calculations and is printed in the report; callers set
-	// it so that output is reproducible.
+	// GeneratedAt is when the report was made; callers set it so that
+	// output is reproducible. Expiry, staleness and lapsing are judged at
+	// the snapshot's collection time, as the rules judge them.
 	GeneratedAt time.Time
 	// Period is the span the drift timeline, remediation log and trend cover.
 	Period Period
@@ -190,4 +190,13 @@ func (in *Input) guests() iter.Seq2[*tenant.Guest, error] {
 		return SliceSeq[tenant.Guest](nil)
 	}
 	return SliceSeq(in.Snapshot.Guests)
+}
+
+// asOf is the instant the report judges expiry, staleness and lapsing at:
+// the snapshot's collection time, like the rules, else GeneratedAt.
+func (in *Input) asOf() time.Time {
+	if in.Snapshot != nil && !in.Snapshot.CollectedAt.IsZero() {
+		return in.Snapshot.CollectedAt.UTC()
+	}
+	return in.GeneratedAt.UTC()
 }

@@ -286,7 +286,7 @@ func (j *jsonWriter) render(v *view) {
 			if err != nil {
 				return fmt.Errorf("read links: %w", err)
 			}
-			if r, ok := idx.linkRow(l, v.Now); ok {
+			if r, ok := idx.linkRow(l, v.AsOf); ok {
 				if err := emit(r); err != nil {
 					return err
 				}
@@ -306,7 +306,7 @@ func (j *jsonWriter) render(v *view) {
 			if err != nil {
 				return fmt.Errorf("read guests: %w", err)
 			}
-			if err := emit(guestRow(g, pol, stale, v.Now)); err != nil {
+			if err := emit(guestRow(g, pol, stale, v.AsOf)); err != nil {
 				return err
 			}
 		}

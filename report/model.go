@@ -153,9 +153,13 @@ type timeline struct {
 
 // view is the computed content shared by the HTML, Markdown and JSON renderers.
 type view struct {
-	In          *Input
-	Opt         Options
+	In  *Input
+	Opt Options
+	// Now is when the report was generated; AsOf is the instant expiry,
+	// staleness and lapsing are judged at: the snapshot's collection time,
+	// as the rules judge it.
 	Now         time.Time
+	AsOf        time.Time
 	CollectedAt time.Time
 	Summary     summary
 	Rules       []*ruleView // all rules, sorted by section, severity, ID
@@ -223,15 +227,16 @@ func build(in *Input) (*view, error) {
 	if v.Now.IsZero() {
 		v.Now = v.CollectedAt
 	}
+	v.AsOf = in.asOf()
 	v.buildRules()
 	v.buildSummary()
 	v.buildFrameworks()
 	v.buildTimeline()
 	var err error
-	if v.Links, err = buildLinkInventory(in, opt, v.Now); err != nil {
+	if v.Links, err = buildLinkInventory(in, opt, v.AsOf); err != nil {
 		return nil, err
 	}
-	if v.Guests, err = buildGuestInventory(in, opt, v.Now); err != nil {
+	if v.Guests, err = buildGuestInventory(in, opt, v.AsOf); err != nil {
 		return nil, err
 	}
 	v.Calendar = calendarRows(in.Snapshot)
@@ -597,7 +602,7 @@ func (v *view) buildExceptions() {
 	for _, e := range v.In.Exceptions {
 		ev := exceptionView{Exception: e, Matched: matched[e.ID], Status: "no_expiry"}
 		if e.Expires != nil {
-			left := e.Expires.Sub(v.Now)
+			left := e.Expires.Sub(v.AsOf)
 			ev.DaysLeft = int(left.Hours() / 24)
 			switch {
 			case left <= 0:

@@ -136,6 +136,7 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		newScanCmd(),
 		newRulesCmd(),
 		newBaselineCmd(),
+		newReportCmd(),
 		newVersionCmd(),
 	)
 	return root

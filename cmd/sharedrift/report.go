@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/report"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+type reportOptions struct {
+	input     *snapshotInput
+	previous  string
+	baseline  string
+	format    string
+	out       string
+	inventory string
+	maxRows   int
+	staleDays int
+}
+
+func newReportCmd() *cobra.Command {
+	opts := &reportOptions{}
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write a security review report (HTML, Markdown, JSON or CSV)",
+		Long: `Report writes a security review of a tenant's external sharing: an executive
+summary with a posture score and trend, findings by section with the fix, a CIS and
+CISA SCuBA compliance mapping, the drift timeline, inventories of Anyone links,
+guests and calendar exposure, the remediation log, exceptions and coverage.
+
+The tenant state comes from a snapshot source (--snapshot FILE, --fixture DIR or a
+live collection) evaluated against --baseline. With --previous FILE, an earlier
+snapshot of the same tenant, the report also shows the trend and what changed.
+
+Formats:
+  html      one self-contained file: no scripts, no external requests; prints to PDF
+  markdown  for tickets
+  json      every result and inventory row; schema "sharedrift.report/v1" (docs/reports.md)
+  csv       one file per inventory (findings, anyone-links, guests, calendar-exposure):
+            -o names a directory that receives all four; with --inventory, -o names
+            one file (or stdout when -o is not given)
+
+HTML and Markdown list at most --max-rows rows per inventory and say how many more
+there are; JSON and CSV stream every row.`,
+		Example: `  # The demo review as one HTML file
+  sharedrift report --snapshot testdata/snapshots/fabrikam.json --baseline recommended -o fabrikam.html
+
+  # With last month's snapshot for the trend and the drift timeline
+  sharedrift report --snapshot now.json --previous last-month.json --format markdown -o review.md
+
+  # Every inventory as CSV into a directory, or one of them to stdout
+  sharedrift report --fixture testdata/tenants/fabrikam --format csv -o review-csv/
+  sharedrift report --snapshot now.json --format csv --inventory guests`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runReport(cmd, opts)
+		},
+	}
+	opts.input = addSnapshotFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&opts.previous, "previous", "", "an earlier snapshot `FILE` of the same tenant, for the trend and the drift timeline")
+	f.StringVar(&opts.baseline, "baseline", "recommended", "baseline `NAME|FILE`: a shipped baseline ("+strings.Join(baselines.Names(), ", ")+") or a YAML file")
+	f.StringVar(&opts.format, "format", string(report.FormatHTML), "output format: html, markdown, json or csv")
+	f.StringVarP(&opts.out, "output", "o", "", "write to this `PATH` instead of stdout (a directory for csv without --inventory)")
+	f.StringVar(&opts.inventory, "inventory", "", "csv only: write just this inventory: findings, anyone-links, guests or calendar-exposure")
+	f.IntVar(&opts.maxRows, "max-rows", 200, "html and markdown: rows shown per inventory table before \"and N more\"")
+	f.IntVar(&opts.staleDays, "stale-days", 0, "days without sign-in that make a guest stale (default: the baseline's guests.stale_after_days, else 90)")
+	return cmd
+}
+
+func runReport(cmd *cobra.Command, opts *reportOptions) error {
+	ctx := cmd.Context()
+	log := logger(cmd)
+
+	format, err := report.ParseFormat(opts.format)
+	if err != nil {
+		return usagef("--format: %w", err)
+	}
+	var inv report.Inventory
+	switch {
+	case opts.inventory != "" && format != report.FormatCSV:
+		return usagef("--inventory applies to --format csv only")
+	case opts.inventory != "":
+		if inv, err = report.ParseInventory(opts.inventory); err != nil {
+			return usagef("--inventory: %w", err)
+		}
+	case format == report.FormatCSV && opts.out == "":
+		return usagef("--format csv writes one file per inventory: give -o DIR, or --inventory NAME for one of them")
+	}
+	if opts.maxRows < 1 {
+		return usagef("--max-rows: %d, expected at least 1", opts.maxRows)
+	}
+	if opts.staleDays < 0 {
+		return usagef("--stale-days: %d, expected 0 (baseline default) or more", opts.staleDays)
+	}
+
+	snap, err := opts.input.load(ctx, log)
+	if err != nil {
+		return err
+	}
+	warnIncomplete(log, snap)
+	var prev *tenant.Snapshot
+	if opts.previous != "" {
+		if prev, err = tenant.ReadFile(opts.previous); err != nil {
+			return fmt.Errorf("--previous: %w", err)
+		}
+	}
+	b, err := loadBaseline(opts.baseline)
+	if err != nil {
+		return err
+	}
+	in, err := report.Offline(snap, prev, b, opts.baseline)
+	if err != nil {
+		return err
+	}
+	in.GeneratedAt = time.Now().UTC()
+	in.Version, _ = buildInfo()
+	in.Options.MaxRows = opts.maxRows
+	if opts.staleDays > 0 {
+		in.Options.StaleDays = opts.staleDays
+	}
+
+	render := func(w io.Writer) error {
+		if inv != "" {
+			return report.CSV(w, inv, in)
+		}
+		return report.Render(w, format, in)
+	}
+	switch {
+	case format == report.FormatCSV && inv == "":
+		if err := report.WriteCSVDir(opts.out, in); err != nil {
+			return err
+		}
+	case opts.out == "":
+		if err := render(cmd.OutOrStdout()); err != nil {
+			return err
+		}
+	default:
+		if st, err := os.Stat(opts.out); err == nil && st.IsDir() {
+			return usagef("-o %s is a directory; name a file", opts.out)
+		}
+		if err := report.WriteFile(opts.out, render); err != nil {
+			return err
+		}
+	}
+	log.Info("report written", "format", string(format), "output", orStdout(opts.out), "tenant", in.Tenant, "results", len(in.Results))
+	return nil
+}
+
+func orStdout(path string) string {
+	if path == "" {
+		return "stdout"
+	}
+	return path
+}
