@@ -1,8 +1,10 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"net/url"
 	"os"
@@ -15,7 +17,8 @@ import (
 )
 
 // Secret is a credential from configuration. It never prints its value; a
-// value of the form "env:NAME" is read from the environment variable NAME.
+// value of the form "env:NAME" is read from the environment variable NAME,
+// "file:PATH" from a file (a mounted Kubernetes secret).
 type Secret string
 
 // String hides the value so a Secret cannot leak through logs or errors.
@@ -29,10 +32,27 @@ func (s Secret) String() string {
 // GoString hides the value from %#v too.
 func (s Secret) GoString() string { return s.String() }
 
-// Resolve returns the secret's value, reading the environment for "env:NAME".
-// The error names the variable, never a value.
+// LogValue hides the value from slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON hides the value from JSON dumps of the configuration.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Resolve returns the secret's value, reading the environment for
+// "env:NAME" and the file for "file:PATH" (trailing newlines dropped). The
+// error names the variable or file, never a value.
 func (s Secret) Resolve() (string, error) {
 	v := string(s)
+	if p, ok := strings.CutPrefix(v, "file:"); ok {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", fmt.Errorf("read secret file: %w", err)
+		}
+		if v := strings.TrimRight(string(b), "\r\n"); v != "" {
+			return v, nil
+		}
+		return "", fmt.Errorf("secret file %s is empty", p)
+	}
 	if name, ok := strings.CutPrefix(v, "env:"); ok {
 		if name == "" {
 			return "", errors.New(`"env:" needs a variable name`)

@@ -138,6 +138,7 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		newBaselineCmd(),
 		newReportCmd(),
 		newVersionCmd(),
+		newNotifyCmd(),
 	)
 	return root
 }
