@@ -39,6 +39,42 @@ type env struct {
 	linksBuilt bool
 	anonOrder  []int32 // anonymous (or unknown-scope) link indexes sorted by key
 	anonKeys   []string
+	anonNames  []string
+
+	strs map[memoKey]string
+}
+
+// memoKey identifies a formatted string by its format and one number.
+type memoKey struct {
+	format string
+	n      int64
+}
+
+// memo formats format with n once per evaluation. Per-object messages and
+// values repeat a lot (the same day, the same count of days), and caching
+// them keeps large tenants from allocating a string per result.
+func (e *env) memo(format string, n int64, f func() string) string {
+	k := memoKey{format, n}
+	if v, ok := e.strs[k]; ok {
+		return v
+	}
+	if e.strs == nil {
+		e.strs = map[memoKey]string{}
+	}
+	v := f()
+	e.strs[k] = v
+	return v
+}
+
+// dated returns prefix + the UTC date of t, memoised per day.
+func (e *env) dated(prefix string, t time.Time) string {
+	day := t.UTC().Unix() / 86400
+	return e.memo(prefix, day, func() string { return prefix + date(t) })
+}
+
+// count returns format with n substituted, memoised per n.
+func (e *env) count(format string, n int) string {
+	return e.memo(format, int64(n), func() string { return fmt.Sprintf(format, n) })
 }
 
 type siteInfo struct {
@@ -46,8 +82,10 @@ type siteInfo struct {
 	key          string
 	confidential bool
 	why          string
-	// libs caches library-URL pattern matches, by library name.
-	libs map[string]bool
+	linkMsg      string
+	// libs caches library-URL pattern verdicts (a message, or "" when not
+	// confidential), by library name.
+	libs map[string]string
 }
 
 func newEnv(s *tenant.Snapshot, b *baselines.Baseline) *env {
@@ -116,48 +154,49 @@ func (e *env) siteOf(l *tenant.Link) *siteInfo {
 	return nil
 }
 
-// linkConfidential says whether a link sits on confidential content and why.
-func (e *env) linkConfidential(l *tenant.Link) (bool, string) {
+// linkConfidential returns why a link sits on confidential content, as a
+// result message, or "" when it does not. Messages are built once per site
+// and library.
+func (e *env) linkConfidential(l *tenant.Link) string {
+	const prefix = "Anyone link on confidential content ("
 	si := e.siteOf(l)
 	if si != nil && si.confidential {
-		return true, si.why
+		if si.linkMsg == "" {
+			si.linkMsg = prefix + si.why + ")"
+		}
+		return si.linkMsg
 	}
 	pats := e.b.Confidential.URLPatterns
 	if len(pats) == 0 {
-		return false, ""
-	}
-	siteURL := l.SiteURL
-	if si != nil {
-		siteURL = si.site.URL
+		return ""
 	}
 	if si == nil {
-		if p := firstGlob(pats, siteURL); p != "" {
-			return true, "URL matches " + p
+		// The site is not in the snapshot: only URL patterns can tell.
+		if p := firstGlob(pats, l.SiteURL); p != "" {
+			return prefix + "URL matches " + p + ")"
 		}
+		if l.Library != "" {
+			if p := firstGlob(pats, strings.TrimSuffix(l.SiteURL, "/")+"/"+l.Library); p != "" {
+				return prefix + "library URL matches " + p + ")"
+			}
+		}
+		return ""
 	}
 	if l.Library == "" {
-		return false, ""
+		return ""
 	}
-	if si != nil {
-		if hit, ok := si.libs[l.Library]; ok {
-			if hit {
-				return true, "library " + l.Library + " matches a confidential URL pattern"
-			}
-			return false, ""
-		}
+	if msg, ok := si.libs[l.Library]; ok {
+		return msg
 	}
-	libURL := strings.TrimSuffix(siteURL, "/") + "/" + l.Library
-	p := firstGlob(pats, libURL)
-	if si != nil {
-		if si.libs == nil {
-			si.libs = map[string]bool{}
-		}
-		si.libs[l.Library] = p != ""
+	msg := ""
+	if p := firstGlob(pats, strings.TrimSuffix(si.site.URL, "/")+"/"+l.Library); p != "" {
+		msg = prefix + "library URL matches " + p + ")"
 	}
-	if p != "" {
-		return true, "library URL matches " + p
+	if si.libs == nil {
+		si.libs = map[string]string{}
 	}
-	return false, ""
+	si.libs[l.Library] = msg
+	return msg
 }
 
 func (e *env) buildGuests() {
@@ -193,8 +232,10 @@ func (e *env) buildLinks() {
 	}
 	slices.SortFunc(e.anonOrder, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
 	e.anonKeys = make([]string, len(e.anonOrder))
+	e.anonNames = make([]string, len(e.anonOrder))
 	for j, i := range e.anonOrder {
 		e.anonKeys[j] = keys[i]
+		e.anonNames[j] = linkName(&e.s.Links[i])
 	}
 }
 

@@ -121,8 +121,8 @@ func evalGuestBlocked(r *builtin, e *env, emit func(tenant.Result)) {
 	const expected = "domain not blocked"
 	srcs := e.blockSources()
 	type verdict struct {
-		by     string
-		unsure bool
+		by, actual, msg string
+		unsure          bool
 	}
 	cache := map[string]verdict{}
 	eachGuest(r, e, emit, expected, func(g *tenant.Guest, key string) {
@@ -134,11 +134,15 @@ func evalGuestBlocked(r *builtin, e *env, emit func(tenant.Result)) {
 		v, ok := cache[d]
 		if !ok {
 			v.by, v.unsure = blockedBy(srcs, d)
+			if v.by != "" {
+				v.actual = "blocked domain " + d
+				v.msg = fmt.Sprintf("guest from %s still exists although the domain is blocked (%s)", d, v.by)
+			}
 			cache[d] = v
 		}
 		switch {
 		case v.by != "":
-			emit(r.result(tenant.Fail, key, guestName(g), expected, "blocked domain "+d, fmt.Sprintf("guest from %s still exists although the domain is blocked (%s)", d, v.by)))
+			emit(r.result(tenant.Fail, key, guestName(g), expected, v.actual, v.msg))
 		case v.unsure:
 			emit(r.result(tenant.Unknown, key, guestName(g), expected, d, "a domain list was not collected completely"))
 		default:
@@ -182,15 +186,15 @@ func evalGuestStale(r *builtin, e *env, emit func(tenant.Result)) {
 				return
 			}
 			if e.now.Sub(*g.CreatedAt) > limit {
-				emit(r.result(tenant.Fail, key, guestName(g), expected, "never signed in", fmt.Sprintf("guest created %s never signed in", date(*g.CreatedAt))))
+				emit(r.result(tenant.Fail, key, guestName(g), expected, "never signed in", e.dated("never signed in since creation on ", *g.CreatedAt)))
 				return
 			}
 			emit(r.result(tenant.Pass, key, guestName(g), expected, "never signed in", "guest is newer than the stale threshold"))
 			return
 		}
-		actual := "last sign-in " + date(*last)
+		actual := e.dated("last sign-in ", *last)
 		if e.now.Sub(*last) > limit {
-			emit(r.result(tenant.Fail, key, guestName(g), expected, actual, fmt.Sprintf("no sign-in for %d days", days(e.now.Sub(*last)))))
+			emit(r.result(tenant.Fail, key, guestName(g), expected, actual, e.count("no sign-in for %d days", days(e.now.Sub(*last)))))
 			return
 		}
 		emit(r.result(tenant.Pass, key, guestName(g), expected, actual, ""))
@@ -228,9 +232,9 @@ func evalGuestPending(r *builtin, e *env, emit func(tenant.Result)) {
 			emit(r.result(tenant.Unknown, key, guestName(g), expected, "pending", "invitation date missing"))
 			return
 		}
-		actual := "pending since " + date(*since)
+		actual := e.dated("pending since ", *since)
 		if e.now.Sub(*since) > limit {
-			emit(r.result(tenant.Fail, key, guestName(g), expected, actual, fmt.Sprintf("invitation not accepted for %d days", days(e.now.Sub(*since)))))
+			emit(r.result(tenant.Fail, key, guestName(g), expected, actual, e.count("invitation not accepted for %d days", days(e.now.Sub(*since)))))
 			return
 		}
 		emit(r.result(tenant.Pass, key, guestName(g), expected, actual, ""))

@@ -20,9 +20,9 @@ func linkName(l *tenant.Link) string {
 }
 
 // eachAnyoneLink runs fn over Anyone links in key order after the common
-// checks; links whose scope is missing get unknown. It returns false when
-// nothing was emitted for a link (the caller then emits a tenant-level pass).
-func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key string)) {
+// checks; links whose scope is missing get unknown, and a tenant without
+// Anyone links gets one tenant-level pass.
+func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key, name string)) {
 	if why := e.incomplete(tenant.SectionLinks); why != "" {
 		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
 		return
@@ -35,10 +35,10 @@ func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected strin
 	for j, i := range e.anonOrder {
 		l := &e.s.Links[i]
 		if l.Scope == "" {
-			emit(r.result(tenant.Unknown, e.anonKeys[j], linkName(l), expected, "", "link scope missing"))
+			emit(r.result(tenant.Unknown, e.anonKeys[j], e.anonNames[j], expected, "", "link scope missing"))
 			continue
 		}
-		fn(l, e.anonKeys[j])
+		fn(l, e.anonKeys[j], e.anonNames[j])
 	}
 }
 
@@ -49,8 +49,8 @@ func evalAnyoneLink(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	const expected = "no Anyone links"
-	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
-		emit(r.result(tenant.Fail, key, linkName(l), expected, "Anyone link", "an Anyone link exists although the baseline does not allow Anyone links"))
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		emit(r.result(tenant.Fail, key, name, expected, "Anyone link", "an Anyone link exists although the baseline does not allow Anyone links"))
 	})
 }
 
@@ -64,13 +64,12 @@ func evalAnyoneConfidential(r *builtin, e *env, emit func(tenant.Result)) {
 		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
 		return
 	}
-	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
-		conf, why := e.linkConfidential(l)
-		if conf {
-			emit(r.result(tenant.Fail, key, linkName(l), expected, "Anyone link on confidential content", "Anyone link on confidential content ("+why+")"))
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		if msg := e.linkConfidential(l); msg != "" {
+			emit(r.result(tenant.Fail, key, name, expected, "Anyone link on confidential content", msg))
 			return
 		}
-		emit(r.result(tenant.Pass, key, linkName(l), expected, "not confidential", ""))
+		emit(r.result(tenant.Pass, key, name, expected, "not confidential", ""))
 	})
 }
 
@@ -82,14 +81,14 @@ func evalAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
 	}
 	max := time.Duration(*a.MaxExpiryDays) * 24 * time.Hour
 	expected := fmt.Sprintf("expires within %d days", *a.MaxExpiryDays)
-	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
 		switch {
 		case l.Expires == nil:
-			emit(r.result(tenant.Fail, key, linkName(l), expected, "no expiry", "Anyone link never expires"))
+			emit(r.result(tenant.Fail, key, name, expected, "no expiry", "Anyone link never expires"))
 		case l.Expires.Sub(e.now) > max:
-			emit(r.result(tenant.Fail, key, linkName(l), expected, "expires "+date(*l.Expires), fmt.Sprintf("Anyone link expires in %d days", days(l.Expires.Sub(e.now)))))
+			emit(r.result(tenant.Fail, key, name, expected, e.dated("expires ", *l.Expires), e.count("Anyone link expires in %d days", days(l.Expires.Sub(e.now)))))
 		default:
-			emit(r.result(tenant.Pass, key, linkName(l), expected, "expires "+date(*l.Expires), ""))
+			emit(r.result(tenant.Pass, key, name, expected, e.dated("expires ", *l.Expires), ""))
 		}
 	})
 }
@@ -101,15 +100,15 @@ func evalAnyoneEdit(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	const expected = "view"
-	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key string) {
+	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
 		rank, ok := l.Type.Rank()
 		switch {
 		case !ok:
-			emit(r.result(tenant.Unknown, key, linkName(l), expected, string(l.Type), "link type missing or not recognised"))
+			emit(r.result(tenant.Unknown, key, name, expected, string(l.Type), "link type missing or not recognised"))
 		case rank > 1:
-			emit(r.result(tenant.Fail, key, linkName(l), expected, string(l.Type), "Anyone link grants edit"))
+			emit(r.result(tenant.Fail, key, name, expected, string(l.Type), "Anyone link grants edit"))
 		default:
-			emit(r.result(tenant.Pass, key, linkName(l), expected, string(l.Type), ""))
+			emit(r.result(tenant.Pass, key, name, expected, string(l.Type), ""))
 		}
 	})
 }

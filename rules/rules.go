@@ -98,7 +98,15 @@ func EvaluateRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline) []tenan
 	rs = slices.Clone(rs)
 	slices.SortStableFunc(rs, func(a, b Rule) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
 	e := newEnv(s, b)
-	out := make([]tenant.Result, 0, 64+len(s.Sites)+len(s.Guests)*4)
+	anon := 0
+	for i := range s.Links {
+		if s.Links[i].Scope == tenant.LinkScopeAnonymous {
+			anon++
+		}
+	}
+	// Sized for the per-object rules (three over sites, five over guests,
+	// four over Anyone links) so that appends never copy a huge slice.
+	out := make([]tenant.Result, 0, 256+3*len(s.Sites)+5*len(s.Guests)+4*anon)
 	emit := func(r tenant.Result) { out = append(out, r) }
 	for _, r := range rs {
 		start := len(out)

@@ -189,7 +189,9 @@ var cases = map[string][]ruleCase{
 	},
 	"sites.label_sharing_level": {
 		{name: "labelled sites within ceiling", want: tenant.Pass},
-		{name: "confidential site opened", snap: func(s *tenant.Snapshot) { site(s, "/sites/Finance").SharingCapability = tenant.SharingNewAndExistingGuests }, want: tenant.Fail},
+		{name: "confidential site opened", snap: func(s *tenant.Snapshot) {
+			site(s, "/sites/Finance").SharingCapability = tenant.SharingNewAndExistingGuests
+		}, want: tenant.Fail},
 		{name: "label matched by ID", snap: func(s *tenant.Snapshot) {
 			st := site(s, "/sites/Legal")
 			st.SensitivityLabel, st.SharingCapability = "", tenant.SharingExistingGuests
@@ -209,15 +211,25 @@ var cases = map[string][]ruleCase{
 	},
 	"links.anyone_link": {
 		{name: "no Anyone links", want: tenant.Pass},
-		{name: "an Anyone link", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Fail},
-		{name: "baseline allows them", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, nil) },
+		{name: "an Anyone link", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+		}, want: tenant.Fail},
+		{name: "baseline allows them", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, nil)
+		},
 			base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.Allowed = tenant.Ptr(true) }, want: tenant.NotApplicable},
 		{name: "scope missing", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "" }, want: tenant.Unknown},
 	},
 	"links.anyone_on_confidential": {
-		{name: "Anyone link on ordinary site", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Pass},
-		{name: "on labelled site", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Finance", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Fail},
-		{name: "on confidential library", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Contracts", tenant.LinkTypeView, days(s, 3)) },
+		{name: "Anyone link on ordinary site", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+		}, want: tenant.Pass},
+		{name: "on labelled site", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Finance", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+		}, want: tenant.Fail},
+		{name: "on confidential library", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Contracts", tenant.LinkTypeView, days(s, 3))
+		},
 			base: func(b *baselines.Baseline) { b.Confidential.URLPatterns = []string{"*/sites/*/Contracts"} }, want: tenant.Fail},
 		{name: "nothing confidential", base: func(b *baselines.Baseline) { b.Confidential = baselines.Confidential{} }, want: tenant.NotApplicable},
 		{name: "sites not collected", snap: func(s *tenant.Snapshot) {
@@ -226,24 +238,38 @@ var cases = map[string][]ruleCase{
 		}, want: tenant.Unknown},
 	},
 	"links.anyone_link_expiry": {
-		{name: "expires in 3 days", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Pass},
-		{name: "never expires", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, nil) }, want: tenant.Fail},
-		{name: "expires in 60 days", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 60)) }, want: tenant.Fail},
+		{name: "expires in 3 days", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+		}, want: tenant.Pass},
+		{name: "never expires", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, nil)
+		}, want: tenant.Fail},
+		{name: "expires in 60 days", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 60))
+		}, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.MaxExpiryDays = nil }, want: tenant.NotApplicable},
 		{name: "scope missing", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "" }, want: tenant.Unknown},
 	},
 	"links.anyone_link_edit": {
-		{name: "view", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3)) }, want: tenant.Pass},
-		{name: "edit", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeEdit, days(s, 3)) }, want: tenant.Fail},
+		{name: "view", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+		}, want: tenant.Pass},
+		{name: "edit", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeEdit, days(s, 3))
+		}, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.ViewOnly = nil }, want: tenant.NotApplicable},
 		{name: "type missing", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", "", days(s, 3)) }, want: tenant.Unknown},
 	},
 	"guests.blocked_domain": {
 		{name: "partner domains", want: tenant.Pass},
-		{name: "domain now on the block list", snap: func(s *tenant.Snapshot) { s.SharePoint.BlockedDomains = append(s.SharePoint.BlockedDomains, "adatum.com") }, want: tenant.Fail},
+		{name: "domain now on the block list", snap: func(s *tenant.Snapshot) {
+			s.SharePoint.BlockedDomains = append(s.SharePoint.BlockedDomains, "adatum.com")
+		}, want: tenant.Fail},
 		{name: "baseline allows them", base: func(b *baselines.Baseline) { b.Guests.AllowFromBlockedDomains = tenant.Ptr(true) }, want: tenant.NotApplicable},
 		{name: "domain missing", snap: func(s *tenant.Snapshot) { s.Guests[0].Domain, s.Guests[0].Mail = "", "" }, want: tenant.Unknown},
-		{name: "Entra list not collected", snap: func(s *tenant.Snapshot) { s.Status[tenant.SectionEntra] = tenant.SectionStatus{State: tenant.StatePartial} }, want: tenant.Unknown},
+		{name: "Entra list not collected", snap: func(s *tenant.Snapshot) {
+			s.Status[tenant.SectionEntra] = tenant.SectionStatus{State: tenant.StatePartial}
+		}, want: tenant.Unknown},
 	},
 	"guests.stale": {
 		{name: "recent sign-ins", want: tenant.Pass},
@@ -333,9 +359,13 @@ var cases = map[string][]ruleCase{
 	},
 	"exchange.calendar_all_domains": {
 		{name: "free/busy only", want: tenant.Pass},
-		{name: "details", snap: func(s *tenant.Snapshot) { sharingPolicy(s).Domains[0].Actions = []string{tenant.CalendarFreeBusyDetail} }, want: tenant.Fail},
+		{name: "details", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Domains[0].Actions = []string{tenant.CalendarFreeBusyDetail}
+		}, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing.MaxAllDomainsDetail = nil }, want: tenant.NotApplicable},
-		{name: "future action", snap: func(s *tenant.Snapshot) { sharingPolicy(s).Domains[0].Actions = []string{"CalendarSharingSomethingNew"} }, want: tenant.Unknown},
+		{name: "future action", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Domains[0].Actions = []string{"CalendarSharingSomethingNew"}
+		}, want: tenant.Unknown},
 	},
 	"exchange.calendar_domain_detail": {
 		{name: "domain within its ceiling", snap: func(s *tenant.Snapshot) {
@@ -354,7 +384,9 @@ var cases = map[string][]ruleCase{
 	},
 	"exchange.contacts_all_domains": {
 		{name: "no contacts", want: tenant.Pass},
-		{name: "contacts with all", snap: func(s *tenant.Snapshot) { sharingPolicy(s).Domains[0].Actions = append(sharingPolicy(s).Domains[0].Actions, tenant.ContactsSharing) }, want: tenant.Fail},
+		{name: "contacts with all", snap: func(s *tenant.Snapshot) {
+			sharingPolicy(s).Domains[0].Actions = append(sharingPolicy(s).Domains[0].Actions, tenant.ContactsSharing)
+		}, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing.AllowContactsWithAllDomains = nil }, want: tenant.NotApplicable},
 		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Exchange = nil }, want: tenant.Unknown},
 	},
@@ -372,7 +404,10 @@ var cases = map[string][]ruleCase{
 			b.Exchange.OrganizationRelationships.Allowed = &[]baselines.AllowedOrgRelationship{{Domain: "*.fabrikam.com", MaxFreeBusy: &fb}}
 		}, want: tenant.Pass},
 		{name: "baseline silent", snap: addOrgRel("LimitedDetails"), base: func(b *baselines.Baseline) { b.Exchange.OrganizationRelationships = nil }, want: tenant.NotApplicable},
-		{name: "level missing", snap: func(s *tenant.Snapshot) { addOrgRel("")(s); s.Exchange.OrganizationRelationships[0].FreeBusyAccessEnabled = nil }, want: tenant.Unknown},
+		{name: "level missing", snap: func(s *tenant.Snapshot) {
+			addOrgRel("")(s)
+			s.Exchange.OrganizationRelationships[0].FreeBusyAccessEnabled = nil
+		}, want: tenant.Unknown},
 	},
 }
 
