@@ -80,10 +80,10 @@ not change the exit status; they are listed and counted.`,
 	}
 	opts.input = addSnapshotFlags(cmd)
 	f := cmd.Flags()
-	f.StringVar(&opts.baseline, "baseline", "recommended", "baseline `NAME|FILE`: a shipped baseline ("+strings.Join(baselines.Names(), ", ")+") or a YAML file")
-	f.StringVar(&opts.format, "format", string(output.FormatTable), "output format: table, json or markdown")
+	f.StringVar(&opts.baseline, "baseline", "recommended", "a shipped baseline `NAME` ("+strings.Join(baselines.Names(), ", ")+") or a baseline YAML file")
+	f.StringVar(&opts.format, "format", string(output.FormatTable), "output `FORMAT`: table, json or markdown")
 	f.StringVar(&opts.failOn, "fail-on", string(tenant.SeverityLow), "exit 3 when a rule of this `SEVERITY` or above fails: info, low, medium, high, critical, or none")
-	f.StringSliceVar(&opts.show, "show", nil, "outcomes to list: any of pass, fail, not_applicable, unknown, or all (default: all for json, fail,unknown otherwise)")
+	f.StringSliceVar(&opts.show, "show", nil, "`OUTCOMES` to list: any of pass, fail, not_applicable, unknown, or all (default: all for json, fail,unknown otherwise)")
 	for _, s := range opts.steps {
 		s.addFlags(f)
 	}
