@@ -138,6 +138,11 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		newBaselineCmd(),
 		newReportCmd(),
 		newVersionCmd(),
+		newHistoryCmd(),
+		newChangesCmd(),
+		newFindingsCmd(),
+		newMigrateCmd(),
+		newDBCmd(),
 		newNotifyCmd(),
 	)
 	return root

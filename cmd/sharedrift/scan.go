@@ -37,7 +37,7 @@ type scanStep interface {
 // scanSteps lists the optional stages of a scan, in the order they run. A
 // new stage is one more line here.
 func scanSteps() []scanStep {
-	return []scanStep{}
+	return []scanStep{&recordStep{}}
 }
 
 type scanOptions struct {

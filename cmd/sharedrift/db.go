@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sharedrift/sharedrift/store"
+)
+
+// Environment variables naming the store, so that a DSN with a password
+// need not appear on a command line.
+const (
+	envStoreDSN = "SHAREDRIFT_STORE_DSN"
+	envStateDir = "SHAREDRIFT_STATE_DIR"
+)
+
+// storeFlags selects the store: --store DSN (PostgreSQL or sqlite:PATH), or
+// the SQLite database in --state-dir, or by default in the XDG state
+// directory.
+type storeFlags struct {
+	dsn      string
+	stateDir string
+}
+
+func addStoreFlags(fs *pflag.FlagSet) *storeFlags {
+	f := &storeFlags{}
+	fs.StringVar(&f.dsn, "store", "", "store `DSN`: postgres://…, host=… dbname=…, or sqlite:PATH (default $"+envStoreDSN+", else SQLite in the state directory)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` of the embedded SQLite store (default $"+envStateDir+", else $XDG_STATE_HOME/sharedrift)")
+	return f
+}
+
+// explicit reports whether the user chose a store by flag or environment.
+func (f *storeFlags) explicit() bool {
+	return f.dsn != "" || f.stateDir != "" || os.Getenv(envStoreDSN) != "" || os.Getenv(envStateDir) != ""
+}
+
+// defaultStateDir follows the XDG base directory convention.
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "sharedrift")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "sharedrift")
+	}
+	return ".sharedrift"
+}
+
+func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (store.Store, error) {
+	if f.dsn != "" && f.stateDir != "" {
+		return nil, usagef("--store and --state-dir cannot be combined; choose one")
+	}
+	opts := store.Options{Logger: log}
+	switch {
+	case f.dsn != "":
+		return store.Open(ctx, f.dsn, opts)
+	case f.stateDir != "":
+		return store.OpenStateDir(ctx, f.stateDir, opts)
+	case os.Getenv(envStoreDSN) != "":
+		return store.Open(ctx, os.Getenv(envStoreDSN), opts)
+	case os.Getenv(envStateDir) != "":
+		return store.OpenStateDir(ctx, os.Getenv(envStateDir), opts)
+	}
+	return store.OpenStateDir(ctx, defaultStateDir(), opts)
+}
+
+// recordStep is the scan step that records the scan when a store was
+// chosen; without --store or --state-dir a scan stays stateless.
+type recordStep struct{ flags *storeFlags }
+
+func (r *recordStep) addFlags(fs *pflag.FlagSet) { r.flags = addStoreFlags(fs) }
+
+func (r *recordStep) run(ctx context.Context, log *slog.Logger, sc *scanOutcome) error {
+	if !r.flags.explicit() {
+		return nil
+	}
+	s, err := r.flags.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	rec, err := s.RecordScan(ctx, store.ScanInput{Snapshot: sc.Snapshot, Results: sc.Results, Baseline: sc.BaselineRef})
+	if err != nil {
+		return err
+	}
+	log.Info("scan stored", "store", s.Target(), "scan_id", rec.ID, "changes", rec.Changes,
+		"findings_new", rec.FindingsNew, "findings_resolved", rec.FindingsResolved, "findings_open", rec.FindingsOpen)
+	return nil
+}
+
+// listFormat is the --format of the history commands.
+type listFormat string
+
+func addListFormat(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "format", "table", "output format: table or json")
+}
+
+func parseListFormat(v string) (listFormat, error) {
+	switch v {
+	case "table", "json":
+		return listFormat(v), nil
+	}
+	return "", usagef("--format: %q, expected table or json", v)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table writes aligned columns; cells are cleaned of tabs and newlines.
+func table(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+	write := func(cells []string) {
+		for i, c := range cells {
+			if i > 0 {
+				io.WriteString(tw, "\t")
+			}
+			io.WriteString(tw, clean.Replace(c))
+		}
+		io.WriteString(tw, "\n")
+	}
+	write(header)
+	for _, r := range rows {
+		write(r)
+	}
+	return tw.Flush()
+}
+
+// parseAge reads a duration such as 90d, 2w, 12h or 30m (Go durations too).
+func parseAge(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	unit := map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+	if u, ok := unit[v[len(v)-1]]; ok {
+		n, err := strconv.ParseFloat(v[:len(v)-1], 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q: expected a number before %q", v, v[len(v)-1:])
+		}
+		return time.Duration(n * float64(u)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q: expected a duration like 90d, 2w, 12h or 30m", v)
+	}
+	return d, nil
+}
+
+// parseSince accepts an age (7d) or an RFC 3339 time or date.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	d, err := parseAge(v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w, or a date like 2026-03-01", err)
+	}
+	return now.Add(-d), nil
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func newDBCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "db",
+		Short: "Maintain the store (status, retention)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newDBPruneCmd(), newDBStatusCmd())
+	return cmd
+}
+
+func newDBPruneCmd() *cobra.Command {
+	var olderThan, format string
+	var sf *storeFlags
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Delete scans, object versions and history older than a retention period",
+		Long: `Prune deletes, per tenant, scans that started before the cutoff with their results
+and changes, object versions superseded before it, findings resolved before it, and
+delivered or dead notifications. Each tenant's latest scan and its current state are
+always kept, and the remediation audit is never pruned.`,
+		Example: `  sharedrift db prune --older-than 90d
+  sharedrift db prune --older-than 2w --store "$DSN" --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lf, err := parseListFormat(format)
+			if err != nil {
+				return err
+			}
+			age, err := parseAge(olderThan)
+			if err != nil {
+				return usagef("--older-than: %w", err)
+			}
+			s, err := sf.open(cmd.Context(), logger(cmd))
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			st, err := s.Prune(cmd.Context(), time.Now().Add(-age))
+			if err != nil {
+				return err
+			}
+			if lf == "json" {
+				return writeJSON(cmd.OutOrStdout(), st)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pruned %d scans, %d object versions, %d changes, %d results, %d resolved findings, %d notifications\n",
+				st.Scans, st.ObjectVersions, st.Changes, st.Results, st.Findings, st.Outbox)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&olderThan, "older-than", "90d", "retention `AGE`: 90d, 2w, 12h…")
+	addListFormat(cmd.Flags(), &format)
+	sf = addStoreFlags(cmd.Flags())
+	return cmd
+}
+
+func newDBStatusCmd() *cobra.Command {
+	var format string
+	var sf *storeFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show which store is used, its schema version and tenants",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lf, err := parseListFormat(format)
+			if err != nil {
+				return err
+			}
+			s, err := sf.open(cmd.Context(), logger(cmd))
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ctx := cmd.Context()
+			cur, sup, err := s.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			tenants, err := s.Tenants(ctx)
+			if err != nil {
+				return err
+			}
+			if lf == "json" {
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"driver": s.Driver(), "target": s.Target(),
+					"schemaVersion": cur, "supportedVersion": sup, "tenants": tenants})
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "store:   %s\nschema:  version %d (binary supports %d)\ntenants: %d\n", s.Target(), cur, sup, len(tenants))
+			return nil
+		},
+	}
+	addListFormat(cmd.Flags(), &format)
+	sf = addStoreFlags(cmd.Flags())
+	return cmd
+}
