@@ -52,25 +52,33 @@ ensure_golangci_lint() {
     return
   fi
   log "installing golangci-lint $GOLANGCI_LINT_VERSION into $dir"
-  mkdir -p "$dir"
+  mkdir -p "$dir" || return 1
   # GOFLAGS is cleared so a developer's -mod=vendor or similar does not
   # leak into building the tool.
-  GOBIN="$dir" GOFLAGS= go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
+  GOBIN="$dir" GOFLAGS= go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION" || return 1
+  [[ -x $GOLANGCI_LINT ]]
 }
 
+# run_lint runs every check and fails if any failed. It is called where
+# set -e does not apply, so each step's status is checked explicitly.
 run_lint() {
+  local status=0 unformatted
   log "gofmt"
-  local unformatted
-  unformatted=$(gofmt -l .)
+  unformatted=$(gofmt -l .) || status=1
   if [[ -n $unformatted ]]; then
     printf 'gofmt: these files need formatting (run gofmt -w):\n%s\n' "$unformatted" >&2
-    return 1
+    status=1
   fi
   log "go vet"
-  go vet ./...
-  ensure_golangci_lint
-  log "golangci-lint $GOLANGCI_LINT_VERSION"
-  "$GOLANGCI_LINT" run ./...
+  go vet ./... || status=1
+  if ensure_golangci_lint; then
+    log "golangci-lint $GOLANGCI_LINT_VERSION"
+    "$GOLANGCI_LINT" run ./... || status=1
+  else
+    printf 'test.sh: could not install golangci-lint %s\n' "$GOLANGCI_LINT_VERSION" >&2
+    status=1
+  fi
+  return "$status"
 }
 
 # ---- PostgreSQL ----------------------------------------------------------
@@ -183,14 +191,19 @@ cleanup() {
 }
 
 main() {
-  local start=$SECONDS
+  local start=$SECONDS lint_status=0
   log "$(go version)"
   if [[ ${SHAREDRIFT_TEST_SKIP_LINT:-} != 1 ]]; then
-    run_lint
+    # A lint failure fails the run, but the tests still run so that one
+    # run reports both.
+    run_lint || lint_status=$?
+    if [[ $lint_status -ne 0 ]]; then
+      log "lint FAILED (status $lint_status); running the tests anyway"
+    fi
   fi
   if [[ ${SHAREDRIFT_TEST_LINT_ONLY:-} == 1 ]]; then
-    log "lint passed in $((SECONDS - start))s"
-    return 0
+    log "lint finished in $((SECONDS - start))s, status $lint_status"
+    return "$lint_status"
   fi
 
   trap cleanup EXIT
@@ -211,7 +224,10 @@ main() {
   log "go test ./... -count=1 -timeout 30m $*"
   local status=0
   go test ./... -count=1 -timeout 30m "$@" || status=$?
-  log "done in $((SECONDS - start))s, go test exit status $status"
+  log "done in $((SECONDS - start))s: go test status $status, lint status $lint_status"
+  if [[ $status -eq 0 && $lint_status -ne 0 ]]; then
+    status=$lint_status
+  fi
   return "$status"
 }
 
