@@ -269,8 +269,8 @@ func checkValue(ps *problems, src, path string, v any, t reflect.Type) {
 		}
 	case t == notifySecret:
 		str, ok := v.(string)
-		if !ok || !strings.HasPrefix(str, "env:") {
-			ps.add(src, path, "secrets are references, not values: write env:VAR")
+		if !ok || !(strings.HasPrefix(str, "env:") || strings.HasPrefix(str, "file:")) {
+			ps.add(src, path, "secrets are references, not values: write env:VAR or file:PATH")
 		}
 		return
 	}

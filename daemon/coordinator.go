@@ -36,7 +36,9 @@ func LeaseName(tenant string) string { return "tenant:" + tenant }
 // with second precision.
 type Coordinator interface {
 	// EnsureSlot records that tenant's scan for slot is due; idempotent.
-	EnsureSlot(ctx context.Context, tenant string, slot time.Time) error
+	// A forced slot (a manual trigger) is run even if a recent scan would
+	// otherwise count for it.
+	EnsureSlot(ctx context.Context, tenant string, slot time.Time, force bool) error
 	// ClaimTenant takes the tenant's lease for ttl if it is free, expired,
 	// or already ours.
 	ClaimTenant(ctx context.Context, tenant, owner string, ttl time.Duration) (Lease, bool, error)
@@ -76,7 +78,7 @@ func NewMemCoordinator() *MemCoordinator {
 }
 
 // EnsureSlot implements Coordinator.
-func (m *MemCoordinator) EnsureSlot(_ context.Context, tenant string, slot time.Time) error {
+func (m *MemCoordinator) EnsureSlot(_ context.Context, tenant string, slot time.Time, _ bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.slots[tenant]

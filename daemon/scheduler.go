@@ -54,6 +54,9 @@ type ScanFunc func(ctx context.Context, req ScanRequest) (ScanResult, error)
 // ErrStopping is returned for work asked of a daemon that is shutting down.
 var ErrStopping = errors.New("daemon is stopping")
 
+// ErrBusy is returned by ScanNow when another replica holds the tenant.
+var ErrBusy = errors.New("another replica is scanning this tenant")
+
 // ErrUnknownTenant is returned for a tenant that is not configured.
 var ErrUnknownTenant = errors.New("unknown tenant")
 
@@ -137,7 +140,10 @@ func New(o Options) (*Daemon, error) {
 			cancel()
 			return nil, fmt.Errorf("tenants.%s.schedule: %w", t.Name, err)
 		}
-		d.tenants[t.Name] = &tenantState{cfg: t, schedule: s, offset: jitterFor(t.Name, o.Scheduler.Jitter.D())}
+		// Jitter stays under half the interval, so a slot's scan always
+		// starts before the next slot and never looks like the previous one's.
+		window := min(o.Scheduler.Jitter.D(), interval(s)/2)
+		d.tenants[t.Name] = &tenantState{cfg: t, schedule: s, offset: jitterFor(t.Name, window)}
 		d.names = append(d.names, t.Name)
 	}
 	sort.Strings(d.names)
@@ -153,6 +159,19 @@ func jitterFor(name string, window time.Duration) time.Duration {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return time.Duration(h.Sum64()%uint64(window/time.Millisecond)) * time.Millisecond
+}
+
+// interval estimates a schedule's period from two consecutive instants.
+func interval(s cron.Schedule) time.Duration {
+	if e, ok := s.(config.EverySchedule); ok {
+		return e.Interval
+	}
+	a := s.Next(time.Now())
+	b := s.Next(a)
+	if a.IsZero() || b.IsZero() {
+		return 0
+	}
+	return b.Sub(a)
 }
 
 // jittered fires offset after each of the base schedule's instants.
@@ -294,7 +313,7 @@ func (d *Daemon) onTick(ts *tenantState) {
 	if !ok {
 		return
 	}
-	if err := d.o.Coordinator.EnsureSlot(d.workCtx, ts.cfg.Name, slot); err != nil {
+	if err := d.o.Coordinator.EnsureSlot(d.workCtx, ts.cfg.Name, slot, false); err != nil {
 		d.log.Error("record due scan", "tenant", ts.cfg.Name, "slot", slot, "error", err)
 		return
 	}
@@ -314,7 +333,7 @@ func (d *Daemon) begin() bool {
 
 // enqueue records a slot and works it in the background.
 func (d *Daemon) enqueue(ts *tenantState, slot time.Time, trigger string) {
-	if err := d.o.Coordinator.EnsureSlot(d.workCtx, ts.cfg.Name, slot); err != nil {
+	if err := d.o.Coordinator.EnsureSlot(d.workCtx, ts.cfg.Name, slot, false); err != nil {
 		d.log.Error("record due scan", "tenant", ts.cfg.Name, "slot", slot, "trigger", trigger, "error", err)
 		return
 	}
@@ -343,7 +362,7 @@ func (d *Daemon) Trigger(ctx context.Context, name string) (time.Time, error) {
 		return time.Time{}, ErrStopping
 	}
 	slot := time.Now().UTC().Truncate(time.Second)
-	if err := d.o.Coordinator.EnsureSlot(ctx, name, slot); err != nil {
+	if err := d.o.Coordinator.EnsureSlot(ctx, name, slot, true); err != nil {
 		return time.Time{}, fmt.Errorf("queue scan of %s: %w", name, err)
 	}
 	d.kick(ts)
@@ -359,14 +378,14 @@ func (d *Daemon) ScanNow(ctx context.Context, name string) (ScanResult, error) {
 		return ScanResult{}, ErrUnknownTenant
 	}
 	slot := time.Now().UTC().Truncate(time.Second)
-	if err := d.o.Coordinator.EnsureSlot(ctx, name, slot); err != nil {
+	if err := d.o.Coordinator.EnsureSlot(ctx, name, slot, true); err != nil {
 		return ScanResult{}, fmt.Errorf("queue scan of %s: %w", name, err)
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	res, ran, err := d.drainOnce(ts)
 	if !ran && err == nil {
-		err = ErrLeaseLost
+		err = ErrBusy
 	}
 	return res, err
 }

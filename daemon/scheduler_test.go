@@ -276,7 +276,7 @@ func TestTakeover(t *testing.T) {
 	coord := NewMemCoordinator()
 	ctx := context.Background()
 	slot := time.Now().UTC().Truncate(time.Second).Add(-time.Minute)
-	if err := coord.EnsureSlot(ctx, "t00", slot); err != nil {
+	if err := coord.EnsureSlot(ctx, "t00", slot, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := coord.ClaimTenant(ctx, "t00", "dead", 1500*time.Millisecond); !ok {
@@ -312,7 +312,7 @@ func TestBacklogSkipsOlderSlots(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now().UTC().Truncate(time.Second)
 	for i := 3; i >= 1; i-- {
-		_ = coord.EnsureSlot(ctx, "t00", base.Add(-time.Duration(i)*time.Minute))
+		_ = coord.EnsureSlot(ctx, "t00", base.Add(-time.Duration(i)*time.Minute), false)
 	}
 	rec := newRecorder(0)
 	d, _ := New(Options{Tenants: tenants(1, "@every 1h"), Scheduler: sched(0, time.Second, false),

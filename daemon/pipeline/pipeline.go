@@ -1,0 +1,208 @@
+// Package pipeline wires the real stages into the daemon: it collects a
+// tenant through the Microsoft 365 collector (or an in-process fake tenant
+// for fixture tenants), evaluates the rules against the tenant's baseline
+// and records the scan in the store, fenced on the tenant's lease. It also
+// adapts the store to the daemon's Coordinator, Reader and metrics source.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/daemon"
+	"github.com/sharedrift/sharedrift/rules"
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Options configures a Pipeline.
+type Options struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// SectionTimeout bounds each section's collection (scanner default when 0).
+	SectionTimeout time.Duration
+	// AfterRecord runs after a scan is committed (notification planning);
+	// its error is logged, not returned, because the scan itself is safe.
+	AfterRecord func(ctx context.Context, t config.Tenant, sc store.Scan) error
+	// UserAgentVersion is reported to Microsoft in the User-Agent.
+	UserAgentVersion string
+}
+
+// Pipeline scans tenants. Build it once per process with New.
+type Pipeline struct {
+	o       Options
+	log     *slog.Logger
+	mu      sync.Mutex
+	targets map[string]*target
+}
+
+type target struct {
+	cfg      config.Tenant
+	baseline *baselines.Baseline
+	client   *m365.Client
+	fake     *m365test.Server
+	now      func() time.Time
+}
+
+// New loads every tenant's baseline and prepares its collector: an
+// in-process fake tenant for fixture tenants, a credentialed client
+// otherwise. Errors name the tenant and key, and nothing is left running.
+func New(o Options, tenants []config.Tenant) (*Pipeline, error) {
+	if o.Store == nil {
+		return nil, errors.New("pipeline: a store is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.UserAgentVersion != "" {
+		m365.Version = o.UserAgentVersion
+	}
+	p := &Pipeline{o: o, log: o.Logger, targets: map[string]*target{}}
+	var errs []error
+	for _, t := range tenants {
+		tg, err := p.prepare(t)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.targets[t.Name] = tg
+	}
+	if len(errs) > 0 {
+		p.Close()
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
+	b, err := baselines.Load(t.Baseline)
+	if err != nil {
+		return nil, fmt.Errorf("tenants.%s.baseline: tenant %q: %w", t.Name, t.Name, err)
+	}
+	if err := rules.CheckBaseline(b); err != nil {
+		return nil, fmt.Errorf("tenants.%s.baseline: tenant %q: %w", t.Name, t.Name, err)
+	}
+	tg := &target{cfg: t, baseline: b}
+	if t.Fixture != "" {
+		srv, err := m365test.New(t.Fixture, m365test.Options{Logger: p.log})
+		if err != nil {
+			return nil, fmt.Errorf("tenants.%s.fixture: tenant %q: %w", t.Name, t.Name, err)
+		}
+		co := srv.ClientOptions()
+		co.Logger = p.log
+		c, err := m365.New(co)
+		if err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("tenant %q: fake tenant client: %w", t.Name, err)
+		}
+		tg.client, tg.fake = c, srv
+		if meta := srv.Meta(); meta.Now != nil {
+			// A fixture is a moment in time; age-based rules use its clock,
+			// moved forward by the time since the daemon started so that
+			// successive scans still have increasing collection times.
+			start, fixed := time.Now(), *meta.Now
+			tg.now = func() time.Time { return fixed.Add(time.Since(start)) }
+		}
+		return tg, nil
+	}
+	tc := liveConfig(t)
+	cred, err := tc.Credential()
+	if err != nil {
+		return nil, fmt.Errorf("tenants.%s.credentials: tenant %q: %w", t.Name, t.Name, err)
+	}
+	ep, err := tc.Endpoints()
+	if err != nil {
+		return nil, fmt.Errorf("tenants.%s.cloud: tenant %q: %w", t.Name, t.Name, err)
+	}
+	c, err := m365.New(m365.Options{TenantID: t.TenantID, Endpoints: ep, Tokens: m365.NewCredentialTokens(cred), Logger: p.log})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %q: client: %w", t.Name, err)
+	}
+	tg.client = c
+	return tg, nil
+}
+
+// liveConfig maps the daemon's tenant configuration onto the collector's.
+func liveConfig(t config.Tenant) m365.TenantConfig {
+	cr := t.Credentials
+	tc := m365.TenantConfig{TenantID: t.TenantID, SharePointTenant: t.Domain, Cloud: t.Cloud, ClientID: cr.ClientID}
+	switch cr.Method {
+	case config.AuthClientSecret:
+		tc.Auth = m365.AuthConfig{Method: m365.AuthSecret, SecretEnv: cr.ClientSecret.Env, SecretFile: cr.ClientSecret.File}
+	case config.AuthCertificate:
+		tc.Auth = m365.AuthConfig{Method: m365.AuthCertificate, CertificateFile: cr.Certificate.File, CertificatePasswordEnv: cr.CertificatePassword.Env}
+	case config.AuthWorkloadIdentity:
+		tc.Auth = m365.AuthConfig{Method: m365.AuthWorkload, TokenFile: cr.TokenFile}
+	case config.AuthManagedIdentity:
+		tc.Auth = m365.AuthConfig{Method: m365.AuthManaged, ManagedIdentityClientID: cr.ClientID}
+		tc.ClientID = ""
+	}
+	return tc
+}
+
+// Fake returns the in-process fake tenant of a fixture tenant (nil otherwise).
+func (p *Pipeline) Fake(name string) *m365test.Server {
+	if tg, ok := p.targets[name]; ok {
+		return tg.fake
+	}
+	return nil
+}
+
+// Close stops the fake tenants.
+func (p *Pipeline) Close() {
+	for _, tg := range p.targets {
+		if tg.fake != nil {
+			tg.fake.Close()
+		}
+	}
+}
+
+// Scan implements daemon.ScanFunc: collect, evaluate, record.
+func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.ScanResult, error) {
+	tg, ok := p.targets[req.Tenant.Name]
+	if !ok {
+		return daemon.ScanResult{}, daemon.ErrUnknownTenant
+	}
+	started := time.Now().UTC()
+	opts := scanner.Options{Tenant: tg.cfg.Name, TenantID: tg.cfg.TenantID, Timeout: p.o.SectionTimeout, Logger: p.log, Now: tg.now}
+	snap := scanner.Scan(ctx, m365.Sources(tg.client, m365.SourceOptions{}), opts)
+	if err := ctx.Err(); err != nil {
+		// Sections cut short by cancellation are not a tenant's state.
+		return daemon.ScanResult{}, fmt.Errorf("collect %s: %w", tg.cfg.Name, context.Cause(ctx))
+	}
+	results := rules.Evaluate(snap, tg.baseline)
+
+	in := store.ScanInput{Snapshot: snap, Results: results, Baseline: tg.cfg.Baseline, StartedAt: started}
+	if req.Lease.Name != "" {
+		in.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
+	}
+	sc, err := p.o.Store.RecordScan(ctx, in)
+	if errors.Is(err, store.ErrLeaseLost) {
+		return daemon.ScanResult{}, daemon.ErrLeaseLost
+	}
+	if err != nil {
+		return daemon.ScanResult{}, fmt.Errorf("record scan of %s: %w", tg.cfg.Name, err)
+	}
+	res := daemon.ScanResult{ScanID: sc.ID, Status: string(sc.Status),
+		Calls: int(sc.Stats.APICalls), Throttled: int(sc.Stats.Throttled), RU: sc.Stats.RU}
+	for _, r := range results {
+		if r.Outcome == tenant.Fail && r.Exception == "" {
+			res.Fails++
+		}
+	}
+	if p.o.AfterRecord != nil {
+		if err := p.o.AfterRecord(ctx, tg.cfg, sc); err != nil {
+			p.log.Warn("after scan", "tenant", tg.cfg.Name, "scan_id", sc.ID, "error", err)
+		}
+	}
+	return res, nil
+}

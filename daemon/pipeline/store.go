@@ -1,0 +1,333 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sharedrift/sharedrift/daemon"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// ClockSkew is how far replicas' clocks may disagree: a scan that started
+// this long before a slot still counts as that slot's scan.
+const ClockSkew = time.Second
+
+// Coordinator implements daemon.Coordinator on the store: tenant leases
+// are the store's (the scan commit is fenced on them), and a slot counts as
+// done once the tenant has a recorded scan that started at or after it, so
+// replicas agree through the scans table itself. Each replica keeps its own
+// queue of due slots; every replica schedules every tenant, so each queue
+// holds every slot.
+type Coordinator struct {
+	S store.Store
+	// TTL is used to check a lease is still held when a slot is finished.
+	TTL time.Duration
+
+	mu sync.Mutex
+	// pending holds due slots; the value is true for forced slots.
+	pending map[string]map[int64]bool
+}
+
+// NewCoordinator returns a store-backed coordinator.
+func NewCoordinator(s store.Store, ttl time.Duration) *Coordinator {
+	return &Coordinator{S: s, TTL: ttl, pending: map[string]map[int64]bool{}}
+}
+
+// EnsureSlot implements daemon.Coordinator.
+func (c *Coordinator) EnsureSlot(_ context.Context, tenantName string, slot time.Time, force bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.pending[tenantName]
+	if m == nil {
+		m = map[int64]bool{}
+		c.pending[tenantName] = m
+	}
+	m[slot.Unix()] = m[slot.Unix()] || force
+	return nil
+}
+
+func lease(l store.Lease) daemon.Lease {
+	return daemon.Lease{Name: l.Name, Owner: l.Owner, Generation: l.Generation}
+}
+
+// ClaimTenant implements daemon.Coordinator.
+func (c *Coordinator) ClaimTenant(ctx context.Context, tenantName, owner string, ttl time.Duration) (daemon.Lease, bool, error) {
+	l, ok, err := c.S.TryLease(ctx, daemon.LeaseName(tenantName), owner, ttl)
+	if err != nil || !ok {
+		return daemon.Lease{}, false, err
+	}
+	return lease(l), true, nil
+}
+
+// RenewTenant implements daemon.Coordinator.
+func (c *Coordinator) RenewTenant(ctx context.Context, l daemon.Lease, ttl time.Duration) (bool, error) {
+	got, err := c.S.RenewLease(ctx, l.Name, l.Owner, ttl)
+	if errors.Is(err, store.ErrLeaseLost) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return got.Generation == l.Generation, nil
+}
+
+// ReleaseTenant implements daemon.Coordinator.
+func (c *Coordinator) ReleaseTenant(ctx context.Context, l daemon.Lease) error {
+	return c.S.ReleaseLease(ctx, l.Name, l.Owner)
+}
+
+// lastStart returns when the tenant's latest recorded scan started.
+func (c *Coordinator) lastStart(ctx context.Context, tenantName string) (time.Time, error) {
+	scans, err := c.S.Scans(ctx, store.ScanFilter{Tenant: tenantName, Limit: 1})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("latest scan of %s: %w", tenantName, err)
+	}
+	if len(scans) == 0 {
+		return time.Time{}, nil
+	}
+	return scans[0].StartedAt, nil
+}
+
+// uncovered drops (and forgets) the slots a recorded scan already covers
+// and returns the rest, oldest first. Callers hold c.mu.
+func (c *Coordinator) uncovered(tenantName string, last time.Time) []time.Time {
+	var out []time.Time
+	for s, forced := range c.pending[tenantName] {
+		slot := time.Unix(s, 0).UTC()
+		if !forced && !last.IsZero() && !last.Add(ClockSkew).Before(slot) {
+			delete(c.pending[tenantName], s)
+			continue
+		}
+		out = append(out, slot)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
+}
+
+// PendingSlots implements daemon.Coordinator.
+func (c *Coordinator) PendingSlots(ctx context.Context, tenantName string) ([]time.Time, error) {
+	c.mu.Lock()
+	n := len(c.pending[tenantName])
+	c.mu.Unlock()
+	if n == 0 {
+		return nil, nil
+	}
+	last, err := c.lastStart(ctx, tenantName)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.uncovered(tenantName, last), nil
+}
+
+// FinishSlot implements daemon.Coordinator.
+func (c *Coordinator) FinishSlot(ctx context.Context, tenantName string, slot time.Time, _ string, l daemon.Lease) error {
+	held, err := c.RenewTenant(ctx, l, c.TTL)
+	if err != nil {
+		return err
+	}
+	if !held {
+		return daemon.ErrLeaseLost
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending[tenantName], slot.Unix())
+	return nil
+}
+
+// DueTenants implements daemon.Coordinator.
+func (c *Coordinator) DueTenants(ctx context.Context) ([]string, error) {
+	c.mu.Lock()
+	var names []string
+	for t, m := range c.pending {
+		if len(m) > 0 {
+			names = append(names, t)
+		}
+	}
+	c.mu.Unlock()
+	if len(names) == 0 {
+		return nil, nil
+	}
+	leases, err := c.S.ListLeases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	live := map[string]bool{}
+	for _, l := range leases {
+		if l.ExpiresAt.After(now) {
+			live[l.Name] = true
+		}
+	}
+	var out []string
+	for _, t := range names {
+		if live[daemon.LeaseName(t)] {
+			continue
+		}
+		last, err := c.lastStart(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		left := len(c.uncovered(t, last))
+		c.mu.Unlock()
+		if left > 0 {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Reader implements daemon.Reader and daemon.StateSource on the store.
+type Reader struct {
+	S store.Store
+}
+
+// Ready implements daemon.Reader: reachable and fully migrated.
+func (r Reader) Ready(ctx context.Context) error {
+	if err := r.S.Ping(ctx); err != nil {
+		return err
+	}
+	cur, sup, err := r.S.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if cur != sup {
+		return fmt.Errorf("schema version %d, binary wants %d", cur, sup)
+	}
+	return nil
+}
+
+// tenantState is the store's part of GET /api/v1/tenants.
+type tenantState struct {
+	TenantID     string         `json:"tenantId,omitempty"`
+	LastScan     *store.Scan    `json:"lastScan,omitempty"`
+	OpenFindings map[string]int `json:"openFindings"`
+}
+
+// TenantInfo implements daemon.Reader.
+func (r Reader) TenantInfo(ctx context.Context) (map[string]any, error) {
+	ts, err := r.S.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := r.S.FindingCounts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	states := map[string]*tenantState{}
+	for _, t := range ts {
+		st := &tenantState{TenantID: t.TenantID, OpenFindings: map[string]int{}}
+		if t.LastScanID != 0 {
+			sc, err := r.S.Scan(ctx, t.LastScanID)
+			if err != nil {
+				return nil, err
+			}
+			st.LastScan = &sc
+		}
+		states[t.Name] = st
+	}
+	for _, c := range counts {
+		if st, ok := states[c.Tenant]; ok && c.State != store.FindingResolved {
+			st.OpenFindings[string(c.Severity)] += int(c.Count)
+		}
+	}
+	out := make(map[string]any, len(states))
+	for k, v := range states {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Scans implements daemon.Reader.
+func (r Reader) Scans(ctx context.Context, q daemon.ScanQuery) ([]daemon.Row, error) {
+	f := store.ScanFilter{Tenant: q.Tenant}
+	if q.BeforeID == 0 {
+		f.Limit = q.Limit
+	}
+	scans, err := r.S.Scans(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var out []daemon.Row
+	for _, s := range scans {
+		if q.BeforeID != 0 && s.ID >= q.BeforeID {
+			continue
+		}
+		out = append(out, daemon.Row{ID: s.ID, Value: s})
+		if len(out) == q.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Findings implements daemon.Reader.
+func (r Reader) Findings(ctx context.Context, q daemon.FindingQuery) ([]any, error) {
+	f := store.FindingFilter{Tenant: q.Tenant, MinSeverity: tenant.Severity(q.MinSeverity),
+		Section: tenant.Section(q.Section), RuleID: q.RuleID, Limit: q.Limit, Offset: q.Offset}
+	for _, s := range q.States {
+		f.States = append(f.States, store.FindingState(s))
+	}
+	fs, err := r.S.FindingsList(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(fs))
+	for i := range fs {
+		out[i] = fs[i]
+	}
+	return out, nil
+}
+
+// Changes implements daemon.Reader.
+func (r Reader) Changes(ctx context.Context, q daemon.ChangeQuery) ([]daemon.Row, error) {
+	cs, err := r.S.Changes(ctx, store.ChangeFilter{Tenant: q.Tenant, Since: q.Since})
+	if err != nil {
+		return nil, err
+	}
+	var out []daemon.Row
+	for _, c := range cs {
+		if c.ID <= q.AfterID {
+			continue
+		}
+		out = append(out, daemon.Row{ID: c.ID, Value: c})
+		if len(out) == q.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// FindingCounts implements daemon.StateSource.
+func (r Reader) FindingCounts(ctx context.Context) ([]daemon.FindingCount, error) {
+	cs, err := r.S.FindingCounts(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]daemon.FindingCount, len(cs))
+	for i, c := range cs {
+		out[i] = daemon.FindingCount{Tenant: c.Tenant, Severity: string(c.Severity), State: string(c.State), Count: int(c.Count)}
+	}
+	return out, nil
+}
+
+// OutboxCounts implements daemon.StateSource.
+func (r Reader) OutboxCounts(ctx context.Context) ([]daemon.OutboxCount, error) {
+	cs, err := r.S.OutboxStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]daemon.OutboxCount, len(cs))
+	for i, c := range cs {
+		out[i] = daemon.OutboxCount{Destination: c.Destination, State: string(c.State), Count: int(c.Count)}
+	}
+	return out, nil
+}
