@@ -144,6 +144,7 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		newMigrateCmd(),
 		newDBCmd(),
 		newNotifyCmd(),
+		newDaemonCmd(), newDemoCmd(),
 	)
 	return root
 }

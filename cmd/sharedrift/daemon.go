@@ -1,0 +1,93 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/daemon/pipeline"
+)
+
+// daemonFlagKeys maps the daemon's flags to configuration keys; flags win
+// over the environment, which wins over the file.
+var daemonFlagKeys = map[string]string{
+	"listen":       "http.listen",
+	"state-dir":    "store.state_dir",
+	"startup-scan": "scheduler.startup_scan",
+	"log-level":    "log.level",
+	"log-format":   "log.format",
+}
+
+func newDaemonCmd() *cobra.Command {
+	var cfgFile, owner string
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Scan tenants on their schedules and serve health, metrics and the JSON API",
+		Long: `Daemon loads the configuration (the --config file, then SHAREDRIFT_... environment
+variables, then flags), checks all of it, and then scans every tenant on its schedule.
+Any configuration problem stops it at start with exit status 1, naming the key and tenant.
+
+With PostgreSQL (store.dsn) any number of replicas may run: each due scan runs exactly
+once, and a dead replica's tenants are taken over when its lease expires. With the
+embedded SQLite store (store.state_dir) only one daemon may use a state directory.
+
+SIGTERM or SIGINT stops scheduling, lets running scans finish within
+scheduler.grace_period, abandons the rest without committing, and exits 0.
+See docs/configuration.md, docs/api.md and docs/deploy.md.`,
+		Example: `  sharedrift daemon --config /etc/sharedrift/sharedrift.yaml
+  SHAREDRIFT_HTTP__LISTEN=0.0.0.0:8080 sharedrift daemon --config sharedrift.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfgFile == "" {
+				cfgFile = os.Getenv("SHAREDRIFT_CONFIG")
+			}
+			cfg, err := config.Load(config.Options{
+				File:           cfgFile,
+				Env:            os.Environ(),
+				Overrides:      config.FlagOverrides(cmd.Flags(), daemonFlagKeys),
+				RequireTenants: true,
+			})
+			if err != nil {
+				return err
+			}
+			log := daemonLogger(cfg.Log, cmd.ErrOrStderr())
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			ver, _ := buildInfo()
+			svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Owner: owner, Version: ver})
+			if err != nil {
+				return err
+			}
+			defer svc.Close()
+			ln, err := svc.Listen()
+			if err != nil {
+				return err
+			}
+			return svc.Serve(ctx, ln)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfgFile, "config", "", "configuration `FILE` (YAML); default $SHAREDRIFT_CONFIG")
+	f.String("listen", "", "HTTP listen `ADDR` (host:port), overrides http.listen")
+	f.String("state-dir", "", "state `DIR` for the embedded store, overrides store.state_dir")
+	f.Bool("startup-scan", true, "scan every tenant's current slot at start, overrides scheduler.startup_scan")
+	f.StringVar(&owner, "replica-id", "", "`NAME` of this replica in leases (default host name and pid)")
+	return cmd
+}
+
+// daemonLogger builds the daemon's logger from configuration: JSON by
+// default, for log collectors.
+func daemonLogger(c config.Log, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
