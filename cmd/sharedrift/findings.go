@@ -223,7 +223,9 @@ func showFinding(cmd *cobra.Command, f *store.Finding) error {
 
 func newFindingsShowCmd() *cobra.Command {
 	return findingCmd("show", "Show one finding", "  sharedrift findings show 3f9a1c", nil,
-		func(ctx context.Context, s store.Store, tn, fp string) (store.Finding, error) { return s.Finding(ctx, tn, fp) })
+		func(ctx context.Context, s store.Store, tn, fp string) (store.Finding, error) {
+			return s.Finding(ctx, tn, fp)
+		})
 }
 
 // whoami names the person acknowledging or snoozing by default.
@@ -237,7 +239,9 @@ func whoami() string {
 func newFindingsAckCmd() *cobra.Command {
 	var by string
 	return findingCmd("ack", "Acknowledge a finding (cleared if it is resolved and comes back)", "  sharedrift findings ack 3f9a1c --by alice",
-		func(c *cobra.Command) { c.Flags().StringVar(&by, "by", "", "who acknowledges (default: the current user)") },
+		func(c *cobra.Command) {
+			c.Flags().StringVar(&by, "by", "", "who acknowledges (default: the current user)")
+		},
 		func(ctx context.Context, s store.Store, tn, fp string) (store.Finding, error) {
 			if by == "" {
 				by = whoami()
