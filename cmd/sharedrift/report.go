@@ -11,11 +11,14 @@ import (
 
 	"github.com/sharedrift/sharedrift/baselines"
 	"github.com/sharedrift/sharedrift/report"
+	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
 type reportOptions struct {
 	input     *snapshotInput
+	store     *storeFlags
+	since     string
 	previous  string
 	baseline  string
 	format    string
@@ -35,9 +38,15 @@ summary with a posture score and trend, findings by section with the fix, a CIS 
 CISA SCuBA compliance mapping, the drift timeline, inventories of Anyone links,
 guests and calendar exposure, the remediation log, exceptions and coverage.
 
-The tenant state comes from a snapshot source (--snapshot FILE, --fixture DIR or a
-live collection) evaluated against --baseline. With --previous FILE, an earlier
-snapshot of the same tenant, the report also shows the trend and what changed.
+Offline, the tenant state comes from a snapshot source (--snapshot FILE, --fixture
+DIR or a live collection) evaluated against --baseline. With --previous FILE, an
+earlier snapshot of the same tenant, the report also shows the trend and what
+changed.
+
+From history, --tenant NAME (without --config) names a tenant recorded in the
+store (--store, --state-dir, or their defaults, as for sharedrift history): the
+latest scan is the current state, the last scan before --since gives the trend,
+and the period's changes and remediation attempts fill the timeline and the log.
 
 Formats:
   html      one self-contained file: no scripts, no external requests; prints to PDF
@@ -55,6 +64,9 @@ there are; JSON and CSV stream every row.`,
   # With last month's snapshot for the trend and the drift timeline
   sharedrift report --snapshot now.json --previous last-month.json --format markdown -o review.md
 
+  # The last 30 days of a tenant the daemon watches
+  sharedrift report --tenant contoso --since 30d -o contoso.html
+
   # Every inventory as CSV into a directory, or one of them to stdout
   sharedrift report --fixture testdata/tenants/fabrikam --format csv -o review-csv/
   sharedrift report --snapshot now.json --format csv --inventory guests`,
@@ -65,6 +77,8 @@ there are; JSON and CSV stream every row.`,
 	}
 	opts.input = addSnapshotFlags(cmd)
 	f := cmd.Flags()
+	opts.store = addStoreFlags(f)
+	f.StringVar(&opts.since, "since", "30d", "from history: the period's start, an `AGE` (30d, 12h) back from now or a date")
 	f.StringVar(&opts.previous, "previous", "", "an earlier snapshot `FILE` of the same tenant, for the trend and the drift timeline")
 	f.StringVar(&opts.baseline, "baseline", "recommended", "baseline `NAME|FILE`: a shipped baseline ("+strings.Join(baselines.Names(), ", ")+") or a YAML file")
 	f.StringVar(&opts.format, "format", string(report.FormatHTML), "output format: html, markdown, json or csv")
@@ -76,7 +90,6 @@ there are; JSON and CSV stream every row.`,
 }
 
 func runReport(cmd *cobra.Command, opts *reportOptions) error {
-	ctx := cmd.Context()
 	log := logger(cmd)
 
 	format, err := report.ParseFormat(opts.format)
@@ -101,26 +114,20 @@ func runReport(cmd *cobra.Command, opts *reportOptions) error {
 		return usagef("--stale-days: %d, expected 0 (baseline default) or more", opts.staleDays)
 	}
 
-	snap, err := opts.input.load(ctx, log)
-	if err != nil {
-		return err
-	}
-	warnIncomplete(log, snap)
-	var prev *tenant.Snapshot
-	if opts.previous != "" {
-		if prev, err = tenant.ReadFile(opts.previous); err != nil {
-			return fmt.Errorf("--previous: %w", err)
+	now := time.Now().UTC()
+	var in *report.Input
+	if fromHistory(cmd) {
+		var st store.Store
+		if in, st, err = storeReportInput(cmd, opts, now); err != nil {
+			return err
+		}
+		defer st.Close()
+	} else {
+		if in, err = offlineReportInput(cmd, opts); err != nil {
+			return err
 		}
 	}
-	b, err := loadBaseline(opts.baseline)
-	if err != nil {
-		return err
-	}
-	in, err := report.Offline(snap, prev, b, opts.baseline)
-	if err != nil {
-		return err
-	}
-	in.GeneratedAt = time.Now().UTC()
+	in.GeneratedAt = now
 	in.Version, _ = buildInfo()
 	in.Options.MaxRows = opts.maxRows
 	if opts.staleDays > 0 {
@@ -152,6 +159,68 @@ func runReport(cmd *cobra.Command, opts *reportOptions) error {
 	}
 	log.Info("report written", "format", string(format), "output", orStdout(opts.out), "tenant", in.Tenant, "results", len(in.Results))
 	return nil
+}
+
+// offlineReportInput evaluates a snapshot (and the optional previous one)
+// against the baseline.
+func offlineReportInput(cmd *cobra.Command, opts *reportOptions) (*report.Input, error) {
+	ctx, log := cmd.Context(), logger(cmd)
+	for _, h := range []string{"since", "store", "state-dir"} {
+		if cmd.Flags().Changed(h) {
+			return nil, usagef("--%s applies to reports from history (--tenant NAME without --config)", h)
+		}
+	}
+	snap, err := opts.input.load(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	warnIncomplete(log, snap)
+	var prev *tenant.Snapshot
+	if opts.previous != "" {
+		if prev, err = tenant.ReadFile(opts.previous); err != nil {
+			return nil, fmt.Errorf("--previous: %w", err)
+		}
+	}
+	b, err := loadBaseline(opts.baseline)
+	if err != nil {
+		return nil, err
+	}
+	return report.Offline(snap, prev, b, opts.baseline)
+}
+
+// storeReportInput reads the tenant's history over the period from the
+// store. The store stays open for rendering, which streams links and guests
+// from it; the caller closes it.
+func storeReportInput(cmd *cobra.Command, opts *reportOptions, now time.Time) (*report.Input, store.Store, error) {
+	f := cmd.Flags()
+	name, _ := f.GetString("tenant")
+	for _, other := range []string{"snapshot", "fixture", "previous", "baseline"} {
+		if f.Changed(other) {
+			return nil, nil, usagef("--%s cannot be combined with a report from history: it uses the recorded scans and their baseline", other)
+		}
+	}
+	since, err := parseSince(opts.since, now)
+	if err != nil {
+		return nil, nil, usagef("--since: %w", err)
+	}
+	st, err := opts.store.open(cmd.Context(), logger(cmd))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	in, err := report.FromStore(cmd.Context(), st, name, since, now, logger(cmd))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return in, st, nil
+}
+
+// fromHistory reports whether the report reads the store: a tenant named
+// without --config, which would collect it live instead.
+func fromHistory(cmd *cobra.Command) bool {
+	t, _ := cmd.Flags().GetString("tenant")
+	c, _ := cmd.Flags().GetString("config")
+	return t != "" && c == ""
 }
 
 func orStdout(path string) string {

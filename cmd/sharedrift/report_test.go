@@ -101,6 +101,59 @@ func TestReportCommand(t *testing.T) {
 	}
 }
 
+// TestReportFromHistory records two scans with sharedrift scan --store and
+// reports on the tenant from the store.
+func TestReportFromHistory(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "sharedrift.db")
+	review := "../../report/testdata/fabrikam-review.yaml"
+	for _, snap := range []string{"../../report/testdata/fabrikam-previous.json", fabrikam} {
+		if _, stderr, code := cli(t, "scan", "--snapshot", snap, "--baseline", review, "--store", dsn, "--fail-on", "none"); code != exitOK {
+			t.Fatalf("scan %s: exit %d\n%s", snap, code, stderr)
+		}
+	}
+	// The fixtures were collected in 2026; a period reaching back from the
+	// wall clock would not include the first scan, so name a date.
+	stdout, stderr, code := cli(t, "report", "--tenant", "fabrikam.onmicrosoft.com", "--store", dsn, "--since", "2026-02-15", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("report: exit %d\n%s", code, stderr)
+	}
+	var doc struct {
+		Schema     string            `json:"schema"`
+		Changes    []json.RawMessage `json:"changes"`
+		Exceptions []json.RawMessage `json:"exceptions"`
+		Summary    struct {
+			Score, PreviousScore *float64
+		} `json:"summary"`
+		AnyoneLinks struct {
+			Items []json.RawMessage `json:"items"`
+		} `json:"anyoneLinks"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if doc.Schema != report.SchemaV1 || len(doc.Changes) != 8 || len(doc.Exceptions) != 2 || doc.Summary.PreviousScore == nil || len(doc.AnyoneLinks.Items) != 3 {
+		t.Errorf("schema %q, %d changes, %d exceptions, previous score %v, %d Anyone links", doc.Schema, len(doc.Changes), len(doc.Exceptions), doc.Summary.PreviousScore, len(doc.AnyoneLinks.Items))
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown tenant", []string{"report", "--tenant", "nobody", "--store", dsn}, "no scans recorded"},
+		{"history with a snapshot", []string{"report", "--tenant", "x", "--store", dsn, "--snapshot", fabrikam}, "cannot be combined"},
+		{"store without tenant", []string{"report", "--snapshot", fabrikam, "--store", dsn}, "--store applies to reports from history"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := cli(t, tt.args...)
+			if code != exitError {
+				t.Fatalf("exit %d, want %d", code, exitError)
+			}
+			wantIn(t, stderr, tt.want)
+		})
+	}
+}
+
 func wantIn(t *testing.T, s, sub string) {
 	t.Helper()
 	if !strings.Contains(s, sub) {
