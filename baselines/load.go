@@ -217,7 +217,7 @@ func resolve(src source, stack []string) (*koanf.Koanf, []string, error) {
 				loop = append(loop, strings.TrimPrefix(strings.TrimPrefix(s, "file:"), "shipped:"))
 			}
 			loop = append(loop, src.name)
-			return nil, nil, fmt.Errorf("%s: extends: %w: %s", src.name, ErrCycle, strings.Join(loop, " -> "))
+			return nil, nil, fmt.Errorf("%s: %w: %s", src.name, ErrCycle, strings.Join(loop, " -> "))
 		}
 	}
 	k := koanf.New(".")
