@@ -370,12 +370,12 @@ func sameOrigin(base, next string) bool {
 // decodeJSON unmarshals body into v, naming the endpoint on failure.
 func decodeJSON(endpoint string, body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected end of JSON input") {
+			return fmt.Errorf("%s: truncated JSON response (%d bytes): %w", endpoint, len(body), err)
+		}
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return fmt.Errorf("%s: malformed JSON response at byte %d of %d: %w", endpoint, se.Offset, len(body), err)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected end of JSON input") {
-			return fmt.Errorf("%s: truncated JSON response (%d bytes): %w", endpoint, len(body), err)
 		}
 		return fmt.Errorf("%s: unexpected JSON response: %w", endpoint, err)
 	}

@@ -1,0 +1,92 @@
+package scanner_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+type fakeSource struct {
+	sec tenant.Section
+	run func(ctx context.Context, s *tenant.Snapshot) error
+}
+
+func (f fakeSource) Section() tenant.Section { return f.sec }
+func (f fakeSource) Collect(ctx context.Context, s *tenant.Snapshot) error {
+	scanner.StatsFrom(ctx).Calls.Add(2)
+	return f.run(ctx, s)
+}
+
+func TestScan(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	sources := []scanner.Source{
+		fakeSource{tenant.SectionSharePoint, func(_ context.Context, s *tenant.Snapshot) error {
+			s.SharePoint = &tenant.SharePointSettings{SharingCapability: tenant.SharingDisabled}
+			return nil
+		}},
+		fakeSource{tenant.SectionGuests, func(_ context.Context, s *tenant.Snapshot) error {
+			s.Guests = []tenant.Guest{{ID: "g"}}
+			return scanner.Partial(errors.New("sponsors unreadable"))
+		}},
+		fakeSource{tenant.SectionSites, func(_ context.Context, s *tenant.Snapshot) error {
+			s.Sites = []tenant.Site{{ID: "half-read"}}
+			return errors.New("sites exploded")
+		}},
+		fakeSource{tenant.SectionExchange, func(ctx context.Context, _ *tenant.Snapshot) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}},
+		fakeSource{tenant.SectionEntra, func(context.Context, *tenant.Snapshot) error { panic("parser bug") }},
+	}
+	snap := scanner.Scan(context.Background(), sources, scanner.Options{
+		Tenant: "t", Now: func() time.Time { return now },
+		Timeout: 5 * time.Second, Timeouts: map[tenant.Section]time.Duration{tenant.SectionExchange: 50 * time.Millisecond},
+	})
+	if !snap.CollectedAt.Equal(now) || snap.Tenant != "t" || snap.Schema != tenant.SchemaV1 {
+		t.Errorf("header %+v", snap)
+	}
+	tests := []struct {
+		sec     tenant.Section
+		state   tenant.State
+		mention string
+	}{
+		{tenant.SectionSharePoint, tenant.StateComplete, ""},
+		{tenant.SectionGuests, tenant.StatePartial, "sponsors unreadable"},
+		{tenant.SectionSites, tenant.StateFailed, "sites exploded"},
+		{tenant.SectionExchange, tenant.StateFailed, "section timeout 50ms"},
+		{tenant.SectionEntra, tenant.StateFailed, "panic: parser bug"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.sec), func(t *testing.T) {
+			st := snap.Status[tt.sec]
+			if st.State != tt.state || !strings.Contains(st.Error, tt.mention) || st.Calls != 2 {
+				t.Errorf("status %+v, want %s mentioning %q with 2 calls", st, tt.state, tt.mention)
+			}
+		})
+	}
+	if _, ok := snap.Status[tenant.SectionLinks]; ok {
+		t.Error("a section without a source has a status")
+	}
+	if snap.SharePoint == nil || len(snap.Guests) != 1 {
+		t.Error("complete and partial data must be kept")
+	}
+	if snap.Sites != nil {
+		t.Error("a failed section's data must be dropped")
+	}
+}
+
+func TestPartial(t *testing.T) {
+	if scanner.Partial(nil) != nil {
+		t.Error("Partial(nil) != nil")
+	}
+	base := errors.New("x")
+	err := scanner.Partial(base)
+	if !scanner.IsPartial(err) || !errors.Is(err, base) || scanner.IsPartial(base) {
+		t.Error("Partial does not wrap")
+	}
+}
