@@ -282,7 +282,10 @@ func TestParseMalformed(t *testing.T) {
 			return ParseAuthorizationPolicy([]byte(`<html>`), &tenant.EntraSettings{})
 		}, "GET /v1.0/policies/authorizationPolicy: malformed JSON"},
 		{"cross-tenant null", func() error { _, err := ParseCrossTenantDefault([]byte(`null`)); return err }, "expected a JSON object"},
-		{"user without id", func() error { _, err := ParseGuests([]json.RawMessage{json.RawMessage(`{"userType":"Guest"}`)}, false); return err }, "has no id"},
+		{"user without id", func() error {
+			_, err := ParseGuests([]json.RawMessage{json.RawMessage(`{"userType":"Guest"}`)}, false)
+			return err
+		}, "has no id"},
 		{"b2b definition garbage", func() error {
 			_, err := ParseB2BManagementPolicies([]json.RawMessage{json.RawMessage(`{"definition":["{oops"]}`)})
 			return err
