@@ -370,14 +370,14 @@ func (e *EmailConfig) validate() error {
 		return fmt.Errorf("email.port: %d, expected 1-65535 (default 587)", e.Port)
 	}
 	if _, err := mail.ParseAddress(e.From); err != nil {
-		return fmt.Errorf("email.from: %q: %v", e.From, err)
+		return fmt.Errorf("email.from: %q: %w", e.From, err)
 	}
 	if len(e.To) == 0 {
 		return errors.New("email.to: no recipients")
 	}
 	for i, to := range e.To {
 		if _, err := mail.ParseAddress(to); err != nil {
-			return fmt.Errorf("email.to[%d]: %q: %v", i, to, err)
+			return fmt.Errorf("email.to[%d]: %q: %w", i, to, err)
 		}
 	}
 	if e.Username != "" {

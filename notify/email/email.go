@@ -69,7 +69,7 @@ func New(name string, cfg *notify.EmailConfig, o Options) (*Notifier, error) {
 func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
 	msg, err := Compose(note, n.cfg.From, n.cfg.To, n.now())
 	if err != nil {
-		return false, fmt.Errorf("%w: compose: %v", notify.ErrRejected, err)
+		return false, fmt.Errorf("%w: compose: %w", notify.ErrRejected, err)
 	}
 	if err := n.send(ctx, msg); err != nil {
 		return classify(err)
@@ -139,7 +139,7 @@ var errNoTLS = errors.New("smtp server does not offer STARTTLS (set allow_plaint
 func classify(err error) (bool, error) {
 	var te *textproto.Error
 	if errors.As(err, &te) && te.Code >= 500 {
-		return false, fmt.Errorf("%w: %v", notify.ErrRejected, err)
+		return false, fmt.Errorf("%w: %w", notify.ErrRejected, err)
 	}
 	return true, err
 }

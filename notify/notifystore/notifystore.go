@@ -199,7 +199,7 @@ func (a FindingActions) Snooze(ctx context.Context, tenantName, fp string, until
 
 func mapNotFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %v", slack.ErrNotFound, err)
+		return fmt.Errorf("%w: %w", slack.ErrNotFound, err)
 	}
 	return err
 }

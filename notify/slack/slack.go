@@ -238,7 +238,7 @@ func (n *Notifier) classify(op string, err error) (bool, error) {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return true, fmt.Errorf("slack %s: %v", op, err)
+		return true, fmt.Errorf("slack %s: %w", op, err)
 	}
 	// Unknown failures (a proxy's HTML page, a truncated body) are treated as
 	// transient; the max age bounds how long they are retried.

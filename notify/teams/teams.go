@@ -42,7 +42,7 @@ func New(name string, cfg *notify.TeamsConfig, client *http.Client) (*Notifier, 
 func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool, error) {
 	body, err := json.Marshal(Message(note))
 	if err != nil {
-		return false, fmt.Errorf("%w: encode card: %v", notify.ErrRejected, err)
+		return false, fmt.Errorf("%w: encode card: %w", notify.ErrRejected, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {

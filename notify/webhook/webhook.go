@@ -119,12 +119,12 @@ func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool,
 	body, err := json.Marshal(Body{Schema: SchemaV1, ID: note.Key, Kind: note.Kind, Tenant: note.Tenant, ScanID: note.ScanID,
 		At: note.At, Finding: note.Finding, Digest: note.Digest})
 	if err != nil {
-		return false, fmt.Errorf("%w: encode: %v", notify.ErrRejected, err)
+		return false, fmt.Errorf("%w: encode: %w", notify.ErrRejected, err)
 	}
 	ts := n.now().Unix()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {
-		return false, fmt.Errorf("%w: build request: %v", notify.ErrRejected, err)
+		return false, fmt.Errorf("%w: build request: %w", notify.ErrRejected, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "sharedrift")
@@ -157,7 +157,7 @@ func classify(resp *http.Response, reply string) (bool, error) {
 		}
 		return true, err
 	}
-	return false, fmt.Errorf("%w: %v", notify.ErrRejected, err)
+	return false, fmt.Errorf("%w: %w", notify.ErrRejected, err)
 }
 
 // Classify exposes the status policy to the other HTTP notifiers.
