@@ -336,3 +336,23 @@ func FuzzGlob(f *testing.F) {
 		}
 	})
 }
+
+// TestDocExample keeps the commented example in docs/baselines.md loadable.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "baselines.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## A complete, commented example\n\n```yaml\n")
+	if !ok {
+		t.Fatal("example section not found")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	b, err := baselines.Parse([]byte(example), filepath.Join("..", "docs", "example.yaml"))
+	if err != nil {
+		t.Fatalf("documented example does not load: %v", err)
+	}
+	if b.Name != "contoso" || len(b.Exceptions) != 1 || len(b.Sites.ByURL) != 2 || b.Exchange.OrganizationRelationships.Allowed == nil {
+		t.Errorf("example loaded incompletely: %+v", b)
+	}
+}

@@ -55,7 +55,7 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ": got %s", describeValue(e.Value))
 	}
 	if e.Expected != "" {
-		if e.Value != nil {
+		if e.Value != nil || e.Err != nil {
 			b.WriteString(",")
 		} else {
 			b.WriteString(":")

@@ -1,0 +1,96 @@
+package rules_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sharedrift/sharedrift/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/rules.md from the built-in rules")
+
+// renderRulesDoc renders docs/rules.md from the registry, so the document
+// cannot drift from the code.
+func renderRulesDoc() string {
+	var b strings.Builder
+	b.WriteString(`# Rules
+
+<!-- Generated from the built-in rules by ` + "`go test ./rules -run TestRulesDoc -update`" + `; do not edit by hand. -->
+
+Every rule compares one aspect of a snapshot with the baseline and reports, per object, one of
+four outcomes:
+
+- **pass**: the object meets the baseline;
+- **fail**: it does not (or an exception accepts a different value than the actual one, or has lapsed);
+- **not_applicable**: the baseline sets no expectation for the rule, or the rule does not apply to
+  the tenant's configuration (for example Anyone-link settings while Anyone links are off);
+- **unknown**: the section was not collected completely, or the data the rule needs is missing.
+  A rule never passes over an incomplete section.
+
+Per-object rules report one result per object with the object's stable key (` + "`site:<id>`, `link:<driveId>/<itemId>/<permissionId>`, `guest:<id>`, `group:<id>`, `orgrel:<name>`" + `);
+domain-list rules report one result per domain (` + "`sharepoint:tenant/blockedDomain:<domain>`" + `). When a
+collection has nothing to judge, or cannot be judged, the rule reports once on a tenant-level key
+such as ` + "`links:tenant`" + `. Ages and expiries are measured from the snapshot's ` + "`collectedAt`" + `.
+
+A guest is **orphaned** when it has neither a sponsor nor any group membership: nobody answers
+for it and no group grants it access. Pending invitations and stale sign-ins have their own rules.
+
+| ID | Title | Severity | CIS | SCuBA |
+|---|---|---|---|---|
+`)
+	for _, r := range rules.Builtin() {
+		m := r.Meta()
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s | %s |\n", m.ID, anchor(m.ID), m.Title, m.Severity,
+			strings.Join(m.References.CIS, ", "), strings.Join(m.References.SCuBA, ", "))
+	}
+	section := ""
+	for _, r := range rules.Builtin() {
+		m := r.Meta()
+		if string(m.Section) != section {
+			section = string(m.Section)
+			fmt.Fprintf(&b, "\n## Section `%s`\n", section)
+		}
+		fmt.Fprintf(&b, "\n### %s\n\n**%s** (default severity %s)\n\n%s\n\n*Remediation:* %s\n\n", m.ID, m.Title, m.Severity, m.Rationale, m.Remediation)
+		if len(m.References.CIS) > 0 {
+			fmt.Fprintf(&b, "- CIS Microsoft 365 Foundations: %s\n", strings.Join(m.References.CIS, ", "))
+		}
+		if len(m.References.SCuBA) > 0 {
+			fmt.Fprintf(&b, "- CISA SCuBA: %s\n", strings.Join(m.References.SCuBA, ", "))
+		}
+		for _, d := range m.References.Docs {
+			fmt.Fprintf(&b, "- <%s>\n", d)
+		}
+	}
+	return b.String()
+}
+
+// anchor is the heading anchor GitHub-style renderers derive from an ID.
+func anchor(id string) string {
+	return strings.ReplaceAll(id, ".", "")
+}
+
+func TestRulesDoc(t *testing.T) {
+	path := filepath.Join("..", "docs", "rules.md")
+	want := renderRulesDoc()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s (regenerate with -update): %v", path, err)
+	}
+	if string(got) != want {
+		t.Errorf("%s is out of date; run: go test ./rules -run TestRulesDoc -update", path)
+	}
+	for _, r := range rules.Builtin() {
+		if !strings.Contains(string(got), "### "+r.Meta().ID+"\n") {
+			t.Errorf("%s does not document %s", path, r.Meta().ID)
+		}
+	}
+}
