@@ -326,13 +326,6 @@ func freeBusyName(rank int) string {
 
 func atMost[T ~string](v T) string { return "at most " + string(v) }
 
-func onOff(b bool) string {
-	if b {
-		return "enabled"
-	}
-	return "disabled"
-}
-
 func date(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
 func days(d time.Duration) int { return int(d / (24 * time.Hour)) }
