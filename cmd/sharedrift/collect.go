@@ -19,6 +19,8 @@ import (
 type fixtureSource struct {
 	dir    string
 	record *m365test.Recorder
+	// meta is the loaded fixture's identity, for recordings.
+	meta m365test.Meta
 }
 
 func (f *fixtureSource) addFlags(fs *pflag.FlagSet) {
@@ -44,6 +46,7 @@ func (f *fixtureSource) load(ctx context.Context, log *slog.Logger) (*tenant.Sna
 		return nil, err
 	}
 	meta := srv.Meta()
+	f.meta = meta
 	opts := scanner.Options{Tenant: meta.Tenant, TenantID: meta.TenantID, Logger: log}
 	if meta.Now != nil {
 		// A fixture is a moment in time: age-based rules use its clock.
@@ -57,6 +60,9 @@ type liveSource struct {
 	config, tenant string
 	timeout        time.Duration
 	record         *m365test.Recorder
+	// tc and tokens are set by client.
+	tc     m365.TenantConfig
+	tokens m365.TokenProvider
 }
 
 func (l *liveSource) addFlags(fs *pflag.FlagSet) {
@@ -98,7 +104,8 @@ func (l *liveSource) client(log *slog.Logger) (*m365.Client, m365.TenantConfig, 
 		return nil, tc, err
 	}
 	m365.Version, _ = buildInfo()
-	o := m365.Options{TenantID: tc.TenantID, Endpoints: ep, Tokens: m365.NewCredentialTokens(cred), Logger: log}
+	l.tc, l.tokens = tc, m365.NewCredentialTokens(cred)
+	o := m365.Options{TenantID: tc.TenantID, Endpoints: ep, Tokens: l.tokens, Logger: log}
 	if l.record != nil {
 		o.Recorder = l.record
 	}

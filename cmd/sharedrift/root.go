@@ -145,6 +145,7 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		newDBCmd(),
 		newNotifyCmd(),
 		newDaemonCmd(), newDemoCmd(),
+		newSnapshotCmd(), newDoctorCmd(),
 	)
 	return root
 }

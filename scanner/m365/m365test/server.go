@@ -43,6 +43,12 @@ type Meta struct {
 	// fixture use it as their collection time so that age-based rules give
 	// the same answers on every run.
 	Now *time.Time `json:"now,omitempty"`
+	// Roles, when set, are the application roles per audience ("graph",
+	// "sharepoint", "exchange") that the default client's tokens carry, and
+	// DirectoryRoles the Entra role template ids (the wids claim); doctor
+	// reads both.
+	Roles          map[m365.Audience][]string `json:"roles,omitempty"`
+	DirectoryRoles []string                   `json:"directoryRoles,omitempty"`
 }
 
 // Server is a running fake tenant.
@@ -154,10 +160,14 @@ func (s *Server) Endpoints() m365.Endpoints {
 // ClientOptions returns client options aimed at the server with a static
 // token; callers may change any field before m365.New.
 func (s *Server) ClientOptions() m365.Options {
+	var tokens m365.TokenProvider = m365.StaticToken("fake-token")
+	if s.meta.Roles != nil {
+		tokens = s.Tokens(s.meta.Roles)
+	}
 	return m365.Options{
 		TenantID:   s.meta.TenantID,
 		Endpoints:  s.Endpoints(),
-		Tokens:     m365.StaticToken("fake-token"),
+		Tokens:     tokens,
 		HTTPClient: s.srv.Client(),
 	}
 }
@@ -191,6 +201,9 @@ func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) st
 		audURL = e.GraphAudience
 	}
 	claims := map[string]any{"aud": audURL, "tid": s.meta.TenantID, "exp": s.opts.Now().Add(ttl).Unix(), "roles": roles}
+	if len(s.meta.DirectoryRoles) > 0 {
+		claims["wids"] = s.meta.DirectoryRoles
+	}
 	enc := base64.RawURLEncoding
 	h, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT"})
 	c, _ := json.Marshal(claims)

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+const (
+	fabrikamFixture = "../../testdata/tenants/fabrikam"
+	contosoFixture  = "../../testdata/tenants/contoso"
+)
+
+type fixtureScanJSON struct {
+	Summary struct {
+		Sections []struct {
+			Section string `json:"section"`
+			State   string `json:"state"`
+		} `json:"sections"`
+	} `json:"summary"`
+	Results []struct {
+		RuleID    string `json:"ruleId"`
+		ObjectKey string `json:"objectKey"`
+		Outcome   string `json:"outcome"`
+	} `json:"results"`
+}
+
+func fails(t *testing.T, out string) []string {
+	t.Helper()
+	var s fixtureScanJSON
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var f []string
+	for _, r := range s.Results {
+		if r.Outcome == "fail" {
+			f = append(f, r.RuleID+" "+r.ObjectKey)
+		}
+	}
+	slices.Sort(f)
+	return f
+}
+
+// TestScanFixture: scanning the raw fixture through the collector gives the
+// same failures as the snapshot fixture, with every section complete.
+func TestScanFixture(t *testing.T) {
+	for _, tt := range []struct{ fixture, snapshot string }{{fabrikamFixture, fabrikam}, {contosoFixture, contoso}} {
+		t.Run(filepath.Base(tt.fixture), func(t *testing.T) {
+			got, stderr, code := cli(t, "scan", "--fixture", tt.fixture, "--baseline", "recommended", "--format", "json")
+			want, _, wantCode := cli(t, "scan", "--snapshot", tt.snapshot, "--baseline", "recommended", "--format", "json")
+			if code != wantCode {
+				t.Errorf("exit %d, want %d (%s)", code, wantCode, stderr)
+			}
+			var s fixtureScanJSON
+			if err := json.Unmarshal([]byte(got), &s); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Summary.Sections) != len(tenant.AllSections) {
+				t.Errorf("%d sections", len(s.Summary.Sections))
+			}
+			for _, sec := range s.Summary.Sections {
+				if sec.State != "complete" {
+					t.Errorf("section %s %s", sec.Section, sec.State)
+				}
+			}
+			if g, w := fails(t, got), fails(t, want); !slices.Equal(g, w) {
+				t.Errorf("fails differ:\n got  %q\n want %q", g, w)
+			}
+		})
+	}
+	if _, _, code := cli(t, "scan", "--fixture", contosoFixture, "--baseline", "recommended"); code != 0 {
+		t.Errorf("contoso exit %d, want 0", code)
+	}
+}
+
+func TestSnapshotAndRecord(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "fabrikam.json")
+	rec := filepath.Join(dir, "rec")
+	if _, stderr, code := cli(t, "snapshot", "--fixture", fabrikamFixture, "-o", out, "--record", rec); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	first, err := tenant.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed, stderr, code := cli(t, "snapshot", "--fixture", rec)
+	if code != 0 {
+		t.Fatalf("replay exit %d: %s", code, stderr)
+	}
+	again, err := tenant.Decode(strings.NewReader(replayed), "replay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(first)
+	b, _ := json.Marshal(again)
+	if string(a) != string(b) {
+		t.Error("a recording does not replay to the same snapshot")
+	}
+	raw, err := os.ReadFile(filepath.Join(rec, "graph", "v1.0", "users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "nextLink") || strings.Contains(string(raw), "Bearer") {
+		t.Error("recording keeps paging links or tokens")
+	}
+	if _, stderr, code := cli(t, "snapshot", "--fixture", fabrikamFixture, "--record", rec); code != 1 || !strings.Contains(stderr, "is not empty") {
+		t.Errorf("record into a used dir: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := cli(t, "snapshot", "--snapshot", fabrikam, "--record", filepath.Join(dir, "x")); code != 1 || !strings.Contains(stderr, "--record needs") {
+		t.Errorf("record from a file: exit %d %s", code, stderr)
+	}
+}
+
+func TestDoctorCommand(t *testing.T) {
+	out, stderr, code := cli(t, "doctor", "--fixture", fabrikamFixture)
+	if code != 0 || !strings.Contains(out, "exchange    yes") || !strings.Contains(out, "Sites.FullControl.All") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+	if _, stderr, code := cli(t, "doctor"); code != 1 || !strings.Contains(stderr, "doctor needs") {
+		t.Errorf("no source: exit %d %s", code, stderr)
+	}
+}
+
+func TestLiveSourceErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(cfg, []byte("tenants:\n  contoso:\n    tenantId: nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args    []string
+		mention string
+	}{
+		{[]string{"scan", "--tenant", "contoso"}, "--config and --tenant go together"},
+		{[]string{"scan", "--config", cfg, "--tenant", "contoso"}, cfg + `: tenants.contoso.tenantId: "nope", expected a GUID`},
+		{[]string{"doctor", "--config", cfg, "--tenant", "contoso"}, "expected a GUID"},
+		{[]string{"scan", "--fixture", dir}, "tenant.json"},
+		{[]string{"scan", "--fixture", fabrikamFixture, "--snapshot", fabrikam}, "cannot be combined"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, stderr, code := cli(t, tt.args...)
+			if code != 1 || !strings.Contains(stderr, tt.mention) {
+				t.Errorf("exit %d, stderr %q, want mention of %q", code, stderr, tt.mention)
+			}
+		})
+	}
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
+)
+
+type doctorOptions struct {
+	live    liveSource
+	fixture string
+	format  string
+}
+
+func newDoctorCmd() *cobra.Command {
+	o := &doctorOptions{}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check that sharedrift may read every section of a tenant",
+		Long: `Doctor gets a token for each service the collector calls (Microsoft Graph, the
+SharePoint admin endpoint and Exchange Online), reads the application roles each
+token carries, and prints which sections can be read and which permissions are
+missing, by their exact names. It reads no tenant data. docs/azure-setup.md
+explains how to grant what is missing.
+
+Exit status: 0 when every section can be read, 1 otherwise.`,
+		Example: `  sharedrift doctor --config sharedrift.yaml --tenant contoso
+  sharedrift doctor --fixture testdata/tenants/fabrikam --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDoctor(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.live.config, "config", "", "tenant connection settings `FILE`")
+	f.StringVar(&o.live.tenant, "tenant", "", "the tenant `NAME` in --config")
+	f.StringVar(&o.fixture, "fixture", "", "check a fixture tenant `DIR` instead (its tenant.json roles)")
+	f.StringVar(&o.format, "format", "table", "output format: table or json")
+	return cmd
+}
+
+func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
+	if o.format != "table" && o.format != "json" {
+		return usagef("--format: %q, expected table or json", o.format)
+	}
+	var tokens m365.TokenProvider
+	var ep m365.Endpoints
+	switch {
+	case o.fixture != "" && o.live.chosen():
+		return usagef("--fixture and --config/--tenant cannot be combined; choose one")
+	case o.fixture != "":
+		srv, err := m365test.New(o.fixture, m365test.Options{})
+		if err != nil {
+			return fmt.Errorf("fixture: %w", err)
+		}
+		defer srv.Close()
+		co := srv.ClientOptions()
+		tokens, ep = co.Tokens, co.Endpoints
+	case o.live.chosen():
+		c, _, err := o.live.client(logger(cmd))
+		if err != nil {
+			return err
+		}
+		tokens, ep = o.live.tokens, c.Endpoints()
+	default:
+		return usagef("doctor needs --config FILE --tenant NAME or --fixture DIR")
+	}
+	rep := m365.Doctor(cmd.Context(), tokens, ep)
+	out := cmd.OutOrStdout()
+	if o.format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printDoctor(out, &rep)
+	}
+	if !rep.OK() {
+		return withExitCode(exitError, nil)
+	}
+	return nil
+}
+
+func printDoctor(w io.Writer, rep *m365.DoctorReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOKEN\tSCOPE\tSTATUS\tROLES")
+	for _, t := range rep.Tokens {
+		status := "ok"
+		if !t.OK {
+			status = "error: " + t.Error
+		} else if !t.Expires.IsZero() {
+			status = "ok, expires " + t.Expires.Format("2006-01-02 15:04Z")
+		}
+		roles := strings.Join(t.Roles, ", ")
+		if len(t.DirectoryRoles) > 0 {
+			roles += " [" + strings.Join(t.DirectoryRoles, ", ") + "]"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Audience, t.Scope, status, roles)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SECTION\tREADABLE\tDETAIL")
+	for _, s := range rep.Sections {
+		readable := "yes"
+		if !s.Readable {
+			readable = "no"
+		}
+		var detail []string
+		for _, m := range s.Missing {
+			detail = append(detail, "missing "+m)
+		}
+		for _, m := range s.Warnings {
+			detail = append(detail, "optional "+m)
+		}
+		if len(detail) == 0 {
+			detail = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Section, readable, detail[0])
+		for _, d := range detail[1:] {
+			fmt.Fprintf(tw, "\t\t%s\n", d)
+		}
+	}
+	tw.Flush()
+}

@@ -1,0 +1,163 @@
+package m365
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// TokenCheck is what doctor learned about one audience's token. The token
+// itself is never kept.
+type TokenCheck struct {
+	Audience Audience  `json:"audience"`
+	Scope    string    `json:"scope"`
+	OK       bool      `json:"ok"`
+	Error    string    `json:"error,omitempty"`
+	Roles    []string  `json:"roles"`
+	Expires  time.Time `json:"expires,omitzero"`
+	// DirectoryRoles are the Entra roles assigned to the application
+	// (the token's wids claim), by name when known.
+	DirectoryRoles []string `json:"directoryRoles,omitempty"`
+}
+
+// SectionCheck says whether a section can be read and what is missing, by
+// exact permission name.
+type SectionCheck struct {
+	Section  tenant.Section `json:"section"`
+	Readable bool           `json:"readable"`
+	Missing  []string       `json:"missing,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+// DoctorReport is the outcome of Doctor.
+type DoctorReport struct {
+	Tokens   []TokenCheck   `json:"tokens"`
+	Sections []SectionCheck `json:"sections"`
+}
+
+// OK reports whether every section is readable.
+func (r *DoctorReport) OK() bool {
+	for _, s := range r.Sections {
+		if !s.Readable {
+			return false
+		}
+	}
+	return true
+}
+
+// Doctor gets a token for each audience, reads the application roles it
+// carries and checks them against ReadPermissions.
+func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorReport {
+	var rep DoctorReport
+	byAud := map[Audience]TokenCheck{}
+	for _, a := range Audiences {
+		tc := TokenCheck{Audience: a, Scope: ep.Scope(a), Roles: []string{}}
+		tok, err := tokens.Token(ctx, tc.Scope)
+		if err == nil {
+			var c claims
+			c, err = decodeClaims(tok)
+			tc.Roles = c.Roles
+			if c.Exp > 0 {
+				tc.Expires = time.Unix(c.Exp, 0).UTC()
+			}
+			for _, w := range c.Wids {
+				if n, ok := exchangeRoles[strings.ToLower(w)]; ok {
+					tc.DirectoryRoles = append(tc.DirectoryRoles, n)
+				}
+			}
+		}
+		if err != nil {
+			tc.Error = err.Error()
+		} else {
+			tc.OK = true
+		}
+		slices.Sort(tc.Roles)
+		byAud[a] = tc
+		rep.Tokens = append(rep.Tokens, tc)
+	}
+	for _, sec := range tenant.AllSections {
+		sc := SectionCheck{Section: sec, Readable: true}
+		for _, n := range ReadPermissions[sec] {
+			tc := byAud[n.Audience]
+			if !tc.OK {
+				if !n.Optional {
+					sc.Readable = false
+					sc.Missing = appendOnce(sc.Missing, fmt.Sprintf("a %s token (%s)", n.Audience, tc.Error))
+				}
+				continue
+			}
+			if hasAny(tc.Roles, n.AnyOf) {
+				continue
+			}
+			want := describe(n.Grant)
+			if n.Optional {
+				sc.Warnings = append(sc.Warnings, want+": "+n.Without)
+				continue
+			}
+			sc.Readable = false
+			sc.Missing = append(sc.Missing, want)
+		}
+		if sec == tenant.SectionExchange {
+			if tc := byAud[AudienceExchange]; tc.OK && len(tc.DirectoryRoles) == 0 {
+				sc.Warnings = append(sc.Warnings, "no Global Reader or Exchange Administrator role seen in the token: the admin API refuses cmdlets without an Entra role")
+			}
+		}
+		rep.Sections = append(rep.Sections, sc)
+	}
+	return rep
+}
+
+func describe(g Grant) string {
+	app := map[Audience]string{AudienceGraph: "Microsoft Graph", AudienceSharePoint: "SharePoint", AudienceExchange: "Office 365 Exchange Online"}[g.Audience]
+	return strings.Join(g.AnyOf, " or ") + " (" + app + ", application)"
+}
+
+func hasAny(have, want []string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+type claims struct {
+	Roles []string `json:"roles"`
+	Wids  []string `json:"wids"`
+	Exp   int64    `json:"exp"`
+}
+
+// decodeClaims reads a JWT's payload without verifying it: doctor only
+// reports what the token says about itself.
+func decodeClaims(tok string) (claims, error) {
+	var c claims
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return c, errors.New("token is not a JWT")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return c, fmt.Errorf("token payload: %w", err)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("token payload: %w", err)
+	}
+	if c.Roles == nil {
+		c.Roles = []string{}
+	}
+	return c, nil
+}

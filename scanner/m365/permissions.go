@@ -1,0 +1,71 @@
+package m365
+
+import "github.com/sharedrift/sharedrift/tenant"
+
+// Grant is one way to satisfy a need: any of the application roles on one
+// audience.
+type Grant struct {
+	Audience Audience
+	AnyOf    []string
+}
+
+// Need is a permission a section requires (Optional false) or reads more
+// with (Optional true), and what is lost without an optional one.
+type Need struct {
+	Grant
+	Optional bool
+	Without  string
+}
+
+// ReadPermissions lists, per section, the application permissions the
+// collector needs. The least privileged role comes first in each AnyOf.
+var ReadPermissions = map[tenant.Section][]Need{
+	tenant.SectionSharePoint: {
+		{Grant: Grant{AudienceGraph, []string{"SharePointTenantSettings.Read.All", "SharePointTenantSettings.ReadWrite.All"}}},
+		{Grant: Grant{AudienceSharePoint, []string{"Sites.FullControl.All"}}},
+	},
+	tenant.SectionSites: {
+		{Grant: Grant{AudienceGraph, []string{"Sites.Read.All", "Sites.ReadWrite.All", "Sites.FullControl.All"}}},
+		{Grant: Grant{AudienceSharePoint, []string{"Sites.FullControl.All"}}},
+		{Grant: Grant{AudienceGraph, []string{"InformationProtectionPolicy.Read.All"}}, Optional: true, Without: "sensitivity label names stay unknown and the section is partial"},
+	},
+	tenant.SectionLinks: {
+		{Grant: Grant{AudienceGraph, []string{"Sites.Read.All", "Sites.ReadWrite.All", "Sites.FullControl.All", "Files.Read.All", "Files.ReadWrite.All"}}},
+		{Grant: Grant{AudienceGraph, []string{"Sites.FullControl.All"}}, Optional: true, Without: "drive delta may not report every sharing change"},
+	},
+	tenant.SectionGuests: {
+		{Grant: Grant{AudienceGraph, []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}}},
+		{Grant: Grant{AudienceGraph, []string{"AuditLog.Read.All"}}, Optional: true, Without: "last sign-in stays unknown, so stale-guest rules report unknown"},
+		{Grant: Grant{AudienceGraph, []string{"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}}, Optional: true, Without: "group memberships carry ids without names"},
+	},
+	tenant.SectionEntra: {
+		{Grant: Grant{AudienceGraph, []string{"Policy.Read.All"}}},
+		{Grant: Grant{AudienceGraph, []string{"Policy.Read.B2BManagementPolicy", "Policy.ReadWrite.B2BManagementPolicy"}}},
+	},
+	tenant.SectionGroups: {
+		{Grant: Grant{AudienceGraph, []string{"Directory.Read.All", "Directory.ReadWrite.All"}}},
+	},
+	tenant.SectionExchange: {
+		{Grant: Grant{AudienceExchange, []string{"Exchange.ManageAsApp"}}},
+	},
+}
+
+// WritePermissions lists what remediation additionally needs, per section.
+var WritePermissions = map[tenant.Section][]Grant{
+	tenant.SectionSharePoint: {{AudienceGraph, []string{"SharePointTenantSettings.ReadWrite.All"}}, {AudienceSharePoint, []string{"Sites.FullControl.All"}}},
+	tenant.SectionSites:      {{AudienceSharePoint, []string{"Sites.FullControl.All"}}},
+	tenant.SectionLinks:      {{AudienceGraph, []string{"Files.ReadWrite.All", "Sites.ReadWrite.All", "Sites.FullControl.All"}}},
+	tenant.SectionGuests:     {{AudienceGraph, []string{"User.ReadWrite.All"}}},
+	tenant.SectionEntra: {{AudienceGraph, []string{"Policy.ReadWrite.Authorization"}}, {AudienceGraph, []string{"Policy.ReadWrite.B2BManagementPolicy"}},
+		{AudienceGraph, []string{"Policy.ReadWrite.CrossTenantAccess"}}},
+	tenant.SectionGroups:   {{AudienceGraph, []string{"Directory.ReadWrite.All"}}, {AudienceGraph, []string{"Group.ReadWrite.All"}}},
+	tenant.SectionExchange: {{AudienceExchange, []string{"Exchange.ManageAsApp"}}},
+}
+
+// Entra directory role template ids that let the Exchange admin API read
+// (Global Reader) or change (Exchange Administrator) sharing settings.
+var exchangeRoles = map[string]string{
+	"f2ef992c-3afb-46b9-b7cf-a126ee74c451": "Global Reader",
+	"29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
+	"62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+}
