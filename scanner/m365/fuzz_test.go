@@ -34,14 +34,14 @@ func FuzzCollectionParsers(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if sites, err := ParseGraphSites(items); err == nil {
+		if sites, err := parseGraphSites(items); err == nil {
 			for _, s := range sites {
 				if s.ID == "" || s.URL == "" {
 					t.Fatalf("site without identity: %+v", s)
 				}
 			}
 		}
-		_, _ = ParseDrives(items)
+		_, _ = parseDrives(items)
 		_, _ = ParseDeltaItems(items)
 		if links, err := ParsePermissions(items, tenant.Link{}); err == nil {
 			for _, l := range links {
@@ -97,7 +97,7 @@ func FuzzCSOMParsers(f *testing.F) {
 			return
 		}
 		_ = ParseCSOMTenant(arr, &tenant.SharePointSettings{})
-		_, _, _ = ParseCSOMSites(arr)
+		_, _, _ = parseCSOMSites(arr)
 	})
 }
 

@@ -27,8 +27,8 @@ type drive struct {
 	ID, Name string
 }
 
-// ParseDrives reads a site's drives.
-func ParseDrives(items []json.RawMessage) ([]drive, error) {
+// parseDrives reads a site's drives.
+func parseDrives(items []json.RawMessage) ([]drive, error) {
 	const ep = "GET /v1.0/sites/{site-id}/drives"
 	out := make([]drive, 0, len(items))
 	for i, raw := range items {
@@ -203,7 +203,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			failures = append(failures, fmt.Errorf("drives of %s: %w", site.URL, res.Err))
 			continue
 		}
-		drives, err := ParseDrives(res.Items)
+		drives, err := parseDrives(res.Items)
 		if err != nil {
 			failures = append(failures, err)
 			continue

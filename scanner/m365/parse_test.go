@@ -96,7 +96,7 @@ func TestParseDocumentedExamples(t *testing.T) {
 		})
 	})
 	t.Run("getAllSites", func(t *testing.T) {
-		sites, err := ParseGraphSites(docItems(t, "site-getallsites.json"))
+		sites, err := parseGraphSites(docItems(t, "site-getallsites.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestParseDocumentedExamples(t *testing.T) {
 		})
 	})
 	t.Run("CSOM site properties", func(t *testing.T) {
-		sites, next, err := ParseCSOMSites(docArray(t, "csom-sites.json"))
+		sites, next, err := parseCSOMSites(docArray(t, "csom-sites.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func TestParseMalformed(t *testing.T) {
 			return ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`)}, &tenant.SharePointSettings{})
 		}, "holds no Microsoft.Online.SharePoint.TenantAdministration.Tenant"},
 		{"CSOM sites without items", func() error {
-			_, _, err := ParseCSOMSites([]json.RawMessage{json.RawMessage(`{"_ObjectType_":"` + csomSitesType + `"}`)})
+			_, _, err := parseCSOMSites([]json.RawMessage{json.RawMessage(`{"_ObjectType_":"` + csomSitesType + `"}`)})
 			return err
 		}, "no _Child_Items_"},
 		{"collection without value", func() error {

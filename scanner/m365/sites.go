@@ -29,8 +29,8 @@ type graphSite struct {
 	Title  string
 }
 
-// ParseGraphSites reads the items of a getAllSites page.
-func ParseGraphSites(items []json.RawMessage) ([]graphSite, error) {
+// parseGraphSites reads the items of a getAllSites page.
+func parseGraphSites(items []json.RawMessage) ([]graphSite, error) {
 	const ep = "GET /v1.0/sites/getAllSites"
 	out := make([]graphSite, 0, len(items))
 	for i, raw := range items {
@@ -55,9 +55,9 @@ func ParseGraphSites(items []json.RawMessage) ([]graphSite, error) {
 	return out, nil
 }
 
-// ParseCSOMSites reads one GetSitePropertiesFromSharePoint answer: the
+// parseCSOMSites reads one GetSitePropertiesFromSharePoint answer: the
 // sites on the page and the start index of the next page ("" when done).
-func ParseCSOMSites(arr []json.RawMessage) (sites []props, next string, err error) {
+func parseCSOMSites(arr []json.RawMessage) (sites []props, next string, err error) {
 	const ep = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesFromSharePoint)"
 	obj, err := csomObject(ep, arr, csomSitesType)
 	if err != nil {
@@ -116,7 +116,7 @@ func (src sitesSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		if err != nil {
 			return fmt.Errorf("collect sites: site properties: %w", err)
 		}
-		page, next, err := ParseCSOMSites(arr)
+		page, next, err := parseCSOMSites(arr)
 		if err != nil {
 			return fmt.Errorf("collect sites: %w", err)
 		}
@@ -183,7 +183,7 @@ func hasLabelledSite(csom map[string]props) bool {
 func (c *Client) listSites(ctx context.Context) ([]graphSite, error) {
 	var out []graphSite
 	_, err := c.GraphPages(ctx, V1, "/sites/getAllSites"+selectQuery(graphSiteSelect, "$top="+itoa(c.o.PageSize)), nil, func(items []json.RawMessage) error {
-		s, err := ParseGraphSites(items)
+		s, err := parseGraphSites(items)
 		out = append(out, s...)
 		return err
 	})

@@ -219,7 +219,7 @@ func (s *Server) resolve(paths map[string]csomNode, id string, depth int) (*csom
 					return &csomTarget{kind: "site", site: m}, nil
 				}
 			}
-			return nil, fmt.Errorf("Cannot get site %s.", params[0].Value)
+			return nil, fmt.Errorf("cannot get site %s", params[0].Value)
 		}
 		return nil, fmt.Errorf("unknown method %s", p.Name)
 	}

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -420,16 +419,6 @@ func noContent() *reply { return &reply{status: http.StatusNoContent, header: ht
 func (s *Server) newID() string {
 	s.nextID++
 	return fmt.Sprintf("00000000-0000-4000-8000-%012d", s.nextID)
-}
-
-// sortedDocKeys lists fixture keys (for tests and the recorder).
-func (s *Server) sortedDocKeys() []string {
-	keys := make([]string, 0, len(s.docs))
-	for k := range s.docs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 type tokenFunc func(scope string) string
