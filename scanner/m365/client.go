@@ -39,9 +39,9 @@ type Options struct {
 	MaxWait time.Duration
 	// Sleep waits between retries; tests shorten it. Default honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Pacer, when set, is asked before every request and told every
-	// response's headers, so that a scan can slow down before the service
-	// throttles it.
+	// Pacer is asked before every request and told every response's
+	// headers, so that a scan slows down before the service throttles it
+	// (default: a HeaderPacer).
 	Pacer Pacer
 	// Recorder, when set, receives every successful response.
 	Recorder Recorder
@@ -104,6 +104,11 @@ func New(o Options) (*Client, error) {
 	}
 	if o.PageSize == 0 {
 		o.PageSize = 999
+	}
+	if o.Pacer == nil {
+		hp := NewHeaderPacer()
+		hp.Sleep = o.Sleep
+		o.Pacer = hp
 	}
 	hc := o.HTTPClient
 	if hc == nil {

@@ -250,3 +250,23 @@ func TestSlowSectionTimesOut(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInActivityForbidden: without the licence or permission for sign-in
+// activity the guests are still read, with their last sign-in unknown.
+func TestSignInActivityForbidden(t *testing.T) {
+	snap, srv := scanWithFault(t, "GET /v1.0/users", m365test.Fault{Status: http.StatusForbidden, Times: 1}, nil)
+	if srv.Faults.Fired("GET /v1.0/users") != 1 {
+		t.Fatal("fault did not fire")
+	}
+	if !snap.Complete(tenant.SectionGuests) || len(snap.Guests) == 0 {
+		t.Fatalf("guests %+v, %d guests", snap.Status[tenant.SectionGuests], len(snap.Guests))
+	}
+	for _, g := range snap.Guests {
+		if g.SignIn != nil {
+			t.Errorf("guest %s has sign-in %+v, want unknown", g.ID, g.SignIn)
+		}
+		if g.Sponsors == nil {
+			t.Errorf("guest %s lost its sponsors", g.ID)
+		}
+	}
+}
