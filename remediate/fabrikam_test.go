@@ -1,0 +1,319 @@
+package remediate_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/notify"
+	"github.com/sharedrift/sharedrift/notify/notifystore"
+	"github.com/sharedrift/sharedrift/remediate"
+	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// nonDestructive returns the rules whose plans on this scan have no
+// destructive step.
+func nonDestructive(plans []remediate.Plan) []string {
+	destructive := map[string]bool{}
+	var ids []string
+	for i := range plans {
+		if plans[i].Destructive() {
+			destructive[plans[i].RuleID] = true
+		}
+	}
+	for i := range plans {
+		if id := plans[i].RuleID; !destructive[id] && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func heldFor(rep *remediate.RunReport, ruleID string) []remediate.Held {
+	var out []remediate.Held
+	for _, h := range rep.Held {
+		if h.RuleID == ruleID {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func pathRoot(p string) string {
+	if i := strings.IndexAny(p, ".["); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+func TestAutoApplyResolvesFindingsAndChangesNothingElse(t *testing.T) {
+	r := newRig(t, remediate.Policy{Mode: remediate.ModeDryRun})
+	first := r.scan()
+	probe, skipped := remediate.Build(first.snap, r.baseline, first.results)
+	if len(skipped) != 0 {
+		t.Fatalf("plans skipped: %v", skipped)
+	}
+	auto := nonDestructive(probe)
+	if len(auto) < 25 {
+		t.Fatalf("only %d non-destructive fixable rules fail on fabrikam: %v", len(auto), auto)
+	}
+	r.policy = autoFor(auto...)
+	plans := r.plan(first)
+
+	rep := r.apply()
+	if rep.Count(remediate.StatusFailed) != 0 || rep.Count(remediate.StatusSkipped) != 0 || rep.Count(remediate.StatusNotAttempted) != 0 {
+		for _, o := range rep.Ops {
+			if o.Status != remediate.StatusApplied && o.Status != remediate.StatusUnchanged {
+				t.Errorf("op %d %s %s %s: %s %s %s", o.Seq, o.RuleID, o.Action, o.ObjectKey, o.Status, o.Result, o.Error)
+			}
+		}
+		t.FailNow()
+	}
+	if rep.Changes == 0 || rep.Count(remediate.StatusApplied) != rep.Changes {
+		t.Fatalf("changes %d, applied ops %d", rep.Changes, rep.Count(remediate.StatusApplied))
+	}
+	for _, h := range rep.Held {
+		if slices.Contains(auto, h.RuleID) {
+			t.Errorf("auto rule held: %+v", h)
+		}
+	}
+
+	// Every finding of the auto rules is resolved by the re-scan.
+	second := r.scan()
+	for _, id := range auto {
+		if f := fails(second.results, id); len(f) > 0 {
+			t.Errorf("%s still fails after apply: %+v", id, f)
+		}
+	}
+	trs, err := r.st.Transitions(r.ctx, second.scan.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved := map[string]bool{}
+	for _, tr := range trs {
+		if tr.Kind == store.TransitionResolved {
+			resolved[tr.Finding.Fingerprint] = true
+		}
+	}
+	for _, p := range plans {
+		if slices.Contains(auto, p.RuleID) && !resolved[p.Fingerprint] {
+			t.Errorf("finding %s (%s %s) not resolved", p.Fingerprint[:12], p.RuleID, p.ObjectKey)
+		}
+	}
+
+	// Nothing but the planned fields of the planned objects changed.
+	touched := map[string]map[string]bool{}
+	for _, p := range plans {
+		if !slices.Contains(auto, p.RuleID) {
+			continue
+		}
+		for _, op := range p.Ops {
+			if touched[op.ObjectKey] == nil {
+				touched[op.ObjectKey] = map[string]bool{}
+			}
+			touched[op.ObjectKey][op.Field] = true
+		}
+	}
+	changes, err := drift.Diff(first.snap, second.snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) == 0 {
+		t.Fatal("no drift between the scans")
+	}
+	for _, c := range changes {
+		fields, ok := touched[c.Key]
+		switch {
+		case !ok:
+			t.Errorf("object %s changed but no operation touched it: %+v", c.Key, c)
+		case c.Kind == drift.Removed && !fields["exists"]:
+			t.Errorf("object %s removed but no operation deleted it", c.Key)
+		case c.Kind == drift.Added:
+			t.Errorf("object %s appeared", c.Key)
+		}
+		for _, f := range c.Fields {
+			if !fields[pathRoot(f.Path)] {
+				t.Errorf("%s: field %s changed (%s) but no operation set it", c.Key, f.Path, f.String())
+			}
+		}
+	}
+
+	// Idempotent: the same plans again change nothing.
+	again := r.apply()
+	if len(again.Ops) != 0 || again.Changes != 0 {
+		t.Errorf("second run: %d ops, %d changes", len(again.Ops), again.Changes)
+	}
+}
+
+// fiveOps is a policy under which fabrikam has exactly five operations:
+// three Anyone links to delete, then two sites to lower.
+func fiveOps() remediate.Policy {
+	return autoFor("links.anyone_link", "sites.sharing_level")
+}
+
+func TestFaultAtThirdOfFiveOperations(t *testing.T) {
+	r := newRig(t, fiveOps())
+	s := r.plan(r.scan())
+	_ = s
+	third := "DELETE /v1.0/drives/*Tw9-od/items/01OD6NOTES/permissions/*"
+	r.fake.Faults.Add(third, m365test.Fault{Status: http.StatusForbidden})
+
+	rep := r.apply()
+	want := []string{remediate.StatusApplied, remediate.StatusApplied, remediate.StatusFailed, remediate.StatusNotAttempted, remediate.StatusNotAttempted}
+	if got := statuses(rep); !slices.Equal(got, want) {
+		t.Fatalf("statuses %v, want %v", got, want)
+	}
+	if rep.Ops[2].ObjectKey != "link:b!Tw9-od/01OD6NOTES/YW5vbnltb3VzX29k" || !strings.Contains(rep.Ops[2].Error, "403") {
+		t.Errorf("third op: %+v", rep.Ops[2])
+	}
+	if !strings.Contains(rep.Stopped, "operation 3") || rep.Changes != 3 {
+		t.Errorf("stopped %q after %d changes", rep.Stopped, rep.Changes)
+	}
+	if r.fake.Faults.Fired(third) != 1 {
+		t.Errorf("fault fired %d times", r.fake.Faults.Fired(third))
+	}
+
+	// The audit says exactly that.
+	rows, err := r.svc.History(r.ctx, r.tenant, rep.RunID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStates := []store.RemediationState{store.RemediationApplied, store.RemediationApplied, store.RemediationFailed, store.RemediationSkipped, store.RemediationSkipped}
+	if len(rows) != 5 {
+		t.Fatalf("%d audit rows, want 5", len(rows))
+	}
+	for i, row := range rows {
+		if row.State != wantStates[i] || row.Seq != i+1 {
+			t.Errorf("row %d: seq %d state %s, want %s", i, row.Seq, row.State, wantStates[i])
+		}
+		if i < 2 && (string(row.Before) != "true" || string(row.After) != "false" || row.Result != "changed" || row.ApprovedBy != "") {
+			t.Errorf("row %d: before %s after %s result %q approved by %q", i, row.Before, row.After, row.Result, row.ApprovedBy)
+		}
+		if i == 2 && !strings.Contains(row.Error, "injected fault") {
+			t.Errorf("failed row error %q", row.Error)
+		}
+		if i > 2 && (!strings.HasPrefix(row.Result, "not attempted") || row.Before != nil) {
+			t.Errorf("row %d: %q before %s", i, row.Result, row.Before)
+		}
+	}
+
+	// The tenant agrees: two links gone, the third and both sites untouched.
+	after := r.scan()
+	gone := map[string]bool{}
+	for _, l := range after.snap.Links {
+		gone[l.Key()] = false
+	}
+	for i, o := range rep.Ops[:3] {
+		_, present := gone[o.ObjectKey]
+		if present != (i == 2) {
+			t.Errorf("%s present=%t after the run", o.ObjectKey, present)
+		}
+	}
+	if len(fails(after.results, "sites.sharing_level")) != 2 {
+		t.Errorf("sites changed although not attempted")
+	}
+
+	// The next run retries what is left, idempotently.
+	r.fake.Faults.Clear()
+	next := r.apply()
+	if next.Count(remediate.StatusFailed) != 0 || next.Count(remediate.StatusApplied) != 3 {
+		t.Errorf("retry run: %v", statuses(next))
+	}
+}
+
+func TestCapStopsRunAndNotifies(t *testing.T) {
+	r := newRig(t, fiveOps())
+	r.policy.MaxChanges = 2
+	r.notifier = remediate.OutboxNotifier{Outbox: &notifystore.Outbox{S: r.st}, Routes: []notify.Route{{Destination: "ops-slack"}}}
+	first := r.scan()
+	r.plan(first)
+
+	rep := r.apply()
+	want := []string{remediate.StatusApplied, remediate.StatusApplied, remediate.StatusNotAttempted, remediate.StatusNotAttempted, remediate.StatusNotAttempted}
+	if got := statuses(rep); !slices.Equal(got, want) {
+		t.Fatalf("statuses %v, want %v", got, want)
+	}
+	if !rep.CapReached || rep.Changes != 2 || !strings.Contains(rep.Stopped, "cap of 2") {
+		t.Errorf("cap reached %t, changes %d, stopped %q", rep.CapReached, rep.Changes, rep.Stopped)
+	}
+	msgs, err := r.st.OutboxMessages(r.ctx, store.OutboxFilter{Tenant: r.tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Kind != string(remediate.KindCapReached) || msgs[0].Destination != "ops-slack" {
+		t.Fatalf("outbox: %+v", msgs)
+	}
+	n, err := notify.DecodePayload(msgs[0].Payload)
+	if err != nil || n.Finding == nil || !strings.Contains(n.Finding.Actual, "2 changes made, 3 operations left") {
+		t.Errorf("cap notification: %+v %v", n, err)
+	}
+
+	// Exactly two objects changed in the tenant.
+	changes, err := drift.Diff(first.snap, r.scan().snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 {
+		t.Errorf("%d objects changed, want 2: %+v", len(changes), changes)
+	}
+}
+
+func TestPartialScanNeverTriggersAChange(t *testing.T) {
+	links := "GET /v1.0/drives/*/items/*/permissions"
+	t.Run("plans from a partial scan", func(t *testing.T) {
+		r := newRig(t, autoFor("links.anyone_link", "links.anyone_link_edit", "links.anyone_link_expiry", "links.anyone_on_confidential"))
+		r.fake.Faults.Add("POST /v1.0/$batch", m365test.Fault{Status: http.StatusServiceUnavailable})
+		r.fake.Faults.Add(links, m365test.Fault{Status: http.StatusServiceUnavailable})
+		s := r.scan()
+		if s.snap.Complete(tenant.SectionLinks) {
+			t.Fatal("links section complete despite the faults")
+		}
+		plans, skipped := remediate.Build(s.snap, r.baseline, s.results)
+		for _, p := range plans {
+			if p.Section == tenant.SectionLinks {
+				t.Errorf("plan from the incomplete links section: %+v", p)
+			}
+		}
+		_ = skipped
+		if _, err := r.svc.Record(r.ctx, s.scan.ID, plans); err != nil {
+			t.Fatal(err)
+		}
+		before := r.writeCalls()
+		rep := r.apply()
+		if len(rep.Ops) != 0 || r.writeCalls() != before {
+			t.Errorf("a partial scan led to %d operations", len(rep.Ops))
+		}
+	})
+	t.Run("plans held when the latest scan is partial", func(t *testing.T) {
+		r := newRig(t, autoFor("links.anyone_link"))
+		r.plan(r.scan())
+		r.fake.Faults.Add("POST /v1.0/$batch", m365test.Fault{Status: http.StatusServiceUnavailable})
+		r.fake.Faults.Add(links, m365test.Fault{Status: http.StatusServiceUnavailable})
+		if s := r.scan(); s.snap.Complete(tenant.SectionLinks) {
+			t.Fatal("links section complete despite the faults")
+		}
+		r.fake.Faults.Clear()
+		before := r.writeCalls()
+		rep := r.apply()
+		if len(rep.Ops) != 0 || r.writeCalls() != before {
+			t.Fatalf("%d operations after a partial scan", len(rep.Ops))
+		}
+		if h := heldFor(rep, "links.anyone_link"); len(h) != 3 || !strings.Contains(h[0].Reason, "latest scan") {
+			t.Errorf("held: %+v", h)
+		}
+	})
+	t.Run("stale scan", func(t *testing.T) {
+		r := newRig(t, autoFor("links.anyone_link"))
+		r.plan(r.scan())
+		r.clock.Advance(25 * time.Hour)
+		rep := r.apply()
+		if h := heldFor(rep, "links.anyone_link"); len(rep.Ops) != 0 || len(h) != 3 || !strings.Contains(h[0].Reason, "25h0m0s old") {
+			t.Errorf("stale scan: ops %d held %+v", len(rep.Ops), h)
+		}
+	})
+}

@@ -1,0 +1,760 @@
+package remediate
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Plan is what it takes to fix one finding: API operations in order, each
+// with its before and after values.
+type Plan struct {
+	Tenant      string          `json:"tenant"`
+	Fingerprint string          `json:"fingerprint"`
+	RuleID      string          `json:"ruleId"`
+	Section     tenant.Section  `json:"section"`
+	Severity    tenant.Severity `json:"severity"`
+	ObjectKey   string          `json:"objectKey"`
+	ObjectName  string          `json:"objectName,omitempty"`
+	Expected    string          `json:"expected,omitempty"`
+	Actual      string          `json:"actual,omitempty"`
+	// ScanID and CollectedAt say which scan the plan was made from; apply
+	// refuses plans from incomplete sections or scans older than allowed.
+	ScanID      int64     `json:"scanId,omitempty"`
+	CollectedAt time.Time `json:"collectedAt"`
+	Ops         []Op      `json:"ops"`
+	// NotBefore holds back deferred operations until a grace period ends.
+	NotBefore *time.Time `json:"notBefore,omitempty"`
+}
+
+// Destructive reports whether any operation of the plan is destructive.
+func (p *Plan) Destructive() bool {
+	for i := range p.Ops {
+		if p.Ops[i].Destructive {
+			return true
+		}
+	}
+	return false
+}
+
+// planner builds the operations fixing one failed result.
+type planner func(c *planCtx, r *tenant.Result) ([]Op, error)
+
+// planners is the explicit list of fixable rules. Rules not listed (e.g.
+// guests.sponsor: nobody can be made a sponsor automatically) have no plan.
+var planners = map[string]planner{
+	"sharepoint.sharing_level":            spCapOp("sharingCapability", scaleSharing, sharingFromExpected),
+	"sharepoint.onedrive_sharing_level":   spCapOp("oneDriveSharingCapability", scaleSharing, sharingFromExpected),
+	"sharepoint.default_link_scope":       spCapOp("defaultLinkScope", scaleLinkScope, scopeFromExpected),
+	"sharepoint.default_link_permission":  spCapOp("defaultLinkPermission", scaleLinkType, permFromExpected),
+	"sharepoint.domain_restriction_mode":  planSPMode,
+	"sharepoint.blocked_domains":          planSPBlocked,
+	"sharepoint.allowed_domains":          planSPAllowed,
+	"sharepoint.anyone_link_expiry":       planSPAnyoneExpiry,
+	"sharepoint.anyone_link_permission":   planSPAnyonePerm,
+	"sharepoint.guest_resharing":          planSPResharing,
+	"sharepoint.guest_access_expiry":      planSPGuestExpiry,
+	"sharepoint.verification_code_reauth": planSPReauth,
+	"sites.sharing_level":                 planSite,
+	"sites.label_sharing_level":           planSite,
+	"sites.confidential_sharing_level":    planSite,
+	"links.anyone_link":                   planLink,
+	"links.anyone_link_edit":              planLink,
+	"links.anyone_link_expiry":            planLink,
+	"links.anyone_on_confidential":        planLink,
+	"guests.stale":                        planGuest,
+	"guests.orphaned":                     planGuest,
+	"guests.pending":                      planGuest,
+	"guests.blocked_domain":               planGuest,
+	"entra.invite_from":                   planInviteFrom,
+	"entra.guest_access":                  planGuestAccess,
+	"entra.invitation_domain_mode":        planInviteMode,
+	"entra.invitation_blocked_domains":    planInviteBlocked,
+	"entra.invitation_allowed_domains":    planInviteAllowed,
+	"groups.guest_settings":               planGroupsSettings,
+	"groups.group_guest_access":           planGroupGuests,
+	"exchange.anonymous_calendar_sharing": planPolicyEntry(func(*planCtx, *tenant.Result) (*EntryEdit, error) {
+		return &EntryEdit{Domain: "Anonymous", Drop: true}, nil
+	}),
+	"exchange.calendar_all_domains":   planPolicyEntry(allDomainsCap),
+	"exchange.calendar_domain_detail": planPolicyEntry(domainCap),
+	"exchange.contacts_all_domains": planPolicyEntry(func(*planCtx, *tenant.Result) (*EntryEdit, error) {
+		return &EntryEdit{Domain: "*", RemoveActions: []string{tenant.ContactsSharing}}, nil
+	}),
+	"exchange.org_relationship_free_busy": planOrgFreeBusy,
+	"exchange.org_relationship_allowed":   planOrgAllowed,
+}
+
+// Fixable reports whether a rule has an automated fix.
+func Fixable(ruleID string) bool {
+	_, ok := planners[ruleID]
+	return ok
+}
+
+// FixableRules lists the rules with an automated fix, sorted.
+func FixableRules() []string {
+	out := make([]string, 0, len(planners))
+	for id := range planners {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type planCtx struct {
+	s *tenant.Snapshot
+	b *baselines.Baseline
+}
+
+// Build plans a fix for every failed result of a fixable rule whose
+// section was collected completely. Results accepted by a baseline
+// exception are left alone. Results that cannot be planned (the object is
+// missing from the snapshot, the value has no API equivalent) are returned
+// as skips with the reason, so nothing is silently dropped.
+func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (plans []Plan, skipped map[string]string) {
+	skipped = map[string]string{}
+	c := &planCtx{s: s, b: b}
+	for i := range results {
+		r := &results[i]
+		if r.Outcome != tenant.Fail || r.Exception != "" {
+			continue
+		}
+		pl, ok := planners[r.RuleID]
+		if !ok {
+			continue
+		}
+		fp := r.Fingerprint()
+		if !s.Complete(r.Section) {
+			skipped[fp] = fmt.Sprintf("section %s is not complete", r.Section)
+			continue
+		}
+		ops, err := pl(c, r)
+		if err != nil {
+			skipped[fp] = err.Error()
+			continue
+		}
+		for j := range ops {
+			if ops[j].After == nil {
+				after, err := ops[j].Change.Apply(ops[j].Before)
+				if err != nil {
+					return nil, map[string]string{fp: err.Error()}
+				}
+				ops[j].After = after
+			}
+		}
+		plans = append(plans, Plan{Tenant: s.Tenant, Fingerprint: fp, RuleID: r.RuleID, Section: r.Section, Severity: r.Severity,
+			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual, CollectedAt: s.CollectedAt, Ops: ops})
+	}
+	return plans, skipped
+}
+
+// expectedValue takes X from a result's "at most X".
+func expectedValue(r *tenant.Result) (string, error) {
+	v, ok := strings.CutPrefix(r.Expected, "at most ")
+	if !ok || v == "" {
+		return "", fmt.Errorf("rule %s: expected value %q is not a ceiling", r.RuleID, r.Expected)
+	}
+	return v, nil
+}
+
+func sharingFromExpected(v string) string { return string(baselines.SharingLevel(v).Tenant()) }
+func scopeFromExpected(v string) string   { return string(baselines.LinkScope(v).Tenant()) }
+func permFromExpected(v string) string    { return string(baselines.LinkPermission(v).Tenant()) }
+
+// fieldValue reads a snapshot object's field by its JSON name.
+func fieldValue(obj any, field string) json.RawMessage {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(raw(obj), &m)
+	if v, ok := m[field]; ok {
+		return v
+	}
+	return raw(nil)
+}
+
+func spOp(c *planCtx, field string, ch Change) (Op, error) {
+	api, err := m365.SharePointSettingAPI(field)
+	if err != nil {
+		return Op{}, err
+	}
+	return Op{Action: ActionSetSharePoint, ObjectKey: c.s.SharePoint.Key(), Field: field, Before: fieldValue(c.s.SharePoint, field),
+		Change: ch, API: api, Reversible: true, Priority: priorityNormal}, nil
+}
+
+func spCapOp(field, scale string, conv func(string) string) planner {
+	return func(c *planCtx, r *tenant.Result) ([]Op, error) {
+		v, err := expectedValue(r)
+		if err != nil {
+			return nil, err
+		}
+		capv := conv(v)
+		if _, ok := rank(scale, capv); !ok {
+			return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+		}
+		op, err := spOp(c, field, Change{AtMost: &Cap{Scale: scale, Value: capv}})
+		return []Op{op}, err
+	}
+}
+
+func planSPMode(c *planCtx, r *tenant.Result) ([]Op, error) {
+	mode := baselines.DomainMode(r.Expected).Tenant()
+	if mode == "" {
+		return nil, fmt.Errorf("rule %s: mode %q has no API value", r.RuleID, r.Expected)
+	}
+	op, err := spOp(c, sharePointModeField, Change{Set: raw(mode)})
+	op.Priority = priorityMode
+	ops := []Op{op}
+	if dr := c.b.SharePoint.DomainRestriction; err == nil && mode == tenant.DomainModeBlockList && dr != nil {
+		// A new block list must hold what has to stay blocked, or the
+		// switch would unblock domains the allow list kept out.
+		if add := literalDomains(dr.MustBlock); len(add) > 0 {
+			op, err = spOp(c, "blockedDomains", Change{Add: add})
+			ops = append(ops, op)
+		}
+	}
+	return ops, err
+}
+
+// literalDomains keeps the list entries that are plain domains.
+func literalDomains(l []string) []string {
+	var out []string
+	for _, d := range l {
+		if !strings.ContainsAny(d, "*?[") {
+			out = append(out, strings.ToLower(d))
+		}
+	}
+	return out
+}
+
+// domainOf takes the domain from a ".../blockedDomain:x" or
+// ".../allowedDomain:x" object key.
+func domainOf(r *tenant.Result) (string, error) {
+	_, d, ok := strings.Cut(r.ObjectKey, "Domain:")
+	if !ok || d == "" {
+		return "", fmt.Errorf("rule %s: no domain in %s", r.RuleID, r.ObjectKey)
+	}
+	if strings.ContainsAny(d, "*?[") {
+		return "", fmt.Errorf("rule %s: domain pattern %q cannot be put on a list", r.RuleID, d)
+	}
+	return d, nil
+}
+
+// blockOps are the operations that make domain d blocked by a domain list
+// whose mode is (or, per the baseline, is about to become) mode.
+func blockOps(d string, mode, want tenant.DomainMode, modeOp func(tenant.DomainMode) (Op, error), listOp func(field string, ch Change) (Op, error), allowField, blockField string) ([]Op, error) {
+	if want != "" {
+		mode = want
+	}
+	switch mode {
+	case tenant.DomainModeBlockList:
+		op, err := listOp(blockField, Change{Add: []string{d}})
+		return []Op{op}, err
+	case tenant.DomainModeAllowList:
+		op, err := listOp(allowField, Change{Remove: []string{d}})
+		return []Op{op}, err
+	case tenant.DomainModeNone:
+		m, err := modeOp(tenant.DomainModeBlockList)
+		if err != nil {
+			return nil, err
+		}
+		op, err := listOp(blockField, Change{Add: []string{d}})
+		return []Op{m, op}, err
+	}
+	return nil, fmt.Errorf("domain restriction mode %q not recognised", mode)
+}
+
+func spWantMode(b *baselines.Baseline) tenant.DomainMode {
+	if dr := b.SharePoint.DomainRestriction; dr != nil && dr.Mode != nil {
+		return dr.Mode.Tenant()
+	}
+	return ""
+}
+
+func planSPBlocked(c *planCtx, r *tenant.Result) ([]Op, error) {
+	d, err := domainOf(r)
+	if err != nil {
+		return nil, err
+	}
+	ops, err := blockOps(d, c.s.SharePoint.DomainRestrictionMode, spWantMode(c.b),
+		func(m tenant.DomainMode) (Op, error) {
+			op, err := spOp(c, sharePointModeField, Change{Set: raw(m)})
+			op.Priority = priorityMode
+			return op, err
+		},
+		func(f string, ch Change) (Op, error) { return spOp(c, f, ch) }, "allowedDomains", "blockedDomains")
+	for i := range ops {
+		ops[i].Scope.Domains = []string{d}
+	}
+	return ops, err
+}
+
+func planSPAllowed(c *planCtx, r *tenant.Result) ([]Op, error) {
+	d, err := domainOf(r)
+	if err != nil {
+		return nil, err
+	}
+	op, err := spOp(c, "allowedDomains", Change{Remove: []string{d}})
+	op.Scope.Domains = []string{d}
+	return []Op{op}, err
+}
+
+func planSPAnyoneExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
+	a := c.b.SharePoint.AnyoneLinks
+	if a == nil || a.MaxExpiryDays == nil {
+		return nil, fmt.Errorf("rule %s: baseline sets no expiry", r.RuleID)
+	}
+	op, err := spOp(c, "anyoneLinkExpirationDays", Change{Set: raw(*a.MaxExpiryDays)})
+	return []Op{op}, err
+}
+
+func planSPAnyonePerm(c *planCtx, _ *tenant.Result) ([]Op, error) {
+	var ops []Op
+	for _, f := range []string{"fileAnyoneLinkType", "folderAnyoneLinkType"} {
+		op, err := spOp(c, f, Change{AtMost: &Cap{Scale: scaleLinkType, Value: string(tenant.LinkTypeView)}})
+		if err != nil {
+			return nil, err
+		}
+		if !equalValues(op.Before, raw(tenant.LinkTypeView)) && !equalValues(op.Before, raw(tenant.LinkTypeNone)) {
+			ops = append(ops, op)
+		}
+	}
+	return ops, nil
+}
+
+func planSPResharing(c *planCtx, _ *tenant.Result) ([]Op, error) {
+	op, err := spOp(c, "resharingByGuests", Change{Set: raw(false)})
+	return []Op{op}, err
+}
+
+// requiredDays fixes a "required, within N days" pair of settings.
+func requiredDays(c *planCtx, flag, days string, cur *int, max int) ([]Op, error) {
+	op, err := spOp(c, flag, Change{Set: raw(true)})
+	if err != nil {
+		return nil, err
+	}
+	ops := []Op{op}
+	if cur == nil || *cur > max || *cur < 1 {
+		op, err := spOp(c, days, Change{Set: raw(max)})
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	return ops, nil
+}
+
+func planSPGuestExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
+	max := c.b.SharePoint.MaxGuestAccessExpiryDays
+	if max == nil {
+		return nil, fmt.Errorf("rule %s: baseline sets no expiry", r.RuleID)
+	}
+	return requiredDays(c, "guestExpirationRequired", "guestExpirationDays", c.s.SharePoint.GuestExpirationDays, *max)
+}
+
+func planSPReauth(c *planCtx, r *tenant.Result) ([]Op, error) {
+	max := c.b.SharePoint.MaxVerificationCodeReauthDays
+	if max == nil {
+		return nil, fmt.Errorf("rule %s: baseline sets no reauthentication", r.RuleID)
+	}
+	return requiredDays(c, "emailAttestationRequired", "emailAttestationReAuthDays", c.s.SharePoint.EmailAttestationDays, *max)
+}
+
+func siteByKey(s *tenant.Snapshot, key string) *tenant.Site {
+	for i := range s.Sites {
+		if s.Sites[i].Key() == key {
+			return &s.Sites[i]
+		}
+	}
+	return nil
+}
+
+func siteScope(st *tenant.Site) Scope {
+	sc := Scope{Sites: []string{st.URL}}
+	for _, l := range []string{st.SensitivityLabel, st.SensitivityLabelID} {
+		if l != "" {
+			sc.Labels = append(sc.Labels, l)
+		}
+	}
+	return sc
+}
+
+func planSite(c *planCtx, r *tenant.Result) ([]Op, error) {
+	st := siteByKey(c.s, r.ObjectKey)
+	if st == nil {
+		return nil, fmt.Errorf("site %s is not in the snapshot", r.ObjectKey)
+	}
+	v, err := expectedValue(r)
+	if err != nil {
+		return nil, err
+	}
+	capv := sharingFromExpected(v)
+	if capv == "" {
+		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	}
+	return []Op{{Action: ActionSetSiteSharing, ObjectKey: st.Key(), Ref: Ref{SiteURL: st.URL}, Field: "sharingCapability",
+		Before: raw(st.SharingCapability), Change: Change{AtMost: &Cap{Scale: scaleSharing, Value: capv}},
+		API: "CSOM GetSitePropertiesByUrl SetProperty SharingCapability + Update", Reversible: true, Scope: siteScope(st), Priority: priorityNormal}}, nil
+}
+
+func planLink(c *planCtx, r *tenant.Result) ([]Op, error) {
+	var l *tenant.Link
+	for i := range c.s.Links {
+		if c.s.Links[i].Key() == r.ObjectKey {
+			l = &c.s.Links[i]
+			break
+		}
+	}
+	if l == nil {
+		return nil, fmt.Errorf("link %s is not in the snapshot", r.ObjectKey)
+	}
+	sc := Scope{}
+	if l.SiteURL != "" {
+		sc.Sites = []string{l.SiteURL}
+	}
+	for i := range c.s.Sites {
+		if st := &c.s.Sites[i]; (l.SiteID != "" && st.ID == l.SiteID) || (l.SiteURL != "" && strings.EqualFold(st.URL, l.SiteURL)) {
+			sc = siteScope(st)
+		}
+	}
+	// Graph can change only the roles of an existing link, not its scope
+	// or expiry, so every Anyone-link fix removes the link.
+	return []Op{{Action: ActionDeleteLink, ObjectKey: l.Key(), Ref: Ref{DriveID: l.DriveID, ItemID: l.ItemID, PermissionID: l.PermissionID},
+		Field: fieldExists, Before: raw(true), Change: Change{Set: raw(false)},
+		API: "DELETE /v1.0/drives/{drive-id}/items/{item-id}/permissions/{perm-id}", Scope: sc, Priority: priorityNormal}}, nil
+}
+
+func planGuest(c *planCtx, r *tenant.Result) ([]Op, error) {
+	var g *tenant.Guest
+	for i := range c.s.Guests {
+		if c.s.Guests[i].Key() == r.ObjectKey {
+			g = &c.s.Guests[i]
+			break
+		}
+	}
+	if g == nil {
+		return nil, fmt.Errorf("guest %s is not in the snapshot", r.ObjectKey)
+	}
+	sc := Scope{Users: compact(g.ID, g.Mail, g.UPN), Domains: compact(g.Domain)}
+	enabled := raw(nil)
+	if g.AccountEnabled != nil {
+		enabled = raw(*g.AccountEnabled)
+	}
+	ref := Ref{UserID: g.ID}
+	return []Op{
+		{Action: ActionBlockGuest, ObjectKey: g.Key(), Ref: ref, Field: "accountEnabled", Before: enabled, Change: Change{Set: raw(false)},
+			API: "PATCH /v1.0/users/{id} accountEnabled=false", Reversible: true, Scope: sc, Priority: priorityNormal},
+		{Action: ActionDeleteGuest, ObjectKey: g.Key(), Ref: ref, Field: fieldExists, Before: raw(true), Change: Change{Set: raw(false)},
+			API: "DELETE /v1.0/users/{id}", Destructive: true, Deferred: true, Require: []Cond{{Field: "accountEnabled", Value: raw(false)}},
+			Scope: sc, Priority: priorityNormal},
+	}, nil
+}
+
+func compact(vs ...string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func authOp(c *planCtx, field string, before string, ch Change) Op {
+	return Op{Action: ActionSetAuthorization, ObjectKey: tenant.KeyEntraAuthorization, Field: field, Before: raw(before), Change: ch,
+		API: "PATCH /v1.0/policies/authorizationPolicy " + field, Reversible: true, Priority: priorityNormal}
+}
+
+func planInviteFrom(c *planCtx, r *tenant.Result) ([]Op, error) {
+	v, err := expectedValue(r)
+	if err != nil {
+		return nil, err
+	}
+	capv := string(baselines.InviteFrom(v).Tenant())
+	if capv == "" || c.s.Entra == nil {
+		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	}
+	return []Op{authOp(c, "allowInvitesFrom", string(c.s.Entra.AllowInvitesFrom), Change{AtMost: &Cap{Scale: scaleInviteFrom, Value: capv}})}, nil
+}
+
+var guestRoles = map[string]string{"restricted": tenant.GuestRoleRestricted, "limited": tenant.GuestRoleLimited, "member": tenant.GuestRoleMember}
+
+func planGuestAccess(c *planCtx, r *tenant.Result) ([]Op, error) {
+	v, err := expectedValue(r)
+	if err != nil {
+		return nil, err
+	}
+	role, ok := guestRoles[v]
+	if !ok || c.s.Entra == nil {
+		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	}
+	return []Op{authOp(c, "guestUserRoleId", c.s.Entra.GuestUserRoleID, Change{AtMost: &Cap{Scale: scaleGuestRole, Value: role}})}, nil
+}
+
+func invOp(c *planCtx, field string, ch Change) (Op, error) {
+	inv := c.s.Entra.Invitations
+	if inv == nil {
+		return Op{}, fmt.Errorf("invitation domain list not collected")
+	}
+	var before json.RawMessage
+	switch field {
+	case invitationsModeField:
+		before = raw(inv.Mode)
+	case "allowed":
+		before = raw(nonNil(inv.Allowed))
+	case "blocked":
+		before = raw(nonNil(inv.Blocked))
+	}
+	op := Op{Action: ActionSetInvitations, ObjectKey: tenant.KeyEntraInvitations, Field: field, Before: before, Change: ch,
+		API: "PATCH /beta/policies/b2bManagementPolicies/{id} definition", Reversible: true, Priority: priorityNormal}
+	if field == invitationsModeField {
+		op.Priority = priorityMode
+	}
+	return op, nil
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+func planInviteMode(c *planCtx, r *tenant.Result) ([]Op, error) {
+	mode := baselines.DomainMode(r.Expected).Tenant()
+	if mode == "" || c.s.Entra == nil {
+		return nil, fmt.Errorf("rule %s: mode %q has no API value", r.RuleID, r.Expected)
+	}
+	op, err := invOp(c, invitationsModeField, Change{Set: raw(mode)})
+	ops := []Op{op}
+	if dr := c.b.Entra.InvitationDomains; err == nil && mode == tenant.DomainModeBlockList && dr != nil {
+		if add := literalDomains(dr.MustBlock); len(add) > 0 {
+			op, err = invOp(c, "blocked", Change{Add: add})
+			ops = append(ops, op)
+		}
+	}
+	return ops, err
+}
+
+func planInviteBlocked(c *planCtx, r *tenant.Result) ([]Op, error) {
+	d, err := domainOf(r)
+	if err != nil {
+		return nil, err
+	}
+	if c.s.Entra == nil || c.s.Entra.Invitations == nil {
+		return nil, fmt.Errorf("invitation domain list not collected")
+	}
+	var want tenant.DomainMode
+	if dr := c.b.Entra.InvitationDomains; dr != nil && dr.Mode != nil {
+		want = dr.Mode.Tenant()
+	}
+	ops, err := blockOps(d, c.s.Entra.Invitations.Mode, want,
+		func(m tenant.DomainMode) (Op, error) { return invOp(c, invitationsModeField, Change{Set: raw(m)}) },
+		func(f string, ch Change) (Op, error) { return invOp(c, f, ch) }, "allowed", "blocked")
+	for i := range ops {
+		ops[i].Scope.Domains = []string{d}
+	}
+	return ops, err
+}
+
+func planInviteAllowed(c *planCtx, r *tenant.Result) ([]Op, error) {
+	d, err := domainOf(r)
+	if err != nil {
+		return nil, err
+	}
+	if c.s.Entra == nil {
+		return nil, fmt.Errorf("entra settings not collected")
+	}
+	op, err := invOp(c, "allowed", Change{Remove: []string{d}})
+	op.Scope.Domains = []string{d}
+	return []Op{op}, err
+}
+
+func boolRaw(p *bool) json.RawMessage {
+	if p == nil {
+		return raw(nil)
+	}
+	return raw(*p)
+}
+
+func planGroupsSettings(c *planCtx, r *tenant.Result) ([]Op, error) {
+	gs := c.s.Groups
+	if gs == nil {
+		return nil, fmt.Errorf("groups settings not collected")
+	}
+	cur := map[string]*bool{"allowToAddGuests": gs.AllowToAddGuests, "allowGuestsToAccessGroups": gs.AllowGuestsToAccessGroups,
+		"allowGuestsToBeGroupOwner": gs.AllowGuestsToBeGroupOwner}
+	// Only the settings the rule reports as enabled against the baseline.
+	var ops []Op
+	for _, part := range strings.Split(r.Actual, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || val != "true" {
+			continue
+		}
+		p, known := cur[name]
+		if !known {
+			continue
+		}
+		ops = append(ops, Op{Action: ActionSetGroupsSetting, ObjectKey: gs.Key(), Field: name, Before: boolRaw(p), Change: Change{Set: raw(false)},
+			API: "PATCH /v1.0/groupSettings/{id} values " + settingName(name), Reversible: true, Priority: priorityNormal})
+	}
+	if len(ops) == 0 {
+		return nil, fmt.Errorf("rule %s: no setting to change in %q", r.RuleID, r.Actual)
+	}
+	return ops, nil
+}
+
+// settingName is the directory setting name of a snapshot field.
+func settingName(field string) string {
+	if field == "" {
+		return ""
+	}
+	return strings.ToUpper(field[:1]) + field[1:]
+}
+
+func planGroupGuests(c *planCtx, r *tenant.Result) ([]Op, error) {
+	if c.s.Groups == nil {
+		return nil, fmt.Errorf("groups settings not collected")
+	}
+	for i := range c.s.Groups.Groups {
+		g := &c.s.Groups.Groups[i]
+		if g.Key() != r.ObjectKey {
+			continue
+		}
+		var sc Scope
+		for _, l := range g.Labels {
+			sc.Labels = append(sc.Labels, compact(l.DisplayName, l.ID)...)
+		}
+		return []Op{{Action: ActionSetGroupGuests, ObjectKey: g.Key(), Ref: Ref{GroupID: g.ID}, Field: "allowToAddGuests",
+			Before: boolRaw(g.AllowToAddGuests), Change: Change{Set: raw(false)},
+			API: "PATCH /v1.0/groups/{id}/settings/{id} (or POST) Group.Unified.Guest AllowToAddGuests", Reversible: true, Scope: sc, Priority: priorityNormal}}, nil
+	}
+	return nil, fmt.Errorf("group %s is not in the snapshot", r.ObjectKey)
+}
+
+// PolicyDomains renders a sharing policy's Domains as Exchange writes them.
+func PolicyDomains(p *tenant.SharingPolicy) []string {
+	out := make([]string, 0, len(p.Domains))
+	for _, d := range p.Domains {
+		out = append(out, d.Domain+":"+strings.Join(d.Actions, ","))
+	}
+	return out
+}
+
+var calendarDetailActions = map[baselines.CalendarDetail]string{
+	baselines.DetailNone: "none", baselines.DetailSimple: tenant.CalendarFreeBusySimple,
+	baselines.DetailDetail: tenant.CalendarFreeBusyDetail, baselines.DetailReviewer: tenant.CalendarFreeBusyReviewer,
+}
+
+func allDomainsCap(c *planCtx, r *tenant.Result) (*EntryEdit, error) {
+	cs := c.b.Exchange.CalendarSharing
+	if cs == nil || cs.MaxAllDomainsDetail == nil {
+		return nil, fmt.Errorf("rule %s: baseline sets no ceiling", r.RuleID)
+	}
+	return &EntryEdit{Domain: "*", CalendarCap: calendarDetailActions[*cs.MaxAllDomainsDetail]}, nil
+}
+
+func domainCap(_ *planCtx, r *tenant.Result) (*EntryEdit, error) {
+	_, d, ok := strings.Cut(r.ObjectKey, "/domain:")
+	if !ok || d == "" {
+		return nil, fmt.Errorf("rule %s: no domain in %s", r.RuleID, r.ObjectKey)
+	}
+	v, err := expectedValue(r)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := calendarDetailActions[baselines.CalendarDetail(v)]
+	if !ok {
+		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	}
+	return &EntryEdit{Domain: d, CalendarCap: a}, nil
+}
+
+func planPolicyEntry(edit func(*planCtx, *tenant.Result) (*EntryEdit, error)) planner {
+	return func(c *planCtx, r *tenant.Result) ([]Op, error) {
+		if c.s.Exchange == nil {
+			return nil, fmt.Errorf("exchange settings not collected")
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(r.ObjectKey, "sharingpolicy:"), "/domain:")
+		for i := range c.s.Exchange.SharingPolicies {
+			p := &c.s.Exchange.SharingPolicies[i]
+			if p.Name != name {
+				continue
+			}
+			e, err := edit(c, r)
+			if err != nil {
+				return nil, err
+			}
+			var sc Scope
+			if e.Domain != "*" && e.Domain != "Anonymous" {
+				sc.Domains = []string{e.Domain}
+			}
+			return []Op{{Action: ActionSetSharingPolicy, ObjectKey: p.Key(), Ref: Ref{Name: p.Name}, Field: "domains",
+				Before: raw(PolicyDomains(p)), Change: Change{Entry: e}, API: "Exchange Set-SharingPolicy -Domains",
+				Reversible: true, Scope: sc, Priority: priorityNormal}}, nil
+		}
+		return nil, fmt.Errorf("sharing policy %q is not in the snapshot", name)
+	}
+}
+
+func orgRel(c *planCtx, key string) (*tenant.OrgRelationship, error) {
+	if c.s.Exchange == nil {
+		return nil, fmt.Errorf("exchange settings not collected")
+	}
+	for i := range c.s.Exchange.OrganizationRelationships {
+		if o := &c.s.Exchange.OrganizationRelationships[i]; o.Key() == key {
+			return o, nil
+		}
+	}
+	return nil, fmt.Errorf("organization relationship %s is not in the snapshot", key)
+}
+
+var freeBusyLevels = map[baselines.FreeBusy]string{
+	baselines.FreeBusyNone: tenant.FreeBusyNone, baselines.FreeBusyAvailabilityOnly: tenant.FreeBusyAvailabilityOnly,
+	baselines.FreeBusyLimitedDetails: tenant.FreeBusyLimitedDetails,
+}
+
+func planOrgFreeBusy(c *planCtx, r *tenant.Result) ([]Op, error) {
+	o, err := orgRel(c, r.ObjectKey)
+	if err != nil {
+		return nil, err
+	}
+	v, err := expectedValue(r)
+	if err != nil {
+		return nil, err
+	}
+	level, ok := freeBusyLevels[baselines.FreeBusy(v)]
+	if !ok {
+		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	}
+	op := Op{Action: ActionSetOrgRelationship, ObjectKey: o.Key(), Ref: Ref{Name: o.Name}, Reversible: true, Scope: Scope{Domains: o.DomainNames}, Priority: priorityNormal}
+	if level == tenant.FreeBusyNone {
+		op.Field, op.Before, op.Change = "freeBusyAccessEnabled", boolRaw(o.FreeBusyAccessEnabled), Change{Set: raw(false)}
+		op.API = "Exchange Set-OrganizationRelationship -FreeBusyAccessEnabled $false"
+	} else {
+		op.Field, op.Before, op.Change = "freeBusyAccessLevel", raw(o.FreeBusyAccessLevel), Change{AtMost: &Cap{Scale: scaleFreeBusy, Value: level}}
+		op.API = "Exchange Set-OrganizationRelationship -FreeBusyAccessLevel"
+	}
+	return []Op{op}, nil
+}
+
+func planOrgAllowed(c *planCtx, r *tenant.Result) ([]Op, error) {
+	o, err := orgRel(c, r.ObjectKey)
+	if err != nil {
+		return nil, err
+	}
+	sc := Scope{Domains: o.DomainNames}
+	ref := Ref{Name: o.Name}
+	return []Op{
+		{Action: ActionSetOrgRelationship, ObjectKey: o.Key(), Ref: ref, Field: "enabled", Before: boolRaw(o.Enabled), Change: Change{Set: raw(false)},
+			API: "Exchange Set-OrganizationRelationship -Enabled $false", Reversible: true, Scope: sc, Priority: priorityNormal},
+		{Action: ActionRemoveOrgRelationship, ObjectKey: o.Key(), Ref: ref, Field: fieldExists, Before: raw(true), Change: Change{Set: raw(false)},
+			API: "Exchange Remove-OrganizationRelationship", Destructive: true, Deferred: true,
+			Require: []Cond{{Field: "enabled", Value: raw(false)}}, Scope: sc, Priority: priorityNormal},
+	}, nil
+}

@@ -1,0 +1,161 @@
+package remediate_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/remediate"
+	"github.com/sharedrift/sharedrift/rules"
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/store/storetest"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// rig is fabrikam's fake tenant, read and written through the real HTTP
+// client, with a SQLite store and a remediation service on one clock.
+type rig struct {
+	t        *testing.T
+	ctx      context.Context
+	fake     *m365test.Server
+	client   *m365.Client
+	st       store.Store
+	clock    *storetest.Clock
+	baseline *baselines.Baseline
+	policy   remediate.Policy
+	svc      *remediate.Service
+	notifier remediate.Notifier
+	tenant   string
+}
+
+func newRig(t *testing.T, policy remediate.Policy) *rig {
+	t.Helper()
+	fake, err := m365test.New(filepath.Join("..", "testdata", "tenants", "fabrikam"), m365test.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	co := fake.ClientOptions()
+	co.Tokens = m365.StaticToken("fake-token")
+	co.Sleep = func(context.Context, time.Duration) error { return nil }
+	co.MaxRetries = 1
+	client, err := m365.New(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := storetest.NewClock(*fake.Meta().Now)
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "sharedrift.db"), store.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b, err := baselines.Load("recommended")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, ctx: context.Background(), fake: fake, client: client, st: st, clock: clock, baseline: b, policy: policy, tenant: fake.Meta().Tenant}
+	r.svc, err = remediate.New(remediate.Options{
+		Store:  st,
+		Policy: func(string) remediate.Policy { return r.policy },
+		Target: func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: client}, nil },
+		Notifier: notifierFunc(func(ctx context.Context, ev remediate.CapEvent) error {
+			if r.notifier == nil {
+				return nil
+			}
+			return r.notifier.CapReached(ctx, ev)
+		}),
+		Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+type notifierFunc func(context.Context, remediate.CapEvent) error
+
+func (f notifierFunc) CapReached(ctx context.Context, ev remediate.CapEvent) error { return f(ctx, ev) }
+
+// scanned is one recorded scan.
+type scanned struct {
+	snap    *tenant.Snapshot
+	results []tenant.Result
+	scan    store.Scan
+}
+
+// scan collects the fake tenant, evaluates and records the scan.
+func (r *rig) scan() scanned {
+	r.t.Helper()
+	meta := r.fake.Meta()
+	snap := scanner.Scan(r.ctx, m365.Sources(r.client, m365.SourceOptions{}), scanner.Options{Tenant: meta.Tenant, TenantID: meta.TenantID, Now: r.clock.Now})
+	results := rules.Evaluate(snap, r.baseline)
+	sc, err := r.st.RecordScan(r.ctx, store.ScanInput{Snapshot: snap, Results: results, Baseline: "recommended"})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return scanned{snap: snap, results: results, scan: sc}
+}
+
+// plan builds and records the plans of a scan.
+func (r *rig) plan(s scanned) []remediate.Plan {
+	r.t.Helper()
+	plans, _ := remediate.Build(s.snap, r.baseline, s.results)
+	if _, err := r.svc.Record(r.ctx, s.scan.ID, plans); err != nil {
+		r.t.Fatal(err)
+	}
+	return plans
+}
+
+func (r *rig) apply(fps ...string) *remediate.RunReport {
+	r.t.Helper()
+	rep, err := r.svc.Apply(r.ctx, r.tenant, remediate.ApplyOptions{Fingerprints: fps})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rep
+}
+
+// statuses lists the run's operation statuses in order.
+func statuses(rep *remediate.RunReport) []string {
+	out := make([]string, len(rep.Ops))
+	for i, o := range rep.Ops {
+		out[i] = o.Status
+	}
+	return out
+}
+
+func fails(results []tenant.Result, ruleID string) []tenant.Result {
+	var out []tenant.Result
+	for _, r := range results {
+		if r.RuleID == ruleID && r.Outcome == tenant.Fail {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func autoFor(ruleIDs ...string) remediate.Policy {
+	p := remediate.Policy{Mode: remediate.ModeDryRun, Rules: map[string]remediate.Mode{}, MaxChanges: 1000}
+	for _, id := range ruleIDs {
+		p.Rules[id] = remediate.ModeAuto
+	}
+	return p
+}
+
+// deleteCalls counts DELETE requests the fake received.
+func (r *rig) writeCalls() int {
+	n := 0
+	for k, v := range r.fake.Calls() {
+		if strings.HasPrefix(k, "DELETE ") || strings.HasPrefix(k, "PATCH ") || strings.HasPrefix(k, "EXO Set-") ||
+			strings.HasPrefix(k, "EXO Remove-") || (strings.HasPrefix(k, "POST ") && !strings.HasSuffix(k, "$batch")) {
+			n += v
+		}
+	}
+	return n
+}
