@@ -31,7 +31,9 @@ type rig struct {
 	policy   remediate.Policy
 	svc      *remediate.Service
 	notifier remediate.Notifier
-	tenant   string
+	// onApproved runs after an approval is recorded.
+	onApproved func(ctx context.Context, tenantName, fp string)
+	tenant     string
 }
 
 func newRig(t *testing.T, policy remediate.Policy) *rig {
@@ -70,6 +72,11 @@ func newRig(t *testing.T, policy remediate.Policy) *rig {
 			}
 			return r.notifier.CapReached(ctx, ev)
 		}),
+		OnApproved: func(ctx context.Context, tenantName, fp string) {
+			if r.onApproved != nil {
+				r.onApproved(ctx, tenantName, fp)
+			}
+		},
 		Now: clock.Now,
 	})
 	if err != nil {
