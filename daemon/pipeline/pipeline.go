@@ -172,7 +172,13 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 	if !ok {
 		return daemon.ScanResult{}, daemon.ErrUnknownTenant
 	}
+	// A scan never starts before its slot, even on a replica whose clock
+	// lags: replicas recognise a slot as done by a scan started at or after
+	// it, so the clamp makes that independent of clock skew.
 	started := time.Now().UTC()
+	if started.Before(req.Slot) {
+		started = req.Slot
+	}
 	opts := scanner.Options{Tenant: tg.cfg.Name, TenantID: tg.cfg.TenantID, Timeout: p.o.SectionTimeout, Logger: p.log, Now: tg.now}
 	snap := scanner.Scan(ctx, m365.Sources(tg.client, m365.SourceOptions{}), opts)
 	if err := ctx.Err(); err != nil {

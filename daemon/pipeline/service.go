@@ -24,6 +24,8 @@ type ServiceOptions struct {
 	Version string
 	// Routes are extra HTTP handlers (Slack interactivity, reports).
 	Routes []daemon.Route
+	// WrapScan, when set, wraps the scan function (instrumentation, tests).
+	WrapScan func(daemon.ScanFunc) daemon.ScanFunc
 }
 
 // Service is a configured daemon with its store, collector and HTTP
@@ -97,10 +99,14 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	if err := s.Metrics.RegisterStateSource(reader, o.Logger); err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
 	}
+	scan := daemon.ScanFunc(s.Pipeline.Scan)
+	if o.WrapScan != nil {
+		scan = o.WrapScan(scan)
+	}
 	s.Daemon, err = daemon.New(daemon.Options{
 		Tenants:     tenants,
 		Scheduler:   cfg.Scheduler,
-		Scan:        s.Pipeline.Scan,
+		Scan:        scan,
 		Coordinator: NewCoordinator(s.Store, cfg.Scheduler.LeaseTTL.D()),
 		Owner:       o.Owner,
 		Logger:      o.Logger,

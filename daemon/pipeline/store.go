@@ -13,14 +13,11 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-// ClockSkew is how far replicas' clocks may disagree: a scan that started
-// this long before a slot still counts as that slot's scan.
-const ClockSkew = time.Second
-
 // Coordinator implements daemon.Coordinator on the store: tenant leases
 // are the store's (the scan commit is fenced on them), and a slot counts as
-// done once the tenant has a recorded scan that started at or after it, so
-// replicas agree through the scans table itself. Each replica keeps its own
+// done once the tenant has a recorded scan that started at or after it
+// (Pipeline.Scan never records a start before the slot), so replicas agree
+// through the scans table itself. Each replica keeps its own
 // queue of due slots; every replica schedules every tenant, so each queue
 // holds every slot.
 type Coordinator struct {
@@ -99,7 +96,7 @@ func (c *Coordinator) uncovered(tenantName string, last time.Time) []time.Time {
 	var out []time.Time
 	for s, forced := range c.pending[tenantName] {
 		slot := time.Unix(s, 0).UTC()
-		if !forced && !last.IsZero() && !last.Add(ClockSkew).Before(slot) {
+		if !forced && !last.IsZero() && !last.Before(slot) {
 			delete(c.pending[tenantName], s)
 			continue
 		}

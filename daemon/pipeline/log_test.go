@@ -1,0 +1,10 @@
+package pipeline
+
+import (
+	"io"
+	"log/slog"
+)
+
+func newJSONLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

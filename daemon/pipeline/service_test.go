@@ -1,0 +1,173 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/daemon"
+)
+
+func fabrikamConfig(t *testing.T, stateDir string) *config.Config {
+	t.Helper()
+	fixture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.Options{
+		Env: []string{"TOK=read-token-0123456789"},
+		Overrides: map[string]any{
+			"store.state_dir":           stateDir,
+			"http.tokens":               []any{map[string]any{"name": "r", "scope": "read", "secret": "env:TOK"}},
+			"tenants.fabrikam.fixture":  fixture,
+			"tenants.fabrikam.baseline": "recommended",
+			"tenants.fabrikam.schedule": "@every 1h",
+		},
+		RequireTenants: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestServiceOnSQLite scans the fabrikam fake tenant into the embedded
+// store, reads it back through the API, and reuses the state directory.
+func TestServiceOnSQLite(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	svc, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Daemon.ScanNow(ctx, "fabrikam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "complete" || res.Fails == 0 || res.Calls == 0 {
+		t.Fatalf("first scan: %+v", res)
+	}
+
+	// A second daemon on the same state directory is refused.
+	if _, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{}); !errors.Is(err, daemon.ErrLocked) {
+		t.Fatalf("second daemon on one state dir: %v", err)
+	}
+
+	srv := httptest.NewServer(svc.Handler)
+	defer srv.Close()
+	get := func(path string) (int, []byte) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer read-token-0123456789")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, b
+	}
+
+	// Page through every active finding, 7 at a time.
+	seen := map[string]bool{}
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 50 {
+			t.Fatal("pagination does not end")
+		}
+		path := "/api/v1/tenants/fabrikam/findings?limit=7"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		code, body := get(path)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+		var p struct {
+			Items []struct {
+				Fingerprint string `json:"fingerprint"`
+			} `json:"items"`
+			NextCursor string `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			if seen[it.Fingerprint] {
+				t.Fatalf("finding %s on two pages", it.Fingerprint)
+			}
+			seen[it.Fingerprint] = true
+		}
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(seen) != res.Fails {
+		t.Errorf("paged %d findings, scan reported %d fails", len(seen), res.Fails)
+	}
+
+	if code, body := get("/api/v1/tenants/fabrikam/scans"); code != 200 || !strings.Contains(string(body), `"status": "complete"`) {
+		t.Errorf("scans: %d %s", code, body)
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("readyz %d", code)
+	}
+	code, body := get("/metrics")
+	if code != 200 {
+		t.Fatalf("metrics %d", code)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, m := range fams["sharedrift_findings"].GetMetric() {
+		total += m.GetGauge().GetValue()
+	}
+	if int(total) != res.Fails {
+		t.Errorf("sharedrift_findings sums to %v, want %d", total, res.Fails)
+	}
+	svc.Close()
+
+	// The state directory is reused: the same drift is not new again.
+	svc2, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc2.Close()
+	res2, err := svc2.Daemon.ScanNow(ctx, "fabrikam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := svc2.Store.Scan(ctx, res2.ScanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.ID <= res.ScanID || sc.FindingsNew != 0 || int(sc.FindingsOpen) != res.Fails {
+		t.Errorf("second run: scan %d new=%d open=%d, want open=%d and nothing new", sc.ID, sc.FindingsNew, sc.FindingsOpen, res.Fails)
+	}
+}
+
+func TestOpenErrorsNameTenant(t *testing.T) {
+	cfg := fabrikamConfig(t, t.TempDir())
+	tc := cfg.Tenants["fabrikam"]
+	tc.Baseline = "no-such-baseline"
+	cfg.Tenants["fabrikam"] = tc
+	_, err := Open(context.Background(), cfg, ServiceOptions{})
+	if err == nil || !strings.Contains(err.Error(), "tenants.fabrikam.baseline") || !strings.Contains(err.Error(), `tenant "fabrikam"`) {
+		t.Fatalf("got %v", err)
+	}
+}
