@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/sharedrift/sharedrift/store"
 )
@@ -19,6 +20,7 @@ type executor struct {
 	target  Target
 	state   map[string]json.RawMessage
 	tainted map[string]string
+	own     map[string]ownChange
 	// capped runs stop before the change that would exceed the cap.
 	capped  bool
 	stopped bool
@@ -38,6 +40,12 @@ func (x *executor) run(ctx context.Context, items []item) {
 		x.record(ctx, it, &res, state)
 		x.rep.Ops = append(x.rep.Ops, res)
 	}
+}
+
+// ownChange is a value this tool wrote to an object field, and when.
+type ownChange struct {
+	after json.RawMessage
+	at    time.Time
 }
 
 // one guards, applies and verifies a single operation.
@@ -75,12 +83,23 @@ func (x *executor) one(ctx context.Context, it *item, res *OpResult) store.Remed
 		return fail(fmt.Errorf("read before change: %w", err))
 	}
 	res.Before = live
+	if _, touched := x.state[key]; !touched && it.rollbackOf == 0 && !equalValues(live, expected) {
+		// The field moved since the scan; if the last write to it was ours
+		// (a plan retried after a partial run), that is what to expect.
+		if oc, ok := x.own[key]; ok && !oc.at.Before(it.plan.Plan.CollectedAt) && equalValues(live, oc.after) {
+			expected = live
+		}
+	}
 	desired, err := op.Change.Apply(expected)
 	if err != nil {
 		return fail(fmt.Errorf("compute value: %w", err))
 	}
 	if equalValues(live, desired) || (it.rollbackOf == 0 && op.Change.Satisfied(live)) {
-		x.state[key] = live
+		// Only a field found as expected becomes the run's reference; one
+		// that moved otherwise keeps guarding the operations after this.
+		if equalValues(live, desired) || equalValues(live, expected) {
+			x.state[key] = live
+		}
 		res.Status, res.After, res.Result = StatusUnchanged, live, resultUnchanged
 		return store.RemediationApplied
 	}

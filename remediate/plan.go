@@ -248,23 +248,29 @@ func domainOf(r *tenant.Result) (string, error) {
 // blockOps are the operations that make domain d blocked by a domain list
 // whose mode is (or, per the baseline, is about to become) mode.
 func blockOps(d string, mode, want tenant.DomainMode, modeOp func(tenant.DomainMode) (Op, error), listOp func(field string, ch Change) (Op, error), allowField, blockField string) ([]Op, error) {
+	target := mode
 	if want != "" {
-		mode = want
+		target = want
 	}
-	switch mode {
-	case tenant.DomainModeBlockList:
-		op, err := listOp(blockField, Change{Add: []string{d}})
-		return []Op{op}, err
-	case tenant.DomainModeAllowList:
-		op, err := listOp(allowField, Change{Remove: []string{d}})
-		return []Op{op}, err
-	case tenant.DomainModeNone:
-		m, err := modeOp(tenant.DomainModeBlockList)
+	if target == tenant.DomainModeNone {
+		// Nothing can be blocked without a restriction: use a block list.
+		target = tenant.DomainModeBlockList
+	}
+	var ops []Op
+	if target != mode {
+		m, err := modeOp(target)
 		if err != nil {
 			return nil, err
 		}
+		ops = append(ops, m)
+	}
+	switch target {
+	case tenant.DomainModeBlockList:
 		op, err := listOp(blockField, Change{Add: []string{d}})
-		return []Op{m, op}, err
+		return append(ops, op), err
+	case tenant.DomainModeAllowList:
+		op, err := listOp(allowField, Change{Remove: []string{d}})
+		return append(ops, op), err
 	}
 	return nil, fmt.Errorf("domain restriction mode %q not recognised", mode)
 }

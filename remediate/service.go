@@ -429,7 +429,11 @@ func (s *Service) Apply(ctx context.Context, tenantName string, o ApplyOptions) 
 	if err != nil {
 		return nil, err
 	}
-	x := &executor{s: s, pol: &pol, rep: rep, target: target, state: map[string]json.RawMessage{}, tainted: map[string]string{}, capped: true}
+	own, err := s.ownChanges(ctx, tenantName)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	x := &executor{s: s, pol: &pol, rep: rep, target: target, state: map[string]json.RawMessage{}, tainted: map[string]string{}, own: own, capped: true}
 	x.run(ctx, items)
 	if err := s.settle(ctx, &pol, rep, items); err != nil {
 		return rep, err
@@ -492,7 +496,7 @@ func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now tim
 			return "waiting for approval"
 		}
 	case ModeAuto:
-		if p.Destructive() && !approved && !pol.DestructiveAllowed(p.RuleID) {
+		if destructiveNow(p) && !approved && !pol.DestructiveAllowed(p.RuleID) {
 			return "destructive step waiting for approval (not allowed in auto mode for this rule)"
 		}
 	default:
@@ -533,6 +537,39 @@ func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now tim
 		}
 	}
 	return ""
+}
+
+// destructiveNow reports whether a run would execute a destructive step of
+// p now: deferred steps run only from their own, later plan.
+func destructiveNow(p *Plan) bool {
+	for _, op := range p.Ops {
+		if op.Destructive && (!op.Deferred || p.NotBefore != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownChanges returns, per object field, the latest value this tool wrote
+// and when, so that a run can tell its own earlier changes (a retried,
+// partly applied plan) from changes made by someone else.
+func (s *Service) ownChanges(ctx context.Context, tenantName string) (map[string]ownChange, error) {
+	rows, err := s.o.Store.Remediations(ctx, store.RemediationFilter{Tenant: tenantName, State: store.RemediationApplied})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]ownChange{}
+	for i := range rows {
+		if rows[i].Action == ActionPlan || rows[i].Result != resultChanged {
+			continue
+		}
+		var op Op
+		if json.Unmarshal(rows[i].Plan, &op) != nil {
+			continue
+		}
+		out[op.stateKey()] = ownChange{after: rows[i].After, at: rows[i].CreatedAt}
+	}
+	return out, nil
 }
 
 // settle updates plan rows after a run: done plans are applied (and their
@@ -647,12 +684,16 @@ func (s *Service) Rollback(ctx context.Context, tenantName, runID, by string) (*
 		if err := json.Unmarshal(r.Plan, &op); err != nil {
 			return nil, fmt.Errorf("rollback %s: attempt %d: %w", runID, r.ID, err)
 		}
+		if !op.Reversible {
+			rep.Held = append(rep.Held, Held{Fingerprint: r.Fingerprint, RuleID: r.RuleID, Reason: op.Action + " on " + op.ObjectKey + " is not reversible"})
+			continue
+		}
 		pr := &PlanRecord{ID: r.ID, ApprovedBy: by, ApprovedAt: &now, Plan: Plan{Tenant: tenantName, Fingerprint: r.Fingerprint, RuleID: r.RuleID, ObjectKey: r.ObjectKey}}
 		op.Change = Change{Set: r.Before}
 		items = append(items, item{plan: pr, op: op, expected: r.After, rollbackOf: r.ID})
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("run %s of tenant %s has no applied changes: %w", runID, tenantName, ErrNotFound)
+		return nil, fmt.Errorf("run %s of tenant %s has no reversible applied changes: %w", runID, tenantName, ErrNotFound)
 	}
 	unlock, err := s.lock(ctx, tenantName, rep.RunID)
 	if err != nil {
