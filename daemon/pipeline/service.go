@@ -8,10 +8,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/daemon"
+	"github.com/sharedrift/sharedrift/notify"
+	"github.com/sharedrift/sharedrift/notify/destinations"
+	"github.com/sharedrift/sharedrift/notify/notifystore"
+	"github.com/sharedrift/sharedrift/notify/slack"
 	"github.com/sharedrift/sharedrift/store"
 )
 
@@ -41,6 +46,9 @@ type Service struct {
 	log     *slog.Logger
 	unlock  func()
 	closers []func()
+	// Notifications (nil when no destination is configured).
+	worker  *notify.Worker
+	planner *notify.Planner
 }
 
 // DefaultOwner is host name and pid, unique per replica.
@@ -88,13 +96,34 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	for _, n := range cfg.TenantNames() {
 		tenants = append(tenants, cfg.Tenants[n])
 	}
-	s.Pipeline, err = New(Options{Store: s.Store, Logger: o.Logger, UserAgentVersion: o.Version}, tenants)
+	s.Metrics = daemon.NewMetrics()
+	popts := Options{Store: s.Store, Logger: o.Logger, UserAgentVersion: o.Version}
+	if len(cfg.Notify.Destinations) > 0 {
+		if err := s.setupNotify(o); err != nil {
+			return nil, err
+		}
+		popts.AfterRecord = func(ctx context.Context, _ config.Tenant, sc store.Scan) error {
+			_, err := notifystore.PlanScan(ctx, s.Store, s.planner, sc, notifystore.Options{})
+			return err
+		}
+	}
+	routes := o.Routes
+	if cfg.Notify.Interactivity.SigningSecret != "" {
+		h, err := slack.NewInteractionHandler(cfg.Notify.Interactivity, slack.HandlerOptions{
+			Actions: notifystore.FindingActions{S: s.Store}, Logger: o.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("notify.interactivity: %w", err)
+		}
+		// Slack signs its requests; the handler checks them itself.
+		routes = append(routes, daemon.Route{Pattern: "POST /slack/interactions", Handler: h})
+	}
+
+	s.Pipeline, err = New(popts, tenants)
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, s.Pipeline.Close)
 
-	s.Metrics = daemon.NewMetrics()
 	reader := Reader{S: s.Store}
 	if err := s.Metrics.RegisterStateSource(reader, o.Logger); err != nil {
 		return nil, fmt.Errorf("register metrics: %w", err)
@@ -117,9 +146,52 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	}
 	s.Handler = daemon.NewHandler(daemon.ServerOptions{
 		Scheduler: s.Daemon, Reader: reader, Tokens: daemon.TokensFrom(cfg.HTTP),
-		Metrics: s.Metrics, Logger: o.Logger, Routes: o.Routes,
+		Metrics: s.Metrics, Logger: o.Logger, Routes: routes,
 	})
 	return s, nil
+}
+
+// setupNotify builds the destinations, the planner and the outbox worker.
+func (s *Service) setupNotify(o ServiceOptions) error {
+	notifiers, err := destinations.Build(&s.Config.Notify, destinations.Options{Logger: o.Logger})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	nm := notify.NewMetrics()
+	if err := nm.Register(s.Metrics.Registry); err != nil {
+		return fmt.Errorf("register notification metrics: %w", err)
+	}
+	s.planner = notify.NewPlanner(&s.Config.Notify)
+	s.worker, err = notify.NewWorker(notify.WorkerOptions{
+		Outbox: &notifystore.Outbox{S: s.Store}, Notifiers: notifiers, Delivery: s.Config.Notify.Delivery,
+		Owner: o.Owner, Logger: o.Logger, Metrics: nm,
+	})
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// remind enqueues due reminders for every tenant; reminder keys are fixed
+// per finding and period, so every replica doing this enqueues each once.
+func (s *Service) remind(ctx context.Context) {
+	if s.planner == nil || s.Config.Notify.Reminders.Every <= 0 {
+		return
+	}
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		for _, name := range s.Config.TenantNames() {
+			if _, err := notifystore.PlanReminders(ctx, s.Store, s.planner, name, time.Now(), notifystore.Options{}); err != nil && ctx.Err() == nil {
+				s.log.Warn("plan reminders", "tenant", name, "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close releases the store, the fake tenants and the state directory lock.
@@ -177,7 +249,23 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		case <-runCtx.Done():
 		}
 	}()
+	var bg sync.WaitGroup
+	if s.worker != nil {
+		bg.Add(2)
+		go func() {
+			defer bg.Done()
+			if err := s.worker.Run(runCtx); err != nil && runCtx.Err() == nil {
+				s.log.Error("notification worker stopped", "error", err)
+			}
+		}()
+		go func() {
+			defer bg.Done()
+			s.remind(runCtx)
+		}()
+	}
 	err := s.Daemon.Run(runCtx)
+	cancel()
+	bg.Wait()
 	if srv != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer scancel()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -169,5 +170,61 @@ func TestOpenErrorsNameTenant(t *testing.T) {
 	_, err := Open(context.Background(), cfg, ServiceOptions{})
 	if err == nil || !strings.Contains(err.Error(), "tenants.fabrikam.baseline") || !strings.Contains(err.Error(), `tenant "fabrikam"`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestNotificationsFlow: a scan's critical finding reaches a webhook
+// destination through the outbox worker the service runs.
+func TestNotificationsFlow(t *testing.T) {
+	got := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	defer hook.Close()
+	fixture, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	t.Setenv("HOOK_SECRET", "0123456789abcdef0123")
+	cfg, err := config.Load(config.Options{
+		Overrides: map[string]any{
+			"store.state_dir":        t.TempDir(),
+			"http.listen":            "",
+			"scheduler.startup_scan": true,
+			"notify.destinations": []any{map[string]any{"name": "soc", "type": "webhook",
+				"webhook": map[string]any{"url": hook.URL, "secret": "env:HOOK_SECRET"}}},
+			"notify.delivery":           map[string]any{"poll_interval": "100ms"},
+			"tenants.fabrikam.fixture":  fixture,
+			"tenants.fabrikam.baseline": "recommended",
+			"tenants.fabrikam.schedule": "@every 1h",
+			"tenants.fabrikam.notify":   map[string]any{"routes": []any{map[string]any{"destination": "soc", "min_severity": "critical"}}},
+		},
+		RequireTenants: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := Open(context.Background(), cfg, ServiceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- svc.Serve(ctx, nil) }()
+	select {
+	case body := <-got:
+		if !strings.Contains(body, "links.anyone_on_confidential") {
+			t.Errorf("webhook body does not name the critical rule: %s", body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification delivered in 10s")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case body := <-got:
+		t.Errorf("a second notification for one critical finding: %s", body)
+	default:
 	}
 }
