@@ -41,7 +41,8 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Pacer is asked before every request and told every response's
 	// headers, so that a scan slows down before the service throttles it
-	// (default: a HeaderPacer).
+	// (default: a BudgetPacer; a CostPacer also learns each request's
+	// cost and bounds the requests in flight).
 	Pacer Pacer
 	// Recorder, when set, receives every successful response.
 	Recorder Recorder
@@ -106,9 +107,9 @@ func New(o Options) (*Client, error) {
 		o.PageSize = 999
 	}
 	if o.Pacer == nil {
-		hp := NewHeaderPacer()
-		hp.Sleep = o.Sleep
-		o.Pacer = hp
+		bp := NewBudgetPacer()
+		bp.Sleep = o.Sleep
+		o.Pacer = bp
 	}
 	hc := o.HTTPClient
 	if hc == nil {
@@ -177,6 +178,10 @@ type request struct {
 	url    string
 	body   []byte
 	header http.Header
+	// meter and cost override the cost model (a $batch costs what its
+	// sub-requests cost); zero cost means "derive from the request".
+	meter Meter
+	cost  int64
 }
 
 type response struct {
@@ -206,21 +211,41 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	name := endpointName(r.method, r.url)
 	scope := c.o.Endpoints.Scope(r.aud)
 	refreshed := false
+	meter, cost := r.meter, r.cost
+	if cost == 0 {
+		meter, cost = requestCost(r)
+	}
+	cp, _ := c.o.Pacer.(CostPacer)
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if c.o.Pacer != nil {
+		done := func(int, http.Header) {}
+		switch {
+		case cp != nil:
+			d, err := cp.Acquire(ctx, Ticket{Audience: r.aud, Meter: meter, Cost: cost, Retry: attempt > 0})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			done = d
+		case c.o.Pacer != nil:
 			if err := c.o.Pacer.Wait(ctx, r.aud); err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			done = func(_ int, h http.Header) {
+				if h != nil {
+					c.o.Pacer.Observe(r.aud, h)
+				}
 			}
 		}
 		tok, err := c.o.Tokens.Token(ctx, scope)
 		if err != nil {
+			done(0, nil)
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		req, err := http.NewRequestWithContext(ctx, r.method, r.url, bytes.NewReader(r.body))
 		if err != nil {
+			done(0, nil)
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		for k, v := range r.header {
@@ -232,6 +257,9 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			stats.Calls.Add(1)
 			if attempt > 0 {
 				stats.Retries.Add(1)
+			}
+			if meter == MeterSharePoint {
+				stats.RU.Add(cost)
 			}
 		}
 		resp, err := c.http.Do(req)
@@ -247,6 +275,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			}
 		}
 		if err != nil {
+			done(0, nil)
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", name, ctx.Err())
 			}
@@ -260,9 +289,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			}
 			continue
 		}
-		if c.o.Pacer != nil {
-			c.o.Pacer.Observe(r.aud, resp.Header)
-		}
+		done(resp.StatusCode, resp.Header)
 		out := &response{status: resp.StatusCode, header: resp.Header, body: body}
 		if resp.StatusCode < 300 {
 			if c.o.Recorder != nil {

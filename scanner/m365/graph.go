@@ -259,8 +259,12 @@ func (c *Client) batchOnce(ctx context.Context, version string, chunk []BatchReq
 	body := struct {
 		Requests []sub `json:"requests"`
 	}{}
+	var meter Meter
+	var cost int64
 	for _, r := range chunk {
 		body.Requests = append(body.Requests, sub{ID: r.ID, Method: http.MethodGet, URL: r.URL})
+		m, c := GraphCost(http.MethodGet, r.URL)
+		meter, cost = m, cost+c
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
@@ -269,7 +273,7 @@ func (c *Client) batchOnce(ctx context.Context, version string, chunk []BatchReq
 	u := c.graphURL(version, "/$batch")
 	h := jsonHeader()
 	h.Set("Content-Type", "application/json")
-	resp, err := c.send(ctx, request{aud: AudienceGraph, method: http.MethodPost, url: u, body: b, header: h})
+	resp, err := c.send(ctx, request{aud: AudienceGraph, method: http.MethodPost, url: u, body: b, header: h, meter: meter, cost: cost})
 	if err != nil {
 		return nil, err
 	}
