@@ -191,7 +191,7 @@ func TestFaultAtThirdOfFiveOperations(t *testing.T) {
 		if row.State != wantStates[i] || row.Seq != i+1 {
 			t.Errorf("row %d: seq %d state %s, want %s", i, row.Seq, row.State, wantStates[i])
 		}
-		if i < 2 && (string(row.Before) != "true" || string(row.After) != "false" || row.Result != "changed" || row.ApprovedBy != "") {
+		if i < 2 && (string(row.Before) != "true" || string(row.After) != "false" || row.Result != "changed" || row.ApprovedBy != "auto:policy" || row.ApprovedAt == nil) {
 			t.Errorf("row %d: before %s after %s result %q approved by %q", i, row.Before, row.After, row.Result, row.ApprovedBy)
 		}
 		if i == 2 && !strings.Contains(row.Error, "injected fault") {

@@ -415,6 +415,10 @@ func (s *Service) Apply(ctx context.Context, tenantName string, o ApplyOptions) 
 			rep.Held = append(rep.Held, Held{Fingerprint: pr.Plan.Fingerprint, RuleID: pr.Plan.RuleID, Reason: why})
 			continue
 		}
+		if pr.ApprovedBy == "" {
+			// Auto mode: the policy is what approved it.
+			pr.ApprovedBy, pr.ApprovedAt = "auto:policy", &now
+		}
 		for _, op := range pr.Plan.Ops {
 			if op.Deferred && pr.Plan.NotBefore == nil {
 				continue // runs as its own plan after the grace period
@@ -620,9 +624,6 @@ func (s *Service) settle(ctx context.Context, pol *Policy, rep *RunReport, items
 		default:
 			upd.State, upd.Result = store.RemediationApplied, "applied in "+rep.RunID
 		}
-		if upd.ApprovedBy == "" && upd.State == store.RemediationApplied {
-			upd.ApprovedBy, upd.ApprovedAt = "auto:policy", &now
-		}
 		if err := s.o.Store.UpdateRemediation(ctx, upd, pr.State); err != nil {
 			return fmt.Errorf("settle plan %d: %w", pr.ID, err)
 		}
@@ -655,7 +656,7 @@ func (s *Service) scheduleDeferred(ctx context.Context, pol *Policy, pr *PlanRec
 	r := store.Remediation{Tenant: p.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID, ObjectKey: p.ObjectKey,
 		RunID: fmt.Sprintf("deferred-%d", pr.ID), Action: ActionPlan, Mode: string(pr.Mode), State: store.RemediationPlanned, Plan: raw(p),
 		Result: "due " + nb.Format(time.RFC3339)}
-	if pr.State == store.RemediationApproved && pr.ApprovedBy != "" {
+	if pr.State == store.RemediationApproved && !strings.HasPrefix(pr.ApprovedBy, "auto:") {
 		r.State, r.ApprovedBy, r.ApprovedAt = store.RemediationApproved, pr.ApprovedBy, pr.ApprovedAt
 	}
 	if _, err := s.o.Store.CreateRemediation(ctx, r); err != nil {
