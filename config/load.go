@@ -38,6 +38,8 @@ type Options struct {
 	Overrides map[string]any
 	// RequireTenants makes an empty tenant list an error (the daemon needs one).
 	RequireTenants bool
+	// ReadFile reads file:PATH secrets; os.ReadFile when nil.
+	ReadFile func(string) ([]byte, error)
 }
 
 // Problem is one configuration error.
@@ -166,7 +168,11 @@ func Load(opts Options) (*Config, error) {
 	if opts.File != "" {
 		baseDir = filepath.Dir(opts.File)
 	}
-	validate(&ps, fileSrc, cfg, lookupFunc(opts.Env), baseDir, opts.RequireTenants)
+	readFile := opts.ReadFile
+	if readFile == nil {
+		readFile = os.ReadFile
+	}
+	validate(&ps, fileSrc, cfg, lookupFunc(opts.Env), readFile, baseDir, opts.RequireTenants)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 )
 
@@ -36,8 +35,8 @@ func (r SecretRef) String() string {
 // GoString keeps %#v from printing the resolved value.
 func (r SecretRef) GoString() string { return "config.SecretRef{" + r.String() + "}" }
 
-// resolve reads the secret; getenv is injectable for tests.
-func (r *SecretRef) resolve(getenv func(string) (string, bool)) error {
+// resolve reads the secret; getenv and readFile are injectable for tests.
+func (r *SecretRef) resolve(getenv func(string) (string, bool), readFile func(string) ([]byte, error)) error {
 	switch {
 	case r.Env != "" && r.File != "":
 		return fmt.Errorf("set either env or file, not both")
@@ -48,7 +47,7 @@ func (r *SecretRef) resolve(getenv func(string) (string, bool)) error {
 		}
 		r.value = Secret(v)
 	case r.File != "":
-		b, err := os.ReadFile(r.File)
+		b, err := readFile(r.File)
 		if err != nil {
 			// The path is config, not secret; the os error names it.
 			return fmt.Errorf("read secret file: %w", err)

@@ -21,7 +21,7 @@ func oneOf(v string, allowed []string) string {
 
 // validate checks the merged configuration, fills tenant names and
 // defaults, and resolves every secret reference.
-func validate(ps *problems, src string, c *Config, getenv func(string) (string, bool), baseDir string, requireTenants bool) {
+func validate(ps *problems, src string, c *Config, getenv func(string) (string, bool), readFile func(string) ([]byte, error), baseDir string, requireTenants bool) {
 	secret := func(key string, ref *SecretRef, required bool) {
 		ref.File = relTo(baseDir, ref.File)
 		if !ref.IsSet() {
@@ -30,7 +30,7 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 			}
 			return
 		}
-		if err := ref.resolve(getenv); err != nil {
+		if err := ref.resolve(getenv, readFile); err != nil {
 			ps.add(src, key, "missing secret: "+err.Error())
 		}
 	}

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,6 +31,7 @@ var daemonFlagKeys = map[string]string{
 
 func newDaemonCmd() *cobra.Command {
 	var cfgFile, owner string
+	var healthcheck bool
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Scan tenants on their schedules and serve health, metrics and the JSON API",
@@ -55,6 +62,9 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			if err != nil {
 				return err
 			}
+			if healthcheck {
+				return probeReady(cmd.Context(), cfg.HTTP.Listen)
+			}
 			log := daemonLogger(cfg.Log, cmd.ErrOrStderr())
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
@@ -76,8 +86,39 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 	f.String("listen", "", "HTTP listen `ADDR` (host:port), overrides http.listen")
 	f.String("state-dir", "", "state `DIR` for the embedded store, overrides store.state_dir")
 	f.Bool("startup-scan", true, "scan every tenant's current slot at start, overrides scheduler.startup_scan")
+	f.BoolVar(&healthcheck, "healthcheck", false, "probe the running daemon's /readyz on http.listen and exit 0 if ready (for container health checks)")
 	f.StringVar(&owner, "replica-id", "", "`NAME` of this replica in leases (default host name and pid)")
 	return cmd
+}
+
+// probeReady asks a running daemon whether it is ready. Images without a
+// shell or curl use it as their health check.
+func probeReady(ctx context.Context, listen string) error {
+	if listen == "" {
+		return errors.New("healthcheck: http.listen is empty, nothing to probe")
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("healthcheck: http.listen: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /readyz answered %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // daemonLogger builds the daemon's logger from configuration: JSON by
