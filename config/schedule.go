@@ -18,7 +18,7 @@ func ParseSchedule(expr string) (cron.Schedule, error) {
 	if rest, ok := strings.CutPrefix(expr, "@every "); ok {
 		d, err := time.ParseDuration(strings.TrimSpace(rest))
 		if err != nil {
-			return nil, fmt.Errorf("bad schedule %q: %v", expr, err)
+			return nil, fmt.Errorf("bad schedule %q: %w", expr, err)
 		}
 		if d < time.Second {
 			return nil, fmt.Errorf("bad schedule %q: interval must be at least 1s", expr)
@@ -27,7 +27,7 @@ func ParseSchedule(expr string) (cron.Schedule, error) {
 	}
 	s, err := cronParser.Parse(expr)
 	if err != nil {
-		return nil, fmt.Errorf("bad cron expression %q: %v", expr, err)
+		return nil, fmt.Errorf("bad cron expression %q: %w", expr, err)
 	}
 	return s, nil
 }

@@ -187,7 +187,7 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
+				if e, ok := p.(error); ok && errors.Is(e, http.ErrAbortHandler) {
 					panic(p)
 				}
 				s.log.Error("http handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

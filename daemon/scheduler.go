@@ -574,7 +574,7 @@ func (d *Daemon) runScan(ts *tenantState, slot time.Time, lease Lease) (res Scan
 	case err != nil:
 		outcome = OutcomeFailed
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", err, c)
+			err = fmt.Errorf("%w (%w)", err, c)
 		}
 	case outcome == "":
 		outcome = OutcomeComplete
