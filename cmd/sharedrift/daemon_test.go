@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestDaemonBadConfigExits1(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"unknown key", "tenants:\n  acme:\n    fixture: x\n    baseline: recommended\n    schedul: \"@every 1m\"\n",
+			[]string{"tenants.acme.schedul", `tenant "acme"`, "unknown key"}},
+		{"bad cron", "tenants:\n  acme:\n    fixture: x\n    baseline: recommended\n    schedule: \"every day\"\n",
+			[]string{"tenants.acme.schedule", `tenant "acme"`, "bad cron expression"}},
+		{"missing secret", "tenants:\n  acme:\n    tenant_id: t\n    domain: acme\n    baseline: recommended\n    credentials: {method: client_secret, client_id: c, client_secret: env:SHAREDRIFT_TEST_NOT_SET}\n",
+			[]string{"tenants.acme.credentials.client_secret", `tenant "acme"`, "SHAREDRIFT_TEST_NOT_SET is not set"}},
+		{"no baseline", "defaults: {baseline: \"\"}\ntenants:\n  acme:\n    fixture: x\n",
+			[]string{"tenants.acme.baseline", `tenant "acme"`, "missing"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "sharedrift.yaml")
+			if err := os.WriteFile(p, []byte(tc.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, code := cli(t, "daemon", "--config", p)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not name %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestDemoOnce: one cycle exits 0 and prints findings; a second run reuses
+// the state directory, so the same drift is not new again.
+func TestDemoOnce(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "demo")
+	fixture := filepath.Join("..", "..", "testdata", "tenants", "fabrikam")
+	out, stderr, code := cli(t, "demo", "--once", "--state-dir", state, "--fixture", fixture)
+	if code != 0 {
+		t.Fatalf("first run exit %d:\n%s\n%s", code, out, stderr)
+	}
+	summary := regexp.MustCompile(`Scan (\d+) of fabrikam: complete, \d+ API calls, \d+ changes; findings: (\d+) open, (\d+) new`)
+	m := summary.FindStringSubmatch(out)
+	if m == nil || m[1] != "1" || m[2] == "0" || m[2] != m[3] {
+		t.Fatalf("first run summary: %q\n%s", m, out)
+	}
+	if !strings.Contains(out, "links.anyone_on_confidential") || !strings.Contains(out, "critical") {
+		t.Errorf("findings table lacks the critical finding:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(state, "sharedrift.db")); err != nil {
+		t.Fatalf("state directory not left behind: %v", err)
+	}
+	out2, stderr, code := cli(t, "demo", "--once", "--state-dir", state, "--fixture", fixture)
+	if code != 0 {
+		t.Fatalf("second run exit %d:\n%s", code, stderr)
+	}
+	m2 := summary.FindStringSubmatch(out2)
+	if m2 == nil || m2[1] != "2" || m2[2] != m[2] || m2[3] != "0" {
+		t.Fatalf("second run summary %q, want scan 2 with %s open and 0 new\n%s", m2, m[2], out2)
+	}
+	_, stderr, code = cli(t, "demo", "--once", "--state-dir", state, "--fixture", "no/such/dir")
+	if code != 1 || !strings.Contains(stderr, "fixture no/such/dir not found") {
+		t.Errorf("missing fixture: exit %d %s", code, stderr)
+	}
+}
