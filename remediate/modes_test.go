@@ -290,3 +290,35 @@ func TestListFixesComposeAcrossRuns(t *testing.T) {
 		t.Errorf("still failing: %+v", f)
 	}
 }
+
+func TestScheduledDeletionIsNotPlannedAgain(t *testing.T) {
+	const rule = "guests.orphaned"
+	r := newRig(t, autoFor(rule))
+	r.plan(r.scan())
+	if rep := r.apply(); rep.Count(remediate.StatusApplied) != 1 {
+		t.Fatalf("block: %v", statuses(rep))
+	}
+	// Blocking does not resolve an orphaned guest; the re-scan still fails
+	// it, and the scheduled deletion is the only pending plan.
+	second := r.scan()
+	if len(fails(second.results, rule)) != 1 {
+		t.Fatalf("orphaned guest: %+v", fails(second.results, rule))
+	}
+	r.plan(second)
+	pending, err := r.svc.Plans(r.ctx, r.tenant, store.RemediationPlanned, store.RemediationApproved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []remediate.PlanRecord
+	for _, pr := range pending {
+		if pr.Plan.RuleID == rule {
+			mine = append(mine, pr)
+		}
+	}
+	if len(mine) != 1 || mine[0].Plan.NotBefore == nil || mine[0].Plan.Ops[0].Action != remediate.ActionDeleteGuest {
+		t.Fatalf("pending plans: %+v", mine)
+	}
+	if rep := r.apply(); len(rep.Ops) != 0 {
+		t.Errorf("a second run did something: %v", statuses(rep))
+	}
+}

@@ -165,9 +165,12 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 		return st, fmt.Errorf("record plans: %w", err)
 	}
 	byFP := map[string][]PlanRecord{}
+	deferred := map[string]bool{}
 	for _, pr := range existing {
 		if pr.Plan.NotBefore == nil {
 			byFP[pr.Plan.Fingerprint] = append(byFP[pr.Plan.Fingerprint], pr)
+		} else if pr.State != store.RemediationRejected {
+			deferred[pr.Plan.Fingerprint] = true
 		}
 	}
 	for i := range plans {
@@ -176,6 +179,12 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 		mode := pol.ModeFor(p.RuleID)
 		if mode == ModeOff {
 			st.Off++
+			continue
+		}
+		if deferred[p.Fingerprint] {
+			// The first steps are done and the rest is scheduled: a finding
+			// that stays open until then needs no new plan.
+			st.Kept++
 			continue
 		}
 		same := false
