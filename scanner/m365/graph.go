@@ -155,6 +155,30 @@ type batchResponse struct {
 // later batch after their Retry-After; a sub-collection with more pages is
 // followed with plain GETs. Each request gets a result keyed by its ID.
 func (c *Client) BatchCollections(ctx context.Context, version string, reqs []BatchRequest) map[string]BatchResult {
+	return c.batchRun(ctx, version, reqs, func(r BatchRequest, br batchResponse) BatchResult {
+		return c.batchItems(ctx, version, r, br)
+	})
+}
+
+// BatchObjects reads single Graph objects with $batch, like
+// BatchCollections; each result holds the object's body as its one item.
+func (c *Client) BatchObjects(ctx context.Context, version string, reqs []BatchRequest) map[string]BatchResult {
+	return c.batchRun(ctx, version, reqs, func(r BatchRequest, br batchResponse) BatchResult {
+		u := c.graphURL(version, r.URL)
+		if c.o.Recorder != nil {
+			c.o.Recorder.Record(Recording{Audience: AudienceGraph, Method: http.MethodGet, URL: u, Status: br.Status, Body: br.Body})
+		}
+		var probe map[string]json.RawMessage
+		if err := decodeJSON(endpointName(http.MethodGet, u), br.Body, &probe); err != nil {
+			return BatchResult{Err: err}
+		}
+		return BatchResult{Items: []json.RawMessage{br.Body}}
+	})
+}
+
+// batchRun sends reqs in $batch envelopes of 20, retrying throttled and
+// transiently failed sub-requests, and turns each success with ok.
+func (c *Client) batchRun(ctx context.Context, version string, reqs []BatchRequest, onOK func(BatchRequest, batchResponse) BatchResult) map[string]BatchResult {
 	out := make(map[string]BatchResult, len(reqs))
 	byID := make(map[string]BatchRequest, len(reqs))
 	pending := make([]BatchRequest, 0, len(reqs))
@@ -182,7 +206,7 @@ func (c *Client) BatchCollections(ctx context.Context, version string, reqs []Ba
 				case !ok:
 					out[r.ID] = BatchResult{Err: fmt.Errorf("%s: missing from $batch response", name)}
 				case br.Status >= 200 && br.Status < 300:
-					out[r.ID] = c.batchItems(ctx, version, r, br)
+					out[r.ID] = onOK(r, br)
 				case retryable(br.Status) && round < c.o.MaxRetries:
 					if br.Status == http.StatusTooManyRequests || br.Status == http.StatusServiceUnavailable {
 						if stats != nil {

@@ -3,12 +3,10 @@ package m365
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -91,55 +89,6 @@ func ParseRefs(items []json.RawMessage) ([]tenant.Ref, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
-}
-
-type guestsSource struct{ c *Client }
-
-func (guestsSource) Section() tenant.Section { return tenant.SectionGuests }
-
-func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
-	guests, err := src.c.listGuests(ctx, true)
-	if IsStatus(err, 403) {
-		// Sign-in activity needs Entra ID P1 and AuditLog.Read.All; without
-		// them the guests are still read and sign-ins stay unknown.
-		guests, err = src.c.listGuests(ctx, false)
-	}
-	if err != nil {
-		return fmt.Errorf("collect guests: %w", err)
-	}
-	var reqs []BatchRequest
-	for _, g := range guests {
-		reqs = append(reqs,
-			BatchRequest{ID: "s:" + g.ID, URL: "/users/" + escapePath(g.ID) + "/sponsors" + selectQuery([]string{"id", "displayName"})},
-			BatchRequest{ID: "m:" + g.ID, URL: "/users/" + escapePath(g.ID) + "/memberOf" + selectQuery([]string{"id", "displayName"})})
-	}
-	res := src.c.BatchCollections(ctx, V1, reqs)
-	var errs []error
-	for i := range guests {
-		g := &guests[i]
-		for _, rel := range []struct {
-			key string
-			dst *[]tenant.Ref
-		}{{"s:" + g.ID, &g.Sponsors}, {"m:" + g.ID, &g.MemberOf}} {
-			r := res[rel.key]
-			if r.Err != nil {
-				errs = append(errs, r.Err)
-				continue
-			}
-			refs, err := ParseRefs(r.Items)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			*rel.dst = refs
-		}
-	}
-	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
-	snap.Guests = guests
-	if len(errs) > 0 {
-		return scanner.Partial(fmt.Errorf("collect guests: sponsors and memberships: %d failures: %w", len(errs), errors.Join(errs...)))
-	}
-	return nil
 }
 
 func (c *Client) listGuests(ctx context.Context, withSignIn bool) ([]tenant.Guest, error) {

@@ -1,15 +1,11 @@
 package m365
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 
-	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -49,8 +45,9 @@ type DriveItem struct {
 	ID, Name, ParentID, ParentPath string
 	Folder, Root, Deleted          bool
 	// Shared is true when the item carries a shared facet (possibly empty,
-	// which marks unique permissions) or a sharedChanged annotation.
-	Shared bool
+	// which marks unique permissions) or a sharedChanged annotation;
+	// SharedChanged when the annotation says its sharing changed.
+	Shared, SharedChanged bool
 }
 
 // ParseDeltaItems reads the items of one drive delta page.
@@ -64,8 +61,9 @@ func ParseDeltaItems(items []json.RawMessage) ([]DriveItem, error) {
 		}
 		it := DriveItem{ID: p.s("id"), Name: p.s("name"),
 			Folder: p.raw("folder") != nil, Root: p.raw("root") != nil, Deleted: p.raw("deleted") != nil,
-			Shared: p.raw("shared") != nil || strings.EqualFold(p.s("@microsoft.graph.sharedChanged"), "true"),
+			SharedChanged: strings.EqualFold(p.s("@microsoft.graph.sharedChanged"), "true"),
 		}
+		it.Shared = p.raw("shared") != nil || it.SharedChanged
 		if it.ID == "" {
 			return nil, fmt.Errorf("%s: item %d has no id", ep, i)
 		}
@@ -171,104 +169,4 @@ func itemPath(it DriveItem, byID map[string]DriveItem) string {
 		parts[i], parts[j] = parts[j], parts[i]
 	}
 	return "/" + strings.Join(parts, "/")
-}
-
-// linksSource finds shared items with drive delta and reads their
-// permissions in batches.
-type linksSource struct {
-	c  *Client
-	on func(driveID, deltaLink string)
-}
-
-func (linksSource) Section() tenant.Section { return tenant.SectionLinks }
-
-func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
-	sites, err := src.c.listSites(ctx)
-	if err != nil {
-		return fmt.Errorf("collect links: %w", err)
-	}
-	var reqs []BatchRequest
-	byID := map[string]graphSite{}
-	for _, s := range sites {
-		byID[s.FullID] = s
-		reqs = append(reqs, BatchRequest{ID: s.FullID, URL: "/sites/" + escapePath(s.FullID) + "/drives" + selectQuery(driveSelect)})
-	}
-	var failures []error
-	driveRes := src.c.BatchCollections(ctx, V1, reqs)
-	links := []tenant.Link{}
-	for _, key := range sortedKeys(driveRes) {
-		res := driveRes[key]
-		site := byID[key]
-		if res.Err != nil {
-			failures = append(failures, fmt.Errorf("drives of %s: %w", site.URL, res.Err))
-			continue
-		}
-		drives, err := parseDrives(res.Items)
-		if err != nil {
-			failures = append(failures, err)
-			continue
-		}
-		for _, d := range drives {
-			l, err := src.driveLinks(ctx, site, d)
-			links = append(links, l...)
-			if err != nil {
-				failures = append(failures, fmt.Errorf("drive %s of %s: %w", d.Name, site.URL, err))
-			}
-		}
-	}
-	sort.Slice(links, func(i, j int) bool { return links[i].Key() < links[j].Key() })
-	snap.Links = links
-	if len(failures) > 0 {
-		return scanner.Partial(fmt.Errorf("collect links: %d failures: %w", len(failures), errors.Join(failures...)))
-	}
-	return nil
-}
-
-func (src linksSource) driveLinks(ctx context.Context, site graphSite, d drive) ([]tenant.Link, error) {
-	byID := map[string]DriveItem{}
-	var order []string
-	path := "/drives/" + escapePath(d.ID) + "/root/delta" + selectQuery(deltaSelect, "$top="+itoa(src.c.o.PageSize))
-	deltaLink, err := src.c.GraphPages(ctx, V1, path, http.Header{"Prefer": {DeltaPrefer}}, func(items []json.RawMessage) error {
-		its, err := ParseDeltaItems(items)
-		for _, it := range its {
-			if _, seen := byID[it.ID]; !seen {
-				order = append(order, it.ID)
-			}
-			byID[it.ID] = it // the last occurrence wins
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if src.on != nil && deltaLink != "" {
-		src.on(d.ID, deltaLink)
-	}
-	var reqs []BatchRequest
-	for _, id := range order {
-		it := byID[id]
-		if it.Shared && !it.Deleted && !it.Root {
-			reqs = append(reqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.ID) + "/items/" + escapePath(id) + "/permissions" + selectQuery(permissionSelect)})
-		}
-	}
-	res := src.c.BatchCollections(ctx, V1, reqs)
-	var links []tenant.Link
-	var errs []error
-	for _, r := range reqs {
-		it := byID[r.ID]
-		pr := res[r.ID]
-		if pr.Err != nil {
-			errs = append(errs, pr.Err)
-			continue
-		}
-		base := tenant.Link{DriveID: d.ID, ItemID: it.ID, SiteID: site.ID, SiteURL: site.URL, Library: d.Name,
-			ItemPath: itemPath(it, byID), Folder: it.Folder}
-		l, err := ParsePermissions(pr.Items, base)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		links = append(links, l...)
-	}
-	return links, errors.Join(errs...)
 }

@@ -1,7 +1,9 @@
 package m365
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -12,13 +14,46 @@ type SourceOptions struct {
 	// OnDeltaLink receives each drive's final delta link after a full link
 	// scan, so that a later scan can ask only for changes.
 	OnDeltaLink func(driveID, deltaLink string)
+	// State, when set, makes collection incremental: sources resume from
+	// the delta tokens it holds and merge the changes onto the objects of
+	// the last complete collection, so that each section is still complete.
+	State State
+	// Concurrency bounds the drives read at once (default 8); the pacer
+	// bounds the requests in flight on top of it.
+	Concurrency int
+	// GuestRefresh is how often guests are read in full (sign-in activity
+	// of everyone, memberships); between full reads only changes are read.
+	// Default 24 hours.
+	GuestRefresh time.Duration
+	// Now is the collector's clock (default time.Now).
+	Now func() time.Time
+}
+
+// State is what incremental collection keeps between scans. Tokens handed
+// to SaveDeltaTokens must be stored together with the section's objects
+// (store.ScanInput.DeltaTokens), so that tokens and objects always match.
+type State interface {
+	// DeltaToken returns the stored token for key, "" when none.
+	DeltaToken(ctx context.Context, key string) (string, error)
+	// Previous streams the JSON documents of a section's objects as of its
+	// last complete collection.
+	Previous(ctx context.Context, sec tenant.Section, fn func(doc []byte) error) error
+	// SaveDeltaTokens receives the new tokens of a section that completed.
+	SaveDeltaTokens(sec tenant.Section, tokens map[string]string)
+}
+
+func (o SourceOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
 }
 
 // Sources returns one source per section, in canonical section order.
 func Sources(c *Client, o SourceOptions) []scanner.Source {
 	return []scanner.Source{
-		sharePointSource{c}, sitesSource{c}, linksSource{c: c, on: o.OnDeltaLink},
-		guestsSource{c}, entraSource{c}, groupsSource{c}, exchangeSource{c},
+		sharePointSource{c}, sitesSource{c}, linksSource{c: c, o: o},
+		guestsSource{c: c, o: o}, entraSource{c}, groupsSource{c}, exchangeSource{c},
 	}
 }
 

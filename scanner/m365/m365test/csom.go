@@ -237,6 +237,9 @@ func (s *Server) csomQuery(t *csomTarget) (any, error) {
 	case "site":
 		return t.site, nil
 	case "sites":
+		if s.gen != nil {
+			return s.gen.csomSites(t.start), nil
+		}
 		all := s.siteList()
 		start := min(t.start, len(all))
 		end := min(start+s.opts.PageSize, len(all))

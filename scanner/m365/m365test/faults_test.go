@@ -61,7 +61,7 @@ func TestSectionFaults(t *testing.T) {
 		{tenant.SectionLinks, "GET /v1.0/drives/*/root/delta", tenant.StatePartial, "/root/delta: HTTP 500"},
 		{tenant.SectionLinks, "GET /v1.0/drives/*/items/*/permissions", tenant.StatePartial, "/permissions: HTTP 500"},
 		{tenant.SectionGuests, "GET /v1.0/users", tenant.StateFailed, "GET /v1.0/users: HTTP 500"},
-		{tenant.SectionGuests, "GET /v1.0/users/*/sponsors", tenant.StatePartial, "/sponsors: HTTP 500"},
+		{tenant.SectionGuests, "GET /v1.0/users/*/memberOf", tenant.StatePartial, "/memberOf: HTTP 500"},
 		{tenant.SectionEntra, "GET /v1.0/policies/authorizationPolicy", tenant.StatePartial, "authorizationPolicy: HTTP 500"},
 		{tenant.SectionEntra, "GET /beta/policies/b2bManagementPolicies", tenant.StatePartial, "b2bManagementPolicies: HTTP 500"},
 		{tenant.SectionGroups, "GET /v1.0/groupSettings", tenant.StateFailed, "groupSettings: HTTP 500"},
@@ -118,7 +118,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 		throttle int
 	}{
 		{"429 with Retry-After", "GET /v1.0/users", m365test.Fault{Status: 429, RetryAfter: 3 * time.Second, Times: 1}, tenant.SectionGuests, 3 * time.Second, 1},
-		{"429 inside $batch", "GET /v1.0/users/*/sponsors", m365test.Fault{Status: 429, RetryAfter: 2 * time.Second, Times: 1}, tenant.SectionGuests, 2 * time.Second, 1},
+		{"429 inside $batch", "GET /v1.0/users/*/memberOf", m365test.Fault{Status: 429, RetryAfter: 2 * time.Second, Times: 1}, tenant.SectionGuests, 2 * time.Second, 1},
 		{"503 with Retry-After on CSOM", "CSOM Tenant", m365test.Fault{Status: 503, RetryAfter: time.Second, Times: 1}, tenant.SectionSharePoint, time.Second, 1},
 		{"500 on Exchange", "EXO Get-SharingPolicy", m365test.Fault{Status: 500, Times: 2}, tenant.SectionExchange, 0, 0},
 		{"truncated body once", "GET /v1.0/groupSettings", m365test.Fault{Truncate: true, Times: 1}, tenant.SectionGroups, 0, 0},

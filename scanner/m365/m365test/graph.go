@@ -105,9 +105,14 @@ func (s *Server) graphGet(key, path string, q url.Values) *reply {
 		out["@odata.context"] = ctx
 	}
 	pageItems := make([]any, 0, end-start)
+	expandSponsors := key == "graph/v1.0/users" && strings.HasPrefix(q.Get("$expand"), "sponsors")
 	for _, it := range items[start:end] {
 		if im, ok := it.(map[string]any); ok {
-			pageItems = append(pageItems, project(im, q.Get("$select")))
+			pm := project(im, q.Get("$select"))
+			if expandSponsors {
+				pm = s.withSponsors(im, pm)
+			}
+			pageItems = append(pageItems, pm)
 		} else {
 			pageItems = append(pageItems, it)
 		}
@@ -321,6 +326,7 @@ func (s *Server) batch(version string, h http.Header, body []byte) *reply {
 	}
 	seen := map[string]bool{}
 	var out []any
+	var budget http.Header
 	for _, r := range in.Requests {
 		if r.ID == "" || seen[r.ID] || r.Method == "" || r.URL == "" {
 			return graphError(http.StatusBadRequest, "BadRequest", "Batch request ids must be unique and method and url are required.")
@@ -334,7 +340,10 @@ func (s *Server) batch(version string, h http.Header, body []byte) *reply {
 		if !strings.HasPrefix(u, "/") {
 			u = "/" + u
 		}
-		rr := s.handle(strings.ToUpper(r.Method), version+u, sub, r.Body)
+		rr := s.handleReq(strings.ToUpper(r.Method), version+u, sub, r.Body, true)
+		if rr.header.Get("RateLimit-Limit") != "" || rr.header.Get("x-ms-throttle-limit-percentage") != "" {
+			budget = rr.header
+		}
 		hdr := map[string]string{}
 		for k := range rr.header {
 			hdr[k] = rr.header.Get(k)
@@ -349,5 +358,38 @@ func (s *Server) batch(version string, h http.Header, body []byte) *reply {
 		}
 		out = append(out, resp)
 	}
-	return jsonReply(http.StatusOK, map[string]any{"responses": out})
+	rr := jsonReply(http.StatusOK, map[string]any{"responses": out})
+	// The envelope tells the budget as it stands after its sub-requests.
+	for _, k := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "x-ms-throttle-limit-percentage"} {
+		if v := budget.Get(k); v != "" {
+			rr.header.Set(k, v)
+		}
+	}
+	return rr
+}
+
+// withSponsors answers $expand=sponsors on the users collection from the
+// users' sponsors fixtures.
+func (s *Server) withSponsors(orig, m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	if rec, ok := orig["sponsors"]; ok {
+		// A recording carries the expansion it saw.
+		out["sponsors"] = rec
+		return out
+	}
+	sp := []any{}
+	if doc, ok := s.docs["graph/v1.0/users/"+fmt.Sprint(m["id"])+"/sponsors"].(map[string]any); ok {
+		if v, ok := doc["value"].([]any); ok {
+			for _, it := range v {
+				if im, ok := it.(map[string]any); ok {
+					sp = append(sp, project(im, "id,displayName"))
+				}
+			}
+		}
+	}
+	out["sponsors"] = sp
+	return out
 }

@@ -67,11 +67,17 @@ func (r *Recorder) mergePage(key, pageURL string, body any) {
 	next, _ := m["@odata.nextLink"].(string)
 	delete(m, "@odata.nextLink")
 	delete(m, "@odata.deltaLink")
-	if prev, ok := r.docs[key].(map[string]any); ok && r.next[key] != "" && r.next[key] == pageURL {
+	prev, hasPrev := r.docs[key].(map[string]any)
+	switch {
+	case hasPrev && r.next[key] != "" && r.next[key] == pageURL:
 		items, _ := prev["value"].([]any)
 		more, _ := m["value"].([]any)
-		prev["value"] = append(items, scrub(more).([]any)...)
-	} else {
+		prev["value"] = mergeByID(items, scrub(more).([]any), true)
+	case hasPrev && withIDs(prev["value"]) && withIDs(m["value"]):
+		// The same collection read again, maybe with other properties
+		// (guests, then their sign-ins): one item per id, all properties.
+		prev["value"] = mergeByID(prev["value"].([]any), scrub(m["value"]).([]any), false)
+	default:
 		r.docs[key] = scrub(m)
 	}
 	r.next[key] = next
@@ -164,4 +170,52 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("record: %w", err)
 	}
 	return nil
+}
+
+// withIDs reports whether v is a non-empty array of objects with ids.
+func withIDs(v any) bool {
+	items, ok := v.([]any)
+	if !ok || len(items) == 0 {
+		return false
+	}
+	for _, it := range items {
+		m, ok := it.(map[string]any)
+		if !ok {
+			return false
+		}
+		if _, ok := m["id"].(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeByID adds more to items: an object whose id is already there lends
+// it its properties; others are appended (all of them when appendAll).
+func mergeByID(items, more []any, appendAll bool) []any {
+	idx := map[string]map[string]any{}
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			if id, ok := m["id"].(string); ok {
+				idx[id] = m
+			}
+		}
+	}
+	for _, it := range more {
+		m, ok := it.(map[string]any)
+		id, hasID := m["id"].(string)
+		if ok && hasID && idx[id] != nil {
+			for k, v := range m {
+				idx[id][k] = v
+			}
+			continue
+		}
+		if ok && hasID {
+			idx[id] = m
+		}
+		if appendAll || hasID {
+			items = append(items, it)
+		}
+	}
+	return items
 }

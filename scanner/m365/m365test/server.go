@@ -29,6 +29,16 @@ type Options struct {
 	// Now is the server clock for token expiry (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Latency delays every HTTP request ($batch sub-requests add none).
+	Latency time.Duration
+	// Budget is SharePoint's budget in resource units per minute and
+	// EntraBudget Entra's per 10 seconds; 0 means unlimited. A request the
+	// budget cannot pay is answered 429 with Retry-After.
+	Budget      int
+	EntraBudget int
+	// TimeScale makes budgets refill that many times faster than real
+	// time; the client should then use Clock() for its waits.
+	TimeScale float64
 }
 
 // Meta is the fixture's tenant.json.
@@ -59,6 +69,10 @@ type Server struct {
 	meta Meta
 	srv  *httptest.Server
 
+	meter *meterState
+	clock *Clock
+	gen   *Generated
+
 	mu     sync.Mutex
 	docs   map[string]any // fixture key (path without .json) → decoded body
 	delta  map[string]*driveDelta
@@ -77,13 +91,31 @@ func New(dir string, opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{Faults: &Faults{}, opts: opts, docs: map[string]any{}, delta: map[string]*driveDelta{}, calls: map[string]int{}}
+	s := newServer(opts)
 	if err := s.load(dir); err != nil {
 		return nil, err
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
 }
+
+func newServer(opts Options) *Server {
+	s := &Server{Faults: &Faults{}, opts: opts, docs: map[string]any{}, delta: map[string]*driveDelta{}, calls: map[string]int{}}
+	s.clock = newClock(opts.TimeScale)
+	s.meter = newMeterState(opts, s.clock)
+	return s
+}
+
+// Clock is the server's clock for budgets (faster than real time when
+// Options.TimeScale is set).
+func (s *Server) Clock() *Clock { return s.clock }
+
+// Usage returns what the server served and charged since the start or
+// the last ResetUsage.
+func (s *Server) Usage() Usage { return s.meter.snapshot() }
+
+// ResetUsage zeroes the usage counters (budgets keep their state).
+func (s *Server) ResetUsage() { s.meter.reset() }
 
 func (s *Server) load(dir string) error {
 	metaPath := filepath.Join(dir, "tenant.json")
@@ -244,6 +276,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
 	rr := s.handle(r.Method, r.URL.RequestURI(), r.Header, body)
 	s.write(w, rr)
 }
@@ -287,14 +322,23 @@ func (s *Server) write(w http.ResponseWriter, rr *reply) {
 	_, _ = w.Write(rr.body)
 }
 
-// handle serves one request (also a $batch sub-request).
+// handle serves one HTTP request.
 func (s *Server) handle(method, uri string, h http.Header, body []byte) *reply {
+	return s.handleReq(method, uri, h, body, false)
+}
+
+// handleReq serves one request or $batch sub-request.
+func (s *Server) handleReq(method, uri string, h http.Header, body []byte, sub bool) *reply {
 	path, rawQuery, _ := strings.Cut(uri, "?")
 	kind := serviceOf(path)
 	key := s.endpointKey(kind, method, path, body)
-	s.mu.Lock()
-	s.calls[key]++
-	s.mu.Unlock()
+	if s.gen == nil {
+		// A generated tenant has millions of distinct paths: Usage counts
+		// its requests by kind instead.
+		s.mu.Lock()
+		s.calls[key]++
+		s.mu.Unlock()
+	}
 	if rr := s.authenticate(kind, h); rr != nil {
 		return rr
 	}
@@ -302,19 +346,31 @@ func (s *Server) handle(method, uri string, h http.Header, body []byte) *reply {
 	if hit && f.before() {
 		return s.faultReply(kind, key, f)
 	}
+	throttled, budget := s.meter.charge(kind, method, path, rawQuery, sub)
+	if throttled != nil {
+		return throttled
+	}
 	var rr *reply
-	switch kind {
-	case svcGraph:
+	switch {
+	case kind == svcGraph && s.gen != nil:
+		rr = s.gen.graph(s, method, path, rawQuery, h, body)
+		if rr == nil {
+			rr = s.graph(method, path, rawQuery, h, body)
+		}
+	case kind == svcGraph:
 		rr = s.graph(method, path, rawQuery, h, body)
-	case svcCSOM:
+	case kind == svcCSOM:
 		rr = s.csom(method, body)
-	case svcExchange:
+	case kind == svcExchange:
 		rr = s.exchange(method, path, rawQuery, h, body)
 	default:
 		rr = graphError(http.StatusNotFound, "UnknownEndpoint", "no such endpoint: "+path)
 	}
 	if hit {
 		f.after(rr)
+	}
+	for k, v := range budget {
+		rr.header[k] = v
 	}
 	return rr
 }

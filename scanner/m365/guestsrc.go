@@ -1,0 +1,325 @@
+package m365
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Keys of the guests section's tokens.
+const (
+	tokenGuestsDelta   = "guests/delta"   // users delta link
+	tokenGuestsSignIns = "guests/signins" // time from which sign-ins are to be read again
+	tokenGuestsFull    = "guests/full"    // time of the last full read
+	signInsUnavailable = "unavailable"
+)
+
+// signInLag is how far back an incremental sign-in read reaches before the
+// previous one: sign-in activity is recorded with some delay.
+const signInLag = time.Hour
+
+var refSelect = []string{"id", "displayName"}
+
+// guestsSource reads guests: the list (sponsors expanded) at the largest
+// page size, sign-in activity in its own pass at its page limit of 120,
+// memberships in $batch. With a State, between full reads, it reads only
+// users delta and the guests who signed in since the last read.
+type guestsSource struct {
+	c *Client
+	o SourceOptions
+}
+
+func (guestsSource) Section() tenant.Section { return tenant.SectionGuests }
+
+func (src guestsSource) refresh() time.Duration {
+	if src.o.GuestRefresh > 0 {
+		return src.o.GuestRefresh
+	}
+	return 24 * time.Hour
+}
+
+func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
+	if st := src.o.State; st != nil {
+		delta, _ := st.DeltaToken(ctx, tokenGuestsDelta)
+		signIns, _ := st.DeltaToken(ctx, tokenGuestsSignIns)
+		full, _ := st.DeltaToken(ctx, tokenGuestsFull)
+		if t, err := time.Parse(time.RFC3339, full); err == nil && delta != "" && signIns != "" && src.o.now().Sub(t) < src.refresh() {
+			err := src.incremental(ctx, snap, delta, signIns, full)
+			if !IsStatus(err, http.StatusGone, http.StatusBadRequest) {
+				return err
+			}
+			// An expired or refused delta link: read everything.
+			snap.Guests = nil
+		}
+	}
+	return src.full(ctx, snap)
+}
+
+func guestDeltaPath() string {
+	return "/users/delta" + selectQuery(append(append([]string{}, guestSelect...), "userType"))
+}
+
+func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
+	c := src.c
+	start := src.o.now()
+	deltaLink := ""
+	if src.o.State != nil {
+		// The token comes first: changes made while listing are then read
+		// again next time, never lost.
+		l, err := c.GraphPages(ctx, V1, guestDeltaPath()+"&$deltatoken=latest", nil, func([]json.RawMessage) error { return nil })
+		if err == nil {
+			deltaLink = l
+		}
+	}
+	signIns, err := src.signIns(ctx, "")
+	haveSignIns := err == nil
+	if IsStatus(err, http.StatusForbidden) {
+		// Sign-in activity needs Entra ID P1 and AuditLog.Read.All; without
+		// them the guests are still read and sign-ins stay unknown.
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("collect guests: sign-in activity: %w", err)
+	}
+	guests, expanded, err := src.listGuests(ctx)
+	if err != nil {
+		return fmt.Errorf("collect guests: %w", err)
+	}
+	for i := range guests {
+		if haveSignIns {
+			guests[i].SignIn = signIns[guests[i].ID]
+			if guests[i].SignIn == nil {
+				guests[i].SignIn = &tenant.SignIn{}
+			}
+		}
+	}
+	idx := make(map[string]int, len(guests))
+	for i, g := range guests {
+		idx[g.ID] = i
+	}
+	errs := src.readRefs(ctx, guests, idx, !expanded)
+	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
+	snap.Guests = guests
+	if len(errs) > 0 {
+		return scanner.Partial(fmt.Errorf("collect guests: sponsors and memberships: %d failures: %w", len(errs), errors.Join(errs...)))
+	}
+	if src.o.State != nil && deltaLink != "" {
+		since := signInsUnavailable
+		if haveSignIns {
+			since = start.Add(-signInLag).UTC().Format(time.RFC3339)
+		}
+		src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{
+			tokenGuestsDelta: deltaLink, tokenGuestsSignIns: since, tokenGuestsFull: start.UTC().Format(time.RFC3339),
+		})
+	}
+	return nil
+}
+
+// listGuests pages through guests with their sponsors expanded; expanded
+// is false when the service refused the expansion.
+func (src guestsSource) listGuests(ctx context.Context) (guests []tenant.Guest, expanded bool, err error) {
+	c := src.c
+	page := func(expand bool) error {
+		guests = guests[:0]
+		extra := []string{guestFilter, "$top=" + itoa(c.o.PageSize)}
+		if expand {
+			extra = append(extra, "$expand=sponsors($select=id,displayName)")
+		}
+		_, err := c.GraphPages(ctx, V1, "/users"+selectQuery(guestSelect, extra...), nil, func(items []json.RawMessage) error {
+			gs, err := parseGuestsWithSponsors(items, expand)
+			guests = append(guests, gs...)
+			return err
+		})
+		return err
+	}
+	err = page(true)
+	if IsStatus(err, http.StatusBadRequest) {
+		return guests, false, page(false)
+	}
+	return guests, err == nil, err
+}
+
+// parseGuestsWithSponsors reads a page of guests and, when expanded, the
+// sponsors each carries.
+func parseGuestsWithSponsors(items []json.RawMessage, expanded bool) ([]tenant.Guest, error) {
+	gs, err := ParseGuests(items, false)
+	if err != nil || !expanded {
+		return gs, err
+	}
+	sponsors := make(map[string][]tenant.Ref, len(gs))
+	for _, raw := range items {
+		var u struct {
+			ID       string            `json:"id"`
+			Sponsors []json.RawMessage `json:"sponsors"`
+		}
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return nil, fmt.Errorf("GET /v1.0/users: sponsors: %w", err)
+		}
+		if u.Sponsors == nil {
+			continue
+		}
+		refs, err := ParseRefs(u.Sponsors)
+		if err != nil {
+			return nil, err
+		}
+		sponsors[u.ID] = refs
+	}
+	for i := range gs {
+		if refs, ok := sponsors[gs[i].ID]; ok {
+			gs[i].Sponsors = refs
+		}
+	}
+	return gs, nil
+}
+
+// signIns reads sign-in activity at its page limit: of every guest, or,
+// with since, of every user who signed in from then on (Graph cannot
+// combine a sign-in filter with a userType filter; non-guests are
+// dropped by the caller).
+func (src guestsSource) signIns(ctx context.Context, since string) (map[string]*tenant.SignIn, error) {
+	filter := guestFilter
+	if since != "" {
+		filter = "$filter=" + url.QueryEscape("signInActivity/lastSignInDateTime ge "+since)
+	}
+	out := map[string]*tenant.SignIn{}
+	q := selectQuery([]string{"id", "userType", "signInActivity"}, filter, "$top="+itoa(min(src.c.o.PageSize, signInPageSize)))
+	_, err := src.c.GraphPages(ctx, V1, "/users"+q, nil, func(items []json.RawMessage) error {
+		gs, err := ParseGuests(items, true)
+		for _, g := range gs {
+			out[g.ID] = g.SignIn
+		}
+		return err
+	})
+	return out, err
+}
+
+// readRefs fills memberships (and sponsors when not expanded) with $batch.
+func (src guestsSource) readRefs(ctx context.Context, guests []tenant.Guest, which map[string]int, sponsors bool) []error {
+	var reqs []BatchRequest
+	for id := range which {
+		if sponsors {
+			reqs = append(reqs, BatchRequest{ID: "s:" + id, URL: "/users/" + escapePath(id) + "/sponsors" + selectQuery(refSelect)})
+		}
+		reqs = append(reqs, BatchRequest{ID: "m:" + id, URL: "/users/" + escapePath(id) + "/memberOf" + selectQuery(refSelect)})
+	}
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].ID < reqs[j].ID })
+	res := src.c.BatchCollections(ctx, V1, reqs)
+	var errs []error
+	for _, r := range reqs {
+		g := &guests[which[r.ID[2:]]]
+		dst := &g.MemberOf
+		if r.ID[0] == 's' {
+			dst = &g.Sponsors
+		}
+		br := res[r.ID]
+		if br.Err != nil {
+			errs = append(errs, br.Err)
+			continue
+		}
+		refs, err := ParseRefs(br.Items)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		*dst = refs
+	}
+	return errs
+}
+
+// incremental merges users delta and recent sign-ins onto the stored
+// guests.
+func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, deltaLink, signInsSince, full string) error {
+	c := src.c
+	start := src.o.now()
+	if !sameOrigin(c.graphURL(V1, "/"), deltaLink) {
+		return &APIError{Endpoint: "GET /v1.0/users/delta", Status: http.StatusGone, Message: "stored delta link points to another host"}
+	}
+	byID := map[string]*tenant.Guest{}
+	err := src.o.State.Previous(ctx, tenant.SectionGuests, func(doc []byte) error {
+		var g tenant.Guest
+		if err := json.Unmarshal(doc, &g); err != nil {
+			return fmt.Errorf("stored guest: %w", err)
+		}
+		byID[g.ID] = &g
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("collect guests: stored guests: %w", err)
+	}
+	haveSignIns := signInsSince != signInsUnavailable
+	changed := map[string]bool{}
+	newLink, err := c.graphPagesURL(ctx, deltaLink, nil, func(items []json.RawMessage) error {
+		for _, raw := range items {
+			p, err := decodeProps("GET /v1.0/users/delta", raw)
+			if err != nil {
+				return err
+			}
+			id := p.s("id")
+			if p.raw("@removed") != nil {
+				delete(byID, id)
+				continue
+			}
+			gs, err := ParseGuests([]json.RawMessage{raw}, false)
+			if err != nil {
+				return err
+			}
+			if len(gs) == 0 {
+				delete(byID, id) // no longer a guest
+				continue
+			}
+			g := gs[0]
+			if old, ok := byID[id]; ok {
+				g.SignIn = old.SignIn
+			} else if haveSignIns {
+				g.SignIn = &tenant.SignIn{}
+			}
+			byID[id] = &g
+			changed[id] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if haveSignIns {
+		recent, err := src.signIns(ctx, signInsSince)
+		if err != nil {
+			return fmt.Errorf("collect guests: recent sign-ins: %w", err)
+		}
+		for id, si := range recent {
+			if g, ok := byID[id]; ok {
+				g.SignIn = si
+			}
+		}
+	}
+	guests := make([]tenant.Guest, 0, len(byID))
+	for _, g := range byID {
+		guests = append(guests, *g)
+	}
+	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
+	which := map[string]int{}
+	for i, g := range guests {
+		if changed[g.ID] {
+			which[g.ID] = i
+		}
+	}
+	errs := src.readRefs(ctx, guests, which, true)
+	snap.Guests = guests
+	if len(errs) > 0 {
+		return scanner.Partial(fmt.Errorf("collect guests: sponsors and memberships: %d failures: %w", len(errs), errors.Join(errs...)))
+	}
+	since := signInsUnavailable
+	if haveSignIns {
+		since = start.Add(-signInLag).UTC().Format(time.RFC3339)
+	}
+	src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{tokenGuestsDelta: newLink, tokenGuestsSignIns: since, tokenGuestsFull: full})
+	return nil
+}

@@ -1,0 +1,430 @@
+package m365
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Keys of the links section's delta tokens.
+const (
+	tokenLinksSites  = "links/sites"  // sites delta link
+	tokenLinksDrives = "links/drives" // drive inventory (JSON)
+	tokenDrivePrefix = "links/drive/" // + drive id: the drive's delta link
+)
+
+// driveRef is one drive of the inventory the links section keeps between
+// scans, so that an unchanged tenant is not asked for its drives again.
+type driveRef struct {
+	SiteID     string `json:"siteId"`
+	SiteFullID string `json:"siteFullId"`
+	SiteURL    string `json:"siteUrl"`
+	DriveID    string `json:"driveId"`
+	Name       string `json:"name"`
+}
+
+func (d driveRef) site() graphSite {
+	return graphSite{ID: d.SiteID, FullID: d.SiteFullID, URL: d.SiteURL}
+}
+
+// linksSource finds shared items with drive delta and reads their
+// permissions in batches. With a State it reads only what changed since
+// the stored delta tokens and merges it onto the stored links.
+type linksSource struct {
+	c *Client
+	o SourceOptions
+}
+
+func (linksSource) Section() tenant.Section { return tenant.SectionLinks }
+
+// driveResult is what one drive's delta gave.
+type driveResult struct {
+	ref   driveRef
+	links []tenant.Link
+	// full says the links replace all of the drive's stored links;
+	// otherwise they replace those of the touched items only.
+	full    bool
+	touched map[string]bool
+	// paths are new paths of items whose sharing did not change.
+	paths     map[string]string
+	deltaLink string
+	err       error
+}
+
+func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
+	st := src.o.State
+	tokens := map[string]string{}
+	var inv []driveRef
+	var prevTokens map[string]string
+	if st != nil {
+		inv, prevTokens = src.loadState(ctx)
+	}
+	inv, sitesLink, err := src.inventory(ctx, inv, prevTokens[tokenLinksSites])
+	if err != nil {
+		return fmt.Errorf("collect links: %w", err)
+	}
+	var failures []error
+	results := src.scanDrives(ctx, inv, prevTokens)
+	links := []tenant.Link{}
+	byDrive := make(map[string]*driveResult, len(results))
+	incremental := false
+	for i := range results {
+		r := &results[i]
+		if r.err != nil {
+			failures = append(failures, fmt.Errorf("drive %s of %s: %w", r.ref.Name, r.ref.SiteURL, r.err))
+			continue
+		}
+		byDrive[r.ref.DriveID] = r
+		incremental = incremental || !r.full
+		links = append(links, r.links...)
+		if src.o.OnDeltaLink != nil && r.deltaLink != "" {
+			src.o.OnDeltaLink(r.ref.DriveID, r.deltaLink)
+		}
+		if r.deltaLink != "" && r.deltaLink != prevTokens[tokenDrivePrefix+r.ref.DriveID] {
+			tokens[tokenDrivePrefix+r.ref.DriveID] = r.deltaLink
+		}
+	}
+	if len(failures) > 0 {
+		// A partial section is not stored, so neither are its tokens.
+		snap.Links = sortLinks(links)
+		return scanner.Partial(fmt.Errorf("collect links: %d failures: %w", len(failures), errors.Join(failures...)))
+	}
+	if incremental {
+		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
+			var l tenant.Link
+			if err := json.Unmarshal(doc, &l); err != nil {
+				return fmt.Errorf("stored link: %w", err)
+			}
+			r, ok := byDrive[l.DriveID]
+			if !ok || r.full || r.touched[l.ItemID] {
+				return nil // the drive is gone or was read again
+			}
+			if p, ok := r.paths[l.ItemID]; ok {
+				l.ItemPath = p
+			}
+			links = append(links, l)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("collect links: merge with stored links: %w", err)
+		}
+	}
+	snap.Links = sortLinks(links)
+	if st != nil {
+		if sitesLink != "" && sitesLink != prevTokens[tokenLinksSites] {
+			tokens[tokenLinksSites] = sitesLink
+		}
+		if b, err := json.Marshal(inv); err == nil && string(b) != prevTokens[tokenLinksDrives] {
+			tokens[tokenLinksDrives] = string(b)
+		}
+		st.SaveDeltaTokens(tenant.SectionLinks, tokens)
+	}
+	return nil
+}
+
+func sortLinks(links []tenant.Link) []tenant.Link {
+	sort.Slice(links, func(i, j int) bool {
+		a, b := &links[i], &links[j]
+		if a.DriveID != b.DriveID {
+			return a.DriveID < b.DriveID
+		}
+		if a.ItemID != b.ItemID {
+			return a.ItemID < b.ItemID
+		}
+		return a.PermissionID < b.PermissionID
+	})
+	return links
+}
+
+// loadState reads the stored inventory and every drive's token. Anything
+// unreadable just means a full read.
+func (src linksSource) loadState(ctx context.Context) ([]driveRef, map[string]string) {
+	st := src.o.State
+	toks := map[string]string{}
+	raw, err := st.DeltaToken(ctx, tokenLinksDrives)
+	if err != nil || raw == "" {
+		return nil, toks
+	}
+	var inv []driveRef
+	if json.Unmarshal([]byte(raw), &inv) != nil {
+		return nil, toks
+	}
+	toks[tokenLinksDrives] = raw
+	if t, err := st.DeltaToken(ctx, tokenLinksSites); err == nil {
+		toks[tokenLinksSites] = t
+	}
+	for _, d := range inv {
+		if t, err := st.DeltaToken(ctx, tokenDrivePrefix+d.DriveID); err == nil && t != "" {
+			toks[tokenDrivePrefix+d.DriveID] = t
+		}
+	}
+	return inv, toks
+}
+
+// inventory returns the drives to read. With a stored inventory and sites
+// delta link it applies the sites that changed since; otherwise (or when
+// the link expired) it lists every site and its drives.
+func (src linksSource) inventory(ctx context.Context, inv []driveRef, sitesLink string) ([]driveRef, string, error) {
+	if inv != nil && sitesLink != "" {
+		out, link, err := src.applySiteChanges(ctx, inv, sitesLink)
+		if err == nil {
+			return out, link, nil
+		}
+		if !IsStatus(err, http.StatusGone) {
+			return nil, "", err
+		}
+	}
+	// Take the sites delta link first: a site added while listing is then
+	// seen by the next scan.
+	link := ""
+	if src.o.State != nil {
+		l, err := src.c.GraphPages(ctx, V1, "/sites/delta?token=latest", nil, func([]json.RawMessage) error { return nil })
+		if err == nil {
+			link = l
+		}
+	}
+	sites, err := src.c.listSites(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := src.drivesOf(ctx, sites)
+	return out, link, err
+}
+
+// drivesOf lists the drives of sites with $batch.
+func (src linksSource) drivesOf(ctx context.Context, sites []graphSite) ([]driveRef, error) {
+	reqs := make([]BatchRequest, 0, len(sites))
+	byID := make(map[string]graphSite, len(sites))
+	for _, s := range sites {
+		byID[s.FullID] = s
+		reqs = append(reqs, BatchRequest{ID: s.FullID, URL: "/sites/" + escapePath(s.FullID) + "/drives" + selectQuery(driveSelect)})
+	}
+	res := src.c.BatchCollections(ctx, V1, reqs)
+	var out []driveRef
+	var errs []error
+	for _, key := range sortedKeys(res) {
+		r, site := res[key], byID[key]
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("drives of %s: %w", site.URL, r.Err))
+			continue
+		}
+		drives, err := parseDrives(r.Items)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, d := range drives {
+			out = append(out, driveRef{SiteID: site.ID, SiteFullID: site.FullID, SiteURL: site.URL, DriveID: d.ID, Name: d.Name})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// applySiteChanges follows the sites delta: deleted sites lose their
+// drives, added or changed sites have their drives listed again.
+func (src linksSource) applySiteChanges(ctx context.Context, inv []driveRef, link string) ([]driveRef, string, error) {
+	if !sameOrigin(src.c.graphURL(V1, "/"), link) {
+		return nil, "", fmt.Errorf("stored sites delta link points to another host")
+	}
+	changed := map[string]bool{}
+	var added []graphSite
+	newLink, err := src.c.graphPagesURL(ctx, link, nil, func(items []json.RawMessage) error {
+		for _, raw := range items {
+			p, err := decodeProps("GET /v1.0/sites/delta", raw)
+			if err != nil {
+				return err
+			}
+			changed[p.s("id")] = true
+			if p.raw("deleted") != nil {
+				continue
+			}
+			s, err := parseGraphSites([]json.RawMessage{raw})
+			if err != nil {
+				return err
+			}
+			added = append(added, s...)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(changed) == 0 {
+		return inv, newLink, nil
+	}
+	out := make([]driveRef, 0, len(inv))
+	for _, d := range inv {
+		if !changed[d.SiteFullID] {
+			out = append(out, d)
+		}
+	}
+	more, err := src.drivesOf(ctx, added)
+	if err != nil {
+		return nil, "", err
+	}
+	return append(out, more...), newLink, nil
+}
+
+func (src linksSource) concurrency() int {
+	if src.o.Concurrency > 0 {
+		return src.o.Concurrency
+	}
+	return 8
+}
+
+// scanDrives reads every drive, several at once.
+func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string) []driveResult {
+	out := make([]driveResult, len(inv))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(src.concurrency(), len(inv)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID])
+			}
+		}()
+	}
+	for i := range inv {
+		if ctx.Err() != nil {
+			for j := i; j < len(inv); j++ {
+				out[j] = driveResult{ref: inv[j], err: ctx.Err()}
+			}
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// driveLinks reads one drive: from its delta link when there is one
+// (only what changed), otherwise the whole drive. An expired link (410)
+// falls back to a whole read.
+func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) driveResult {
+	res := driveResult{ref: d, full: link == ""}
+	if link != "" && !sameOrigin(src.c.graphURL(V1, "/"), link) {
+		res.full, link = true, ""
+	}
+	byID := map[string]DriveItem{}
+	var order []string
+	collect := func(items []json.RawMessage) error {
+		its, err := ParseDeltaItems(items)
+		for _, it := range its {
+			if _, seen := byID[it.ID]; !seen {
+				order = append(order, it.ID)
+			}
+			byID[it.ID] = it // the last occurrence wins
+		}
+		return err
+	}
+	hdr := http.Header{"Prefer": {DeltaPrefer}}
+	var err error
+	if link != "" {
+		res.deltaLink, err = src.c.graphPagesURL(ctx, link, hdr, collect)
+		if IsStatus(err, http.StatusGone) {
+			res.full, byID, order = true, map[string]DriveItem{}, nil
+		} else if err != nil {
+			res.err = err
+			return res
+		}
+	}
+	if res.full {
+		path := "/drives/" + escapePath(d.DriveID) + "/root/delta" + selectQuery(deltaSelect, "$top="+itoa(src.c.o.PageSize))
+		res.deltaLink, err = src.c.GraphPages(ctx, V1, path, hdr, collect)
+		if err != nil {
+			res.err = err
+			return res
+		}
+	}
+	var reqs, itemReqs []BatchRequest
+	res.touched = map[string]bool{}
+	var pathOnly []string
+	for _, id := range order {
+		it := byID[id]
+		switch {
+		case it.Root:
+		case it.Deleted:
+			res.touched[id] = true
+		case res.full && it.Shared, !res.full && it.SharedChanged:
+			res.touched[id] = true
+			reqs = append(reqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(id) + "/permissions" + selectQuery(permissionSelect)})
+		case !res.full && it.Shared:
+			// Changed, but not its sharing: its links stay; only a rename
+			// or move changes their path.
+			pathOnly = append(pathOnly, id)
+		}
+	}
+	if !res.full {
+		// Delta pages of changes do not carry the parents, so the path of
+		// every item whose links are kept or re-read is asked for.
+		for _, r := range reqs {
+			itemReqs = append(itemReqs, BatchRequest{ID: r.ID, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(r.ID) + selectQuery(itemPathSelect)})
+		}
+		for _, id := range pathOnly {
+			itemReqs = append(itemReqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(id) + selectQuery(itemPathSelect)})
+		}
+	}
+	var errs []error
+	paths := map[string]string{}
+	if len(itemReqs) > 0 {
+		for id, r := range src.c.BatchObjects(ctx, V1, itemReqs) {
+			if r.Err != nil {
+				errs = append(errs, r.Err)
+				continue
+			}
+			its, err := ParseDeltaItems(r.Items)
+			if err != nil || len(its) != 1 {
+				errs = append(errs, fmt.Errorf("item %s: %w", id, err))
+				continue
+			}
+			paths[id] = itemPath(its[0], nil)
+		}
+		res.paths = map[string]string{}
+		for _, id := range pathOnly {
+			if p, ok := paths[id]; ok {
+				res.paths[id] = p
+			}
+		}
+	}
+	perms := src.c.BatchCollections(ctx, V1, reqs)
+	for _, r := range reqs {
+		it := byID[r.ID]
+		pr := perms[r.ID]
+		if pr.Err != nil {
+			if !res.full && IsStatus(pr.Err, http.StatusNotFound) {
+				continue // deleted since the delta page: no links
+			}
+			errs = append(errs, pr.Err)
+			continue
+		}
+		p, ok := paths[it.ID]
+		if !ok {
+			p = itemPath(it, byID)
+		}
+		base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
+			ItemPath: p, Folder: it.Folder}
+		l, err := ParsePermissions(pr.Items, base)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		res.links = append(res.links, l...)
+	}
+	res.err = errors.Join(errs...)
+	return res
+}
+
+var itemPathSelect = []string{"id", "name", "parentReference", "folder", "file"}

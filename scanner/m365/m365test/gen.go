@@ -1,0 +1,554 @@
+package m365test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Spec sizes a generated tenant. Everything about it is a function of the
+// seed and the indices, computed when asked for: a generated tenant of
+// millions of items holds only the changes applied to it in memory.
+type Spec struct {
+	Seed  uint64 `json:"seed"`
+	Sites int    `json:"sites"`
+	// ItemsPerDrive counts the root, folders and files of each site's one
+	// document library.
+	ItemsPerDrive int `json:"itemsPerDrive"`
+	// SharedPerDrive is the expected number of files carrying sharing
+	// links per drive; LinksPerShared the links on each.
+	SharedPerDrive int `json:"sharedPerDrive"`
+	LinksPerShared int `json:"linksPerShared"`
+	Guests         int `json:"guests"`
+}
+
+// SizeSpec returns the named size: "s1" is 1k sites, ~1M items of which
+// ~100k shared with one link each, 10k guests; "s2" is 10k sites, 2M
+// items, ~500k shared items with two links each (~1M links), 100k guests.
+func SizeSpec(name string, seed uint64) (Spec, error) {
+	switch name {
+	case "s1":
+		return Spec{Seed: seed, Sites: 1000, ItemsPerDrive: 1000, SharedPerDrive: 100, LinksPerShared: 1, Guests: 10000}, nil
+	case "s2":
+		return Spec{Seed: seed, Sites: 10000, ItemsPerDrive: 200, SharedPerDrive: 50, LinksPerShared: 2, Guests: 100000}, nil
+	}
+	return Spec{}, fmt.Errorf("unknown size %q, expected s1 or s2", name)
+}
+
+// Generated is a synthetic tenant.
+type Generated struct {
+	spec Spec
+	seed uint64
+	host string
+
+	mu     sync.RWMutex
+	epoch  int
+	items  map[int]map[int]itemOverride // drive → item → override
+	guests map[int]guestOverride
+	added  int         // guests created by change sets
+	floor  map[int]int // drive → oldest epoch whose tokens are still valid
+}
+
+type itemOverride struct {
+	epoch   int
+	deleted bool
+	shared  bool
+	variant int
+}
+
+type guestOverride struct {
+	epoch   int
+	deleted bool
+	flipped bool
+	renamed int
+	signIn  int // epoch of a new sign-in, 0 for none
+}
+
+// genNow is the generated tenant's clock: every timestamp derives from it,
+// and change set e happens e hours later.
+var genNow = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// NewGenerated starts a fake serving the generated tenant.
+func NewGenerated(spec Spec, opts Options) (*Server, error) {
+	if spec.Sites <= 0 || spec.ItemsPerDrive < 3 || spec.LinksPerShared <= 0 || spec.Guests < 0 {
+		return nil, fmt.Errorf("generated tenant: invalid size %+v", spec)
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 999
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := newServer(opts)
+	name := fmt.Sprintf("gen%d", spec.Seed)
+	s.meta = Meta{Tenant: name + ".onmicrosoft.com", TenantID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", uint32(mix(spec.Seed))), SharePointTenant: name}
+	now := genNow
+	s.meta.Now = &now
+	s.gen = &Generated{spec: spec, seed: mix(spec.Seed + 1), host: name + ".sharepoint.com",
+		items: map[int]map[int]itemOverride{}, guests: map[int]guestOverride{}, floor: map[int]int{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	return s, nil
+}
+
+// Generated returns the server's generated tenant, nil for a fixture.
+func (s *Server) Generated() *Generated { return s.gen }
+
+// Spec returns the tenant's size.
+func (g *Generated) Spec() Spec { return g.spec }
+
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+func (g *Generated) h(a, b, c, d uint64) uint64 {
+	return mix(mix(mix(mix(g.seed^a)^b)^c) ^ d)
+}
+
+// Identities. Indices are embedded so that requests can be resolved
+// without a lookup table.
+func (g *Generated) siteGUID(d int) string {
+	return fmt.Sprintf("%08x-%04x-4000-8000-%012d", uint32(g.seed), d%0xffff, d)
+}
+func (g *Generated) siteFullID(d int) string {
+	return g.host + "," + g.siteGUID(d) + "," + fmt.Sprintf("%08x-0000-4000-9000-%012d", uint32(g.seed>>32), d)
+}
+func (g *Generated) siteURL(d int) string { return fmt.Sprintf("https://%s/sites/s%05d", g.host, d) }
+func driveID(d int) string                { return fmt.Sprintf("b!gen-%05d", d) }
+func itemID(d, j int) string              { return fmt.Sprintf("i%05d-%07d", d, j) }
+func (g *Generated) guestID(i int) string {
+	return fmt.Sprintf("%08x-0000-4000-a000-%012d", uint32(g.seed>>16), i)
+}
+
+func parseIndex(s, prefix string) (int, bool) {
+	rest, ok := strings.CutPrefix(s, prefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n >= 0
+}
+
+func (g *Generated) driveIndex(id string) (int, bool) {
+	d, ok := parseIndex(id, "b!gen-")
+	return d, ok && d < g.spec.Sites
+}
+
+func (g *Generated) siteIndex(fullID string) (int, bool) {
+	parts := strings.Split(fullID, ",")
+	if len(parts) != 3 || parts[0] != g.host || len(parts[1]) < 12 {
+		return 0, false
+	}
+	d, err := strconv.Atoi(parts[1][len(parts[1])-12:])
+	if err != nil || d >= g.spec.Sites || g.siteGUID(d) != parts[1] {
+		return 0, false
+	}
+	return d, true
+}
+
+func (g *Generated) itemIndex(d int, id string) (int, bool) {
+	pre := fmt.Sprintf("i%05d-", d)
+	j, ok := parseIndex(id, pre)
+	return j, ok && j < g.spec.ItemsPerDrive
+}
+
+func (g *Generated) guestIndex(id string) (int, bool) {
+	if len(id) < 12 {
+		return 0, false
+	}
+	i, err := strconv.Atoi(id[len(id)-12:])
+	if err != nil || g.guestID(i) != id {
+		return 0, false
+	}
+	return i, true
+}
+
+// folders is the number of folders under each drive's root.
+func (g *Generated) folders() int { return max(1, g.spec.ItemsPerDrive/100) }
+
+// item is the current state of item j of drive d; the caller holds mu.
+type item struct {
+	exists, root, folder, shared bool
+	variant                      int
+	epoch                        int // last change, 0 for none
+}
+
+func (g *Generated) baseShared(d, j int) bool {
+	files := g.spec.ItemsPerDrive - 1 - g.folders()
+	return g.h(1, uint64(d), uint64(j), 0)%uint64(files) < uint64(g.spec.SharedPerDrive)
+}
+
+func (g *Generated) item(d, j int) item {
+	it := item{exists: true, root: j == 0, folder: j > 0 && j <= g.folders()}
+	if it.root || it.folder {
+		return it
+	}
+	it.shared = g.baseShared(d, j)
+	if o, ok := g.items[d][j]; ok {
+		it.exists, it.shared, it.variant, it.epoch = !o.deleted, o.shared && !o.deleted, o.variant, o.epoch
+	}
+	return it
+}
+
+func (g *Generated) itemName(j int) string {
+	switch {
+	case j == 0:
+		return "root"
+	case j <= g.folders():
+		return fmt.Sprintf("Folder %03d", j)
+	}
+	return fmt.Sprintf("File %07d.docx", j)
+}
+
+func (g *Generated) parent(j int) int {
+	if j <= g.folders() {
+		return 0
+	}
+	return 1 + j%g.folders()
+}
+
+// ItemPath is the path the collector should report for item j.
+func (g *Generated) ItemPath(j int) string {
+	if j <= g.folders() {
+		return "/" + g.itemName(j)
+	}
+	return "/" + g.itemName(g.parent(j)) + "/" + g.itemName(j)
+}
+
+var scopes = []string{"anonymous", "organization", "users"}
+
+// permissions are the sharing links of an item in its current state.
+func (g *Generated) permissions(d, j int, it item) []any {
+	if !it.shared {
+		return []any{}
+	}
+	out := make([]any, 0, g.spec.LinksPerShared)
+	for k := 0; k < g.spec.LinksPerShared; k++ {
+		hk := g.h(2, uint64(d), uint64(j), uint64(k))
+		scope := scopes[(int(hk%3)+it.variant)%3]
+		typ, roles := "view", []string{"read"}
+		if (hk>>8)%3 == 0 {
+			typ, roles = "edit", []string{"write"}
+		}
+		p := map[string]any{
+			"id":    fmt.Sprintf("p%016x", g.h(3, uint64(d), uint64(j), uint64(k))),
+			"roles": roles,
+			"link": map[string]any{"scope": scope, "type": typ, "preventsDownload": false,
+				"webUrl": fmt.Sprintf("https://%s/:w:/s/s%05d/E%016x", g.host, d, hk)},
+		}
+		switch scope {
+		case "anonymous":
+			if (hk>>16)%2 == 0 {
+				p["expirationDateTime"] = genNow.AddDate(0, 0, int((hk>>20)%200)-50).Format(time.RFC3339)
+			}
+		case "users":
+			if g.spec.Guests > 0 {
+				gi := int((hk >> 24) % uint64(g.spec.Guests))
+				p["grantedToIdentitiesV2"] = []any{map[string]any{"user": map[string]any{"id": g.guestID(gi), "displayName": g.guestName(gi, 0), "email": g.guestMail(gi)}}}
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// linkKeys are the snapshot keys of an item's links.
+func (g *Generated) linkKeys(d, j int, it item) []string {
+	if !it.exists || !it.shared {
+		return nil
+	}
+	out := make([]string, 0, g.spec.LinksPerShared)
+	for k := 0; k < g.spec.LinksPerShared; k++ {
+		out = append(out, "link:"+driveID(d)+"/"+itemID(d, j)+"/"+fmt.Sprintf("p%016x", g.h(3, uint64(d), uint64(j), uint64(k))))
+	}
+	return out
+}
+
+func (g *Generated) deltaItem(d, j int, it item, changed bool) map[string]any {
+	m := map[string]any{"id": itemID(d, j)}
+	pr := map[string]any{"driveId": driveID(d), "driveType": "documentLibrary"}
+	if j > 0 {
+		pr["id"] = itemID(d, g.parent(j))
+	}
+	m["parentReference"] = pr
+	if !it.exists {
+		m["deleted"] = map[string]any{"state": "deleted"}
+		return m
+	}
+	m["name"] = g.itemName(j)
+	switch {
+	case it.root:
+		m["root"] = map[string]any{}
+		m["folder"] = map[string]any{"childCount": g.folders()}
+	case it.folder:
+		m["folder"] = map[string]any{"childCount": (g.spec.ItemsPerDrive - 1 - g.folders()) / g.folders()}
+	default:
+		m["file"] = map[string]any{"mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+	}
+	switch {
+	case it.shared:
+		m["shared"] = map[string]any{"scope": "users"}
+	case changed && !it.root && !it.folder:
+		// Sharing removed: an empty shared facet.
+		m["shared"] = map[string]any{}
+	}
+	if changed {
+		m["@microsoft.graph.sharedChanged"] = "True"
+	}
+	return m
+}
+
+// Guests.
+func (g *Generated) guestMail(i int) string {
+	return fmt.Sprintf("guest%06d@partner%03d.example", i, i%500)
+}
+
+func (g *Generated) guestName(i, renamed int) string {
+	if renamed > 0 {
+		return fmt.Sprintf("Guest %06d (%d)", i, renamed)
+	}
+	return fmt.Sprintf("Guest %06d", i)
+}
+
+func (g *Generated) guestExists(i int) bool {
+	if i >= g.spec.Guests+g.added {
+		return false
+	}
+	o, ok := g.guests[i]
+	return !ok || !o.deleted
+}
+
+func (g *Generated) guestRefs(i int, kind uint64, n int) []any {
+	out := []any{}
+	for k := 0; k < n; k++ {
+		hk := g.h(5, uint64(i), kind, uint64(k))
+		if kind == 0 {
+			s := int(hk % 50)
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.user", "id": fmt.Sprintf("5a0e0000-0000-4000-8000-%012d", s), "displayName": fmt.Sprintf("Sponsor %02d", s)})
+		} else {
+			gr := int(hk % 300)
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.group", "id": fmt.Sprintf("6b0e0000-0000-4000-8000-%012d", gr), "displayName": fmt.Sprintf("Group %03d", gr)})
+		}
+	}
+	return out
+}
+
+func (g *Generated) sponsors(i int) []any {
+	if g.h(4, uint64(i), 1, 0)%10 < 7 {
+		return g.guestRefs(i, 0, 1)
+	}
+	return []any{}
+}
+
+func (g *Generated) memberOf(i int) []any {
+	n := int(g.h(4, uint64(i), 2, 0) % 3)
+	refs := g.guestRefs(i, 1, n)
+	// Two draws may name the same group; a user is a member once.
+	seen := map[string]bool{}
+	out := refs[:0]
+	for _, r := range refs {
+		id := r.(map[string]any)["id"].(string)
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// lastSignIn is the guest's last sign-in, zero when never.
+func (g *Generated) lastSignIn(i int) time.Time {
+	if o, ok := g.guests[i]; ok && o.signIn > 0 {
+		return genNow.Add(time.Duration(o.signIn) * time.Hour)
+	}
+	if i >= g.spec.Guests {
+		return time.Time{}
+	}
+	hs := g.h(4, uint64(i), 3, 0)
+	if hs%5 == 0 {
+		return time.Time{}
+	}
+	return genNow.Add(-time.Duration(24+hs%(400*24)) * time.Hour)
+}
+
+// guest is the user object of guest i (caller holds mu).
+func (g *Generated) guest(i int, withSignIn, withSponsors bool) map[string]any {
+	o := g.guests[i]
+	hs := g.h(4, uint64(i), 0, 0)
+	created := genNow.Add(-time.Duration(30*24+hs%(700*24)) * time.Hour)
+	if i >= g.spec.Guests {
+		created = genNow.Add(time.Duration(o.epoch) * time.Hour)
+	}
+	state, changed := "Accepted", created.Add(26*time.Hour)
+	if hs%10 == 0 {
+		state = "PendingAcceptance"
+	}
+	if o.flipped {
+		state = map[string]string{"Accepted": "PendingAcceptance", "PendingAcceptance": "Accepted"}[state]
+		changed = genNow.Add(time.Duration(o.epoch) * time.Hour)
+	}
+	m := map[string]any{
+		"id": g.guestID(i), "displayName": g.guestName(i, o.renamed), "mail": g.guestMail(i),
+		"userPrincipalName": fmt.Sprintf("guest%06d_partner%03d.example#EXT#@%s.onmicrosoft.com", i, i%500, strings.TrimSuffix(g.host, ".sharepoint.com")),
+		"userType":          "Guest", "externalUserState": state, "externalUserStateChangeDateTime": changed.Format(time.RFC3339),
+		"createdDateTime": created.Format(time.RFC3339), "accountEnabled": true,
+	}
+	if withSignIn {
+		if t := g.lastSignIn(i); !t.IsZero() {
+			ts := t.Format(time.RFC3339)
+			m["signInActivity"] = map[string]any{"lastSignInDateTime": ts, "lastNonInteractiveSignInDateTime": "0001-01-01T00:00:00Z", "lastSuccessfulSignInDateTime": ts}
+		} else {
+			m["signInActivity"] = nil
+		}
+	}
+	if withSponsors {
+		m["sponsors"] = g.sponsors(i)
+	}
+	return m
+}
+
+// Truth lists what a change set changed, as snapshot keys.
+type Truth struct {
+	Epoch  int      `json:"epoch"`
+	Links  []string `json:"links"`
+	Guests []string `json:"guests"`
+}
+
+// ApplyChanges applies a deterministic change set touching about fraction
+// of the shared items and of the guests: links re-scoped, items unshared,
+// deleted or newly shared; guests accepting, renamed, signing in, deleted
+// or invited. It returns every snapshot key the change set changed.
+func (g *Generated) ApplyChanges(fraction float64) Truth {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	e := g.epoch
+	tr := Truth{Epoch: e}
+	threshold := uint64(fraction * float64(1<<32))
+	files := g.spec.ItemsPerDrive - 1 - g.folders()
+	shareThreshold := uint64(fraction * float64(g.spec.SharedPerDrive) / float64(max(1, files-g.spec.SharedPerDrive)) * float64(1<<32))
+	for d := 0; d < g.spec.Sites; d++ {
+		for j := g.folders() + 1; j < g.spec.ItemsPerDrive; j++ {
+			it := g.item(d, j)
+			if !it.exists {
+				continue
+			}
+			r := g.h(6, uint64(e), uint64(d), uint64(j))
+			var o itemOverride
+			switch {
+			case it.shared && r&0xffffffff < threshold:
+				o = itemOverride{epoch: e, shared: true, variant: it.variant + 1}
+				switch (r >> 32) % 10 {
+				case 6, 7:
+					o.shared = false
+				case 8, 9:
+					o.deleted, o.shared = true, false
+				}
+			case !it.shared && r&0xffffffff < shareThreshold:
+				o = itemOverride{epoch: e, shared: true, variant: it.variant + 1}
+			default:
+				continue
+			}
+			tr.Links = append(tr.Links, g.linkKeys(d, j, it)...)
+			if g.items[d] == nil {
+				g.items[d] = map[int]itemOverride{}
+			}
+			g.items[d][j] = o
+			after := g.item(d, j)
+			tr.Links = append(tr.Links, g.linkKeys(d, j, after)...)
+		}
+	}
+	for i := 0; i < g.spec.Guests+g.added; i++ {
+		if !g.guestExists(i) {
+			continue
+		}
+		r := g.h(7, uint64(e), uint64(i), 0)
+		if r&0xffffffff >= threshold {
+			continue
+		}
+		o := g.guests[i]
+		o.epoch = e
+		switch (r >> 32) % 4 {
+		case 0:
+			o.flipped = !o.flipped
+		case 1:
+			o.renamed++
+		case 2:
+			o.signIn = e
+		case 3:
+			o.deleted = true
+		}
+		g.guests[i] = o
+		tr.Guests = append(tr.Guests, "guest:"+g.guestID(i))
+	}
+	n := int(fraction * float64(g.spec.Guests) / 4)
+	for k := 0; k < n; k++ {
+		i := g.spec.Guests + g.added
+		g.added++
+		g.guests[i] = guestOverride{epoch: e}
+		tr.Guests = append(tr.Guests, "guest:"+g.guestID(i))
+	}
+	tr.Links = dedupe(tr.Links)
+	tr.Guests = dedupe(tr.Guests)
+	return tr
+}
+
+// ExpireTokens makes every delta token issued before now invalid for
+// one drive in every n (410 Gone, as after the service's retention).
+func (g *Generated) ExpireTokens(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	for d := 0; d < g.spec.Sites; d += max(1, n) {
+		g.floor[d] = g.epoch
+	}
+}
+
+func dedupe(s []string) []string {
+	sort.Strings(s)
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Count is what the tenant holds right now.
+type Count struct {
+	Sites, Drives, Items, SharedItems, Links, Guests int
+}
+
+// Count walks the tenant (cost: one pass over every item).
+func (g *Generated) Count() Count {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	c := Count{Sites: g.spec.Sites, Drives: g.spec.Sites}
+	for d := 0; d < g.spec.Sites; d++ {
+		for j := 0; j < g.spec.ItemsPerDrive; j++ {
+			it := g.item(d, j)
+			if !it.exists {
+				continue
+			}
+			c.Items++
+			if it.shared {
+				c.SharedItems++
+				c.Links += g.spec.LinksPerShared
+			}
+		}
+	}
+	for i := 0; i < g.spec.Guests+g.added; i++ {
+		if g.guestExists(i) {
+			c.Guests++
+		}
+	}
+	return c
+}
