@@ -32,6 +32,9 @@ type dialect interface {
 	latestVersions() string
 	// skipLocked is appended to a claiming SELECT.
 	skipLocked() string
+	// analyze refreshes the planner statistics of a table that was just
+	// bulk loaded in tx.
+	analyze(ctx context.Context, tx *sqlx.Tx, table string) error
 	// forUpdate is appended to a SELECT whose rows the transaction will
 	// rely on until commit.
 	forUpdate() string
@@ -123,6 +126,13 @@ func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 
+func (postgresDialect) analyze(ctx context.Context, tx *sqlx.Tx, table string) error {
+	if _, err := tx.ExecContext(ctx, "ANALYZE "+table); err != nil {
+		return fmt.Errorf("analyze %s: %w", table, err)
+	}
+	return nil
+}
+
 // bulk uses COPY FROM STDIN: the fastest way into PostgreSQL.
 func (postgresDialect) bulk(ctx context.Context, tx *sqlx.Tx, table string, cols []string) (rowWriter, error) {
 	stmt, err := tx.PrepareContext(ctx, "COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
@@ -184,6 +194,10 @@ func (sqliteDialect) latestVersions() string {
 func (sqliteDialect) skipLocked() string { return "" }
 
 func (sqliteDialect) forUpdate() string { return "" }
+
+// analyze is a no-op: SQLite's planner prefers the indexes without
+// statistics, which is the right plan here.
+func (sqliteDialect) analyze(context.Context, *sqlx.Tx, string) error { return nil }
 
 // bulk batches rows into multi-row INSERTs with one prepared statement.
 func (sqliteDialect) bulk(ctx context.Context, tx *sqlx.Tx, table string, cols []string) (rowWriter, error) {

@@ -83,7 +83,7 @@ CREATE TABLE rule_results (
     message     TEXT NOT NULL DEFAULT '',
     exception   TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX rule_results_scan ON rule_results (scan_id, fingerprint);
+CREATE INDEX rule_results_scan ON rule_results (scan_id);
 
 CREATE TABLE rule_summary (
     scan_id BIGINT NOT NULL,
@@ -94,8 +94,10 @@ CREATE TABLE rule_summary (
     PRIMARY KEY (scan_id, rule_id, outcome)
 );
 
+-- No foreign key to tenants: a per-row check would dominate bulk loads of
+-- findings, and tenants are never deleted.
 CREATE TABLE findings (
-    tenant_id        BIGINT NOT NULL REFERENCES tenants (id),
+    tenant_id        BIGINT NOT NULL,
     fingerprint      TEXT NOT NULL,
     rule_id          TEXT NOT NULL,
     section          TEXT NOT NULL,
@@ -123,7 +125,6 @@ CREATE TABLE findings (
     snoozed_by       TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (tenant_id, fingerprint)
 );
-CREATE INDEX findings_tenant_state ON findings (tenant_id, state, section);
 
 CREATE TABLE delta_tokens (
     tenant_id  BIGINT NOT NULL REFERENCES tenants (id),
