@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/sharedrift/sharedrift/baselines"
@@ -41,7 +40,6 @@ type Options struct {
 type Pipeline struct {
 	o       Options
 	log     *slog.Logger
-	mu      sync.Mutex
 	targets map[string]*target
 }
 
