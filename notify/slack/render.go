@@ -123,7 +123,12 @@ func references(r notify.References) string {
 	return strings.Join(parts, " · ")
 }
 
+// kindRemediationCap is the kind remediation uses when a run stopped at its
+// change cap (remediate.KindCapReached; remediate imports this package).
+const kindRemediationCap notify.Kind = "remediation_cap"
+
 var headline = map[notify.Kind]string{
+	kindRemediationCap:   "Remediation stopped",
 	notify.KindNew:       "New drift",
 	notify.KindEscalated: "Drift escalated",
 	notify.KindReopened:  "Drift is back",
@@ -156,7 +161,8 @@ func FindingBlocks(n *notify.Notification, interactive bool) []goslack.Block {
 		goslack.NewSectionBlock(mrkdwn(icon(f.Severity)+" "+summary(n)), nil, nil),
 	}
 	blocks = append(blocks, detailBlocks(f)...)
-	if interactive {
+	// A cap event is not a stored finding: nothing to acknowledge or snooze.
+	if interactive && n.Kind != kindRemediationCap {
 		blocks = append(blocks, actionBlock(f))
 	}
 	return blocks
@@ -240,7 +246,8 @@ func ReminderBlocks(n *notify.Notification, interactive bool) []goslack.Block {
 			icon(f.Severity), esc(title(f)), string(f.Severity), esc(f.Tenant), humanDuration(open))), nil, nil),
 	}
 	blocks = append(blocks, detailBlocks(f)...)
-	if interactive {
+	// A cap event is not a stored finding: nothing to acknowledge or snooze.
+	if interactive && n.Kind != kindRemediationCap {
 		blocks = append(blocks, actionBlock(f))
 	}
 	return blocks

@@ -127,6 +127,28 @@ func (n *Notifier) Notify(ctx context.Context, note *notify.Notification) (bool,
 	}
 }
 
+// SendFile uploads a file to the destination's channel with a comment
+// (files.getUploadURLExternal, the upload, files.completeUploadExternal).
+// It needs a bot token with files:write and a channel ID; incoming webhooks
+// cannot carry files.
+func (n *Notifier) SendFile(ctx context.Context, name, _, title, text string, data []byte) error {
+	if n.api == nil {
+		return fmt.Errorf("destination %q: an incoming webhook cannot upload files; configure a bot token", n.name)
+	}
+	if len(data) == 0 {
+		return fmt.Errorf("destination %q: upload %s: empty file", n.name, name)
+	}
+	bctx, lb := withBody(ctx)
+	_, err := n.api.UploadFileContext(bctx, goslack.UploadFileParameters{
+		Reader: bytes.NewReader(data), FileSize: len(data), Filename: name, Title: title,
+		InitialComment: text, Channel: n.channel,
+	})
+	if err != nil {
+		return fmt.Errorf("destination %q: upload %s: %w", n.name, name, lb.wrap(err))
+	}
+	return nil
+}
+
 func (n *Notifier) post(ctx context.Context, note *notify.Notification, threadTS string, broadcast bool, text string, blocks []goslack.Block) (bool, error) {
 	opts := []goslack.MsgOption{
 		goslack.MsgOptionText(text, false),

@@ -5,12 +5,16 @@
 package slackfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +40,12 @@ type Message struct {
 	Updates  int
 }
 
+// File is an uploaded file shared to a channel.
+type File struct {
+	ID, Name, Title, Channel, Comment string
+	Content                           []byte
+}
+
 // Server is the fake. Its zero configuration accepts everything.
 type Server struct {
 	*httptest.Server
@@ -45,6 +55,9 @@ type Server struct {
 	messages map[string]*Message // by channel + "/" + ts
 	order    []string
 	nextTS   int64
+	// uploads are files uploaded but not yet completed, by ID.
+	uploads map[string]*File
+	files   []File
 
 	// Channels, when non-empty, are the only channel IDs that exist; posting
 	// elsewhere answers channel_not_found. A "#name" maps to the first one.
@@ -56,7 +69,7 @@ type Server struct {
 
 // New starts a fake Slack. Close it with Close.
 func New() *Server {
-	s := &Server{messages: map[string]*Message{}, nextTS: 1700000000000100}
+	s := &Server{messages: map[string]*Message{}, uploads: map[string]*File{}, nextTS: 1700000000000100}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -113,6 +126,13 @@ func (s *Server) Calls(method string) []Request {
 	return out
 }
 
+// Files returns the files shared to channels, in completion order.
+func (s *Server) Files() []File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]File(nil), s.files...)
+}
+
 // Messages returns the channel's messages in posting order.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -129,6 +149,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	if strings.HasPrefix(r.URL.Path, "/services/") {
 		method = "webhook"
+	}
+	uploadID, isUpload := strings.CutPrefix(r.URL.Path, "/upload/")
+	if isUpload {
+		method = "upload"
 	}
 	form, _ := url.ParseQuery(string(body))
 
@@ -175,6 +199,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 		return
 	}
+	if isUpload {
+		s.upload(w, r, uploadID, body, record)
+		return
+	}
 	reply := func(v map[string]any) {
 		record(http.StatusOK)
 		w.Header().Set("Content-Type", "application/json")
@@ -219,9 +247,72 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			m.Updates++
 			reply(map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
 		}
+	case "files.getUploadURLExternal":
+		if form.Get("filename") == "" || form.Get("length") == "" || form.Get("length") == "0" {
+			fail("invalid_arguments")
+			return
+		}
+		id := fmt.Sprintf("F%010d", len(s.uploads)+len(s.files)+1)
+		s.uploads[id] = &File{ID: id, Name: form.Get("filename")}
+		reply(map[string]any{"ok": true, "upload_url": s.URL + "/upload/" + id, "file_id": id})
+	case "files.completeUploadExternal":
+		var fs []struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		}
+		if err := json.Unmarshal([]byte(form.Get("files")), &fs); err != nil || len(fs) == 0 {
+			fail("invalid_arguments")
+			return
+		}
+		ch, ok := s.channel(form.Get("channel_id"))
+		if !ok {
+			fail("channel_not_found")
+			return
+		}
+		var out []map[string]any
+		for _, f := range fs {
+			up, ok := s.uploads[f.ID]
+			if !ok || up.Content == nil {
+				fail("file_not_found")
+				return
+			}
+			delete(s.uploads, f.ID)
+			up.Title, up.Channel, up.Comment = f.Title, ch, form.Get("initial_comment")
+			s.files = append(s.files, *up)
+			out = append(out, map[string]any{"id": f.ID, "title": f.Title})
+		}
+		reply(map[string]any{"ok": true, "files": out})
 	default:
 		fail("unknown_method")
 	}
+}
+
+// upload receives the bytes of a file at its upload URL; callers hold s.mu.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, id string, body []byte, record func(int)) {
+	up, ok := s.uploads[id]
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if !ok || err != nil || params["boundary"] == "" {
+		record(http.StatusNotFound)
+		http.Error(w, "unknown upload", http.StatusNotFound)
+		return
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if part.FormName() == "file" {
+			up.Content, _ = io.ReadAll(part)
+		}
+	}
+	if up.Content == nil {
+		record(http.StatusBadRequest)
+		http.Error(w, "no file part", http.StatusBadRequest)
+		return
+	}
+	record(http.StatusOK)
+	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(up.Content)))
 }
 
 // channel resolves a channel argument; callers hold s.mu.
