@@ -153,6 +153,9 @@ type Remediation struct {
 	// AllowDestructive lists rule IDs whose destructive fixes may run in auto mode.
 	AllowDestructive []string  `koanf:"allow_destructive"`
 	Exclude          Exclusion `koanf:"exclude"`
+	// GracePeriod separates a fix's first step from its deferred,
+	// destructive one (block a guest's sign-in, delete it after this long).
+	GracePeriod Duration `koanf:"grace_period"`
 }
 
 // Exclusion lists objects remediation never touches.

@@ -152,6 +152,9 @@ func validateRemediation(ps *problems, src, key string, r *Remediation) {
 	if r.MaxChanges < 0 {
 		ps.add(src, key+".max_changes", "must not be negative")
 	}
+	if r.GracePeriod < 0 {
+		ps.add(src, key+".grace_period", "must not be negative")
+	}
 }
 
 func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(string, *SecretRef, bool)) {
@@ -228,6 +231,9 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	}
 	if t.Remediation.MaxSnapshotAge != 0 {
 		rem.MaxSnapshotAge = t.Remediation.MaxSnapshotAge
+	}
+	if t.Remediation.GracePeriod != 0 {
+		rem.GracePeriod = t.Remediation.GracePeriod
 	}
 	if len(t.Remediation.AllowDestructive) > 0 {
 		rem.AllowDestructive = t.Remediation.AllowDestructive

@@ -29,11 +29,21 @@ type Options struct {
 	Logger *slog.Logger
 	// SectionTimeout bounds each section's collection (scanner default when 0).
 	SectionTimeout time.Duration
-	// AfterRecord runs after a scan is committed (notification planning);
-	// its error is logged, not returned, because the scan itself is safe.
-	AfterRecord func(ctx context.Context, t config.Tenant, sc store.Scan) error
+	// AfterRecord runs after a scan is committed (notification planning,
+	// remediation); its error is logged, not returned, because the scan
+	// itself is safe.
+	AfterRecord func(ctx context.Context, r Recorded) error
 	// UserAgentVersion is reported to Microsoft in the User-Agent.
 	UserAgentVersion string
+}
+
+// Recorded is a committed scan with what it was computed from.
+type Recorded struct {
+	Tenant   config.Tenant
+	Scan     store.Scan
+	Snapshot *tenant.Snapshot
+	Results  []tenant.Result
+	Baseline *baselines.Baseline
 }
 
 // Pipeline scans tenants. Build it once per process with New.
@@ -155,6 +165,25 @@ func (p *Pipeline) Fake(name string) *m365test.Server {
 	return nil
 }
 
+// Client returns the collector's client of a tenant (nil when unknown);
+// remediation writes through it.
+func (p *Pipeline) Client(name string) *m365.Client {
+	if tg, ok := p.targets[name]; ok {
+		return tg.client
+	}
+	return nil
+}
+
+// Clock returns the tenant's clock: a fixture tenant's own time, moving
+// forward from when the daemon started, or the wall clock. Snapshot ages
+// are measured against it.
+func (p *Pipeline) Clock(name string) func() time.Time {
+	if tg, ok := p.targets[name]; ok && tg.now != nil {
+		return tg.now
+	}
+	return time.Now
+}
+
 // Close stops the fake tenants.
 func (p *Pipeline) Close() {
 	for _, tg := range p.targets {
@@ -204,7 +233,8 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 		}
 	}
 	if p.o.AfterRecord != nil {
-		if err := p.o.AfterRecord(ctx, tg.cfg, sc); err != nil {
+		rec := Recorded{Tenant: tg.cfg, Scan: sc, Snapshot: snap, Results: results, Baseline: tg.baseline}
+		if err := p.o.AfterRecord(ctx, rec); err != nil {
 			p.log.Warn("after scan", "tenant", tg.cfg.Name, "scan_id", sc.ID, "error", err)
 		}
 	}

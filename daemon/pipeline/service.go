@@ -17,6 +17,7 @@ import (
 	"github.com/sharedrift/sharedrift/notify/destinations"
 	"github.com/sharedrift/sharedrift/notify/notifystore"
 	"github.com/sharedrift/sharedrift/notify/slack"
+	"github.com/sharedrift/sharedrift/remediate"
 	"github.com/sharedrift/sharedrift/store"
 )
 
@@ -49,6 +50,8 @@ type Service struct {
 	// Notifications (nil when no destination is configured).
 	worker  *notify.Worker
 	planner *notify.Planner
+	// Remediation records, approves and applies fixes.
+	Remediation *Remediations
 }
 
 // DefaultOwner is host name and pid, unique per replica.
@@ -98,19 +101,37 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	}
 	s.Metrics = daemon.NewMetrics()
 	popts := Options{Store: s.Store, Logger: o.Logger, UserAgentVersion: o.Version}
+	var capNotifier remediate.Notifier
 	if len(cfg.Notify.Destinations) > 0 {
 		if err := s.setupNotify(o); err != nil {
 			return nil, err
 		}
-		popts.AfterRecord = func(ctx context.Context, _ config.Tenant, sc store.Scan) error {
-			_, err := notifystore.PlanScan(ctx, s.Store, s.planner, sc, notifystore.Options{})
-			return err
-		}
+		capNotifier = remediate.OutboxNotifier{Outbox: &notifystore.Outbox{S: s.Store}, Routes: cfg.Notify.Routes}
 	}
-	routes := o.Routes
+	s.Remediation, err = newRemediations(tenants, remediationDeps{
+		store: s.Store,
+		target: func(name string) (remediate.Target, error) {
+			c := s.Pipeline.Client(name)
+			if c == nil {
+				return nil, fmt.Errorf("tenant %q: no client", name)
+			}
+			return remediate.M365Target{C: c}, nil
+		},
+		clock:    func(name string) time.Time { return s.Pipeline.Clock(name)() },
+		notifier: capNotifier,
+		metrics:  s.Metrics,
+		log:      o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	popts.AfterRecord = s.afterRecord
+
+	routes := append([]daemon.Route(nil), o.Routes...)
+	routes = append(routes, daemon.RemediationRoutes(s.Remediation, o.Logger)...)
 	if cfg.Notify.Interactivity.SigningSecret != "" {
 		h, err := slack.NewInteractionHandler(cfg.Notify.Interactivity, slack.HandlerOptions{
-			Actions: notifystore.FindingActions{S: s.Store}, Logger: o.Logger})
+			Actions: notifystore.FindingActions{S: s.Store}, Approver: s.Remediation, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("notify.interactivity: %w", err)
 		}
@@ -123,6 +144,8 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		return nil, err
 	}
 	s.closers = append(s.closers, s.Pipeline.Close)
+	// Runs started by approvals stop before the fake tenants and the store.
+	s.closers = append(s.closers, s.Remediation.close)
 
 	reader := Reader{S: s.Store}
 	if err := s.Metrics.RegisterStateSource(reader, o.Logger); err != nil {
@@ -149,6 +172,27 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		Metrics: s.Metrics, Logger: o.Logger, Routes: routes,
 	})
 	return s, nil
+}
+
+// afterRecord runs after every committed scan: notifications first (they
+// describe what the scan found), then remediation.
+func (s *Service) afterRecord(ctx context.Context, rec Recorded) error {
+	var errs []error
+	if s.planner != nil {
+		if _, err := notifystore.PlanScan(ctx, s.Store, s.planner, rec.Scan, s.notifyOptions(rec.Tenant.Name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := s.Remediation.AfterScan(ctx, rec); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// notifyOptions enrich a tenant's notifications: findings whose fix waits
+// for people (or runs by itself) carry Approve fix / Reject buttons.
+func (s *Service) notifyOptions(tenantName string) notifystore.Options {
+	return notifystore.Options{Remediable: s.Remediation.Remediable(tenantName)}
 }
 
 // setupNotify builds the destinations, the planner and the outbox worker.
@@ -182,7 +226,7 @@ func (s *Service) remind(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for _, name := range s.Config.TenantNames() {
-			if _, err := notifystore.PlanReminders(ctx, s.Store, s.planner, name, time.Now(), notifystore.Options{}); err != nil && ctx.Err() == nil {
+			if _, err := notifystore.PlanReminders(ctx, s.Store, s.planner, name, time.Now(), s.notifyOptions(name)); err != nil && ctx.Err() == nil {
 				s.log.Warn("plan reminders", "tenant", name, "error", err)
 			}
 		}
