@@ -179,6 +179,11 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 func (s *Service) afterRecord(ctx context.Context, rec Recorded) error {
 	var errs []error
 	if s.planner != nil {
+		// A replica that died between an earlier commit and its planning
+		// left that scan unplanned; catch up before planning this one.
+		if _, err := s.replan(ctx, rec.Tenant.Name, rec.Scan.ID, replanPerScan); err != nil {
+			errs = append(errs, err)
+		}
 		if _, err := notifystore.PlanScan(ctx, s.Store, s.planner, rec.Scan, s.notifyOptions(rec.Tenant.Name)); err != nil {
 			errs = append(errs, err)
 		}
@@ -187,6 +192,69 @@ func (s *Service) afterRecord(ctx context.Context, rec Recorded) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// How many earlier scans planning looks back at: after every scan, and
+// per tenant at start-up.
+const (
+	replanPerScan   = 2
+	replanAtStartup = 10
+)
+
+// replanWindow is how far back re-planning looks: notifications older than
+// the delivery age would be dead-lettered anyway, and the window stays well
+// inside retention so pruned, delivered messages are never planned again.
+func (s *Service) replanWindow() time.Duration {
+	w := s.Config.Notify.Delivery.MaxAge
+	if w <= 0 {
+		w = 72 * time.Hour
+	}
+	if r := s.Config.Store.Retention.D(); r > 0 && w > r/2 {
+		w = r / 2
+	}
+	return w
+}
+
+// replan runs notification planning again for a tenant's recent scans
+// (except skipID), oldest first. Planning is idempotent (keys per scan,
+// destination and finding), so this enqueues only what a process that
+// died between a scan's commit and its planning left out.
+func (s *Service) replan(ctx context.Context, tenantName string, skipID int64, limit int) (int, error) {
+	if s.planner == nil {
+		return 0, nil
+	}
+	scans, err := s.Store.Scans(ctx, store.ScanFilter{Tenant: tenantName, Since: time.Now().Add(-s.replanWindow()), Limit: limit + 1})
+	if err != nil {
+		return 0, fmt.Errorf("re-plan notifications of %s: %w", tenantName, err)
+	}
+	recent := make([]store.Scan, 0, len(scans))
+	for _, sc := range scans {
+		if sc.ID != skipID && len(recent) < limit {
+			recent = append(recent, sc) // newest first
+		}
+	}
+	total := 0
+	for i := len(recent) - 1; i >= 0; i-- {
+		k, err := notifystore.PlanScan(ctx, s.Store, s.planner, recent[i], s.notifyOptions(tenantName))
+		if err != nil {
+			return total, err
+		}
+		total += k
+	}
+	return total, nil
+}
+
+// replanAll catches up every tenant's recent scans at start-up.
+func (s *Service) replanAll(ctx context.Context) {
+	for _, name := range s.Config.TenantNames() {
+		n, err := s.replan(ctx, name, 0, replanAtStartup)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("re-plan notifications", "tenant", name, "error", err)
+		case n > 0:
+			s.log.Info("notifications planned after a restart", "tenant", name, "enqueued", n)
+		}
+	}
 }
 
 // notifyOptions enrich a tenant's notifications: findings whose fix waits
@@ -304,6 +372,7 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		}()
 		go func() {
 			defer bg.Done()
+			s.replanAll(runCtx)
 			s.remind(runCtx)
 		}()
 	}
