@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/sharedrift/sharedrift/notify"
 )
 
 var (
@@ -260,9 +262,19 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 		ps.add(src, key+".report.format", oneOf(t.Report.Format, reportFormats))
 	}
 	for i, d := range t.Report.Destinations {
-		if _, ok := c.Notify.Lookup(d); !ok {
-			ps.add(src, fmt.Sprintf("%s.report.destinations[%d]", key, i), fmt.Sprintf("unknown destination %q", d))
+		dk := fmt.Sprintf("%s.report.destinations[%d]", key, i)
+		dc, ok := c.Notify.Lookup(d)
+		switch {
+		case !ok:
+			ps.add(src, dk, fmt.Sprintf("unknown destination %q", d))
+		case dc.Type == notify.TypeSlack && (dc.Slack == nil || dc.Slack.Token == ""):
+			ps.add(src, dk, fmt.Sprintf("destination %q: uploading a report needs a Slack bot token (an incoming webhook cannot carry files)", d))
+		case dc.Type != notify.TypeSlack && dc.Type != notify.TypeEmail:
+			ps.add(src, dk, fmt.Sprintf("destination %q: reports go to slack or email destinations, not %s", d, dc.Type))
 		}
+	}
+	if t.Report.Since < 0 {
+		ps.add(src, key+".report.since", "must not be negative")
 	}
 }
 

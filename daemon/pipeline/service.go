@@ -52,6 +52,8 @@ type Service struct {
 	planner *notify.Planner
 	// Remediation records, approves and applies fixes.
 	Remediation *Remediations
+	// Reports serves and delivers security review reports.
+	Reports *Reports
 }
 
 // DefaultOwner is host name and pid, unique per replica.
@@ -127,8 +129,14 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	}
 	popts.AfterRecord = s.afterRecord
 
+	s.Reports, err = newReports(cfg, s.Store, func(name string) time.Time { return s.Pipeline.Clock(name)() }, o)
+	if err != nil {
+		return nil, err
+	}
+
 	routes := append([]daemon.Route(nil), o.Routes...)
 	routes = append(routes, daemon.RemediationRoutes(s.Remediation, o.Logger)...)
+	routes = append(routes, s.Reports.Route())
 	if cfg.Notify.Interactivity.SigningSecret != "" {
 		h, err := slack.NewInteractionHandler(cfg.Notify.Interactivity, slack.HandlerOptions{
 			Actions: notifystore.FindingActions{S: s.Store}, Approver: s.Remediation, Logger: o.Logger})
@@ -376,6 +384,11 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 			s.remind(runCtx)
 		}()
 	}
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		s.Reports.Run(runCtx)
+	}()
 	err := s.Daemon.Run(runCtx)
 	cancel()
 	bg.Wait()
