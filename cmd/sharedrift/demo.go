@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/daemon"
 	"github.com/sharedrift/sharedrift/daemon/pipeline"
 	"github.com/sharedrift/sharedrift/store"
 )
@@ -39,8 +43,10 @@ func newDemoCmd() *cobra.Command {
 		Long: `Demo starts the fake Microsoft 365 tenant in-process with the fabrikam fixture,
 keeps its state in an embedded database in a state directory, and runs the daemon on a
 short schedule: it prints the findings of the first scan and serves the JSON API on
-localhost with a fresh admin token. With --once it runs one scan cycle, prints the
-findings and exits 0. A second run reuses the state directory, so findings keep their
+localhost with a fresh admin token. After the first scan it changes the fake tenant (a
+new Anyone link appears, one guest-domain drift is fixed), so the next cycle shows one
+new and one resolved finding; every cycle prints a one-line summary. With --once it
+runs one scan cycle, prints the findings and exits 0. A second run reuses the state directory, so findings keep their
 first-seen times and nothing is reported as new twice.`,
 		Example: `  sharedrift demo --once
   sharedrift demo --listen 127.0.0.1:8080 --interval 30s`,
@@ -52,7 +58,7 @@ first-seen times and nothing is reported as new twice.`,
 	f.StringVar(&o.stateDir, "state-dir", defaultDemoStateDir(), "state `DIR` kept between runs")
 	f.StringVar(&o.fixture, "fixture", filepath.Join("testdata", "tenants", demoTenant), "fixture tenant `DIR` the fake tenant serves")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR` (not used with --once)")
-	f.DurationVar(&o.interval, "interval", 30*time.Second, "scan every `DURATION`")
+	f.DurationVar(&o.interval, "interval", 15*time.Second, "scan every `DURATION`")
 	return cmd
 }
 
@@ -106,11 +112,13 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	ver, _ := buildInfo()
-	svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Version: ver})
+	cycles := &demoCycles{out: out, stateDir: o.stateDir}
+	svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Version: ver, WrapScan: cycles.wrap})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
+	cycles.svc = svc
 
 	fmt.Fprintf(out, "sharedrift demo: fake tenant %q from %s, state in %s\n", demoTenant, o.fixture, o.stateDir)
 	if o.once {
@@ -130,33 +138,138 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, "API on %s (admin token %s)\n", base, tokenValue)
+	cycles.api, cycles.token = base, tokenValue
+	fmt.Fprintf(out, "API listening on %s (admin token %s)\n", base, tokenValue)
 	fmt.Fprintf(out, "  curl -H 'Authorization: Bearer %s' %s/api/v1/tenants/%s/findings\n", tokenValue, base, demoTenant)
+	fmt.Fprintf(out, "  curl -H 'Authorization: Bearer %s' '%s/reports/%s?format=markdown'\n", tokenValue, base, demoTenant)
 	fmt.Fprintf(out, "  curl %s/metrics\n", base)
-	fmt.Fprintf(out, "Scanning every %s; Ctrl-C stops.\n", o.interval)
-
-	// Print each scan as it lands.
-	go watchDemoScans(ctx, out, svc.Store)
+	fmt.Fprintf(out, "Scanning every %s; after the first scan the demo changes the fake tenant. Ctrl-C stops.\n", o.interval)
 	return svc.Serve(ctx, ln)
 }
 
-func watchDemoScans(ctx context.Context, out io.Writer, st store.Store) {
-	var last int64
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// demoCycles prints each scan as it lands and, after the first one,
+// changes the fake tenant so that the next scan has something to show. It
+// runs inside the scan function, so the change is in place before the next
+// scan of the tenant can start.
+type demoCycles struct {
+	out      io.Writer
+	stateDir string
+	svc      *pipeline.Service
+	api      string
+	token    string
+
+	mu      sync.Mutex
+	n       int
+	changed []string
+}
+
+func (d *demoCycles) wrap(next daemon.ScanFunc) daemon.ScanFunc {
+	return func(ctx context.Context, req daemon.ScanRequest) (daemon.ScanResult, error) {
+		res, err := next(ctx, req)
+		if req.Tenant.Name == demoTenant {
+			d.after(ctx, res, err)
 		}
-		scans, err := st.Scans(ctx, store.ScanFilter{Tenant: demoTenant, Limit: 1})
-		if err != nil || len(scans) == 0 || scans[0].ID == last {
-			continue
-		}
-		_ = printDemoScan(ctx, out, st, scans[0].ID)
-		last = scans[0].ID
+		return res, err
 	}
+}
+
+func (d *demoCycles) after(ctx context.Context, res daemon.ScanResult, scanErr error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.api == "" {
+		return // --once prints its own scan
+	}
+	d.n++
+	if scanErr != nil {
+		fmt.Fprintf(d.out, "\nCycle %d: scan failed: %v\n", d.n, scanErr)
+		return
+	}
+	if d.n == 1 {
+		if err := printDemoScan(ctx, d.out, d.svc.Store, res.ScanID); err != nil {
+			fmt.Fprintf(d.out, "  (%v)\n", err)
+		}
+		d.changed = demoChange(ctx, d.svc)
+		fmt.Fprintln(d.out, "\nChanged the fake tenant for the next scan:")
+		for _, c := range d.changed {
+			fmt.Fprintln(d.out, "  - "+c)
+		}
+		return
+	}
+	if err := printDemoCycle(ctx, d.out, d.svc.Store, d.n, res.ScanID); err != nil {
+		fmt.Fprintf(d.out, "  (%v)\n", err)
+	}
+	if d.n == 2 {
+		fmt.Fprintf(d.out, "  See the drift: curl -H 'Authorization: Bearer %s' %s/api/v1/tenants/%s/changes\n", d.token, d.api, demoTenant)
+	}
+}
+
+// demoChange adds an Anyone link and fixes one guest-invitation domain
+// drift in the fake tenant, as an admin would, and says what it did. A
+// fixture without those objects gets a note instead of a change.
+func demoChange(ctx context.Context, svc *pipeline.Service) []string {
+	c := svc.Pipeline.Client(demoTenant)
+	if c == nil {
+		return []string{"no fake tenant to change"}
+	}
+	var done []string
+	expires := svc.Pipeline.Clock(demoTenant)().UTC().Add(7 * 24 * time.Hour).Format(time.RFC3339)
+	perm := map[string]any{
+		"roles":              []string{"read"},
+		"link":               map[string]any{"scope": "anonymous", "type": "view", "webUrl": "https://fabrikam.sharepoint.com/:u:/s/Marketing/EePressKit"},
+		"expirationDateTime": expires,
+	}
+	const item = "/drives/b!Rt7-mktg/items/01MKTG2BRANDKIT/permissions"
+	if err := c.GraphWrite(ctx, http.MethodPost, "v1.0", item, perm, nil); err != nil {
+		done = append(done, "could not add an Anyone link: "+err.Error())
+	} else {
+		done = append(done, "someone shared the Marketing brand kit with a new Anyone link (expect one new finding)")
+	}
+	l, err := c.ReadInvitationDomains(ctx)
+	if err == nil {
+		keep := l.Allowed[:0:0]
+		for _, d := range l.Allowed {
+			if d != "gmail.com" {
+				keep = append(keep, d)
+			}
+		}
+		if len(keep) == len(l.Allowed) {
+			err = errors.New("gmail.com is not on the guest invitation allow list")
+		} else {
+			l.Allowed = keep
+			err = c.SetInvitationDomains(ctx, l)
+		}
+	}
+	if err != nil {
+		done = append(done, "could not fix a domain-list drift: "+err.Error())
+	} else {
+		done = append(done, "an admin removed gmail.com from the guest invitation allow list (expect one resolved finding)")
+	}
+	return done
+}
+
+// printDemoCycle prints one line per scan and what it changed in the
+// findings: new, reopened and resolved ones.
+func printDemoCycle(ctx context.Context, out io.Writer, st store.Store, cycle int, scanID int64) error {
+	sc, err := st.Scan(ctx, scanID)
+	if err != nil {
+		return fmt.Errorf("read scan: %w", err)
+	}
+	fmt.Fprintf(out, "\nCycle %d (scan %d, %s): %d open, %d new, %d reopened, %d resolved, %d changes\n",
+		cycle, sc.ID, sc.Status, sc.FindingsOpen, sc.FindingsNew, sc.FindingsReopened, sc.FindingsResolved, sc.Changes)
+	trs, err := st.Transitions(ctx, scanID)
+	if err != nil {
+		return fmt.Errorf("read transitions: %w", err)
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, tr := range trs {
+		f := tr.Finding
+		obj := f.ObjectName
+		if obj == "" {
+			obj = f.ObjectKey
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", tr.Kind, f.Severity, f.RuleID, clip(obj, 60))
+	}
+	return tw.Flush()
 }
 
 // printDemoScan prints a scan's summary and the tenant's active findings.
