@@ -146,6 +146,7 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		newNotifyCmd(),
 		newDaemonCmd(), newDemoCmd(),
 		newSnapshotCmd(), newDoctorCmd(),
+		newBenchCmd(),
 		newRemediateCmd(),
 	)
 	return root

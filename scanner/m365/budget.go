@@ -2,6 +2,7 @@ package m365
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -49,8 +50,13 @@ type BudgetPacer struct {
 	Windows map[Meter]time.Duration
 	// MaxConcurrency bounds requests in flight per meter (default 16).
 	MaxConcurrency int
-	// MinGap is the first spacing after a high throttle percentage
-	// (default 20ms).
+	// Until SharePoint names its limit (it does so once 80% is spent), the
+	// cost in flight stays within a tenth of the smallest published budget
+	// (1,200 RU per minute), so that learning the limit costs no 429s.
+	// MinBudget overrides that budget per meter.
+	MinBudget map[Meter]float64
+	// MinGap is the first spacing per resource unit after a high throttle
+	// percentage (default 1ms).
 	MinGap time.Duration
 	Now    func() time.Time
 	Sleep  func(ctx context.Context, d time.Duration) error
@@ -68,12 +74,14 @@ type meterState struct {
 	next     time.Time
 	conc     float64
 	inflight int
-	changed  chan struct{}
+	// inflightCost is the cost of requests sent and not answered yet.
+	inflightCost float64
+	changed      chan struct{}
 }
 
 // NewBudgetPacer returns a pacer with the defaults.
 func NewBudgetPacer() *BudgetPacer {
-	return &BudgetPacer{MaxConcurrency: 16, MinGap: 20 * time.Millisecond, Now: time.Now, Sleep: sleepCtx}
+	return &BudgetPacer{MaxConcurrency: 16, MinGap: time.Millisecond, Now: time.Now, Sleep: sleepCtx}
 }
 
 func (p *BudgetPacer) window(m Meter) time.Duration {
@@ -144,6 +152,15 @@ func (p *BudgetPacer) Acquire(ctx context.Context, t Ticket) (func(int, http.Hea
 			case <-ch:
 			}
 			continue
+		case st.limit <= 0 && st.inflight > 0 && st.inflightCost+float64(t.Cost) > p.minBudget(t.Meter)/10:
+			ch := st.changed
+			p.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-ch:
+			}
+			continue
 		case st.gap > 0 && now.Before(st.next):
 			wait = st.next.Sub(now)
 		default:
@@ -167,9 +184,10 @@ func (p *BudgetPacer) Acquire(ctx context.Context, t Ticket) (func(int, http.Hea
 			st.tokens -= float64(t.Cost)
 		}
 		if st.gap > 0 {
-			st.next = now.Add(st.gap)
+			st.next = now.Add(st.gap * time.Duration(max(1, t.Cost)))
 		}
 		st.inflight++
+		st.inflightCost += float64(t.Cost)
 		p.mu.Unlock()
 		var once sync.Once
 		return func(status int, h http.Header) {
@@ -184,6 +202,7 @@ func (p *BudgetPacer) done(t Ticket, status int, h http.Header) {
 	st := p.state(t.Meter)
 	now := p.Now()
 	st.inflight--
+	st.inflightCost -= float64(t.Cost)
 	if h != nil {
 		p.observe(t.Meter, st, now, h)
 	}
@@ -207,13 +226,15 @@ func (p *BudgetPacer) observe(m Meter, st *meterState, now time.Time, h http.Hea
 	limit, errL := strconv.ParseFloat(strings.TrimSpace(h.Get("RateLimit-Limit")), 64)
 	rem, errR := strconv.ParseFloat(strings.TrimSpace(h.Get("RateLimit-Remaining")), 64)
 	if errL == nil && errR == nil && limit > 0 {
+		// The requests still in flight may not have been charged when the
+		// service computed rem: counting them as spent errs on the safe
+		// side, and the lower of that and the mirror is kept.
+		est := rem - st.inflightCost
 		if st.limit <= 0 {
-			st.tokens, st.at = rem, now
+			st.tokens, st.at = est, now
 		} else {
 			p.refill(m, st, now)
-			// Requests sent after the service computed rem are already
-			// debited here, so the lower figure is the better one.
-			st.tokens = min(st.tokens, rem)
+			st.tokens = min(st.tokens, est)
 		}
 		st.limit = limit
 	}
@@ -227,7 +248,7 @@ func (p *BudgetPacer) observe(m Meter, st *meterState, now time.Time, h http.Hea
 	pct, err := strconv.ParseFloat(strings.TrimSpace(h.Get("x-ms-throttle-limit-percentage")), 64)
 	switch {
 	case err == nil && pct >= 0.9:
-		st.gap = min(max(st.gap*2, p.minGap()), maxPace)
+		st.gap = min(max(st.gap*2, p.minGap()), time.Second)
 	case err == nil && pct >= 0.8:
 	default:
 		st.gap = st.gap * 3 / 4
@@ -237,11 +258,21 @@ func (p *BudgetPacer) observe(m Meter, st *meterState, now time.Time, h http.Hea
 	}
 }
 
+func (p *BudgetPacer) minBudget(m Meter) float64 {
+	if b, ok := p.MinBudget[m]; ok {
+		return b
+	}
+	if m == MeterSharePoint {
+		return 1200
+	}
+	return math.Inf(1)
+}
+
 func (p *BudgetPacer) minGap() time.Duration {
 	if p.MinGap > 0 {
 		return p.MinGap
 	}
-	return 20 * time.Millisecond
+	return time.Millisecond
 }
 
 // Wait implements Pacer for callers that do not know the cost.

@@ -68,8 +68,10 @@ type Usage struct {
 	EntraRU int64 `json:"entraRu"`
 	// Throttled counts 429 answers (sub-requests included).
 	Throttled int64 `json:"throttled"`
-	// ByKind counts requests and sub-requests by endpoint kind.
-	ByKind map[string]int64 `json:"byKind"`
+	// ByKind counts requests and sub-requests by endpoint kind, and
+	// ThrottledByKind the 429s among them.
+	ByKind          map[string]int64 `json:"byKind"`
+	ThrottledByKind map[string]int64 `json:"throttledByKind,omitempty"`
 }
 
 // bucket is a token bucket of limit units refilled over window.
@@ -98,7 +100,8 @@ type meterState struct {
 }
 
 func newMeterState(o Options, clock *Clock) *meterState {
-	m := &meterState{clock: clock, latency: o.Latency, buckets: map[string]*bucket{}, usage: Usage{ByKind: map[string]int64{}}}
+	m := &meterState{clock: clock, latency: o.Latency, buckets: map[string]*bucket{}}
+	m.reset()
 	now := clock.Now()
 	if o.Budget > 0 {
 		m.buckets[meterSharePoint] = &bucket{limit: float64(o.Budget), window: time.Minute, tokens: float64(o.Budget), at: now}
@@ -132,6 +135,7 @@ func (m *meterState) charge(kind service, method, path, rawQuery string, sub boo
 		b.refill(now)
 		if b.tokens < float64(cost) {
 			m.usage.Throttled++
+			m.usage.ThrottledByKind[label]++
 			wait := time.Duration((float64(cost) - b.tokens) / b.limit * float64(b.window))
 			rr := graphError(http.StatusTooManyRequests, "TooManyRequests", "The request has been throttled.")
 			if kind == svcCSOM {
@@ -179,13 +183,17 @@ func (m *meterState) snapshot() Usage {
 	for k, v := range m.usage.ByKind {
 		u.ByKind[k] = v
 	}
+	u.ThrottledByKind = make(map[string]int64, len(m.usage.ThrottledByKind))
+	for k, v := range m.usage.ThrottledByKind {
+		u.ThrottledByKind[k] = v
+	}
 	return u
 }
 
 func (m *meterState) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.usage = Usage{ByKind: map[string]int64{}}
+	m.usage = Usage{ByKind: map[string]int64{}, ThrottledByKind: map[string]int64{}}
 }
 
 // costOf prices a request with SharePoint's published resource-unit costs

@@ -1,0 +1,596 @@
+// Package bench measures collection at scale: it generates a synthetic
+// tenant (m365test), scans it with the real client, pacer, rules and store,
+// and reports per run the API calls, resource units against their lower
+// bound, throttling, wall time, peak memory and rows written, and checks
+// them against the targets the collector is held to.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/rules"
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// Config describes a benchmark.
+type Config struct {
+	// Size is "s1" or "s2"; Spec, when set, overrides it.
+	Size string
+	Spec *m365test.Spec
+	Seed uint64
+	// Latency is added to every HTTP request by the fake.
+	Latency time.Duration
+	// Budget is SharePoint's budget in RU per minute (default by size:
+	// 3,600 for s1, 6,000 for s2); EntraBudget Entra's per 10 seconds
+	// (default 8,000).
+	Budget      int
+	EntraBudget int
+	// TimeScale runs the budget clocks that many times faster than real
+	// time (default 1).
+	TimeScale float64
+	// StoreDSN names the store; empty means SQLite in a temporary directory.
+	StoreDSN string
+	// Baseline evaluates rules before recording, as a scan does; "none"
+	// skips rules (default "recommended").
+	Baseline string
+	// ChangeFraction is the share of links and guests the change set
+	// touches (default 0.01).
+	ChangeFraction float64
+	// Halved repeats the first scan against a fresh tenant and store with
+	// half the budget.
+	Halved bool
+	// Concurrency bounds drives read at once (default 8).
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Spec == nil {
+		sp, err := m365test.SizeSpec(c.Size, c.Seed)
+		if err != nil {
+			return err
+		}
+		c.Spec = &sp
+	} else if c.Size == "" {
+		c.Size = "custom"
+	}
+	if c.Budget <= 0 {
+		c.Budget = 3600
+		if c.Size == "s2" {
+			c.Budget = 6000
+		}
+	}
+	if c.EntraBudget <= 0 {
+		c.EntraBudget = 8000
+	}
+	if c.TimeScale <= 0 {
+		c.TimeScale = 1
+	}
+	if c.Baseline == "" {
+		c.Baseline = "recommended"
+	}
+	if c.ChangeFraction <= 0 {
+		c.ChangeFraction = 0.01
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Run is one scan's measurements.
+type Run struct {
+	Name string `json:"name"`
+	// Calls are HTTP requests the client sent (retries included);
+	// SubRequests the requests inside $batch envelopes.
+	Calls       int64            `json:"calls"`
+	SubRequests int64            `json:"subRequests"`
+	CallsByKind map[string]int64 `json:"callsByKind"`
+	// RU is SharePoint resource units the client spent (throttled
+	// attempts included); ServedRU what the service charged; EntraRU
+	// Entra's units.
+	RU           int64   `json:"ru"`
+	ServedRU     int64   `json:"servedRu"`
+	EntraRU      int64   `json:"entraRu"`
+	LowerBoundRU int64   `json:"lowerBoundRu"`
+	RURatio      float64 `json:"ruRatio"`
+	// Throttled counts 429 answers (sub-requests included).
+	Throttled       int64            `json:"throttled"`
+	ThrottledByKind map[string]int64 `json:"throttledByKind,omitempty"`
+	ThrottledShare  float64          `json:"throttledShare"`
+	PermissionCalls int64            `json:"permissionCalls"`
+	// WallSeconds is real time; SimulatedSeconds the budget clock's time
+	// (WallSeconds × TimeScale).
+	WallSeconds      float64 `json:"wallSeconds"`
+	SimulatedSeconds float64 `json:"simulatedSeconds"`
+	PeakRSSBytes     int64   `json:"peakRssBytes"`
+	PeakHeapBytes    int64   `json:"peakHeapBytes"`
+	ObjectsSeen      int64   `json:"objectsSeen"`
+	ObjectsWritten   int64   `json:"objectsWritten"`
+	ResultsWritten   int64   `json:"resultsWritten"`
+	Changes          int64   `json:"changes"`
+	// Sections are the section states of the scan.
+	Sections map[tenant.Section]tenant.State `json:"sections"`
+	Links    int                             `json:"links"`
+	Guests   int                             `json:"guests"`
+	// For the change run: the generator's changed keys and those the
+	// recorded changes missed.
+	TruthLinks    int      `json:"truthLinks,omitempty"`
+	TruthGuests   int      `json:"truthGuests,omitempty"`
+	MissedLinks   []string `json:"missedLinks,omitempty"`
+	MissedGuests  []string `json:"missedGuests,omitempty"`
+	ExtraChanges  int      `json:"extraChanges,omitempty"`
+	TokensWritten int      `json:"tokensWritten"`
+}
+
+// Check is one target.
+type Check struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Limit string  `json:"limit"`
+	OK    bool    `json:"ok"`
+}
+
+// Report is the benchmark's outcome.
+type Report struct {
+	Size        string        `json:"size"`
+	Spec        m365test.Spec `json:"spec"`
+	Tenant      TenantCount   `json:"tenant"`
+	Latency     string        `json:"latency"`
+	Budget      int           `json:"budgetRuPerMinute"`
+	EntraBudget int           `json:"entraBudgetPer10s"`
+	TimeScale   float64       `json:"timeScale"`
+	Store       string        `json:"store"`
+	Baseline    string        `json:"baseline"`
+	// LowerBound explains the RU lower bound.
+	LowerBound string  `json:"lowerBoundFormula"`
+	Runs       []Run   `json:"runs"`
+	Checks     []Check `json:"checks"`
+	OK         bool    `json:"ok"`
+}
+
+// TenantCount is what the generated tenant holds before the change set.
+type TenantCount struct {
+	Sites       int `json:"sites"`
+	Drives      int `json:"drives"`
+	Items       int `json:"items"`
+	SharedItems int `json:"sharedItems"`
+	Links       int `json:"links"`
+	Guests      int `json:"guests"`
+}
+
+// LowerBoundFormula is how LowerBoundRU is computed for a full scan.
+const LowerBoundFormula = "full: 2*ceil(sites/999) [getAllSites] + 2*sites [drives of each site] + " +
+	"sum over drives of (2 + ceil(items/999)-1) [delta, first page without token, later pages with] + " +
+	"5*sharedItems [one permission read per shared item] + 2*ceil(sites/500) [CSOM site properties]; " +
+	"incremental: 1*drives [delta with token] + 5*changedSharedItems + 1*changedSharedItems [item path] + 2*ceil(sites/999) + 2*ceil(sites/500)"
+
+func ceilDiv(a, b int) int64 { return int64((a + b - 1) / b) }
+
+func fullLowerBound(sp m365test.Spec, c m365test.Count) int64 {
+	perDrive := 2 + ceilDiv(sp.ItemsPerDrive, 999) - 1
+	return 2*ceilDiv(sp.Sites, 999) + 2*int64(sp.Sites) + int64(c.Drives)*perDrive + 5*int64(c.SharedItems) + 2*ceilDiv(sp.Sites, 500)
+}
+
+func incrementalLowerBound(sp m365test.Spec, drives, changedShared int) int64 {
+	return int64(drives) + 6*int64(changedShared) + 2*ceilDiv(sp.Sites, 999) + 2*ceilDiv(sp.Sites, 500)
+}
+
+// Sections the generated tenant serves.
+var benchSections = []tenant.Section{tenant.SectionSites, tenant.SectionLinks, tenant.SectionGuests}
+
+// env is one tenant, store and client.
+type env struct {
+	cfg    *Config
+	srv    *m365test.Server
+	st     store.Store
+	client *m365.Client
+	dir    string
+	base   *baselines.Baseline
+}
+
+func newEnv(ctx context.Context, cfg *Config, budget int) (*env, error) {
+	srv, err := m365test.NewGenerated(*cfg.Spec, m365test.Options{Latency: cfg.Latency, Budget: budget, EntraBudget: cfg.EntraBudget, TimeScale: cfg.TimeScale})
+	if err != nil {
+		return nil, err
+	}
+	e := &env{cfg: cfg, srv: srv}
+	dsn := cfg.StoreDSN
+	if dsn == "" {
+		e.dir, err = os.MkdirTemp("", "sharedrift-bench-")
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("bench: temporary directory: %w", err)
+		}
+		dsn = "sqlite:" + e.dir + "/" + store.DefaultDBFile
+	}
+	e.st, err = store.Open(ctx, dsn, store.Options{Logger: cfg.Logger})
+	if err != nil {
+		e.close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	clk := srv.Clock()
+	o := srv.ClientOptions()
+	pacer := m365.NewBudgetPacer()
+	pacer.Now, pacer.Sleep = clk.Now, clk.Sleep
+	o.Pacer, o.Sleep, o.Logger = pacer, clk.Sleep, cfg.Logger
+	e.client, err = m365.New(o)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	if cfg.Baseline != "none" {
+		e.base, err = baselines.Load(cfg.Baseline)
+		if err != nil {
+			e.close()
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	if e.st != nil {
+		e.st.Close()
+	}
+	if e.srv != nil {
+		e.srv.Close()
+	}
+	if e.dir != "" {
+		os.RemoveAll(e.dir)
+	}
+}
+
+// storeState lets the sources resume from the store.
+type storeState struct {
+	st     store.Store
+	tenant string
+	mu     sync.Mutex
+	tokens map[string]string
+}
+
+func (s *storeState) DeltaToken(ctx context.Context, key string) (string, error) {
+	return s.st.DeltaToken(ctx, s.tenant, key)
+}
+
+func (s *storeState) Previous(ctx context.Context, sec tenant.Section, fn func([]byte) error) error {
+	return s.st.CurrentObjects(ctx, s.tenant, sec, func(o drift.Object) error { return fn(o.Doc) })
+}
+
+func (s *storeState) SaveDeltaTokens(_ tenant.Section, toks map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range toks {
+		s.tokens[k] = v
+	}
+}
+
+// scan runs one scan and records it, measuring it.
+func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
+	meta := e.srv.Meta()
+	state := &storeState{st: e.st, tenant: meta.Tenant, tokens: map[string]string{}}
+	srcs, err := m365.SourcesFor(e.client, m365.SourceOptions{State: state, Concurrency: e.cfg.Concurrency, Now: e.srv.Clock().Now}, benchSections...)
+	if err != nil {
+		return Run{}, store.Scan{}, err
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	e.srv.ResetUsage()
+	mem := startMemory()
+	start := time.Now()
+	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: meta.Tenant, TenantID: meta.TenantID, Timeout: 6 * time.Hour, Logger: e.cfg.Logger})
+	if err := ctx.Err(); err != nil {
+		mem.stop()
+		return Run{}, store.Scan{}, err
+	}
+	var results []tenant.Result
+	if e.base != nil {
+		results = rules.Evaluate(snap, e.base)
+	}
+	in := store.ScanInput{Snapshot: snap, Results: results, Baseline: e.cfg.Baseline, StartedAt: start}
+	complete := true
+	for _, sec := range benchSections {
+		complete = complete && snap.Complete(sec)
+	}
+	if complete {
+		in.DeltaTokens = state.tokens
+	}
+	sc, err := e.st.RecordScan(ctx, in)
+	wall := time.Since(start)
+	rss, heap := mem.stop()
+	if err != nil {
+		return Run{}, store.Scan{}, err
+	}
+	u := e.srv.Usage()
+	r := Run{Name: name, Calls: u.Requests, SubRequests: u.SubRequests, CallsByKind: u.ByKind,
+		RU: sc.Stats.RU, ServedRU: u.RU, EntraRU: u.EntraRU, Throttled: u.Throttled, ThrottledByKind: u.ThrottledByKind, PermissionCalls: u.ByKind["permissions"],
+		WallSeconds: wall.Seconds(), SimulatedSeconds: e.srv.Clock().Sim(wall).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap,
+		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
+		Sections: map[tenant.Section]tenant.State{}, Links: len(snap.Links), Guests: len(snap.Guests), TokensWritten: len(in.DeltaTokens)}
+	for _, sec := range benchSections {
+		r.Sections[sec] = snap.Status[sec].State
+		if !snap.Complete(sec) {
+			e.cfg.Logger.Warn("section incomplete", "run", name, "section", sec, "error", snap.Status[sec].Error)
+		}
+	}
+	if total := u.Requests + u.SubRequests; total > 0 {
+		r.ThrottledShare = float64(u.Throttled) / float64(total)
+	}
+	return r, sc, nil
+}
+
+// Execute runs the benchmark.
+func Execute(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	e, err := newEnv(ctx, &cfg, cfg.Budget)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	gen := e.srv.Generated()
+	count := gen.Count()
+	rep := &Report{Size: cfg.Size, Spec: *cfg.Spec, Latency: cfg.Latency.String(), Budget: cfg.Budget, EntraBudget: cfg.EntraBudget,
+		TimeScale: cfg.TimeScale, Store: e.st.Driver(), Baseline: cfg.Baseline, LowerBound: LowerBoundFormula,
+		Tenant: TenantCount{Sites: count.Sites, Drives: count.Drives, Items: count.Items, SharedItems: count.SharedItems, Links: count.Links, Guests: count.Guests}}
+	log := cfg.Logger
+
+	first, _, err := e.scan(ctx, "first")
+	if err != nil {
+		return nil, fmt.Errorf("first scan: %w", err)
+	}
+	first.LowerBoundRU = fullLowerBound(*cfg.Spec, count)
+	log.Info("first scan", "ru", first.RU, "lower_bound", first.LowerBoundRU, "wall", first.WallSeconds)
+
+	unchanged, _, err := e.scan(ctx, "unchanged")
+	if err != nil {
+		return nil, fmt.Errorf("unchanged re-scan: %w", err)
+	}
+	unchanged.LowerBoundRU = incrementalLowerBound(*cfg.Spec, count.Drives, 0)
+	log.Info("unchanged re-scan", "calls", unchanged.Calls, "wall", unchanged.WallSeconds)
+
+	truth := gen.ApplyChanges(cfg.ChangeFraction)
+	changedShared := changedItems(truth.Links)
+	changed, sc, err := e.scan(ctx, "changed")
+	if err != nil {
+		return nil, fmt.Errorf("re-scan after changes: %w", err)
+	}
+	changed.LowerBoundRU = incrementalLowerBound(*cfg.Spec, count.Drives, changedShared)
+	if err := verify(ctx, e.st, sc.ID, truth, &changed); err != nil {
+		return nil, err
+	}
+	log.Info("re-scan after changes", "calls", changed.Calls, "missed_links", len(changed.MissedLinks), "missed_guests", len(changed.MissedGuests))
+	rep.Runs = append(rep.Runs, first, unchanged, changed)
+	e.close()
+
+	if cfg.Halved {
+		h, err := newEnv(ctx, &cfg, cfg.Budget/2)
+		if err != nil {
+			return nil, err
+		}
+		half, _, err := h.scan(ctx, "first, half budget")
+		h.close()
+		if err != nil {
+			return nil, fmt.Errorf("half-budget scan: %w", err)
+		}
+		half.LowerBoundRU = first.LowerBoundRU
+		rep.Runs = append(rep.Runs, half)
+	}
+	for i := range rep.Runs {
+		r := &rep.Runs[i]
+		if r.LowerBoundRU > 0 {
+			r.RURatio = float64(r.RU) / float64(r.LowerBoundRU)
+		}
+	}
+	rep.Checks = checks(rep)
+	rep.OK = true
+	for _, c := range rep.Checks {
+		rep.OK = rep.OK && c.OK
+	}
+	return rep, nil
+}
+
+// changedItems counts the distinct items behind changed link keys.
+func changedItems(keys []string) int {
+	items := map[string]bool{}
+	for _, k := range keys {
+		if i := strings.LastIndex(k, "/"); i > 0 {
+			items[k[:i]] = true
+		}
+	}
+	return len(items)
+}
+
+// verify compares the recorded changes of a scan with the generator's truth.
+func verify(ctx context.Context, st store.Store, scanID int64, truth m365test.Truth, r *Run) error {
+	chs, err := st.Changes(ctx, store.ChangeFilter{ScanID: scanID})
+	if err != nil {
+		return fmt.Errorf("read changes: %w", err)
+	}
+	seen := make(map[string]bool, len(chs))
+	for _, c := range chs {
+		seen[c.Key] = true
+	}
+	want := map[string]bool{}
+	for _, k := range truth.Links {
+		want[k] = true
+		if !seen[k] {
+			r.MissedLinks = append(r.MissedLinks, k)
+		}
+	}
+	for _, k := range truth.Guests {
+		want[k] = true
+		if !seen[k] {
+			r.MissedGuests = append(r.MissedGuests, k)
+		}
+	}
+	for k := range seen {
+		if !want[k] {
+			r.ExtraChanges++
+		}
+	}
+	r.TruthLinks, r.TruthGuests = len(truth.Links), len(truth.Guests)
+	sort.Strings(r.MissedLinks)
+	sort.Strings(r.MissedGuests)
+	const show = 20
+	r.MissedLinks = r.MissedLinks[:min(len(r.MissedLinks), show)]
+	r.MissedGuests = r.MissedGuests[:min(len(r.MissedGuests), show)]
+	return nil
+}
+
+func check(name string, v float64, limit string, ok bool) Check {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		v = -1
+	}
+	return Check{Name: name, Value: math.Round(v*1000) / 1000, Limit: limit, OK: ok}
+}
+
+func checks(rep *Report) []Check {
+	find := func(name string) *Run {
+		for i := range rep.Runs {
+			if rep.Runs[i].Name == name {
+				return &rep.Runs[i]
+			}
+		}
+		return nil
+	}
+	var out []Check
+	complete := func(r *Run) bool {
+		for _, st := range r.Sections {
+			if st != tenant.StateComplete {
+				return false
+			}
+		}
+		return true
+	}
+	if f := find("first"); f != nil {
+		out = append(out,
+			check("first: sections complete", b2f(complete(f)), "= 1", complete(f)),
+			check("first: RU / lower bound", f.RURatio, "<= 1.15", f.RURatio <= 1.15),
+			check("first: 429s / calls", f.ThrottledShare, "<= 0.01", f.ThrottledShare <= 0.01))
+	}
+	if u := find("unchanged"); u != nil {
+		other := u.Calls - u.CallsByKind["drive delta"]
+		out = append(out,
+			check("unchanged: sections complete", b2f(complete(u)), "= 1", complete(u)),
+			check("unchanged: permission calls", float64(u.PermissionCalls), "= 0", u.PermissionCalls == 0),
+			check("unchanged: drive delta calls per drive", float64(u.CallsByKind["drive delta"])/float64(max(1, rep.Tenant.Drives)), "<= 1", u.CallsByKind["drive delta"] <= int64(rep.Tenant.Drives)),
+			check("unchanged: other calls", float64(other), "<= 10", other <= 10),
+			check("unchanged: object rows written", float64(u.ObjectsWritten), "= 0", u.ObjectsWritten == 0))
+	}
+	if c := find("changed"); c != nil {
+		missed := len(c.MissedLinks) + len(c.MissedGuests)
+		out = append(out,
+			check("changed: sections complete", b2f(complete(c)), "= 1", complete(c)),
+			check("changed: changed links and guests missed", float64(missed), "= 0", missed == 0))
+	}
+	if h, f := find("first, half budget"), find("first"); h != nil && f != nil {
+		ratio := h.SimulatedSeconds / f.SimulatedSeconds
+		out = append(out,
+			check("half budget: time ratio to full budget", ratio, "1.7 .. 2.3", ratio >= 1.7 && ratio <= 2.3),
+			check("half budget: 429s / calls", h.ThrottledShare, "<= 0.01", h.ThrottledShare <= 0.01))
+	}
+	return out
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// memory samples the process's resident set and Go heap.
+type memory struct {
+	done     chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	rss      int64
+	heap     int64
+	hwmReset bool
+}
+
+func startMemory() *memory {
+	m := &memory{done: make(chan struct{})}
+	// Resetting the kernel's high-water mark makes VmHWM per run; when not
+	// allowed, sampling VmRSS is the fallback.
+	m.hwmReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			m.sample()
+			select {
+			case <-m.done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return m
+}
+
+func (m *memory) sample() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss := procStatus("VmRSS")
+	m.mu.Lock()
+	m.rss = max(m.rss, rss)
+	m.heap = max(m.heap, int64(ms.HeapInuse))
+	m.mu.Unlock()
+}
+
+func (m *memory) stop() (rss, heap int64) {
+	m.sample()
+	close(m.done)
+	m.wg.Wait()
+	if m.hwmReset {
+		m.rss = max(m.rss, procStatus("VmHWM"))
+	}
+	return m.rss, m.heap
+}
+
+// procStatus reads a "kB" field of /proc/self/status in bytes (0 when
+// unavailable).
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, err := strconv.ParseInt(f[0], 10, 64)
+				if err == nil {
+					return n * 1024
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// ErrChecks is returned by callers when a check failed.
+var ErrChecks = errors.New("benchmark targets not met")
