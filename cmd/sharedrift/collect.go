@@ -63,10 +63,12 @@ type liveSource struct {
 	// tc and tokens are set by client.
 	tc     m365.TenantConfig
 	tokens m365.TokenProvider
+	// fake serves a fixture tenant of a daemon configuration.
+	fake *m365test.Server
 }
 
 func (l *liveSource) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&l.config, "config", "", "read tenant connection settings from this YAML `FILE` (see docs/azure-setup.md)")
+	fs.StringVar(&l.config, "config", "", "read tenant connection settings from this YAML `FILE`: the daemon configuration (docs/configuration.md) or the short connection file (docs/azure-setup.md)")
 	fs.StringVar(&l.tenant, "tenant", "", "with --config: the tenant `NAME` to scan")
 	fs.DurationVar(&l.timeout, "section-timeout", scanner.DefaultTimeout, "with --config: time limit for collecting each section")
 }
@@ -79,7 +81,41 @@ func (l *liveSource) load(ctx context.Context, log *slog.Logger) (*tenant.Snapsh
 	if err != nil {
 		return nil, err
 	}
-	return collectSnapshot(ctx, log, c, scanner.Options{Tenant: l.tenant, TenantID: tc.TenantID, Timeout: l.timeout, Logger: log}), nil
+	defer l.close()
+	opts := scanner.Options{Tenant: l.tenant, TenantID: tc.TenantID, Timeout: l.timeout, Logger: log}
+	if l.fake != nil {
+		if meta := l.fake.Meta(); meta.Now != nil {
+			// A fixture is a moment in time: age-based rules use its clock.
+			opts.Now = func() time.Time { return *meta.Now }
+		}
+	}
+	return collectSnapshot(ctx, log, c, opts), nil
+}
+
+// fixtureClient serves a daemon configuration's fixture tenant in-process.
+func (l *liveSource) fixtureClient(dir string, log *slog.Logger) (*m365.Client, m365.TenantConfig, error) {
+	srv, err := m365test.New(dir, m365test.Options{Logger: log})
+	if err != nil {
+		return nil, m365.TenantConfig{}, fmt.Errorf("tenant %s: fixture: %w", l.tenant, err)
+	}
+	l.fake = srv
+	co := srv.ClientOptions()
+	co.Logger = log
+	if l.record != nil {
+		co.Recorder = l.record
+	}
+	tc := m365.TenantConfig{TenantID: srv.Meta().TenantID, SharePointTenant: srv.Meta().SharePointTenant}
+	l.tc, l.tokens = tc, co.Tokens
+	c, err := m365.New(co)
+	return c, tc, err
+}
+
+// close stops a fixture tenant served for a daemon configuration.
+func (l *liveSource) close() {
+	if l.fake != nil {
+		l.fake.Close()
+		l.fake = nil
+	}
 }
 
 // client builds the live client from --config and --tenant.
@@ -87,13 +123,13 @@ func (l *liveSource) client(log *slog.Logger) (*m365.Client, m365.TenantConfig, 
 	if l.config == "" || l.tenant == "" {
 		return nil, m365.TenantConfig{}, usagef("--config and --tenant go together")
 	}
-	cf, err := m365.LoadConfig(l.config)
+	// The daemon's configuration file works here as well as the short one.
+	tc, fixture, err := tenantConnection(l.config, l.tenant)
 	if err != nil {
-		return nil, m365.TenantConfig{}, err
+		return nil, tc, err
 	}
-	tc, err := cf.Tenant(l.tenant)
-	if err != nil {
-		return nil, tc, fmt.Errorf("%s: %w", l.config, err)
+	if fixture != "" {
+		return l.fixtureClient(fixture, log)
 	}
 	cred, err := tc.Credential()
 	if err != nil {

@@ -37,7 +37,7 @@ Exit status: 0 when every section can be read, 1 otherwise.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDoctor(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.live.config, "config", "", "tenant connection settings `FILE`")
+	f.StringVar(&o.live.config, "config", "", "the daemon configuration `FILE` (or the short connection file)")
 	f.StringVar(&o.live.tenant, "tenant", "", "the tenant `NAME` in --config")
 	f.StringVar(&o.fixture, "fixture", "", "check a fixture tenant `DIR` instead (its tenant.json roles)")
 	f.StringVar(&o.format, "format", "table", "output format: table or json")
@@ -66,6 +66,7 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 		if err != nil {
 			return err
 		}
+		defer o.live.close()
 		tokens, ep = o.live.tokens, c.Endpoints()
 	default:
 		return usagef("doctor needs --config FILE --tenant NAME or --fixture DIR")

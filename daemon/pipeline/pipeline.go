@@ -122,7 +122,7 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 		}
 		return tg, nil
 	}
-	tc := liveConfig(t)
+	tc := LiveConfig(t)
 	cred, err := tc.Credential()
 	if err != nil {
 		return nil, fmt.Errorf("tenants.%s.credentials: tenant %q: %w", t.Name, t.Name, err)
@@ -139,8 +139,8 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 	return tg, nil
 }
 
-// liveConfig maps the daemon's tenant configuration onto the collector's.
-func liveConfig(t config.Tenant) m365.TenantConfig {
+// LiveConfig maps the daemon's tenant configuration onto the collector's.
+func LiveConfig(t config.Tenant) m365.TenantConfig {
 	cr := t.Credentials
 	tc := m365.TenantConfig{TenantID: t.TenantID, SharePointTenant: t.Domain, Cloud: t.Cloud, ClientID: cr.ClientID}
 	switch cr.Method {
