@@ -130,6 +130,11 @@ func (postgresDialect) analyze(ctx context.Context, tx *sqlx.Tx, table string) e
 	if _, err := tx.ExecContext(ctx, "ANALYZE "+table); err != nil {
 		return fmt.Errorf("analyze %s: %w", table, err)
 	}
+	// A big scan joins its results with the findings; give that hash join
+	// memory so it does not spill to disk (for this transaction only).
+	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '256MB'"); err != nil {
+		return fmt.Errorf("raise work_mem: %w", err)
+	}
 	return nil
 }
 

@@ -125,13 +125,11 @@ func table(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	clean := strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
 	write := func(cells []string) {
+		out := make([]string, len(cells))
 		for i, c := range cells {
-			if i > 0 {
-				io.WriteString(tw, "\t")
-			}
-			io.WriteString(tw, clean.Replace(c))
+			out[i] = clean.Replace(c)
 		}
-		io.WriteString(tw, "\n")
+		fmt.Fprintln(tw, strings.Join(out, "\t"))
 	}
 	write(header)
 	for _, r := range rows {
