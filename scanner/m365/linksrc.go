@@ -84,6 +84,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		byDrive[r.ref.DriveID] = r
 		incremental = incremental || !r.full
 		links = append(links, r.links...)
+		r.links = nil // one copy of a large tenant's links is enough
 		if src.o.OnDeltaLink != nil && r.deltaLink != "" {
 			src.o.OnDeltaLink(r.ref.DriveID, r.deltaLink)
 		}
@@ -97,11 +98,13 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		return scanner.Partial(fmt.Errorf("collect links: %d failures: %w", len(failures), errors.Join(failures...)))
 	}
 	if incremental {
+		in := interner{}
 		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
 			var l tenant.Link
 			if err := json.Unmarshal(doc, &l); err != nil {
 				return fmt.Errorf("stored link: %w", err)
 			}
+			in.link(&l)
 			r, ok := byDrive[l.DriveID]
 			if !ok || r.full || r.touched[l.ItemID] {
 				return nil // the drive is gone or was read again
@@ -428,3 +431,24 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 }
 
 var itemPathSelect = []string{"id", "name", "parentReference", "folder", "file"}
+
+// interner shares the strings that repeat across links (drive, site,
+// library, scope, roles), so that a million stored links decoded for a
+// merge do not each carry their own copies.
+type interner map[string]string
+
+func (in interner) s(v string) string {
+	if w, ok := in[v]; ok {
+		return w
+	}
+	in[v] = v
+	return v
+}
+
+func (in interner) link(l *tenant.Link) {
+	l.DriveID, l.SiteID, l.SiteURL, l.Library = in.s(l.DriveID), in.s(l.SiteID), in.s(l.SiteURL), in.s(l.Library)
+	l.Scope, l.Type = tenant.LinkScope(in.s(string(l.Scope))), tenant.LinkType(in.s(string(l.Type)))
+	for i, r := range l.Roles {
+		l.Roles[i] = in.s(r)
+	}
+}

@@ -45,6 +45,9 @@ type Generated struct {
 	spec Spec
 	seed uint64
 	host string
+	// now is the server's clock: new sign-ins happen at its time, so that
+	// a collector asking for sign-ins since its last read finds them.
+	now func() time.Time
 
 	mu     sync.RWMutex
 	epoch  int
@@ -66,7 +69,7 @@ type guestOverride struct {
 	deleted bool
 	flipped bool
 	renamed int
-	signIn  int // epoch of a new sign-in, 0 for none
+	signIn  time.Time // a new sign-in, zero for none
 }
 
 // genNow is the generated tenant's clock: every timestamp derives from it,
@@ -89,7 +92,7 @@ func NewGenerated(spec Spec, opts Options) (*Server, error) {
 	s.meta = Meta{Tenant: name + ".onmicrosoft.com", TenantID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", uint32(mix(spec.Seed))), SharePointTenant: name}
 	now := genNow
 	s.meta.Now = &now
-	s.gen = &Generated{spec: spec, seed: mix(spec.Seed + 1), host: name + ".sharepoint.com",
+	s.gen = &Generated{spec: spec, seed: mix(spec.Seed + 1), host: name + ".sharepoint.com", now: s.clock.Now,
 		items: map[int]map[int]itemOverride{}, guests: map[int]guestOverride{}, floor: map[int]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
@@ -365,8 +368,8 @@ func (g *Generated) memberOf(i int) []any {
 
 // lastSignIn is the guest's last sign-in, zero when never.
 func (g *Generated) lastSignIn(i int) time.Time {
-	if o, ok := g.guests[i]; ok && o.signIn > 0 {
-		return genNow.Add(time.Duration(o.signIn) * time.Hour)
+	if o, ok := g.guests[i]; ok && !o.signIn.IsZero() {
+		return o.signIn
 	}
 	if i >= g.spec.Guests {
 		return time.Time{}
@@ -481,7 +484,7 @@ func (g *Generated) ApplyChanges(fraction float64) Truth {
 		case 1:
 			o.renamed++
 		case 2:
-			o.signIn = e
+			o.signIn = g.now().UTC().Truncate(time.Second)
 		case 3:
 			o.deleted = true
 		}
