@@ -91,8 +91,7 @@ func (b *bucket) refill(now time.Time) {
 
 // meterState meters requests and enforces budgets.
 type meterState struct {
-	clock   *Clock
-	latency time.Duration
+	clock *Clock
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -100,7 +99,7 @@ type meterState struct {
 }
 
 func newMeterState(o Options, clock *Clock) *meterState {
-	m := &meterState{clock: clock, latency: o.Latency, buckets: map[string]*bucket{}}
+	m := &meterState{clock: clock, buckets: map[string]*bucket{}}
 	m.reset()
 	now := clock.Now()
 	if o.Budget > 0 {
