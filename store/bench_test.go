@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
@@ -21,6 +22,15 @@ func benchSize() int {
 		return n
 	}
 	return 1_000_000
+}
+
+// benchOptions logs the store's per-step timings to stderr when
+// SHAREDRIFT_BENCH_LOG is set, to see where a slow benchmark spends.
+func benchOptions() store.Options {
+	if os.Getenv("SHAREDRIFT_BENCH_LOG") == "" {
+		return store.Options{}
+	}
+	return store.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 }
 
 // peakHeap samples the live heap while fn runs and returns its peak in MB.
@@ -71,7 +81,7 @@ func BenchmarkLinks(b *testing.B) {
 		b.Run(be.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				s := be.open(b, store.Options{})
+				s := be.open(b, benchOptions())
 				snap := bigSnapshot(n, storetest.T0, false)
 				runtime.GC()
 				b.StartTimer()
@@ -98,7 +108,7 @@ func BenchmarkFindings(b *testing.B) {
 		b.Run(be.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
-				s := be.open(b, store.Options{})
+				s := be.open(b, benchOptions())
 				snap := storetest.Snapshot(storetest.T0)
 				snap.Links = nil
 				results := make([]tenant.Result, n)

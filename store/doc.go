@@ -14,7 +14,8 @@
 //     previous state intact.
 //   - An incomplete section writes no object versions, emits no changes and
 //     resolves no findings.
-//   - An unchanged object writes no row.
+//   - An unchanged object writes no row, and neither does a finding seen
+//     failing again unchanged: its last_seen follows its section's mark.
 //   - Migrations are embedded, applied on Open under a cross-process lock,
 //     and a schema newer than the binary is refused.
 package store

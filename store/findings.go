@@ -41,11 +41,20 @@ type findingRow struct {
 	SnoozedBy      string        `db:"snoozed_by"`
 }
 
+// lastSeen and lastScan are a finding's effective last_seen and
+// last_scan_id: a tracking finding was seen failing up to its section's
+// mark, which scans move instead of rewriting every open finding.
+const (
+	lastSeen = `CASE WHEN f.tracking THEN COALESCE(m.seen_at, f.last_seen) ELSE f.last_seen END`
+	lastScan = `CASE WHEN f.tracking THEN COALESCE(m.scan_id, f.last_scan_id) ELSE f.last_scan_id END`
+)
+
 const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.severity, f.prev_severity,
-	f.expected, f.actual, f.message, f.state, f.first_seen, f.last_seen, f.resolved_at, f.reopened_at, f.reopen_count,
-	f.first_scan_id, f.last_scan_id, f.resolved_scan_id, f.reopened_scan_id, f.severity_scan_id,
+	f.expected, f.actual, f.message, f.state, f.first_seen, ` + lastSeen + ` AS last_seen, f.resolved_at, f.reopened_at, f.reopen_count,
+	f.first_scan_id, ` + lastScan + ` AS last_scan_id, f.resolved_scan_id, f.reopened_scan_id, f.severity_scan_id,
 	f.acknowledged_at, f.acknowledged_by, f.snoozed_until, f.snoozed_by
-	FROM findings f JOIN tenants t ON t.id = f.tenant_id`
+	FROM findings f JOIN tenants t ON t.id = f.tenant_id
+	LEFT JOIN finding_marks m ON m.tenant_id = f.tenant_id AND m.section = f.section`
 
 // severityRank orders severities in SQL, most severe first when descending.
 const severityRank = `CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END`
@@ -95,7 +104,7 @@ func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding
 		args = append(args, f.RuleID)
 	}
 	if f.ScanID != 0 {
-		where = append(where, "f.last_scan_id = ?")
+		where = append(where, "("+lastScan+") = ?")
 		args = append(args, f.ScanID)
 	}
 	query := findingSelect + whereClause(where) + " ORDER BY t.name, " + severityRank + " DESC, f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit)

@@ -125,11 +125,12 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 	if s.hookMidScan != nil {
 		s.hookMidScan()
 	}
-	if err := s.writeResults(ctx, tx, in.Results, sc); err != nil {
+	fps := fingerprints(in.Results)
+	if err := s.writeResults(ctx, tx, in.Results, fps, sc); err != nil {
 		return err
 	}
 	s.log.Debug("scan step done", "step", "results", "elapsed", time.Since(begin).String())
-	if err := s.updateFindings(ctx, tx, tid, complete, in.Results, sc); err != nil {
+	if err := s.updateFindings(ctx, tx, tid, complete, in.Results, fps, sc); err != nil {
 		return err
 	}
 	s.log.Debug("scan step done", "step", "findings", "elapsed", time.Since(begin).String())
@@ -383,15 +384,12 @@ func (s *sqlStore) writeChanges(ctx context.Context, tx *sqlx.Tx, tid, prevScan 
 // are refreshed inside the scan's transaction.
 const analyzeThreshold = 5000
 
-var findingCols = []string{"tenant_id", "fingerprint", "rule_id", "section", "object_key", "object_name",
-	"severity", "expected", "actual", "message", "state", "first_seen", "last_seen", "first_scan_id", "last_scan_id"}
-
 var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object_name", "outcome", "severity", "fingerprint", "expected", "actual", "message", "exception"}
 
 // writeResults stores non-pass and excepted results and counts every
 // outcome per rule; storing every pass of every object each scan would
 // cost more than it tells.
-func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tenant.Result, sc *Scan) error {
+func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tenant.Result, fps []string, sc *Scan) error {
 	// Counts are per rule and outcome; a rule belongs to one section.
 	type ck struct {
 		rule    string
@@ -413,7 +411,7 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tena
 			continue
 		}
 		if err := w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Outcome), string(r.Severity),
-			r.Fingerprint(), r.Expected, r.Actual, r.Message, r.Exception); err != nil {
+			fps[i], r.Expected, r.Actual, r.Message, r.Exception); err != nil {
 			w.Close()
 			return err
 		}
@@ -422,13 +420,6 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tena
 		return err
 	}
 	sc.ResultsWritten = w.Rows()
-	if sc.ResultsWritten >= analyzeThreshold {
-		// The findings statements join these rows; without fresh
-		// statistics the planner takes the just-loaded table for empty.
-		if err := s.d.analyze(ctx, tx, "rule_results"); err != nil {
-			return err
-		}
-	}
 	keys := make([]ck, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -450,105 +441,6 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tena
 		}
 	}
 	return sw.Close()
-}
-
-// updateFindings applies the lifecycle: fail results refresh or reopen
-// their finding (one set-based UPDATE joining this scan's results) or open
-// a new one (bulk loaded, like the results); active findings of a complete
-// section that were not seen failing (and are not unknown) in this scan
-// are resolved. Findings of incomplete sections are left as they are.
-func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete []string, results []tenant.Result, sc *Scan) error {
-	at := s.t(sc.CollectedAt)
-	// Which fingerprints exist decides refresh or insert. Only the
-	// fingerprints are held, one string per finding of the tenant.
-	var known []string
-	if err := tx.SelectContext(ctx, &known, s.q(`SELECT fingerprint FROM findings WHERE tenant_id = ?`), tid); err != nil {
-		return fmt.Errorf("read finding fingerprints: %w", err)
-	}
-	exists := make(map[string]struct{}, len(known))
-	for _, fp := range known {
-		exists[fp] = struct{}{}
-	}
-	known = nil
-	if len(exists) > 0 {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE findings SET
-			last_seen = ?, last_scan_id = ?,
-			prev_severity = CASE WHEN findings.severity <> r.severity THEN findings.severity ELSE findings.prev_severity END,
-			severity_scan_id = CASE WHEN findings.severity <> r.severity THEN ? ELSE findings.severity_scan_id END,
-			severity = r.severity, actual = r.actual, message = r.message, object_name = r.object_name,
-			state = CASE WHEN findings.state = 'resolved' THEN 'reopened' ELSE findings.state END,
-			reopened_at = CASE WHEN findings.state = 'resolved' THEN ? ELSE findings.reopened_at END,
-			reopened_scan_id = CASE WHEN findings.state = 'resolved' THEN ? ELSE findings.reopened_scan_id END,
-			reopen_count = findings.reopen_count + CASE WHEN findings.state = 'resolved' THEN 1 ELSE 0 END,
-			acknowledged_at = CASE WHEN findings.state = 'resolved' THEN NULL ELSE findings.acknowledged_at END,
-			acknowledged_by = CASE WHEN findings.state = 'resolved' THEN '' ELSE findings.acknowledged_by END,
-			resolved_at = NULL, resolved_scan_id = NULL
-		FROM rule_results r
-		WHERE r.scan_id = ? AND r.outcome = 'fail' AND r.exception = ''
-			AND findings.tenant_id = ? AND findings.fingerprint = r.fingerprint`),
-			at, sc.ID, sc.ID, at, sc.ID, sc.ID, tid)
-		if err != nil {
-			return fmt.Errorf("refresh findings: %w", err)
-		}
-	}
-	// New findings are loaded in fingerprint order: appending to the
-	// primary key index is much cheaper than inserting at random places.
-	type newFinding struct {
-		fp string
-		i  int
-	}
-	var fresh []newFinding
-	for i := range results {
-		r := &results[i]
-		if r.Outcome != tenant.Fail || r.Exception != "" {
-			continue
-		}
-		fp := r.Fingerprint()
-		if _, ok := exists[fp]; ok {
-			continue // refreshed above, or a duplicate within this scan
-		}
-		exists[fp] = struct{}{}
-		fresh = append(fresh, newFinding{fp, i})
-	}
-	clear(exists)
-	sort.Slice(fresh, func(a, b int) bool { return fresh[a].fp < fresh[b].fp })
-	w, err := s.d.bulk(ctx, tx, "findings", findingCols)
-	if err != nil {
-		return err
-	}
-	for _, nf := range fresh {
-		r := &results[nf.i]
-		if err := w.Write(tid, nf.fp, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Severity),
-			r.Expected, r.Actual, r.Message, string(FindingOpen), at, at, sc.ID, sc.ID); err != nil {
-			w.Close()
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	sc.FindingsNew = w.Rows()
-	if len(complete) > 0 {
-		query, args, err := sqlx.In(`UPDATE findings SET state = 'resolved', resolved_at = ?, resolved_scan_id = ?
-			WHERE tenant_id = ? AND state <> 'resolved' AND last_scan_id <> ? AND section IN (?)
-				AND fingerprint NOT IN (SELECT r.fingerprint FROM rule_results r WHERE r.scan_id = ? AND r.outcome = 'unknown')`,
-			at, sc.ID, tid, sc.ID, complete, sc.ID)
-		if err != nil {
-			return fmt.Errorf("build resolve query: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(query), args...)
-		if err != nil {
-			return fmt.Errorf("resolve findings: %w", err)
-		}
-		sc.FindingsResolved, _ = res.RowsAffected()
-	}
-	if err := tx.GetContext(ctx, &sc.FindingsReopened, s.q(`SELECT count(*) FROM findings WHERE tenant_id = ? AND reopened_scan_id = ?`), tid, sc.ID); err != nil {
-		return fmt.Errorf("count reopened findings: %w", err)
-	}
-	if err := tx.GetContext(ctx, &sc.FindingsOpen, s.q(`SELECT count(*) FROM findings WHERE tenant_id = ? AND state <> 'resolved'`), tid); err != nil {
-		return fmt.Errorf("count open findings: %w", err)
-	}
-	return nil
 }
 
 // scanRow is a scans row as read.

@@ -37,6 +37,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Reopen", testReopen},
 		{"IncompleteSectionNeverResolvesOrRemoves", testIncomplete},
 		{"UnknownDoesNotResolve", testUnknown},
+		{"LastSeenOnlyWhenSeenFailing", testLastSeen},
+		{"DuplicateResultsOneFinding", testDuplicateResults},
 		{"ExceptionsInUse", testExceptions},
 		{"SeverityEscalation", testEscalation},
 		{"AckAndSnooze", testAckSnooze},
@@ -234,6 +236,11 @@ func testUnchanged(t *testing.T, s store.Store, _ *Clock) {
 		eq(t, fp+" last scan", f.LastScanID, sc.ID)
 	}
 	eq(t, "transitions", len(transitions(t, s, sc.ID)), 0)
+	seen, err := s.FindingsList(context.Background(), store.FindingFilter{Tenant: Tenant, ScanID: sc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "findings last seen in the re-scan", len(seen), 3)
 }
 
 func testChanges(t *testing.T, s store.Store, _ *Clock) {
@@ -380,6 +387,128 @@ func testUnknown(t *testing.T, s store.Store, _ *Clock) {
 	}
 	eq(t, "resolved", sc.FindingsResolved, int64(0))
 	eq(t, "state", findings(t, s)[linkFP("2")].State, store.FindingOpen)
+}
+
+// testLastSeen: last_seen and last_scan_id move exactly for the findings
+// seen failing, whatever else happens to their section in the same scan
+// (an unknown outcome, a partial collection), and a changed actual value
+// or message is stored.
+func testLastSeen(t *testing.T, s store.Store, _ *Clock) {
+	ctx := context.Background()
+	scan := func(at time.Time, edit func(*tenant.Snapshot, []tenant.Result) []tenant.Result) store.Scan {
+		t.Helper()
+		snap := Snapshot(at)
+		results := Evaluate(snap)
+		if edit != nil {
+			results = edit(snap, results)
+		}
+		sc, err := s.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: results})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	type seen struct {
+		at   time.Time
+		scan int64
+	}
+	check := func(step string, want map[string]seen) {
+		t.Helper()
+		fs := findings(t, s)
+		for fp, w := range want {
+			f := fs[fp]
+			if f.State != store.FindingOpen || !f.LastSeen.Equal(w.at) || f.LastScanID != w.scan {
+				t.Errorf("%s: %s %s: state %s last seen %v in scan %d, want open %v in scan %d",
+					step, f.RuleID, f.ObjectKey, f.State, f.LastSeen, f.LastScanID, w.at, w.scan)
+			}
+		}
+	}
+	l2, l3 := linkFP("2"), linkFP("3")
+	sc1 := scan(T0, nil)
+
+	// Links partial: link 2 seen failing, link 3 not seen at all.
+	t2 := T0.Add(time.Hour)
+	sc2 := scan(t2, func(snap *tenant.Snapshot, rs []tenant.Result) []tenant.Result {
+		snap.Status[tenant.SectionLinks] = tenant.SectionStatus{State: tenant.StatePartial}
+		snap.Links = snap.Links[:2]
+		out := rs[:0]
+		for _, r := range rs {
+			if r.ObjectKey == "link:drive1/item2/perm2" {
+				r.Outcome = tenant.Fail
+			}
+			if r.ObjectKey != "link:drive1/item3/perm3" {
+				out = append(out, r)
+			}
+		}
+		return out
+	})
+	check("partial links", map[string]seen{l2: {t2, sc2.ID}, l3: {T0, sc1.ID}, guestFP: {t2, sc2.ID}})
+	eq(t, "resolved by partial scan", sc2.FindingsResolved, int64(0))
+	last, err := s.FindingsList(ctx, store.FindingFilter{Tenant: Tenant, ScanID: sc2.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "findings last seen in the partial scan", len(last), 2)
+
+	// Complete, link 3 unknown: it stays where it was.
+	t3 := T0.Add(2 * time.Hour)
+	sc3 := scan(t3, func(_ *tenant.Snapshot, rs []tenant.Result) []tenant.Result {
+		for i := range rs {
+			if rs[i].ObjectKey == "link:drive1/item3/perm3" {
+				rs[i].Outcome = tenant.Unknown
+			}
+		}
+		return rs
+	})
+	check("link 3 unknown", map[string]seen{l2: {t3, sc3.ID}, l3: {T0, sc1.ID}, guestFP: {t3, sc3.ID}})
+
+	// Everything seen failing again.
+	t4 := T0.Add(3 * time.Hour)
+	sc4 := scan(t4, nil)
+	check("all seen", map[string]seen{l2: {t4, sc4.ID}, l3: {t4, sc4.ID}, guestFP: {t4, sc4.ID}})
+	eq(t, "transitions", len(transitions(t, s, sc4.ID)), 0)
+
+	// A new actual value and message are stored; still no transition.
+	t5 := T0.Add(4 * time.Hour)
+	sc5 := scan(t5, func(_ *tenant.Snapshot, rs []tenant.Result) []tenant.Result {
+		for i := range rs {
+			if rs[i].ObjectKey == "guest:g2" {
+				rs[i].Actual, rs[i].Message = "none (pending)", "invited 40 days ago"
+			}
+		}
+		return rs
+	})
+	check("content changed", map[string]seen{l2: {t5, sc5.ID}, l3: {t5, sc5.ID}, guestFP: {t5, sc5.ID}})
+	g := findings(t, s)[guestFP]
+	eq(t, "refreshed content", [2]string{g.Actual, g.Message}, [2]string{"none (pending)", "invited 40 days ago"})
+	eq(t, "first seen kept", g.FirstSeen, T0)
+	eq(t, "transitions", len(transitions(t, s, sc5.ID)), 0)
+	eq(t, "open", sc5.FindingsOpen, int64(3))
+}
+
+// testDuplicateResults: a rule reporting the same object twice in one
+// scan opens (and later keeps) one finding, with the first result's content.
+func testDuplicateResults(t *testing.T, s store.Store, _ *Clock) {
+	for i, at := range []time.Time{T0, T0.Add(time.Hour)} {
+		snap := Snapshot(at)
+		results := Evaluate(snap)
+		for _, r := range results {
+			if r.ObjectKey == "guest:g2" {
+				r.Message = "second report"
+				results = append(results, r)
+				break
+			}
+		}
+		sc, err := s.RecordScan(context.Background(), store.ScanInput{Snapshot: snap, Results: results})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "open", sc.FindingsOpen, int64(3))
+		eq(t, "new", sc.FindingsNew, map[int]int64{0: 3, 1: 0}[i])
+		g := findings(t, s)[guestFP]
+		eq(t, "message of the first result", g.Message, "")
+		eq(t, "last seen", g.LastSeen, at)
+	}
 }
 
 func testExceptions(t *testing.T, s store.Store, _ *Clock) {
