@@ -1,7 +1,6 @@
 package m365
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -89,20 +88,4 @@ func ParseRefs(items []json.RawMessage) ([]tenant.Ref, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
-}
-
-func (c *Client) listGuests(ctx context.Context, withSignIn bool) ([]tenant.Guest, error) {
-	sel := guestSelect
-	top := c.o.PageSize
-	if withSignIn {
-		sel = append(append([]string{}, guestSelect...), "signInActivity")
-		top = min(top, signInPageSize)
-	}
-	var out []tenant.Guest
-	_, err := c.GraphPages(ctx, V1, "/users"+selectQuery(sel, guestFilter, "$top="+itoa(top)), nil, func(items []json.RawMessage) error {
-		gs, err := ParseGuests(items, withSignIn)
-		out = append(out, gs...)
-		return err
-	})
-	return out, err
 }
