@@ -52,8 +52,11 @@ type BudgetPacer struct {
 	MaxConcurrency int
 	// Until SharePoint names its limit (it does so once 80% is spent), the
 	// cost in flight stays within a tenth of the smallest published budget
-	// (1,200 RU per minute), so that learning the limit costs no 429s.
-	// MinBudget overrides that budget per meter.
+	// (1,200 RU per minute), so that learning the limit costs no 429s. Its
+	// silence is news too: with X spent over the last window and no
+	// header, the limit is at least X/1.8 (at most one window's refill on
+	// top of a full bucket, and 20% still left), and a fifth of that may
+	// be in flight. MinBudget overrides the smallest budget per meter.
 	MinBudget map[Meter]float64
 	// MinGap is the first spacing per resource unit after a high throttle
 	// percentage (default 1ms).
@@ -63,6 +66,11 @@ type BudgetPacer struct {
 
 	mu     sync.Mutex
 	meters map[Meter]*meterState
+}
+
+type spend struct {
+	at   time.Time
+	cost float64
 }
 
 type meterState struct {
@@ -76,7 +84,11 @@ type meterState struct {
 	inflight int
 	// inflightCost is the cost of requests sent and not answered yet.
 	inflightCost float64
-	changed      chan struct{}
+	// spent records what was sent within the last window while the limit
+	// was unknown.
+	spent   []spend
+	spentW  float64
+	changed chan struct{}
 }
 
 // NewBudgetPacer returns a pacer with the defaults.
@@ -152,7 +164,7 @@ func (p *BudgetPacer) Acquire(ctx context.Context, t Ticket) (func(int, http.Hea
 			case <-ch:
 			}
 			continue
-		case st.limit <= 0 && st.inflight > 0 && st.inflightCost+float64(t.Cost) > p.minBudget(t.Meter)/10:
+		case st.limit <= 0 && st.inflight > 0 && st.inflightCost+float64(t.Cost) > p.learningAllowance(t.Meter, st, now):
 			ch := st.changed
 			p.mu.Unlock()
 			select {
@@ -182,6 +194,9 @@ func (p *BudgetPacer) Acquire(ctx context.Context, t Ticket) (func(int, http.Hea
 		}
 		if st.limit > 0 {
 			st.tokens -= float64(t.Cost)
+		} else if !math.IsInf(p.minBudget(t.Meter), 1) {
+			st.spent = append(st.spent, spend{at: now, cost: float64(t.Cost)})
+			st.spentW += float64(t.Cost)
 		}
 		if st.gap > 0 {
 			st.next = now.Add(st.gap * time.Duration(max(1, t.Cost)))
@@ -237,6 +252,7 @@ func (p *BudgetPacer) observe(m Meter, st *meterState, now time.Time, h http.Hea
 			st.tokens = min(st.tokens, est)
 		}
 		st.limit = limit
+		st.spent, st.spentW = nil, 0
 	}
 	if errR == nil && rem <= 0 && st.limit <= 0 {
 		if s, err := strconv.Atoi(strings.TrimSpace(h.Get("RateLimit-Reset"))); err == nil && s > 0 {
@@ -256,6 +272,19 @@ func (p *BudgetPacer) observe(m Meter, st *meterState, now time.Time, h http.Hea
 			st.gap = 0
 		}
 	}
+}
+
+// learningAllowance is the cost that may be in flight while the limit is
+// unknown.
+func (p *BudgetPacer) learningAllowance(m Meter, st *meterState, now time.Time) float64 {
+	cut := now.Add(-p.window(m))
+	i := 0
+	for i < len(st.spent) && st.spent[i].at.Before(cut) {
+		st.spentW -= st.spent[i].cost
+		i++
+	}
+	st.spent = st.spent[i:]
+	return max(p.minBudget(m)/10, st.spentW/1.8/5)
 }
 
 func (p *BudgetPacer) minBudget(m Meter) float64 {

@@ -94,3 +94,45 @@ func TestBudgetPacerHoldsMeterOnRetryAfter(t *testing.T) {
 		t.Error("another meter was held")
 	}
 }
+
+func TestBudgetPacerLearnsFromSilence(t *testing.T) {
+	clk := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	p := NewBudgetPacer()
+	p.Now, p.Sleep = clk.Now, clk.Sleep
+	tk := Ticket{Meter: MeterSharePoint, Cost: 100}
+	blocked := func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		done, err := p.Acquire(ctx, tk)
+		if err != nil {
+			return true
+		}
+		done(200, nil)
+		return false
+	}
+	first, err := p.Acquire(context.Background(), tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blocked() {
+		t.Fatal("a second 100 RU request went out before anything is known of the budget")
+	}
+	first(200, nil)
+	// 1,800 RU spent within the window without a budget header: the
+	// limit is at least 1,000, so 200 may be in flight.
+	for i := 0; i < 18; i++ {
+		done, err := p.Acquire(context.Background(), tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done(200, nil)
+	}
+	held, err := p.Acquire(context.Background(), tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blocked() {
+		t.Error("silence about the budget did not allow more in flight")
+	}
+	held(200, nil)
+}
