@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/baselines"
@@ -39,6 +38,34 @@ func notApplicable(r *builtin, key, name, msg string) tenant.Result {
 
 const silent = "the baseline sets no expectation for this rule"
 
+// spSilent is the result of a tenant-settings rule the baseline says
+// nothing about.
+func spSilent(r *builtin) tenant.Result {
+	return notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent)
+}
+
+// spSharingSettings is spSettings for a setting that only matters while
+// external sharing is on: it also answers unknown when the tenant sharing
+// level is missing, and not applicable when sharing is off or, with
+// anyoneOnly, when Anyone links are not enabled.
+func spSharingSettings(r *builtin, e *env, emit func(tenant.Result), name, expected string, anyoneOnly bool) *tenant.SharePointSettings {
+	sp := spSettings(r, e, emit, expected)
+	switch {
+	case sp == nil:
+		return nil
+	case sp.SharingCapability == "":
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
+		return nil
+	case anyoneOnly && sp.SharingCapability != tenant.SharingAnyone:
+		emit(notApplicable(r, sp.Key(), name, "Anyone links are not enabled for the tenant"))
+		return nil
+	case sharingOff(sp):
+		emit(notApplicable(r, sp.Key(), name, "external sharing is disabled"))
+		return nil
+	}
+	return sp
+}
+
 // levelRule compares a sharing level with an "at most" ceiling.
 func levelRule(r *builtin, emit func(tenant.Result), key, name string, max *baselines.SharingLevel, actual tenant.SharingLevel) {
 	expected := atMost(*max)
@@ -58,7 +85,7 @@ func levelRule(r *builtin, emit func(tenant.Result), key, name string, max *base
 func evalTenantSharing(r *builtin, e *env, emit func(tenant.Result)) {
 	max := e.b.SharePoint.MaxSharingLevel
 	if max == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	if sp := spSettings(r, e, emit, atMost(*max)); sp != nil {
@@ -69,7 +96,7 @@ func evalTenantSharing(r *builtin, e *env, emit func(tenant.Result)) {
 func evalOneDriveSharing(r *builtin, e *env, emit func(tenant.Result)) {
 	max := e.b.SharePoint.OneDriveMaxSharingLevel
 	if max == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	if sp := spSettings(r, e, emit, atMost(*max)); sp != nil {
@@ -87,7 +114,7 @@ func sharingOff(sp *tenant.SharePointSettings) bool {
 func evalSPDomainMode(r *builtin, e *env, emit func(tenant.Result)) {
 	dr := e.b.SharePoint.DomainRestriction
 	if dr == nil || dr.Mode == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	sp := spSettings(r, e, emit, string(*dr.Mode))
@@ -172,7 +199,7 @@ func allowedRule(r *builtin, emit func(tenant.Result), key string, approved, act
 func evalSPBlocked(r *builtin, e *env, emit func(tenant.Result)) {
 	dr := e.b.SharePoint.DomainRestriction
 	if dr == nil || len(dr.MustBlock) == 0 {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	if sp := spSettings(r, e, emit, "blocked"); sp != nil {
@@ -183,7 +210,7 @@ func evalSPBlocked(r *builtin, e *env, emit func(tenant.Result)) {
 func evalSPAllowed(r *builtin, e *env, emit func(tenant.Result)) {
 	dr := e.b.SharePoint.DomainRestriction
 	if dr == nil || dr.Allowed == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	if sp := spSettings(r, e, emit, "subset of approved domains"); sp != nil {
@@ -194,7 +221,7 @@ func evalSPAllowed(r *builtin, e *env, emit func(tenant.Result)) {
 func evalDefaultScope(r *builtin, e *env, emit func(tenant.Result)) {
 	max := e.b.SharePoint.MaxDefaultLinkScope
 	if max == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	sp := spSettings(r, e, emit, atMost(*max))
@@ -218,7 +245,7 @@ func evalDefaultScope(r *builtin, e *env, emit func(tenant.Result)) {
 func evalDefaultPerm(r *builtin, e *env, emit func(tenant.Result)) {
 	max := e.b.SharePoint.MaxDefaultLinkPerm
 	if max == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	sp := spSettings(r, e, emit, atMost(*max))
@@ -245,21 +272,13 @@ func permRule(r *builtin, emit func(tenant.Result), key, name string, max baseli
 func evalTenantAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
 	a := e.b.SharePoint.AnyoneLinks
 	if a == nil || a.MaxExpiryDays == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
+	const name = "Anyone link expiration"
 	expected := fmt.Sprintf("expire within %d days", *a.MaxExpiryDays)
-	sp := spSettings(r, e, emit, expected)
+	sp := spSharingSettings(r, e, emit, name, expected, true)
 	if sp == nil {
-		return
-	}
-	name := "Anyone link expiration"
-	if sp.SharingCapability == "" {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
-		return
-	}
-	if sp.SharingCapability != tenant.SharingAnyone {
-		emit(notApplicable(r, sp.Key(), name, "Anyone links are not enabled for the tenant"))
 		return
 	}
 	if sp.AnyoneLinkExpirationDays == nil {
@@ -282,21 +301,12 @@ func evalTenantAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
 func evalTenantAnyonePerm(r *builtin, e *env, emit func(tenant.Result)) {
 	a := e.b.SharePoint.AnyoneLinks
 	if a == nil || a.ViewOnly == nil || !*a.ViewOnly {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
-	const expected = "view for files and folders"
-	sp := spSettings(r, e, emit, expected)
+	const name, expected = "Anyone link permissions", "view for files and folders"
+	sp := spSharingSettings(r, e, emit, name, expected, true)
 	if sp == nil {
-		return
-	}
-	name := "Anyone link permissions"
-	if sp.SharingCapability == "" {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
-		return
-	}
-	if sp.SharingCapability != tenant.SharingAnyone {
-		emit(notApplicable(r, sp.Key(), name, "Anyone links are not enabled for the tenant"))
 		return
 	}
 	fr, fok := sp.FileAnyoneLinkType.Rank()
@@ -320,50 +330,86 @@ func evalTenantAnyonePerm(r *builtin, e *env, emit func(tenant.Result)) {
 	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
 }
 
-func evalReauth(r *builtin, e *env, emit func(tenant.Result)) {
-	max := e.b.SharePoint.MaxVerificationCodeReauthDays
+// daysSetting is a tenant setting that is either not required or required
+// within a number of days; verification code reauthentication and guest
+// access expiry are judged alike.
+type daysSetting struct {
+	name string
+	// format renders expected and actual from a number of days.
+	format string
+	// minDays is the fewest days that pass; fewer fail like too many.
+	minDays int
+	get     func(sp *tenant.SharePointSettings) (required *bool, days *int)
+	// what names the setting in "missing" messages.
+	what string
+	// offActual and offMsg describe the setting when it is not required.
+	offActual, offMsg string
+	// overMsg formats a failure from the actual and the maximum days.
+	overMsg string
+}
+
+func (d *daysSetting) eval(r *builtin, e *env, emit func(tenant.Result), max *int) {
 	if max == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
-	expected := fmt.Sprintf("required within %d days", *max)
-	sp := spSettings(r, e, emit, expected)
+	expected := fmt.Sprintf(d.format, *max)
+	sp := spSharingSettings(r, e, emit, d.name, expected, false)
 	if sp == nil {
 		return
 	}
-	name := "Verification code reauthentication"
-	if sp.SharingCapability == "" {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
-		return
+	required, days := d.get(sp)
+	switch {
+	case required == nil:
+		emit(r.result(tenant.Unknown, sp.Key(), d.name, expected, "", d.what+" setting missing"))
+	case !*required:
+		emit(r.result(tenant.Fail, sp.Key(), d.name, expected, d.offActual, d.offMsg))
+	case days == nil:
+		emit(r.result(tenant.Unknown, sp.Key(), d.name, expected, "required", d.what+" days missing"))
+	case *days > *max || *days < d.minDays:
+		emit(r.result(tenant.Fail, sp.Key(), d.name, expected, fmt.Sprintf(d.format, *days), fmt.Sprintf(d.overMsg, *days, *max)))
+	default:
+		emit(r.result(tenant.Pass, sp.Key(), d.name, expected, fmt.Sprintf(d.format, *days), ""))
 	}
-	if sharingOff(sp) {
-		emit(notApplicable(r, sp.Key(), name, "external sharing is disabled"))
-		return
-	}
-	if sp.EmailAttestationRequired == nil {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "reauthentication setting missing"))
-		return
-	}
-	if !*sp.EmailAttestationRequired {
-		emit(r.result(tenant.Fail, sp.Key(), name, expected, "not required", "people who use a verification code are never asked to reauthenticate"))
-		return
-	}
-	if sp.EmailAttestationDays == nil {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "required", "reauthentication days missing"))
-		return
-	}
-	actual := "required within " + strconv.Itoa(*sp.EmailAttestationDays) + " days"
-	if *sp.EmailAttestationDays > *max || *sp.EmailAttestationDays < 1 {
-		emit(r.result(tenant.Fail, sp.Key(), name, expected, actual, fmt.Sprintf("reauthentication every %d days exceeds %d", *sp.EmailAttestationDays, *max)))
-		return
-	}
-	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
+}
+
+var reauthSetting = daysSetting{
+	name:    "Verification code reauthentication",
+	format:  "required within %d days",
+	minDays: 1,
+	get: func(sp *tenant.SharePointSettings) (*bool, *int) {
+		return sp.EmailAttestationRequired, sp.EmailAttestationDays
+	},
+	what:      "reauthentication",
+	offActual: "not required",
+	offMsg:    "people who use a verification code are never asked to reauthenticate",
+	overMsg:   "reauthentication every %d days exceeds %d",
+}
+
+func evalReauth(r *builtin, e *env, emit func(tenant.Result)) {
+	reauthSetting.eval(r, e, emit, e.b.SharePoint.MaxVerificationCodeReauthDays)
+}
+
+var guestExpirySetting = daysSetting{
+	name:   "Guest access expiration",
+	format: "expire within %d days",
+	get: func(sp *tenant.SharePointSettings) (*bool, *int) {
+		return sp.GuestExpirationRequired, sp.GuestExpirationDays
+	},
+	what:      "guest expiration",
+	offActual: "never expires",
+	offMsg:    "guest access to sites and OneDrive never expires",
+	overMsg:   "guest access lasts %d days, more than %d",
+}
+
+func evalGuestExpiry(r *builtin, e *env, emit func(tenant.Result)) {
+	guestExpirySetting.eval(r, e, emit, e.b.SharePoint.MaxGuestAccessExpiryDays)
 }
 
 func evalResharing(r *builtin, e *env, emit func(tenant.Result)) {
 	allow := e.b.SharePoint.AllowResharingByGuests
 	if allow == nil || *allow {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
+		emit(spSilent(r))
 		return
 	}
 	sp := spSettings(r, e, emit, "disabled")
@@ -379,44 +425,4 @@ func evalResharing(r *builtin, e *env, emit func(tenant.Result)) {
 	default:
 		emit(r.result(tenant.Pass, sp.Key(), name, "disabled", "disabled", ""))
 	}
-}
-
-func evalGuestExpiry(r *builtin, e *env, emit func(tenant.Result)) {
-	max := e.b.SharePoint.MaxGuestAccessExpiryDays
-	if max == nil {
-		emit(notApplicable(r, "sharepoint:tenant", "SharePoint tenant settings", silent))
-		return
-	}
-	expected := fmt.Sprintf("expire within %d days", *max)
-	sp := spSettings(r, e, emit, expected)
-	if sp == nil {
-		return
-	}
-	name := "Guest access expiration"
-	if sp.SharingCapability == "" {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
-		return
-	}
-	if sharingOff(sp) {
-		emit(notApplicable(r, sp.Key(), name, "external sharing is disabled"))
-		return
-	}
-	if sp.GuestExpirationRequired == nil {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "guest expiration setting missing"))
-		return
-	}
-	if !*sp.GuestExpirationRequired {
-		emit(r.result(tenant.Fail, sp.Key(), name, expected, "never expires", "guest access to sites and OneDrive never expires"))
-		return
-	}
-	if sp.GuestExpirationDays == nil {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "required", "guest expiration days missing"))
-		return
-	}
-	actual := fmt.Sprintf("expire within %d days", *sp.GuestExpirationDays)
-	if *sp.GuestExpirationDays > *max {
-		emit(r.result(tenant.Fail, sp.Key(), name, expected, actual, fmt.Sprintf("guest access lasts %d days, more than %d", *sp.GuestExpirationDays, *max)))
-		return
-	}
-	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
 }
