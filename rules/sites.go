@@ -53,9 +53,11 @@ func siteLevel(r *builtin, emit func(tenant.Result), si *siteInfo, max baselines
 	emit(r.result(tenant.Pass, si.key, siteName(st), expected, levelName(st.SharingCapability), ""))
 }
 
-func evalSiteSharing(r *builtin, e *env, emit func(tenant.Result)) {
-	b := e.b
-	if len(b.Sites.ByURL) == 0 && b.Sites.MaxSharingLevel == nil && b.SharePoint.MaxSharingLevel == nil && b.SharePoint.OneDriveMaxSharingLevel == nil {
+// judgeSites runs a site sharing-ceiling rule. ceiling returns the
+// ceiling the rule puts on a site and why, or nil when it puts none; when
+// no site has one, a single tenant-level pass says so with none.
+func judgeSites(r *builtin, e *env, emit func(tenant.Result), configured bool, none string, ceiling func(*siteInfo) (*baselines.SharingLevel, string)) {
+	if !configured {
 		emit(notApplicable(r, keySites, "sites", silent))
 		return
 	}
@@ -66,7 +68,7 @@ func evalSiteSharing(r *builtin, e *env, emit func(tenant.Result)) {
 	e.buildSites()
 	n := 0
 	for _, si := range e.siteOrder {
-		max, why := siteCeiling(b, si.site)
+		max, why := ceiling(si)
 		if max == nil {
 			continue
 		}
@@ -74,57 +76,36 @@ func evalSiteSharing(r *builtin, e *env, emit func(tenant.Result)) {
 		siteLevel(r, emit, si, *max, why)
 	}
 	if n == 0 {
-		emit(r.result(tenant.Pass, keySites, "sites", "", "", "no site has a sharing ceiling in the baseline"))
+		emit(r.result(tenant.Pass, keySites, "sites", "", "", none))
 	}
 }
 
+func evalSiteSharing(r *builtin, e *env, emit func(tenant.Result)) {
+	b := e.b
+	configured := len(b.Sites.ByURL) > 0 || b.Sites.MaxSharingLevel != nil || b.SharePoint.MaxSharingLevel != nil || b.SharePoint.OneDriveMaxSharingLevel != nil
+	judgeSites(r, e, emit, configured, "no site has a sharing ceiling in the baseline", func(si *siteInfo) (*baselines.SharingLevel, string) {
+		return siteCeiling(b, si.site)
+	})
+}
+
 func evalLabelSharing(r *builtin, e *env, emit func(tenant.Result)) {
-	rules := e.b.Sites.ByLabel
-	if len(rules) == 0 {
-		emit(notApplicable(r, keySites, "sites", silent))
-		return
-	}
-	if why := e.incomplete(tenant.SectionSites); why != "" {
-		emit(r.result(tenant.Unknown, keySites, "sites", "", "", why))
-		return
-	}
-	e.buildSites()
-	n := 0
-	for _, si := range e.siteOrder {
-		for _, lr := range rules {
-			if labelMatch([]string{lr.Label}, si.site) == "" {
-				continue
+	byLabel := e.b.Sites.ByLabel
+	judgeSites(r, e, emit, len(byLabel) > 0, "no site carries a label the baseline caps", func(si *siteInfo) (*baselines.SharingLevel, string) {
+		for _, lr := range byLabel {
+			if labelMatch([]string{lr.Label}, si.site) != "" {
+				return lr.MaxSharingLevel, "label " + lr.Label
 			}
-			n++
-			siteLevel(r, emit, si, *lr.MaxSharingLevel, "label "+lr.Label)
-			break
 		}
-	}
-	if n == 0 {
-		emit(r.result(tenant.Pass, keySites, "sites", "", "", "no site carries a label the baseline caps"))
-	}
+		return nil, ""
+	})
 }
 
 func evalConfidentialSharing(r *builtin, e *env, emit func(tenant.Result)) {
 	c := &e.b.Confidential
-	if !c.Configured() || c.MaxSharingLevel == nil {
-		emit(notApplicable(r, keySites, "sites", silent))
-		return
-	}
-	if why := e.incomplete(tenant.SectionSites); why != "" {
-		emit(r.result(tenant.Unknown, keySites, "sites", "", "", why))
-		return
-	}
-	e.buildSites()
-	n := 0
-	for _, si := range e.siteOrder {
+	judgeSites(r, e, emit, c.Configured() && c.MaxSharingLevel != nil, "no confidential site found", func(si *siteInfo) (*baselines.SharingLevel, string) {
 		if !si.confidential {
-			continue
+			return nil, ""
 		}
-		n++
-		siteLevel(r, emit, si, *c.MaxSharingLevel, "confidential: "+si.why)
-	}
-	if n == 0 {
-		emit(r.result(tenant.Pass, keySites, "sites", "", "", "no confidential site found"))
-	}
+		return c.MaxSharingLevel, "confidential: " + si.why
+	})
 }
