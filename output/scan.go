@@ -64,40 +64,7 @@ type Summary struct {
 }
 
 // Counts holds a number of results per outcome.
-type Counts struct {
-	Pass          int `json:"pass"`
-	Fail          int `json:"fail"`
-	NotApplicable int `json:"not_applicable"`
-	Unknown       int `json:"unknown"`
-}
-
-// Of returns the count for outcome o.
-func (c Counts) Of(o tenant.Outcome) int {
-	switch o {
-	case tenant.Pass:
-		return c.Pass
-	case tenant.Fail:
-		return c.Fail
-	case tenant.NotApplicable:
-		return c.NotApplicable
-	case tenant.Unknown:
-		return c.Unknown
-	}
-	return 0
-}
-
-func (c *Counts) add(o tenant.Outcome) {
-	switch o {
-	case tenant.Pass:
-		c.Pass++
-	case tenant.Fail:
-		c.Fail++
-	case tenant.NotApplicable:
-		c.NotApplicable++
-	case tenant.Unknown:
-		c.Unknown++
-	}
-}
+type Counts = tenant.Counts
 
 // SeverityCounts is the outcome counts of one severity.
 type SeverityCounts struct {
@@ -222,12 +189,12 @@ func summarize(snap *tenant.Snapshot, items []Item, failOn tenant.Severity) Summ
 	}
 	for i := range items {
 		it := &items[i]
-		sum.Outcomes.add(it.Outcome)
+		sum.Outcomes.Add(it.Outcome)
 		if c, ok := bySev[it.Severity]; ok {
-			c.add(it.Outcome)
+			c.Add(it.Outcome)
 		}
 		if c, ok := bySec[it.Section]; ok {
-			c.add(it.Outcome)
+			c.Add(it.Outcome)
 		}
 		if it.Outcome == tenant.Fail && (failOn == "" || it.Severity.AtLeast(failOn)) {
 			sum.Failing++

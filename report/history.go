@@ -133,16 +133,7 @@ func scanResults(ctx context.Context, h History, scanID int64) ([]tenant.Result,
 	counts := map[string]Counts{}
 	for _, rc := range summary {
 		c := counts[rc.RuleID]
-		switch rc.Outcome {
-		case tenant.Pass:
-			c.Pass += int(rc.Count)
-		case tenant.Fail:
-			c.Fail += int(rc.Count)
-		case tenant.NotApplicable:
-			c.NotApplicable += int(rc.Count)
-		default:
-			c.Unknown += int(rc.Count)
-		}
+		c.AddN(rc.Outcome, int(rc.Count))
 		counts[rc.RuleID] = c
 	}
 	return results, counts, nil

@@ -38,50 +38,12 @@ func severityWeight(s tenant.Severity) int {
 }
 
 // Counts tallies outcomes.
-type Counts struct {
-	Pass          int `json:"pass"`
-	Fail          int `json:"fail"`
-	NotApplicable int `json:"not_applicable"`
-	Unknown       int `json:"unknown"`
-}
+type Counts = tenant.Counts
 
-func (c *Counts) add(o tenant.Outcome) {
-	switch o {
-	case tenant.Pass:
-		c.Pass++
-	case tenant.Fail:
-		c.Fail++
-	case tenant.NotApplicable:
-		c.NotApplicable++
-	default:
-		c.Unknown++
-	}
-}
-
-func (c Counts) plus(o Counts) Counts {
-	return Counts{Pass: c.Pass + o.Pass, Fail: c.Fail + o.Fail, NotApplicable: c.NotApplicable + o.NotApplicable, Unknown: c.Unknown + o.Unknown}
-}
-
-// Of returns the count for outcome o.
-func (c Counts) Of(o tenant.Outcome) int {
-	switch o {
-	case tenant.Pass:
-		return c.Pass
-	case tenant.Fail:
-		return c.Fail
-	case tenant.NotApplicable:
-		return c.NotApplicable
-	}
-	return c.Unknown
-}
-
-// Total is the sum of all four outcomes.
-func (c Counts) Total() int { return c.Pass + c.Fail + c.NotApplicable + c.Unknown }
-
-// status aggregates outcomes: any fail → fail, else any unknown → unknown,
+// overall aggregates outcomes: any fail → fail, else any unknown → unknown,
 // else any pass → pass, else not_applicable. It is used for a rule over its
 // results and for a control over its rules.
-func (c Counts) status() tenant.Outcome {
+func overall(c Counts) tenant.Outcome {
 	switch {
 	case c.Fail > 0:
 		return tenant.Fail
@@ -266,7 +228,7 @@ func (v *view) buildRules() {
 			byID[r.RuleID] = rv
 			v.Rules = append(v.Rules, rv)
 		}
-		rv.Counts.add(r.Outcome)
+		rv.Counts.Add(r.Outcome)
 		switch r.Outcome {
 		case tenant.Fail:
 			if len(rv.Fails) < maxObj {
@@ -299,7 +261,7 @@ func (v *view) buildRules() {
 		}
 	}
 	for _, rv := range v.Rules {
-		rv.Status = rv.Counts.status()
+		rv.Status = overall(rv.Counts)
 	}
 	slices.SortStableFunc(v.Rules, func(a, b *ruleView) int {
 		if c := cmp.Compare(sectionIndex(a.Info.Section), sectionIndex(b.Info.Section)); c != 0 {
@@ -317,7 +279,7 @@ func (v *view) buildRules() {
 			n++
 		}
 		v.Sections[n-1].Rules = append(v.Sections[n-1].Rules, rv)
-		v.Sections[n-1].Counts.add(rv.Status)
+		v.Sections[n-1].Counts.Add(rv.Status)
 	}
 }
 
@@ -376,13 +338,13 @@ func (v *view) buildSummary() {
 	for _, rv := range v.Rules {
 		sevOf[rv.Info.ID] = rv.Info.Severity
 		cur[rv.Info.ID] = rv.Status
-		s.RuleStatus.add(rv.Status)
+		s.RuleStatus.Add(rv.Status)
 	}
 	sev := func(id string) tenant.Severity { return sevOf[id] }
 	s.Score = score(cur, sev)
 	curFails := map[string]bool{}
 	for _, rv := range v.Rules {
-		s.Results = s.Results.plus(rv.Counts)
+		s.Results = s.Results.Plus(rv.Counts)
 	}
 	for i := range v.In.Results {
 		r := &v.In.Results[i]
@@ -412,7 +374,7 @@ func (v *view) buildSummary() {
 				c = &Counts{}
 				perRule[r.RuleID] = c
 			}
-			c.add(r.Outcome)
+			c.Add(r.Outcome)
 		}
 		if r.Outcome == tenant.Fail {
 			fp := r.Fingerprint()
@@ -428,9 +390,9 @@ func (v *view) buildSummary() {
 	prev := map[string]tenant.Outcome{}
 	var prs Counts
 	for id, c := range perRule {
-		prev[id] = c.status()
-		prs.add(prev[id])
-		prc = prc.plus(*c)
+		prev[id] = overall(*c)
+		prs.Add(prev[id])
+		prc = prc.Plus(*c)
 	}
 	s.PrevResults, s.PrevRules = &prc, &prs
 	s.PreviousScore = score(prev, sev)
@@ -458,15 +420,15 @@ func (v *view) buildFrameworks() {
 				if counts[id] == nil {
 					counts[id] = &Counts{}
 				}
-				counts[id].add(rv.Status)
+				counts[id].Add(rv.Status)
 			}
 		}
 		out := framework{ID: f.id, Name: f.name}
 		for id, rs := range rulesOf {
 			slices.Sort(rs)
-			st := counts[id].status()
+			st := overall(*counts[id])
 			out.Controls = append(out.Controls, control{ID: id, Status: st, Rules: rs})
-			out.Counts.add(st)
+			out.Counts.Add(st)
 		}
 		slices.SortFunc(out.Controls, func(a, b control) int { return naturalCompare(a.ID, b.ID) })
 		v.Frameworks = append(v.Frameworks, out)

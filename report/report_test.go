@@ -50,10 +50,10 @@ func TestStatusAggregation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var c Counts
 			for _, o := range tt.in {
-				c.add(o)
+				c.Add(o)
 			}
-			if got := c.status(); got != tt.want {
-				t.Errorf("status = %s, want %s", got, tt.want)
+			if got := overall(c); got != tt.want {
+				t.Errorf("overall = %s, want %s", got, tt.want)
 			}
 		})
 	}

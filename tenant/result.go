@@ -81,3 +81,52 @@ func (r *Result) Fingerprint() string {
 
 // Ptr returns a pointer to v; handy for optional snapshot fields.
 func Ptr[T any](v T) *T { return &v }
+
+// Counts tallies results by outcome.
+type Counts struct {
+	Pass          int `json:"pass"`
+	Fail          int `json:"fail"`
+	NotApplicable int `json:"not_applicable"`
+	Unknown       int `json:"unknown"`
+}
+
+// Add counts one result of outcome o.
+func (c *Counts) Add(o Outcome) { c.AddN(o, 1) }
+
+// AddN counts n results of outcome o. An outcome it does not recognise
+// counts as unknown: it proves nothing either way.
+func (c *Counts) AddN(o Outcome, n int) {
+	switch o {
+	case Pass:
+		c.Pass += n
+	case Fail:
+		c.Fail += n
+	case NotApplicable:
+		c.NotApplicable += n
+	default:
+		c.Unknown += n
+	}
+}
+
+// Of returns the count for outcome o, 0 for an outcome it does not recognise.
+func (c Counts) Of(o Outcome) int {
+	switch o {
+	case Pass:
+		return c.Pass
+	case Fail:
+		return c.Fail
+	case NotApplicable:
+		return c.NotApplicable
+	case Unknown:
+		return c.Unknown
+	}
+	return 0
+}
+
+// Total is the sum of all four outcomes.
+func (c Counts) Total() int { return c.Pass + c.Fail + c.NotApplicable + c.Unknown }
+
+// Plus returns the sum of c and o.
+func (c Counts) Plus(o Counts) Counts {
+	return Counts{Pass: c.Pass + o.Pass, Fail: c.Fail + o.Fail, NotApplicable: c.NotApplicable + o.NotApplicable, Unknown: c.Unknown + o.Unknown}
+}
