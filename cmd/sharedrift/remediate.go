@@ -147,46 +147,58 @@ func (f *remediateFlags) clock() func() time.Time {
 	return time.Now
 }
 
-// session is an open store, tenant connection and service.
-type session struct {
+// remediateEnv is what a remediate subcommand works with: the open store,
+// the tenant connection (when the command changes the tenant) and the
+// remediation service over both.
+type remediateEnv struct {
 	f      *remediateFlags
 	log    *slog.Logger
 	st     store.Store
 	client *m365.Client
 	svc    *remediate.Service
 	tenant string
-	now    func() time.Time
+	// baseline is what plans restore; loaded only with a tenant connection.
+	baseline *baselines.Baseline
+	now      func() time.Time
 }
 
-func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant bool) (*session, error) {
-	s := &session{f: f, log: log, now: time.Now}
-	if needTenant {
-		c, err := f.client(log)
+// open checks the flags, then connects to the store and, with needTenant,
+// loads the baseline and connects to the tenant, which it brings up to date
+// with earlier offline runs. Flags are checked before anything is opened,
+// so a mistake writes nothing.
+func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant bool) (_ *remediateEnv, err error) {
+	if _, err := parseListFormat(f.format); err != nil {
+		return nil, err
+	}
+	pol, err := f.policy()
+	if err != nil {
+		return nil, err
+	}
+	s := &remediateEnv{f: f, log: log, now: time.Now}
+	defer func() {
 		if err != nil {
+			s.close()
+		}
+	}()
+	if needTenant {
+		if s.baseline, err = loadBaseline(f.baseline); err != nil {
 			return nil, err
 		}
-		s.client = c
+		if s.client, err = f.client(log); err != nil {
+			return nil, err
+		}
 		s.now = f.clock()
 		if f.fake != nil && f.tenant == "" {
 			f.tenant = f.fake.Meta().Tenant
 		}
 	}
-	st, err := f.store.open(ctx, log)
-	if err != nil {
-		f.close()
+	if s.st, err = f.store.open(ctx, log); err != nil {
 		return nil, err
 	}
-	s.st = st
-	if s.tenant, err = pickTenant(ctx, st, f.tenant); err != nil {
-		s.close()
+	if s.tenant, err = pickTenant(ctx, s.st, f.tenant); err != nil {
 		return nil, err
 	}
-	pol, err := f.policy()
-	if err != nil {
-		s.close()
-		return nil, err
-	}
-	s.svc, err = remediate.New(remediate.Options{Store: st, Policy: func(string) remediate.Policy { return pol }, Logger: log, Now: s.now,
+	s.svc, err = remediate.New(remediate.Options{Store: s.st, Policy: func(string) remediate.Policy { return pol }, Logger: log, Now: s.now,
 		Target: func(context.Context, string) (remediate.Target, error) {
 			if s.client == nil {
 				return nil, errors.New("no tenant connection")
@@ -194,13 +206,17 @@ func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant 
 			return remediate.M365Target{C: s.client}, nil
 		}})
 	if err != nil {
-		s.close()
-		return nil, err
+		return nil, fmt.Errorf("start remediation: %w", err)
+	}
+	if needTenant {
+		if err = s.replay(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
 
-func (s *session) close() {
+func (s *remediateEnv) close() {
 	if s.st != nil {
 		s.st.Close()
 	}
@@ -210,13 +226,13 @@ func (s *session) close() {
 // replay brings a fresh fixture tenant to the state earlier offline runs
 // left it in, by writing every recorded change again in order: an
 // in-process fake tenant forgets its writes when the command exits.
-func (s *session) replay(ctx context.Context) error {
+func (s *remediateEnv) replay(ctx context.Context) error {
 	if s.f.fake == nil {
 		return nil
 	}
 	rows, err := s.svc.History(ctx, s.tenant, "", 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("replay earlier runs: %w", err)
 	}
 	t := remediate.M365Target{C: s.client}
 	n := 0
@@ -241,7 +257,7 @@ func (s *session) replay(ctx context.Context) error {
 }
 
 // scan collects the tenant, evaluates the baseline and records the scan.
-func (s *session) scan(ctx context.Context, b *baselines.Baseline) (*tenant.Snapshot, []tenant.Result, store.Scan, error) {
+func (s *remediateEnv) scan(ctx context.Context) (*tenant.Snapshot, []tenant.Result, store.Scan, error) {
 	opts := scanner.Options{Tenant: s.tenant, Logger: s.log, Now: s.now}
 	if s.f.fake != nil {
 		opts.TenantID = s.f.fake.Meta().TenantID
@@ -250,7 +266,7 @@ func (s *session) scan(ctx context.Context, b *baselines.Baseline) (*tenant.Snap
 	}
 	snap := scanner.Scan(ctx, m365.Sources(s.client, m365.SourceOptions{}), opts)
 	warnIncomplete(s.log, snap)
-	results := rules.Evaluate(snap, b)
+	results := rules.Evaluate(snap, s.baseline)
 	sc, err := s.st.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: results, Baseline: s.f.baseline})
 	return snap, results, sc, err
 }
@@ -298,26 +314,16 @@ func newRemediatePlanCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, log := cmd.Context(), logger(cmd)
-			if _, err := parseListFormat(f.format); err != nil {
-				return err
-			}
-			b, err := loadBaseline(f.baseline)
-			if err != nil {
-				return err
-			}
 			s, err := f.open(ctx, log, true)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			if err := s.replay(ctx); err != nil {
-				return err
-			}
-			snap, results, sc, err := s.scan(ctx, b)
+			snap, results, sc, err := s.scan(ctx)
 			if err != nil {
 				return err
 			}
-			plans, skipped := remediate.Build(snap, b, results)
+			plans, skipped := remediate.Build(snap, s.baseline, results)
 			stats, err := s.svc.Record(ctx, sc.ID, plans)
 			if err != nil {
 				return err
@@ -426,28 +432,18 @@ Exit status 1 when an operation failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, log := cmd.Context(), logger(cmd)
-			if _, err := parseListFormat(f.format); err != nil {
-				return err
-			}
-			b, err := loadBaseline(f.baseline)
-			if err != nil {
-				return err
-			}
 			s, err := f.open(ctx, log, true)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			if err := s.replay(ctx); err != nil {
-				return err
-			}
 			rep, err := s.svc.Apply(ctx, s.tenant, remediate.ApplyOptions{Fingerprints: fps})
 			if err != nil {
 				return err
 			}
 			var resolved int64 = -1
 			if !noRescan && rep.Changes > 0 {
-				_, _, sc, err := s.scan(ctx, b)
+				_, _, sc, err := s.scan(ctx)
 				if err != nil {
 					return err
 				}
@@ -456,16 +452,22 @@ Exit status 1 when an operation failed.`,
 			if err := printRun(cmd.OutOrStdout(), f.format, rep, resolved); err != nil {
 				return err
 			}
-			if rep.Count(remediate.StatusFailed) > 0 {
-				return withExitCode(exitError, nil)
-			}
-			return nil
+			return runStatus(rep)
 		},
 	}
 	f.add(cmd.Flags(), true)
 	cmd.Flags().StringSliceVar(&fps, "fingerprint", nil, "only the plans of these findings (`FINGERPRINT` or prefix, repeatable)")
 	cmd.Flags().BoolVar(&noRescan, "no-rescan", false, "do not re-scan after the run")
 	return cmd
+}
+
+// runStatus makes the command exit 1, with the table already saying why,
+// when an operation of the run failed.
+func runStatus(rep *remediate.RunReport) error {
+	if rep.Count(remediate.StatusFailed) > 0 {
+		return withExitCode(exitError, nil)
+	}
+	return nil
 }
 
 func printRun(w io.Writer, format string, rep *remediate.RunReport, resolved int64) error {
@@ -520,9 +522,6 @@ func newRemediateHistoryCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, log := cmd.Context(), logger(cmd)
-			if _, err := parseListFormat(f.format); err != nil {
-				return err
-			}
 			s, err := f.open(ctx, log, false)
 			if err != nil {
 				return err
@@ -566,17 +565,11 @@ func newRemediateRollbackCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), logger(cmd)
-			if _, err := parseListFormat(f.format); err != nil {
-				return err
-			}
 			s, err := f.open(ctx, log, true)
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			if err := s.replay(ctx); err != nil {
-				return err
-			}
 			rep, err := s.svc.Rollback(ctx, s.tenant, args[0], "cli:"+by)
 			if err != nil {
 				return err
@@ -584,10 +577,7 @@ func newRemediateRollbackCmd() *cobra.Command {
 			if err := printRun(cmd.OutOrStdout(), f.format, rep, -1); err != nil {
 				return err
 			}
-			if rep.Count(remediate.StatusFailed) > 0 {
-				return withExitCode(exitError, nil)
-			}
-			return nil
+			return runStatus(rep)
 		},
 	}
 	f.add(cmd.Flags(), true)
