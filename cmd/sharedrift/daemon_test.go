@@ -59,12 +59,19 @@ func TestDemoOnce(t *testing.T) {
 	if !strings.Contains(out, "links.anyone_on_confidential") || !strings.Contains(out, "critical") {
 		t.Errorf("findings table lacks the critical finding:\n%s", out)
 	}
+	// Routine progress stays out of the way of the summary by default.
+	if strings.Contains(stderr, "level=INFO") {
+		t.Errorf("demo logged at info level without --log-level:\n%s", stderr)
+	}
 	if _, err := os.Stat(filepath.Join(state, "sharedrift.db")); err != nil {
 		t.Fatalf("state directory not left behind: %v", err)
 	}
-	out2, stderr, code := cli(t, "demo", "--once", "--state-dir", state, "--fixture", fixture)
+	out2, stderr, code := cli(t, "--log-level", "info", "demo", "--once", "--state-dir", state, "--fixture", fixture)
 	if code != 0 {
 		t.Fatalf("second run exit %d:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, `level=INFO msg="scan recorded"`) {
+		t.Errorf("--log-level info did not bring back the scan log:\n%s", stderr)
 	}
 	m2 := summary.FindStringSubmatch(out2)
 	if m2 == nil || m2[1] != "2" || m2[2] != m[2] || m2[3] != "0" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -46,8 +47,11 @@ short schedule: it prints the findings of the first scan and serves the JSON API
 localhost with a fresh admin token. After the first scan it changes the fake tenant (a
 new Anyone link appears, one guest-domain drift is fixed), so the next cycle shows one
 new and one resolved finding; every cycle prints a one-line summary. With --once it
-runs one scan cycle, prints the findings and exits 0. A second run reuses the state directory, so findings keep their
-first-seen times and nothing is reported as new twice.`,
+runs one scan cycle, prints the findings and exits 0. A second run reuses the state
+directory, so findings keep their first-seen times and nothing is reported as new twice.
+
+The summary and findings go to stdout; logs go to stderr at warn level unless
+--log-level asks for more.`,
 		Example: `  sharedrift demo --once
   sharedrift demo --listen 127.0.0.1:8080 --interval 30s`,
 		Args: cobra.NoArgs,
@@ -108,7 +112,9 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	log := logger(cmd)
+	// The summary and findings on stdout are the demo; only warnings and
+	// errors interleave with them unless --log-level asks for more.
+	log := quietLogger(cmd, slog.LevelWarn)
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	ver, _ := buildInfo()

@@ -168,16 +168,24 @@ func (s *logState) configure() error {
 	if err := lvl.UnmarshalText([]byte(s.level)); err != nil {
 		return usagef("--log-level: %q, expected debug, info, warn or error", s.level)
 	}
+	log, err := s.build(lvl)
+	if err != nil {
+		return err
+	}
+	s.log = log
+	return nil
+}
+
+// build makes a logger in the configured format at level lvl.
+func (s *logState) build(lvl slog.Level) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch s.format {
 	case "text":
-		s.log = slog.New(slog.NewTextHandler(s.stderr, opts))
+		return slog.New(slog.NewTextHandler(s.stderr, opts)), nil
 	case "json":
-		s.log = slog.New(slog.NewJSONHandler(s.stderr, opts))
-	default:
-		return usagef("--log-format: %q, expected text or json", s.format)
+		return slog.New(slog.NewJSONHandler(s.stderr, opts)), nil
 	}
-	return nil
+	return nil, usagef("--log-format: %q, expected text or json", s.format)
 }
 
 // logger returns the logger configured by the root command's flags, or a
@@ -188,4 +196,18 @@ func logger(cmd *cobra.Command) *slog.Logger {
 		return s.log
 	}
 	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+}
+
+// quietLogger is logger(cmd) at level lvl unless --log-level was given: a
+// command whose output on stdout is the point, such as the demo, keeps
+// routine progress logs from interleaving with it.
+func quietLogger(cmd *cobra.Command, lvl slog.Level) *slog.Logger {
+	s, ok := cmd.Context().Value(logStateKey{}).(*logState)
+	if f := cmd.Flags().Lookup("log-level"); !ok || s.log == nil || (f != nil && f.Changed) {
+		return logger(cmd)
+	}
+	if log, err := s.build(lvl); err == nil {
+		return log
+	}
+	return logger(cmd)
 }
