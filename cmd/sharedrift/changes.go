@@ -48,11 +48,14 @@ partly collected produces no changes, so missing data never shows up as a remova
 			default:
 				return usagef("--kind: %q, expected added, removed or modified", kind)
 			}
-			s, err := sf.open(cmd.Context(), logger(cmd))
+			s, err := sf.openExisting(cmd.Context(), logger(cmd))
 			if err != nil {
 				return err
 			}
 			defer s.Close()
+			if err := checkTenant(cmd.Context(), s, tenantName); err != nil {
+				return err
+			}
 			cs, err := s.Changes(cmd.Context(), f)
 			if err != nil {
 				return err

@@ -33,7 +33,7 @@ func (f *fixtureSource) usage() string { return "--fixture DIR" }
 func (f *fixtureSource) load(ctx context.Context, log *slog.Logger) (*tenant.Snapshot, error) {
 	srv, err := m365test.New(f.dir, m365test.Options{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("fixture: %w", err)
+		return nil, fmt.Errorf("start fixture tenant: %w", err)
 	}
 	defer srv.Close()
 	co := srv.ClientOptions()
@@ -96,7 +96,7 @@ func (l *liveSource) load(ctx context.Context, log *slog.Logger) (*tenant.Snapsh
 func (l *liveSource) fixtureClient(dir string, log *slog.Logger) (*m365.Client, m365.TenantConfig, error) {
 	srv, err := m365test.New(dir, m365test.Options{Logger: log})
 	if err != nil {
-		return nil, m365.TenantConfig{}, fmt.Errorf("tenant %s: fixture: %w", l.tenant, err)
+		return nil, m365.TenantConfig{}, fmt.Errorf("tenant %s: start fixture tenant: %w", l.tenant, err)
 	}
 	l.fake = srv
 	co := srv.ClientOptions()

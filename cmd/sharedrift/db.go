@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -57,22 +60,93 @@ func defaultStateDir() string {
 	return ".sharedrift"
 }
 
-func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (store.Store, error) {
+// choice returns the DSN the flags and environment choose, or the state
+// directory whose SQLite file is the store.
+func (f *storeFlags) choice() (dsn, stateDir string, err error) {
 	if f.dsn != "" && f.stateDir != "" {
-		return nil, usagef("--store and --state-dir cannot be combined; choose one")
+		return "", "", usagef("--store and --state-dir cannot be combined; choose one")
 	}
-	opts := store.Options{Logger: log}
 	switch {
 	case f.dsn != "":
-		return store.Open(ctx, f.dsn, opts)
+		return f.dsn, "", checkDSN("--store", f.dsn)
 	case f.stateDir != "":
-		return store.OpenStateDir(ctx, f.stateDir, opts)
+		return "", f.stateDir, nil
 	case os.Getenv(envStoreDSN) != "":
-		return store.Open(ctx, os.Getenv(envStoreDSN), opts)
+		return os.Getenv(envStoreDSN), "", checkDSN("$"+envStoreDSN, os.Getenv(envStoreDSN))
 	case os.Getenv(envStateDir) != "":
-		return store.OpenStateDir(ctx, os.Getenv(envStateDir), opts)
+		return "", os.Getenv(envStateDir), nil
 	}
-	return store.OpenStateDir(ctx, defaultStateDir(), opts)
+	return "", defaultStateDir(), nil
+}
+
+// urlScheme matches the scheme of a URL-like DSN.
+var urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
+
+// checkDSN rejects a URL-like DSN of a scheme the store does not speak:
+// store.Open would take it for an SQLite file path and create that file.
+// Only the scheme is quoted, never the rest, which may hold a password.
+func checkDSN(source, dsn string) error {
+	m := urlScheme.FindStringSubmatch(dsn)
+	if m == nil {
+		return nil
+	}
+	switch m[1] {
+	case "postgres", "postgresql", "sqlite":
+		return nil
+	}
+	return usagef("%s: unknown store scheme %q, expected postgres://…, host=… dbname=…, or sqlite:PATH", source, m[0])
+}
+
+// open opens the chosen store, creating and migrating it when needed.
+func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (store.Store, error) {
+	dsn, dir, err := f.choice()
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{Logger: log}
+	if dsn != "" {
+		return store.Open(ctx, dsn, opts)
+	}
+	return store.OpenStateDir(ctx, dir, opts)
+}
+
+// openExisting is open for commands that read what scans recorded: a state
+// directory without a store is an error, not a new empty store left behind.
+func (f *storeFlags) openExisting(ctx context.Context, log *slog.Logger) (store.Store, error) {
+	_, dir, err := f.choice()
+	if err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		path := filepath.Join(dir, store.DefaultDBFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s: record a scan first (sharedrift scan --state-dir %s ...) or choose the store with --state-dir or --store", path, dir)
+		}
+	}
+	return f.open(ctx, log)
+}
+
+// checkTenant makes a --tenant that names no tenant in the store an error
+// rather than an empty listing.
+func checkTenant(ctx context.Context, s store.Store, name string) error {
+	if name == "" {
+		return nil
+	}
+	ts, err := s.Tenants(ctx)
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	names := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if t.Name == name {
+			return nil
+		}
+		names = append(names, t.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("--tenant %q: the store %s holds no tenants yet: record a scan first", name, s.Target())
+	}
+	return fmt.Errorf("--tenant %q: no such tenant in the store %s (tenants: %s)", name, s.Target(), strings.Join(names, ", "))
 }
 
 // recordStep is the scan step that records the scan when a store was
@@ -213,7 +287,7 @@ always kept, and the remediation audit is never pruned.`,
 			if err != nil {
 				return usagef("--older-than: %w", err)
 			}
-			s, err := sf.open(cmd.Context(), logger(cmd))
+			s, err := sf.openExisting(cmd.Context(), logger(cmd))
 			if err != nil {
 				return err
 			}
@@ -248,7 +322,7 @@ func newDBStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := sf.open(cmd.Context(), logger(cmd))
+			s, err := sf.openExisting(cmd.Context(), logger(cmd))
 			if err != nil {
 				return err
 			}

@@ -117,6 +117,10 @@ func TestStoreCommands(t *testing.T) {
 
 func TestStoreCommandErrors(t *testing.T) {
 	dir := t.TempDir()
+	// An empty store: migrated, no tenant recorded yet.
+	if _, errOut, code := cli(t, "migrate", "--state-dir", dir); code != exitOK {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -124,7 +128,7 @@ func TestStoreCommandErrors(t *testing.T) {
 	}{
 		{"unreachable database", []string{"history", "--store", "postgres://sd:hunter2secret@127.0.0.1:1/sharedrift?sslmode=disable"},
 			[]string{"postgres host 127.0.0.1:1", "connect"}},
-		{"unknown finding", []string{"findings", "show", "ffffffff", "--state-dir", dir, "--tenant", "x"}, []string{"not found"}},
+		{"tenant not in the store", []string{"findings", "show", "ffffffff", "--state-dir", dir, "--tenant", "x"}, []string{`--tenant "x"`, "no tenants yet"}},
 		{"no tenants", []string{"findings", "ack", "ffffffff", "--state-dir", dir}, []string{"no tenants"}},
 		{"bad age", []string{"db", "prune", "--older-than", "soon", "--state-dir", dir}, []string{"--older-than", "90d"}},
 		{"bad since", []string{"changes", "--since", "yesterday", "--state-dir", dir}, []string{"--since"}},

@@ -56,7 +56,7 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 	case o.fixture != "":
 		srv, err := m365test.New(o.fixture, m365test.Options{})
 		if err != nil {
-			return fmt.Errorf("fixture: %w", err)
+			return fmt.Errorf("start fixture tenant: %w", err)
 		}
 		defer srv.Close()
 		co := srv.ClientOptions()

@@ -62,11 +62,14 @@ func newFindingsListCmd() *cobra.Command {
 			if section != "" && !validSection(f.Section) {
 				return usagef("--section: %q, expected one of %v", section, tenant.AllSections)
 			}
-			s, err := sf.open(cmd.Context(), logger(cmd))
+			s, err := sf.openExisting(cmd.Context(), logger(cmd))
 			if err != nil {
 				return err
 			}
 			defer s.Close()
+			if err := checkTenant(cmd.Context(), s, tenantName); err != nil {
+				return err
+			}
 			fs, err := s.FindingsList(cmd.Context(), f)
 			if err != nil {
 				return err
@@ -121,7 +124,7 @@ func stateLabel(f *store.Finding, now time.Time) string {
 // pickTenant returns --tenant, or the only tenant in the store.
 func pickTenant(ctx context.Context, s store.Store, name string) (string, error) {
 	if name != "" {
-		return name, nil
+		return name, checkTenant(ctx, s, name)
 	}
 	ts, err := s.Tenants(ctx)
 	if err != nil {
@@ -158,7 +161,7 @@ func findingCmd(use, short, example string, extra func(*cobra.Command),
 				return err
 			}
 			ctx := cmd.Context()
-			s, err := sf.open(ctx, logger(cmd))
+			s, err := sf.openExisting(ctx, logger(cmd))
 			if err != nil {
 				return err
 			}

@@ -37,11 +37,14 @@ tenant did not change), the changes found and what happened to findings.`,
 					return usagef("--since: %w", err)
 				}
 			}
-			s, err := sf.open(cmd.Context(), logger(cmd))
+			s, err := sf.openExisting(cmd.Context(), logger(cmd))
 			if err != nil {
 				return err
 			}
 			defer s.Close()
+			if err := checkTenant(cmd.Context(), s, tenantName); err != nil {
+				return err
+			}
 			scans, err := s.Scans(cmd.Context(), f)
 			if err != nil {
 				return err

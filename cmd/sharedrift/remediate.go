@@ -39,6 +39,10 @@ type remediateFlags struct {
 	allowDestructive []string
 	exclude          config.Exclusion
 
+	// plans is set for plan, the one command that records scans, so it
+	// may create the store and add a tenant to it.
+	plans bool
+
 	// fake is the running fixture tenant, once started.
 	fake *m365test.Server
 }
@@ -114,7 +118,7 @@ func (f *remediateFlags) client(log *slog.Logger) (*m365.Client, error) {
 		if f.fake == nil {
 			srv, err := m365test.New(f.fixture, m365test.Options{Logger: log})
 			if err != nil {
-				return nil, fmt.Errorf("fixture: %w", err)
+				return nil, fmt.Errorf("start fixture tenant: %w", err)
 			}
 			f.fake = srv
 		}
@@ -192,11 +196,20 @@ func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant 
 			f.tenant = f.fake.Meta().Tenant
 		}
 	}
-	if s.st, err = f.store.open(ctx, log); err != nil {
+	// Only plan records scans; the other commands act on what it recorded
+	// and neither create a store nor accept a tenant it does not hold.
+	openStore := f.store.openExisting
+	if f.plans {
+		openStore = f.store.open
+	}
+	if s.st, err = openStore(ctx, log); err != nil {
 		return nil, err
 	}
-	if s.tenant, err = pickTenant(ctx, s.st, f.tenant); err != nil {
-		return nil, err
+	s.tenant = f.tenant
+	if !f.plans || s.tenant == "" {
+		if s.tenant, err = pickTenant(ctx, s.st, f.tenant); err != nil {
+			return nil, err
+		}
 	}
 	s.svc, err = remediate.New(remediate.Options{Store: s.st, Policy: func(string) remediate.Policy { return pol }, Logger: log, Now: s.now,
 		Target: func(context.Context, string) (remediate.Target, error) {
@@ -307,7 +320,7 @@ the changes of earlier offline runs are replayed onto it first.`,
 }
 
 func newRemediatePlanCmd() *cobra.Command {
-	f := &remediateFlags{}
+	f := &remediateFlags{plans: true}
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Scan the tenant and record a fix plan for every fixable finding",

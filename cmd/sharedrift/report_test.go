@@ -140,7 +140,7 @@ func TestReportFromHistory(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown tenant", []string{"report", "--tenant", "nobody", "--store", dsn}, "no scans recorded"},
+		{"unknown tenant", []string{"report", "--tenant", "nobody", "--store", dsn}, `--tenant "nobody": no such tenant in the store`},
 		{"history with a snapshot", []string{"report", "--tenant", "x", "--store", dsn, "--snapshot", fabrikam}, "cannot be combined"},
 		{"store without tenant", []string{"report", "--snapshot", fabrikam, "--store", dsn}, "--store applies to reports from history"},
 	} {
