@@ -2,13 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/store"
@@ -55,12 +50,7 @@ func TestNotificationsPlannedAfterRestart(t *testing.T) {
 	}
 	crashed.Close()
 
-	got := make(chan string, 10)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got <- string(b)
-	}))
-	defer hook.Close()
+	hook, got := recordingHook(t)
 	cfg := load(true)
 	cfg.Notify.Destinations[0].Webhook.URL = hook.URL
 	svc, err := Open(ctx, cfg, ServiceOptions{})
@@ -71,21 +61,9 @@ func TestNotificationsPlannedAfterRestart(t *testing.T) {
 	if msgs, err := svc.Store.OutboxMessages(ctx, store.OutboxFilter{}); err != nil || len(msgs) != 0 {
 		t.Fatalf("outbox before start-up: %d messages, %v", len(msgs), err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- svc.Serve(runCtx, nil) }()
-	select {
-	case body := <-got:
-		if !strings.Contains(body, "links.anyone_on_confidential") {
-			t.Errorf("delivered notification does not name the critical rule: %s", body)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the unplanned scan's notification was not delivered within 10s of start-up")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop := serve(t, svc)
+	waitCritical(t, got, "the unplanned scan's notification")
+	stop()
 
 	// Planning again, at start-up or after a later scan, adds nothing.
 	for _, name := range []string{"start-up", "after a scan"} {

@@ -119,17 +119,12 @@ func TestScheduledReportToSlack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- svc.Serve(ctx, nil) }()
+	stop := serve(t, svc)
 	deadline := time.Now().Add(15 * time.Second)
 	for len(fake.Files()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	files := fake.Files()
 	if len(files) == 0 {
 		t.Fatalf("no report uploaded within 15s; requests: %+v", fake.Requests())

@@ -176,12 +176,7 @@ func TestOpenErrorsNameTenant(t *testing.T) {
 // TestNotificationsFlow: a scan's critical finding reaches a webhook
 // destination through the outbox worker the service runs.
 func TestNotificationsFlow(t *testing.T) {
-	got := make(chan string, 10)
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got <- string(b)
-	}))
-	defer hook.Close()
+	hook, got := recordingHook(t)
 	fixture, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
 	t.Setenv("HOOK_SECRET", "0123456789abcdef0123")
 	cfg, err := config.Load(config.Options{
@@ -207,24 +202,54 @@ func TestNotificationsFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- svc.Serve(ctx, nil) }()
-	select {
-	case body := <-got:
-		if !strings.Contains(body, "links.anyone_on_confidential") {
-			t.Errorf("webhook body does not name the critical rule: %s", body)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no notification delivered in 10s")
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop := serve(t, svc)
+	waitCritical(t, got, "the webhook notification")
+	stop()
 	select {
 	case body := <-got:
 		t.Errorf("a second notification for one critical finding: %s", body)
 	default:
+	}
+}
+
+// recordingHook is a webhook destination that passes each request body on.
+func recordingHook(t *testing.T) (*httptest.Server, <-chan string) {
+	t.Helper()
+	got := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+	}))
+	t.Cleanup(hook.Close)
+	return hook, got
+}
+
+// serve runs svc.Serve in the background; stop cancels it and fails the
+// test when Serve ended with an error.
+func serve(t *testing.T, svc *Service) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Serve(ctx, nil) }()
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitCritical waits up to 10s for a delivered body and checks that it
+// names fabrikam's critical rule.
+func waitCritical(t *testing.T, got <-chan string, what string) {
+	t.Helper()
+	select {
+	case body := <-got:
+		if !strings.Contains(body, "links.anyone_on_confidential") {
+			t.Errorf("%s does not name the critical rule: %s", what, body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s was not delivered within 10s", what)
 	}
 }
