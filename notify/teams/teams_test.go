@@ -1,12 +1,16 @@
 package teams
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,5 +63,71 @@ func TestAdaptiveCard(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("error leaks the webhook URL: %v", err)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const goldenDir = "../../testdata/golden/notify"
+
+// TestGoldenCards compares the whole Workflows payload (message envelope
+// and Adaptive Card) with files; run with -update after checking a change.
+func TestGoldenCards(t *testing.T) {
+	t0 := time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
+	f := notify.Finding{Fingerprint: "4f1c2a9e0b7d3c6a8e5f1b2c3d4e5f60", Tenant: "fabrikam", RuleID: "SPO-LINK-ANYONE-NO-EXPIRY",
+		Title: "Anyone link without expiry", Section: tenant.SectionLinks, Severity: tenant.SeverityCritical,
+		ObjectKey: "link:b!drive1/01ITEM/perm-anyone-1", ObjectName: "Board Pack Q3.pptx",
+		ObjectURL: "https://fabrikam.sharepoint.com/sites/Board/Shared%20Documents/Board%20Pack%20Q3.pptx",
+		Expected:  "Anyone links expire within 30 days", Actual: "never expires, edit rights",
+		Message:     "An Anyone (anonymous) link on a site labelled Confidential never expires.",
+		Remediation: "Remove the link, or set an expiry of at most 30 days.",
+		References:  notify.References{CIS: []string{"7.2.9"}, SCuBA: []string{"MS.SHAREPOINT.3.1v1"}, Docs: []string{"https://learn.microsoft.com/sharepoint/turn-external-sharing-on-or-off"}},
+		FirstSeen:   t0, LastSeen: t0}
+	resolvedAt := t0.Add(50 * time.Hour)
+	rf := f
+	rf.ResolvedAt = &resolvedAt
+	esc := f
+	esc.Severity, esc.PreviousSeverity = tenant.SeverityCritical, tenant.SeverityHigh
+	var digest []notify.Finding
+	for i, sev := range []tenant.Severity{tenant.SeverityCritical, tenant.SeverityHigh, tenant.SeverityMedium} {
+		g := f
+		g.Fingerprint = strings.Repeat(string(rune('a'+i)), 32)
+		g.Severity, g.RuleID, g.Title = sev, "ENTRA-GUEST-BLOCKED-DOMAIN", "Guest from a blocked domain"
+		g.ObjectKey, g.ObjectName = "guest:0000000"+string(rune('1'+i)), "guest"+string(rune('1'+i))+"@partner.example"
+		digest = append(digest, g)
+	}
+	tests := []struct {
+		file string
+		note notify.Notification
+	}{
+		{"teams_new_finding.json", notify.Notification{Kind: notify.KindNew, Tenant: "fabrikam", ScanID: "42", At: t0, Finding: &f}},
+		{"teams_escalated.json", notify.Notification{Kind: notify.KindEscalated, Tenant: "fabrikam", ScanID: "43", At: t0, Finding: &esc}},
+		{"teams_resolved.json", notify.Notification{Kind: notify.KindResolved, Tenant: "fabrikam", ScanID: "44", At: resolvedAt, Finding: &rf}},
+		{"teams_digest.json", notify.Notification{Kind: notify.KindDigest, Tenant: "fabrikam", ScanID: "1", At: t0, Digest: &notify.Digest{
+			Counts:     map[notify.Kind]int{notify.KindNew: 2, notify.KindReopened: 1},
+			BySeverity: map[tenant.Severity]int{tenant.SeverityCritical: 1, tenant.SeverityHigh: 1, tenant.SeverityMedium: 1},
+			Findings:   digest}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			raw, err := json.MarshalIndent(Message(&tc.note), "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = append(raw, '\n')
+			path := filepath.Join(goldenDir, tc.file)
+			if *update {
+				if err := os.WriteFile(path, raw, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read golden (run with -update to create): %v", err)
+			}
+			if !bytes.Equal(want, raw) {
+				t.Errorf("%s differs from the rendered payload (run with -update after checking):\n%s", path, raw)
+			}
+		})
 	}
 }
