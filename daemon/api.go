@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // Row is one item of a listing: ID orders keyset pagination and Value is
@@ -520,7 +521,7 @@ func (s *server) listFindings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badf("severity: %q is not one of %s", q.MinSeverity, strings.Join(severities, ", ")))
 		return
 	}
-	if q.Section != "" && !validSection(q.Section) {
+	if q.Section != "" && !tenant.Section(q.Section).Known() {
 		s.fail(w, r, badf("section: unknown section %q", q.Section))
 		return
 	}

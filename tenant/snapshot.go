@@ -1,6 +1,9 @@
 package tenant
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // SchemaV1 is the schema tag of the current snapshot JSON encoding.
 const SchemaV1 = "sharedrift.snapshot/v1"
@@ -21,6 +24,9 @@ const (
 
 // AllSections lists the sections in their canonical order.
 var AllSections = []Section{SectionSharePoint, SectionSites, SectionLinks, SectionGuests, SectionEntra, SectionGroups, SectionExchange}
+
+// Known reports whether s is one of AllSections.
+func (s Section) Known() bool { return slices.Contains(AllSections, s) }
 
 // State is how completely a section was collected.
 type State string

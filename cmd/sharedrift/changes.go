@@ -40,7 +40,7 @@ partly collected produces no changes, so missing data never shows up as a remova
 					return usagef("--since: %w", err)
 				}
 			}
-			if section != "" && !validSection(f.Section) {
+			if section != "" && !f.Section.Known() {
 				return usagef("--section: %q, expected one of %v", section, tenant.AllSections)
 			}
 			switch f.Kind {
@@ -95,13 +95,4 @@ partly collected produces no changes, so missing data never shows up as a remova
 	addListFormat(fl, &format)
 	sf = addStoreFlags(fl)
 	return cmd
-}
-
-func validSection(s tenant.Section) bool {
-	for _, k := range tenant.AllSections {
-		if k == s {
-			return true
-		}
-	}
-	return false
 }

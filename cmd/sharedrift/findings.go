@@ -59,7 +59,7 @@ func newFindingsListCmd() *cobra.Command {
 					return usagef("--severity: %q, expected info, low, medium, high or critical", severity)
 				}
 			}
-			if section != "" && !validSection(f.Section) {
+			if section != "" && !f.Section.Known() {
 				return usagef("--section: %q, expected one of %v", section, tenant.AllSections)
 			}
 			s, err := sf.openExisting(cmd.Context(), logger(cmd))
