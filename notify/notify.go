@@ -81,7 +81,8 @@ type Notification struct {
 	Digest  *Digest  `json:"digest,omitempty"`
 
 	// Thread is filled by the delivery worker from earlier deliveries: the
-	// message this finding was first announced in at this destination.
+	// message this finding was last announced in at this destination
+	// before this notification was planned.
 	Thread *ThreadRef `json:"-"`
 	// Posted is set by a Notifier that created a message later
 	// notifications of the same finding should thread under.

@@ -37,9 +37,10 @@ type Outbox interface {
 	MarkDead(ctx context.Context, id int64, reason string) error
 	// DeadLetterExpired gives up on pending rows created before cutoff.
 	DeadLetterExpired(ctx context.Context, cutoff time.Time) (int, error)
-	// ThreadRef returns the external reference of the message that
-	// announced the finding at destination.
-	ThreadRef(ctx context.Context, destination, fingerprint string) (string, bool, error)
+	// ThreadRef returns the external reference of the latest message that
+	// announced the finding at destination among the rows enqueued before
+	// the row with ID before.
+	ThreadRef(ctx context.Context, destination, fingerprint string, before int64) (string, bool, error)
 	// PendingBefore reports whether an older row for the same destination
 	// and finding is still undelivered, so a resolution waits for the
 	// announcement it replies to.
@@ -229,9 +230,10 @@ const (
 	resultDeferred
 )
 
-// thread finds where the finding was announced at the destination.
-func (w *Worker) thread(ctx context.Context, dest, fingerprint string) (*ThreadRef, bool, error) {
-	raw, ok, err := w.o.Outbox.ThreadRef(ctx, dest, fingerprint)
+// thread finds where the finding was last announced at the destination
+// before the row with ID before was enqueued.
+func (w *Worker) thread(ctx context.Context, dest, fingerprint string, before int64) (*ThreadRef, bool, error) {
+	raw, ok, err := w.o.Outbox.ThreadRef(ctx, dest, fingerprint, before)
 	if err != nil {
 		return nil, false, fmt.Errorf("thread of %s at %s: %w", fingerprint, dest, err)
 	}
@@ -268,7 +270,7 @@ func (w *Worker) deliver(ctx context.Context, it OutboxItem) (result, time.Time,
 		retry, err = true, fmt.Errorf("destination %q is not configured", it.Destination)
 	} else {
 		if n.Finding != nil && (n.Kind == KindResolved || n.Kind == KindReminder) {
-			ref, found, terr := w.thread(ctx, it.Destination, n.Finding.Fingerprint)
+			ref, found, terr := w.thread(ctx, it.Destination, n.Finding.Fingerprint, it.ID)
 			if terr != nil {
 				return resultRetry, time.Time{}, "", terr
 			}

@@ -244,10 +244,24 @@ func (s *sqlStore) OutboxStats(ctx context.Context) ([]OutboxCount, error) {
 
 // ThreadRef implements Outbox.
 func (s *sqlStore) ThreadRef(ctx context.Context, destination, fingerprint string) (string, bool, error) {
+	return s.ThreadRefBefore(ctx, destination, fingerprint, 0)
+}
+
+// ThreadRefBefore implements Outbox. before <= 0 means no bound.
+func (s *sqlStore) ThreadRefBefore(ctx context.Context, destination, fingerprint string, before int64) (string, bool, error) {
+	if fingerprint == "" {
+		return "", false, nil
+	}
+	where := `destination = ? AND state = 'sent' AND external_ref <> '' AND fingerprint = ?`
+	args := []any{destination, fingerprint}
+	if before > 0 {
+		where += ` AND id < ?`
+		args = append(args, before)
+	}
 	var refs []string
-	err := s.db.SelectContext(ctx, &refs, s.q(`SELECT external_ref FROM outbox
-		WHERE destination = ? AND fingerprint = ? AND state = 'sent' AND external_ref <> '' ORDER BY sent_at, id LIMIT 1`), destination, fingerprint)
-	if err != nil {
+	// Enqueue order is lifecycle order; sent_at is not (a delayed
+	// announcement can go out after a later one).
+	if err := s.db.SelectContext(ctx, &refs, s.q(`SELECT external_ref FROM outbox WHERE `+where+` ORDER BY id DESC LIMIT 1`), args...); err != nil {
 		return "", false, fmt.Errorf("thread of %s at %s: %w", fingerprint, destination, err)
 	}
 	if len(refs) == 0 {

@@ -130,9 +130,16 @@ type Outbox interface {
 	OutboxMessages(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error)
 	// OutboxStats counts messages per destination and state.
 	OutboxStats(ctx context.Context) ([]OutboxCount, error)
-	// ThreadRef returns the ExternalRef of the first message sent to
-	// destination about a finding, for replies in the same thread.
+	// ThreadRef returns the ExternalRef of the latest message sent to
+	// destination that announced a finding, for replies in the same thread. Messages sent
+	// with an empty ExternalRef (replies) are not announcements. "Latest"
+	// is in enqueue order, which is the order of the finding's lifecycle:
+	// after a reopen, the reopening's announcement.
 	ThreadRef(ctx context.Context, destination, fingerprint string) (string, bool, error)
+	// ThreadRefBefore is ThreadRef among messages enqueued before the
+	// message with ID before, so a resolution never threads under an
+	// announcement of a later reopening.
+	ThreadRefBefore(ctx context.Context, destination, fingerprint string, before int64) (string, bool, error)
 }
 
 // RemediationAudit stores every remediation attempt.

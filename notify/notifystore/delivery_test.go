@@ -467,3 +467,48 @@ func TestRemindersAndAcknowledge(t *testing.T) {
 		})
 	}
 }
+
+func TestResolutionAfterReopenThreadsUnderLatestAnnouncement(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			for _, results := range [][]tenant.Result{{fail("2")}, nil, {fail("2")}, nil} { // new, fixed, back, fixed
+				r.scan(results...)
+				r.drain()
+				r.clock.Advance(time.Hour)
+			}
+			top := topLevel(srv.Messages())
+			msgs := srv.Messages()
+			if len(top) != 2 || len(msgs) != 4 {
+				t.Fatalf("%d messages (%d top-level), want 2 announcements with one reply each", len(msgs), len(top))
+			}
+			first, back := top[0], top[1]
+			sent, _ := r.st.OutboxMessages(context.Background(), store.OutboxFilter{State: store.OutboxSent})
+			reopened := ""
+			for _, m := range sent {
+				if m.Kind == string(notify.KindReopened) {
+					reopened = m.ExternalRef
+				}
+			}
+			if !strings.Contains(reopened, back.TS) {
+				t.Errorf("second announcement %s is not the reopening (%q)", back.TS, reopened)
+			}
+			replies := map[string]int{}
+			for _, m := range msgs {
+				if m.ThreadTS != "" {
+					replies[m.ThreadTS]++
+				}
+			}
+			if replies[first.TS] != 1 || replies[back.TS] != 1 {
+				t.Errorf("replies per thread = %v, want one under %s and one under %s", replies, first.TS, back.TS)
+			}
+			for _, m := range srv.Messages() {
+				if m.ThreadTS == "" && m.Updates != 1 {
+					t.Errorf("announcement %s rewritten %d times, want once", m.TS, m.Updates)
+				}
+			}
+		})
+	}
+}

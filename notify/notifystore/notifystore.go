@@ -75,8 +75,8 @@ func (o *Outbox) DeadLetterExpired(ctx context.Context, cutoff time.Time) (int, 
 }
 
 // ThreadRef implements notify.Outbox.
-func (o *Outbox) ThreadRef(ctx context.Context, dest, fp string) (string, bool, error) {
-	return o.S.ThreadRef(ctx, dest, fp)
+func (o *Outbox) ThreadRef(ctx context.Context, dest, fp string, before int64) (string, bool, error) {
+	return o.S.ThreadRefBefore(ctx, dest, fp, before)
 }
 
 // PendingBefore implements notify.Outbox.

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"FencedScan", testFence},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrent},
+		{"OutboxThreadIsLatestAnnouncement", testOutboxLatestThread},
 		{"RemediationAudit", testRemediation},
 		{"Prune", testPrune},
 	}
@@ -1094,4 +1095,79 @@ func testPrune(t *testing.T, s store.Store, c *Clock) {
 	n := 0
 	s.CurrentObjects(ctx, Tenant, tenant.SectionLinks, func(drift.Object) error { n++; return nil })
 	eq(t, "current links kept", n, 3)
+}
+
+// sendOne enqueues a message, claims it and marks it sent with ref.
+func sendOne(t *testing.T, s store.Store, m store.OutboxMessage, ref string) store.OutboxMessage {
+	t.Helper()
+	ctx := context.Background()
+	if n, err := s.Enqueue(ctx, m); err != nil || n != 1 {
+		t.Fatalf("enqueue %s: %d %v", m.IdempotencyKey, n, err)
+	}
+	got, err := s.ClaimDue(ctx, "w1", 10, time.Minute)
+	if err != nil || len(got) != 1 || got[0].IdempotencyKey != m.IdempotencyKey {
+		t.Fatalf("claim %s: %+v %v", m.IdempotencyKey, got, err)
+	}
+	if err := s.MarkSent(ctx, got[0].ID, ref); err != nil {
+		t.Fatal(err)
+	}
+	return got[0]
+}
+
+func testOutboxLatestThread(t *testing.T, s store.Store, c *Clock) {
+	ctx := context.Background()
+	msg := func(key, kind string) store.OutboxMessage {
+		return store.OutboxMessage{IdempotencyKey: key, Destination: "slack", Kind: kind, Fingerprint: "fp-x", Payload: []byte("{}")}
+	}
+	first := sendOne(t, s, msg("new/x/1", "new"), "ref-first")
+	c.Advance(time.Minute)
+	resolved := sendOne(t, s, msg("resolved/x/2", "resolved"), "") // a reply: no reference of its own
+	c.Advance(time.Minute)
+	sendOne(t, s, msg("reopened/x/3", "reopened"), "ref-reopened")
+	c.Advance(time.Minute)
+	sendOne(t, s, msg("reminder/x/3", "reminder"), "")
+
+	ref, ok, err := s.ThreadRef(ctx, "slack", "fp-x")
+	if err != nil || !ok {
+		t.Fatalf("thread ref: %v %v", ok, err)
+	}
+	eq(t, "thread after a reopen", ref, "ref-reopened")
+	ref, ok, err = s.ThreadRefBefore(ctx, "slack", "fp-x", resolved.ID)
+	if err != nil || !ok {
+		t.Fatalf("thread ref before: %v %v", ok, err)
+	}
+	eq(t, "thread of the first resolution", ref, "ref-first")
+	if _, ok, _ := s.ThreadRefBefore(ctx, "slack", "fp-x", first.ID); ok {
+		t.Error("thread ref before the first announcement")
+	}
+	if _, ok, _ := s.ThreadRef(ctx, "webhook", "fp-x"); ok {
+		t.Error("thread ref at another destination")
+	}
+
+	// A later announcement delivered first (the earlier one was held up)
+	// does not change which one is latest: enqueue order decides.
+	late := msg("new/y/1", "new")
+	late.Fingerprint = "fp-y"
+	if _, err := s.Enqueue(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	esc := msg("escalated/y/2", "escalated")
+	esc.Fingerprint = "fp-y"
+	if _, err := s.Enqueue(ctx, esc); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimDue(ctx, "w1", 10, time.Minute)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("claim: %+v %v", got, err)
+	}
+	c.Advance(time.Second)
+	if err := s.MarkSent(ctx, got[1].ID, "ref-escalated"); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Second)
+	if err := s.MarkSent(ctx, got[0].ID, "ref-new"); err != nil {
+		t.Fatal(err)
+	}
+	ref, _, _ = s.ThreadRef(ctx, "slack", "fp-y")
+	eq(t, "thread when sent out of order", ref, "ref-escalated")
 }
