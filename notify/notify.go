@@ -82,7 +82,8 @@ type Notification struct {
 
 	// Thread is filled by the delivery worker from earlier deliveries: the
 	// message this finding was last announced in at this destination
-	// before this notification was planned.
+	// before this notification was planned (its own announcement or a
+	// digest that listed it).
 	Thread *ThreadRef `json:"-"`
 	// Posted is set by a Notifier that created a message later
 	// notifications of the same finding should thread under.

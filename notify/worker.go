@@ -20,9 +20,12 @@ type OutboxItem struct {
 	// Fingerprint is set for single-finding notifications; it groups a
 	// finding's messages for threading and ordering.
 	Fingerprint string
-	Payload     []byte
-	Attempts    int
-	CreatedAt   time.Time
+	// Members are the findings a digest lists: a resolution of one of them
+	// replies in the digest's thread.
+	Members   []string
+	Payload   []byte
+	Attempts  int
+	CreatedAt time.Time
 }
 
 // Outbox is the part of the store the delivery worker drains. ClaimDue
@@ -38,12 +41,12 @@ type Outbox interface {
 	// DeadLetterExpired gives up on pending rows created before cutoff.
 	DeadLetterExpired(ctx context.Context, cutoff time.Time) (int, error)
 	// ThreadRef returns the external reference of the latest message that
-	// announced the finding at destination among the rows enqueued before
-	// the row with ID before.
+	// announced the finding at destination (its own or a digest listing it)
+	// among the rows enqueued before the row with ID before.
 	ThreadRef(ctx context.Context, destination, fingerprint string, before int64) (string, bool, error)
 	// PendingBefore reports whether an older row for the same destination
-	// and finding is still undelivered, so a resolution waits for the
-	// announcement it replies to.
+	// and finding (its own or a digest listing it) is still undelivered, so
+	// a resolution waits for the announcement it replies to.
 	PendingBefore(ctx context.Context, destination, fingerprint string, id int64) (bool, error)
 }
 
@@ -61,11 +64,15 @@ func OutboxItems(items []Item) ([]OutboxItem, error) {
 			return nil, err
 		}
 		fp := ""
-		if items[i].Notification.Finding != nil {
-			fp = items[i].Notification.Finding.Fingerprint
+		var members []string
+		switch n := &items[i].Notification; {
+		case n.Finding != nil:
+			fp = n.Finding.Fingerprint
+		case n.Digest != nil:
+			members = n.Fingerprints()
 		}
 		out = append(out, OutboxItem{Key: items[i].Key, Tenant: items[i].Notification.Tenant, Destination: items[i].Destination,
-			Kind: items[i].Notification.Kind, Fingerprint: fp, Payload: p})
+			Kind: items[i].Notification.Kind, Fingerprint: fp, Members: members, Payload: p})
 	}
 	return out, nil
 }

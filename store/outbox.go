@@ -55,6 +55,12 @@ func (s *sqlStore) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, err
 			return fmt.Errorf("enqueue: %w", err)
 		}
 		defer stmt.Close()
+		member, err := tx.PreparexContext(ctx, s.q(`INSERT INTO outbox_members (outbox_id, fingerprint)
+			SELECT id, ? FROM outbox WHERE idempotency_key = ? ON CONFLICT (outbox_id, fingerprint) DO NOTHING`))
+		if err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
+		defer member.Close()
 		for _, m := range msgs {
 			next := m.NextAttemptAt
 			if next.IsZero() {
@@ -70,6 +76,14 @@ func (s *sqlStore) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, err
 			}
 			n, _ := res.RowsAffected()
 			inserted += int(n)
+			if n == 0 {
+				continue // an existing message keeps its members
+			}
+			for _, fp := range m.Members {
+				if _, err := member.ExecContext(ctx, fp, m.IdempotencyKey); err != nil {
+					return fmt.Errorf("enqueue %s: member %s: %w", m.IdempotencyKey, fp, err)
+				}
+			}
 		}
 		return nil
 	})
@@ -247,13 +261,17 @@ func (s *sqlStore) ThreadRef(ctx context.Context, destination, fingerprint strin
 	return s.ThreadRefBefore(ctx, destination, fingerprint, 0)
 }
 
+// aboutFinding matches outbox rows about a finding: its own messages and
+// the digests that listed it. Its parameters are the fingerprint twice.
+const aboutFinding = `(fingerprint = ? OR id IN (SELECT outbox_id FROM outbox_members WHERE fingerprint = ?))`
+
 // ThreadRefBefore implements Outbox. before <= 0 means no bound.
 func (s *sqlStore) ThreadRefBefore(ctx context.Context, destination, fingerprint string, before int64) (string, bool, error) {
 	if fingerprint == "" {
 		return "", false, nil
 	}
-	where := `destination = ? AND state = 'sent' AND external_ref <> '' AND fingerprint = ?`
-	args := []any{destination, fingerprint}
+	where := `destination = ? AND state = 'sent' AND external_ref <> '' AND ` + aboutFinding
+	args := []any{destination, fingerprint, fingerprint}
 	if before > 0 {
 		where += ` AND id < ?`
 		args = append(args, before)
@@ -268,6 +286,20 @@ func (s *sqlStore) ThreadRefBefore(ctx context.Context, destination, fingerprint
 		return "", false, nil
 	}
 	return refs[0], true, nil
+}
+
+// PendingBefore implements Outbox.
+func (s *sqlStore) PendingBefore(ctx context.Context, destination, fingerprint string, before int64) (bool, error) {
+	if fingerprint == "" {
+		return false, nil
+	}
+	var n int
+	err := s.db.GetContext(ctx, &n, s.q(`SELECT count(*) FROM outbox WHERE destination = ? AND state = 'pending' AND id < ? AND `+aboutFinding),
+		destination, before, fingerprint, fingerprint)
+	if err != nil {
+		return false, fmt.Errorf("earlier messages of %s at %s: %w", fingerprint, destination, err)
+	}
+	return n > 0, nil
 }
 
 func truncate(s string, n int) string {

@@ -131,7 +131,8 @@ type Outbox interface {
 	// OutboxStats counts messages per destination and state.
 	OutboxStats(ctx context.Context) ([]OutboxCount, error)
 	// ThreadRef returns the ExternalRef of the latest message sent to
-	// destination that announced a finding, for replies in the same thread. Messages sent
+	// destination that announced a finding (its own message or a digest
+	// listing it in Members), for replies in the same thread. Messages sent
 	// with an empty ExternalRef (replies) are not announcements. "Latest"
 	// is in enqueue order, which is the order of the finding's lifecycle:
 	// after a reopen, the reopening's announcement.
@@ -140,6 +141,10 @@ type Outbox interface {
 	// message with ID before, so a resolution never threads under an
 	// announcement of a later reopening.
 	ThreadRefBefore(ctx context.Context, destination, fingerprint string, before int64) (string, bool, error)
+	// PendingBefore reports whether a message enqueued before the one with
+	// ID before, to destination and about the finding (as Fingerprint or
+	// one of Members), is still pending.
+	PendingBefore(ctx context.Context, destination, fingerprint string, before int64) (bool, error)
 }
 
 // RemediationAudit stores every remediation attempt.
@@ -392,6 +397,10 @@ type OutboxMessage struct {
 	// Kind is the notifier's own label (new, resolved, reminder, digest…).
 	Kind        string `json:"kind,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Members are the findings a message about several findings (a
+	// digest) covers. Enqueue stores them for ThreadRef and PendingBefore;
+	// reads do not return them.
+	Members []string `json:"members,omitempty"`
 	// Payload is opaque to the store and kept byte for byte.
 	Payload       []byte      `json:"payload"`
 	State         OutboxState `json:"state"`

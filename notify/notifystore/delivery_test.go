@@ -468,6 +468,37 @@ func TestRemindersAndAcknowledge(t *testing.T) {
 	}
 }
 
+func TestResolvedFindingOfDigestRepliesInDigestThread(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			r.planner.Digest = notify.DigestConfig{Threshold: 2}
+			if n := r.scan(fail("2"), fail("3")); n != 1 {
+				t.Fatalf("enqueued %d, want one digest", n)
+			}
+			r.drain()
+			r.clock.Advance(time.Hour)
+			if n := r.scan(fail("2")); n != 1 {
+				t.Fatalf("enqueued %d, want one resolution", n)
+			}
+			r.drain()
+			msgs := srv.Messages()
+			if len(msgs) != 2 {
+				t.Fatalf("%d messages, want the digest and one reply", len(msgs))
+			}
+			digest, reply := msgs[0], msgs[1]
+			if !strings.Contains(digest.Text, "2") || reply.ThreadTS != digest.TS || !strings.Contains(reply.Text, "Resolved") {
+				t.Errorf("resolution not a reply in the digest's thread: digest %+v reply %+v", digest, reply)
+			}
+			if digest.Updates != 0 {
+				t.Errorf("digest rewritten %d times; it lists other findings", digest.Updates)
+			}
+		})
+	}
+}
+
 func TestResolutionAfterReopenThreadsUnderLatestAnnouncement(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {

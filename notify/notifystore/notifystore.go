@@ -36,7 +36,7 @@ func (o *Outbox) Enqueue(ctx context.Context, items ...notify.OutboxItem) (int, 
 	msgs := make([]store.OutboxMessage, len(items))
 	for i, it := range items {
 		msgs[i] = store.OutboxMessage{IdempotencyKey: it.Key, Tenant: it.Tenant, Destination: it.Destination, Kind: string(it.Kind),
-			Fingerprint: it.Fingerprint, Payload: it.Payload}
+			Fingerprint: it.Fingerprint, Members: it.Members, Payload: it.Payload}
 	}
 	return o.S.Enqueue(ctx, msgs...)
 }
@@ -81,16 +81,7 @@ func (o *Outbox) ThreadRef(ctx context.Context, dest, fp string, before int64) (
 
 // PendingBefore implements notify.Outbox.
 func (o *Outbox) PendingBefore(ctx context.Context, dest, fp string, id int64) (bool, error) {
-	ms, err := o.S.OutboxMessages(ctx, store.OutboxFilter{State: store.OutboxPending, Destination: dest})
-	if err != nil {
-		return false, err
-	}
-	for _, m := range ms {
-		if m.Fingerprint == fp && m.ID < id {
-			return true, nil
-		}
-	}
-	return false, nil
+	return o.S.PendingBefore(ctx, dest, fp, id)
 }
 
 // Options enrich findings with what the store does not keep.

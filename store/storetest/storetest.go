@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrent},
 		{"OutboxThreadIsLatestAnnouncement", testOutboxLatestThread},
+		{"OutboxDigestMembers", testOutboxDigestMembers},
 		{"RemediationAudit", testRemediation},
 		{"Prune", testPrune},
 	}
@@ -1171,3 +1172,70 @@ func testOutboxLatestThread(t *testing.T, s store.Store, c *Clock) {
 	ref, _, _ = s.ThreadRef(ctx, "slack", "fp-y")
 	eq(t, "thread when sent out of order", ref, "ref-escalated")
 }
+
+func testOutboxDigestMembers(t *testing.T, s store.Store, c *Clock) {
+	ctx := context.Background()
+	digest := store.OutboxMessage{IdempotencyKey: "digest/slack/1", Destination: "slack", Kind: "digest", Members: []string{"fp-a", "fp-b", "fp-a"},
+		Payload: []byte("{}")}
+	if n, err := s.Enqueue(ctx, digest); err != nil || n != 1 {
+		t.Fatalf("enqueue digest: %d %v", n, err)
+	}
+	// Enqueuing the same key again keeps the first members.
+	again := digest
+	again.Members = []string{"fp-c"}
+	if n, err := s.Enqueue(ctx, again); err != nil || n != 0 {
+		t.Fatalf("enqueue digest again: %d %v", n, err)
+	}
+	res := store.OutboxMessage{IdempotencyKey: "resolved/slack/fp-a/2", Destination: "slack", Kind: "resolved", Fingerprint: "fp-a", Payload: []byte("{}")}
+	if _, err := s.Enqueue(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.OutboxMessages(ctx, store.OutboxFilter{})
+	resID := all[len(all)-1].ID
+	for _, tc := range []struct {
+		fp   string
+		want bool
+	}{{"fp-a", true}, {"fp-b", true}, {"fp-c", false}, {"fp-z", false}} {
+		got, err := s.PendingBefore(ctx, "slack", tc.fp, resID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "pending before the resolution of "+tc.fp, got, tc.want)
+	}
+	if got, _ := s.PendingBefore(ctx, "webhook", "fp-a", resID); got {
+		t.Error("pending at another destination")
+	}
+	if _, ok, _ := s.ThreadRef(ctx, "slack", "fp-a"); ok {
+		t.Error("thread ref of an undelivered digest")
+	}
+
+	claimed, err := s.ClaimDue(ctx, "w1", 1, time.Minute)
+	if err != nil || len(claimed) != 1 || claimed[0].IdempotencyKey != digest.IdempotencyKey {
+		t.Fatalf("claim digest: %+v %v", claimed, err)
+	}
+	if err := s.MarkSent(ctx, claimed[0].ID, "ref-digest"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.PendingBefore(ctx, "slack", "fp-a", resID); got {
+		t.Error("digest still pending after it was sent")
+	}
+	for _, fp := range []string{"fp-a", "fp-b"} {
+		ref, ok, err := s.ThreadRef(ctx, "slack", fp)
+		if err != nil || !ok || ref != "ref-digest" {
+			t.Errorf("thread of digest member %s = %q %v %v", fp, ref, ok, err)
+		}
+	}
+	if _, ok, _ := s.ThreadRef(ctx, "slack", "fp-c"); ok {
+		t.Error("thread ref of a finding the digest did not list")
+	}
+
+	// Pruning a sent digest takes its members along.
+	c.Advance(48 * time.Hour)
+	if _, err := s.Prune(ctx, c.Now()); err != nil {
+		t.Fatalf("prune with digest members: %v", err)
+	}
+	if _, ok, _ := s.ThreadRef(ctx, "slack", "fp-a"); ok {
+		t.Error("thread ref of a pruned digest")
+	}
+}
+
