@@ -140,6 +140,9 @@ const (
 	ModeAuto    = "auto"
 )
 
+// RemediationModes lists the remediation modes, from least to most active.
+var RemediationModes = []string{ModeOff, ModeNotify, ModeDryRun, ModeApprove, ModeAuto}
+
 // Remediation is the remediation policy for a tenant.
 type Remediation struct {
 	// Mode applies to every rule not listed in Rules; default dry-run.

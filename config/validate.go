@@ -11,10 +11,9 @@ import (
 )
 
 var (
-	remediationModes = []string{ModeOff, ModeNotify, ModeDryRun, ModeApprove, ModeAuto}
-	clouds           = []string{"global", "usgov", "usgovhigh", "dod", "china"}
-	reportFormats    = []string{"html", "markdown", "json", "csv"}
-	authMethods      = []string{AuthClientSecret, AuthCertificate, AuthWorkloadIdentity, AuthManagedIdentity}
+	clouds        = []string{"global", "usgov", "usgovhigh", "dod", "china"}
+	reportFormats = []string{"html", "markdown", "json", "csv"}
+	authMethods   = []string{AuthClientSecret, AuthCertificate, AuthWorkloadIdentity, AuthManagedIdentity}
 )
 
 func oneOf(v string, allowed []string) string {
@@ -143,12 +142,12 @@ func validateNotify(ps *problems, src string, c *Config) {
 }
 
 func validateRemediation(ps *problems, src, key string, r *Remediation) {
-	if r.Mode != "" && !slices.Contains(remediationModes, r.Mode) {
-		ps.add(src, key+".mode", oneOf(r.Mode, remediationModes))
+	if r.Mode != "" && !slices.Contains(RemediationModes, r.Mode) {
+		ps.add(src, key+".mode", oneOf(r.Mode, RemediationModes))
 	}
 	for _, id := range sortedKeys(r.Rules) {
-		if !slices.Contains(remediationModes, r.Rules[id]) {
-			ps.add(src, key+".rules."+id, oneOf(r.Rules[id], remediationModes))
+		if !slices.Contains(RemediationModes, r.Rules[id]) {
+			ps.add(src, key+".rules."+id, oneOf(r.Rules[id], RemediationModes))
 		}
 	}
 	if r.MaxChanges < 0 {

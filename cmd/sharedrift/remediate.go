@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,14 +71,11 @@ func (f *remediateFlags) add(fs *pflag.FlagSet, withTenant bool) {
 }
 
 func (f *remediateFlags) policy() (remediate.Policy, error) {
-	modes := []string{config.ModeOff, config.ModeNotify, config.ModeDryRun, config.ModeApprove, config.ModeAuto}
 	check := func(flag, m string) error {
-		for _, x := range modes {
-			if m == x {
-				return nil
-			}
+		if slices.Contains(config.RemediationModes, m) {
+			return nil
 		}
-		return usagef("%s: %q, expected one of %s", flag, m, strings.Join(modes, ", "))
+		return usagef("%s: %q, expected one of %s", flag, m, strings.Join(config.RemediationModes, ", "))
 	}
 	c := config.Remediation{Mode: f.mode, MaxChanges: f.maxChanges, MaxSnapshotAge: config.Duration(f.maxAge), AllowDestructive: f.allowDestructive, Exclude: f.exclude}
 	if f.mode != "" {
