@@ -36,7 +36,7 @@ type Config struct {
 	Size string
 	Spec *m365test.Spec
 	Seed uint64
-	// Latency is added to every HTTP request by the fake.
+	// Latency is added to every HTTP request by the fake, in simulated time.
 	Latency time.Duration
 	// Budget is SharePoint's budget in RU per minute (default by size:
 	// 3,600 for s1, 6,000 for s2); EntraBudget Entra's per 10 seconds

@@ -60,7 +60,7 @@ written, and checks the targets; it exits 1 when one is missed.`,
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.Size, "size", "s1", "tenant size: s1 or s2")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "generator seed")
-	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every request")
+	fs.DurationVar(&cfg.Latency, "latency", 0, "latency added to every request (simulated time, scaled with --time-scale)")
 	fs.IntVar(&cfg.Budget, "budget", 0, "SharePoint budget in RU per minute (default 3600 for s1, 6000 for s2)")
 	fs.IntVar(&cfg.EntraBudget, "entra-budget", 0, "Entra budget in RU per 10 seconds (default 8000)")
 	fs.Float64Var(&cfg.TimeScale, "time-scale", 1, "run the budget clock this many times faster than real time")

@@ -29,7 +29,9 @@ type Options struct {
 	// Now is the server clock for token expiry (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Latency delays every HTTP request ($batch sub-requests add none).
+	// Latency delays every HTTP request ($batch sub-requests add none). It
+	// is simulated time: with a TimeScale the real delay is that much
+	// shorter, like every other wait of the simulation.
 	Latency time.Duration
 	// Budget is SharePoint's budget in resource units per minute and
 	// EntraBudget Entra's per 10 seconds; 0 means unlimited. A request the
@@ -277,7 +279,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.opts.Latency > 0 {
-		time.Sleep(s.opts.Latency)
+		time.Sleep(time.Duration(float64(s.opts.Latency) / s.clock.Scale))
 	}
 	rr := s.handle(r.Method, r.URL.RequestURI(), r.Header, body)
 	s.write(w, rr)
