@@ -30,10 +30,6 @@ type driveRef struct {
 	Name       string `json:"name"`
 }
 
-func (d driveRef) site() graphSite {
-	return graphSite{ID: d.SiteID, FullID: d.SiteFullID, URL: d.SiteURL}
-}
-
 // linksSource finds shared items with drive delta and reads their
 // permissions in batches. With a State it reads only what changed since
 // the stored delta tokens and merges it onto the stored links.
