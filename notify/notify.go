@@ -90,6 +90,14 @@ type Notification struct {
 	Posted *ThreadRef `json:"-"`
 	// Attempt counts earlier delivery attempts (0 on the first).
 	Attempt int `json:"-"`
+	// MaybeDelivered is set when an earlier attempt may have reached the
+	// destination without the outbox recording it: the notification failed
+	// before, or a worker claimed it and died. A Notifier that can look up
+	// what it posted checks before posting again.
+	MaybeDelivered bool `json:"-"`
+	// FirstAttempt is when delivery was first attempted: nothing of this
+	// notification can have been posted earlier.
+	FirstAttempt time.Time `json:"-"`
 }
 
 // Fingerprints lists the findings a notification is about.

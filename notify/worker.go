@@ -26,6 +26,10 @@ type OutboxItem struct {
 	Payload   []byte
 	Attempts  int
 	CreatedAt time.Time
+	// Claims counts the leases handed out for the row, this one included;
+	// FirstClaimedAt is when the first was.
+	Claims         int
+	FirstClaimedAt time.Time
 }
 
 // Outbox is the part of the store the delivery worker drains. ClaimDue
@@ -270,6 +274,13 @@ func (w *Worker) deliver(ctx context.Context, it OutboxItem) (result, time.Time,
 		return dead(err.Error())
 	}
 	n.Attempt = it.Attempts
+	// A row that failed before, or whose earlier claim was never settled
+	// (its worker died), may have reached the destination already.
+	n.MaybeDelivered = it.Attempts > 0 || it.Claims > 1
+	n.FirstAttempt = it.FirstClaimedAt
+	if n.FirstAttempt.IsZero() {
+		n.FirstAttempt = it.CreatedAt
+	}
 	notifier, ok := w.o.Notifiers[it.Destination]
 	var retry bool
 	if !ok {

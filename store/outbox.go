@@ -26,16 +26,19 @@ type outboxRow struct {
 	ClaimedUntil   dbTime `db:"claimed_until"`
 	SentAt         dbTime `db:"sent_at"`
 	ExternalRef    string `db:"external_ref"`
+	Claims         int    `db:"claims"`
+	FirstClaimedAt dbTime `db:"first_claimed_at"`
 }
 
 const outboxCols = `id, idempotency_key, tenant, destination, kind, fingerprint, payload, state, attempts,
-	created_at, next_attempt_at, last_error, claimed_by, claimed_until, sent_at, external_ref`
+	created_at, next_attempt_at, last_error, claimed_by, claimed_until, sent_at, external_ref, claims, first_claimed_at`
 
 func (r *outboxRow) message() OutboxMessage {
 	return OutboxMessage{ID: r.ID, IdempotencyKey: r.IdempotencyKey, Tenant: r.Tenant, Destination: r.Destination,
 		Kind: r.Kind, Fingerprint: r.Fingerprint, Payload: r.Payload, State: OutboxState(r.State), Attempts: r.Attempts,
 		CreatedAt: r.CreatedAt.T, NextAttemptAt: r.NextAttemptAt.T, LastError: r.LastError, ClaimedBy: r.ClaimedBy,
-		ClaimedUntil: r.ClaimedUntil.ptr(), SentAt: r.SentAt.ptr(), ExternalRef: r.ExternalRef}
+		ClaimedUntil: r.ClaimedUntil.ptr(), SentAt: r.SentAt.ptr(), ExternalRef: r.ExternalRef,
+		Claims: r.Claims, FirstClaimedAt: r.FirstClaimedAt.ptr()}
 }
 
 // Enqueue implements Outbox.
@@ -111,8 +114,9 @@ func (s *sqlStore) ClaimDue(ctx context.Context, owner string, limit int, lease 
 		if len(ids) == 0 {
 			return nil
 		}
-		query, args, err := sqlx.In(`UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN (?) RETURNING `+outboxCols,
-			owner, s.t(now.Add(lease)), ids)
+		query, args, err := sqlx.In(`UPDATE outbox SET claimed_by = ?, claimed_until = ?, claims = claims + 1,
+			first_claimed_at = COALESCE(first_claimed_at, ?) WHERE id IN (?) RETURNING `+outboxCols,
+			owner, s.t(now.Add(lease)), s.t(now), ids)
 		if err != nil {
 			return fmt.Errorf("build claim: %w", err)
 		}

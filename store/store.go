@@ -412,6 +412,13 @@ type OutboxMessage struct {
 	ClaimedUntil  *time.Time  `json:"claimedUntil,omitempty"`
 	SentAt        *time.Time  `json:"sentAt,omitempty"`
 	ExternalRef   string      `json:"externalRef,omitempty"`
+	// Claims counts the leases ClaimDue handed out, this one included. A
+	// message claimed before whose claim was never settled by MarkSent,
+	// MarkFailed or MarkDead may have reached the destination already.
+	Claims int `json:"claims,omitempty"`
+	// FirstClaimedAt is when the message was first claimed: the earliest
+	// it can have been delivered.
+	FirstClaimedAt *time.Time `json:"firstClaimedAt,omitempty"`
 }
 
 // OutboxFilter selects outbox messages, oldest first.

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -119,13 +120,24 @@ const dest = "ops-slack"
 
 func newRig(t *testing.T, b backend, clock *storetest.Clock, srv *slackfake.Server, owner string) *rig {
 	t.Helper()
+	return newRigWith(t, b, clock, srv, owner, nil)
+}
+
+// newRigWith is newRig whose worker sees the outbox through wrap.
+func newRigWith(t *testing.T, b backend, clock *storetest.Clock, srv *slackfake.Server, owner string, wrap func(notify.Outbox) notify.Outbox) *rig {
+	t.Helper()
 	st := b.open(t, clock.Now)
+	srv.SetClock(clock.Now)
+	var ob notify.Outbox = &notifystore.Outbox{S: st}
+	if wrap != nil {
+		ob = wrap(ob)
+	}
 	n, err := slack.New(dest, &notify.SlackConfig{Token: "xoxb-test-token", Channel: "C0ALERTS1", APIURL: srv.APIURL()}, slack.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w, err := notify.NewWorker(notify.WorkerOptions{
-		Outbox:      &notifystore.Outbox{S: st},
+		Outbox:      ob,
 		Notifiers:   map[string]notify.Notifier{dest: n},
 		Owner:       owner,
 		Now:         clock.Now,
@@ -463,6 +475,104 @@ func TestRemindersAndAcknowledge(t *testing.T) {
 			}
 			if err := (notifystore.FindingActions{S: r.st}).Acknowledge(ctx, storetest.Tenant, "ffffffffffff", "slack:U0ADMIN01"); err == nil {
 				t.Error("acknowledging an unknown finding succeeded")
+			}
+		})
+	}
+}
+
+// killedAfterSend is the outbox of a process that dies right after the
+// destination accepted a message: the store never hears of the delivery.
+type killedAfterSend struct{ notify.Outbox }
+
+func (killedAfterSend) MarkSent(context.Context, int64, string) error {
+	return errors.New("process killed")
+}
+
+func TestCrashAfterSlackAcceptedDeliversOnce(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			clock := storetest.NewClock(storetest.T0)
+			first := newRigWith(t, b, clock, srv, "replica-1", func(o notify.Outbox) notify.Outbox { return killedAfterSend{o} })
+			if n := first.scan(fail("2")); n != 1 {
+				t.Fatalf("enqueued %d, want 1", n)
+			}
+			if _, err := first.worker.RunOnce(context.Background()); err == nil {
+				t.Fatal("the killed process recorded the delivery")
+			}
+			if got := len(srv.Messages()); got != 1 {
+				t.Fatalf("first attempt posted %d messages, want 1", got)
+			}
+			first.st.Close()
+
+			second := newRig(t, b, clock, srv, "replica-2")
+			clock.Advance(3 * time.Minute) // the dead process's lease runs out
+			second.drain()
+			msgs := srv.Messages()
+			if len(msgs) != 1 {
+				t.Fatalf("after the restart: %d messages, want the first attempt's only", len(msgs))
+			}
+			if msgs[0].Metadata == nil || msgs[0].Metadata.EventPayload[slack.MetadataKey] == nil {
+				t.Errorf("message carries no idempotency key: %+v", msgs[0].Metadata)
+			}
+			if len(srv.Calls("conversations.history")) == 0 {
+				t.Error("the restarted worker did not look for the earlier attempt")
+			}
+			sent, err := second.st.OutboxMessages(context.Background(), store.OutboxFilter{State: store.OutboxSent})
+			if err != nil || len(sent) != 1 || !strings.Contains(sent[0].ExternalRef, msgs[0].TS) {
+				t.Fatalf("sent rows %+v %v: want one recording ts %s", sent, err, msgs[0].TS)
+			}
+
+			// The recorded reference is the real message: the resolution
+			// threads under it.
+			clock.Advance(time.Hour)
+			second.scan()
+			second.drain()
+			msgs = srv.Messages()
+			if len(msgs) != 2 || msgs[1].ThreadTS != msgs[0].TS || msgs[0].Updates != 1 {
+				t.Fatalf("resolution not threaded under the recovered announcement: %+v", msgs)
+			}
+		})
+	}
+}
+
+func TestLostSlackResponseDeliversOnce(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			r.planner.Reminder = notify.ReminderConfig{Every: 24 * time.Hour, MinSeverity: tenant.SeverityHigh}
+			r.scan(fail("2"))
+			srv.LoseResponses(true) // Slack posts, the answer never comes
+			if st := r.run(); st.Retried != 1 {
+				t.Fatalf("run with a lost answer: %+v, want one retry", st)
+			}
+			srv.LoseResponses(false)
+			r.drain()
+			if got := len(srv.Messages()); got != 1 {
+				t.Fatalf("announcement posted %d times, want once", got)
+			}
+
+			// The same for a reply in a thread (conversations.replies).
+			r.clock.Advance(25 * time.Hour)
+			if n, err := notifystore.PlanReminders(context.Background(), r.st, r.planner, storetest.Tenant, r.clock.Now(), notifystore.Options{}); err != nil || n != 1 {
+				t.Fatalf("reminders: %d %v", n, err)
+			}
+			srv.LoseResponses(true)
+			r.run()
+			srv.LoseResponses(false)
+			r.drain()
+			msgs := srv.Messages()
+			if len(msgs) != 2 || msgs[1].ThreadTS != msgs[0].TS {
+				t.Fatalf("want the announcement and one reminder in its thread, got %+v", msgs)
+			}
+			if len(srv.Calls("conversations.replies")) == 0 {
+				t.Error("the thread was not searched before the reminder was posted again")
+			}
+			if r.count(store.OutboxSent) != 2 || r.count(store.OutboxPending) != 0 {
+				t.Errorf("outbox: %d sent, %d pending", r.count(store.OutboxSent), r.count(store.OutboxPending))
 			}
 		})
 	}

@@ -27,8 +27,12 @@ var (
 )
 
 func item(m store.OutboxMessage) notify.OutboxItem {
-	return notify.OutboxItem{ID: m.ID, Key: m.IdempotencyKey, Tenant: m.Tenant, Destination: m.Destination, Kind: notify.Kind(m.Kind),
-		Fingerprint: m.Fingerprint, Payload: m.Payload, Attempts: m.Attempts, CreatedAt: m.CreatedAt}
+	it := notify.OutboxItem{ID: m.ID, Key: m.IdempotencyKey, Tenant: m.Tenant, Destination: m.Destination, Kind: notify.Kind(m.Kind),
+		Fingerprint: m.Fingerprint, Payload: m.Payload, Attempts: m.Attempts, CreatedAt: m.CreatedAt, Claims: m.Claims}
+	if m.FirstClaimedAt != nil {
+		it.FirstClaimedAt = *m.FirstClaimedAt
+	}
+	return it
 }
 
 // Enqueue implements notify.Enqueuer.

@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	goslack "github.com/slack-go/slack"
 
@@ -27,6 +29,11 @@ type Notifier struct {
 	webhookURL string
 	http       *http.Client
 	log        *slog.Logger
+
+	// channelID is the ID behind a "#name" channel, learnt from the first
+	// post: history lookups need the ID.
+	mu        sync.Mutex
+	channelID string
 }
 
 // Options are optional dependencies.
@@ -155,6 +162,12 @@ func (n *Notifier) post(ctx context.Context, note *notify.Notification, threadTS
 		goslack.MsgOptionBlocks(blocks...),
 		goslack.MsgOptionDisableLinkUnfurl(),
 	}
+	if note.Key != "" {
+		// The idempotency key travels with the message, so a retry can find
+		// out whether an earlier attempt was posted.
+		opts = append(opts, goslack.MsgOptionMetadata(goslack.SlackMetadata{
+			EventType: MetadataEventType, EventPayload: map[string]any{MetadataKey: note.Key}}))
+	}
 	channel := n.channel
 	if threadTS != "" {
 		channel = note.Thread.Channel
@@ -163,13 +176,106 @@ func (n *Notifier) post(ctx context.Context, note *notify.Notification, threadTS
 			opts = append(opts, goslack.MsgOptionBroadcast())
 		}
 	}
+	if note.MaybeDelivered && note.Key != "" {
+		ch, ts, retry, err := n.posted(ctx, channel, threadTS, note.Key, note.FirstAttempt)
+		if err != nil {
+			if retry {
+				return retry, err
+			}
+			// Without a way to look, posting again (at least once) beats
+			// losing the message.
+			n.log.Warn("slack lookup of an earlier attempt failed; posting again", "destination", n.name, "key", note.Key, "err", err)
+		}
+		if ts != "" {
+			n.log.Info("slack message already posted by an earlier attempt", "destination", n.name, "key", note.Key, "ts", ts)
+			note.Posted = &notify.ThreadRef{Channel: ch, TS: ts}
+			return false, nil
+		}
+	}
 	bctx, lb := withBody(ctx)
 	ch, ts, err := n.api.PostMessageContext(bctx, channel, opts...)
 	if err != nil {
 		return n.classify("chat.postMessage", lb.wrap(err))
 	}
+	if strings.HasPrefix(n.channel, "#") {
+		n.mu.Lock()
+		n.channelID = ch
+		n.mu.Unlock()
+	}
 	note.Posted = &notify.ThreadRef{Channel: ch, TS: ts}
 	return false, nil
+}
+
+// Message metadata that marks sharedrift's messages with their
+// idempotency key.
+const (
+	MetadataEventType = "sharedrift_notification"
+	MetadataKey       = "idempotency_key"
+)
+
+// Bounds of the search for an earlier attempt: clocks of this host and
+// Slack may disagree a little, and the search reads at most
+// lookupPages*lookupPageSize messages (newest first).
+const (
+	lookupSkew     = 2 * time.Minute
+	lookupPages    = 5
+	lookupPageSize = 200
+)
+
+// posted looks for a message carrying key in the channel (threadTS empty:
+// conversations.history) or in a thread (conversations.replies), posted
+// since the first attempt. It returns the channel ID and ts when found; an
+// empty ts when not. retry tells a transient lookup failure.
+func (n *Notifier) posted(ctx context.Context, channel, threadTS, key string, since time.Time) (ch, ts string, retry bool, err error) {
+	if strings.HasPrefix(channel, "#") {
+		n.mu.Lock()
+		channel = n.channelID
+		n.mu.Unlock()
+		if channel == "" {
+			return "", "", false, fmt.Errorf("slack lookup: channel %s is a name; history needs its ID (configure the channel ID)", n.channel)
+		}
+	}
+	oldest := ""
+	if !since.IsZero() {
+		t := since.Add(-lookupSkew)
+		oldest = fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
+	}
+	op := "conversations.history"
+	if threadTS != "" {
+		op = "conversations.replies"
+	}
+	cursor := ""
+	for range lookupPages {
+		var msgs []goslack.Message
+		var more bool
+		bctx, lb := withBody(ctx)
+		if threadTS == "" {
+			var resp *goslack.GetConversationHistoryResponse
+			resp, err = n.api.GetConversationHistoryContext(bctx, &goslack.GetConversationHistoryParameters{
+				ChannelID: channel, Oldest: oldest, Limit: lookupPageSize, Cursor: cursor, IncludeAllMetadata: true})
+			if err == nil {
+				msgs, more, cursor = resp.Messages, resp.HasMore, resp.ResponseMetaData.NextCursor
+			}
+		} else {
+			msgs, more, cursor, err = n.api.GetConversationRepliesContext(bctx, &goslack.GetConversationRepliesParameters{
+				ChannelID: channel, Timestamp: threadTS, Oldest: oldest, Limit: lookupPageSize, Cursor: cursor, IncludeAllMetadata: true})
+		}
+		if err != nil {
+			retry, err = n.classify(op, lb.wrap(err))
+			return "", "", retry, err
+		}
+		for i := range msgs {
+			md := msgs[i].Metadata
+			if md.EventType == MetadataEventType && md.EventPayload[MetadataKey] == key {
+				return channel, msgs[i].Timestamp, false, nil
+			}
+		}
+		if !more || cursor == "" {
+			return "", "", false, nil
+		}
+	}
+	n.log.Warn("slack lookup of an earlier attempt stopped at its page limit", "destination", n.name, "key", key, "pages", lookupPages)
+	return "", "", false, nil
 }
 
 // resolved rewrites the original message as resolved (chat.update, which is

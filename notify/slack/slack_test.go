@@ -268,3 +268,63 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRetryFindsEarlierPost(t *testing.T) {
+	ctx := context.Background()
+	srv := slackfake.New()
+	defer srv.Close()
+	srv.SetClock(func() time.Time { return t0 })
+	n := newNotifier(t, srv, "C0ALERTS1")
+	f := sampleFinding()
+	note := func(kind notify.Kind, key string, thread *notify.ThreadRef, retry bool, first time.Time) *notify.Notification {
+		return &notify.Notification{Kind: kind, Destination: "ops-slack", Tenant: f.Tenant, At: t0, Key: key, Finding: &f,
+			Thread: thread, MaybeDelivered: retry, FirstAttempt: first}
+	}
+	posts := func() int { return len(srv.Calls("chat.postMessage")) }
+
+	ann := note(notify.KindNew, "new/ops-slack/fp/1", nil, false, t0)
+	if _, err := n.Notify(ctx, ann); err != nil {
+		t.Fatal(err)
+	}
+	if md := srv.Messages()[0].Metadata; md == nil || md.EventType != MetadataEventType || md.EventPayload[MetadataKey] != ann.Key {
+		t.Fatalf("message metadata = %+v, want the idempotency key", md)
+	}
+	reply := note(notify.KindResolved, "resolved/ops-slack/fp/2", ann.Posted, false, t0)
+	if _, err := n.Notify(ctx, reply); err != nil {
+		t.Fatal(err)
+	}
+	base := posts()
+
+	tests := []struct {
+		name      string
+		note      *notify.Notification
+		wantPosts int
+	}{
+		{"announcement posted before", note(notify.KindNew, ann.Key, nil, true, t0), 0},
+		{"reply posted before", note(notify.KindResolved, reply.Key, ann.Posted, true, t0), 0},
+		{"other key", note(notify.KindNew, "new/ops-slack/fp/9", nil, true, t0), 1},
+		{"first attempt long after the earlier post", note(notify.KindNew, ann.Key, nil, true, t0.Add(time.Hour)), 1},
+		{"first attempt: no lookup", note(notify.KindNew, ann.Key, nil, false, t0), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before, lookups := posts(), len(srv.Calls("conversations.history"))+len(srv.Calls("conversations.replies"))
+			if retry, err := n.Notify(ctx, tc.note); err != nil {
+				t.Fatalf("retry=%v err=%v", retry, err)
+			}
+			if got := posts() - before; got != tc.wantPosts {
+				t.Errorf("posted %d, want %d", got, tc.wantPosts)
+			}
+			looked := len(srv.Calls("conversations.history"))+len(srv.Calls("conversations.replies")) > lookups
+			if looked != tc.note.MaybeDelivered {
+				t.Errorf("looked up = %v, want %v", looked, tc.note.MaybeDelivered)
+			}
+			if tc.note.Kind == notify.KindNew && tc.wantPosts == 0 && (tc.note.Posted == nil || *tc.note.Posted != *ann.Posted) {
+				t.Errorf("found message = %+v, want %+v", tc.note.Posted, ann.Posted)
+			}
+		})
+	}
+	if posts() != base+3 {
+		t.Errorf("posts = %d, want %d", posts(), base+3)
+	}
+}

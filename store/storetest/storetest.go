@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OutboxConcurrentClaims", testOutboxConcurrent},
 		{"OutboxThreadIsLatestAnnouncement", testOutboxLatestThread},
 		{"OutboxDigestMembers", testOutboxDigestMembers},
+		{"OutboxClaimBookkeeping", testOutboxClaims},
 		{"RemediationAudit", testRemediation},
 		{"Prune", testPrune},
 	}
@@ -1239,3 +1240,36 @@ func testOutboxDigestMembers(t *testing.T, s store.Store, c *Clock) {
 	}
 }
 
+func testOutboxClaims(t *testing.T, s store.Store, c *Clock) {
+	ctx := context.Background()
+	if _, err := s.Enqueue(ctx, store.OutboxMessage{IdempotencyKey: "k", Destination: "slack", Payload: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	first := c.Now()
+	got, err := s.ClaimDue(ctx, "w1", 1, time.Minute)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim: %+v %v", got, err)
+	}
+	eq(t, "claims after the first claim", got[0].Claims, 1)
+	if got[0].FirstClaimedAt == nil || !got[0].FirstClaimedAt.Equal(first) {
+		t.Errorf("first claimed at = %v, want %v", got[0].FirstClaimedAt, first)
+	}
+	// w1 dies; the message comes back after its lease.
+	c.Advance(2 * time.Minute)
+	got, err = s.ClaimDue(ctx, "w2", 1, time.Minute)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("reclaim: %+v %v", got, err)
+	}
+	eq(t, "claims after the lease ran out", got[0].Claims, 2)
+	eq(t, "attempts after the lease ran out", got[0].Attempts, 0)
+	if got[0].FirstClaimedAt == nil || !got[0].FirstClaimedAt.Equal(first) {
+		t.Errorf("first claimed at moved: %v, want %v", got[0].FirstClaimedAt, first)
+	}
+	if err := s.MarkFailed(ctx, got[0].ID, "w2", "slack 500", c.Now()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.ClaimDue(ctx, "w3", 1, time.Minute)
+	if len(got) != 1 || got[0].Claims != 3 || got[0].Attempts != 1 {
+		t.Fatalf("after a failure: %+v", got)
+	}
+}

@@ -35,9 +35,19 @@ type Message struct {
 	Channel  string
 	TS       string
 	ThreadTS string
-	Text     string
-	Blocks   string
+	// Broadcast is a thread reply also shown in the channel.
+	Broadcast bool
+	Text      string
+	Blocks    string
+	// Metadata is the message metadata posted with it, if any.
+	Metadata *Metadata
 	Updates  int
+}
+
+// Metadata is Slack message metadata.
+type Metadata struct {
+	EventType    string         `json:"event_type"`
+	EventPayload map[string]any `json:"event_payload"`
 }
 
 // File is an uploaded file shared to a channel.
@@ -65,6 +75,10 @@ type Server struct {
 	down     int // HTTP status to answer with while non-zero
 	delay    time.Duration
 	reject   string // Slack error code for every chat call
+	// now, when set, makes message timestamps follow a clock.
+	now func() time.Time
+	// loseResponses makes chat.postMessage keep the message but never answer.
+	loseResponses bool
 }
 
 // New starts a fake Slack. Close it with Close.
@@ -99,6 +113,24 @@ func (s *Server) Delay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// SetClock makes message timestamps follow now (strictly increasing), so
+// oldest/latest bounds of history calls match the caller's clock. Without a
+// clock, timestamps count up from 1700000000.000101.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// LoseResponses makes chat.postMessage post the message and then hang
+// until the client gives up, as when Slack accepted a message but the
+// answer was lost (false restores).
+func (s *Server) LoseResponses(lose bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loseResponses = lose
 }
 
 // Reject answers chat calls with Slack error code (e.g. "invalid_blocks"); "" restores.
@@ -232,9 +264,54 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			reply(map[string]any{"ok": false, "error": s.reject, "response_metadata": map[string]any{
 				"messages": []string{"[ERROR] rejected by test server"}}})
 		default:
+			var md *Metadata
+			if raw := form.Get("metadata"); raw != "" {
+				md = &Metadata{}
+				if err := json.Unmarshal([]byte(raw), md); err != nil || md.EventType == "" {
+					fail("invalid_metadata_format")
+					return
+				}
+			}
 			ts := s.store(ch, form.Get("thread_ts"), form.Get("text"), form.Get("blocks"))
+			m := s.messages[ch+"/"+ts]
+			m.Metadata, m.Broadcast = md, form.Get("reply_broadcast") == "true"
+			if s.loseResponses {
+				record(0)
+				s.mu.Unlock()
+				<-r.Context().Done()
+				s.mu.Lock()
+				return
+			}
 			reply(map[string]any{"ok": true, "channel": ch, "ts": ts})
 		}
+	case "conversations.history":
+		ch, ok := s.channel(form.Get("channel"))
+		if !ok || strings.HasPrefix(form.Get("channel"), "#") {
+			fail("channel_not_found")
+			return
+		}
+		var msgs []*Message
+		for i := len(s.order) - 1; i >= 0; i-- { // newest first
+			m := s.messages[s.order[i]]
+			if m.Channel == ch && (m.ThreadTS == "" || m.Broadcast) {
+				msgs = append(msgs, m)
+			}
+		}
+		s.page(form, msgs, reply)
+	case "conversations.replies":
+		ch, _ := s.channel(form.Get("channel"))
+		parent, ok := s.messages[ch+"/"+form.Get("ts")]
+		if !ok {
+			fail("thread_not_found")
+			return
+		}
+		msgs := []*Message{parent} // the parent first, then replies oldest first
+		for _, k := range s.order {
+			if m := s.messages[k]; m.Channel == ch && m.ThreadTS == parent.TS {
+				msgs = append(msgs, m)
+			}
+		}
+		s.page(form, msgs, reply)
 	case "chat.update":
 		m, ok := s.messages[form.Get("channel")+"/"+form.Get("ts")]
 		switch {
@@ -287,6 +364,57 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// page answers a history or replies call: messages after oldest (and up
+// to latest), limit at a time, with a cursor; callers hold s.mu.
+func (s *Server) page(form url.Values, msgs []*Message, reply func(map[string]any)) {
+	oldest, latest := tsValue(form.Get("oldest")), tsValue(form.Get("latest"))
+	inclusive := form.Get("inclusive") == "1" || form.Get("inclusive") == "true"
+	var in []*Message
+	for _, m := range msgs {
+		v := tsValue(m.TS)
+		if form.Get("oldest") != "" && (v < oldest || v == oldest && !inclusive) {
+			continue
+		}
+		if form.Get("latest") != "" && (v > latest || v == latest && !inclusive) {
+			continue
+		}
+		in = append(in, m)
+	}
+	start, _ := strconv.Atoi(form.Get("cursor"))
+	limit, _ := strconv.Atoi(form.Get("limit"))
+	if limit <= 0 {
+		limit = 100
+	}
+	start = min(start, len(in))
+	end := min(start+limit, len(in))
+	withMeta := form.Get("include_all_metadata") == "1" || form.Get("include_all_metadata") == "true"
+	out := make([]map[string]any, 0, end-start)
+	for _, m := range in[start:end] {
+		o := map[string]any{"type": "message", "user": "UBOT0001", "ts": m.TS, "text": m.Text}
+		if m.ThreadTS != "" {
+			o["thread_ts"] = m.ThreadTS
+		}
+		if withMeta && m.Metadata != nil {
+			o["metadata"] = m.Metadata
+		}
+		out = append(out, o)
+	}
+	next := ""
+	if end < len(in) {
+		next = strconv.Itoa(end)
+	}
+	reply(map[string]any{"ok": true, "messages": out, "has_more": next != "", "response_metadata": map[string]any{"next_cursor": next}})
+}
+
+// tsValue reads a Slack timestamp as microseconds.
+func tsValue(ts string) int64 {
+	sec, frac, _ := strings.Cut(ts, ".")
+	a, _ := strconv.ParseInt(sec, 10, 64)
+	frac = (frac + "000000")[:6]
+	b, _ := strconv.ParseInt(frac, 10, 64)
+	return a*1000000 + b
+}
+
 // upload receives the bytes of a file at its upload URL; callers hold s.mu.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request, id string, body []byte, record func(int)) {
 	up, ok := s.uploads[id]
@@ -337,6 +465,9 @@ func (s *Server) channel(arg string) (string, bool) {
 // store records a message and returns its ts; callers hold s.mu.
 func (s *Server) store(ch, threadTS, text, blocks string) string {
 	s.nextTS++
+	if s.now != nil {
+		s.nextTS = max(s.nextTS, s.now().UnixMicro())
+	}
 	ts := fmt.Sprintf("%d.%06d", s.nextTS/1000000, s.nextTS%1000000)
 	s.messages[ch+"/"+ts] = &Message{Channel: ch, TS: ts, ThreadTS: threadTS, Text: text, Blocks: blocks}
 	s.order = append(s.order, ch+"/"+ts)
