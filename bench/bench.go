@@ -126,10 +126,14 @@ type Run struct {
 	CollectSimulatedSeconds float64 `json:"collectSimulatedSeconds"`
 	PeakRSSBytes            int64   `json:"peakRssBytes"`
 	PeakHeapBytes           int64   `json:"peakHeapBytes"`
-	ObjectsSeen             int64   `json:"objectsSeen"`
-	ObjectsWritten          int64   `json:"objectsWritten"`
-	ResultsWritten          int64   `json:"resultsWritten"`
-	Changes                 int64   `json:"changes"`
+	// LiveHeap* is the heap still reachable after collection (the
+	// snapshot) and after rule evaluation (snapshot and results).
+	LiveHeapAfterCollectBytes int64 `json:"liveHeapAfterCollectBytes"`
+	LiveHeapAfterRulesBytes   int64 `json:"liveHeapAfterRulesBytes"`
+	ObjectsSeen               int64 `json:"objectsSeen"`
+	ObjectsWritten            int64 `json:"objectsWritten"`
+	ResultsWritten            int64 `json:"resultsWritten"`
+	Changes                   int64 `json:"changes"`
 	// Sections are the section states of the scan.
 	Sections map[tenant.Section]tenant.State `json:"sections"`
 	Links    int                             `json:"links"`
@@ -305,10 +309,12 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		mem.stop()
 		return Run{}, store.Scan{}, err
 	}
+	afterCollect := liveHeap()
 	var results []tenant.Result
 	if e.base != nil {
 		results = rules.Evaluate(snap, e.base)
 	}
+	afterRules := liveHeap()
 	in := store.ScanInput{Snapshot: snap, Results: results, Baseline: e.cfg.Baseline, StartedAt: start}
 	complete := true
 	for _, sec := range benchSections {
@@ -328,6 +334,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		RU: sc.Stats.RU, ServedRU: u.RU, EntraRU: u.EntraRU, Throttled: u.Throttled, ThrottledByKind: u.ThrottledByKind, PermissionCalls: u.ByKind["permissions"],
 		WallSeconds: wall.Seconds(), SimulatedSeconds: e.srv.Clock().Sim(wall).Seconds(),
 		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap,
+		LiveHeapAfterCollectBytes: afterCollect, LiveHeapAfterRulesBytes: afterRules,
 		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
 		Sections: map[tenant.Section]tenant.State{}, Links: len(snap.Links), Guests: len(snap.Guests), TokensWritten: len(in.DeltaTokens)}
 	for _, sec := range benchSections {
@@ -522,6 +529,14 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// liveHeap collects garbage and returns the reachable heap.
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 // memory samples the process's resident set and Go heap.

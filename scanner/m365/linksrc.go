@@ -68,7 +68,13 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	}
 	var failures []error
 	results := src.scanDrives(ctx, inv, prevTokens)
-	links := []tenant.Link{}
+	n := 0
+	for i := range results {
+		n += len(results[i].links)
+	}
+	// Sized once: growing a slice of a million links by doubling would
+	// hold up to three copies at a time.
+	links := make([]tenant.Link, 0, n)
 	byDrive := make(map[string]*driveResult, len(results))
 	incremental := false
 	for i := range results {
