@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command: format check, go vet, golangci-lint, then
 # the whole go test suite against a throwaway PostgreSQL server and headless
-# Chromium. Extra arguments go to `go test` (e.g. -run Scan -v).
+# Chromium. Extra arguments go to `go test` (e.g. -run Scan -v); package
+# patterns among them (./store/...) replace ./...
 #
 # Environment:
 #   SHAREDRIFT_TEST_POSTGRES_DSN  use this database instead of starting one
@@ -222,9 +223,13 @@ main() {
   check_postgres
   ensure_chromium
 
-  log "go test ./... -count=1 -timeout 30m $*"
-  local status=0
-  go test ./... -count=1 -timeout 30m "$@" || status=$?
+  # Package patterns among the arguments replace ./... (flags do not).
+  local status=0 arg pkgs=(./...)
+  for arg in "$@"; do
+    if [[ $arg == ./* ]]; then pkgs=(); break; fi
+  done
+  log "go test ${pkgs[*]} -count=1 -timeout 30m $*"
+  go test "${pkgs[@]}" -count=1 -timeout 30m "$@" || status=$?
   log "done in $((SECONDS - start))s: go test status $status, lint status $lint_status"
   if [[ $status -eq 0 && $lint_status -ne 0 ]]; then
     status=$lint_status
