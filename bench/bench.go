@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,6 +60,10 @@ type Config struct {
 	Halved bool
 	// Concurrency bounds drives read at once (default 8).
 	Concurrency int
+	// HeapProfile, when set, is a file that receives a heap profile each
+	// time the sampled heap reaches a new peak (by a tenth or more), so
+	// that it ends up describing the largest heap seen.
+	HeapProfile string
 	Logger      *slog.Logger
 }
 
@@ -301,9 +306,10 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	e.srv.ResetUsage()
-	mem := startMemory()
+	mem := startMemory(e.cfg.HeapProfile, e.cfg.Logger)
 	start := time.Now()
 	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: meta.Tenant, TenantID: meta.TenantID, Timeout: 6 * time.Hour, Logger: e.cfg.Logger})
+	defer snap.Close()
 	collected := time.Since(start)
 	if err := ctx.Err(); err != nil {
 		mem.stop()
@@ -336,7 +342,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap,
 		LiveHeapAfterCollectBytes: afterCollect, LiveHeapAfterRulesBytes: afterRules,
 		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
-		Sections: map[tenant.Section]tenant.State{}, Links: len(snap.Links), Guests: len(snap.Guests), TokensWritten: len(in.DeltaTokens)}
+		Sections: map[tenant.Section]tenant.State{}, Links: snap.LinkCount(), Guests: len(snap.Guests), TokensWritten: len(in.DeltaTokens)}
 	for _, sec := range benchSections {
 		r.Sections[sec] = snap.Status[sec].State
 		if !snap.Complete(sec) {
@@ -547,10 +553,15 @@ type memory struct {
 	rss      int64
 	heap     int64
 	hwmReset bool
+
+	profile     string
+	profiled    int64
+	profileErrs int
+	log         *slog.Logger
 }
 
-func startMemory() *memory {
-	m := &memory{done: make(chan struct{})}
+func startMemory(profile string, log *slog.Logger) *memory {
+	m := &memory{done: make(chan struct{}), profile: profile, log: log}
 	// Resetting the kernel's high-water mark makes VmHWM per run; when not
 	// allowed, sampling VmRSS is the fallback.
 	m.hwmReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
@@ -578,7 +589,30 @@ func (m *memory) sample() {
 	m.mu.Lock()
 	m.rss = max(m.rss, rss)
 	m.heap = max(m.heap, int64(ms.HeapInuse))
+	if m.profile != "" && int64(ms.HeapInuse) > m.profiled+m.profiled/10 {
+		m.profiled = int64(ms.HeapInuse)
+		m.writeProfile()
+	}
 	m.mu.Unlock()
+}
+
+// writeProfile replaces the heap profile file with the current profile.
+func (m *memory) writeProfile() {
+	tmp := m.profile + ".tmp"
+	f, err := os.Create(tmp)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, m.profile)
+	}
+	if err != nil && m.profileErrs == 0 {
+		m.profileErrs++
+		m.log.Warn("heap profile not written", "path", m.profile, "error", err)
+	}
 }
 
 func (m *memory) stop() (rss, heap int64) {

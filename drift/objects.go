@@ -64,16 +64,13 @@ func Objects(s *tenant.Snapshot, sec tenant.Section, fn func(Object) error) erro
 			}
 		}
 	case tenant.SectionLinks:
-		for i := range s.Links {
-			l := &s.Links[i]
+		return s.EachLink(func(l *tenant.Link) error {
 			name := l.ItemPath
 			if name == "" {
 				name = l.WebURL
 			}
-			if err := emit(l.Key(), name, l); err != nil {
-				return err
-			}
-		}
+			return emit(l.Key(), name, l)
+		})
 	case tenant.SectionGuests:
 		for i := range s.Guests {
 			g := &s.Guests[i]

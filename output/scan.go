@@ -50,7 +50,7 @@ type Scan struct {
 	meta map[string]rules.Meta
 }
 
-// Summary counts results.
+// Summary counts results, an aggregate pass once per object it stands for.
 type Summary struct {
 	Total    int    `json:"total"`
 	Outcomes Counts `json:"outcomes"`
@@ -83,19 +83,21 @@ type SectionSummary struct {
 
 // Item is one rule result with the rule's title and references.
 type Item struct {
-	RuleID      string            `json:"ruleId"`
-	Title       string            `json:"title"`
-	Section     tenant.Section    `json:"section"`
-	Outcome     tenant.Outcome    `json:"outcome"`
-	Severity    tenant.Severity   `json:"severity"`
-	ObjectKey   string            `json:"objectKey"`
-	ObjectName  string            `json:"objectName,omitempty"`
-	Expected    string            `json:"expected,omitempty"`
-	Actual      string            `json:"actual,omitempty"`
-	Message     string            `json:"message,omitempty"`
-	Exception   string            `json:"exception,omitempty"`
-	Fingerprint string            `json:"fingerprint"`
-	References  *rules.References `json:"references,omitempty"`
+	RuleID      string          `json:"ruleId"`
+	Title       string          `json:"title"`
+	Section     tenant.Section  `json:"section"`
+	Outcome     tenant.Outcome  `json:"outcome"`
+	Severity    tenant.Severity `json:"severity"`
+	ObjectKey   string          `json:"objectKey"`
+	ObjectName  string          `json:"objectName,omitempty"`
+	Expected    string          `json:"expected,omitempty"`
+	Actual      string          `json:"actual,omitempty"`
+	Message     string          `json:"message,omitempty"`
+	Exception   string          `json:"exception,omitempty"`
+	Fingerprint string          `json:"fingerprint"`
+	// Count is how many objects an aggregate pass stands for (0: one).
+	Count      int               `json:"count,omitempty"`
+	References *rules.References `json:"references,omitempty"`
 }
 
 // Object is how an item names its object to people: the display name when
@@ -150,7 +152,7 @@ func NewScan(in Input) *Scan {
 		it := Item{
 			RuleID: r.RuleID, Title: m.Title, Section: r.Section, Outcome: r.Outcome, Severity: r.Severity,
 			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual,
-			Message: r.Message, Exception: r.Exception, Fingerprint: r.Fingerprint(),
+			Message: r.Message, Exception: r.Exception, Fingerprint: r.Fingerprint(), Count: r.Count,
 		}
 		if ok {
 			refs := m.References
@@ -178,7 +180,7 @@ func (s *Scan) RuleMeta(id string) (rules.Meta, bool) {
 }
 
 func summarize(snap *tenant.Snapshot, items []Item, failOn tenant.Severity) Summary {
-	sum := Summary{Total: len(items)}
+	var sum Summary
 	bySev := map[tenant.Severity]*Counts{}
 	for _, sev := range severities {
 		bySev[sev] = new(Counts)
@@ -189,12 +191,14 @@ func summarize(snap *tenant.Snapshot, items []Item, failOn tenant.Severity) Summ
 	}
 	for i := range items {
 		it := &items[i]
-		sum.Outcomes.Add(it.Outcome)
+		n := max(it.Count, 1)
+		sum.Total += n
+		sum.Outcomes.AddN(it.Outcome, n)
 		if c, ok := bySev[it.Severity]; ok {
-			c.Add(it.Outcome)
+			c.AddN(it.Outcome, n)
 		}
 		if c, ok := bySec[it.Section]; ok {
-			c.Add(it.Outcome)
+			c.AddN(it.Outcome, n)
 		}
 		if it.Outcome == tenant.Fail && (failOn == "" || it.Severity.AtLeast(failOn)) {
 			sum.Failing++

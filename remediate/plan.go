@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -410,11 +411,17 @@ func planSite(c *planCtx, r *tenant.Result) ([]Op, error) {
 
 func planLink(c *planCtx, r *tenant.Result) ([]Op, error) {
 	var l *tenant.Link
-	for i := range c.s.Links {
-		if c.s.Links[i].Key() == r.ObjectKey {
-			l = &c.s.Links[i]
-			break
+	errFound := errors.New("found")
+	err := c.s.EachLink(func(x *tenant.Link) error {
+		if x.Key() == r.ObjectKey {
+			found := *x // the spool reuses x
+			l = &found
+			return errFound
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return nil, fmt.Errorf("link %s: %w", r.ObjectKey, err)
 	}
 	if l == nil {
 		return nil, fmt.Errorf("link %s is not in the snapshot", r.ObjectKey)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"iter"
 	"time"
 
@@ -179,7 +180,23 @@ func (in *Input) links() iter.Seq2[*tenant.Link, error] {
 	if in.Snapshot == nil {
 		return SliceSeq[tenant.Link](nil)
 	}
-	return SliceSeq(in.Snapshot.Links)
+	return LinkSeq(in.Snapshot)
+}
+
+// LinkSeq streams a snapshot's links, spooled ones included.
+func LinkSeq(s *tenant.Snapshot) iter.Seq2[*tenant.Link, error] {
+	return func(yield func(*tenant.Link, error) bool) {
+		stop := errors.New("stop")
+		err := s.EachLink(func(l *tenant.Link) error {
+			if !yield(l, nil) {
+				return stop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, stop) {
+			yield(nil, err)
+		}
+	}
 }
 
 func (in *Input) guests() iter.Seq2[*tenant.Guest, error] {

@@ -228,7 +228,7 @@ func (v *view) buildRules() {
 			byID[r.RuleID] = rv
 			v.Rules = append(v.Rules, rv)
 		}
-		rv.Counts.Add(r.Outcome)
+		rv.Counts.AddResult(r)
 		switch r.Outcome {
 		case tenant.Fail:
 			if len(rv.Fails) < maxObj {
@@ -374,7 +374,7 @@ func (v *view) buildSummary() {
 				c = &Counts{}
 				perRule[r.RuleID] = c
 			}
-			c.Add(r.Outcome)
+			c.AddResult(r)
 		}
 		if r.Outcome == tenant.Fail {
 			fp := r.Fingerprint()

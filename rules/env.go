@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,11 +34,6 @@ type env struct {
 	guestsBuilt bool
 	guestOrder  []int32 // guest indexes sorted by key
 	guestKeys   []string
-
-	linksBuilt bool
-	anonOrder  []int32 // anonymous (or unknown-scope) link indexes sorted by key
-	anonKeys   []string
-	anonNames  []string
 
 	strs map[memoKey]string
 }
@@ -212,31 +206,6 @@ func (e *env) buildGuests() {
 		e.guestOrder[i] = int32(i)
 	}
 	slices.SortFunc(e.guestOrder, func(a, b int32) int { return strings.Compare(e.guestKeys[a], e.guestKeys[b]) })
-}
-
-// buildLinks indexes the links the Anyone-link rules look at: anonymous
-// ones, plus those whose scope is missing (judged unknown).
-func (e *env) buildLinks() {
-	if e.linksBuilt {
-		return
-	}
-	e.linksBuilt = true
-	for i := range e.s.Links {
-		if sc := e.s.Links[i].Scope; sc == tenant.LinkScopeAnonymous || sc == "" {
-			e.anonOrder = append(e.anonOrder, int32(i))
-		}
-	}
-	keys := make([]string, len(e.s.Links))
-	for _, i := range e.anonOrder {
-		keys[i] = e.s.Links[i].Key()
-	}
-	slices.SortFunc(e.anonOrder, func(a, b int32) int { return cmp.Compare(keys[a], keys[b]) })
-	e.anonKeys = make([]string, len(e.anonOrder))
-	e.anonNames = make([]string, len(e.anonOrder))
-	for j, i := range e.anonOrder {
-		e.anonKeys[j] = keys[i]
-		e.anonNames[j] = linkName(&e.s.Links[i])
-	}
 }
 
 func normURL(u string) string { return strings.ToLower(strings.TrimSuffix(u, "/")) }

@@ -19,26 +19,33 @@ func linkName(l *tenant.Link) string {
 	return l.WebURL
 }
 
-// eachAnyoneLink runs fn over Anyone links in key order after the common
-// checks; links whose scope is missing get unknown, and a tenant without
-// Anyone links gets one tenant-level pass.
+// eachAnyoneLink runs fn over Anyone links after the common checks, in
+// one pass over the links (which may be spooled, so fn must not keep l);
+// links whose scope is missing get unknown, and a tenant without Anyone
+// links gets one tenant-level pass.
 func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key, name string)) {
 	if why := e.incomplete(tenant.SectionLinks); why != "" {
 		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
 		return
 	}
-	e.buildLinks()
-	if len(e.anonOrder) == 0 {
-		emit(r.result(tenant.Pass, keyLinks, "sharing links", expected, "no Anyone links", ""))
-		return
-	}
-	for j, i := range e.anonOrder {
-		l := &e.s.Links[i]
-		if l.Scope == "" {
-			emit(r.result(tenant.Unknown, e.anonKeys[j], e.anonNames[j], expected, "", "link scope missing"))
-			continue
+	n := 0
+	err := e.s.EachLink(func(l *tenant.Link) error {
+		if l.Scope != tenant.LinkScopeAnonymous && l.Scope != "" {
+			return nil
 		}
-		fn(l, e.anonKeys[j], e.anonNames[j])
+		n++
+		if l.Scope == "" {
+			emit(r.result(tenant.Unknown, l.Key(), linkName(l), expected, "", "link scope missing"))
+			return nil
+		}
+		fn(l, l.Key(), linkName(l))
+		return nil
+	})
+	switch {
+	case err != nil:
+		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", "links could not be read: "+err.Error()))
+	case n == 0:
+		emit(r.result(tenant.Pass, keyLinks, "sharing links", expected, "no Anyone links", ""))
 	}
 }
 

@@ -98,23 +98,25 @@ func EvaluateRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline) []tenan
 	rs = slices.Clone(rs)
 	slices.SortStableFunc(rs, func(a, b Rule) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
 	e := newEnv(s, b)
-	anon := 0
-	for i := range s.Links {
-		if s.Links[i].Scope == tenant.LinkScopeAnonymous {
-			anon++
-		}
-	}
-	// Sized for the per-object rules (three over sites, five over guests,
-	// four over Anyone links) so that appends never copy a huge slice.
-	out := make([]tenant.Result, 0, 256+3*len(s.Sites)+5*len(s.Guests)+4*anon)
-	emit := func(r tenant.Result) { out = append(out, r) }
+	// Sized for the per-object rules' failures on a small tenant; plain
+	// passes over sites, links and guests become one result per rule.
+	out := make([]tenant.Result, 0, 256)
 	for _, r := range rs {
 		start := len(out)
 		m := r.Meta()
+		var agg passes
+		emit := func(res tenant.Result) {
+			if !agg.take(&res, m.Section) {
+				out = append(out, res)
+			}
+		}
 		if bi, ok := r.(*builtin); ok {
 			bi.eval(bi, e, emit)
 		} else {
 			r.Evaluate(s, b, emit)
+		}
+		if res, ok := agg.result(m); ok {
+			out = append(out, res)
 		}
 		seg := out[start:]
 		for i := range seg {
@@ -135,6 +137,61 @@ func EvaluateRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline) []tenan
 	}
 	applyExceptions(out, b, s)
 	return out
+}
+
+// aggregateKeys are the sections whose plain passes are counted into one
+// result per rule, with the tenant-level key and name used for it: a large
+// tenant has a million links and a hundred thousand guests, and one pass
+// per object would cost memory and storage while telling nothing a count
+// does not. Failures, unknowns and excepted results stay per object.
+var aggregateKeys = map[tenant.Section][2]string{
+	tenant.SectionSites:  {keySites, "sites"},
+	tenant.SectionLinks:  {keyLinks, "sharing links"},
+	tenant.SectionGuests: {keyGuests, "guests"},
+}
+
+// passes counts the plain per-object passes of one rule.
+type passes struct {
+	n        int
+	expected string
+	mixed    bool
+}
+
+// take counts res when it is a plain pass on one object of a section whose
+// passes are aggregated; ruleSec is used when res names no section.
+func (p *passes) take(res *tenant.Result, ruleSec tenant.Section) bool {
+	sec := res.Section
+	if sec == "" {
+		sec = ruleSec
+	}
+	k, ok := aggregateKeys[sec]
+	if !ok || res.Outcome != tenant.Pass || res.Exception != "" || res.ObjectKey == k[0] {
+		return false
+	}
+	if p.n == 0 {
+		p.expected = res.Expected
+	} else if res.Expected != p.expected {
+		p.mixed = true
+	}
+	p.n += res.Objects()
+	return true
+}
+
+// result is the aggregate pass, if anything passed.
+func (p *passes) result(m Meta) (tenant.Result, bool) {
+	if p.n == 0 {
+		return tenant.Result{}, false
+	}
+	k := aggregateKeys[m.Section]
+	if k[0] == "" {
+		k = [2]string{string(m.Section) + ":tenant", string(m.Section)}
+	}
+	expected := p.expected
+	if p.mixed {
+		expected = ""
+	}
+	return tenant.Result{RuleID: m.ID, Section: m.Section, Outcome: tenant.Pass, Severity: m.Severity,
+		ObjectKey: k[0], ObjectName: k[1], Expected: expected, Actual: fmt.Sprintf("%d passed", p.n), Count: p.n}, true
 }
 
 func compareResults(a, b tenant.Result) int {

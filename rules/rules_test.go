@@ -650,7 +650,9 @@ func TestCheckBaselineUnknownRule(t *testing.T) {
 	}
 }
 
-// customRule checks that EvaluateRules fills in identity fields and sorts.
+// customRule checks that EvaluateRules fills in identity fields, sorts,
+// and counts plain passes into one aggregate result: it fails the sites at
+// even positions and passes the others, in reverse order.
 type customRule struct{}
 
 func (customRule) Meta() rules.Meta {
@@ -659,22 +661,38 @@ func (customRule) Meta() rules.Meta {
 
 func (customRule) Evaluate(s *tenant.Snapshot, _ *baselines.Baseline, emit func(tenant.Result)) {
 	for i := len(s.Sites) - 1; i >= 0; i-- {
-		emit(tenant.Result{Outcome: tenant.Pass, ObjectKey: s.Sites[i].Key()})
+		o := tenant.Pass
+		if i%2 == 0 {
+			o = tenant.Fail
+		}
+		emit(tenant.Result{Outcome: o, ObjectKey: s.Sites[i].Key(), Expected: "x"})
 	}
 }
 
 func TestEvaluateRulesCustom(t *testing.T) {
 	s := fixture(t, "contoso")
-	got := rules.EvaluateRules([]rules.Rule{customRule{}}, s, &baselines.Baseline{})
-	if len(got) != len(s.Sites) {
-		t.Fatalf("got %d results", len(got))
+	if len(s.Sites) < 3 {
+		t.Fatalf("fixture has %d sites, the test needs 3", len(s.Sites))
 	}
+	got := rules.EvaluateRules([]rules.Rule{customRule{}}, s, &baselines.Baseline{})
+	fails, passes := (len(s.Sites)+1)/2, len(s.Sites)/2
+	if len(got) != fails+1 {
+		t.Fatalf("got %d results, want %d failures and one aggregate pass: %+v", len(got), fails, got)
+	}
+	var c tenant.Counts
 	for i, r := range got {
+		c.AddResult(&r)
 		if r.RuleID != "custom.zz" || r.Severity != tenant.SeverityLow || r.Section != tenant.SectionSites {
 			t.Errorf("identity not filled: %+v", r)
 		}
 		if i > 0 && got[i-1].ObjectKey > r.ObjectKey {
 			t.Errorf("not sorted")
 		}
+		if r.Outcome == tenant.Pass && (r.ObjectKey != "sites:tenant" || r.Count != passes || r.Expected != "x") {
+			t.Errorf("aggregate pass: %+v", r)
+		}
+	}
+	if c.Pass != passes || c.Fail != fails {
+		t.Errorf("counts %+v, want %d passes and %d failures", c, passes, fails)
 	}
 }

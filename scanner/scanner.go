@@ -124,6 +124,7 @@ func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot 
 		if r.status.State != tenant.StateFailed {
 			copySection(snap, r.part, r.sec)
 		}
+		r.part.Close() // what a failed section spooled
 	}
 	return snap
 }
@@ -165,7 +166,7 @@ func copySection(dst, src *tenant.Snapshot, sec tenant.Section) {
 	case tenant.SectionSites:
 		dst.Sites = src.Sites
 	case tenant.SectionLinks:
-		dst.Links = src.Links
+		dst.TakeLinks(src)
 	case tenant.SectionGuests:
 		dst.Guests = src.Guests
 	case tenant.SectionEntra:

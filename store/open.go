@@ -199,8 +199,10 @@ func openSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	dsn := "file:" + path + "?_txlock=immediate" +
 		"&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
-		// A larger page cache keeps big scans from thrashing the indexes.
-		"&_pragma=cache_size(-131072)&_pragma=temp_store(MEMORY)"
+		// A 32 MiB page cache per connection keeps big scans from thrashing
+		// the indexes; a larger one, or temporary tables in memory, made
+		// the store most of a large scan's resident memory.
+		"&_pragma=cache_size(-32768)"
 	db, err := sqlx.Open("sqlite", dsn)
 	if err != nil {
 		return nil, stepError(target, "open", "", err)

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -167,14 +169,28 @@ func (s *sqlStore) checkFence(ctx context.Context, tx *sqlx.Tx, l Lease) error {
 
 var versionCols = []string{"tenant_id", "section", "object_key", "scan_id", "hash", "name", "doc", "deleted"}
 
+// prevEntry is one live object of a section as stored: the hash of its key
+// and the start of its content hash. Hashing the key keeps a million
+// objects in 24 MB instead of a map of their key strings.
 type prevEntry struct {
-	hash [drift.HashSize]byte
-	seen bool
+	key  [drift.HashSize]byte
+	hash [8]byte
+}
+
+// prevSet holds the live objects of a section sorted by key hash, and which
+// of them the scan has seen.
+type prevSet struct {
+	e    []prevEntry
+	seen []bool
+}
+
+func (p *prevSet) find(k [drift.HashSize]byte) (int, bool) {
+	return slices.BinarySearchFunc(p.e, k, func(e prevEntry, k [drift.HashSize]byte) int { return bytes.Compare(e.key[:], k[:]) })
 }
 
 // writeSection stores the versions of a complete section that differ from
-// the current state and the changes against it. Memory holds one hash per
-// known object, never the documents.
+// the current state and the changes against it. Memory holds one key and
+// content hash per known object, never the documents or the keys.
 func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, snap *tenant.Snapshot, sec tenant.Section, sc *Scan) error {
 	var prevScan int64
 	err := tx.GetContext(ctx, &prevScan, s.q(`SELECT last_complete_scan_id FROM section_state WHERE tenant_id = ? AND section = ?`), tid, string(sec))
@@ -191,17 +207,30 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		return err
 	}
 	var touched []string // added or modified, when there is a baseline
+	added := map[[drift.HashSize]byte]struct{}{}
+	unseen := len(prev.e)
 	err = drift.Objects(snap, sec, func(o drift.Object) error {
 		sc.ObjectsSeen++
 		h := drift.Hash(o.Doc)
-		pe, ok := prev[o.Key]
-		if ok && pe.seen {
+		kh := drift.Hash([]byte(o.Key))
+		i, ok := prev.find(kh)
+		dup := false
+		if ok {
+			dup = prev.seen[i]
+			prev.seen[i] = true
+		} else {
+			_, dup = added[kh]
+			added[kh] = struct{}{}
+		}
+		if dup {
 			s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", snap.Tenant, "key", o.Key)
 			return nil
 		}
-		prev[o.Key] = prevEntry{hash: h, seen: true}
-		if ok && pe.hash == h {
-			return nil
+		if ok {
+			unseen--
+			if [8]byte(h[:8]) == prev.e[i].hash {
+				return nil
+			}
 		}
 		if hasBase {
 			touched = append(touched, o.Key)
@@ -212,24 +241,33 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		w.Close()
 		return err
 	}
-	var removed []string
-	for k, pe := range prev {
-		if !pe.seen {
-			removed = append(removed, k)
-		}
-	}
-	sort.Strings(removed)
-	for _, k := range removed {
-		if err := w.Write(tid, string(sec), k, sc.ID, []byte{}, "", nil, true); err != nil {
-			w.Close()
-			return err
-		}
-	}
 	if err := w.Close(); err != nil {
 		return err
 	}
 	sc.ObjectsWritten += w.Rows()
-	clear(prev)
+	clear(added)
+	var removed []string
+	if unseen > 0 {
+		if removed, err = s.unseenKeys(ctx, tx, tid, sec, &prev); err != nil {
+			return err
+		}
+		sort.Strings(removed)
+		rw, err := s.d.bulk(ctx, tx, "object_versions", versionCols)
+		if err != nil {
+			return err
+		}
+		for _, k := range removed {
+			if err := rw.Write(tid, string(sec), k, sc.ID, []byte{}, "", nil, true); err != nil {
+				rw.Close()
+				return err
+			}
+		}
+		if err := rw.Close(); err != nil {
+			return err
+		}
+		sc.ObjectsWritten += rw.Rows()
+	}
+	prev = prevSet{}
 	if hasBase {
 		if err := s.writeChanges(ctx, tx, tid, prevScan, sec, append(touched, removed...), sc); err != nil {
 			return err
@@ -243,21 +281,21 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 	return nil
 }
 
-// loadHashes reads the hash of every live object of a section.
-func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section) (map[string]prevEntry, error) {
+// eachLatest calls fn with the key, hash and deleted flag of the newest
+// version of every object of a section.
+func (s *sqlStore) eachLatest(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, fn func(key string, hash []byte, deleted bool)) error {
 	rows, err := tx.QueryContext(ctx, s.d.latestVersions(), tid, string(sec))
 	if err != nil {
-		return nil, fmt.Errorf("read object hashes: %w", err)
+		return fmt.Errorf("read object hashes: %w", err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, fmt.Errorf("read object hashes: %w", err)
+		return fmt.Errorf("read object hashes: %w", err)
 	}
-	prev := map[string]prevEntry{}
 	var (
-		key     string
-		hash    []byte
+		key     sql.RawBytes
+		hash    sql.RawBytes
 		deleted bool
 		extra   sql.RawBytes
 	)
@@ -267,19 +305,48 @@ func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec t
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("read object hashes: %w", err)
+			return fmt.Errorf("read object hashes: %w", err)
 		}
-		if deleted {
-			continue
-		}
-		var e prevEntry
-		copy(e.hash[:], hash)
-		prev[key] = e
+		fn(string(key), hash, deleted)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read object hashes: %w", err)
+		return fmt.Errorf("read object hashes: %w", err)
 	}
-	return prev, nil
+	return nil
+}
+
+// loadHashes reads the key and content hash of every live object of a
+// section.
+func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section) (prevSet, error) {
+	var p prevSet
+	err := s.eachLatest(ctx, tx, tid, sec, func(key string, hash []byte, deleted bool) {
+		if deleted {
+			return
+		}
+		e := prevEntry{key: drift.Hash([]byte(key))}
+		copy(e.hash[:], hash)
+		p.e = append(p.e, e)
+	})
+	if err != nil {
+		return prevSet{}, err
+	}
+	p.e = slices.Clip(p.e)
+	slices.SortFunc(p.e, func(a, b prevEntry) int { return bytes.Compare(a.key[:], b.key[:]) })
+	p.seen = make([]bool, len(p.e))
+	return p, nil
+}
+
+// unseenKeys reads again the keys of the live objects the scan did not see
+// (versions it wrote are of seen or new objects, so they do not matter).
+func (s *sqlStore) unseenKeys(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, p *prevSet) ([]string, error) {
+	var out []string
+	err := s.eachLatest(ctx, tx, tid, sec, func(key string, _ []byte, deleted bool) {
+		if i, ok := p.find(drift.Hash([]byte(key))); ok && !p.seen[i] && !deleted {
+			p.seen[i] = true // a key listed twice is removed once
+			out = append(out, key)
+		}
+	})
+	return out, err
 }
 
 var changeCols = []string{"tenant_id", "scan_id", "prev_scan_id", "detected_at", "section", "object_key", "name", "kind", "fields", "object"}
@@ -403,7 +470,7 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tena
 	}
 	for i := range results {
 		r := &results[i]
-		counts[ck{r.RuleID, r.Outcome}]++
+		counts[ck{r.RuleID, r.Outcome}] += int64(r.Objects())
 		if _, ok := sections[r.RuleID]; !ok {
 			sections[r.RuleID] = r.Section
 		}

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -51,9 +52,13 @@ func ReadFile(path string) (*Snapshot, error) {
 	return Decode(f, path)
 }
 
-// Encode writes s as indented JSON, setting the schema tag.
+// Encode writes s as indented JSON, setting the schema tag. Spooled links
+// are streamed, one at a time.
 func Encode(w io.Writer, s *Snapshot) error {
 	s.Schema = SchemaV1
+	if s.spool != nil {
+		return encodeStreaming(w, s)
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
@@ -62,6 +67,80 @@ func Encode(w io.Writer, s *Snapshot) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// encodeStreaming writes what Encode writes, field by field in the order
+// of Snapshot's declaration, so that the links never sit in memory.
+func encodeStreaming(w io.Writer, s *Snapshot) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	// A bufio.Writer keeps its first error; Flush reports it.
+	put := func(s string) { _, _ = bw.WriteString(s) }
+	first := true
+	field := func(name string, v any) error {
+		if !first {
+			put(",")
+		}
+		first = false
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil {
+			return fmt.Errorf("encode snapshot: %s: %w", name, err)
+		}
+		put("\n  \"" + name + "\": ")
+		_, err = bw.Write(b)
+		return err
+	}
+	put("{")
+	type entry struct {
+		name string
+		v    any
+		omit bool
+	}
+	head := []entry{
+		{"schema", s.Schema, false}, {"tenant", s.Tenant, false}, {"tenantId", s.TenantID, s.TenantID == ""},
+		{"collectedAt", s.CollectedAt, false}, {"status", s.Status, false},
+		{"sharepoint", s.SharePoint, s.SharePoint == nil}, {"sites", s.Sites, len(s.Sites) == 0},
+	}
+	tail := []entry{
+		{"guests", s.Guests, len(s.Guests) == 0}, {"entra", s.Entra, s.Entra == nil},
+		{"groups", s.Groups, s.Groups == nil}, {"exchange", s.Exchange, s.Exchange == nil},
+	}
+	for _, e := range head {
+		if !e.omit {
+			if err := field(e.name, e.v); err != nil {
+				return err
+			}
+		}
+	}
+	if s.LinkCount() > 0 {
+		put(",\n  \"links\": [")
+		n := 0
+		err := s.EachLink(func(l *Link) error {
+			if n > 0 {
+				put(",")
+			}
+			n++
+			b, err := json.MarshalIndent(l, "    ", "  ")
+			if err != nil {
+				return fmt.Errorf("encode snapshot: link %s: %w", l.Key(), err)
+			}
+			put("\n    ")
+			_, err = bw.Write(b)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		put("\n  ]")
+	}
+	for _, e := range tail {
+		if !e.omit {
+			if err := field(e.name, e.v); err != nil {
+				return err
+			}
+		}
+	}
+	put("\n}\n")
+	return bw.Flush()
 }
 
 func knownSection(s Section) bool {

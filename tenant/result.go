@@ -65,7 +65,14 @@ type Result struct {
 	Message    string   `json:"message,omitempty"`
 	// Exception names the baseline exception that accepted this result, if any.
 	Exception string `json:"exception,omitempty"`
+	// Count is how many objects an aggregate result stands for: rules over
+	// sites, links and guests report their plain passes as one result per
+	// rule. 0 means one object.
+	Count int `json:"count,omitempty"`
 }
+
+// Objects is how many objects r stands for (at least one).
+func (r *Result) Objects() int { return max(r.Count, 1) }
 
 // Fingerprint is the stable identity of the drift a result describes: the
 // same rule, object and expectation give the same fingerprint in every scan.
@@ -89,6 +96,9 @@ type Counts struct {
 	NotApplicable int `json:"not_applicable"`
 	Unknown       int `json:"unknown"`
 }
+
+// AddResult counts r once per object it stands for.
+func (c *Counts) AddResult(r *Result) { c.AddN(r.Outcome, r.Objects()) }
 
 // Add counts one result of outcome o.
 func (c *Counts) Add(o Outcome) { c.AddN(o, 1) }

@@ -70,6 +70,9 @@ type Snapshot struct {
 	Entra      *EntraSettings      `json:"entra,omitempty"`
 	Groups     *GroupsSettings     `json:"groups,omitempty"`
 	Exchange   *ExchangeSettings   `json:"exchange,omitempty"`
+
+	// spool holds the links of a tenant too large for Links; see EachLink.
+	spool *LinkSpool
 }
 
 // Complete reports whether section s was fully collected.

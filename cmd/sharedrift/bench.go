@@ -69,6 +69,7 @@ written, and checks the targets; it exits 1 when one is missed.`,
 	fs.BoolVar(&cfg.Halved, "halved", false, "also run the first scan with half the budget")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "drives read at once (default 8)")
 	fs.StringVar(&format, "format", "table", "output format: table or json")
+	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the largest heap seen to this file")
 	return cmd
 }
 

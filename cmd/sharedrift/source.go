@@ -85,7 +85,7 @@ func (f *fileSource) load(_ context.Context, log *slog.Logger) (*tenant.Snapshot
 	if err != nil {
 		return nil, err
 	}
-	log.Debug("snapshot loaded", "path", f.path, "tenant", s.Tenant, "sites", len(s.Sites), "links", len(s.Links), "guests", len(s.Guests))
+	log.Debug("snapshot loaded", "path", f.path, "tenant", s.Tenant, "sites", len(s.Sites), "links", s.LinkCount(), "guests", len(s.Guests))
 	return s, nil
 }
 

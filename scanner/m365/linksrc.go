@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"sync"
 
 	"github.com/sharedrift/sharedrift/scanner"
@@ -66,47 +65,52 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	if err != nil {
 		return fmt.Errorf("collect links: %w", err)
 	}
+	// Links go to a spool as each drive completes: a large tenant's links
+	// are never all in memory at once.
+	spool := tenant.NewLinkSpool(src.o.TempDir, 0)
 	var failures []error
-	results := src.scanDrives(ctx, inv, prevTokens)
-	n := 0
-	for i := range results {
-		n += len(results[i].links)
-	}
-	// Sized once: growing a slice of a million links by doubling would
-	// hold up to three copies at a time.
-	links := make([]tenant.Link, 0, n)
-	byDrive := make(map[string]*driveResult, len(results))
+	var spoolErr error
+	byDrive := make(map[string]*driveResult, len(inv))
 	incremental := false
-	for i := range results {
-		r := &results[i]
+	src.scanDrives(ctx, inv, prevTokens, func(r *driveResult) {
 		if r.err != nil {
 			failures = append(failures, fmt.Errorf("drive %s of %s: %w", r.ref.Name, r.ref.SiteURL, r.err))
-			continue
+			return
+		}
+		for i := range r.links {
+			if err := spool.Add(&r.links[i]); err != nil && spoolErr == nil {
+				spoolErr = err
+			}
+		}
+		r.links = nil
+		if r.full {
+			// Only drives read incrementally need their items for the merge.
+			r.touched, r.paths = nil, nil
 		}
 		byDrive[r.ref.DriveID] = r
 		incremental = incremental || !r.full
-		links = append(links, r.links...)
-		r.links = nil // one copy of a large tenant's links is enough
 		if src.o.OnDeltaLink != nil && r.deltaLink != "" {
 			src.o.OnDeltaLink(r.ref.DriveID, r.deltaLink)
 		}
 		if r.deltaLink != "" && r.deltaLink != prevTokens[tokenDrivePrefix+r.ref.DriveID] {
 			tokens[tokenDrivePrefix+r.ref.DriveID] = r.deltaLink
 		}
+	})
+	if spoolErr != nil {
+		spool.Close()
+		return fmt.Errorf("collect links: %w", spoolErr)
 	}
 	if len(failures) > 0 {
 		// A partial section is not stored, so neither are its tokens.
-		snap.Links = sortLinks(links)
+		snap.SetLinks(spool)
 		return scanner.Partial(fmt.Errorf("collect links: %d failures: %w", len(failures), errors.Join(failures...)))
 	}
 	if incremental {
-		in := interner{}
 		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
 			var l tenant.Link
 			if err := json.Unmarshal(doc, &l); err != nil {
 				return fmt.Errorf("stored link: %w", err)
 			}
-			in.link(&l)
 			r, ok := byDrive[l.DriveID]
 			if !ok || r.full || r.touched[l.ItemID] {
 				return nil // the drive is gone or was read again
@@ -114,14 +118,14 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			if p, ok := r.paths[l.ItemID]; ok {
 				l.ItemPath = p
 			}
-			links = append(links, l)
-			return nil
+			return spool.Add(&l)
 		})
 		if err != nil {
+			spool.Close()
 			return fmt.Errorf("collect links: merge with stored links: %w", err)
 		}
 	}
-	snap.Links = sortLinks(links)
+	snap.SetLinks(spool)
 	if st != nil {
 		if sitesLink != "" && sitesLink != prevTokens[tokenLinksSites] {
 			tokens[tokenLinksSites] = sitesLink
@@ -132,20 +136,6 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		st.SaveDeltaTokens(tenant.SectionLinks, tokens)
 	}
 	return nil
-}
-
-func sortLinks(links []tenant.Link) []tenant.Link {
-	sort.Slice(links, func(i, j int) bool {
-		a, b := &links[i], &links[j]
-		if a.DriveID != b.DriveID {
-			return a.DriveID < b.DriveID
-		}
-		if a.ItemID != b.ItemID {
-			return a.ItemID < b.ItemID
-		}
-		return a.PermissionID < b.PermissionID
-	})
-	return links
 }
 
 // loadState reads the stored inventory and every drive's token. Anything
@@ -287,24 +277,30 @@ func (src linksSource) concurrency() int {
 	return 8
 }
 
-// scanDrives reads every drive, several at once.
-func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string) []driveResult {
-	out := make([]driveResult, len(inv))
+// scanDrives reads every drive, several at once, and hands each drive's
+// result to done as soon as it is read, one call at a time.
+func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, done func(*driveResult)) {
 	next := make(chan int)
+	var mu sync.Mutex
+	finish := func(r driveResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		done(&r)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < min(src.concurrency(), len(inv)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID])
+				finish(src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID]))
 			}
 		}()
 	}
 	for i := range inv {
 		if ctx.Err() != nil {
 			for j := i; j < len(inv); j++ {
-				out[j] = driveResult{ref: inv[j], err: ctx.Err()}
+				finish(driveResult{ref: inv[j], err: ctx.Err()})
 			}
 			break
 		}
@@ -312,7 +308,6 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 	}
 	close(next)
 	wg.Wait()
-	return out
 }
 
 // driveLinks reads one drive: from its delta link when there is one
@@ -433,24 +428,3 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 }
 
 var itemPathSelect = []string{"id", "name", "parentReference", "folder", "file"}
-
-// interner shares the strings that repeat across links (drive, site,
-// library, scope, roles), so that a million stored links decoded for a
-// merge do not each carry their own copies.
-type interner map[string]string
-
-func (in interner) s(v string) string {
-	if w, ok := in[v]; ok {
-		return w
-	}
-	in[v] = v
-	return v
-}
-
-func (in interner) link(l *tenant.Link) {
-	l.DriveID, l.SiteID, l.SiteURL, l.Library = in.s(l.DriveID), in.s(l.SiteID), in.s(l.SiteURL), in.s(l.Library)
-	l.Scope, l.Type = tenant.LinkScope(in.s(string(l.Scope))), tenant.LinkType(in.s(string(l.Type)))
-	for i, r := range l.Roles {
-		l.Roles[i] = in.s(r)
-	}
-}

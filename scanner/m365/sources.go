@@ -27,6 +27,9 @@ type SourceOptions struct {
 	GuestRefresh time.Duration
 	// Now is the collector's clock (default time.Now).
 	Now func() time.Time
+	// TempDir is where a large tenant's links are spooled (default: the
+	// system's temporary directory).
+	TempDir string
 }
 
 // State is what incremental collection keeps between scans. Tokens handed
