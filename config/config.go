@@ -82,7 +82,8 @@ type Defaults struct {
 	Baseline    string      `koanf:"baseline"`
 	Remediation Remediation `koanf:"remediation"`
 
-	FullScanEvery Duration `koanf:"full_scan_every"`
+	FullScanEvery       Duration `koanf:"full_scan_every"`
+	SitePropertiesEvery Duration `koanf:"site_properties_every"`
 }
 
 // Tenant is one Microsoft 365 tenant to watch.
@@ -109,6 +110,9 @@ type Tenant struct {
 	// FullScanEvery is how often each section is read in full; scans in
 	// between read only what changed since the previous one.
 	FullScanEvery Duration `koanf:"full_scan_every"`
+	// SitePropertiesEvery is how often every site's sharing properties
+	// are read again (no change feed reports them); 0 means every scan.
+	SitePropertiesEvery Duration `koanf:"site_properties_every"`
 }
 
 // Credential methods.

@@ -357,3 +357,26 @@ func TestFullScanEvery(t *testing.T) {
 		})
 	}
 }
+
+// TestSitePropertiesEvery: every scan unless the tenant or defaults space
+// the reads of every site's properties.
+func TestSitePropertiesEvery(t *testing.T) {
+	for _, tt := range []struct {
+		name, defaults, tenant string
+		want                   time.Duration
+	}{
+		{"every scan", "", "", 0},
+		{"from defaults", "defaults:\n  site_properties_every: 6h\n", "", 6 * time.Hour},
+		{"tenant's own", "defaults:\n  site_properties_every: 6h\n", "    site_properties_every: 1d\n", 24 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(Options{File: writeConfig(t, tt.defaults+minimal+tt.tenant)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Tenants["acme"].SitePropertiesEvery.D(); got != tt.want {
+				t.Errorf("site_properties_every = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

@@ -97,6 +97,9 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 	if c.Defaults.FullScanEvery < 0 {
 		ps.add(src, "defaults.full_scan_every", "must not be negative")
 	}
+	if c.Defaults.SitePropertiesEvery < 0 {
+		ps.add(src, "defaults.site_properties_every", "must not be negative")
+	}
 
 	validateNotify(ps, src, c)
 
@@ -185,6 +188,12 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	}
 	if t.FullScanEvery <= 0 {
 		t.FullScanEvery = Duration(DefaultFullScanEvery)
+	}
+	if t.SitePropertiesEvery < 0 {
+		ps.add(src, key+".site_properties_every", "must not be negative")
+	}
+	if t.SitePropertiesEvery == 0 {
+		t.SitePropertiesEvery = c.Defaults.SitePropertiesEvery
 	}
 	if t.Cloud == "" {
 		t.Cloud = "global"

@@ -48,6 +48,9 @@ func (s *Server) graph(method, path, rawQuery string, h http.Header, body []byte
 		if strings.HasSuffix(upath, "/root/delta") {
 			return s.driveDeltaPage(key, path, q)
 		}
+		if upath == "/v1.0/sites/delta" {
+			return s.sitesDeltaPage(path, q)
+		}
 		return s.graphGet(key, path, q)
 	case http.MethodPatch:
 		return s.graphPatch(key, body)
