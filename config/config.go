@@ -81,6 +81,9 @@ type Defaults struct {
 	Schedule    string      `koanf:"schedule"`
 	Baseline    string      `koanf:"baseline"`
 	Remediation Remediation `koanf:"remediation"`
+
+	FullScanEvery       Duration `koanf:"full_scan_every"`
+	SitePropertiesEvery Duration `koanf:"site_properties_every"`
 }
 
 // Tenant is one Microsoft 365 tenant to watch.
@@ -103,6 +106,13 @@ type Tenant struct {
 	Notify      TenantNotify `koanf:"notify"`
 	Remediation Remediation  `koanf:"remediation"`
 	Report      Report       `koanf:"report"`
+
+	// FullScanEvery is how often each section is read in full; scans in
+	// between read only what changed since the previous one.
+	FullScanEvery Duration `koanf:"full_scan_every"`
+	// SitePropertiesEvery is how often every site's sharing properties
+	// are read again (no change feed reports them); 0 means every scan.
+	SitePropertiesEvery Duration `koanf:"site_properties_every"`
 }
 
 // Credential methods.
@@ -199,6 +209,10 @@ const (
 	DefaultGrace       = 30 * time.Second
 	DefaultLeaseTTL    = 60 * time.Second
 	DefaultJitter      = 30 * time.Second
+
+	// DefaultFullScanEvery bounds how long an incremental view of a
+	// tenant may go without a full read.
+	DefaultFullScanEvery = 24 * time.Hour
 )
 
 var tenantNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)

@@ -124,6 +124,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"tenants.acme.schedule", `tenant "acme"`, "bad cron expression \"61 * * * *\""}},
 		{"bad every", strings.Replace(minimal, "@every 5m", "@every soon", 1), nil,
 			[]string{"tenants.acme.schedule", "bad schedule"}},
+		{"bad full scan period", minimal + "    full_scan_every: daily\n", nil,
+			[]string{"tenants.acme.full_scan_every", `invalid duration "daily"`}},
 		{"missing baseline", strings.Replace(minimal, "    baseline: recommended\n", "", 1), nil,
 			[]string{"tenants.acme.baseline", `tenant "acme"`, "missing"}},
 		{"missing secret env", `
@@ -330,5 +332,51 @@ func TestEveryScheduleAligned(t *testing.T) {
 		if _, err := ParseSchedule(expr); err != nil {
 			t.Errorf("%s: %v", expr, err)
 		}
+	}
+}
+
+// TestFullScanEvery: a tenant's full-read period comes from the tenant,
+// else from defaults, else 24 hours.
+func TestFullScanEvery(t *testing.T) {
+	for _, tt := range []struct {
+		name, defaults, tenant string
+		want                   time.Duration
+	}{
+		{"default", "", "", DefaultFullScanEvery},
+		{"from defaults", "defaults:\n  full_scan_every: 12h\n", "", 12 * time.Hour},
+		{"tenant's own", "defaults:\n  full_scan_every: 12h\n", "    full_scan_every: 7d\n", 7 * 24 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(Options{File: writeConfig(t, tt.defaults+minimal+tt.tenant)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Tenants["acme"].FullScanEvery.D(); got != tt.want {
+				t.Errorf("full_scan_every = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSitePropertiesEvery: every scan unless the tenant or defaults space
+// the reads of every site's properties.
+func TestSitePropertiesEvery(t *testing.T) {
+	for _, tt := range []struct {
+		name, defaults, tenant string
+		want                   time.Duration
+	}{
+		{"every scan", "", "", 0},
+		{"from defaults", "defaults:\n  site_properties_every: 6h\n", "", 6 * time.Hour},
+		{"tenant's own", "defaults:\n  site_properties_every: 6h\n", "    site_properties_every: 1d\n", 24 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(Options{File: writeConfig(t, tt.defaults+minimal+tt.tenant)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Tenants["acme"].SitePropertiesEvery.D(); got != tt.want {
+				t.Errorf("site_properties_every = %s, want %s", got, tt.want)
+			}
+		})
 	}
 }

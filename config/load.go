@@ -192,7 +192,7 @@ func defaults() *Config {
 			LeaseTTL:      Duration(DefaultLeaseTTL),
 			MaxConcurrent: 4,
 		},
-		Defaults: Defaults{Schedule: DefaultSchedule, Remediation: Remediation{Mode: ModeDryRun}},
+		Defaults: Defaults{Schedule: DefaultSchedule, FullScanEvery: Duration(DefaultFullScanEvery), Remediation: Remediation{Mode: ModeDryRun}},
 	}
 }
 

@@ -94,6 +94,12 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 		}
 	}
 	validateRemediation(ps, src, "defaults.remediation", &c.Defaults.Remediation)
+	if c.Defaults.FullScanEvery < 0 {
+		ps.add(src, "defaults.full_scan_every", "must not be negative")
+	}
+	if c.Defaults.SitePropertiesEvery < 0 {
+		ps.add(src, "defaults.site_properties_every", "must not be negative")
+	}
 
 	validateNotify(ps, src, c)
 
@@ -173,6 +179,21 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	}
 	if t.Baseline == "" {
 		ps.add(src, key+".baseline", "missing: every tenant needs a baseline (a pack name such as recommended, or a file path)")
+	}
+	if t.FullScanEvery < 0 {
+		ps.add(src, key+".full_scan_every", "must not be negative")
+	}
+	if t.FullScanEvery == 0 {
+		t.FullScanEvery = c.Defaults.FullScanEvery
+	}
+	if t.FullScanEvery <= 0 {
+		t.FullScanEvery = Duration(DefaultFullScanEvery)
+	}
+	if t.SitePropertiesEvery < 0 {
+		ps.add(src, key+".site_properties_every", "must not be negative")
+	}
+	if t.SitePropertiesEvery == 0 {
+		t.SitePropertiesEvery = c.Defaults.SitePropertiesEvery
 	}
 	if t.Cloud == "" {
 		t.Cloud = "global"

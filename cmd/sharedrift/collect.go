@@ -19,6 +19,7 @@ import (
 type fixtureSource struct {
 	dir    string
 	record *m365test.Recorder
+	state  stateFunc
 	// meta is the loaded fixture's identity, for recordings.
 	meta m365test.Meta
 }
@@ -52,8 +53,10 @@ func (f *fixtureSource) load(ctx context.Context, log *slog.Logger) (*tenant.Sna
 		// A fixture is a moment in time: age-based rules use its clock.
 		opts.Now = func() time.Time { return *meta.Now }
 	}
-	return collectSnapshot(ctx, log, c, opts), nil
+	return collectSnapshot(ctx, log, c, opts, f.state)
 }
+
+func (f *fixtureSource) resumeFrom(fn stateFunc) { f.state = fn }
 
 // liveSource scans a real tenant described in a configuration file.
 type liveSource struct {
@@ -64,8 +67,11 @@ type liveSource struct {
 	tc     m365.TenantConfig
 	tokens m365.TokenProvider
 	// fake serves a fixture tenant of a daemon configuration.
-	fake *m365test.Server
+	fake  *m365test.Server
+	state stateFunc
 }
+
+func (l *liveSource) resumeFrom(fn stateFunc) { l.state = fn }
 
 func (l *liveSource) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&l.config, "config", "", "read tenant connection settings from this YAML `FILE`: the daemon configuration (docs/configuration.md) or the short connection file (docs/azure-setup.md)")
@@ -89,7 +95,7 @@ func (l *liveSource) load(ctx context.Context, log *slog.Logger) (*tenant.Snapsh
 			opts.Now = func() time.Time { return *meta.Now }
 		}
 	}
-	return collectSnapshot(ctx, log, c, opts), nil
+	return collectSnapshot(ctx, log, c, opts, l.state)
 }
 
 // fixtureClient serves a daemon configuration's fixture tenant in-process.
@@ -149,14 +155,27 @@ func (l *liveSource) client(log *slog.Logger) (*m365.Client, m365.TenantConfig, 
 	return c, tc, err
 }
 
-// collectSnapshot runs every section's source.
-func collectSnapshot(ctx context.Context, log *slog.Logger, c *m365.Client, opts scanner.Options) *tenant.Snapshot {
+// stateFunc returns the incremental-collection state of a tenant, or nil
+// for a full collection.
+type stateFunc func(ctx context.Context, tenantName string) (m365.State, error)
+
+// collectSnapshot runs every section's source, resuming from the state
+// when there is one.
+func collectSnapshot(ctx context.Context, log *slog.Logger, c *m365.Client, opts scanner.Options, state stateFunc) (*tenant.Snapshot, error) {
 	start := time.Now()
-	snap := scanner.Scan(ctx, m365.Sources(c, m365.SourceOptions{}), opts)
+	so := m365.SourceOptions{}
+	if state != nil {
+		st, err := state(ctx, opts.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		so.State = st
+	}
+	snap := scanner.Scan(ctx, m365.Sources(c, so), opts)
 	calls := 0
 	for _, st := range snap.Status {
 		calls += st.Calls
 	}
-	log.Debug("tenant collected", "tenant", snap.Tenant, "calls", calls, "elapsed", time.Since(start).String())
-	return snap
+	log.Debug("tenant collected", "tenant", snap.Tenant, "calls", calls, "incremental", so.State != nil, "elapsed", time.Since(start).String())
+	return snap, nil
 }

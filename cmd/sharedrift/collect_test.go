@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -150,5 +152,41 @@ func TestLiveSourceErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q, want mention of %q", code, stderr, tt.mention)
 			}
 		})
+	}
+}
+
+// TestScanFixtureResumesFromStore: a scan recorded in a store keeps the
+// drives' delta tokens, and the next scan collects from the store's state
+// with the same failures and no changes. (Each run serves the fixture on
+// a new port, so the stored delta links point to another host and the
+// drives are read in full again: the safe fallback.)
+func TestScanFixtureResumesFromStore(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"scan", "--fixture", fabrikamFixture, "--baseline", "recommended", "--format", "json", "--state-dir", dir}
+	first, stderr, code := cli(t, args...)
+	if code != exitFindings {
+		t.Fatalf("first scan: exit %d (%s)", code, stderr)
+	}
+	s, err := store.OpenStateDir(context.Background(), dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.DeltaToken(context.Background(), "fabrikam.onmicrosoft.com", "links/drive/b!Rt7-mktg")
+	s.Close()
+	if err != nil || tok == "" {
+		t.Fatalf("no drive delta token stored: %q, %v", tok, err)
+	}
+	second, stderr, code := cli(t, append(args, "--log-level", "debug")...)
+	if code != exitFindings {
+		t.Fatalf("second scan: exit %d (%s)", code, stderr)
+	}
+	if !strings.Contains(stderr, "incremental=true") && !strings.Contains(stderr, `"incremental":true`) {
+		t.Errorf("second scan did not resume from the store:\n%s", stderr)
+	}
+	if a, b := fails(t, first), fails(t, second); !slices.Equal(a, b) {
+		t.Errorf("failures differ between the full and the incremental scan:\n full %v\n incr %v", a, b)
+	}
+	if !strings.Contains(stderr, "changes=0") && !strings.Contains(stderr, `"changes":0`) {
+		t.Errorf("unchanged re-scan recorded changes:\n%s", stderr)
 	}
 }

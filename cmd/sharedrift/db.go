@@ -19,6 +19,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/daemon/pipeline"
+	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/store"
 )
 
@@ -151,20 +154,58 @@ func checkTenant(ctx context.Context, s store.Store, name string) error {
 
 // recordStep is the scan step that records the scan when a store was
 // chosen; without --store or --state-dir a scan stays stateless.
-type recordStep struct{ flags *storeFlags }
+type recordStep struct {
+	flags *storeFlags
+	// st and state are set when collection resumed from the store.
+	st    store.Store
+	state *pipeline.State
+}
 
 func (r *recordStep) addFlags(fs *pflag.FlagSet) { r.flags = addStoreFlags(fs) }
+
+// resume lets a collected scan read only what changed since the store's
+// last one. The store is opened only once a tenant is being collected, so
+// bad input before that writes nothing.
+func (r *recordStep) resume(log *slog.Logger) stateFunc {
+	if !r.flags.explicit() {
+		return nil
+	}
+	return func(ctx context.Context, tenantName string) (m365.State, error) {
+		s, err := r.flags.open(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		r.st = s
+		r.state = pipeline.NewState(s, tenantName, config.DefaultFullScanEvery, time.Now())
+		return r.state, nil
+	}
+}
+
+func (r *recordStep) release() {
+	if r.st != nil {
+		r.st.Close()
+		r.st = nil
+	}
+}
 
 func (r *recordStep) run(ctx context.Context, log *slog.Logger, sc *scanOutcome) error {
 	if !r.flags.explicit() {
 		return nil
 	}
-	s, err := r.flags.open(ctx, log)
-	if err != nil {
-		return err
+	s := r.st
+	if s == nil {
+		var err error
+		if s, err = r.flags.open(ctx, log); err != nil {
+			return err
+		}
+		defer s.Close()
 	}
-	defer s.Close()
-	rec, err := s.RecordScan(ctx, store.ScanInput{Snapshot: sc.Snapshot, Results: sc.Results, Baseline: sc.BaselineRef})
+	in := store.ScanInput{Snapshot: sc.Snapshot, Results: sc.Results, Baseline: sc.BaselineRef}
+	if r.state != nil {
+		// Only the tokens of sections that completed advance.
+		in.DeltaTokens = r.state.Tokens(sc.Snapshot)
+	}
+	rec, err := s.RecordScan(ctx, in)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,14 @@ func scanSteps() []scanStep {
 	return []scanStep{&recordStep{}}
 }
 
+// resumer is a scan step that keeps state collection can resume from.
+type resumer interface {
+	// resume returns the state to collect from, nil when the step is off.
+	resume(log *slog.Logger) stateFunc
+	// release frees what resume opened.
+	release()
+}
+
 type scanOptions struct {
 	input    *snapshotInput
 	steps    []scanStep
@@ -124,6 +132,15 @@ func runScan(cmd *cobra.Command, opts *scanOptions) error {
 		return usagef("--show: %w", err)
 	}
 
+	// A step that keeps state lets collection resume from it.
+	for _, step := range opts.steps {
+		if r, ok := step.(resumer); ok {
+			defer r.release()
+			if fn := r.resume(log); fn != nil {
+				opts.input.state = fn
+			}
+		}
+	}
 	start := time.Now()
 	snap, err := opts.input.load(ctx, log)
 	if err != nil {

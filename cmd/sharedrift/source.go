@@ -38,7 +38,12 @@ func snapshotSources() []snapshotSource {
 // snapshotInput is the snapshot-selecting flags of one command.
 type snapshotInput struct {
 	sources []snapshotSource
+	// state, when set, lets sources that collect resume from it.
+	state stateFunc
 }
+
+// resumable is a source that can collect incrementally.
+type resumable interface{ resumeFrom(fn stateFunc) }
 
 // addSnapshotFlags registers every source's flags on cmd.
 func addSnapshotFlags(cmd *cobra.Command) *snapshotInput {
@@ -64,6 +69,9 @@ func (in *snapshotInput) load(ctx context.Context, log *slog.Logger) (*tenant.Sn
 	case 0:
 		return nil, usagef("no snapshot given: use %s", strings.Join(all, " or "))
 	case 1:
+		if r, ok := src.(resumable); ok && in.state != nil {
+			r.resumeFrom(in.state)
+		}
 		return src.load(ctx, log)
 	default:
 		return nil, usagef("%s cannot be combined; choose one", strings.Join(chosen, " and "))

@@ -207,14 +207,18 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 		started = req.Slot
 	}
 	opts := scanner.Options{Tenant: tg.cfg.Name, TenantID: tg.cfg.TenantID, Timeout: p.o.SectionTimeout, Logger: p.log, Now: tg.now}
-	snap := scanner.Scan(ctx, m365.Sources(tg.client, m365.SourceOptions{}), opts)
+	// Collection resumes from the stored delta tokens and objects; the
+	// tokens of the sections that complete are stored with the scan.
+	state := NewState(p.o.Store, tg.cfg.Name, tg.cfg.FullScanEvery.D(), started)
+	so := m365.SourceOptions{State: state, GuestRefresh: state.fullEvery, SitePropertiesEvery: tg.cfg.SitePropertiesEvery.D(), Now: tg.now}
+	snap := scanner.Scan(ctx, m365.Sources(tg.client, so), opts)
 	if err := ctx.Err(); err != nil {
 		// Sections cut short by cancellation are not a tenant's state.
 		return daemon.ScanResult{}, fmt.Errorf("collect %s: %w", tg.cfg.Name, context.Cause(ctx))
 	}
 	results := rules.Evaluate(snap, tg.baseline)
 
-	in := store.ScanInput{Snapshot: snap, Results: results, Baseline: tg.cfg.Baseline, StartedAt: started}
+	in := store.ScanInput{Snapshot: snap, Results: results, Baseline: tg.cfg.Baseline, StartedAt: started, DeltaTokens: state.Tokens(snap)}
 	if req.Lease.Name != "" {
 		in.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
 	}

@@ -229,7 +229,8 @@ func (src linksSource) drivesOf(ctx context.Context, sites []graphSite) ([]drive
 // drives, added or changed sites have their drives listed again.
 func (src linksSource) applySiteChanges(ctx context.Context, inv []driveRef, link string) ([]driveRef, string, error) {
 	if !sameOrigin(src.c.graphURL(V1, "/"), link) {
-		return nil, "", fmt.Errorf("stored sites delta link points to another host")
+		// Like an expired link: list everything again.
+		return nil, "", &APIError{Endpoint: "GET /v1.0/sites/delta", Status: http.StatusGone, Message: "stored delta link points to another host"}
 	}
 	changed := map[string]bool{}
 	var added []graphSite

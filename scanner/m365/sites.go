@@ -99,26 +99,46 @@ func personalSite(u, template string) bool {
 	return strings.HasSuffix(strings.SplitN(pu.Host, ".", 2)[0], "-my") || strings.HasPrefix(pu.Path, "/personal/")
 }
 
-// sitesSource joins Graph's inventory with CSOM site properties.
-type sitesSource struct{ c *Client }
+// sitesSource joins Graph's inventory with CSOM site properties. With a
+// State it follows the sites delta instead of listing every site.
+type sitesSource struct {
+	c *Client
+	o SourceOptions
+}
 
 func (sitesSource) Section() tenant.Section { return tenant.SectionSites }
 
 func (src sitesSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
+	if src.o.State != nil {
+		return src.collectState(ctx, snap)
+	}
+	return src.collectFull(ctx, snap)
+}
+
+func (src sitesSource) collectFull(ctx context.Context, snap *tenant.Snapshot) error {
 	gsites, err := src.c.listSites(ctx)
 	if err != nil {
 		return fmt.Errorf("collect sites: %w", err)
 	}
+	csom, err := src.siteProperties(ctx)
+	if err != nil {
+		return err
+	}
+	return src.join(ctx, snap, gsites, csom)
+}
+
+// siteProperties pages through GetSitePropertiesFromSharePoint, by URL.
+func (src sitesSource) siteProperties(ctx context.Context) (map[string]props, error) {
 	csom := map[string]props{}
 	start := ""
 	for {
 		arr, err := src.c.ProcessQuery(ctx, SitesQueryXML(start, csomSitesIncludeDetail, csomSiteProps))
 		if err != nil {
-			return fmt.Errorf("collect sites: site properties: %w", err)
+			return nil, fmt.Errorf("collect sites: site properties: %w", err)
 		}
 		page, next, err := parseCSOMSites(arr)
 		if err != nil {
-			return fmt.Errorf("collect sites: %w", err)
+			return nil, fmt.Errorf("collect sites: %w", err)
 		}
 		for _, p := range page {
 			csom[normURL(p.s("Url"))] = p
@@ -128,6 +148,11 @@ func (src sitesSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		}
 		start = next
 	}
+	return csom, nil
+}
+
+// join builds the sites of the Graph inventory with their CSOM properties.
+func (src sitesSource) join(ctx context.Context, snap *tenant.Snapshot, gsites []graphSite, csom map[string]props) error {
 	var labelErr error
 	labels := map[string]string{}
 	if hasLabelledSite(csom) {

@@ -25,6 +25,12 @@ type SourceOptions struct {
 	// of everyone, memberships); between full reads only changes are read.
 	// Default 24 hours.
 	GuestRefresh time.Duration
+	// SitePropertiesEvery is how often, with a State, the sites' CSOM
+	// properties (sharing level, domain lists, label) are read for every
+	// site; no change feed reports them. Between those reads only sites
+	// the sites delta reports as added or changed are read. 0 means every
+	// scan.
+	SitePropertiesEvery time.Duration
 	// Now is the collector's clock (default time.Now).
 	Now func() time.Time
 	// TempDir is where a large tenant's links are spooled (default: the
@@ -55,7 +61,7 @@ func (o SourceOptions) now() time.Time {
 // Sources returns one source per section, in canonical section order.
 func Sources(c *Client, o SourceOptions) []scanner.Source {
 	return []scanner.Source{
-		sharePointSource{c}, sitesSource{c}, linksSource{c: c, o: o},
+		sharePointSource{c}, sitesSource{c: c, o: o}, linksSource{c: c, o: o},
 		guestsSource{c: c, o: o}, entraSource{c}, groupsSource{c}, exchangeSource{c},
 	}
 }

@@ -1,6 +1,7 @@
 package m365test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -103,4 +104,47 @@ func (s *Server) driveDeltaPage(key, path string, q url.Values) *reply {
 		out["@odata.deltaLink"] = link(d.version)
 	}
 	return jsonReply(http.StatusOK, out)
+}
+
+// driveItem serves GET /drives/{d}/items/{i} from the drive's delta
+// fixture, with the parent's path Graph adds to a single item.
+func (s *Server) driveItem(key string) (map[string]any, bool) {
+	parts := strings.Split(key, "/") // graph v1.0 drives {d} items {i}
+	if len(parts) != 6 || parts[2] != "drives" || parts[4] != "items" {
+		return nil, false
+	}
+	doc, _ := s.docs["graph/v1.0/drives/"+parts[3]+"/root/delta"].(map[string]any)
+	all, _ := doc["value"].([]any)
+	byID := make(map[string]map[string]any, len(all))
+	for _, it := range all {
+		if m, ok := it.(map[string]any); ok {
+			byID[fmt.Sprint(m["id"])] = m
+		}
+	}
+	it, ok := byID[parts[5]]
+	if !ok {
+		return nil, false
+	}
+	parentID := func(m map[string]any) string {
+		pr, _ := m["parentReference"].(map[string]any)
+		id, _ := pr["id"].(string)
+		return id
+	}
+	var names []string
+	for p, depth := byID[parentID(it)], 0; p != nil && p["root"] == nil && depth < 256; p, depth = byID[parentID(p)], depth+1 {
+		names = append([]string{fmt.Sprint(p["name"])}, names...)
+	}
+	out := make(map[string]any, len(it))
+	for k, v := range it {
+		out[k] = v
+	}
+	pr := map[string]any{}
+	if old, ok := it["parentReference"].(map[string]any); ok {
+		for k, v := range old {
+			pr[k] = v
+		}
+	}
+	pr["path"] = "/drives/" + parts[3] + "/root:" + strings.TrimSuffix("/"+strings.Join(names, "/"), "/")
+	out["parentReference"] = pr
+	return out, true
 }

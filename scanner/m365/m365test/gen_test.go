@@ -21,6 +21,7 @@ type memState struct {
 	pending map[string]string
 	links   []tenant.Link
 	guests  []tenant.Guest
+	sites   []tenant.Site
 }
 
 func (m *memState) DeltaToken(_ context.Context, key string) (string, error) {
@@ -39,6 +40,10 @@ func (m *memState) Previous(_ context.Context, sec tenant.Section, fn func([]byt
 	case tenant.SectionGuests:
 		for i := range m.guests {
 			docs = append(docs, &m.guests[i])
+		}
+	case tenant.SectionSites:
+		for i := range m.sites {
+			docs = append(docs, &m.sites[i])
 		}
 	}
 	for _, d := range docs {
@@ -62,7 +67,7 @@ func (m *memState) SaveDeltaTokens(_ tenant.Section, toks map[string]string) {
 }
 
 func (m *memState) commit(s *tenant.Snapshot) {
-	m.links, m.guests = s.Links, s.Guests
+	m.links, m.guests, m.sites = s.Links, s.Guests, s.Sites
 	for k, v := range m.pending {
 		m.tokens[k] = v
 	}

@@ -48,6 +48,9 @@ func (s *Server) graph(method, path, rawQuery string, h http.Header, body []byte
 		if strings.HasSuffix(upath, "/root/delta") {
 			return s.driveDeltaPage(key, path, q)
 		}
+		if upath == "/v1.0/sites/delta" {
+			return s.sitesDeltaPage(path, q)
+		}
 		return s.graphGet(key, path, q)
 	case http.MethodPatch:
 		return s.graphPatch(key, body)
@@ -66,6 +69,8 @@ func (s *Server) graphGet(key, path string, q url.Values) *reply {
 		if matchesAny(key, emptyCollections) {
 			doc = map[string]any{"value": []any{}}
 		} else if obj, ok := s.collectionItem(key); ok {
+			return jsonReply(http.StatusOK, project(obj, q.Get("$select")))
+		} else if obj, ok := s.driveItem(key); ok {
 			return jsonReply(http.StatusOK, project(obj, q.Get("$select")))
 		} else {
 			return graphError(http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+strings.TrimPrefix(key, "graph")+"' does not exist or one of its queried reference-property objects are not present.")
@@ -237,6 +242,8 @@ func (s *Server) graphPatch(key string, body []byte) *reply {
 	for k, v := range patch {
 		item[k] = v
 	}
+	coll, _ := splitLast(key)
+	s.touchPermissions(coll)
 	return noContent()
 }
 
@@ -264,11 +271,17 @@ func (s *Server) afterDelete(coll, id string) {
 	case coll == "graph/v1.0/users":
 		delete(s.docs, coll+"/"+id+"/sponsors")
 		delete(s.docs, coll+"/"+id+"/memberOf")
-	case strings.HasPrefix(coll, "graph/v1.0/drives/") && strings.HasSuffix(coll, "/permissions"):
-		parts := strings.Split(coll, "/") // graph v1.0 drives {d} items {i} permissions
-		if len(parts) == 7 {
-			s.touchItem(parts[3], parts[5])
-		}
+	default:
+		s.touchPermissions(coll)
+	}
+}
+
+// touchPermissions makes a change to an item's permissions show up in
+// its drive's delta, as sharing changes do in Graph.
+func (s *Server) touchPermissions(coll string) {
+	parts := strings.Split(coll, "/") // graph v1.0 drives {d} items {i} permissions
+	if len(parts) == 7 && parts[2] == "drives" && parts[4] == "items" && parts[6] == "permissions" {
+		s.touchItem(parts[3], parts[5])
 	}
 }
 
@@ -291,6 +304,7 @@ func (s *Server) graphPost(key string, body []byte) *reply {
 		obj["id"] = s.newID()
 	}
 	doc["value"] = append(items, obj)
+	s.touchPermissions(key)
 	return jsonReply(http.StatusCreated, obj)
 }
 

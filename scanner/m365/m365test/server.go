@@ -80,6 +80,9 @@ type Server struct {
 	delta  map[string]*driveDelta
 	calls  map[string]int
 	nextID int
+
+	// siteStates are the sites as each sites delta link saw them.
+	siteStates []map[string]string
 }
 
 // New loads the fixture directory and starts the server.
