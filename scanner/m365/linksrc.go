@@ -67,7 +67,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	}
 	// Links go to a spool as each drive completes: a large tenant's links
 	// are never all in memory at once.
-	spool := tenant.NewLinkSpool(src.o.TempDir, 0)
+	spool := tenant.NewLinkSpool(src.o.TempDir, src.o.LinkRun)
 	var failures []error
 	var spoolErr error
 	byDrive := make(map[string]*driveResult, len(inv))

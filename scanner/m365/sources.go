@@ -34,8 +34,10 @@ type SourceOptions struct {
 	// Now is the collector's clock (default time.Now).
 	Now func() time.Time
 	// TempDir is where a large tenant's links are spooled (default: the
-	// system's temporary directory).
+	// system's temporary directory); LinkRun is how many links are held in
+	// memory before they are (default tenant.DefaultLinkRun).
 	TempDir string
+	LinkRun int
 }
 
 // State is what incremental collection keeps between scans. Tokens handed

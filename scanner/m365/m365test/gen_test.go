@@ -67,7 +67,7 @@ func (m *memState) SaveDeltaTokens(_ tenant.Section, toks map[string]string) {
 }
 
 func (m *memState) commit(s *tenant.Snapshot) {
-	m.links, m.guests, m.sites = s.Links, s.Guests, s.Sites
+	m.links, m.guests, m.sites = allLinks(s), s.Guests, s.Sites
 	for k, v := range m.pending {
 		m.tokens[k] = v
 	}
@@ -78,11 +78,18 @@ var genSections = []tenant.Section{tenant.SectionSites, tenant.SectionLinks, ten
 
 func genScan(t *testing.T, srv *m365test.Server, st m365.State) *tenant.Snapshot {
 	t.Helper()
+	return genScanRun(t, srv, st, 0)
+}
+
+// genScanRun scans with links spooled to disk in runs of linkRun (0: the
+// default, which keeps a small tenant's links in memory).
+func genScanRun(t *testing.T, srv *m365test.Server, st m365.State, linkRun int) *tenant.Snapshot {
+	t.Helper()
 	c, err := srv.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := m365.SourceOptions{Now: srv.Clock().Now}
+	o := m365.SourceOptions{Now: srv.Clock().Now, TempDir: t.TempDir(), LinkRun: linkRun}
 	if st != nil {
 		o.State = st
 	}
@@ -103,6 +110,15 @@ func genScan(t *testing.T, srv *m365test.Server, st m365.State) *tenant.Snapshot
 // merged onto the previous one equals a full scan of the changed tenant;
 // a second incremental scan without changes reads no permissions.
 func TestIncrementalMatchesFull(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		linkRun int
+	}{{"links in memory", 0}, {"links spooled to disk", 50}} {
+		t.Run(tc.name, func(t *testing.T) { testIncrementalMatchesFull(t, tc.linkRun) })
+	}
+}
+
+func testIncrementalMatchesFull(t *testing.T, linkRun int) {
 	spec := m365test.Spec{Seed: 3, Sites: 6, ItemsPerDrive: 400, SharedPerDrive: 40, LinksPerShared: 2, Guests: 300}
 	srv, err := m365test.NewGenerated(spec, m365test.Options{})
 	if err != nil {
@@ -110,11 +126,14 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	}
 	defer srv.Close()
 	st := &memState{tokens: map[string]string{}, pending: map[string]string{}}
-	first := genScan(t, srv, st)
+	first := genScanRun(t, srv, st, linkRun)
 	st.commit(first)
 	count := srv.Generated().Count()
-	if len(first.Links) != count.Links || len(first.Guests) != count.Guests {
-		t.Fatalf("first scan: %d links, %d guests; tenant has %d and %d", len(first.Links), len(first.Guests), count.Links, count.Guests)
+	if first.LinkCount() != count.Links || len(first.Guests) != count.Guests {
+		t.Fatalf("first scan: %d links, %d guests; tenant has %d and %d", first.LinkCount(), len(first.Guests), count.Links, count.Guests)
+	}
+	if spilled := len(first.Links) == 0; spilled != (linkRun > 0) {
+		t.Fatalf("links spooled to disk: %v, want %v", spilled, linkRun > 0)
 	}
 	for round := 1; round <= 3; round++ {
 		truth := srv.Generated().ApplyChanges(0.05)
@@ -122,12 +141,12 @@ func TestIncrementalMatchesFull(t *testing.T) {
 			t.Fatalf("round %d: empty change set %+v", round, truth)
 		}
 		srv.ResetUsage()
-		inc := genScan(t, srv, st)
+		inc := genScanRun(t, srv, st, linkRun)
 		st.commit(inc)
 		full := genScan(t, srv, nil)
-		if !reflect.DeepEqual(inc.Links, full.Links) {
-			t.Errorf("round %d: incremental links (%d) differ from a full scan (%d)", round, len(inc.Links), len(full.Links))
-			diffKeys(t, linkKeys(inc.Links), linkKeys(full.Links))
+		if il, fl := allLinks(inc), allLinks(full); !reflect.DeepEqual(il, fl) {
+			t.Errorf("round %d: incremental links (%d) differ from a full scan (%d)", round, len(il), len(fl))
+			diffKeys(t, linkKeys(il), linkKeys(fl))
 		}
 		if !reflect.DeepEqual(inc.Guests, full.Guests) {
 			t.Errorf("round %d: incremental guests (%d) differ from a full scan (%d)", round, len(inc.Guests), len(full.Guests))
@@ -142,11 +161,20 @@ func TestIncrementalMatchesFull(t *testing.T) {
 		}
 	}
 	srv.ResetUsage()
-	st.commit(genScan(t, srv, st))
+	st.commit(genScanRun(t, srv, st, linkRun))
 	u := srv.Usage()
 	if u.ByKind["permissions"] != 0 || u.ByKind["drive delta"] != int64(spec.Sites) {
 		t.Errorf("unchanged re-scan: %v", u.ByKind)
 	}
+}
+
+// allLinks reads a snapshot's links, spooled ones included.
+func allLinks(s *tenant.Snapshot) []tenant.Link {
+	var out []tenant.Link
+	if err := s.EachLink(func(l *tenant.Link) error { out = append(out, *l); return nil }); err != nil {
+		panic(err)
+	}
+	return out
 }
 
 func linkKeys(ls []tenant.Link) []string {
