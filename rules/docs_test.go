@@ -35,6 +35,9 @@ Per-object rules report one result per object with the object's stable key (` + 
 domain-list rules report one result per domain (` + "`sharepoint:tenant/blockedDomain:<domain>`" + `). When a
 collection has nothing to judge, or cannot be judged, the rule reports once on a tenant-level key
 such as ` + "`links:tenant`" + `. Ages and expiries are measured from the snapshot's ` + "`collectedAt`" + `.
+Rules over sites, links and guests report their plain passes as one result per rule on the
+tenant-level key, whose ` + "`count`" + ` is the number of objects that passed; failures, unknowns
+and results an exception accepted stay one per object.
 
 A guest is **orphaned** when it has neither a sponsor nor any group membership: nobody answers
 for it and no group grants it access. Pending invitations and stale sign-ins have their own rules.
