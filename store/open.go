@@ -225,7 +225,7 @@ func finishOpen(ctx context.Context, db *sqlx.DB, d dialect, target, pw string, 
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	if err := ping(pctx, db); err != nil {
 		db.Close()
 		return nil, stepError(target, "connect", pw, err)
 	}
@@ -246,6 +246,24 @@ func finishOpen(ctx context.Context, db *sqlx.DB, d dialect, target, pw string, 
 		return nil, stepError(target, "migrate", pw, err)
 	}
 	return s, nil
+}
+
+// ping checks the connection. Opening a new SQLite file applies
+// journal_mode(WAL), which reports SQLITE_BUSY without waiting on
+// busy_timeout while another process sets it up at the same moment, so a
+// busy answer is retried until ctx ends.
+func ping(ctx context.Context, db *sqlx.DB) error {
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 func checkVersion(cur, sup int) error {
