@@ -47,7 +47,9 @@ func runChild(path string) int {
 	svc, err := Open(ctx, cfg, ServiceOptions{Logger: log, WrapScan: func(next daemon.ScanFunc) daemon.ScanFunc {
 		return func(ctx context.Context, req daemon.ScanRequest) (daemon.ScanResult, error) {
 			select {
-			case <-time.After(600 * time.Millisecond):
+			// Longer than the kill's offset into the slot (0.9s), so every
+			// scan started before the kill is still running when it lands.
+			case <-time.After(1200 * time.Millisecond):
 			case <-ctx.Done():
 				return daemon.ScanResult{}, ctx.Err()
 			}
