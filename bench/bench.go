@@ -178,6 +178,9 @@ type Report struct {
 	// SitePropertiesEvery is how often every site's properties were read
 	// ("0s": each scan).
 	SitePropertiesEvery string `json:"sitePropertiesEvery"`
+	// MemoryLimitBytes is the runtime's soft memory limit during the runs
+	// (--memory-limit or GOMEMLIMIT); absent when there was none.
+	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
 	// LowerBound explains the RU lower bound.
 	LowerBound string  `json:"lowerBoundFormula"`
 	Runs       []Run   `json:"runs"`
@@ -382,6 +385,9 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Size: cfg.Size, Spec: *cfg.Spec, Latency: cfg.Latency.String(), Budget: cfg.Budget, EntraBudget: cfg.EntraBudget,
 		TimeScale: cfg.TimeScale, SitePropertiesEvery: cfg.SitePropertiesEvery.String(), Store: e.st.Driver(), Baseline: cfg.Baseline, LowerBound: LowerBoundFormula,
 		Tenant: TenantCount{Sites: count.Sites, Drives: count.Drives, Items: count.Items, SharedItems: count.SharedItems, Links: count.Links, Guests: count.Guests}}
+	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+		rep.MemoryLimitBytes = l
+	}
 	log := cfg.Logger
 
 	first, _, err := e.scan(ctx, "first")

@@ -77,9 +77,13 @@ written, and checks the targets; it exits 1 when one is missed.`,
 
 func writeBench(w io.Writer, rep *bench.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	fmt.Fprintf(tw, "tenant %s: %d sites, %d items, %d shared items, %d links, %d guests; budget %d RU/min, time scale %g, latency %s, store %s\n\n",
+	fmt.Fprintf(tw, "tenant %s: %d sites, %d items, %d shared items, %d links, %d guests; budget %d RU/min, time scale %g, latency %s, store %s\n",
 		rep.Size, rep.Tenant.Sites, rep.Tenant.Items, rep.Tenant.SharedItems, rep.Tenant.Links, rep.Tenant.Guests,
 		rep.Budget, rep.TimeScale, rep.Latency, rep.Store)
+	if rep.MemoryLimitBytes > 0 {
+		fmt.Fprintf(tw, "memory limit %d MiB\n", rep.MemoryLimitBytes>>20)
+	}
+	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "RUN\tCALLS\tSUB\tRU\tLOWER BOUND\tRATIO\t429s\tWALL\tSIMULATED\tPEAK RSS\tPEAK HEAP\tOBJECTS WRITTEN\tCHANGES")
 	for _, r := range rep.Runs {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.3f\t%d\t%s\t%s\t%d MiB\t%d MiB\t%d\t%d\n", r.Name, r.Calls, r.SubRequests, r.RU, r.LowerBoundRU,

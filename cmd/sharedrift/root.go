@@ -96,6 +96,7 @@ func isUsageError(err error) bool {
 }
 
 func newRootCmd(logs *logState) *cobra.Command {
+	var memoryLimit string
 	root := &cobra.Command{
 		Use:   "sharedrift",
 		Short: "Watch a Microsoft 365 tenant's external sharing for risky drift",
@@ -121,6 +122,9 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		SilenceErrors: true,
 		Version:       versionLine(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyMemoryLimit(memoryLimit); err != nil {
+				return err
+			}
 			return logs.configure()
 		},
 	}
@@ -130,6 +134,7 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 	pf := root.PersistentFlags()
 	pf.StringVar(&logs.level, "log-level", "info", "log verbosity on stderr: debug, info, warn or error")
 	pf.StringVar(&logs.format, "log-format", "text", "log format on stderr: text or json")
+	pf.StringVar(&memoryLimit, "memory-limit", "", `soft memory limit of the process, e.g. 256MiB, or "off" (default: GOMEMLIMIT, else none)`)
 
 	// Every subcommand, one per line, in the order help lists them.
 	root.AddCommand(
