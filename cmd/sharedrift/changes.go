@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -48,41 +47,28 @@ partly collected produces no changes, so missing data never shows up as a remova
 			default:
 				return usagef("--kind: %q, expected added, removed or modified", kind)
 			}
-			s, err := sf.openExisting(cmd.Context(), logger(cmd))
+			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			if err := checkTenant(cmd.Context(), s, tenantName); err != nil {
-				return err
-			}
 			cs, err := s.Changes(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
-			if lf == "json" {
-				if cs == nil {
-					cs = []store.Change{}
-				}
-				return writeJSON(cmd.OutOrStdout(), cs)
-			}
-			if len(cs) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no changes")
-				return nil
-			}
-			var rows [][]string
-			for _, c := range cs {
-				obj := c.Name
-				if obj == "" {
-					obj = c.Key
-				}
-				var fields []string
-				for _, fc := range c.Fields {
-					fields = append(fields, fc.String())
-				}
-				rows = append(rows, []string{fmtTime(c.DetectedAt), c.Tenant, string(c.Kind), string(c.Section), obj, strings.Join(fields, "; ")})
-			}
-			return table(cmd.OutOrStdout(), []string{"DETECTED (UTC)", "TENANT", "KIND", "SECTION", "OBJECT", "FIELDS"}, rows)
+			return writeList(cmd.OutOrStdout(), lf, cs, "no changes",
+				[]string{"DETECTED (UTC)", "TENANT", "KIND", "SECTION", "OBJECT", "FIELDS"},
+				func(c *store.Change) []string {
+					obj := c.Name
+					if obj == "" {
+						obj = c.Key
+					}
+					fields := make([]string, 0, len(c.Fields))
+					for _, fc := range c.Fields {
+						fields = append(fields, fc.String())
+					}
+					return []string{fmtTime(c.DetectedAt), c.Tenant, string(c.Kind), string(c.Section), obj, strings.Join(fields, "; ")}
+				})
 		},
 	}
 	fl := cmd.Flags()

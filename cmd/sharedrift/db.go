@@ -129,6 +129,40 @@ func (f *storeFlags) openExisting(ctx context.Context, log *slog.Logger) (store.
 	return f.open(ctx, log)
 }
 
+// openTenant opens the existing store and checks --tenant against it, for
+// the commands that list what scans recorded.
+func (f *storeFlags) openTenant(ctx context.Context, log *slog.Logger, tenantName string) (store.Store, error) {
+	s, err := f.openExisting(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTenant(ctx, s, tenantName); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// writeList writes items as a JSON array ([] when there are none) or as a
+// table, printing empty instead of a table without rows.
+func writeList[T any](w io.Writer, lf listFormat, items []T, empty string, header []string, row func(*T) []string) error {
+	if lf == "json" {
+		if items == nil {
+			items = []T{}
+		}
+		return writeJSON(w, items)
+	}
+	if len(items) == 0 {
+		_, err := fmt.Fprintln(w, empty)
+		return err
+	}
+	rows := make([][]string, 0, len(items))
+	for i := range items {
+		rows = append(rows, row(&items[i]))
+	}
+	return table(w, header, rows)
+}
+
 // checkTenant makes a --tenant that names no tenant in the store an error
 // rather than an empty listing.
 func checkTenant(ctx context.Context, s store.Store, name string) error {

@@ -62,39 +62,26 @@ func newFindingsListCmd() *cobra.Command {
 			if section != "" && !f.Section.Known() {
 				return usagef("--section: %q, expected one of %v", section, tenant.AllSections)
 			}
-			s, err := sf.openExisting(cmd.Context(), logger(cmd))
+			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			if err := checkTenant(cmd.Context(), s, tenantName); err != nil {
-				return err
-			}
 			fs, err := s.FindingsList(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
-			if lf == "json" {
-				if fs == nil {
-					fs = []store.Finding{}
-				}
-				return writeJSON(cmd.OutOrStdout(), fs)
-			}
-			if len(fs) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no findings")
-				return nil
-			}
 			now := time.Now()
-			var rows [][]string
-			for _, x := range fs {
-				obj := x.ObjectName
-				if obj == "" {
-					obj = x.ObjectKey
-				}
-				rows = append(rows, []string{x.Fingerprint[:12], string(x.Severity), stateLabel(&x, now), x.RuleID, obj,
-					fmtTime(x.FirstSeen), fmtTime(x.LastSeen)})
-			}
-			return table(cmd.OutOrStdout(), []string{"FINGERPRINT", "SEVERITY", "STATE", "RULE", "OBJECT", "FIRST SEEN", "LAST SEEN"}, rows)
+			return writeList(cmd.OutOrStdout(), lf, fs, "no findings",
+				[]string{"FINGERPRINT", "SEVERITY", "STATE", "RULE", "OBJECT", "FIRST SEEN", "LAST SEEN"},
+				func(x *store.Finding) []string {
+					obj := x.ObjectName
+					if obj == "" {
+						obj = x.ObjectKey
+					}
+					return []string{x.Fingerprint[:12], string(x.Severity), stateLabel(x, now), x.RuleID, obj,
+						fmtTime(x.FirstSeen), fmtTime(x.LastSeen)}
+				})
 		},
 	}
 	fl := cmd.Flags()

@@ -37,35 +37,22 @@ tenant did not change), the changes found and what happened to findings.`,
 					return usagef("--since: %w", err)
 				}
 			}
-			s, err := sf.openExisting(cmd.Context(), logger(cmd))
+			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			if err := checkTenant(cmd.Context(), s, tenantName); err != nil {
-				return err
-			}
 			scans, err := s.Scans(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
-			if lf == "json" {
-				if scans == nil {
-					scans = []store.Scan{}
-				}
-				return writeJSON(cmd.OutOrStdout(), scans)
-			}
-			if len(scans) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no scans recorded")
-				return nil
-			}
-			var rows [][]string
-			for _, sc := range scans {
-				rows = append(rows, []string{fmt.Sprint(sc.ID), sc.Tenant, fmtTime(sc.StartedAt), string(sc.Status),
-					fmt.Sprintf("%d/%d", sc.ObjectsWritten, sc.ObjectsSeen), fmt.Sprint(sc.Changes),
-					fmt.Sprint(sc.FindingsNew), fmt.Sprint(sc.FindingsResolved), fmt.Sprint(sc.FindingsOpen), incomplete(sc)})
-			}
-			return table(cmd.OutOrStdout(), []string{"SCAN", "TENANT", "STARTED (UTC)", "STATUS", "WRITTEN/SEEN", "CHANGES", "NEW", "RESOLVED", "OPEN", "INCOMPLETE"}, rows)
+			return writeList(cmd.OutOrStdout(), lf, scans, "no scans recorded",
+				[]string{"SCAN", "TENANT", "STARTED (UTC)", "STATUS", "WRITTEN/SEEN", "CHANGES", "NEW", "RESOLVED", "OPEN", "INCOMPLETE"},
+				func(sc *store.Scan) []string {
+					return []string{fmt.Sprint(sc.ID), sc.Tenant, fmtTime(sc.StartedAt), string(sc.Status),
+						fmt.Sprintf("%d/%d", sc.ObjectsWritten, sc.ObjectsSeen), fmt.Sprint(sc.Changes),
+						fmt.Sprint(sc.FindingsNew), fmt.Sprint(sc.FindingsResolved), fmt.Sprint(sc.FindingsOpen), incomplete(*sc)}
+				})
 		},
 	}
 	fl := cmd.Flags()

@@ -203,12 +203,8 @@ func storeReportInput(cmd *cobra.Command, opts *reportOptions, now time.Time) (*
 	if err != nil {
 		return nil, nil, usagef("--since: %w", err)
 	}
-	st, err := opts.store.openExisting(cmd.Context(), logger(cmd))
+	st, err := opts.store.openTenant(cmd.Context(), logger(cmd), name)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkTenant(cmd.Context(), st, name); err != nil {
-		st.Close()
 		return nil, nil, err
 	}
 	in, err := report.FromStore(cmd.Context(), st, name, since, now, logger(cmd))
