@@ -95,48 +95,69 @@ func Evaluate(s *tenant.Snapshot, b *baselines.Baseline) []tenant.Result {
 
 // EvaluateRules is Evaluate over an explicit rule list (built-in or custom).
 func EvaluateRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline) []tenant.Result {
-	rs = slices.Clone(rs)
-	slices.SortStableFunc(rs, func(a, b Rule) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
-	e := newEnv(s, b)
 	// Sized for the per-object rules' failures on a small tenant; plain
 	// passes over sites, links and guests become one result per rule.
 	out := make([]tenant.Result, 0, 256)
+	_ = StreamRules(rs, s, b, func(r *tenant.Result) error {
+		out = append(out, *r)
+		return nil
+	})
+	slices.SortStableFunc(out, compareResults)
+	return out
+}
+
+// Stream is Evaluate without holding the results: each goes to emit as it
+// is made, exceptions applied, in no particular order. A large tenant's
+// failures are then spooled (tenant.ResultSpool) rather than kept. The
+// first error emit returns stops the evaluation and is returned.
+func Stream(s *tenant.Snapshot, b *baselines.Baseline, emit func(*tenant.Result) error) error {
+	return StreamRules(Builtin(), s, b, emit)
+}
+
+// StreamRules is Stream over an explicit rule list.
+func StreamRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline, emit func(*tenant.Result) error) error {
+	rs = slices.Clone(rs)
+	slices.SortStableFunc(rs, func(a, b Rule) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
+	e := newEnv(s, b)
+	var err error
 	for _, r := range rs {
-		start := len(out)
 		m := r.Meta()
+		// Custom rules may leave the identifying fields to us.
+		send := func(res *tenant.Result) {
+			if err != nil {
+				return
+			}
+			if res.RuleID == "" {
+				res.RuleID = m.ID
+			}
+			if res.Section == "" {
+				res.Section = m.Section
+			}
+			if res.Severity == "" {
+				res.Severity = m.Severity
+			}
+			applyException(res, b, s)
+			err = emit(res)
+		}
 		var agg passes
-		emit := func(res tenant.Result) {
+		collect := func(res tenant.Result) {
 			if !agg.take(&res, m.Section) {
-				out = append(out, res)
+				send(&res)
 			}
 		}
 		if bi, ok := r.(*builtin); ok {
-			bi.eval(bi, e, emit)
+			bi.eval(bi, e, collect)
 		} else {
-			r.Evaluate(s, b, emit)
+			r.Evaluate(s, b, collect)
 		}
 		if res, ok := agg.result(m); ok {
-			out = append(out, res)
+			send(&res)
 		}
-		seg := out[start:]
-		for i := range seg {
-			// Custom rules may leave the identifying fields to us.
-			if seg[i].RuleID == "" {
-				seg[i].RuleID = m.ID
-			}
-			if seg[i].Section == "" {
-				seg[i].Section = m.Section
-			}
-			if seg[i].Severity == "" {
-				seg[i].Severity = m.Severity
-			}
-		}
-		if !slices.IsSortedFunc(seg, compareResults) {
-			slices.SortStableFunc(seg, compareResults)
+		if err != nil {
+			return err
 		}
 	}
-	applyExceptions(out, b, s)
-	return out
+	return nil
 }
 
 // aggregateKeys are the sections whose plain passes are counted into one
@@ -204,35 +225,29 @@ func compareResults(a, b tenant.Result) int {
 	return strings.Compare(a.Expected, b.Expected)
 }
 
-// applyExceptions turns failures that an exception accepts into passes. An
-// exception accepts only its stated value: a failure whose actual value
+// applyException turns a failure that an exception accepts into a pass.
+// An exception accepts only its stated value: a failure whose actual value
 // differs stays a failure, as does one after the exception lapses.
-func applyExceptions(out []tenant.Result, b *baselines.Baseline, s *tenant.Snapshot) {
-	if b == nil || len(b.Exceptions) == 0 {
+func applyException(r *tenant.Result, b *baselines.Baseline, s *tenant.Snapshot) {
+	if b == nil || r.Outcome != tenant.Fail {
 		return
 	}
-	for i := range out {
-		r := &out[i]
-		if r.Outcome != tenant.Fail {
+	for j := range b.Exceptions {
+		ex := &b.Exceptions[j]
+		if !ex.Matches(r.RuleID, r.ObjectKey, r.ObjectName) {
 			continue
 		}
-		for j := range b.Exceptions {
-			ex := &b.Exceptions[j]
-			if !ex.Matches(r.RuleID, r.ObjectKey, r.ObjectName) {
-				continue
-			}
-			switch {
-			case ex.Lapsed(s.CollectedAt):
-				r.Message = appendMsg(r.Message, fmt.Sprintf("exception %s lapsed at %s", ex.ID, ex.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")))
-			case ex.Accepted != r.Actual:
-				r.Message = appendMsg(r.Message, fmt.Sprintf("exception %s accepts %q but the actual value is %q", ex.ID, ex.Accepted, r.Actual))
-			default:
-				r.Outcome = tenant.Pass
-				r.Exception = ex.ID
-				r.Message = appendMsg(r.Message, fmt.Sprintf("accepted by exception %s (owner %s, until %s): %s", ex.ID, ex.Owner, ex.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), ex.Reason))
-			}
-			break
+		switch {
+		case ex.Lapsed(s.CollectedAt):
+			r.Message = appendMsg(r.Message, fmt.Sprintf("exception %s lapsed at %s", ex.ID, ex.ExpiresAt.UTC().Format("2006-01-02 15:04 MST")))
+		case ex.Accepted != r.Actual:
+			r.Message = appendMsg(r.Message, fmt.Sprintf("exception %s accepts %q but the actual value is %q", ex.ID, ex.Accepted, r.Actual))
+		default:
+			r.Outcome = tenant.Pass
+			r.Exception = ex.ID
+			r.Message = appendMsg(r.Message, fmt.Sprintf("accepted by exception %s (owner %s, until %s): %s", ex.ID, ex.Owner, ex.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"), ex.Reason))
 		}
+		return
 	}
 }
 

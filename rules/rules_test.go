@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -590,6 +591,46 @@ func TestEvaluateDeterministic(t *testing.T) {
 		if a[i-1].RuleID > a[i].RuleID || (a[i-1].RuleID == a[i].RuleID && a[i-1].ObjectKey > a[i].ObjectKey) {
 			t.Fatalf("results not ordered at %d: %s %s then %s %s", i, a[i-1].RuleID, a[i-1].ObjectKey, a[i].RuleID, a[i].ObjectKey)
 		}
+	}
+}
+
+// Stream gives the same results as Evaluate (exceptions applied), and
+// the first error of emit stops it.
+func TestStream(t *testing.T) {
+	s := fixture(t, "fabrikam")
+	b := loadBaseline(t, "recommended")
+	b.Exceptions = []baselines.Exception{{ID: "EX-1", Rule: "sites.sharing_level", Object: "site:6a0b1c2d-4e2f-4a3b-8c4d-5e6f7a8b9c04",
+		Accepted: "anyone", Reason: "press kit", Owner: "it@fabrikam.com", ExpiresAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	want := rules.Evaluate(s, b)
+	var got []tenant.Result
+	if err := rules.Stream(s, b, func(r *tenant.Result) error { got = append(got, *r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	excepted := 0
+	for _, r := range got {
+		if r.Exception == "EX-1" {
+			excepted++
+		}
+	}
+	if excepted != 1 {
+		t.Errorf("%d streamed results carry the exception, want 1", excepted)
+	}
+	slices.SortStableFunc(got, func(a, b tenant.Result) int {
+		return strings.Compare(a.RuleID+"\x00"+a.ObjectKey+"\x00"+a.Expected, b.RuleID+"\x00"+b.ObjectKey+"\x00"+b.Expected)
+	})
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Stream gave %d results unlike Evaluate's %d", len(got), len(want))
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := rules.Stream(s, b, func(*tenant.Result) error {
+		if n++; n == 5 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 5 {
+		t.Errorf("Stream returned %v after %d results, want stop after 5", err, n)
 	}
 }
 
