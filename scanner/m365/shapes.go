@@ -94,6 +94,14 @@ func csomGUID(s *string) string {
 	return strings.ToLower(v)
 }
 
+// The NextStartIndexFromSharePoint of a GetSitePropertiesFromSharePoint
+// answer is assumed to stay a valid start index in a later request, from
+// another scan hours later: the window of SourceOptions.SitePropertiesPages
+// keeps it between scans. Unconfirmed: Microsoft documents neither its form
+// nor its lifetime. The collector keeps it opaque (it only compares two
+// for equality), and when the service refuses it the window starts over
+// from the first page (propertiesWindow).
+
 // csomSitesIncludeDetail asks GetSitePropertiesFromSharePoint for detail;
 // whether sharing capability needs it is unconfirmed, so ask.
 const csomSitesIncludeDetail = true

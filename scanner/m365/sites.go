@@ -120,35 +120,40 @@ func (src sitesSource) collectFull(ctx context.Context, snap *tenant.Snapshot) e
 	if err != nil {
 		return fmt.Errorf("collect sites: %w", err)
 	}
-	csom, err := src.siteProperties(ctx)
-	if err != nil {
+	csom := map[string]props{}
+	if _, _, err := src.propertyPages(ctx, csom, "", 0, ""); err != nil {
 		return err
 	}
 	return src.join(ctx, snap, gsites, csom)
 }
 
-// siteProperties pages through GetSitePropertiesFromSharePoint, by URL.
-func (src sitesSource) siteProperties(ctx context.Context) (map[string]props, error) {
-	csom := map[string]props{}
-	start := ""
+// propertyPages pages through GetSitePropertiesFromSharePoint into csom,
+// by URL, from start ("" for the first page) for at most limit pages
+// (0: to the last), stopping early before a page that starts at stop
+// (unless ""). It returns where the following page starts ("" after the
+// last) and how many pages were read.
+func (src sitesSource) propertyPages(ctx context.Context, csom map[string]props, start string, limit int, stop string) (next string, read int, err error) {
 	for {
 		arr, err := src.c.ProcessQuery(ctx, SitesQueryXML(start, csomSitesIncludeDetail, csomSiteProps))
 		if err != nil {
-			return nil, fmt.Errorf("collect sites: site properties: %w", err)
+			return "", read, fmt.Errorf("collect sites: site properties: %w", err)
 		}
 		page, next, err := parseCSOMSites(arr)
 		if err != nil {
-			return nil, fmt.Errorf("collect sites: %w", err)
+			return "", read, fmt.Errorf("collect sites: %w", err)
 		}
+		read++
 		for _, p := range page {
 			csom[normURL(p.s("Url"))] = p
 		}
 		if next == "" || next == start {
-			break
+			return "", read, nil
+		}
+		if next == stop || (limit > 0 && read >= limit) {
+			return next, read, nil
 		}
 		start = next
 	}
-	return csom, nil
 }
 
 // join builds the sites of the Graph inventory with their CSOM properties.

@@ -14,8 +14,9 @@ import (
 
 // Keys of the sites section's tokens.
 const (
-	tokenSitesDelta = "sites/delta"      // sites delta link
-	tokenSitesProps = "sites/properties" // when every site's properties were last read
+	tokenSitesDelta  = "sites/delta"             // sites delta link
+	tokenSitesProps  = "sites/properties"        // when site properties were last read
+	tokenSitesCursor = "sites/properties-cursor" // where the next window of site properties starts
 )
 
 // maxSiteReads bounds the sites whose properties an incremental scan reads
@@ -48,7 +49,8 @@ func (src sitesSource) collectState(ctx context.Context, snap *tenant.Snapshot) 
 		return err
 	}
 	if newLink != "" {
-		st.SaveDeltaTokens(tenant.SectionSites, map[string]string{tokenSitesDelta: newLink, tokenSitesProps: stamp(start)})
+		// Every page was read: the next window starts from the first.
+		st.SaveDeltaTokens(tenant.SectionSites, map[string]string{tokenSitesDelta: newLink, tokenSitesProps: stamp(start), tokenSitesCursor: ""})
 	}
 	return nil
 }
@@ -78,9 +80,10 @@ func siteCollectionID(p props) string {
 }
 
 // incremental applies the sites delta to the stored sites. Site
-// properties have no change feed: they are read for every site when due
-// (or when many sites changed), otherwise only for the sites the delta
-// reports, and the other sites keep their stored properties.
+// properties have no change feed: when due they are read for every site,
+// or with SitePropertiesPages for the next window of pages; otherwise (and
+// outside the window) only the sites the delta reports are read, and the
+// other sites keep their stored properties.
 func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, link, propsAt string, start time.Time) error {
 	const ep = "GET /v1.0/sites/delta"
 	st := src.o.State
@@ -130,33 +133,57 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 	}
 	toks := map[string]string{tokenSitesDelta: newLink}
 
+	// Properties are read for every site (due without a window, or many
+	// sites added), for a window of pages (due with a window), or not at
+	// all; the delta's sites the read missed are then read one by one.
+	due := src.propertiesDue(propsAt, start)
+	every := len(added) > maxSiteReads || (due && src.o.SitePropertiesPages <= 0)
 	csom := map[string]props{}
-	all := src.propertiesDue(propsAt, start) || len(added) > maxSiteReads
+	if due && !every {
+		cursor, _ := st.DeltaToken(ctx, tokenSitesCursor)
+		next, err := src.propertiesWindow(ctx, csom, cursor)
+		if err != nil {
+			return err
+		}
+		toks[tokenSitesProps] = stamp(start)
+		toks[tokenSitesCursor] = next
+	}
 	for _, g := range added {
-		if all {
+		if every {
 			break
+		}
+		if _, ok := csom[normURL(g.URL)]; ok {
+			continue
 		}
 		p, err := src.c.siteProps(ctx, g.URL)
 		if err != nil {
 			// A site CSOM cannot find by URL (yet) is read with the rest.
-			all = true
+			every = true
 			break
 		}
 		csom[normURL(g.URL)] = p
 	}
-	inv := added
-	if all {
-		if csom, err = src.siteProperties(ctx); err != nil {
+	if every {
+		csom = map[string]props{}
+		if _, _, err := src.propertyPages(ctx, csom, "", 0, ""); err != nil {
 			return err
 		}
-		inv = make([]graphSite, 0, len(kept)+len(added))
-		for _, s := range kept {
-			inv = append(inv, graphSite{ID: s.ID, URL: s.URL, Title: s.Title})
-		}
-		inv = append(inv, added...)
-		kept = nil
 		toks[tokenSitesProps] = stamp(start)
+		toks[tokenSitesCursor] = ""
 	}
+	// Stored sites whose properties were just read are joined again; the
+	// others keep their stored properties.
+	inv := make([]graphSite, 0, len(added))
+	inv = append(inv, added...)
+	var rest []tenant.Site
+	for _, s := range kept {
+		if _, ok := csom[normURL(s.URL)]; ok || every {
+			inv = append(inv, graphSite{ID: s.ID, URL: s.URL, Title: s.Title})
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	kept = rest
 	err = src.join(ctx, snap, inv, csom)
 	if len(kept) > 0 {
 		snap.Sites = append(snap.Sites, kept...)
@@ -167,6 +194,31 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 	}
 	st.SaveDeltaTokens(tenant.SectionSites, toks)
 	return nil
+}
+
+// propertiesWindow reads SitePropertiesPages pages of site properties
+// into csom from cursor, the start index kept from the previous scan (""
+// for the first page), and returns the cursor for the next scan. Windows
+// wrap around: one that reaches the last page goes on from the first, up
+// to where it started, so that each costs the same; one that ends on the
+// last page returns "", and the next starts from the first page.
+func (src sitesSource) propertiesWindow(ctx context.Context, csom map[string]props, cursor string) (string, error) {
+	n := src.o.SitePropertiesPages
+	next, read, err := src.propertyPages(ctx, csom, cursor, n, "")
+	if err != nil && read == 0 && cursor != "" && ctx.Err() == nil {
+		// A start index from an earlier scan may not be valid any more
+		// (shapes.go): start over from the first page, once.
+		src.c.logger.WarnContext(ctx, "stored start of site properties refused, reading from the first page", "error", err.Error())
+		clear(csom)
+		cursor = ""
+		next, read, err = src.propertyPages(ctx, csom, "", n, "")
+	}
+	if err == nil && next == "" && cursor != "" && read < n {
+		// Stopping at the window's own start relies on start indices
+		// comparing equal; if they do not, a few pages are read twice.
+		next, _, err = src.propertyPages(ctx, csom, "", n-read, cursor)
+	}
+	return next, err
 }
 
 // siteProps reads one site's CSOM properties by URL.

@@ -31,6 +31,15 @@ type SourceOptions struct {
 	// the sites delta reports as added or changed are read. 0 means every
 	// scan.
 	SitePropertiesEvery time.Duration
+	// SitePropertiesPages, with a State, bounds the pages of site
+	// properties an incremental scan reads when they are due: each such
+	// scan reads the next this many pages, from where the previous one
+	// stopped, wrapping around after the last, so that a sharing change on
+	// an existing site is seen within ceil(pages/SitePropertiesPages) such
+	// scans. Sites outside the window keep their stored properties; sites
+	// the sites delta reports are still read. 0 means every page. A full
+	// read (no state, resync) reads every page regardless.
+	SitePropertiesPages int
 	// Now is the collector's clock (default time.Now).
 	Now func() time.Time
 	// TempDir is where a large tenant's links are spooled (default: the
