@@ -126,6 +126,12 @@ func TestBadInput(t *testing.T) {
 			[]string{"tenants.acme.schedule", "bad schedule"}},
 		{"bad full scan period", minimal + "    full_scan_every: daily\n", nil,
 			[]string{"tenants.acme.full_scan_every", `invalid duration "daily"`}},
+		{"negative site properties pages", minimal + "    site_properties_pages: -1\n", nil,
+			[]string{"tenants.acme.site_properties_pages", `tenant "acme"`, "must not be negative"}},
+		{"negative default site properties pages", "defaults:\n  site_properties_pages: -2\n" + minimal, nil,
+			[]string{"defaults.site_properties_pages", "must not be negative"}},
+		{"site properties pages as string", minimal + "    site_properties_pages: all\n", nil,
+			[]string{"tenants.acme.site_properties_pages", `tenant "acme"`, "want an integer"}},
 		{"missing baseline", strings.Replace(minimal, "    baseline: recommended\n", "", 1), nil,
 			[]string{"tenants.acme.baseline", `tenant "acme"`, "missing"}},
 		{"missing secret env", `
@@ -378,5 +384,40 @@ func TestSitePropertiesEvery(t *testing.T) {
 				t.Errorf("site_properties_every = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSitePropertiesPages: a tenant's window of site-properties pages comes
+// from the tenant, else from defaults, else DefaultSitePropertiesPages; an
+// explicit 0 (every page) is kept, not taken for unset.
+func TestSitePropertiesPages(t *testing.T) {
+	for _, tt := range []struct {
+		name, defaults, tenant string
+		env                    []string
+		want                   int
+	}{
+		{"default", "", "", nil, DefaultSitePropertiesPages},
+		{"from defaults", "defaults:\n  site_properties_pages: 2\n", "", nil, 2},
+		{"explicit 0 in defaults", "defaults:\n  site_properties_pages: 0\n", "", nil, 0},
+		{"tenant's own", "defaults:\n  site_properties_pages: 2\n", "    site_properties_pages: 10\n", nil, 10},
+		{"explicit 0 over defaults", "defaults:\n  site_properties_pages: 2\n", "    site_properties_pages: 0\n", nil, 0},
+		{"from the environment", "", "", []string{"SHAREDRIFT_TENANTS__ACME__SITE_PROPERTIES_PAGES=0"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(Options{File: writeConfig(t, tt.defaults+minimal+tt.tenant), Env: tt.env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc := cfg.Tenants["acme"]
+			if tc.SitePropertiesPages == nil {
+				t.Fatal("site_properties_pages left unset after Load")
+			}
+			if got := tc.SitePropertiesWindow(); got != tt.want {
+				t.Errorf("site_properties_pages = %d, want %d", got, tt.want)
+			}
+		})
+	}
+	if got := (&Tenant{}).SitePropertiesWindow(); got != DefaultSitePropertiesPages {
+		t.Errorf("unset outside Load: %d, want %d", got, DefaultSitePropertiesPages)
 	}
 }

@@ -451,6 +451,8 @@ func fromEnv(s string, t reflect.Type) (any, error) {
 		return s, nil
 	}
 	switch t.Kind() {
+	case reflect.Pointer:
+		return fromEnv(s, t.Elem())
 	case reflect.String:
 		return s, nil
 	case reflect.Bool:

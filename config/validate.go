@@ -100,6 +100,9 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 	if c.Defaults.SitePropertiesEvery < 0 {
 		ps.add(src, "defaults.site_properties_every", "must not be negative")
 	}
+	if p := c.Defaults.SitePropertiesPages; p != nil && *p < 0 {
+		ps.add(src, "defaults.site_properties_pages", "must not be negative (0 reads every page)")
+	}
 
 	validateNotify(ps, src, c)
 
@@ -194,6 +197,17 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	}
 	if t.SitePropertiesEvery == 0 {
 		t.SitePropertiesEvery = c.Defaults.SitePropertiesEvery
+	}
+	// Unset is nil, so that an explicit 0 (every page) is kept.
+	if p := t.SitePropertiesPages; p != nil && *p < 0 {
+		ps.add(src, key+".site_properties_pages", "must not be negative (0 reads every page)")
+	}
+	if t.SitePropertiesPages == nil {
+		n := DefaultSitePropertiesPages
+		if d := c.Defaults.SitePropertiesPages; d != nil && *d >= 0 {
+			n = *d
+		}
+		t.SitePropertiesPages = &n
 	}
 	if t.Cloud == "" {
 		t.Cloud = "global"
