@@ -210,7 +210,8 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 	// Collection resumes from the stored delta tokens and objects; the
 	// tokens of the sections that complete are stored with the scan.
 	state := NewState(p.o.Store, tg.cfg.Name, tg.cfg.FullScanEvery.D(), started)
-	so := m365.SourceOptions{State: state, GuestRefresh: state.fullEvery, SitePropertiesEvery: tg.cfg.SitePropertiesEvery.D(), Now: tg.now}
+	so := m365.SourceOptions{State: state, GuestRefresh: state.fullEvery, SitePropertiesEvery: tg.cfg.SitePropertiesEvery.D(),
+		SitePropertiesPages: tg.cfg.SitePropertiesWindow(), Now: tg.now}
 	snap := scanner.Scan(ctx, m365.Sources(tg.client, so), opts)
 	if err := ctx.Err(); err != nil {
 		// Sections cut short by cancellation are not a tenant's state.
