@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -29,17 +31,31 @@ import (
 // failingResult reports whether r opens or keeps a finding.
 func failingResult(r *tenant.Result) bool { return r.Outcome == tenant.Fail && r.Exception == "" }
 
-// fingerprints returns the fingerprint of every result that is stored
-// (everything but plain passes); "" for the others.
-func fingerprints(results []tenant.Result) []string {
-	fps := make([]string, len(results))
+// sliceResults is a ResultSet over results held in memory.
+type sliceResults struct {
+	rs  []tenant.Result
+	fps []string
+	idx []int32
+}
+
+// sortResults orders results by fingerprint, keeping the order of equal
+// ones.
+func sortResults(results []tenant.Result) *sliceResults {
+	sr := &sliceResults{rs: results, fps: make([]string, len(results)), idx: make([]int32, len(results))}
 	for i := range results {
-		r := &results[i]
-		if r.Outcome != tenant.Pass || r.Exception != "" {
-			fps[i] = r.Fingerprint()
+		sr.fps[i], sr.idx[i] = results[i].Fingerprint(), int32(i) //nolint:gosec // far fewer results than 2^31
+	}
+	slices.SortStableFunc(sr.idx, func(a, b int32) int { return strings.Compare(sr.fps[a], sr.fps[b]) })
+	return sr
+}
+
+func (sr *sliceResults) Each(fn func(string, *tenant.Result) error) error {
+	for _, i := range sr.idx {
+		if err := fn(sr.fps[i], &sr.rs[i]); err != nil {
+			return err
 		}
 	}
-	return fps
+	return nil
 }
 
 // digest hashes what a refresh would write: FNV-1a 64, stable across
@@ -65,47 +81,98 @@ var findingCols = []string{"tenant_id", "fingerprint", "rule_id", "section", "ob
 	"severity", "expected", "actual", "message", "state", "first_seen", "last_seen", "first_scan_id", "last_scan_id",
 	"tracking", "digest"}
 
-// findingMeta is what a scan needs to know of a stored finding.
+// findingMeta is what a scan needs to know of a stored finding: 32 bytes,
+// so that a tenant with a million findings costs 32 MB while it records.
 type findingMeta struct {
-	digest   int64
-	section  string // shared: one string per section, not per finding
-	res      int32  // 1 + index of its failing result in this scan, 0 if none
-	resolved bool
-	tracking bool
-	unknown  bool // an unknown result in this scan
+	fp      [16]byte
+	digest  int64
+	section uint8 // index into the scan's section names
+	flags   uint8
+}
+
+const (
+	fResolved uint8 = 1 << iota
+	fTracking
+	fUnknown // an unknown result in this scan
+	fSeen    // a failing result in this scan
+	fRefresh // rewrite with the first failing result
+	fWritten // its refresh row is written
+)
+
+// findingMetas are a tenant's findings in fingerprint order, the order a
+// ResultSet comes in, so a scan matches them by merging.
+type findingMetas struct {
+	m        []findingMeta
+	sections []string
+	j        int // merge position
+}
+
+// parseFP decodes a fingerprint (tenant.Result.Fingerprint: 32 hex digits).
+func parseFP(s string) ([16]byte, error) {
+	var fp [16]byte
+	if len(s) != 2*len(fp) {
+		return fp, fmt.Errorf("fingerprint %q is not %d hex digits", s, 2*len(fp))
+	}
+	if _, err := hex.Decode(fp[:], []byte(s)); err != nil {
+		return fp, fmt.Errorf("fingerprint %q: %w", s, err)
+	}
+	return fp, nil
+}
+
+// seek finds fp, which must not be smaller than the last one sought.
+func (fm *findingMetas) seek(fp [16]byte) (*findingMeta, bool) {
+	for fm.j < len(fm.m) && bytes.Compare(fm.m[fm.j].fp[:], fp[:]) < 0 {
+		fm.j++
+	}
+	if fm.j < len(fm.m) && fm.m[fm.j].fp == fp {
+		return &fm.m[fm.j], true
+	}
+	return nil, false
 }
 
 // loadFindingMeta reads the state of every finding of a tenant.
-func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64) (map[string]findingMeta, error) {
+func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64) (*findingMetas, error) {
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT fingerprint, state, tracking, section, digest FROM findings WHERE tenant_id = ?`), tid)
 	if err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]findingMeta{}
-	sections := map[string]string{} // one string per section, not per finding
+	out := &findingMetas{}
 	var (
-		fp    string
-		state []byte
-		sec   []byte
-		m     findingMeta
+		fp, state, sec []byte
+		tracking       bool
+		m              findingMeta
 	)
 	for rows.Next() {
-		if err := rows.Scan(&fp, &state, &m.tracking, &sec, &m.digest); err != nil {
+		if err := rows.Scan(&fp, &state, &tracking, &sec, &m.digest); err != nil {
 			return nil, fmt.Errorf("read findings: %w", err)
 		}
-		name, ok := sections[string(sec)]
-		if !ok {
-			name = string(sec)
-			sections[name] = name
+		if m.fp, err = parseFP(string(fp)); err != nil {
+			return nil, fmt.Errorf("read findings: %w", err)
 		}
-		m.section = name
-		m.resolved = string(state) == string(FindingResolved)
-		out[fp] = m
+		i := slices.Index(out.sections, string(sec))
+		if i < 0 {
+			if len(out.sections) == 255 {
+				return nil, fmt.Errorf("read findings: more than 255 sections")
+			}
+			i = len(out.sections)
+			out.sections = append(out.sections, string(sec))
+		}
+		m.section, m.flags = uint8(i), 0 //nolint:gosec // bounded above
+		if string(state) == string(FindingResolved) {
+			m.flags |= fResolved
+		}
+		if tracking {
+			m.flags |= fTracking
+		}
+		out.m = append(out.m, m)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
+	// Sorted here rather than by the query: text order in PostgreSQL
+	// follows the database's collation.
+	slices.SortFunc(out.m, func(a, b findingMeta) int { return bytes.Compare(a.fp[:], b.fp[:]) })
 	return out, nil
 }
 
@@ -120,12 +187,6 @@ const (
 	opResolve = "resolve"
 	opUntrack = "untrack"
 )
-
-type workItem struct {
-	fp  string
-	op  string
-	res int // index into results for opRefresh
-}
 
 // Marks give still-open findings their last_seen without rewriting them;
 // markSeen and markScan read the mark of the finding being updated, and
@@ -151,8 +212,10 @@ const (
 //     not seen in an incomplete section) stops tracking where the mark
 //     was, if its section's mark moves.
 //
-// Findings of incomplete sections are never resolved.
-func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete []string, results []tenant.Result, fps []string, sc *Scan) error {
+// Findings of incomplete sections are never resolved. A fingerprint
+// failing twice in one scan keeps its first result. marked are the
+// sections with failing results.
+func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete, marked []string, results ResultSet, sc *Scan) error {
 	at := s.t(sc.CollectedAt)
 	begin := time.Now()
 	stepDone := func(step string) {
@@ -164,95 +227,47 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 	}
 	stepDone("read")
 
-	var marked []string // sections with failing results: their marks move
-	var fresh []int32   // indexes of failing results with no stored finding
-	for i := range results {
-		r := &results[i]
-		switch {
-		case failingResult(r):
-			if !slices.Contains(marked, string(r.Section)) {
-				marked = append(marked, string(r.Section))
-			}
-			m, ok := cur[fps[i]]
-			switch {
-			case !ok:
-				fresh = append(fresh, int32(i)) //nolint:gosec // far fewer results than 2^31
-			case m.res == 0:
-				m.res = int32(i + 1) //nolint:gosec // as above
-				cur[fps[i]] = m
-			}
-			// A fingerprint failing twice in one scan keeps its first
-			// result; new duplicates are dropped when loading.
-		case r.Outcome == tenant.Unknown:
-			if m, ok := cur[fps[i]]; ok {
-				m.unknown = true
-				cur[fps[i]] = m
-			}
-		}
-	}
-	var work []workItem
-	for fp, m := range cur {
-		switch {
-		case m.res > 0:
-			r := &results[m.res-1]
-			sc.FindingsOpen++
-			if m.resolved {
-				sc.FindingsReopened++
-			}
-			if m.resolved || !m.tracking || m.section != string(r.Section) || m.digest != digest(r) {
-				work = append(work, workItem{fp: fp, op: opRefresh, res: int(m.res) - 1})
-			}
-		case m.resolved:
-		case slices.Contains(complete, m.section) && !m.unknown:
-			work = append(work, workItem{fp: fp, op: opResolve})
-			sc.FindingsResolved++
-		default:
-			sc.FindingsOpen++
-			if m.tracking && slices.Contains(marked, m.section) {
-				work = append(work, workItem{fp: fp, op: opUntrack})
-			}
-		}
-	}
-	clear(cur)
-	stepDone("classify")
-
-	if err := s.applyFindingWork(ctx, tx, tid, at, work, results, sc); err != nil {
-		return err
-	}
-	stepDone("update")
-	sort.Strings(marked)
-	for _, sec := range marked {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO finding_marks (tenant_id, section, scan_id, seen_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (tenant_id, section) DO UPDATE SET scan_id = excluded.scan_id, seen_at = excluded.seen_at`), tid, sec, sc.ID, at)
-		if err != nil {
-			return fmt.Errorf("move finding mark of %s: %w", sec, err)
-		}
-	}
-
-	// Appending to the primary key index is much cheaper than inserting
-	// at random places. Duplicates within the scan end up adjacent, the
-	// first result first.
-	sort.Slice(fresh, func(a, b int) bool {
-		if fa, fb := fps[fresh[a]], fps[fresh[b]]; fa != fb {
-			return fa < fb
-		}
-		return fresh[a] < fresh[b]
-	})
+	// One pass over the results: new fingerprints are inserted as they
+	// come (in fingerprint order, cheap appends to the primary key), known
+	// ones are flagged.
 	w, err := s.d.bulk(ctx, tx, "findings", findingCols)
 	if err != nil {
 		return err
 	}
-	for k, i := range fresh {
-		fp := fps[i]
-		if k > 0 && fps[fresh[k-1]] == fp {
-			continue
+	lastNew := ""
+	err = results.Each(func(fpHex string, r *tenant.Result) error {
+		failing := failingResult(r)
+		if !failing && r.Outcome != tenant.Unknown {
+			return nil
 		}
-		r := &results[i]
-		if err := w.Write(tid, fp, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Severity),
-			r.Expected, r.Actual, r.Message, string(FindingOpen), at, at, sc.ID, sc.ID, true, digest(r)); err != nil {
-			w.Close()
+		fp, err := parseFP(fpHex)
+		if err != nil {
 			return err
 		}
+		m, ok := cur.seek(fp)
+		switch {
+		case !failing:
+			if ok {
+				m.flags |= fUnknown
+			}
+		case !ok:
+			if fpHex == lastNew {
+				return nil
+			}
+			lastNew = fpHex
+			return w.Write(tid, fpHex, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Severity),
+				r.Expected, r.Actual, r.Message, string(FindingOpen), at, at, sc.ID, sc.ID, true, digest(r))
+		case m.flags&fSeen == 0:
+			m.flags |= fSeen
+			if m.flags&(fResolved|fTracking) != fTracking || cur.sections[m.section] != string(r.Section) || m.digest != digest(r) {
+				m.flags |= fRefresh
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		w.Close()
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
@@ -260,17 +275,57 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 	sc.FindingsNew = w.Rows()
 	sc.FindingsOpen += sc.FindingsNew
 	stepDone("insert")
+
+	ops := map[string]int{}
+	for i := range cur.m {
+		m := &cur.m[i]
+		sec := cur.sections[m.section]
+		switch {
+		case m.flags&fSeen != 0:
+			sc.FindingsOpen++
+			if m.flags&fResolved != 0 {
+				sc.FindingsReopened++
+			}
+			if m.flags&fRefresh != 0 {
+				ops[opRefresh]++
+			}
+		case m.flags&fResolved != 0:
+		case slices.Contains(complete, sec) && m.flags&fUnknown == 0:
+			ops[opResolve]++
+			sc.FindingsResolved++
+		default:
+			sc.FindingsOpen++
+			if m.flags&fTracking != 0 && slices.Contains(marked, sec) {
+				ops[opUntrack]++
+			}
+		}
+	}
+	stepDone("classify")
+
+	if err := s.applyFindingWork(ctx, tx, tid, at, cur, complete, marked, ops, results, sc); err != nil {
+		return err
+	}
+	stepDone("update")
+	for _, sec := range marked {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO finding_marks (tenant_id, section, scan_id, seen_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant_id, section) DO UPDATE SET scan_id = excluded.scan_id, seen_at = excluded.seen_at`), tid, sec, sc.ID, at)
+		if err != nil {
+			return fmt.Errorf("move finding mark of %s: %w", sec, err)
+		}
+	}
 	return nil
 }
 
-// applyFindingWork loads the work list into finding_work and applies it:
+// applyFindingWork loads the work into finding_work and applies it:
 // resolve and untrack first (they read the marks before they move), then
-// refresh. Nothing runs when there is nothing to change.
-func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64, at any, work []workItem, results []tenant.Result, sc *Scan) error {
-	if len(work) == 0 {
+// refresh, whose content is read again from the results. Nothing runs
+// when there is nothing to change.
+func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64, at any, cur *findingMetas, complete, marked []string,
+	ops map[string]int, results ResultSet, sc *Scan) error {
+	n := ops[opRefresh] + ops[opResolve] + ops[opUntrack]
+	if n == 0 {
 		return nil
 	}
-	sort.Slice(work, func(a, b int) bool { return work[a].fp < work[b].fp })
 	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE finding_work (fingerprint TEXT NOT NULL, op TEXT NOT NULL,
 		section TEXT NOT NULL, object_name TEXT NOT NULL, severity TEXT NOT NULL, actual TEXT NOT NULL, message TEXT NOT NULL,
 		digest BIGINT NOT NULL)`); err != nil {
@@ -280,25 +335,59 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 	if err != nil {
 		return err
 	}
-	ops := map[string]int{}
-	for _, it := range work {
-		ops[it.op]++
-		var err error
-		if it.op == opRefresh {
-			r := &results[it.res]
-			err = w.Write(it.fp, it.op, string(r.Section), r.ObjectName, string(r.Severity), r.Actual, r.Message, digest(r))
-		} else {
-			err = w.Write(it.fp, it.op, "", "", "", "", "", int64(0))
+	err = func() error {
+		// The same classification as updateFindings, for the rows that
+		// need no result.
+		for i := range cur.m {
+			m := &cur.m[i]
+			if m.flags&(fSeen|fResolved) != 0 {
+				continue
+			}
+			sec := cur.sections[m.section]
+			op := ""
+			switch {
+			case slices.Contains(complete, sec) && m.flags&fUnknown == 0:
+				op = opResolve
+			case m.flags&fTracking != 0 && slices.Contains(marked, sec):
+				op = opUntrack
+			default:
+				continue
+			}
+			if err := w.Write(hex.EncodeToString(m.fp[:]), op, "", "", "", "", "", int64(0)); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			w.Close()
-			return err
+		if ops[opRefresh] == 0 {
+			return nil
 		}
+		cur.j = 0
+		return results.Each(func(fpHex string, r *tenant.Result) error {
+			if !failingResult(r) {
+				return nil
+			}
+			fp, err := parseFP(fpHex)
+			if err != nil {
+				return err
+			}
+			m, ok := cur.seek(fp)
+			if !ok || m.flags&(fRefresh|fWritten) != fRefresh {
+				return nil
+			}
+			m.flags |= fWritten
+			return w.Write(fpHex, opRefresh, string(r.Section), r.ObjectName, string(r.Severity), r.Actual, r.Message, digest(r))
+		})
+	}()
+	if err != nil {
+		w.Close()
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
-	if len(work) >= analyzeThreshold {
+	if w.Rows() != int64(n) {
+		return fmt.Errorf("finding work: wrote %d rows for %d findings (the results changed while recording)", w.Rows(), n)
+	}
+	if n >= analyzeThreshold {
 		// Temporary tables get no automatic statistics.
 		if err := s.d.analyze(ctx, tx, "finding_work"); err != nil {
 			return err

@@ -127,12 +127,16 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 	if s.hookMidScan != nil {
 		s.hookMidScan()
 	}
-	fps := fingerprints(in.Results)
-	if err := s.writeResults(ctx, tx, in.Results, fps, sc); err != nil {
+	results := in.ResultSet
+	if results == nil {
+		results = sortResults(in.Results)
+	}
+	marked, err := s.writeResults(ctx, tx, results, sc)
+	if err != nil {
 		return err
 	}
 	s.log.Debug("scan step done", "step", "results", "elapsed", time.Since(begin).String())
-	if err := s.updateFindings(ctx, tx, tid, complete, in.Results, fps, sc); err != nil {
+	if err := s.updateFindings(ctx, tx, tid, complete, marked, results, sc); err != nil {
 		return err
 	}
 	s.log.Debug("scan step done", "step", "findings", "elapsed", time.Since(begin).String())
@@ -455,8 +459,9 @@ var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object
 
 // writeResults stores non-pass and excepted results and counts every
 // outcome per rule; storing every pass of every object each scan would
-// cost more than it tells.
-func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tenant.Result, fps []string, sc *Scan) error {
+// cost more than it tells. It returns the sections with failing results,
+// whose finding marks move.
+func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results ResultSet, sc *Scan) ([]string, error) {
 	// Counts are per rule and outcome; a rule belongs to one section.
 	type ck struct {
 		rule    string
@@ -464,27 +469,35 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tena
 	}
 	counts := map[ck]int64{}
 	sections := map[string]tenant.Section{}
+	var marked []string
 	w, err := s.d.bulk(ctx, tx, "rule_results", resultCols)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i := range results {
-		r := &results[i]
-		counts[ck{r.RuleID, r.Outcome}] += int64(r.Objects())
+	err = results.Each(func(fp string, r *tenant.Result) error {
+		k := ck{r.RuleID, r.Outcome}
+		if _, ok := counts[k]; !ok {
+			k.rule = strings.Clone(k.rule) // r's strings may live in a larger buffer
+		}
+		counts[k] += int64(r.Objects())
 		if _, ok := sections[r.RuleID]; !ok {
-			sections[r.RuleID] = r.Section
+			sections[strings.Clone(r.RuleID)] = r.Section
+		}
+		if failingResult(r) && !slices.Contains(marked, string(r.Section)) {
+			marked = append(marked, string(r.Section))
 		}
 		if r.Outcome == tenant.Pass && r.Exception == "" {
-			continue
+			return nil
 		}
-		if err := w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Outcome), string(r.Severity),
-			fps[i], r.Expected, r.Actual, r.Message, r.Exception); err != nil {
-			w.Close()
-			return err
-		}
+		return w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Outcome), string(r.Severity),
+			fp, r.Expected, r.Actual, r.Message, r.Exception)
+	})
+	if err != nil {
+		w.Close()
+		return nil, err
 	}
 	if err := w.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	sc.ResultsWritten = w.Rows()
 	keys := make([]ck, 0, len(counts))
@@ -499,15 +512,16 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results []tena
 	})
 	sw, err := s.d.bulk(ctx, tx, "rule_summary", []string{"scan_id", "rule_id", "section", "outcome", "count"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, k := range keys {
 		if err := sw.Write(sc.ID, k.rule, string(sections[k.rule]), string(k.outcome), counts[k]); err != nil {
 			sw.Close()
-			return err
+			return nil, err
 		}
 	}
-	return sw.Close()
+	sort.Strings(marked)
+	return marked, sw.Close()
 }
 
 // scanRow is a scans row as read.

@@ -206,6 +206,9 @@ type ScanStats struct {
 type ScanInput struct {
 	Snapshot *tenant.Snapshot
 	Results  []tenant.Result
+	// ResultSet, when set, streams the results instead of Results (which
+	// is then ignored): a large tenant's failures stay spooled on disk.
+	ResultSet ResultSet
 	// Baseline names the baseline the results were evaluated against.
 	Baseline string
 	// StartedAt and FinishedAt default to Snapshot.CollectedAt and the
@@ -220,6 +223,14 @@ type ScanInput struct {
 	// lease (name, owner, generation) is still held, so a replica that lost
 	// its tenant cannot overwrite the new owner's scan.
 	Fence *Lease
+}
+
+// ResultSet is a scan's results read in fingerprint order, results with
+// equal fingerprints in the order they were made (tenant.ResultSpool). The
+// store reads it a few times and matches it against stored findings read
+// in the same order, so it never holds the results.
+type ResultSet interface {
+	Each(fn func(fp string, r *tenant.Result) error) error
 }
 
 // Scan is one recorded scan.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -63,6 +64,100 @@ func Run(t *testing.T, newStore NewStore) {
 			tc.fn(t, s, c)
 		})
 	}
+	t.Run("SpooledResultsLikeHeldResults", func(t *testing.T) { testSpooled(t, newStore) })
+}
+
+// testSpooled records the same scans into two stores, one with the
+// results held in a slice and one with them streamed from a spool that
+// spills every few results, and expects the same findings, counters and
+// stored results: new, duplicate, unknown, resolved, reopened, refreshed
+// and incomplete-section findings all go through both paths.
+func testSpooled(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	held := newStore(t, store.Options{Now: NewClock(T0.Add(time.Hour)).Now})
+	spooled := newStore(t, store.Options{Now: NewClock(T0.Add(time.Hour)).Now})
+	steps := []func() (*tenant.Snapshot, []tenant.Result){
+		func() (*tenant.Snapshot, []tenant.Result) { // duplicates
+			snap := Snapshot(T0)
+			rs := Evaluate(snap)
+			for _, r := range rs {
+				if r.ObjectKey == "guest:g2" {
+					r.Message = "second report"
+					rs = append(rs, r)
+					break
+				}
+			}
+			return snap, rs
+		},
+		func() (*tenant.Snapshot, []tenant.Result) { // a fix and an unknown
+			snap := Snapshot(T0.Add(time.Hour))
+			snap.Links[1].Scope = tenant.LinkScopeUsers
+			rs := Evaluate(snap)
+			for i := range rs {
+				if rs[i].ObjectKey == "guest:g2" {
+					rs[i].Outcome = tenant.Unknown
+				}
+			}
+			return snap, rs
+		},
+		func() (*tenant.Snapshot, []tenant.Result) { // reopen and a changed severity
+			snap := Snapshot(T0.Add(2 * time.Hour))
+			rs := Evaluate(snap)
+			for i := range rs {
+				if rs[i].Outcome == tenant.Fail && rs[i].Section == tenant.SectionLinks {
+					rs[i].Severity = tenant.SeverityCritical
+				}
+			}
+			return snap, rs
+		},
+		func() (*tenant.Snapshot, []tenant.Result) { // incomplete links, guest fixed
+			snap := Snapshot(T0.Add(3 * time.Hour))
+			snap.Status[tenant.SectionLinks] = tenant.SectionStatus{State: tenant.StatePartial}
+			snap.Links = snap.Links[:1]
+			rs := Evaluate(snap)
+			return snap, slices.DeleteFunc(rs, func(r tenant.Result) bool { return r.ObjectKey == "guest:g2" })
+		},
+	}
+	for i, step := range steps {
+		snap, rs := step()
+		a, err := held.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: rs})
+		if err != nil {
+			t.Fatalf("scan %d held: %v", i+1, err)
+		}
+		sp := tenant.NewResultSpool(t.TempDir(), 2)
+		for j := range rs {
+			if err := sp.Add(&rs[j]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := spooled.RecordScan(ctx, store.ScanInput{Snapshot: snap, ResultSet: sp, Results: []tenant.Result{{RuleID: "ignored"}}})
+		sp.Close()
+		if err != nil {
+			t.Fatalf("scan %d spooled: %v", i+1, err)
+		}
+		type counters struct{ New, Reopened, Resolved, Open, Results int64 }
+		eq(t, fmt.Sprintf("scan %d counters", i+1), counters{b.FindingsNew, b.FindingsReopened, b.FindingsResolved, b.FindingsOpen, b.ResultsWritten},
+			counters{a.FindingsNew, a.FindingsReopened, a.FindingsResolved, a.FindingsOpen, a.ResultsWritten})
+		eq(t, fmt.Sprintf("scan %d findings", i+1), findings(t, spooled), findings(t, held))
+		ra, err := held.Results(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := spooled.Results(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byContent := func(x, y tenant.Result) int {
+			return strings.Compare(x.RuleID+"\x00"+x.ObjectKey+"\x00"+x.Message, y.RuleID+"\x00"+y.ObjectKey+"\x00"+y.Message)
+		}
+		slices.SortFunc(ra, byContent)
+		slices.SortFunc(rb, byContent)
+		eq(t, fmt.Sprintf("scan %d results", i+1), rb, ra)
+		eq(t, fmt.Sprintf("scan %d transitions", i+1), transitions(t, spooled, b.ID), transitions(t, held, a.ID))
+	}
+	f := findings(t, held)
+	eq(t, "link 2 reopened", f[linkFP("2")].State, store.FindingReopened)
+	eq(t, "guest resolved", f[guestFP].State, store.FindingResolved)
 }
 
 // record stores snap with results from Evaluate.
