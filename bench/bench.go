@@ -67,6 +67,9 @@ type Config struct {
 	// SitePropertiesEvery spaces the reads of every site's CSOM properties
 	// (m365.SourceOptions); 0 reads them each scan.
 	SitePropertiesEvery time.Duration
+	// SitePropertiesPages bounds the pages of site properties a re-scan
+	// reads (m365.SourceOptions); 0 reads every page.
+	SitePropertiesPages int
 	Logger              *slog.Logger
 }
 
@@ -178,6 +181,9 @@ type Report struct {
 	// SitePropertiesEvery is how often every site's properties were read
 	// ("0s": each scan).
 	SitePropertiesEvery string `json:"sitePropertiesEvery"`
+	// SitePropertiesPages is the pages of site properties a re-scan read
+	// at most (0: every page).
+	SitePropertiesPages int `json:"sitePropertiesPages"`
 	// MemoryLimitBytes is the runtime's soft memory limit during the runs
 	// (--memory-limit or GOMEMLIMIT); absent when there was none.
 	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
@@ -314,7 +320,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	meta := e.srv.Meta()
 	state := &storeState{st: e.st, tenant: meta.Tenant, tokens: map[string]string{}}
 	srcs, err := m365.SourcesFor(e.client, m365.SourceOptions{State: state, Concurrency: e.cfg.Concurrency, SitePropertiesEvery: e.cfg.SitePropertiesEvery,
-		Now: e.srv.Clock().Now}, benchSections...)
+		SitePropertiesPages: e.cfg.SitePropertiesPages, Now: e.srv.Clock().Now}, benchSections...)
 	if err != nil {
 		return Run{}, store.Scan{}, err
 	}
@@ -383,7 +389,7 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	gen := e.srv.Generated()
 	count := gen.Count()
 	rep := &Report{Size: cfg.Size, Spec: *cfg.Spec, Latency: cfg.Latency.String(), Budget: cfg.Budget, EntraBudget: cfg.EntraBudget,
-		TimeScale: cfg.TimeScale, SitePropertiesEvery: cfg.SitePropertiesEvery.String(), Store: e.st.Driver(), Baseline: cfg.Baseline, LowerBound: LowerBoundFormula,
+		TimeScale: cfg.TimeScale, SitePropertiesEvery: cfg.SitePropertiesEvery.String(), SitePropertiesPages: cfg.SitePropertiesPages, Store: e.st.Driver(), Baseline: cfg.Baseline, LowerBound: LowerBoundFormula,
 		Tenant: TenantCount{Sites: count.Sites, Drives: count.Drives, Items: count.Items, SharedItems: count.SharedItems, Links: count.Links, Guests: count.Guests}}
 	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
 		rep.MemoryLimitBytes = l

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharedrift/sharedrift/bench"
+	"github.com/sharedrift/sharedrift/config"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -68,8 +69,10 @@ written, and checks the targets; it exits 1 when one is missed.`,
 	fs.StringVar(&cfg.Baseline, "baseline", "recommended", `baseline to evaluate before recording, or "none"`)
 	fs.BoolVar(&cfg.Halved, "halved", false, "also run the first scan with half the budget")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "drives read at once (default 8)")
-	fs.DurationVar(&cfg.SitePropertiesEvery, "site-properties-every", 24*time.Hour,
-		"read every site's CSOM properties this often, as a tenant's site_properties_every does; 0 reads them each scan (the daemon's default)")
+	fs.DurationVar(&cfg.SitePropertiesEvery, "site-properties-every", 0,
+		"read site CSOM properties this often, as a tenant's site_properties_every does; 0 reads them each scan (the daemon's default)")
+	fs.IntVar(&cfg.SitePropertiesPages, "site-properties-pages", config.DefaultSitePropertiesPages,
+		"pages of site CSOM properties a re-scan reads, as a tenant's site_properties_pages does; 0 reads every page")
 	fs.StringVar(&format, "format", "table", "output format: table or json")
 	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the largest heap seen to this file")
 	return cmd
