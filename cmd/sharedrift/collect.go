@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
@@ -170,6 +171,8 @@ func collectSnapshot(ctx context.Context, log *slog.Logger, c *m365.Client, opts
 			return nil, err
 		}
 		so.State = st
+		// As the daemon's default: a window of site-properties pages.
+		so.SitePropertiesPages = config.DefaultSitePropertiesPages
 	}
 	snap := scanner.Scan(ctx, m365.Sources(c, so), opts)
 	calls := 0
