@@ -42,7 +42,8 @@ type Recorded struct {
 	Tenant   config.Tenant
 	Scan     store.Scan
 	Snapshot *tenant.Snapshot
-	Results  []tenant.Result
+	// Results are the scan's results, valid during the call.
+	Results  *tenant.ResultSpool
 	Baseline *baselines.Baseline
 }
 
@@ -217,9 +218,16 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 		// Sections cut short by cancellation are not a tenant's state.
 		return daemon.ScanResult{}, fmt.Errorf("collect %s: %w", tg.cfg.Name, context.Cause(ctx))
 	}
-	results := rules.Evaluate(snap, tg.baseline)
+	defer snap.Close()
+	// Results are spooled: a large tenant fails rules on a million links,
+	// and the store reads them in the spool's order.
+	results := tenant.NewResultSpool("", 0)
+	defer results.Close()
+	if err := rules.Stream(snap, tg.baseline, results.Add); err != nil {
+		return daemon.ScanResult{}, fmt.Errorf("evaluate %s: %w", tg.cfg.Name, err)
+	}
 
-	in := store.ScanInput{Snapshot: snap, Results: results, Baseline: tg.cfg.Baseline, StartedAt: started, DeltaTokens: state.Tokens(snap)}
+	in := store.ScanInput{Snapshot: snap, ResultSet: results, Baseline: tg.cfg.Baseline, StartedAt: started, DeltaTokens: state.Tokens(snap)}
 	if req.Lease.Name != "" {
 		in.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
 	}
@@ -232,11 +240,8 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 	}
 	res := daemon.ScanResult{ScanID: sc.ID, Status: string(sc.Status),
 		Calls: int(sc.Stats.APICalls), Throttled: int(sc.Stats.Throttled), RU: sc.Stats.RU}
-	for _, r := range results {
-		if r.Outcome == tenant.Fail && r.Exception == "" {
-			res.Fails++
-		}
-	}
+	// Excepted failures are passes by now: every failure counts.
+	res.Fails = results.Counts().Fail
 	if p.o.AfterRecord != nil {
 		rec := Recorded{Tenant: tg.cfg, Scan: sc, Snapshot: snap, Results: results, Baseline: tg.baseline}
 		if err := p.o.AfterRecord(ctx, rec); err != nil {

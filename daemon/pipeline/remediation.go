@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/sharedrift/sharedrift/notify/slack"
 	"github.com/sharedrift/sharedrift/remediate"
 	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // approvedRunTimeout bounds the run an approval starts.
@@ -146,7 +150,21 @@ func (r *Remediations) AfterScan(ctx context.Context, rec Recorded) error {
 	if !plans(pol) || rec.Snapshot == nil {
 		return nil
 	}
-	ps, skipped := remediate.Build(rec.Snapshot, rec.Baseline, rec.Results)
+	// Only the failures a fix could be planned for are held.
+	var failing []tenant.Result
+	err = rec.Results.Each(func(_ string, res *tenant.Result) error {
+		if res.Outcome == tenant.Fail && res.Exception == "" && remediate.Fixable(res.RuleID) && pol.ModeFor(res.RuleID) != remediate.ModeOff {
+			failing = append(failing, *res)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read results: %w", err)
+	}
+	slices.SortStableFunc(failing, func(a, b tenant.Result) int { // plans in rule, then object order
+		return cmp.Or(strings.Compare(a.RuleID, b.RuleID), strings.Compare(a.ObjectKey, b.ObjectKey))
+	})
+	ps, skipped := remediate.Build(rec.Snapshot, rec.Baseline, failing)
 	for i := range ps {
 		ps[i].Tenant = name
 	}
