@@ -337,12 +337,17 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		return Run{}, store.Scan{}, err
 	}
 	afterCollect := liveHeap()
-	var results []tenant.Result
+	// As the daemon does: results stream into a spool the store reads.
+	results := tenant.NewResultSpool("", 0)
+	defer results.Close()
 	if e.base != nil {
-		results = rules.Evaluate(snap, e.base)
+		if err := rules.Stream(snap, e.base, results.Add); err != nil {
+			mem.stop()
+			return Run{}, store.Scan{}, fmt.Errorf("evaluate: %w", err)
+		}
 	}
 	afterRules := liveHeap()
-	in := store.ScanInput{Snapshot: snap, Results: results, Baseline: e.cfg.Baseline, StartedAt: start}
+	in := store.ScanInput{Snapshot: snap, ResultSet: results, Baseline: e.cfg.Baseline, StartedAt: start}
 	complete := true
 	for _, sec := range benchSections {
 		complete = complete && snap.Complete(sec)

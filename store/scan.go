@@ -202,7 +202,11 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read section state: %w", err)
 	}
-	prev, err := s.loadHashes(ctx, tx, tid, sec)
+	hint := 0
+	if hasBase {
+		hint = sizeHint(snap, sec)
+	}
+	prev, err := s.loadHashes(ctx, tx, tid, sec, hint)
 	if err != nil {
 		return err
 	}
@@ -319,10 +323,25 @@ func (s *sqlStore) eachLatest(ctx context.Context, tx *sqlx.Tx, tid int64, sec t
 	return nil
 }
 
+// sizeHint is about how many objects a section's stored state holds (the
+// scan's own count), so that a large section's hashes are read into one
+// allocation rather than a growing one.
+func sizeHint(snap *tenant.Snapshot, sec tenant.Section) int {
+	switch sec {
+	case tenant.SectionLinks:
+		return snap.LinkCount()
+	case tenant.SectionGuests:
+		return len(snap.Guests)
+	case tenant.SectionSites:
+		return len(snap.Sites)
+	}
+	return 0
+}
+
 // loadHashes reads the key and content hash of every live object of a
-// section.
-func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section) (prevSet, error) {
-	var p prevSet
+// section; hint is the expected count.
+func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, hint int) (prevSet, error) {
+	p := prevSet{e: make([]prevEntry, 0, hint+hint/64+16)}
 	err := s.eachLatest(ctx, tx, tid, sec, func(key string, hash []byte, deleted bool) {
 		if deleted {
 			return
