@@ -3,8 +3,10 @@ package m365
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"unique"
 
 	"github.com/sharedrift/sharedrift/tenant"
 )
@@ -42,6 +44,7 @@ func ParseGuests(items []json.RawMessage, withSignIn bool) ([]tenant.Guest, erro
 			return nil, fmt.Errorf("%s: user %d has no id", ep, i)
 		}
 		g.Domain = guestDomain(g.Mail, g.UPN)
+		compactGuest(&g)
 		if withSignIn {
 			g.SignIn = &tenant.SignIn{}
 			if sa := p.object("signInActivity"); sa != nil {
@@ -87,5 +90,27 @@ func ParseRefs(items []json.RawMessage) ([]tenant.Ref, error) {
 		out = append(out, tenant.Ref{ID: p.s("id"), DisplayName: p.s("displayName"), Type: p.odataType()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return compactRefs(out), nil
 }
+
+// compactGuest shares the strings that repeat across guests (domains,
+// states, the groups and sponsors they point to) with every other copy:
+// a large tenant's guests are all held while a scan runs.
+func compactGuest(g *tenant.Guest) {
+	g.Domain = intern(g.Domain)
+	g.State = tenant.GuestState(intern(string(g.State)))
+	g.Sponsors = compactRefs(g.Sponsors)
+	g.MemberOf = compactRefs(g.MemberOf)
+}
+
+// compactRefs interns refs' strings and drops spare capacity; nil (not
+// collected) stays nil and empty stays empty.
+func compactRefs(rs []tenant.Ref) []tenant.Ref {
+	for i := range rs {
+		r := &rs[i]
+		r.ID, r.DisplayName, r.Type = intern(r.ID), intern(r.DisplayName), intern(r.Type)
+	}
+	return slices.Clip(rs)
+}
+
+func intern(s string) string { return unique.Make(s).Value() }

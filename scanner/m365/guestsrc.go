@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"time"
 
@@ -242,17 +243,32 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	if !sameOrigin(c.graphURL(V1, "/"), deltaLink) {
 		return &APIError{Endpoint: "GET /v1.0/users/delta", Status: http.StatusGone, Message: "stored delta link points to another host"}
 	}
-	byID := map[string]*tenant.Guest{}
+	// The guests live in one slice, found by ID through an index; a
+	// removed guest is blanked and dropped at the end.
+	var guests []tenant.Guest
+	byID := map[string]int{}
 	err := src.o.State.Previous(ctx, tenant.SectionGuests, func(doc []byte) error {
 		var g tenant.Guest
 		if err := json.Unmarshal(doc, &g); err != nil {
 			return fmt.Errorf("stored guest: %w", err)
 		}
-		byID[g.ID] = &g
+		compactGuest(&g)
+		if i, ok := byID[g.ID]; ok {
+			guests[i] = g
+			return nil
+		}
+		byID[g.ID] = len(guests)
+		guests = append(guests, g)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("collect guests: stored guests: %w", err)
+	}
+	remove := func(id string) {
+		if i, ok := byID[id]; ok {
+			guests[i] = tenant.Guest{}
+			delete(byID, id)
+		}
 	}
 	haveSignIns := signInsSince != signInsUnavailable
 	changed := map[string]bool{}
@@ -264,7 +280,7 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 			}
 			id := p.s("id")
 			if p.raw("@removed") != nil {
-				delete(byID, id)
+				remove(id)
 				continue
 			}
 			gs, err := ParseGuests([]json.RawMessage{raw}, false)
@@ -272,16 +288,20 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 				return err
 			}
 			if len(gs) == 0 {
-				delete(byID, id) // no longer a guest
+				remove(id) // no longer a guest
 				continue
 			}
 			g := gs[0]
-			if old, ok := byID[id]; ok {
-				g.SignIn = old.SignIn
-			} else if haveSignIns {
-				g.SignIn = &tenant.SignIn{}
+			if i, ok := byID[id]; ok {
+				g.SignIn = guests[i].SignIn
+				guests[i] = g
+			} else {
+				if haveSignIns {
+					g.SignIn = &tenant.SignIn{}
+				}
+				byID[id] = len(guests)
+				guests = append(guests, g)
 			}
-			byID[id] = &g
 			changed[id] = true
 		}
 		return nil
@@ -295,15 +315,13 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 			return fmt.Errorf("collect guests: recent sign-ins: %w", err)
 		}
 		for id, si := range recent {
-			if g, ok := byID[id]; ok {
-				g.SignIn = si
+			if i, ok := byID[id]; ok {
+				guests[i].SignIn = si
 			}
 		}
 	}
-	guests := make([]tenant.Guest, 0, len(byID))
-	for _, g := range byID {
-		guests = append(guests, *g)
-	}
+	clear(byID)
+	guests = slices.DeleteFunc(guests, func(g tenant.Guest) bool { return g.ID == "" })
 	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
 	which := map[string]int{}
 	for i, g := range guests {
