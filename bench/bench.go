@@ -137,6 +137,10 @@ type Run struct {
 	CollectSimulatedSeconds float64 `json:"collectSimulatedSeconds"`
 	PeakRSSBytes            int64   `json:"peakRssBytes"`
 	PeakHeapBytes           int64   `json:"peakHeapBytes"`
+	// PeakGoBytes is the most memory the Go runtime held from the system
+	// (Sys - HeapReleased); the rest of the resident set is the program's
+	// code and what the embedded database allocates itself.
+	PeakGoBytes int64 `json:"peakGoBytes"`
 	// LiveHeap* is the heap still reachable after collection (the
 	// snapshot) and after rule evaluation (snapshot and results).
 	LiveHeapAfterCollectBytes int64 `json:"liveHeapAfterCollectBytes"`
@@ -357,7 +361,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	}
 	sc, err := e.st.RecordScan(ctx, in)
 	wall := time.Since(start)
-	rss, heap := mem.stop()
+	rss, heap, goBytes := mem.stop()
 	if err != nil {
 		return Run{}, store.Scan{}, err
 	}
@@ -365,7 +369,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	r := Run{Name: name, Calls: u.Requests, SubRequests: u.SubRequests, CallsByKind: u.ByKind,
 		RU: sc.Stats.RU, ServedRU: u.RU, EntraRU: u.EntraRU, Throttled: u.Throttled, ThrottledByKind: u.ThrottledByKind, PermissionCalls: u.ByKind["permissions"],
 		WallSeconds: wall.Seconds(), SimulatedSeconds: e.srv.Clock().Sim(wall).Seconds(),
-		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap,
+		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap, PeakGoBytes: goBytes,
 		LiveHeapAfterCollectBytes: afterCollect, LiveHeapAfterRulesBytes: afterRules,
 		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
 		Sections: map[tenant.Section]tenant.State{}, Links: snap.LinkCount(), Guests: len(snap.Guests), TokensWritten: len(in.DeltaTokens)}
@@ -581,6 +585,7 @@ type memory struct {
 	mu       sync.Mutex
 	rss      int64
 	heap     int64
+	goBytes  int64
 	hwmReset bool
 
 	profile     string
@@ -618,6 +623,7 @@ func (m *memory) sample() {
 	m.mu.Lock()
 	m.rss = max(m.rss, rss)
 	m.heap = max(m.heap, int64(ms.HeapInuse))
+	m.goBytes = max(m.goBytes, int64(ms.Sys-ms.HeapReleased))
 	if m.profile != "" && int64(ms.HeapInuse) > m.profiled+m.profiled/10 {
 		m.profiled = int64(ms.HeapInuse)
 		m.writeProfile()
@@ -644,14 +650,14 @@ func (m *memory) writeProfile() {
 	}
 }
 
-func (m *memory) stop() (rss, heap int64) {
+func (m *memory) stop() (rss, heap, goBytes int64) {
 	m.sample()
 	close(m.done)
 	m.wg.Wait()
 	if m.hwmReset {
 		m.rss = max(m.rss, procStatus("VmHWM"))
 	}
-	return m.rss, m.heap
+	return m.rss, m.heap, m.goBytes
 }
 
 // procStatus reads a "kB" field of /proc/self/status in bytes (0 when

@@ -35,6 +35,9 @@ type dialect interface {
 	// analyze refreshes the planner statistics of a table that was just
 	// bulk loaded in tx.
 	analyze(ctx context.Context, tx *sqlx.Tx, table string) error
+	// scanCache sizes the page cache of tx's connection for recording a
+	// scan (large) or for anything else.
+	scanCache(ctx context.Context, tx *sqlx.Tx, large bool) error
 	// forUpdate is appended to a SELECT whose rows the transaction will
 	// rely on until commit.
 	forUpdate() string
@@ -139,6 +142,8 @@ func (postgresDialect) analyze(ctx context.Context, tx *sqlx.Tx, table string) e
 }
 
 // bulk uses COPY FROM STDIN: the fastest way into PostgreSQL.
+func (postgresDialect) scanCache(context.Context, *sqlx.Tx, bool) error { return nil }
+
 func (postgresDialect) bulk(ctx context.Context, tx *sqlx.Tx, table string, cols []string) (rowWriter, error) {
 	stmt, err := tx.PrepareContext(ctx, "COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
 	if err != nil {
@@ -205,6 +210,26 @@ func (sqliteDialect) forUpdate() string { return "" }
 func (sqliteDialect) analyze(context.Context, *sqlx.Tx, string) error { return nil }
 
 // bulk batches rows into multi-row INSERTs with one prepared statement.
+// Page cache sizes in KiB. Each connection has its own cache, and memory
+// an SQLite connection once took stays with it: a small cache for every
+// connection (readers stream, they gain little from caching) and a large
+// one only while a scan is written, whose index inserts would thrash.
+const (
+	sqliteCacheKiB     = 4096
+	sqliteScanCacheKiB = 16384
+)
+
+func (sqliteDialect) scanCache(ctx context.Context, tx *sqlx.Tx, large bool) error {
+	kib := sqliteCacheKiB
+	if large {
+		kib = sqliteScanCacheKiB
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = -%d", kib)); err != nil {
+		return fmt.Errorf("size page cache: %w", err)
+	}
+	return nil
+}
+
 func (sqliteDialect) bulk(ctx context.Context, tx *sqlx.Tx, table string, cols []string) (rowWriter, error) {
 	per := max(1, min(256, 30000/len(cols)))
 	return &batchWriter{ctx: ctx, tx: tx, table: table, cols: cols, per: per}, nil

@@ -1,5 +1,37 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+)
+
 // SetMidScanHook makes RecordScan call fn inside its transaction once the
 // object versions are written; the kill test parks the writer there.
 func SetMidScanHook(s Store, fn func()) { s.(*sqlStore).hookMidScan = fn }
+
+// CacheSizes returns the page cache size (PRAGMA cache_size) of every
+// connection an SQLite store's pool can hand out, holding them all at once.
+func CacheSizes(ctx context.Context, s Store) ([]int, error) {
+	db := s.(*sqlStore).db
+	n := db.Stats().MaxOpenConnections
+	var out []int
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, c)
+		var v int
+		if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

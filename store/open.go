@@ -199,10 +199,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	dsn := "file:" + path + "?_txlock=immediate" +
 		"&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
-		// A 32 MiB page cache per connection keeps big scans from thrashing
-		// the indexes; a larger one, or temporary tables in memory, made
-		// the store most of a large scan's resident memory.
-		"&_pragma=cache_size(-32768)"
+		fmt.Sprintf("&_pragma=cache_size(-%d)", sqliteCacheKiB) // see scanCache
 	db, err := sqlx.Open("sqlite", dsn)
 	if err != nil {
 		return nil, stepError(target, "open", "", err)

@@ -76,7 +76,15 @@ func (s *sqlStore) RecordScan(ctx context.Context, in ScanInput) (Scan, error) {
 			sc.Stats.RU += st.RU
 		}
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error { return s.recordScan(ctx, tx, in, &sc) })
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.d.scanCache(ctx, tx, true); err != nil {
+			return err
+		}
+		// The connection goes back to the pool with its usual cache,
+		// also when the scan fails.
+		defer s.d.scanCache(context.WithoutCancel(ctx), tx, false) //nolint:errcheck // best effort
+		return s.recordScan(ctx, tx, in, &sc)
+	})
 	if err != nil {
 		return Scan{}, fmt.Errorf("record scan of tenant %q: %w", snap.Tenant, err)
 	}
