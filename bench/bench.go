@@ -554,6 +554,15 @@ func checks(rep *Report) []Check {
 			check("changed: sections complete", b2f(complete(c)), "= 1", complete(c)),
 			check("changed: changed links and guests missed", float64(missed), "= 0", missed == 0))
 	}
+	if rep.Size == "s2" {
+		// The memory target is set for s2; it covers every run, the
+		// in-process fake included. 0 means the resident set was unreadable.
+		var peak int64
+		for _, r := range rep.Runs {
+			peak = max(peak, r.PeakRSSBytes)
+		}
+		out = append(out, check("s2: peak RSS MiB", float64(peak)/(1<<20), "<= 256", peak > 0 && peak <= 256<<20))
+	}
 	if h, f := find("first, half budget"), find("first"); h != nil && f != nil {
 		ratio := h.CollectSimulatedSeconds / f.CollectSimulatedSeconds
 		out = append(out,
