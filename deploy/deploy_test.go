@@ -254,6 +254,7 @@ func TestHelmChart(t *testing.T) {
 		{"secret env", dig(t, c, "envFrom", 0, "secretRef", "name"), "sharedrift-env"},
 		{"image tag from appVersion", dig(t, c, "image"), "sharedrift:0.1.0"},
 		{"memory request", dig(t, c, "resources", "requests", "memory"), "128Mi"},
+		{"soft memory limit", fmt.Sprint(dig(t, c, "env", 2, "name"), "=", dig(t, c, "env", 2, "value")), "GOMEMLIMIT=400MiB"},
 		{"selector matches labels", dig(t, d, "spec", "selector", "matchLabels", "app.kubernetes.io/instance"), "prod"},
 		{"service selects pods", dig(t, objs["Service"], "spec", "selector", "app.kubernetes.io/name"), "sharedrift"},
 	}
