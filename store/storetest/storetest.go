@@ -79,15 +79,7 @@ func testSpooled(t *testing.T, newStore NewStore) {
 	steps := []func() (*tenant.Snapshot, []tenant.Result){
 		func() (*tenant.Snapshot, []tenant.Result) { // duplicates
 			snap := Snapshot(T0)
-			rs := Evaluate(snap)
-			for _, r := range rs {
-				if r.ObjectKey == "guest:g2" {
-					r.Message = "second report"
-					rs = append(rs, r)
-					break
-				}
-			}
-			return snap, rs
+			return snap, withDuplicate(Evaluate(snap))
 		},
 		func() (*tenant.Snapshot, []tenant.Result) { // a fix and an unknown
 			snap := Snapshot(T0.Add(time.Hour))
@@ -584,19 +576,24 @@ func testLastSeen(t *testing.T, s store.Store, _ *Clock) {
 	eq(t, "open", sc5.FindingsOpen, int64(3))
 }
 
+// withDuplicate appends a second report of guest g2's failure with
+// another message.
+func withDuplicate(results []tenant.Result) []tenant.Result {
+	for _, r := range results {
+		if r.ObjectKey == "guest:g2" {
+			r.Message = "second report"
+			return append(results, r)
+		}
+	}
+	return results
+}
+
 // testDuplicateResults: a rule reporting the same object twice in one
 // scan opens (and later keeps) one finding, with the first result's content.
 func testDuplicateResults(t *testing.T, s store.Store, _ *Clock) {
 	for i, at := range []time.Time{T0, T0.Add(time.Hour)} {
 		snap := Snapshot(at)
-		results := Evaluate(snap)
-		for _, r := range results {
-			if r.ObjectKey == "guest:g2" {
-				r.Message = "second report"
-				results = append(results, r)
-				break
-			}
-		}
+		results := withDuplicate(Evaluate(snap))
 		sc, err := s.RecordScan(context.Background(), store.ScanInput{Snapshot: snap, Results: results})
 		if err != nil {
 			t.Fatal(err)
