@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"container/heap"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -203,7 +204,7 @@ type runReader[T any] struct {
 
 func (rr *runReader[T]) next() (bool, error) {
 	k, err := rr.field()
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return false, nil
 	}
 	if err != nil {
@@ -212,7 +213,7 @@ func (rr *runReader[T]) next() (bool, error) {
 	rr.key = string(k)
 	b, err := rr.field()
 	if err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return false, err
@@ -229,7 +230,7 @@ func (rr *runReader[T]) next() (bool, error) {
 // its first byte.
 func (rr *runReader[T]) field() ([]byte, error) {
 	n, err := binary.ReadUvarint(rr.r)
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return nil, io.EOF
 	}
 	if err != nil {
