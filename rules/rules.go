@@ -140,9 +140,11 @@ func StreamRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline, emit func
 			err = emit(res)
 		}
 		var agg passes
+		var cur tenant.Result // one copy per rule, not one allocation per result
 		collect := func(res tenant.Result) {
 			if !agg.take(&res, m.Section) {
-				send(&res)
+				cur = res
+				send(&cur)
 			}
 		}
 		if bi, ok := r.(*builtin); ok {
