@@ -177,6 +177,8 @@ type Remediation struct {
 	Rules map[string]string `koanf:"rules"`
 	// MaxChanges caps changes per run; over it nothing more is changed.
 	MaxChanges int `koanf:"max_changes"`
+	// MaxPlans caps the plans recorded after one scan, most severe first.
+	MaxPlans int `koanf:"max_plans"`
 	// MaxSnapshotAge refuses to act on older scans.
 	MaxSnapshotAge Duration `koanf:"max_snapshot_age"`
 	// AllowDestructive lists rule IDs whose destructive fixes may run in auto mode.

@@ -126,6 +126,8 @@ func TestBadInput(t *testing.T) {
 			[]string{"tenants.acme.schedule", "bad schedule"}},
 		{"bad full scan period", minimal + "    full_scan_every: daily\n", nil,
 			[]string{"tenants.acme.full_scan_every", `invalid duration "daily"`}},
+		{"negative max plans", minimal + "    remediation:\n      max_plans: -5\n", nil,
+			[]string{"tenants.acme.remediation.max_plans", `tenant "acme"`, "must not be negative"}},
 		{"negative site properties pages", minimal + "    site_properties_pages: -1\n", nil,
 			[]string{"tenants.acme.site_properties_pages", `tenant "acme"`, "must not be negative"}},
 		{"negative default site properties pages", "defaults:\n  site_properties_pages: -2\n" + minimal, nil,

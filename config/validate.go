@@ -162,6 +162,9 @@ func validateRemediation(ps *problems, src, key string, r *Remediation) {
 	if r.MaxChanges < 0 {
 		ps.add(src, key+".max_changes", "must not be negative")
 	}
+	if r.MaxPlans < 0 {
+		ps.add(src, key+".max_plans", "must not be negative")
+	}
 	if r.GracePeriod < 0 {
 		ps.add(src, key+".grace_period", "must not be negative")
 	}
@@ -264,6 +267,9 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	}
 	if t.Remediation.MaxChanges != 0 {
 		rem.MaxChanges = t.Remediation.MaxChanges
+	}
+	if t.Remediation.MaxPlans != 0 {
+		rem.MaxPlans = t.Remediation.MaxPlans
 	}
 	if t.Remediation.MaxSnapshotAge != 0 {
 		rem.MaxSnapshotAge = t.Remediation.MaxSnapshotAge

@@ -30,6 +30,7 @@ const (
 // Defaults for policy fields left unset.
 const (
 	DefaultMaxChanges     = 10
+	DefaultMaxPlans       = 1000
 	DefaultMaxSnapshotAge = 24 * time.Hour
 	DefaultGracePeriod    = 7 * 24 * time.Hour
 )
@@ -40,6 +41,10 @@ type Policy struct {
 	Rules map[string]Mode
 	// MaxChanges caps the changes one run makes.
 	MaxChanges int
+	// MaxPlans caps the plans recorded after one scan: a large tenant can
+	// fail a fixable rule on hundreds of thousands of links, and a plan
+	// per failure is neither reviewable nor cheap to store.
+	MaxPlans int
 	// MaxSnapshotAge refuses findings last seen in an older scan.
 	MaxSnapshotAge time.Duration
 	// AllowDestructive lists rules whose destructive steps may run in auto mode.
@@ -52,7 +57,7 @@ type Policy struct {
 
 // PolicyFrom converts a tenant's configured policy and fills defaults.
 func PolicyFrom(c config.Remediation) Policy {
-	p := Policy{Mode: Mode(c.Mode), MaxChanges: c.MaxChanges, MaxSnapshotAge: c.MaxSnapshotAge.D(),
+	p := Policy{Mode: Mode(c.Mode), MaxChanges: c.MaxChanges, MaxPlans: c.MaxPlans, MaxSnapshotAge: c.MaxSnapshotAge.D(),
 		AllowDestructive: c.AllowDestructive, Exclude: c.Exclude}
 	if len(c.Rules) > 0 {
 		p.Rules = map[string]Mode{}
@@ -69,6 +74,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.MaxChanges <= 0 {
 		p.MaxChanges = DefaultMaxChanges
+	}
+	if p.MaxPlans <= 0 {
+		p.MaxPlans = DefaultMaxPlans
 	}
 	if p.MaxSnapshotAge <= 0 {
 		p.MaxSnapshotAge = DefaultMaxSnapshotAge

@@ -150,20 +150,13 @@ func (r *Remediations) AfterScan(ctx context.Context, rec Recorded) error {
 	if !plans(pol) || rec.Snapshot == nil {
 		return nil
 	}
-	// Only the failures a fix could be planned for are held.
-	var failing []tenant.Result
-	err = rec.Results.Each(func(_ string, res *tenant.Result) error {
-		if res.Outcome == tenant.Fail && res.Exception == "" && remediate.Fixable(res.RuleID) && pol.ModeFor(res.RuleID) != remediate.ModeOff {
-			failing = append(failing, *res)
-		}
-		return nil
-	})
+	failing, over, err := plannable(rec.Results, &pol)
 	if err != nil {
-		return fmt.Errorf("read results: %w", err)
+		return err
 	}
-	slices.SortStableFunc(failing, func(a, b tenant.Result) int { // plans in rule, then object order
-		return cmp.Or(strings.Compare(a.RuleID, b.RuleID), strings.Compare(a.ObjectKey, b.ObjectKey))
-	})
+	if over > 0 {
+		r.log.WarnContext(ctx, "remediation plans capped", "tenant", name, "scan_id", rec.Scan.ID, "max_plans", pol.MaxPlans, "not_planned", over)
+	}
 	ps, skipped := remediate.Build(rec.Snapshot, rec.Baseline, failing)
 	for i := range ps {
 		ps[i].Tenant = name
@@ -179,6 +172,52 @@ func (r *Remediations) AfterScan(ctx context.Context, rec Recorded) error {
 	}
 	_, err = r.apply(ctx, name, remediate.ApplyOptions{})
 	return err
+}
+
+// plannable returns the failures of a scan that a fix could be planned for
+// under pol, at most pol.MaxPlans of them, most severe first (then by
+// fingerprint, so the same ones are kept scan after scan until fixed),
+// ordered by rule and object; over counts those left out. It holds at
+// most twice the cap.
+func plannable(results *tenant.ResultSpool, pol *remediate.Policy) (kept []tenant.Result, over int, err error) {
+	limit := max(pol.MaxPlans, 1)
+	type cand struct {
+		fp string
+		r  tenant.Result
+	}
+	var cs []cand
+	rank := func(r *tenant.Result) int { n, _ := r.Severity.Rank(); return n }
+	trim := func() {
+		slices.SortFunc(cs, func(a, b cand) int {
+			return cmp.Or(cmp.Compare(rank(&b.r), rank(&a.r)), strings.Compare(a.fp, b.fp))
+		})
+		if len(cs) > limit {
+			over += len(cs) - limit
+			clear(cs[limit:])
+			cs = cs[:limit]
+		}
+	}
+	err = results.Each(func(fp string, res *tenant.Result) error {
+		if res.Outcome != tenant.Fail || res.Exception != "" || !remediate.Fixable(res.RuleID) || pol.ModeFor(res.RuleID) == remediate.ModeOff {
+			return nil
+		}
+		if cs = append(cs, cand{fp, *res}); len(cs) >= 2*limit {
+			trim()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read results: %w", err)
+	}
+	trim()
+	kept = make([]tenant.Result, len(cs))
+	for i := range cs {
+		kept[i] = cs[i].r
+	}
+	slices.SortStableFunc(kept, func(a, b tenant.Result) int { // plans in rule, then object order
+		return cmp.Or(strings.Compare(a.RuleID, b.RuleID), strings.Compare(a.ObjectKey, b.ObjectKey))
+	})
+	return kept, over, nil
 }
 
 // apply runs the tenant's due plans and counts the outcome.
