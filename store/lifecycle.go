@@ -107,6 +107,8 @@ const (
 	fSeen    // a failing result in this scan
 	fRefresh // rewrite with the first failing result
 	fWritten // its refresh row is written
+	fResolve // resolve: not failing in a complete section
+	fUntrack // stop tracking: active, not seen failing, its mark moves
 )
 
 // findingMetas are a tenant's findings in fingerprint order, the order a
@@ -301,18 +303,20 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 			}
 		case m.flags&fResolved != 0:
 		case slices.Contains(complete, sec) && m.flags&fUnknown == 0:
+			m.flags |= fResolve
 			ops[opResolve]++
 			sc.FindingsResolved++
 		default:
 			sc.FindingsOpen++
 			if m.flags&fTracking != 0 && slices.Contains(marked, sec) {
+				m.flags |= fUntrack
 				ops[opUntrack]++
 			}
 		}
 	}
 	stepDone("classify")
 
-	if err := s.applyFindingWork(ctx, tx, tid, at, cur, complete, marked, ops, results, sc); err != nil {
+	if err := s.applyFindingWork(ctx, tx, tid, at, cur, ops, results, sc); err != nil {
 		return err
 	}
 	stepDone("update")
@@ -330,7 +334,7 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 // resolve and untrack first (they read the marks before they move), then
 // refresh, whose content is read again from the results. Nothing runs
 // when there is nothing to change.
-func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64, at any, cur *findingMetas, complete, marked []string,
+func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64, at any, cur *findingMetas,
 	ops map[string]int, results ResultSet, sc *Scan) error {
 	n := ops[opRefresh] + ops[opResolve] + ops[opUntrack]
 	if n == 0 {
@@ -346,19 +350,13 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 		return err
 	}
 	err = func() error {
-		// The same classification as updateFindings, for the rows that
-		// need no result.
+		// Resolve and untrack need no result.
 		for i := range cur.m {
 			m := &cur.m[i]
-			if m.flags&(fSeen|fResolved) != 0 {
-				continue
-			}
-			sec := cur.sections[m.section]
-			op := ""
+			op := opResolve
 			switch {
-			case slices.Contains(complete, sec) && m.flags&fUnknown == 0:
-				op = opResolve
-			case m.flags&fTracking != 0 && slices.Contains(marked, sec):
+			case m.flags&fResolve != 0:
+			case m.flags&fUntrack != 0:
 				op = opUntrack
 			default:
 				continue

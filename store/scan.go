@@ -139,6 +139,9 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 	if results == nil {
 		results = sortResults(in.Results)
 	}
+	// The results are read once per bulk load (results, new findings,
+	// refreshed findings): the transaction's connection carries one at a
+	// time, and reading the spool again costs less than holding it.
 	marked, err := s.writeResults(ctx, tx, results, sc)
 	if err != nil {
 		return err
@@ -502,13 +505,9 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results Result
 		return nil, err
 	}
 	err = results.Each(func(fp string, r *tenant.Result) error {
-		k := ck{r.RuleID, r.Outcome}
-		if _, ok := counts[k]; !ok {
-			k.rule = strings.Clone(k.rule) // r's strings may live in a larger buffer
-		}
-		counts[k] += int64(r.Objects())
+		counts[ck{r.RuleID, r.Outcome}] += int64(r.Objects())
 		if _, ok := sections[r.RuleID]; !ok {
-			sections[strings.Clone(r.RuleID)] = r.Section
+			sections[r.RuleID] = r.Section
 		}
 		if failingResult(r) && !slices.Contains(marked, string(r.Section)) {
 			marked = append(marked, string(r.Section))
