@@ -36,6 +36,7 @@ type remediateFlags struct {
 	mode             string
 	ruleModes        []string
 	maxChanges       int
+	maxPlans         int
 	maxAge, grace    time.Duration
 	allowDestructive []string
 	exclude          config.Exclusion
@@ -61,6 +62,7 @@ func (f *remediateFlags) add(fs *pflag.FlagSet, withTenant bool) {
 	fs.StringVar(&f.mode, "mode", "", "remediation `MODE` for every rule: off, notify, dry-run, approve or auto (default dry-run)")
 	fs.StringSliceVar(&f.ruleModes, "rule-mode", nil, "`RULE=MODE` for one rule (repeatable)")
 	fs.IntVar(&f.maxChanges, "max-changes", 0, fmt.Sprintf("changes one run may make (default %d)", remediate.DefaultMaxChanges))
+	fs.IntVar(&f.maxPlans, "max-plans", 0, fmt.Sprintf("plans one scan may record, most severe first (default %d)", remediate.DefaultMaxPlans))
 	fs.DurationVar(&f.maxAge, "max-age", 0, "refuse findings last seen in a scan older than this `DURATION` (default 24h)")
 	fs.DurationVar(&f.grace, "grace", 0, "`DURATION` between blocking and deleting (default 168h)")
 	fs.StringSliceVar(&f.allowDestructive, "allow-destructive", nil, "`RULE` whose destructive steps may run in auto mode (repeatable)")
@@ -77,7 +79,7 @@ func (f *remediateFlags) policy() (remediate.Policy, error) {
 		}
 		return usagef("%s: %q, expected one of %s", flag, m, strings.Join(config.RemediationModes, ", "))
 	}
-	c := config.Remediation{Mode: f.mode, MaxChanges: f.maxChanges, MaxSnapshotAge: config.Duration(f.maxAge), AllowDestructive: f.allowDestructive, Exclude: f.exclude}
+	c := config.Remediation{Mode: f.mode, MaxChanges: f.maxChanges, MaxPlans: f.maxPlans, MaxSnapshotAge: config.Duration(f.maxAge), AllowDestructive: f.allowDestructive, Exclude: f.exclude}
 	if f.mode != "" {
 		if err := check("--mode", f.mode); err != nil {
 			return remediate.Policy{}, err
@@ -158,6 +160,7 @@ type remediateEnv struct {
 	st     store.Store
 	client *m365.Client
 	svc    *remediate.Service
+	pol    remediate.Policy
 	tenant string
 	// baseline is what plans restore; loaded only with a tenant connection.
 	baseline *baselines.Baseline
@@ -176,7 +179,7 @@ func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant 
 	if err != nil {
 		return nil, err
 	}
-	s := &remediateEnv{f: f, log: log, now: time.Now}
+	s := &remediateEnv{f: f, log: log, now: time.Now, pol: pol}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -334,11 +337,19 @@ func newRemediatePlanCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plans, skipped := remediate.Build(snap, s.baseline, results)
+			sel, err := remediate.Select(remediate.Each(results), &s.pol)
+			if err != nil {
+				return err
+			}
+			if sel.Over > 0 {
+				log.Warn("remediation plans capped", "tenant", s.tenant, "max_plans", s.pol.MaxPlans, "not_planned", sel.Over)
+			}
+			plans, skipped := remediate.Build(snap, s.baseline, sel.Failures)
 			stats, err := s.svc.Record(ctx, sc.ID, plans)
 			if err != nil {
 				return err
 			}
+			stats.Off += sel.Off // failures of rules that are off reach no plan
 			prs, err := s.svc.Plans(ctx, s.tenant, store.RemediationPlanned, store.RemediationApproved)
 			if err != nil {
 				return err

@@ -85,3 +85,32 @@ func TestRemediateOffline(t *testing.T) {
 		t.Errorf("apply without a tenant: %d %s", code, errOut)
 	}
 }
+
+// --max-plans caps what one plan run records, most severe first.
+func TestRemediatePlanCap(t *testing.T) {
+	t.Setenv(envStoreDSN, "")
+	t.Setenv(envStateDir, "")
+	fixture := filepath.Join("..", "..", "testdata", "tenants", "fabrikam")
+	out, errOut, code := cli(t, "remediate", "plan", "--format", "json", "--fixture", fixture, "--state-dir", t.TempDir(), "--max-plans", "3")
+	if code != exitOK {
+		t.Fatalf("plan: %d %s", code, errOut)
+	}
+	var planned struct {
+		Recorded remediate.RecordStats  `json:"recorded"`
+		Plans    []remediate.PlanRecord `json:"plans"`
+	}
+	if err := json.Unmarshal([]byte(out), &planned); err != nil {
+		t.Fatal(err)
+	}
+	if planned.Recorded.Created != 3 || len(planned.Plans) != 3 {
+		t.Fatalf("created %d, listed %d plans; want 3 and 3", planned.Recorded.Created, len(planned.Plans))
+	}
+	for _, pr := range planned.Plans {
+		if pr.Plan.Severity != "critical" && pr.Plan.Severity != "high" {
+			t.Errorf("plan of %s severity %q kept under the cap", pr.Plan.RuleID, pr.Plan.Severity)
+		}
+	}
+	if !strings.Contains(errOut, "remediation plans capped") {
+		t.Errorf("no warning about the cap: %s", errOut)
+	}
+}

@@ -1,13 +1,10 @@
 package pipeline
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +13,6 @@ import (
 	"github.com/sharedrift/sharedrift/notify/slack"
 	"github.com/sharedrift/sharedrift/remediate"
 	"github.com/sharedrift/sharedrift/store"
-	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // approvedRunTimeout bounds the run an approval starts.
@@ -150,14 +146,14 @@ func (r *Remediations) AfterScan(ctx context.Context, rec Recorded) error {
 	if !plans(pol) || rec.Snapshot == nil {
 		return nil
 	}
-	failing, over, err := plannable(rec.Results, &pol)
+	sel, err := remediate.Select(rec.Results.Each, &pol)
 	if err != nil {
 		return err
 	}
-	if over > 0 {
-		r.log.WarnContext(ctx, "remediation plans capped", "tenant", name, "scan_id", rec.Scan.ID, "max_plans", pol.MaxPlans, "not_planned", over)
+	if sel.Over > 0 {
+		r.log.WarnContext(ctx, "remediation plans capped", "tenant", name, "scan_id", rec.Scan.ID, "max_plans", pol.MaxPlans, "not_planned", sel.Over)
 	}
-	ps, skipped := remediate.Build(rec.Snapshot, rec.Baseline, failing)
+	ps, skipped := remediate.Build(rec.Snapshot, rec.Baseline, sel.Failures)
 	for i := range ps {
 		ps[i].Tenant = name
 	}
@@ -172,52 +168,6 @@ func (r *Remediations) AfterScan(ctx context.Context, rec Recorded) error {
 	}
 	_, err = r.apply(ctx, name, remediate.ApplyOptions{})
 	return err
-}
-
-// plannable returns the failures of a scan that a fix could be planned for
-// under pol, at most pol.MaxPlans of them, most severe first (then by
-// fingerprint, so the same ones are kept scan after scan until fixed),
-// ordered by rule and object; over counts those left out. It holds at
-// most twice the cap.
-func plannable(results *tenant.ResultSpool, pol *remediate.Policy) (kept []tenant.Result, over int, err error) {
-	limit := max(pol.MaxPlans, 1)
-	type cand struct {
-		fp string
-		r  tenant.Result
-	}
-	var cs []cand
-	rank := func(r *tenant.Result) int { n, _ := r.Severity.Rank(); return n }
-	trim := func() {
-		slices.SortFunc(cs, func(a, b cand) int {
-			return cmp.Or(cmp.Compare(rank(&b.r), rank(&a.r)), strings.Compare(a.fp, b.fp))
-		})
-		if len(cs) > limit {
-			over += len(cs) - limit
-			clear(cs[limit:])
-			cs = cs[:limit]
-		}
-	}
-	err = results.Each(func(fp string, res *tenant.Result) error {
-		if res.Outcome != tenant.Fail || res.Exception != "" || !remediate.Fixable(res.RuleID) || pol.ModeFor(res.RuleID) == remediate.ModeOff {
-			return nil
-		}
-		if cs = append(cs, cand{fp, *res}); len(cs) >= 2*limit {
-			trim()
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("read results: %w", err)
-	}
-	trim()
-	kept = make([]tenant.Result, len(cs))
-	for i := range cs {
-		kept[i] = cs[i].r
-	}
-	slices.SortStableFunc(kept, func(a, b tenant.Result) int { // plans in rule, then object order
-		return cmp.Or(strings.Compare(a.RuleID, b.RuleID), strings.Compare(a.ObjectKey, b.ObjectKey))
-	})
-	return kept, over, nil
 }
 
 // apply runs the tenant's due plans and counts the outcome.

@@ -1,4 +1,4 @@
-package pipeline
+package remediate_test
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 
 // Planning keeps at most MaxPlans fixable failures, the most severe first
 // and the same ones each scan, and leaves out what no fix applies to.
-func TestPlannableCap(t *testing.T) {
+func TestSelectCap(t *testing.T) {
 	sp := tenant.NewResultSpool(t.TempDir(), 4) // spills: read back merged
 	defer sp.Close()
 	add := func(r tenant.Result) {
@@ -33,12 +33,13 @@ func TestPlannableCap(t *testing.T) {
 	}
 
 	pol := remediate.Policy{Mode: remediate.ModeDryRun, MaxPlans: 12, Rules: map[string]remediate.Mode{"links.anyone_link_edit": remediate.ModeOff}}
-	kept, over, err := plannable(sp, &pol)
+	sel, err := remediate.Select(sp.Each, &pol)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(kept) != 12 || over != 28 {
-		t.Fatalf("kept %d, over %d; want 12 and 28", len(kept), over)
+	kept := sel.Failures
+	if len(kept) != 12 || sel.Over != 28 || sel.Off != 1 {
+		t.Fatalf("kept %d, over %d, off %d; want 12, 28 and 1", len(kept), sel.Over, sel.Off)
 	}
 	// 10 critical and 10 high exist: all critical and 2 high are kept.
 	n := map[tenant.Severity]int{}
@@ -51,10 +52,11 @@ func TestPlannableCap(t *testing.T) {
 	if n[tenant.SeverityCritical] != 10 || n[tenant.SeverityHigh] != 2 || len(n) != 2 {
 		t.Errorf("kept severities %v, want 10 critical and 2 high", n)
 	}
-	again, _, err := plannable(sp, &pol)
+	sel, err = remediate.Select(sp.Each, &pol)
 	if err != nil {
 		t.Fatal(err)
 	}
+	again := sel.Failures
 	for i := range kept {
 		if again[i].ObjectKey != kept[i].ObjectKey {
 			t.Fatalf("a second read kept %s where the first kept %s", again[i].ObjectKey, kept[i].ObjectKey)
@@ -62,8 +64,25 @@ func TestPlannableCap(t *testing.T) {
 	}
 
 	pol.MaxPlans = 100
-	all, over, err := plannable(sp, &pol)
-	if err != nil || len(all) != 40 || over != 0 {
-		t.Errorf("under the cap: kept %d, over %d, %v; want 40, 0", len(all), over, err)
+	sel, err = remediate.Select(sp.Each, &pol)
+	if err != nil || len(sel.Failures) != 40 || sel.Over != 0 {
+		t.Errorf("under the cap: kept %d, over %d, %v; want 40, 0", len(sel.Failures), sel.Over, err)
+	}
+
+	// Results held in a slice select the same.
+	var held []tenant.Result
+	if err := sp.Each(func(_ string, r *tenant.Result) error { held = append(held, *r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	pol.MaxPlans = 12
+	sel, err = remediate.Select(remediate.Each(held), &pol)
+	fromSlice := sel.Failures
+	if err != nil || sel.Over != 28 || sel.Off != 1 || len(fromSlice) != len(kept) {
+		t.Fatalf("from a slice: kept %d, over %d, off %d, %v", len(fromSlice), sel.Over, sel.Off, err)
+	}
+	for i := range kept {
+		if fromSlice[i].ObjectKey != kept[i].ObjectKey {
+			t.Fatalf("from a slice kept %s where the spool kept %s", fromSlice[i].ObjectKey, kept[i].ObjectKey)
+		}
 	}
 }
