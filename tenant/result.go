@@ -69,7 +69,15 @@ type Result struct {
 	// sites, links and guests report their plain passes as one result per
 	// rule. 0 means one object.
 	Count int `json:"count,omitempty"`
+	// RuleWide marks an unknown result that stands for every object the
+	// rule judges: the rule could not be evaluated (a section it reads is
+	// incomplete, or its input was unreadable), so none of the rule's
+	// findings may be resolved, reopened or rewritten by this scan.
+	RuleWide bool `json:"ruleWide,omitempty"`
 }
+
+// Blocks reports whether r is a rule-wide unknown (see RuleWide).
+func (r *Result) Blocks() bool { return r.RuleWide && r.Outcome == Unknown }
 
 // Objects is how many objects r stands for (at least one).
 func (r *Result) Objects() int { return max(r.Count, 1) }

@@ -58,7 +58,7 @@ func (rs *ResultSpool) Each(fn func(fp string, r *Result) error) error { return 
 func (rs *ResultSpool) Close() error { return rs.sp.close() }
 
 // The result codec: the fields as length-prefixed strings in a fixed
-// order, then Count. It only lives as long as the spool's file.
+// order, then Count and a RuleWide byte. It only lives as long as the spool's file.
 
 func appendResult(b []byte, r *Result) ([]byte, error) {
 	for _, s := range [...]string{r.RuleID, string(r.Section), string(r.Outcome), string(r.Severity),
@@ -69,7 +69,11 @@ func appendResult(b []byte, r *Result) ([]byte, error) {
 	if r.Count < 0 {
 		return nil, fmt.Errorf("negative count %d", r.Count)
 	}
-	return binary.AppendUvarint(b, uint64(r.Count)), nil
+	b = binary.AppendUvarint(b, uint64(r.Count))
+	if r.RuleWide {
+		return append(b, 1), nil
+	}
+	return append(b, 0), nil
 }
 
 var errShortResult = errors.New("truncated result")
@@ -85,9 +89,9 @@ func decodeResult(b []byte, r *Result) error {
 		b = b[k+int(n):]
 	}
 	n, k := binary.Uvarint(b)
-	if k <= 0 || k != len(b) || n > 1<<40 {
+	if k <= 0 || k+1 != len(b) || n > 1<<40 || b[k] > 1 {
 		return errShortResult
 	}
-	r.Section, r.Outcome, r.Severity, r.Count = Section(sec), Outcome(out), Severity(sev), int(n)
+	r.Section, r.Outcome, r.Severity, r.Count, r.RuleWide = Section(sec), Outcome(out), Severity(sev), int(n), b[k] == 1
 	return nil
 }
