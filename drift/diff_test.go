@@ -1,7 +1,9 @@
 package drift
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -162,5 +164,124 @@ func TestObjectsEverySection(t *testing.T) {
 	}
 	if Hash([]byte("a")) == Hash([]byte("b")) {
 		t.Error("hash collision on trivial input")
+	}
+}
+
+// fullSnapshot holds objects with content in every section, all complete.
+func fullSnapshot() *tenant.Snapshot {
+	s := &tenant.Snapshot{Tenant: "t", CollectedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Status:     map[tenant.Section]tenant.SectionStatus{},
+		SharePoint: &tenant.SharePointSettings{SharingCapability: tenant.SharingExistingGuests, BlockedDomains: []string{"evil.example"}},
+		Sites:      []tenant.Site{{ID: "s1", URL: "https://t.example/sites/a", SharingCapability: tenant.SharingExistingGuests, SensitivityLabelID: "conf"}},
+		Links:      []tenant.Link{link("1", tenant.LinkScopeUsers), link("2", tenant.LinkScopeAnonymous)},
+		Guests:     []tenant.Guest{{ID: "g1", Mail: "ann@partner.example", Domain: "partner.example", State: tenant.GuestAccepted}},
+		Entra: &tenant.EntraSettings{AllowInvitesFrom: tenant.InviteAdminsAndGuestInviters, GuestUserRoleID: tenant.GuestRoleRestricted,
+			Invitations: &tenant.DomainList{Mode: tenant.DomainModeBlockList, Allowed: []string{}, Blocked: []string{"evil.example"}}},
+		Groups: &tenant.GroupsSettings{Configured: true, AllowToAddGuests: tenant.Ptr(false), Groups: []tenant.Group{{ID: "gr1", DisplayName: "Finance"}}},
+		Exchange: &tenant.ExchangeSettings{
+			SharingPolicies:           []tenant.SharingPolicy{{Name: "Default", Default: true, Domains: []tenant.SharingDomain{{Domain: "*"}}}},
+			OrganizationRelationships: []tenant.OrgRelationship{{Name: "Partner", DomainNames: []string{"partner.example"}, FreeBusyAccessLevel: "AvailabilityOnly"}},
+		},
+	}
+	for _, sec := range tenant.AllSections {
+		s.Status[sec] = tenant.SectionStatus{State: tenant.StateComplete}
+	}
+	return s
+}
+
+// hostile edits section sec of a copy of s the way an incomplete collection
+// can leave it: "missing" drops its objects, "blank" keeps their identity
+// with every other field empty.
+func hostile(s *tenant.Snapshot, sec tenant.Section, how string) *tenant.Snapshot {
+	c := *s
+	c.Status = maps.Clone(s.Status)
+	blank := how == "blank"
+	switch sec {
+	case tenant.SectionSharePoint:
+		c.SharePoint = nil
+		if blank {
+			c.SharePoint = &tenant.SharePointSettings{}
+		}
+	case tenant.SectionSites:
+		c.Sites = nil
+		if blank {
+			c.Sites = []tenant.Site{{ID: "s1"}}
+		}
+	case tenant.SectionLinks:
+		c.Links = nil
+		if blank {
+			c.Links = []tenant.Link{{DriveID: "d", ItemID: "i", PermissionID: "1"}, {DriveID: "d", ItemID: "i", PermissionID: "2"}}
+		}
+	case tenant.SectionGuests:
+		c.Guests = nil
+		if blank {
+			c.Guests = []tenant.Guest{{ID: "g1"}}
+		}
+	case tenant.SectionEntra:
+		c.Entra = nil
+		if blank {
+			c.Entra = &tenant.EntraSettings{}
+		}
+	case tenant.SectionGroups:
+		c.Groups = nil
+		if blank {
+			c.Groups = &tenant.GroupsSettings{Groups: []tenant.Group{{ID: "gr1"}}}
+		}
+	case tenant.SectionExchange:
+		c.Exchange = nil
+		if blank {
+			c.Exchange = &tenant.ExchangeSettings{SharingPolicies: []tenant.SharingPolicy{{Name: "Default"}},
+				OrganizationRelationships: []tenant.OrgRelationship{{Name: "Partner"}}}
+		}
+	}
+	return &c
+}
+
+// TestDiffIncompleteIsNeverRemovedOrModified: whatever an incomplete
+// collection of a section holds (objects missing, or present with their
+// fields empty), on either side, Diff reports no change of that section,
+// while the complete sections are still compared.
+func TestDiffIncompleteIsNeverRemovedOrModified(t *testing.T) {
+	incomplete := map[string]func(map[tenant.Section]tenant.SectionStatus, tenant.Section){
+		"partial": func(st map[tenant.Section]tenant.SectionStatus, sec tenant.Section) {
+			st[sec] = tenant.SectionStatus{State: tenant.StatePartial, Error: "page 3 timed out"}
+		},
+		"failed": func(st map[tenant.Section]tenant.SectionStatus, sec tenant.Section) {
+			st[sec] = tenant.SectionStatus{State: tenant.StateFailed, Error: "403"}
+		},
+		"not collected": func(st map[tenant.Section]tenant.SectionStatus, sec tenant.Section) { delete(st, sec) },
+		"unrecognised state": func(st map[tenant.Section]tenant.SectionStatus, sec tenant.Section) {
+			st[sec] = tenant.SectionStatus{State: "Complete"}
+		},
+	}
+	for _, sec := range tenant.AllSections {
+		for state, mark := range incomplete {
+			for _, how := range []string{"missing", "blank"} {
+				t.Run(string(sec)+"/"+state+"/"+how, func(t *testing.T) {
+					full := fullSnapshot()
+					bad := hostile(full, sec, how)
+					mark(bad.Status, sec)
+					// A complete section changes alongside, and must still show.
+					bad.Guests = append(slices.Clone(bad.Guests), tenant.Guest{ID: "g9"})
+					if sec == tenant.SectionGuests {
+						bad.Exchange = &tenant.ExchangeSettings{}
+					}
+					for _, pair := range [][2]*tenant.Snapshot{{full, bad}, {bad, full}} {
+						changes, err := Diff(pair[0], pair[1])
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(changes) == 0 {
+							t.Error("the complete section's change is missing")
+						}
+						for _, c := range changes {
+							if c.Section == sec {
+								t.Errorf("change of the incomplete section: %s %s %v", c.Kind, c.Key, c.Fields)
+							}
+						}
+					}
+				})
+			}
+		}
 	}
 }
