@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -96,14 +98,18 @@ var findingCols = []string{"tenant_id", "fingerprint", "rule_id", "section", "ob
 type findingMeta struct {
 	fp      [16]byte
 	digest  int64
-	section uint8 // index into the scan's section names
+	rule    uint16 // index into the scan's rule names (fits the padding)
+	section uint8  // index into the scan's section names
 	flags   uint8
 }
+
+// A findingMeta that outgrows 32 bytes fails to compile here.
+const _ = uint(32 - unsafe.Sizeof(findingMeta{}))
 
 const (
 	fResolved uint8 = 1 << iota
 	fTracking
-	fUnknown // an unknown result in this scan
+	fUnknown // an unknown result in this scan, or its rule is rule-wide unknown
 	fSeen    // a failing result in this scan
 	fRefresh // rewrite with the first failing result
 	fWritten // its refresh row is written
@@ -116,7 +122,8 @@ const (
 type findingMetas struct {
 	m        []findingMeta
 	sections []string
-	j        int // merge position
+	rules    map[string]uint16 // rule name to findingMeta.rule
+	j        int               // merge position
 }
 
 // parseFP decodes a fingerprint (tenant.Result.Fingerprint: 32 hex digits).
@@ -144,19 +151,19 @@ func (fm *findingMetas) seek(fp [16]byte) (*findingMeta, bool) {
 
 // loadFindingMeta reads the state of every finding of a tenant.
 func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64) (*findingMetas, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT fingerprint, state, tracking, section, digest FROM findings WHERE tenant_id = ?`), tid)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT fingerprint, state, tracking, section, rule_id, digest FROM findings WHERE tenant_id = ?`), tid)
 	if err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
 	defer rows.Close()
-	out := &findingMetas{}
+	out := &findingMetas{rules: map[string]uint16{}}
 	var (
-		fp, state, sec []byte
-		tracking       bool
-		m              findingMeta
+		fp, state, sec, rule []byte
+		tracking             bool
+		m                    findingMeta
 	)
 	for rows.Next() {
-		if err := rows.Scan(&fp, &state, &tracking, &sec, &m.digest); err != nil {
+		if err := rows.Scan(&fp, &state, &tracking, &sec, &rule, &m.digest); err != nil {
 			return nil, fmt.Errorf("read findings: %w", err)
 		}
 		if m.fp, err = parseFP(string(fp)); err != nil {
@@ -170,7 +177,15 @@ func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64) 
 			i = len(out.sections)
 			out.sections = append(out.sections, string(sec))
 		}
-		m.section, m.flags = uint8(i), 0 //nolint:gosec // bounded above
+		r, ok := out.rules[string(rule)]
+		if !ok {
+			if len(out.rules) > math.MaxUint16 {
+				return nil, fmt.Errorf("read findings: more than %d rules", math.MaxUint16+1)
+			}
+			r = uint16(len(out.rules)) //nolint:gosec // bounded above
+			out.rules[string(rule)] = r
+		}
+		m.section, m.rule, m.flags = uint8(i), r, 0 //nolint:gosec // bounded above
 		if string(state) == string(FindingResolved) {
 			m.flags |= fResolved
 		}
@@ -220,13 +235,19 @@ const (
 //     section changed; otherwise the moved mark moves its last_seen;
 //   - an active finding of a complete section that is neither failing nor
 //     unknown is resolved;
-//   - a tracking finding that is not failing but stays active (unknown, or
+//   - a finding with an unknown result, or of a rule with a rule-wide
+//     unknown result (tenant.Result.Blocks), is held: neither resolved,
+//     reopened nor rewritten, even if a failing result has its fingerprint
+//     too, because the scan could not judge it;
+//   - a tracking finding that is not failing but stays active (held, or
 //     not seen in an incomplete section) stops tracking where the mark
 //     was, if its section's mark moves.
 //
-// Findings of incomplete sections are never resolved. A fingerprint
-// failing twice in one scan keeps its first result. marked are the
-// sections with failing results.
+// Findings of incomplete sections are never resolved. A new fingerprint
+// failing opens its finding even if its rule is held (a failure seen is
+// real, and nothing exists to protect). A fingerprint failing twice in one
+// scan keeps its first result. marked are the sections with failing
+// results.
 func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete, marked []string, results ResultSet, sc *Scan) error {
 	at := s.t(sc.CollectedAt)
 	begin := time.Now()
@@ -247,10 +268,14 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 		return err
 	}
 	lastNew := ""
+	var blocked []string // rules with a rule-wide unknown result
 	err = results.Each(func(fpHex string, r *tenant.Result) error {
 		failing := failingResult(r)
 		if !failing && r.Outcome != tenant.Unknown {
 			return nil
+		}
+		if r.Blocks() && !slices.Contains(blocked, r.RuleID) {
+			blocked = append(blocked, r.RuleID)
 		}
 		fp, err := parseFP(fpHex)
 		if err != nil {
@@ -288,10 +313,26 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 	sc.FindingsOpen += sc.FindingsNew
 	stepDone("insert")
 
+	// The results come in fingerprint order, not by rule: a rule-wide
+	// unknown is known only now, after its rule's findings were merged.
+	held := make([]bool, len(cur.rules))
+	for _, id := range blocked {
+		if r, ok := cur.rules[id]; ok {
+			held[r] = true
+		}
+	}
 	ops := map[string]int{}
 	for i := range cur.m {
 		m := &cur.m[i]
 		sec := cur.sections[m.section]
+		if held[m.rule] {
+			m.flags |= fUnknown
+		}
+		if m.flags&fUnknown != 0 {
+			// Unknown wins over a failing result of the same finding: it is
+			// kept as it was, and keeps its last_seen (untracked below).
+			m.flags &^= fSeen | fRefresh
+		}
 		switch {
 		case m.flags&fSeen != 0:
 			sc.FindingsOpen++

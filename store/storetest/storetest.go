@@ -37,7 +37,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ChangesAndTransitions", testChanges},
 		{"Reopen", testReopen},
 		{"IncompleteSectionNeverResolvesOrRemoves", testIncomplete},
+		{"IncompleteSectionBlankFieldsChangeNothing", testIncompleteBlank},
 		{"UnknownDoesNotResolve", testUnknown},
+		{"UnknownChangesNoFinding", testUnknownNoRewrite},
+		{"RuleWideUnknownHoldsTheRulesFindings", testRuleWideUnknown},
 		{"LastSeenOnlyWhenSeenFailing", testLastSeen},
 		{"DuplicateResultsOneFinding", testDuplicateResults},
 		{"ExceptionsInUse", testExceptions},
@@ -98,6 +101,16 @@ func testSpooled(t *testing.T, newStore NewStore) {
 			for i := range rs {
 				if rs[i].Outcome == tenant.Fail && rs[i].Section == tenant.SectionLinks {
 					rs[i].Severity = tenant.SeverityCritical
+				}
+			}
+			return snap, rs
+		},
+		func() (*tenant.Snapshot, []tenant.Result) { // links rule-wide unknown, with a failure it must not refresh
+			snap := Snapshot(T0.Add(150 * time.Minute))
+			rs := append(Evaluate(snap), RuleWide(RuleAnyoneLink, tenant.SectionLinks))
+			for i := range rs {
+				if rs[i].RuleID == RuleAnyoneLink && rs[i].Outcome == tenant.Fail {
+					rs[i].Message = "read while sites were incomplete"
 				}
 			}
 			return snap, rs
@@ -462,6 +475,41 @@ func testIncomplete(t *testing.T, s store.Store, _ *Clock) {
 	eq(t, "change", changeSummary(changes(t, s, sc.ID)), []string{"modified link:drive1/item2/perm2 scope"})
 }
 
+// testIncompleteBlank: objects of an incomplete section that arrive with
+// their fields empty, or not at all, are neither modified nor removed: the
+// stored state stays the last complete one, and the next complete scan
+// compares with it.
+func testIncompleteBlank(t *testing.T, s store.Store, _ *Clock) {
+	ctx := context.Background()
+	record(t, s, Snapshot(T0))
+	snap := Snapshot(T0.Add(time.Hour))
+	snap.Status[tenant.SectionLinks] = tenant.SectionStatus{State: tenant.StatePartial, Error: "page 2 timed out"}
+	snap.Links = snap.Links[:2]
+	snap.Links[1] = tenant.Link{DriveID: "drive1", ItemID: "item2", PermissionID: "perm2"} // identity only
+	snap.Status[tenant.SectionSharePoint] = tenant.SectionStatus{State: tenant.StatePartial, Error: "CSOM unavailable"}
+	snap.SharePoint = &tenant.SharePointSettings{}
+	sc := record(t, s, snap)
+	eq(t, "objects written", sc.ObjectsWritten, int64(0))
+	eq(t, "changes", len(changes(t, s, sc.ID)), 0)
+	eq(t, "resolved", sc.FindingsResolved, int64(0))
+	eq(t, "transitions", len(transitions(t, s, sc.ID)), 0)
+	docs := map[string]string{}
+	err := s.CurrentObjects(ctx, Tenant, tenant.SectionLinks, func(o drift.Object) error {
+		docs[o.Key] = string(o.Doc)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "stored links", len(docs), 3)
+	if d := docs["link:drive1/item2/perm2"]; !strings.Contains(d, `"anonymous"`) {
+		t.Errorf("stored link 2 = %s, want the last complete one", d)
+	}
+	sc = record(t, s, Snapshot(T0.Add(2*time.Hour)))
+	eq(t, "changes after recovery", len(changes(t, s, sc.ID)), 0)
+	eq(t, "transitions after recovery", len(transitions(t, s, sc.ID)), 0)
+}
+
 func testUnknown(t *testing.T, s store.Store, _ *Clock) {
 	record(t, s, Snapshot(T0))
 	snap := Snapshot(T0.Add(time.Hour))
@@ -477,6 +525,177 @@ func testUnknown(t *testing.T, s store.Store, _ *Clock) {
 	}
 	eq(t, "resolved", sc.FindingsResolved, int64(0))
 	eq(t, "state", findings(t, s)[linkFP("2")].State, store.FindingOpen)
+}
+
+// testUnknownNoRewrite: an unknown result leaves its finding exactly as it
+// was (content, state, last_seen), even when a failing result of the same
+// fingerprint comes with it, and opens nothing for a new fingerprint.
+func testUnknownNoRewrite(t *testing.T, s store.Store, _ *Clock) {
+	sc1 := record(t, s, Snapshot(T0))
+	before := findings(t, s)
+	l2, l3 := linkFP("2"), linkFP("3")
+	snap := Snapshot(T0.Add(time.Hour))
+	results := Evaluate(snap)
+	for i := range results {
+		r := &results[i]
+		switch r.ObjectKey {
+		case "link:drive1/item2/perm2":
+			r.Outcome, r.Severity, r.Actual, r.Message = tenant.Unknown, tenant.SeverityCritical, "unreadable", "link scope missing"
+		case "link:drive1/item3/perm3":
+			// Failing (so the links mark moves) and unknown at once.
+			r.Actual, r.Message = "anonymous (edit)", "seen with partial data"
+			u := *r
+			u.Outcome = tenant.Unknown
+			results = append(results, u)
+		}
+	}
+	unseen := Link("9", tenant.LinkScopeAnonymous)
+	results = append(results, tenant.Result{RuleID: RuleAnyoneLink, Section: tenant.SectionLinks, Severity: tenant.SeverityHigh,
+		ObjectKey: unseen.Key(), Outcome: tenant.Unknown, Expected: "no Anyone links"})
+	sc, err := s.RecordScan(context.Background(), store.ScanInput{Snapshot: snap, Results: results})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type counters struct{ New, Reopened, Resolved, Open int64 }
+	eq(t, "counters", counters{sc.FindingsNew, sc.FindingsReopened, sc.FindingsResolved, sc.FindingsOpen}, counters{0, 0, 0, 3})
+	eq(t, "transitions", len(transitions(t, s, sc.ID)), 0)
+	after := findings(t, s)
+	eq(t, "findings", len(after), 3)
+	for _, fp := range []string{l2, l3} {
+		eq(t, "unknown "+fp, after[fp], before[fp])
+		eq(t, "last scan of "+fp, after[fp].LastScanID, sc1.ID)
+	}
+	eq(t, "guest seen failing", after[guestFP].LastSeen, snap.CollectedAt)
+
+	// Judged again: link 3 is refreshed with the new content.
+	snap = Snapshot(T0.Add(2 * time.Hour))
+	sc3, err := s.RecordScan(context.Background(), store.ScanInput{Snapshot: snap,
+		Results: withMessage(Evaluate(snap), "link:drive1/item3/perm3", "judged again")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := findings(t, s)[l3]
+	eq(t, "refreshed", [2]any{f.Message, f.LastScanID}, [2]any{"judged again", sc3.ID})
+}
+
+// RuleWide is the result of a rule that could not be evaluated at all (a
+// section it reads is incomplete): one unknown for every object it judges.
+func RuleWide(rule string, sec tenant.Section) tenant.Result {
+	return tenant.Result{RuleID: rule, Section: sec, Outcome: tenant.Unknown, Severity: tenant.SeverityHigh,
+		ObjectKey: string(sec) + ":tenant", ObjectName: string(sec), Expected: "no Anyone links",
+		Message: "a section the rule reads is incomplete", RuleWide: true}
+}
+
+// withMessage sets the message of the results about key.
+func withMessage(rs []tenant.Result, key, msg string) []tenant.Result {
+	for i := range rs {
+		if rs[i].ObjectKey == key {
+			rs[i].Message = msg
+		}
+	}
+	return rs
+}
+
+// testRuleWideUnknown: a rule-wide unknown result holds every finding of
+// its rule, though their section is complete: none is resolved, reopened
+// or rewritten, and their last_seen stays at the last scan that saw them
+// failing, also when other failures move the section's mark. The result
+// itself opens nothing. Judged again, the rule's findings move on.
+func testRuleWideUnknown(t *testing.T, s store.Store, _ *Clock) {
+	ctx := context.Background()
+	scan := func(at time.Time, edit func(*tenant.Snapshot, []tenant.Result) []tenant.Result) store.Scan {
+		t.Helper()
+		snap := Snapshot(at)
+		results := Evaluate(snap)
+		if edit != nil {
+			results = edit(snap, results)
+		}
+		sc, err := s.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: results})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	type counters struct{ New, Reopened, Resolved, Open int64 }
+	count := func(sc store.Scan) counters {
+		return counters{sc.FindingsNew, sc.FindingsReopened, sc.FindingsResolved, sc.FindingsOpen}
+	}
+	a, b := linkFP("2"), linkFP("3")
+	wide := RuleWide(RuleAnyoneLink, tenant.SectionLinks)
+	l1 := Link("1", tenant.LinkScopeUsers)
+	other := tenant.Result{RuleID: "links.other", Section: tenant.SectionLinks, Outcome: tenant.Fail, Severity: tenant.SeverityLow,
+		ObjectKey: l1.Key(), Expected: "something else", Actual: "users"}
+
+	sc1 := scan(T0, nil)
+	before := findings(t, s)
+
+	// Scan 2: the rule could not be evaluated; links is complete and
+	// another rule fails there, so the links mark moves.
+	t2 := T0.Add(time.Hour)
+	sc2 := scan(t2, func(_ *tenant.Snapshot, rs []tenant.Result) []tenant.Result {
+		rs = slices.DeleteFunc(rs, func(r tenant.Result) bool { return r.RuleID == RuleAnyoneLink })
+		return append(rs, wide, other)
+	})
+	eq(t, "scan 2 counters", count(sc2), counters{New: 1, Open: 4})
+	eq(t, "scan 2 transitions", transitions(t, s, sc2.ID), map[string]store.TransitionKind{other.Fingerprint(): store.TransitionNew})
+	fs := findings(t, s)
+	for _, fp := range []string{a, b} {
+		eq(t, "scan 2 held "+fp, fs[fp], before[fp])
+		eq(t, "scan 2 last seen "+fp, [2]any{fs[fp].State, fs[fp].LastSeen}, [2]any{store.FindingOpen, T0})
+		eq(t, "scan 2 last scan "+fp, fs[fp].LastScanID, sc1.ID)
+	}
+	if _, ok := fs[wide.Fingerprint()]; ok {
+		t.Error("the rule-wide result opened a finding")
+	}
+	eq(t, "scan 2 other last seen", fs[other.Fingerprint()].LastSeen, t2)
+	last, err := s.FindingsList(ctx, store.FindingFilter{Tenant: Tenant, ScanID: sc2.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "findings last seen in scan 2", len(last), 2) // other and the guest
+
+	// Scan 3: evaluated again, link 2 (A) fixed: A resolves, B is seen.
+	t3 := T0.Add(2 * time.Hour)
+	sc3 := scan(t3, func(snap *tenant.Snapshot, _ []tenant.Result) []tenant.Result {
+		snap.Links[1].Scope = tenant.LinkScopeUsers
+		return Evaluate(snap)
+	})
+	eq(t, "scan 3 transitions", transitions(t, s, sc3.ID), map[string]store.TransitionKind{
+		a: store.TransitionResolved, other.Fingerprint(): store.TransitionResolved})
+	fs = findings(t, s)
+	eq(t, "scan 3 A", fs[a].State, store.FindingResolved)
+	eq(t, "scan 3 B", [3]any{fs[b].State, fs[b].LastSeen, fs[b].LastScanID}, [3]any{store.FindingOpen, t3, sc3.ID})
+	eq(t, "scan 3 resolved", sc3.FindingsResolved, int64(2))
+
+	// Scan 4: rule-wide unknown again, with failures of the same rule (A
+	// failing again, B with a new message): A is not reopened, B not
+	// rewritten.
+	before = findings(t, s)
+	sc4 := scan(T0.Add(3*time.Hour), func(_ *tenant.Snapshot, rs []tenant.Result) []tenant.Result {
+		return append(withMessage(rs, "link:drive1/item3/perm3", "read while sites were incomplete"), wide)
+	})
+	eq(t, "scan 4 counters", count(sc4), counters{Open: 2})
+	eq(t, "scan 4 transitions", len(transitions(t, s, sc4.ID)), 0)
+	fs = findings(t, s)
+	for _, fp := range []string{a, b} {
+		eq(t, "scan 4 held "+fp, fs[fp], before[fp])
+	}
+
+	// Scan 5: judged again, A reopens and B is refreshed.
+	t5 := T0.Add(4 * time.Hour)
+	sc5 := scan(t5, nil)
+	eq(t, "scan 5 transitions", transitions(t, s, sc5.ID), map[string]store.TransitionKind{a: store.TransitionReopened})
+	fs = findings(t, s)
+	eq(t, "scan 5 B", [2]any{fs[b].LastSeen, fs[b].LastScanID}, [2]any{t5, sc5.ID})
+	all, err := s.Scans(ctx, store.ScanFilter{Tenant: Tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range all {
+		if x.ID != sc3.ID && x.FindingsResolved != 0 {
+			t.Errorf("scan %d resolved %d findings", x.ID, x.FindingsResolved)
+		}
+	}
 }
 
 // testLastSeen: last_seen and last_scan_id move exactly for the findings
