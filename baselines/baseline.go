@@ -211,15 +211,11 @@ const (
 	LevelAnyone               SharingLevel = "anyone"
 )
 
-var sharingLevels = map[SharingLevel]tenant.SharingLevel{
-	LevelDisabled:             tenant.SharingDisabled,
-	LevelExistingGuests:       tenant.SharingExistingGuests,
-	LevelNewAndExistingGuests: tenant.SharingNewAndExistingGuests,
-	LevelAnyone:               tenant.SharingAnyone,
+// Tenant maps the level to the snapshot's value ("" when not a level).
+func (l SharingLevel) Tenant() tenant.SharingLevel {
+	v, _ := tenant.SharingLevels.FromBaseline(string(l))
+	return v
 }
-
-// Tenant maps the level to the snapshot's value.
-func (l SharingLevel) Tenant() tenant.SharingLevel { return sharingLevels[l] }
 
 // Rank is the level's position on the scale, comparable with tenant ranks.
 func (l SharingLevel) Rank() (int, bool) { return l.Tenant().Rank() }
@@ -234,14 +230,14 @@ const (
 	ModeBlockList DomainMode = "block_list"
 )
 
-var domainModes = map[DomainMode]tenant.DomainMode{
-	ModeNone:      tenant.DomainModeNone,
-	ModeAllowList: tenant.DomainModeAllowList,
-	ModeBlockList: tenant.DomainModeBlockList,
+// Tenant maps the mode to the snapshot's value ("" when not a mode).
+func (m DomainMode) Tenant() tenant.DomainMode {
+	v, _ := tenant.DomainModes.FromBaseline(string(m))
+	return v
 }
 
-// Tenant maps the mode to the snapshot's value.
-func (m DomainMode) Tenant() tenant.DomainMode { return domainModes[m] }
+// Rank is comparable with tenant.DomainMode ranks.
+func (m DomainMode) Rank() (int, bool) { return m.Tenant().Rank() }
 
 // LinkScope is a default sharing link type on the scale
 // specific_people < organization < anyone.
@@ -254,14 +250,11 @@ const (
 	ScopeAnyone         LinkScope = "anyone"
 )
 
-var linkScopes = map[LinkScope]tenant.LinkScope{
-	ScopeSpecificPeople: tenant.LinkScopeUsers,
-	ScopeOrganization:   tenant.LinkScopeOrganization,
-	ScopeAnyone:         tenant.LinkScopeAnonymous,
+// Tenant maps the scope to the snapshot's value ("" when not a scope).
+func (s LinkScope) Tenant() tenant.LinkScope {
+	v, _ := tenant.LinkScopes.FromBaseline(string(s))
+	return v
 }
-
-// Tenant maps the scope to the snapshot's value.
-func (s LinkScope) Tenant() tenant.LinkScope { return linkScopes[s] }
 
 // Rank is comparable with tenant.LinkScope ranks.
 func (s LinkScope) Rank() (int, bool) { return s.Tenant().Rank() }
@@ -275,10 +268,11 @@ const (
 	PermEdit LinkPermission = "edit"
 )
 
-var linkPerms = map[LinkPermission]tenant.LinkType{PermView: tenant.LinkTypeView, PermEdit: tenant.LinkTypeEdit}
-
-// Tenant maps the permission to the snapshot's value.
-func (p LinkPermission) Tenant() tenant.LinkType { return linkPerms[p] }
+// Tenant maps the permission to the snapshot's value ("" when not one).
+func (p LinkPermission) Tenant() tenant.LinkType {
+	v, _ := tenant.LinkTypes.FromBaseline(string(p))
+	return v
+}
 
 // Rank is comparable with tenant.LinkType ranks.
 func (p LinkPermission) Rank() (int, bool) { return p.Tenant().Rank() }
@@ -295,15 +289,11 @@ const (
 	InviteEveryone               InviteFrom = "everyone"
 )
 
-var inviteFroms = map[InviteFrom]tenant.InviteFrom{
-	InviteNone:                   tenant.InviteNone,
-	InviteAdminsAndGuestInviters: tenant.InviteAdminsAndGuestInviters,
-	InviteAdminsInvitersMembers:  tenant.InviteAdminsInvitersMembers,
-	InviteEveryone:               tenant.InviteEveryone,
+// Tenant maps the level to the snapshot's value ("" when not a level).
+func (v InviteFrom) Tenant() tenant.InviteFrom {
+	t, _ := tenant.InviteFroms.FromBaseline(string(v))
+	return t
 }
-
-// Tenant maps the level to the snapshot's value.
-func (v InviteFrom) Tenant() tenant.InviteFrom { return inviteFroms[v] }
 
 // Rank is comparable with tenant.InviteFrom ranks.
 func (v InviteFrom) Rank() (int, bool) { return v.Tenant().Rank() }
@@ -318,8 +308,14 @@ const (
 	AccessMember     GuestAccess = "member"
 )
 
+// Tenant maps the level to the snapshot's value ("" when not a level).
+func (g GuestAccess) Tenant() tenant.GuestAccess {
+	t, _ := tenant.GuestAccesses.FromBaseline(string(g))
+	return t
+}
+
 // Rank is comparable with tenant.GuestAccess ranks.
-func (g GuestAccess) Rank() (int, bool) { return tenant.GuestAccess(g).Rank() }
+func (g GuestAccess) Rank() (int, bool) { return g.Tenant().Rank() }
 
 // CalendarDetail is calendar detail shared with other domains:
 // none < free_busy_simple < free_busy_detail < reviewer.
@@ -333,10 +329,15 @@ const (
 	DetailReviewer CalendarDetail = "reviewer"
 )
 
-var calendarDetails = map[CalendarDetail]int{DetailNone: 0, DetailSimple: 1, DetailDetail: 2, DetailReviewer: 3}
+// Tenant maps the level to the Exchange action ("none" has none: the
+// entry is left out).
+func (c CalendarDetail) Tenant() tenant.CalendarAction {
+	t, _ := tenant.CalendarActions.FromBaseline(string(c))
+	return t
+}
 
 // Rank is comparable with tenant.CalendarDetailRank.
-func (c CalendarDetail) Rank() (int, bool) { r, ok := calendarDetails[c]; return r, ok }
+func (c CalendarDetail) Rank() (int, bool) { return tenant.CalendarActions.Rank(c.Tenant()) }
 
 // FreeBusy is an organization relationship free/busy level:
 // none < availability_only < limited_details.
@@ -349,7 +350,11 @@ const (
 	FreeBusyLimitedDetails   FreeBusy = "limited_details"
 )
 
-var freeBusys = map[FreeBusy]int{FreeBusyNone: 0, FreeBusyAvailabilityOnly: 1, FreeBusyLimitedDetails: 2}
+// Tenant maps the level to Exchange's FreeBusyAccessLevel.
+func (f FreeBusy) Tenant() tenant.FreeBusyLevel {
+	t, _ := tenant.FreeBusyLevels.FromBaseline(string(f))
+	return t
+}
 
 // Rank is comparable with tenant.FreeBusyRank.
-func (f FreeBusy) Rank() (int, bool) { r, ok := freeBusys[f]; return r, ok }
+func (f FreeBusy) Rank() (int, bool) { return tenant.FreeBusyLevels.Rank(f.Tenant()) }

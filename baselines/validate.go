@@ -7,32 +7,35 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // maxDays bounds every day count: ten years is already far beyond any
 // setting Microsoft accepts, so more is a typo.
 const maxDays = 3650
 
-// enumValues lists the valid values of a baseline enum type in scale order.
+// enumValues lists the valid values of a baseline enum type in scale order,
+// from the model's vocabulary.
 func enumValues(t reflect.Type) string {
 	var vals []string
 	switch t {
 	case reflect.TypeOf(SharingLevel("")):
-		vals = []string{string(LevelDisabled), string(LevelExistingGuests), string(LevelNewAndExistingGuests), string(LevelAnyone)}
+		vals = tenant.SharingLevels.BaselineNames()
 	case reflect.TypeOf(DomainMode("")):
-		vals = []string{string(ModeNone), string(ModeAllowList), string(ModeBlockList)}
+		vals = tenant.DomainModes.BaselineNames()
 	case reflect.TypeOf(LinkScope("")):
-		vals = []string{string(ScopeSpecificPeople), string(ScopeOrganization), string(ScopeAnyone)}
+		vals = tenant.LinkScopes.BaselineNames()
 	case reflect.TypeOf(LinkPermission("")):
-		vals = []string{string(PermView), string(PermEdit)}
+		vals = tenant.LinkTypes.BaselineNames()
 	case reflect.TypeOf(InviteFrom("")):
-		vals = []string{string(InviteNone), string(InviteAdminsAndGuestInviters), string(InviteAdminsInvitersMembers), string(InviteEveryone)}
+		vals = tenant.InviteFroms.BaselineNames()
 	case reflect.TypeOf(GuestAccess("")):
-		vals = []string{string(AccessRestricted), string(AccessLimited), string(AccessMember)}
+		vals = tenant.GuestAccesses.BaselineNames()
 	case reflect.TypeOf(CalendarDetail("")):
-		vals = []string{string(DetailNone), string(DetailSimple), string(DetailDetail), string(DetailReviewer)}
+		vals = tenant.CalendarActions.BaselineNames()
 	case reflect.TypeOf(FreeBusy("")):
-		vals = []string{string(FreeBusyNone), string(FreeBusyAvailabilityOnly), string(FreeBusyLimitedDetails)}
+		vals = tenant.FreeBusyLevels.BaselineNames()
 	}
 	return strings.Join(vals, ", ")
 }

@@ -495,15 +495,13 @@ func planInviteFrom(c *planCtx, r *tenant.Result) ([]Op, error) {
 	return []Op{authOp(c, "allowInvitesFrom", string(c.s.Entra.AllowInvitesFrom), Change{AtMost: &Cap{Scale: scaleInviteFrom, Value: capv}})}, nil
 }
 
-var guestRoles = map[string]string{"restricted": tenant.GuestRoleRestricted, "limited": tenant.GuestRoleLimited, "member": tenant.GuestRoleMember}
-
 func planGuestAccess(c *planCtx, r *tenant.Result) ([]Op, error) {
 	v, err := expectedValue(r)
 	if err != nil {
 		return nil, err
 	}
-	role, ok := guestRoles[v]
-	if !ok || c.s.Entra == nil {
+	role := tenant.GuestRoleID(baselines.GuestAccess(v).Tenant())
+	if role == "" || c.s.Entra == nil {
 		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
 	}
 	return []Op{authOp(c, "guestUserRoleId", c.s.Entra.GuestUserRoleID, Change{AtMost: &Cap{Scale: scaleGuestRole, Value: role}})}, nil
@@ -659,17 +657,12 @@ func PolicyDomains(p *tenant.SharingPolicy) []string {
 	return out
 }
 
-var calendarDetailActions = map[baselines.CalendarDetail]string{
-	baselines.DetailNone: "none", baselines.DetailSimple: tenant.CalendarFreeBusySimple,
-	baselines.DetailDetail: tenant.CalendarFreeBusyDetail, baselines.DetailReviewer: tenant.CalendarFreeBusyReviewer,
-}
-
 func allDomainsCap(c *planCtx, r *tenant.Result) (*EntryEdit, error) {
 	cs := c.b.Exchange.CalendarSharing
 	if cs == nil || cs.MaxAllDomainsDetail == nil {
 		return nil, fmt.Errorf("rule %s: baseline sets no ceiling", r.RuleID)
 	}
-	return &EntryEdit{Domain: "*", CalendarCap: calendarDetailActions[*cs.MaxAllDomainsDetail]}, nil
+	return &EntryEdit{Domain: "*", CalendarCap: string(cs.MaxAllDomainsDetail.Tenant())}, nil
 }
 
 func domainCap(_ *planCtx, r *tenant.Result) (*EntryEdit, error) {
@@ -681,8 +674,8 @@ func domainCap(_ *planCtx, r *tenant.Result) (*EntryEdit, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, ok := calendarDetailActions[baselines.CalendarDetail(v)]
-	if !ok {
+	a := string(baselines.CalendarDetail(v).Tenant())
+	if a == "" {
 		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
 	}
 	return &EntryEdit{Domain: d, CalendarCap: a}, nil
@@ -727,11 +720,6 @@ func orgRel(c *planCtx, key string) (*tenant.OrgRelationship, error) {
 	return nil, fmt.Errorf("organization relationship %s is not in the snapshot", key)
 }
 
-var freeBusyLevels = map[baselines.FreeBusy]string{
-	baselines.FreeBusyNone: tenant.FreeBusyNone, baselines.FreeBusyAvailabilityOnly: tenant.FreeBusyAvailabilityOnly,
-	baselines.FreeBusyLimitedDetails: tenant.FreeBusyLimitedDetails,
-}
-
 func planOrgFreeBusy(c *planCtx, r *tenant.Result) ([]Op, error) {
 	o, err := orgRel(c, r.ObjectKey)
 	if err != nil {
@@ -741,8 +729,8 @@ func planOrgFreeBusy(c *planCtx, r *tenant.Result) ([]Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	level, ok := freeBusyLevels[baselines.FreeBusy(v)]
-	if !ok {
+	level := string(baselines.FreeBusy(v).Tenant())
+	if level == "" {
 		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
 	}
 	op := Op{Action: ActionSetOrgRelationship, ObjectKey: o.Key(), Ref: Ref{Name: o.Name}, Reversible: true, Scope: Scope{Domains: o.DomainNames}, Priority: priorityNormal}

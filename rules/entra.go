@@ -36,9 +36,15 @@ func evalInviteFrom(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	name := "Guest invite settings"
+	if en.AllowInvitesFrom == "" {
+		emit(r.result(tenant.Unknown, key, name, atMost(*max), "", "allowInvitesFrom missing"))
+		return
+	}
+	// The ceiling names the values it accepts; one Microsoft adds later is
+	// not among them until the vocabulary places it.
 	rank, ok := en.AllowInvitesFrom.Rank()
 	if !ok {
-		emit(r.result(tenant.Unknown, key, name, atMost(*max), string(en.AllowInvitesFrom), "allowInvitesFrom missing or not recognised"))
+		emit(r.result(tenant.Fail, key, name, atMost(*max), string(en.AllowInvitesFrom), "allowInvitesFrom value not recognised: "+string(en.AllowInvitesFrom)))
 		return
 	}
 	limit, _ := max.Rank()
@@ -62,18 +68,22 @@ func evalGuestAccess(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	name := "Guest user access"
+	if en.GuestUserRoleID == "" {
+		emit(r.result(tenant.Unknown, key, name, atMost(*max), "", "guest user role missing"))
+		return
+	}
 	level := en.GuestAccess()
 	rank, ok := level.Rank()
 	if !ok {
-		emit(r.result(tenant.Unknown, key, name, atMost(*max), en.GuestUserRoleID, "guest user role missing or not recognised"))
+		emit(r.result(tenant.Fail, key, name, atMost(*max), en.GuestUserRoleID, "guest user role not recognised: "+en.GuestUserRoleID))
 		return
 	}
 	limit, _ := max.Rank()
 	if rank > limit {
-		emit(r.result(tenant.Fail, key, name, atMost(*max), string(level), fmt.Sprintf("guests have %s directory access, more than %s", level, *max)))
+		emit(r.result(tenant.Fail, key, name, atMost(*max), accessName(level), fmt.Sprintf("guests have %s directory access, more than %s", accessName(level), *max)))
 		return
 	}
-	emit(r.result(tenant.Pass, key, name, atMost(*max), string(level), ""))
+	emit(r.result(tenant.Pass, key, name, atMost(*max), accessName(level), ""))
 }
 
 // invitations returns the Entra invitation domain list or emits unknown.

@@ -35,7 +35,8 @@ type env struct {
 	guestOrder  []int32 // guest indexes sorted by key
 	guestKeys   []string
 
-	strs map[memoKey]string
+	strs  map[memoKey]string
+	texts map[string]string
 }
 
 // memoKey identifies a formatted string by its format and one number.
@@ -58,6 +59,19 @@ func (e *env) memo(format string, n int64, f func() string) string {
 	v := f()
 	e.strs[k] = v
 	return v
+}
+
+// memoText interns a message built from service values, which repeat
+// across a tenant's objects.
+func (e *env) memoText(s string) string {
+	if v, ok := e.texts[s]; ok {
+		return v
+	}
+	if e.texts == nil {
+		e.texts = map[string]string{}
+	}
+	e.texts[s] = s
+	return s
 }
 
 // dated returns prefix + the UTC date of t, memoised per day.
@@ -249,48 +263,22 @@ func groupLabelMatch(labels []string, g *tenant.Group) string {
 // Display names: results speak the baseline's vocabulary so that expected
 // and actual read alike; unknown service values are shown verbatim.
 
-func levelName(l tenant.SharingLevel) string {
-	for _, b := range []baselines.SharingLevel{baselines.LevelDisabled, baselines.LevelExistingGuests, baselines.LevelNewAndExistingGuests, baselines.LevelAnyone} {
-		if b.Tenant() == l {
-			return string(b)
-		}
-	}
-	return string(l)
-}
+func levelName(l tenant.SharingLevel) string     { return tenant.SharingLevels.BaselineName(l) }
+func modeName(m tenant.DomainMode) string        { return tenant.DomainModes.BaselineName(m) }
+func scopeName(s tenant.LinkScope) string        { return tenant.LinkScopes.BaselineName(s) }
+func inviteName(v tenant.InviteFrom) string      { return tenant.InviteFroms.BaselineName(v) }
+func accessName(g tenant.GuestAccess) string     { return tenant.GuestAccesses.BaselineName(g) }
+func permName(t tenant.LinkType) string          { return tenant.LinkTypes.BaselineName(t) }
+func freeBusyName(l tenant.FreeBusyLevel) string { return tenant.FreeBusyLevels.BaselineName(l) }
 
-func modeName(m tenant.DomainMode) string {
-	for _, b := range []baselines.DomainMode{baselines.ModeNone, baselines.ModeAllowList, baselines.ModeBlockList} {
-		if b.Tenant() == m {
-			return string(b)
-		}
-	}
-	return string(m)
-}
-
-func scopeName(s tenant.LinkScope) string {
-	for _, b := range []baselines.LinkScope{baselines.ScopeSpecificPeople, baselines.ScopeOrganization, baselines.ScopeAnyone} {
-		if b.Tenant() == s {
-			return string(b)
-		}
-	}
-	return string(s)
-}
-
-func inviteName(v tenant.InviteFrom) string {
-	for _, b := range []baselines.InviteFrom{baselines.InviteNone, baselines.InviteAdminsAndGuestInviters, baselines.InviteAdminsInvitersMembers, baselines.InviteEveryone} {
-		if b.Tenant() == v {
-			return string(b)
-		}
-	}
-	return string(v)
-}
-
+// calendarName names the highest calendar action of an entry (by rank).
 func calendarName(rank int) string {
-	return [...]string{"none", "free_busy_simple", "free_busy_detail", "reviewer"}[rank]
-}
-
-func freeBusyName(rank int) string {
-	return [...]string{"none", "availability_only", "limited_details"}[rank]
+	for _, t := range tenant.CalendarActions.Terms {
+		if t.Rank == rank && t.Baseline != "" {
+			return t.Baseline
+		}
+	}
+	return fmt.Sprint(rank)
 }
 
 func atMost[T ~string](v T) string { return "at most " + string(v) }

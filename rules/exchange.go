@@ -273,15 +273,16 @@ func evalOrgRelFreeBusy(r *builtin, e *env, emit func(tenant.Result)) {
 			emit(r.result(tenant.Pass, o.Key(), orgRelName(o), expected, "none", ""))
 			return
 		}
-		rank, ok := tenant.FreeBusyRank(o.FreeBusyAccessLevel)
+		level := tenant.FreeBusyLevel(o.FreeBusyAccessLevel)
+		rank, ok := level.Rank()
 		if !ok {
 			emit(r.result(tenant.Unknown, o.Key(), orgRelName(o), expected, o.FreeBusyAccessLevel, "free/busy level missing or not recognised"))
 			return
 		}
 		if rank > limit {
-			emit(r.result(tenant.Fail, o.Key(), orgRelName(o), expected, freeBusyName(rank), fmt.Sprintf("relationship shares %s free/busy, more than %s", freeBusyName(rank), *max)))
+			emit(r.result(tenant.Fail, o.Key(), orgRelName(o), expected, freeBusyName(level), fmt.Sprintf("relationship shares %s free/busy, more than %s", freeBusyName(level), *max)))
 			return
 		}
-		emit(r.result(tenant.Pass, o.Key(), orgRelName(o), expected, freeBusyName(rank), ""))
+		emit(r.result(tenant.Pass, o.Key(), orgRelName(o), expected, freeBusyName(level), ""))
 	})
 }

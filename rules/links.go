@@ -30,12 +30,15 @@ func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected strin
 	}
 	n := 0
 	err := e.s.EachLink(func(l *tenant.Link) error {
-		if l.Scope != tenant.LinkScopeAnonymous && l.Scope != "" {
+		known := tenant.LinkScopes.Known(l.Scope)
+		if known && l.Scope != tenant.LinkScopeAnonymous {
 			return nil
 		}
 		n++
-		if l.Scope == "" {
-			emit(r.result(tenant.Unknown, l.Key(), linkName(l), expected, "", "link scope missing"))
+		// A link whose scope is missing or not one we know may be an
+		// Anyone link: unknown, never "no Anyone links".
+		if !known {
+			emit(r.result(tenant.Unknown, l.Key(), linkName(l), expected, string(l.Scope), e.memoText("link scope missing or not recognised: "+string(l.Scope))))
 			return nil
 		}
 		fn(l, l.Key(), linkName(l))
@@ -108,14 +111,35 @@ func evalAnyoneEdit(r *builtin, e *env, emit func(tenant.Result)) {
 	}
 	const expected = "view"
 	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
-		rank, ok := l.Type.Rank()
+		// The requirement names what it accepts: link types that at most
+		// view, and roles that at most read. Anything else, a kind
+		// Microsoft adds tomorrow included, fails and shows its raw value.
 		switch {
-		case !ok:
-			emit(r.result(tenant.Unknown, key, name, expected, string(l.Type), "link type missing or not recognised"))
-		case rank > 1:
-			emit(r.result(tenant.Fail, key, name, expected, string(l.Type), "Anyone link grants edit"))
+		case l.Type == "":
+			emit(r.result(tenant.Unknown, key, name, expected, "", "link type missing"))
+		case !l.Type.ViewOnly():
+			msg := "Anyone link grants " + string(l.Type)
+			if !tenant.LinkTypes.Known(l.Type) {
+				msg = "Anyone link of unrecognised type " + string(l.Type) + " is not known to be view-only"
+			}
+			emit(r.result(tenant.Fail, key, name, expected, string(l.Type), e.memoText(msg)))
 		default:
+			if role := writeRole(l.Roles); role != "" {
+				emit(r.result(tenant.Fail, key, name, expected, string(l.Type)+" ("+role+")", e.memoText("Anyone link carries role "+role+", not view-only")))
+				return
+			}
 			emit(r.result(tenant.Pass, key, name, expected, string(l.Type), ""))
 		}
 	})
+}
+
+// writeRole returns the first role that grants more than reading, or "".
+func writeRole(roles []string) string {
+	for _, ro := range roles {
+		rank, ok := tenant.LinkRole(ro).Rank()
+		if !ok || rank > 2 {
+			return ro
+		}
+	}
+	return ""
 }

@@ -11,13 +11,17 @@ import (
 
 // Meta describes a rule for listings, reports and results.
 type Meta struct {
-	ID          string          `json:"id"`
-	Title       string          `json:"title"`
-	Section     tenant.Section  `json:"section"`
-	Severity    tenant.Severity `json:"severity"`
-	Rationale   string          `json:"rationale"`
-	Remediation string          `json:"remediation"`
-	References  References      `json:"references"`
+	ID      string         `json:"id"`
+	Title   string         `json:"title"`
+	Section tenant.Section `json:"section"`
+	// Reads lists every section the rule's verdicts rest on (its own
+	// section included). While any of them is incomplete the runner, not
+	// the rule, answers: one rule-wide unknown. Empty means Section alone.
+	Reads       []tenant.Section `json:"reads,omitempty"`
+	Severity    tenant.Severity  `json:"severity"`
+	Rationale   string           `json:"rationale"`
+	Remediation string           `json:"remediation"`
+	References  References       `json:"references"`
 }
 
 // References ties a rule to published controls and Microsoft documentation.
@@ -44,9 +48,55 @@ type builtin struct {
 
 func (r *builtin) Meta() Meta { return r.meta }
 
-// Evaluate runs the rule alone.
+// Evaluate runs the rule alone, guarded like every rule the runner runs.
 func (r *builtin) Evaluate(s *tenant.Snapshot, b *baselines.Baseline, emit func(tenant.Result)) {
-	r.eval(r, newEnv(s, b), emit)
+	e := newEnv(s, b)
+	if res, ok := guard(r, e); ok {
+		emit(res)
+		return
+	}
+	r.eval(r, e, emit)
+}
+
+// ReadSections is what m reads: Reads, or Section alone when Reads is empty.
+func (m *Meta) ReadSections() []tenant.Section {
+	if len(m.Reads) == 0 {
+		return []tenant.Section{m.Section}
+	}
+	return m.Reads
+}
+
+// guard answers for a rule whose input is incomplete. Its verdicts would
+// rest on data the scan could not read (a link "not on confidential
+// content" because the sites that say so were not read), so none is
+// computed: one rule-wide unknown stands for all of them, and the store
+// leaves every finding of the rule as it was. A rule the baseline says
+// nothing about stays not applicable: it is probed on an empty snapshot,
+// where a built-in rule answers from the baseline alone.
+func guard(r Rule, e *env) (tenant.Result, bool) {
+	m := r.Meta()
+	why := e.incomplete(m.ReadSections()...)
+	if why == "" {
+		return tenant.Result{}, false
+	}
+	key := string(m.Section) + ":tenant"
+	probe := &tenant.Snapshot{Tenant: e.s.Tenant, CollectedAt: e.s.CollectedAt}
+	silentOnly, n := true, 0
+	note := func(res tenant.Result) {
+		n++
+		silentOnly = silentOnly && res.Outcome == tenant.NotApplicable && res.Message == silent
+	}
+	if bi, ok := r.(*builtin); ok {
+		bi.eval(bi, newEnv(probe, e.b), note)
+	} else {
+		r.Evaluate(probe, e.b, note)
+	}
+	if n > 0 && silentOnly {
+		return tenant.Result{RuleID: m.ID, Section: m.Section, Outcome: tenant.NotApplicable, Severity: m.Severity,
+			ObjectKey: key, ObjectName: string(m.Section), Message: silent}, true
+	}
+	return tenant.Result{RuleID: m.ID, Section: m.Section, Outcome: tenant.Unknown, Severity: m.Severity,
+		ObjectKey: key, ObjectName: string(m.Section), Message: why, RuleWide: true}, true
 }
 
 func (r *builtin) result(o tenant.Outcome, key, name, expected, actual, msg string) tenant.Result {
@@ -138,6 +188,13 @@ func StreamRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline, emit func
 			}
 			applyException(res, b, s)
 			err = emit(res)
+		}
+		if res, ok := guard(r, e); ok {
+			send(&res)
+			if err != nil {
+				return err
+			}
+			continue
 		}
 		var agg passes
 		var cur tenant.Result // one copy per rule, not one allocation per result

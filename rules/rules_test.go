@@ -108,6 +108,8 @@ var cases = map[string][]ruleCase{
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.Mode = nil }, want: tenant.NotApplicable},
 		{name: "sharing disabled", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = tenant.SharingDisabled }, want: tenant.NotApplicable},
 		{name: "mode missing", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = "" }, want: tenant.Unknown},
+		{name: "sharing level missing", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = "" }, want: tenant.Unknown},
+		{name: "sharing level not recognised", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = "superDuperSharing" }, want: tenant.Unknown},
 	},
 	"sharepoint.blocked_domains": {
 		{name: "all on block list", want: tenant.Pass},
@@ -148,6 +150,10 @@ var cases = map[string][]ruleCase{
 		{name: "anyone not enabled", want: tenant.NotApplicable},
 		{name: "baseline silent", snap: tenantAnyone, base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks = nil }, want: tenant.NotApplicable},
 		{name: "days missing", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.AnyoneLinkExpirationDays = nil }, want: tenant.Unknown},
+		{name: "sharing level not recognised", snap: func(s *tenant.Snapshot) {
+			tenantAnyone(s)
+			s.SharePoint.SharingCapability = "superDuperSharing"
+		}, want: tenant.Unknown},
 	},
 	"sharepoint.anyone_link_permission": {
 		{name: "view only", snap: tenantAnyone, want: tenant.Pass},
@@ -155,6 +161,7 @@ var cases = map[string][]ruleCase{
 		{name: "anyone not enabled", want: tenant.NotApplicable},
 		{name: "baseline allows edit", snap: tenantAnyone, base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.ViewOnly = tenant.Ptr(false) }, want: tenant.NotApplicable},
 		{name: "file type missing", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.FileAnyoneLinkType = "" }, want: tenant.Unknown},
+		{name: "file type not recognised fails", snap: func(s *tenant.Snapshot) { tenantAnyone(s); s.SharePoint.FileAnyoneLinkType = "7" }, want: tenant.Fail},
 	},
 	"sharepoint.verification_code_reauth": {
 		{name: "30 days", want: tenant.Pass},
@@ -212,6 +219,10 @@ var cases = map[string][]ruleCase{
 	},
 	"links.anyone_link": {
 		{name: "no Anyone links", want: tenant.Pass},
+		{name: "unrecognised scope may be Anyone", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+			s.Links[len(s.Links)-1].Scope = "galaxy"
+		}, want: tenant.Unknown},
 		{name: "an Anyone link", snap: func(s *tenant.Snapshot) {
 			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
 		}, want: tenant.Fail},
@@ -222,6 +233,10 @@ var cases = map[string][]ruleCase{
 		{name: "scope missing", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "" }, want: tenant.Unknown},
 	},
 	"links.anyone_on_confidential": {
+		{name: "sites section failed", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Finance", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+			s.Status[tenant.SectionSites] = tenant.SectionStatus{State: tenant.StateFailed, Error: "503"}
+		}, want: tenant.Unknown},
 		{name: "Anyone link on ordinary site", snap: func(s *tenant.Snapshot) {
 			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
 		}, want: tenant.Pass},
@@ -260,6 +275,19 @@ var cases = map[string][]ruleCase{
 		}, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.ViewOnly = nil }, want: tenant.NotApplicable},
 		{name: "type missing", snap: func(s *tenant.Snapshot) { anyoneOn(s, "/sites/Marketing", "Shared Documents", "", days(s, 3)) }, want: tenant.Unknown},
+		{name: "review link is not view-only", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeReview, days(s, 3))
+		}, want: tenant.Fail},
+		{name: "unrecognised type fails", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", "hologram", days(s, 3))
+		}, want: tenant.Fail},
+		{name: "blocksDownload is view-only", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeBlocksDownload, days(s, 3))
+		}, want: tenant.Pass},
+		{name: "view type with a write role", snap: func(s *tenant.Snapshot) {
+			anyoneOn(s, "/sites/Marketing", "Shared Documents", tenant.LinkTypeView, days(s, 3))
+			s.Links[len(s.Links)-1].Roles = []string{"write"}
+		}, want: tenant.Fail},
 	},
 	"guests.blocked_domain": {
 		{name: "partner domains", want: tenant.Pass},
@@ -303,12 +331,14 @@ var cases = map[string][]ruleCase{
 		{name: "everyone", snap: func(s *tenant.Snapshot) { s.Entra.AllowInvitesFrom = tenant.InviteEveryone }, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.MaxInviteFrom = nil }, want: tenant.NotApplicable},
 		{name: "missing", snap: func(s *tenant.Snapshot) { s.Entra.AllowInvitesFrom = "" }, want: tenant.Unknown},
+		{name: "unrecognised value fails", snap: func(s *tenant.Snapshot) { s.Entra.AllowInvitesFrom = "everyoneAndTheirDog" }, want: tenant.Fail},
 	},
 	"entra.guest_access": {
 		{name: "limited", want: tenant.Pass},
 		{name: "member", snap: func(s *tenant.Snapshot) { s.Entra.GuestUserRoleID = tenant.GuestRoleMember }, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.MaxGuestAccess = nil }, want: tenant.NotApplicable},
-		{name: "unknown role", snap: func(s *tenant.Snapshot) { s.Entra.GuestUserRoleID = "00000000-0000-0000-0000-000000000000" }, want: tenant.Unknown},
+		{name: "unrecognised role fails showing it", snap: func(s *tenant.Snapshot) { s.Entra.GuestUserRoleID = "00000000-0000-0000-0000-000000000000" }, want: tenant.Fail},
+		{name: "role missing", snap: func(s *tenant.Snapshot) { s.Entra.GuestUserRoleID = "" }, want: tenant.Unknown},
 	},
 	"entra.invitation_domain_mode": {
 		{name: "block list", want: tenant.Pass},
@@ -490,32 +520,103 @@ func TestRuleCases(t *testing.T) {
 	}
 }
 
-// TestIncompleteSectionNeverPasses marks each rule's sections partial, then
-// absent, in both fixtures: nothing may pass or fail.
+// customReader is a custom rule that reads two sections and, carelessly,
+// passes every link without looking at whether the sites were read: the
+// runner must not let it.
+type customReader struct{}
+
+func (customReader) Meta() rules.Meta {
+	return rules.Meta{ID: "custom.labels", Section: tenant.SectionLinks, Severity: tenant.SeverityHigh,
+		Reads: []tenant.Section{tenant.SectionLinks, tenant.SectionSites}}
+}
+
+func (customReader) Evaluate(s *tenant.Snapshot, _ *baselines.Baseline, emit func(tenant.Result)) {
+	_ = s.EachLink(func(l *tenant.Link) error {
+		emit(tenant.Result{Outcome: tenant.Pass, ObjectKey: l.Key()})
+		return nil
+	})
+	emit(tenant.Result{Outcome: tenant.Pass, ObjectKey: "links:tenant"})
+}
+
+// TestIncompleteSectionNeverPasses marks each section every rule reads
+// partial, failed, then absent, in both fixtures: nothing may pass or
+// fail, and the runner answers with one rule-wide unknown, for built-in
+// and custom rules alike, run alone or by the runner.
 func TestIncompleteSectionNeverPasses(t *testing.T) {
+	all := append(rules.Builtin(), customReader{})
+	for _, r := range all {
+		m := r.Meta()
+		for _, sec := range m.ReadSections() {
+			for _, fx := range []string{"contoso", "fabrikam"} {
+				for _, mode := range []string{"partial", "failed", "missing"} {
+					t.Run(m.ID+"/"+string(sec)+"/"+fx+"/"+mode, func(t *testing.T) {
+						s := fixture(t, fx)
+						switch mode {
+						case "missing":
+							delete(s.Status, sec)
+						case "failed":
+							s.Status[sec] = tenant.SectionStatus{State: tenant.StateFailed, Error: "503"}
+						default:
+							s.Status[sec] = tenant.SectionStatus{State: tenant.StatePartial, Error: "throttled"}
+						}
+						b := loadBaseline(t, "recommended")
+						runs := map[string][]tenant.Result{"runner": rules.EvaluateRules([]rules.Rule{r}, s, b)}
+						if _, custom := r.(customReader); !custom {
+							var alone []tenant.Result
+							r.Evaluate(s, b, func(res tenant.Result) { alone = append(alone, res) })
+							runs["alone"] = alone
+						}
+						for how, got := range runs {
+							if len(got) != 1 || got[0].Outcome != tenant.Unknown || !got[0].RuleWide || !got[0].Blocks() {
+								t.Errorf("%s: want one rule-wide unknown, got %+v", how, got)
+							}
+							for _, g := range got {
+								if g.Outcome == tenant.Pass || g.Outcome == tenant.Fail {
+									t.Errorf("%s: %s over an incomplete section: %+v", how, g.Outcome, g)
+								}
+								if !strings.Contains(g.Message, string(sec)) {
+									t.Errorf("%s: message does not name section %s: %q", how, sec, g.Message)
+								}
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestSilentBaselineIncompleteNotApplicable: a rule the baseline says
+// nothing about stays not applicable however incomplete the snapshot is.
+func TestSilentBaselineIncompleteNotApplicable(t *testing.T) {
+	for _, r := range rules.Builtin() {
+		t.Run(r.Meta().ID, func(t *testing.T) {
+			s := fixture(t, "fabrikam")
+			for _, sec := range tenant.AllSections {
+				s.Status[sec] = tenant.SectionStatus{State: tenant.StatePartial, Error: "throttled"}
+			}
+			got := rules.EvaluateRules([]rules.Rule{r}, s, &baselines.Baseline{})
+			if len(got) != 1 || got[0].Outcome != tenant.NotApplicable || got[0].RuleWide {
+				t.Errorf("want one not_applicable, got %+v", got)
+			}
+		})
+	}
+}
+
+// TestReadsDeclared: every built-in rule names what it reads, its own
+// section first, and the rules that combine sections say so.
+func TestReadsDeclared(t *testing.T) {
+	want := map[string][]tenant.Section{
+		"links.anyone_on_confidential": {tenant.SectionLinks, tenant.SectionSites},
+		"guests.blocked_domain":        {tenant.SectionGuests, tenant.SectionEntra, tenant.SectionSharePoint},
+	}
 	for _, r := range rules.Builtin() {
 		m := r.Meta()
-		for _, fx := range []string{"contoso", "fabrikam"} {
-			for _, mode := range []string{"partial", "missing"} {
-				t.Run(m.ID+"/"+fx+"/"+mode, func(t *testing.T) {
-					s := fixture(t, fx)
-					if mode == "missing" {
-						delete(s.Status, m.Section)
-					} else {
-						s.Status[m.Section] = tenant.SectionStatus{State: tenant.StatePartial, Error: "throttled"}
-					}
-					var got []tenant.Result
-					r.Evaluate(s, loadBaseline(t, "recommended"), func(res tenant.Result) { got = append(got, res) })
-					if !check(got, tenant.Unknown) {
-						t.Errorf("no unknown result: %+v", got)
-					}
-					for _, g := range got {
-						if g.Outcome == tenant.Pass || g.Outcome == tenant.Fail {
-							t.Errorf("%s over an incomplete section: %+v", g.Outcome, g)
-						}
-					}
-				})
-			}
+		if len(m.Reads) == 0 || m.Reads[0] != m.Section {
+			t.Errorf("%s: Reads %v does not start with its section %s", m.ID, m.Reads, m.Section)
+		}
+		if w, ok := want[m.ID]; ok && !slices.Equal(m.Reads, w) {
+			t.Errorf("%s: Reads %v, want %v", m.ID, m.Reads, w)
 		}
 	}
 }

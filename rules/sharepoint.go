@@ -56,6 +56,10 @@ func spSharingSettings(r *builtin, e *env, emit func(tenant.Result), name, expec
 	case sp.SharingCapability == "":
 		emit(r.result(tenant.Unknown, sp.Key(), name, expected, "", "tenant sharing level missing"))
 		return nil
+	case !tenant.SharingLevels.Known(sp.SharingCapability):
+		// Whether the setting applies depends on a value we cannot place.
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, string(sp.SharingCapability), "tenant sharing level not recognised"))
+		return nil
 	case anyoneOnly && sp.SharingCapability != tenant.SharingAnyone:
 		emit(notApplicable(r, sp.Key(), name, "Anyone links are not enabled for the tenant"))
 		return nil
@@ -117,12 +121,8 @@ func evalSPDomainMode(r *builtin, e *env, emit func(tenant.Result)) {
 		emit(spSilent(r))
 		return
 	}
-	sp := spSettings(r, e, emit, string(*dr.Mode))
+	sp := spSharingSettings(r, e, emit, "SharePoint domain restriction", string(*dr.Mode), false)
 	if sp == nil {
-		return
-	}
-	if sharingOff(sp) {
-		emit(notApplicable(r, sp.Key(), "SharePoint domain restriction", "external sharing is disabled"))
 		return
 	}
 	modeRule(r, emit, sp.Key(), "SharePoint domain restriction", *dr.Mode, sp.DomainRestrictionMode)
@@ -309,18 +309,18 @@ func evalTenantAnyonePerm(r *builtin, e *env, emit func(tenant.Result)) {
 	if sp == nil {
 		return
 	}
-	fr, fok := sp.FileAnyoneLinkType.Rank()
-	dr, dok := sp.FolderAnyoneLinkType.Rank()
-	actual := fmt.Sprintf("files %s, folders %s", sp.FileAnyoneLinkType, sp.FolderAnyoneLinkType)
-	if !fok || !dok {
-		emit(r.result(tenant.Unknown, sp.Key(), name, expected, actual, "Anyone link permission missing or not recognised"))
+	actual := fmt.Sprintf("files %s, folders %s", permName(sp.FileAnyoneLinkType), permName(sp.FolderAnyoneLinkType))
+	if sp.FileAnyoneLinkType == "" || sp.FolderAnyoneLinkType == "" {
+		emit(r.result(tenant.Unknown, sp.Key(), name, expected, actual, "Anyone link permission missing"))
 		return
 	}
+	// View-only names what it accepts: a setting that is not one of the
+	// view-at-most values, recognised or not, fails.
 	var broad []string
-	if fr > 1 {
+	if !settingViewOnly(sp.FileAnyoneLinkType) {
 		broad = append(broad, "files")
 	}
-	if dr > 1 {
+	if !settingViewOnly(sp.FolderAnyoneLinkType) {
 		broad = append(broad, "folders")
 	}
 	if len(broad) > 0 {
@@ -329,6 +329,10 @@ func evalTenantAnyonePerm(r *builtin, e *env, emit func(tenant.Result)) {
 	}
 	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
 }
+
+// settingViewOnly reports whether an Anyone-link permission setting allows
+// at most view links (None means no Anyone link of that kind).
+func settingViewOnly(t tenant.LinkType) bool { return t == tenant.LinkTypeNone || t.ViewOnly() }
 
 // daysSetting is a tenant setting that is either not required or required
 // within a number of days; verification code reauthentication and guest

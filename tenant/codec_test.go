@@ -253,7 +253,7 @@ func TestDecodeTrailingWhitespaceOK(t *testing.T) {
 func TestUnknownEnumValuesKept(t *testing.T) {
 	input := strings.Replace(minimal, `"status":{}`, `"status":{"sharepoint":{"state":"complete"},"links":{"state":"complete"},"entra":{"state":"complete"}},
 		"sharepoint":{"sharingCapability":"externalUserSharingWithVerifiedPartners","defaultLinkScope":"peopleInSensitivityScope","domainRestrictionMode":"trustedOnly","allowedDomains":null,"blockedDomains":null},
-		"links":[{"driveId":"d","itemId":"i","permissionId":"p","scope":"tenantAndPartners","type":"review"}],
+		"links":[{"driveId":"d","itemId":"i","permissionId":"p","scope":"tenantAndPartners","type":"hologram"}],
 		"entra":{"allowInvitesFrom":"nobodyOnTuesdays","guestUserRoleId":"00000000-0000-0000-0000-000000000000"}`, 1)
 	s, err := Decode(strings.NewReader(input), "future.json")
 	if err != nil {
@@ -269,7 +269,7 @@ func TestUnknownEnumValuesKept(t *testing.T) {
 		{"defaultLinkScope", string(s.SharePoint.DefaultLinkScope), "peopleInSensitivityScope", s.SharePoint.DefaultLinkScope.Rank},
 		{"domainRestrictionMode", string(s.SharePoint.DomainRestrictionMode), "trustedOnly", nil},
 		{"link scope", string(s.Links[0].Scope), "tenantAndPartners", s.Links[0].Scope.Rank},
-		{"link type", string(s.Links[0].Type), "review", s.Links[0].Type.Rank},
+		{"link type", string(s.Links[0].Type), "hologram", s.Links[0].Type.Rank},
 		{"allowInvitesFrom", string(s.Entra.AllowInvitesFrom), "nobodyOnTuesdays", s.Entra.AllowInvitesFrom.Rank},
 		{"guest access", string(s.Entra.GuestAccess()), "", s.Entra.GuestAccess().Rank},
 	}
@@ -286,7 +286,7 @@ func TestUnknownEnumValuesKept(t *testing.T) {
 		})
 	}
 	out := encodeString(t, s)
-	for _, v := range []string{"externalUserSharingWithVerifiedPartners", "peopleInSensitivityScope", "trustedOnly", "tenantAndPartners", `"review"`, "nobodyOnTuesdays"} {
+	for _, v := range []string{"externalUserSharingWithVerifiedPartners", "peopleInSensitivityScope", "trustedOnly", "tenantAndPartners", `"hologram"`, "nobodyOnTuesdays"} {
 		if !strings.Contains(out, v) {
 			t.Errorf("re-encoded snapshot lost %s:\n%s", v, out)
 		}

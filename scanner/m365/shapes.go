@@ -31,37 +31,25 @@ func unwrapSharePointSettings(body []byte) ([]byte, error) {
 	return body, nil
 }
 
-// CSOM integer enums (pnpcore enum definitions). Values outside the maps
-// are carried as their decimal text so they stay visible as unknown.
+// CSOM integer enums: the integers live in the model's vocabulary
+// (tenant.SharingLevels and the others); these names say which table each
+// CSOM property uses. Values outside a table are carried as their decimal
+// text so they stay visible as unrecognised.
 var (
-	csomSharingCapability = map[int64]tenant.SharingLevel{
-		0: tenant.SharingDisabled,
-		1: tenant.SharingNewAndExistingGuests, // ExternalUserSharingOnly
-		2: tenant.SharingAnyone,               // ExternalUserAndGuestSharing
-		3: tenant.SharingExistingGuests,       // ExistingExternalUserSharingOnly
-	}
-	csomDomainMode = map[int64]tenant.DomainMode{
-		0: tenant.DomainModeNone, 1: tenant.DomainModeAllowList, 2: tenant.DomainModeBlockList,
-	}
+	csomSharingCapability = tenant.SharingLevels
+	csomDomainMode        = tenant.DomainModes
 	// DefaultSharingLinkType: 0 None, 1 Direct (specific people),
 	// 2 Internal (organization), 3 AnonymousAccess (anyone).
-	csomDefaultLinkScope = map[int64]tenant.LinkScope{
-		0: tenant.LinkScopeNone, 1: tenant.LinkScopeUsers, 2: tenant.LinkScopeOrganization, 3: tenant.LinkScopeAnonymous,
-	}
+	csomDefaultLinkScope = tenant.LinkScopes
 	// DefaultLinkPermission and File/FolderAnonymousLinkType: 0 None, 1 View, 2 Edit.
-	csomLinkPermission = map[int64]tenant.LinkType{
-		0: tenant.LinkTypeNone, 1: tenant.LinkTypeView, 2: tenant.LinkTypeEdit,
-	}
+	csomLinkPermission = tenant.LinkTypes
 )
 
-func csomEnum[T ~string](m map[int64]T, v *int64) T {
+func csomEnum[T ~string](vo *tenant.Vocab[T], v *int64) T {
 	if v == nil {
 		return ""
 	}
-	if s, ok := m[*v]; ok {
-		return s
-	}
-	return T(strconv.FormatInt(*v, 10))
+	return vo.FromCode(*v)
 }
 
 // csomDomainList splits a CSOM domain list. pnpjs documents it as a

@@ -61,15 +61,8 @@ var spCSOMFields = map[string]spCSOMField{
 	"emailAttestationReAuthDays": {"EmailAttestationReAuthDays", "Int32", nil},
 }
 
-func reverse[T ~string](m map[int64]T) func(string) (int64, bool) {
-	return func(s string) (int64, bool) {
-		for k, v := range m {
-			if string(v) == s {
-				return k, true
-			}
-		}
-		return 0, false
-	}
+func reverse[T ~string](vo *tenant.Vocab[T]) func(string) (int64, bool) {
+	return func(s string) (int64, bool) { return vo.Code(T(s)) }
 }
 
 // SharePointSettingAPI names the call that writes a snapshot field of the
