@@ -307,6 +307,52 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 			t.Errorf("held: %+v", h)
 		}
 	})
+	// A later scan in which the rule could not judge the objects (a
+	// rule-wide unknown, or one per object) leaves the findings open but
+	// unconfirmed: their plans wait, and no new plan is made.
+	for name, edit := range map[string]func(rs []tenant.Result) []tenant.Result{
+		"plans held when the rule is rule-wide unknown in the latest scan": func(rs []tenant.Result) []tenant.Result {
+			rs = slices.DeleteFunc(rs, func(r tenant.Result) bool { return r.RuleID == "links.anyone_link" })
+			return append(rs, tenant.Result{RuleID: "links.anyone_link", Section: tenant.SectionLinks, Outcome: tenant.Unknown,
+				Severity: tenant.SeverityHigh, ObjectKey: "links:tenant", RuleWide: true, Message: "sites incomplete"})
+		},
+		"plans held when the objects are unknown in the latest scan": func(rs []tenant.Result) []tenant.Result {
+			for i := range rs {
+				if rs[i].RuleID == "links.anyone_link" && rs[i].Outcome == tenant.Fail {
+					rs[i].Outcome = tenant.Unknown
+				}
+			}
+			return rs
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, autoFor("links.anyone_link"))
+			if n := len(r.plan(r.scan())); n == 0 {
+				t.Fatal("fixture has nothing to plan")
+			}
+			s := r.scanEdited(edit)
+			if s.scan.FindingsResolved != 0 {
+				t.Fatalf("the unknown scan resolved %d findings", s.scan.FindingsResolved)
+			}
+			sel, err := remediate.Select(remediate.Each(s.results), &r.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range sel.Failures {
+				if f.RuleID == "links.anyone_link" {
+					t.Errorf("planned from an unknown scan: %s", f.ObjectKey)
+				}
+			}
+			before := r.writeCalls()
+			rep := r.apply()
+			if len(rep.Ops) != 0 || r.writeCalls() != before {
+				t.Fatalf("%d operations after a scan that could not judge the rule", len(rep.Ops))
+			}
+			if h := heldFor(rep, "links.anyone_link"); len(h) != 3 || !strings.Contains(h[0].Reason, "unknown") {
+				t.Errorf("held: %+v", h)
+			}
+		})
+	}
 	t.Run("stale scan", func(t *testing.T) {
 		r := newRig(t, autoFor("links.anyone_link"))
 		r.plan(r.scan())

@@ -99,9 +99,18 @@ type scanned struct {
 // scan collects the fake tenant, evaluates and records the scan.
 func (r *rig) scan() scanned {
 	r.t.Helper()
+	return r.scanEdited(nil)
+}
+
+// scanEdited is scan with the results passed through edit, if not nil.
+func (r *rig) scanEdited(edit func([]tenant.Result) []tenant.Result) scanned {
+	r.t.Helper()
 	meta := r.fake.Meta()
 	snap := scanner.Scan(r.ctx, m365.Sources(r.client, m365.SourceOptions{}), scanner.Options{Tenant: meta.Tenant, TenantID: meta.TenantID, Now: r.clock.Now})
 	results := rules.Evaluate(snap, r.baseline)
+	if edit != nil {
+		results = edit(results)
+	}
 	sc, err := r.st.RecordScan(r.ctx, store.ScanInput{Snapshot: snap, Results: results, Baseline: "recommended"})
 	if err != nil {
 		r.t.Fatal(err)

@@ -30,14 +30,20 @@ type Selection struct {
 	// Failures are ordered by rule and object, for Build.
 	Failures []tenant.Result
 	// Over counts fixable failures beyond MaxPlans; Off those of rules
-	// whose mode is off.
-	Over, Off int
+	// whose mode is off; Held those of rules with a rule-wide unknown
+	// result (tenant.Result.Blocks).
+	Over, Off, Held int
 }
 
 // Select returns the failures of a scan that a fix could be planned for
 // under pol, at most pol.MaxPlans of them, most severe first (then by
 // fingerprint, so the same ones are kept scan after scan until fixed). It
 // holds at most twice the cap, however many results there are.
+//
+// Unknown results are never planned, and neither is any failure of a rule
+// that also gave a rule-wide unknown result: it was judged on incomplete
+// data, and the store holds that rule's findings as they were. Such a
+// rule's failures read before its rule-wide result may count in Over.
 func Select(results Results, pol *Policy) (Selection, error) {
 	var sel Selection
 	limit := pol.withDefaults().MaxPlans
@@ -46,8 +52,12 @@ func Select(results Results, pol *Policy) (Selection, error) {
 		r  tenant.Result
 	}
 	var cs []cand
+	var held []string // rules with a rule-wide unknown result
 	rank := func(r *tenant.Result) int { n, _ := r.Severity.Rank(); return n }
 	trim := func() {
+		n := len(cs)
+		cs = slices.DeleteFunc(cs, func(c cand) bool { return slices.Contains(held, c.r.RuleID) })
+		sel.Held += n - len(cs)
 		slices.SortFunc(cs, func(a, b cand) int {
 			return cmp.Or(cmp.Compare(rank(&b.r), rank(&a.r)), strings.Compare(a.fp, b.fp))
 		})
@@ -58,6 +68,9 @@ func Select(results Results, pol *Policy) (Selection, error) {
 		}
 	}
 	err := results(func(fp string, res *tenant.Result) error {
+		if res.Blocks() && !slices.Contains(held, res.RuleID) {
+			held = append(held, res.RuleID)
+		}
 		if res.Outcome != tenant.Fail || res.Exception != "" || !Fixable(res.RuleID) {
 			return nil
 		}

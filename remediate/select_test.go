@@ -86,3 +86,41 @@ func TestSelectCap(t *testing.T) {
 		}
 	}
 }
+
+// An unknown result is never planned, nor is any failure of a rule that
+// also gave a rule-wide unknown result (it was judged on incomplete data).
+func TestSelectSkipsUnknown(t *testing.T) {
+	const conf, anyone = "links.anyone_on_confidential", "links.anyone_link"
+	if !remediate.Fixable(conf) || !remediate.Fixable(anyone) {
+		t.Fatal("fixture assumes both rules have a fix")
+	}
+	results := []tenant.Result{
+		{RuleID: conf, Section: tenant.SectionLinks, Outcome: tenant.Fail, Severity: tenant.SeverityCritical, ObjectKey: "link:d/a/p"},
+		{RuleID: conf, Section: tenant.SectionLinks, Outcome: tenant.Unknown, Severity: tenant.SeverityCritical, ObjectKey: "links:tenant",
+			RuleWide: true},
+		{RuleID: conf, Section: tenant.SectionLinks, Outcome: tenant.Fail, Severity: tenant.SeverityCritical, ObjectKey: "link:d/b/p"},
+		{RuleID: anyone, Section: tenant.SectionLinks, Outcome: tenant.Unknown, Severity: tenant.SeverityHigh, ObjectKey: "link:d/c/p"},
+		{RuleID: anyone, Section: tenant.SectionLinks, Outcome: tenant.Fail, Severity: tenant.SeverityHigh, ObjectKey: "link:d/d/p"},
+	}
+	sp := tenant.NewResultSpool(t.TempDir(), 2)
+	defer sp.Close()
+	for i := range results {
+		if err := sp.Add(&results[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pol := remediate.Policy{Mode: remediate.ModeAuto, MaxPlans: 10}
+	for name, rs := range map[string]remediate.Results{"slice": remediate.Each(results), "spool": sp.Each} {
+		sel, err := remediate.Select(rs, &pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, r := range sel.Failures {
+			keys = append(keys, r.RuleID+" "+r.ObjectKey)
+		}
+		if fmt.Sprint(keys) != "[links.anyone_link link:d/d/p]" || sel.Held != 2 {
+			t.Errorf("%s: selected %v, held %d; want only links.anyone_link link:d/d/p, 2 held", name, keys, sel.Held)
+		}
+	}
+}

@@ -548,6 +548,10 @@ func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now tim
 		if st, ok := latest[0].Sections[p.Section]; !ok || st.State != "complete" {
 			return fmt.Sprintf("section %s of the latest scan %d is not complete", p.Section, latest[0].ID)
 		}
+		// Complete, yet the finding is active without being seen failing:
+		// the rule's result was unknown (for the object or rule-wide), and
+		// the store held the finding as it was.
+		return fmt.Sprintf("rule %s gave unknown for the object in the latest scan %d", p.RuleID, latest[0].ID)
 	}
 	return ""
 }

@@ -162,7 +162,7 @@ func (r *Remediations) AfterScan(ctx context.Context, rec Recorded) error {
 		return fmt.Errorf("record remediation plans: %w", err)
 	}
 	r.log.InfoContext(ctx, "remediation planned", "tenant", name, "scan_id", rec.Scan.ID, "created", st.Created, "kept", st.Kept,
-		"superseded", st.Superseded, "unplannable", len(skipped))
+		"superseded", st.Superseded, "unplannable", len(skipped), "held_by_unknown", sel.Held)
 	if !acts(pol) {
 		return nil
 	}

@@ -2,16 +2,22 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sharedrift/sharedrift/baselines"
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/remediate"
 	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/store/storetest"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 func autoConfig(t *testing.T, extra map[string]any) *config.Config {
@@ -234,5 +240,69 @@ func TestApprovalAppliesFix(t *testing.T) {
 	}
 	if f.Active() {
 		t.Errorf("finding still %s after the approved fix (scan %d)", f.State, res.ScanID)
+	}
+}
+
+// TestAfterScanPlansNothingFromUnknowns: the post-scan step plans no fix
+// from an unknown result, nor from the failures of a rule that also gave a
+// rule-wide unknown (judged on incomplete data); a plain failure next to
+// them is planned.
+func TestAfterScanPlansNothingFromUnknowns(t *testing.T) {
+	ctx := context.Background()
+	cfg := autoConfig(t, map[string]any{"tenants.fabrikam.remediation": map[string]any{"mode": "dry-run"}})
+	tc := cfg.Tenants["fabrikam"]
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "sharedrift.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r, err := newRemediations([]config.Tenant{tc}, remediationDeps{store: st,
+		target: func(string) (remediate.Target, error) { return nil, errors.New("no tenant to change in this test") },
+		clock:  func(string) time.Time { return storetest.T0 }, log: newJSONLogger(io.Discard)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+
+	snap := storetest.Snapshot(storetest.T0)
+	snap.Tenant = tc.Name
+	snap.Links[0].Scope = tenant.LinkScopeAnonymous
+	link := func(i int) string { return snap.Links[i].Key() }
+	const anyone, conf = "links.anyone_link", "links.anyone_on_confidential"
+	results := []tenant.Result{
+		{RuleID: anyone, Section: tenant.SectionLinks, Outcome: tenant.Fail, Severity: tenant.SeverityHigh, ObjectKey: link(0)},
+		{RuleID: anyone, Section: tenant.SectionLinks, Outcome: tenant.Unknown, Severity: tenant.SeverityHigh, ObjectKey: link(1)},
+		{RuleID: conf, Section: tenant.SectionLinks, Outcome: tenant.Fail, Severity: tenant.SeverityCritical, ObjectKey: link(2)},
+		{RuleID: conf, Section: tenant.SectionLinks, Outcome: tenant.Unknown, Severity: tenant.SeverityCritical, ObjectKey: "links:tenant",
+			RuleWide: true, Message: "sites incomplete"},
+	}
+	sp := tenant.NewResultSpool(t.TempDir(), 2)
+	defer sp.Close()
+	for i := range results {
+		if err := sp.Add(&results[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc, err := st.RecordScan(ctx, store.ScanInput{Snapshot: snap, ResultSet: sp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := baselines.Load("recommended")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AfterScan(ctx, Recorded{Tenant: tc, Scan: sc, Snapshot: snap, Results: sp, Baseline: b}); err != nil {
+		t.Fatal(err)
+	}
+	prs, err := r.Plans(ctx, tc.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, pr := range prs {
+		got = append(got, pr.Plan.RuleID+" "+pr.Plan.ObjectKey)
+	}
+	if want := []string{anyone + " " + link(0)}; !slices.Equal(got, want) {
+		t.Errorf("plans %v, want only %v", got, want)
 	}
 }
