@@ -653,3 +653,38 @@ func TestResolutionAfterReopenThreadsUnderLatestAnnouncement(t *testing.T) {
 		})
 	}
 }
+
+// TestRuleWideUnknownSendsNoResolved: a scan in which a rule could not be
+// evaluated at all (one rule-wide unknown result) resolves none of its
+// findings, so nobody is told they were fixed; when the rule is judged
+// again, the one really fixed is.
+func TestRuleWideUnknownSendsNoResolved(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			if n := r.scan(fail("2"), fail("3")); n != 2 {
+				t.Fatalf("scan 1 enqueued %d, want 2", n)
+			}
+			r.drain()
+			r.clock.Advance(time.Hour)
+			if n := r.scan(storetest.RuleWide("links.anyone_link", tenant.SectionLinks)); n != 0 {
+				t.Fatalf("the rule-wide unknown scan enqueued %d, want 0", n)
+			}
+			r.drain()
+			if msgs := srv.Messages(); len(msgs) != 2 {
+				t.Fatalf("after the rule-wide unknown scan: %d messages, want the 2 announcements", len(msgs))
+			}
+			r.clock.Advance(time.Hour)
+			if n := r.scan(fail("3")); n != 1 {
+				t.Fatalf("scan 3 (link 2 fixed) enqueued %d, want 1", n)
+			}
+			r.drain()
+			msgs := srv.Messages()
+			if len(msgs) != 3 || !strings.Contains(msgs[2].Text, "Resolved") || !strings.Contains(msgs[2].Text+msgs[2].Blocks, "file2.docx") {
+				t.Errorf("want one resolved reply for link 2, got %+v", msgs[2:])
+			}
+		})
+	}
+}
