@@ -31,6 +31,31 @@ four outcomes:
 - **unknown**: the section was not collected completely, or the data the rule needs is missing.
   A rule never passes over an incomplete section.
 
+Each rule names the sections it **reads** (listed below with each rule; a link rule that looks at
+site labels reads ` + "`links`" + ` and ` + "`sites`" + `). While any of them is partial, failed or missing,
+the rule is not evaluated at all: it reports one rule-wide unknown on its section's tenant-level
+key, and the store leaves every finding of that rule exactly as it was (open findings are neither
+resolved nor rewritten, and keep the last_seen of the scan that last saw them). Custom rules are
+held to the same: their ` + "`reads`" + ` (by default their own section) is enforced by the runner.
+A rule the baseline says nothing about stays not applicable however incomplete the snapshot is.
+
+Values the service sends that sharedrift does not recognise are kept verbatim and never read
+as a nearby known value:
+
+- a requirement that names the values it accepts fails on anything else and shows the raw value:
+  Anyone links must be view-only (link types ` + "`blocksDownload`, `view`, `embed`" + ` with roles at most
+  ` + "`read`" + `; ` + "`review`, `createOnly`, `addressBar`, `adminDefault`" + ` and unknown kinds fail), the guest user
+  role must be a known role at or under the ceiling, ` + "`allowInvitesFrom`" + ` must be a known value at or
+  under the ceiling;
+- a requirement that places a value on an ordered scale (sharing levels, link scopes, default link
+  permissions, calendar detail, free/busy) gives unknown with the raw value when it cannot place it;
+- a rule whose applicability depends on a value that is missing or unrecognised (the tenant sharing
+  level for the Anyone-link and domain settings; a link's scope for the Anyone-link rules) gives
+  unknown, never not_applicable.
+
+The ordered scales, the service spellings, CSOM integers and baseline names of every value live in
+one table per enumeration in the snapshot model (` + "`tenant/enums.go`" + `).
+
 Per-object rules report one result per object with the object's stable key (` + "`site:<id>`, `link:<driveId>/<itemId>/<permissionId>`, `guest:<id>`, `group:<id>`, `orgrel:<name>`" + `);
 domain-list rules report one result per domain (` + "`sharepoint:tenant/blockedDomain:<domain>`" + `). When a
 collection has nothing to judge, or cannot be judged, the rule reports once on a tenant-level key
@@ -57,7 +82,12 @@ for it and no group grants it access. Pending invitations and stale sign-ins hav
 			section = string(m.Section)
 			fmt.Fprintf(&b, "\n## Section `%s`\n", section)
 		}
-		fmt.Fprintf(&b, "\n### %s\n\n**%s** (default severity %s)\n\n%s\n\n*Remediation:* %s\n\n", m.ID, m.Title, m.Severity, m.Rationale, m.Remediation)
+		var reads []string
+		for _, sec := range m.ReadSections() {
+			reads = append(reads, "`"+string(sec)+"`")
+		}
+		fmt.Fprintf(&b, "\n### %s\n\n**%s** (default severity %s; reads %s)\n\n%s\n\n*Remediation:* %s\n\n", m.ID, m.Title, m.Severity,
+			strings.Join(reads, ", "), m.Rationale, m.Remediation)
 		if len(m.References.CIS) > 0 {
 			fmt.Fprintf(&b, "- CIS Microsoft 365 Foundations: %s\n", strings.Join(m.References.CIS, ", "))
 		}

@@ -25,15 +25,22 @@ type Fault struct {
 	InvalidJSON bool
 	// Times limits how often the fault fires; 0 means every time.
 	Times int
+	// Rewrite replaces the body of a successful real answer with what it
+	// returns: hostile or malformed responses shaped from real ones. It
+	// may be called from several requests at once.
+	Rewrite func(key string, body []byte) []byte
 }
 
 // before reports whether the fault replaces the real answer.
 func (f Fault) before() bool { return f.Status != 0 || f.ExpiredToken || f.InvalidJSON }
 
 // after alters a real answer (slow or truncated).
-func (f Fault) after(rr *reply) {
+func (f Fault) after(key string, rr *reply) {
 	rr.delay = f.Delay
 	rr.truncate = f.Truncate
+	if f.Rewrite != nil && rr.status/100 == 2 && len(rr.body) > 0 {
+		rr.body = f.Rewrite(key, rr.body)
+	}
 }
 
 // Faults holds injected faults keyed by endpoint pattern.

@@ -372,7 +372,7 @@ func (s *Server) handleReq(method, uri string, h http.Header, body []byte, sub b
 		rr = graphError(http.StatusNotFound, "UnknownEndpoint", "no such endpoint: "+path)
 	}
 	if hit {
-		f.after(rr)
+		f.after(key, rr)
 	}
 	for k, v := range budget {
 		rr.header[k] = v
