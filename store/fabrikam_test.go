@@ -119,3 +119,73 @@ func TestFabrikamTwoScans(t *testing.T) {
 		})
 	}
 }
+
+// TestFabrikamSitesIncomplete: with the sites section incomplete, the rules
+// that read site labels give one rule-wide unknown each, and the store
+// holds their findings (per-link findings of a complete links section
+// among them): nothing is resolved or rewritten, last_seen stays.
+func TestFabrikamSitesIncomplete(t *testing.T) {
+	b, err := baselines.Load("recommended")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := be.open(t, store.Options{})
+			snap1, err := tenant.ReadFile(filepath.Join("..", "testdata", "snapshots", "fabrikam.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.RecordScan(ctx, store.ScanInput{Snapshot: snap1, Results: rules.Evaluate(snap1, b), Baseline: "recommended"}); err != nil {
+				t.Fatal(err)
+			}
+			before, err := s.FindingsList(ctx, store.FindingFilter{Tenant: snap1.Tenant})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			snap2, _ := tenant.ReadFile(filepath.Join("..", "testdata", "snapshots", "fabrikam.json"))
+			snap2.CollectedAt = snap1.CollectedAt.Add(time.Hour)
+			snap2.Status[tenant.SectionSites] = tenant.SectionStatus{State: tenant.StatePartial, Error: "site properties page 2 timed out"}
+			res2 := rules.Evaluate(snap2, b)
+			wide := map[string]bool{}
+			for _, r := range res2 {
+				if r.Blocks() {
+					wide[r.RuleID] = true
+				}
+			}
+			if !wide["links.anyone_on_confidential"] {
+				t.Fatalf("links.anyone_on_confidential is not rule-wide unknown with sites partial (rule-wide: %v)", wide)
+			}
+			sc2, err := s.RecordScan(ctx, store.ScanInput{Snapshot: snap2, Results: res2, Baseline: "recommended"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc2.FindingsResolved != 0 || sc2.FindingsReopened != 0 {
+				t.Errorf("resolved %d, reopened %d, want none", sc2.FindingsResolved, sc2.FindingsReopened)
+			}
+			after, err := s.FindingsList(ctx, store.FindingFilter{Tenant: snap1.Tenant})
+			if err != nil {
+				t.Fatal(err)
+			}
+			byFP := map[string]store.Finding{}
+			for _, f := range after {
+				byFP[f.Fingerprint] = f
+			}
+			held := 0
+			for _, f := range before {
+				if !wide[f.RuleID] {
+					continue
+				}
+				held++
+				if !reflect.DeepEqual(byFP[f.Fingerprint], f) {
+					t.Errorf("%s %s changed:\n%+v\nwas\n%+v", f.RuleID, f.ObjectKey, byFP[f.Fingerprint], f)
+				}
+			}
+			if held == 0 {
+				t.Fatal("fixture has no finding of a rule that reads sites")
+			}
+		})
+	}
+}

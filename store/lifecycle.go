@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,8 +97,7 @@ var findingCols = []string{"tenant_id", "fingerprint", "rule_id", "section", "ob
 type findingMeta struct {
 	fp      [16]byte
 	digest  int64
-	rule    uint16 // index into the scan's rule names (fits the padding)
-	section uint8  // index into the scan's section names
+	section uint8 // index into the scan's section names
 	flags   uint8
 }
 
@@ -109,7 +107,7 @@ const _ = uint(32 - unsafe.Sizeof(findingMeta{}))
 const (
 	fResolved uint8 = 1 << iota
 	fTracking
-	fUnknown // an unknown result in this scan, or its rule is rule-wide unknown
+	fUnknown // an unknown result in this scan, its own or its rule's (rule-wide)
 	fSeen    // a failing result in this scan
 	fRefresh // rewrite with the first failing result
 	fWritten // its refresh row is written
@@ -122,8 +120,7 @@ const (
 type findingMetas struct {
 	m        []findingMeta
 	sections []string
-	rules    map[string]uint16 // rule name to findingMeta.rule
-	j        int               // merge position
+	j        int // merge position
 }
 
 // parseFP decodes a fingerprint (tenant.Result.Fingerprint: 32 hex digits).
@@ -149,21 +146,38 @@ func (fm *findingMetas) seek(fp [16]byte) (*findingMeta, bool) {
 	return nil, false
 }
 
-// loadFindingMeta reads the state of every finding of a tenant.
-func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64) (*findingMetas, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT fingerprint, state, tracking, section, rule_id, digest FROM findings WHERE tenant_id = ?`), tid)
+// loadFindingMeta reads the state of every finding of a tenant. Findings
+// of the held rules (those with a rule-wide unknown result) are flagged
+// fUnknown: the database tells which, so a scan without such a rule, the
+// usual case, reads nothing more per finding.
+func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64, heldRules []string) (*findingMetas, error) {
+	query, args := `SELECT fingerprint, state, tracking, section, digest FROM findings WHERE tenant_id = ?`, []any{tid}
+	if len(heldRules) > 0 {
+		query = `SELECT fingerprint, state, tracking, section, digest, rule_id IN (?` + strings.Repeat(", ?", len(heldRules)-1) + `)
+			FROM findings WHERE tenant_id = ?`
+		args = args[:0]
+		for _, r := range heldRules {
+			args = append(args, r)
+		}
+		args = append(args, tid)
+	}
+	rows, err := tx.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read findings: %w", err)
 	}
 	defer rows.Close()
-	out := &findingMetas{rules: map[string]uint16{}}
+	out := &findingMetas{}
 	var (
-		fp, state, sec, rule []byte
-		tracking             bool
-		m                    findingMeta
+		fp, state, sec []byte
+		tracking, held bool
+		m              findingMeta
 	)
+	dest := []any{&fp, &state, &tracking, &sec, &m.digest}
+	if len(heldRules) > 0 {
+		dest = append(dest, &held)
+	}
 	for rows.Next() {
-		if err := rows.Scan(&fp, &state, &tracking, &sec, &rule, &m.digest); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read findings: %w", err)
 		}
 		if m.fp, err = parseFP(string(fp)); err != nil {
@@ -177,20 +191,15 @@ func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64) 
 			i = len(out.sections)
 			out.sections = append(out.sections, string(sec))
 		}
-		r, ok := out.rules[string(rule)]
-		if !ok {
-			if len(out.rules) > math.MaxUint16 {
-				return nil, fmt.Errorf("read findings: more than %d rules", math.MaxUint16+1)
-			}
-			r = uint16(len(out.rules)) //nolint:gosec // bounded above
-			out.rules[string(rule)] = r
-		}
-		m.section, m.rule, m.flags = uint8(i), r, 0 //nolint:gosec // bounded above
+		m.section, m.flags = uint8(i), 0 //nolint:gosec // bounded above
 		if string(state) == string(FindingResolved) {
 			m.flags |= fResolved
 		}
 		if tracking {
 			m.flags |= fTracking
+		}
+		if held {
+			m.flags |= fUnknown
 		}
 		out.m = append(out.m, m)
 	}
@@ -247,14 +256,14 @@ const (
 // failing opens its finding even if its rule is held (a failure seen is
 // real, and nothing exists to protect). A fingerprint failing twice in one
 // scan keeps its first result. marked are the sections with failing
-// results.
-func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete, marked []string, results ResultSet, sc *Scan) error {
+// results, heldRules the rules with a rule-wide unknown result.
+func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete, marked, heldRules []string, results ResultSet, sc *Scan) error {
 	at := s.t(sc.CollectedAt)
 	begin := time.Now()
 	stepDone := func(step string) {
 		s.log.Debug("findings step done", "step", step, "elapsed", time.Since(begin).String())
 	}
-	cur, err := s.loadFindingMeta(ctx, tx, tid)
+	cur, err := s.loadFindingMeta(ctx, tx, tid, heldRules)
 	if err != nil {
 		return err
 	}
@@ -268,14 +277,10 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 		return err
 	}
 	lastNew := ""
-	var blocked []string // rules with a rule-wide unknown result
 	err = results.Each(func(fpHex string, r *tenant.Result) error {
 		failing := failingResult(r)
 		if !failing && r.Outcome != tenant.Unknown {
 			return nil
-		}
-		if r.Blocks() && !slices.Contains(blocked, r.RuleID) {
-			blocked = append(blocked, r.RuleID)
 		}
 		fp, err := parseFP(fpHex)
 		if err != nil {
@@ -313,21 +318,10 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 	sc.FindingsOpen += sc.FindingsNew
 	stepDone("insert")
 
-	// The results come in fingerprint order, not by rule: a rule-wide
-	// unknown is known only now, after its rule's findings were merged.
-	held := make([]bool, len(cur.rules))
-	for _, id := range blocked {
-		if r, ok := cur.rules[id]; ok {
-			held[r] = true
-		}
-	}
 	ops := map[string]int{}
 	for i := range cur.m {
 		m := &cur.m[i]
 		sec := cur.sections[m.section]
-		if held[m.rule] {
-			m.flags |= fUnknown
-		}
 		if m.flags&fUnknown != 0 {
 			// Unknown wins over a failing result of the same finding: it is
 			// kept as it was, and keeps its last_seen (untracked below).

@@ -142,12 +142,12 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 	// The results are read once per bulk load (results, new findings,
 	// refreshed findings): the transaction's connection carries one at a
 	// time, and reading the spool again costs less than holding it.
-	marked, err := s.writeResults(ctx, tx, results, sc)
+	marked, held, err := s.writeResults(ctx, tx, results, sc)
 	if err != nil {
 		return err
 	}
 	s.log.Debug("scan step done", "step", "results", "elapsed", time.Since(begin).String())
-	if err := s.updateFindings(ctx, tx, tid, complete, marked, results, sc); err != nil {
+	if err := s.updateFindings(ctx, tx, tid, complete, marked, held, results, sc); err != nil {
 		return err
 	}
 	s.log.Debug("scan step done", "step", "findings", "elapsed", time.Since(begin).String())
@@ -490,8 +490,10 @@ var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object
 // writeResults stores non-pass and excepted results and counts every
 // outcome per rule; storing every pass of every object each scan would
 // cost more than it tells. It returns the sections with failing results,
-// whose finding marks move.
-func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results ResultSet, sc *Scan) ([]string, error) {
+// whose finding marks move, and the rules with a rule-wide unknown result,
+// whose findings are held: known before the findings are merged, as the
+// results come in fingerprint order, not by rule.
+func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results ResultSet, sc *Scan) (marked, held []string, err error) {
 	// Counts are per rule and outcome; a rule belongs to one section.
 	type ck struct {
 		rule    string
@@ -499,10 +501,9 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results Result
 	}
 	counts := map[ck]int64{}
 	sections := map[string]tenant.Section{}
-	var marked []string
 	w, err := s.d.bulk(ctx, tx, "rule_results", resultCols)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	err = results.Each(func(fp string, r *tenant.Result) error {
 		counts[ck{r.RuleID, r.Outcome}] += int64(r.Objects())
@@ -512,6 +513,9 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results Result
 		if failingResult(r) && !slices.Contains(marked, string(r.Section)) {
 			marked = append(marked, string(r.Section))
 		}
+		if r.Blocks() && !slices.Contains(held, r.RuleID) {
+			held = append(held, r.RuleID)
+		}
 		if r.Outcome == tenant.Pass && r.Exception == "" {
 			return nil
 		}
@@ -520,10 +524,10 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results Result
 	})
 	if err != nil {
 		w.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if err := w.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sc.ResultsWritten = w.Rows()
 	keys := make([]ck, 0, len(counts))
@@ -538,16 +542,16 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results Result
 	})
 	sw, err := s.d.bulk(ctx, tx, "rule_summary", []string{"scan_id", "rule_id", "section", "outcome", "count"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, k := range keys {
 		if err := sw.Write(sc.ID, k.rule, string(sections[k.rule]), string(k.outcome), counts[k]); err != nil {
 			sw.Close()
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sort.Strings(marked)
-	return marked, sw.Close()
+	return marked, held, sw.Close()
 }
 
 // scanRow is a scans row as read.
