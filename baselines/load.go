@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -15,8 +14,24 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
+	yamlv3 "gopkg.in/yaml.v3"
+
+	"github.com/sharedrift/sharedrift/internal/readcap"
+)
+
+// Bounds on one baseline, far above anything written by hand, so that a
+// wrong file or a hostile one is refused quickly with a located error.
+const (
+	// maxNodes bounds the YAML nodes of one document, an alias counted
+	// again at every use: a shipped baseline has about 200, and a few
+	// lines of nested aliases would otherwise expand to millions.
+	maxNodes = 100_000
+	// maxExtends bounds the length of an extends: chain.
+	maxExtends = 32
+	// maxReported bounds the problems listed for one document; one more
+	// line counts the rest.
+	maxReported = 50
 )
 
 //go:embed *.yaml
@@ -68,9 +83,15 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// maxShown bounds how much of a bad value an error quotes.
+const maxShown = 120
+
 func describeValue(v any) string {
 	switch x := v.(type) {
 	case string:
+		if len(x) > maxShown {
+			return fmt.Sprintf("%q... (%d bytes)", strings.ToValidUTF8(x[:maxShown], ""), len(x))
+		}
 		return fmt.Sprintf("%q", x)
 	case map[string]any:
 		return "a mapping"
@@ -167,7 +188,7 @@ func openFile(path, fromDir string) (source, error) {
 	if fromDir != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(fromDir, path)
 	}
-	b, err := os.ReadFile(path)
+	b, err := readcap.ReadFile(path, readcap.Baseline)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return source{}, fmt.Errorf("%w: %q is neither a shipped baseline (%s) nor a file", ErrNotFound, path, strings.Join(Names(), ", "))
@@ -220,9 +241,17 @@ func resolve(src source, stack []string) (*koanf.Koanf, []string, error) {
 			return nil, nil, fmt.Errorf("%s: %w: %s", src.name, ErrCycle, strings.Join(loop, " -> "))
 		}
 	}
+	if len(stack) >= maxExtends {
+		first := strings.TrimPrefix(strings.TrimPrefix(stack[0], "file:"), "shipped:")
+		return nil, nil, &Error{File: src.name, Err: fmt.Errorf("more than %d baselines in the extends: chain from %s", maxExtends, first)}
+	}
+	doc, err := parseYAML(src)
+	if err != nil {
+		return nil, nil, err
+	}
 	k := koanf.New(".")
-	if err := k.Load(rawbytes.Provider(src.data), yaml.Parser()); err != nil {
-		return nil, nil, &Error{File: src.name, Err: fmt.Errorf("malformed YAML (expected a mapping of baseline keys): %w", err)}
+	if err := k.Load(mapProvider(doc), nil); err != nil {
+		return nil, nil, &Error{File: src.name, Err: err}
 	}
 	var one Baseline
 	if err := decode(k, src.name, &one); err != nil {
@@ -275,12 +304,108 @@ func decode(k *koanf.Koanf, file string, out *Baseline) error {
 	if len(errs) == 0 {
 		return &Error{File: file, Err: err}
 	}
-	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-	if len(errs) == 1 {
+	return joinProblems(errs, file)
+}
+
+// joinProblems sorts problems by their text and joins at most maxReported
+// of them, so that a document with a hundred thousand bad entries costs
+// one sort of precomputed strings and gives a readable error.
+func joinProblems(errs []error, file string) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
 		return errs[0]
 	}
-	return errors.Join(errs...)
+	type problem struct {
+		text string
+		err  error
+	}
+	ps := make([]problem, len(errs))
+	for i, e := range errs {
+		ps[i] = problem{e.Error(), e}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].text < ps[j].text })
+	n := min(len(ps), maxReported)
+	out := make([]error, n, n+1)
+	for i := range out {
+		out[i] = ps[i].err
+	}
+	if len(ps) > n {
+		out = append(out, fmt.Errorf("%s: %d more problems not listed", file, len(ps)-n))
+	}
+	return errors.Join(out...)
 }
+
+// parseYAML parses one document into the map koanf merges, refusing one
+// whose nodes, aliases expanded, exceed maxNodes before anything expands
+// them.
+func parseYAML(src source) (map[string]any, error) {
+	malformed := func(err error) error {
+		return &Error{File: src.name, Err: fmt.Errorf("malformed YAML (expected a mapping of baseline keys): %w", err)}
+	}
+	var root yamlv3.Node
+	if err := yamlv3.Unmarshal(src.data, &root); err != nil {
+		return nil, malformed(err)
+	}
+	nc := nodeCounter{sizes: map[*yamlv3.Node]int{}}
+	if n := nc.count(&root); nc.loop != nil {
+		return nil, malformed(fmt.Errorf("line %d: alias *%s refers to its own anchor", nc.loop.Line, nc.loop.Value))
+	} else if n > maxNodes {
+		return nil, &Error{File: src.name, Err: fmt.Errorf("the document has more than %d YAML nodes, aliases counted at each use", maxNodes),
+			Expected: "a smaller baseline (split it with extends:)"}
+	}
+	var doc map[string]any
+	if root.Kind != 0 {
+		if err := root.Decode(&doc); err != nil {
+			return nil, malformed(err)
+		}
+	}
+	return doc, nil
+}
+
+// nodeCounter counts the nodes of a document with every alias expanded.
+type nodeCounter struct {
+	// sizes memoises each node's expanded size, so nested aliases cost
+	// their own size once; -1 marks a node being counted.
+	sizes map[*yamlv3.Node]int
+	// loop is an alias found inside its own anchor.
+	loop *yamlv3.Node
+}
+
+// count returns the expanded size of n, at most maxNodes+1.
+func (c *nodeCounter) count(n *yamlv3.Node) int {
+	if s, ok := c.sizes[n]; ok {
+		return s
+	}
+	c.sizes[n] = -1
+	total := 1
+	if n.Kind == yamlv3.AliasNode && n.Alias != nil {
+		if c.sizes[n.Alias] < 0 {
+			c.loop = n
+			return maxNodes + 1
+		}
+		total = c.count(n.Alias)
+	}
+	for _, child := range n.Content {
+		if total > maxNodes || c.loop != nil {
+			break
+		}
+		total += c.count(child)
+	}
+	total = min(total, maxNodes+1)
+	c.sizes[n] = total
+	return total
+}
+
+// mapProvider hands koanf a map this package parsed and owns, sparing the
+// deep copy confmap makes.
+type mapProvider map[string]any
+
+func (m mapProvider) ReadBytes() ([]byte, error) {
+	return nil, errors.New("mapProvider does not provide bytes")
+}
+func (m mapProvider) Read() (map[string]any, error) { return m, nil }
 
 // wholeNumberHook rejects fractional numbers for integer fields, which
 // mapstructure would otherwise truncate even without weak typing.

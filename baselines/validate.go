@@ -1,10 +1,8 @@
 package baselines
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 	"time"
 
@@ -92,11 +90,14 @@ func (c *checker) restriction(key string, r *DomainRestriction) {
 	c.domains(key+".must_block", r.MustBlock)
 	if r.Allowed != nil {
 		c.domains(key+".allowed", *r.Allowed)
-		for _, blocked := range r.MustBlock {
-			for _, a := range *r.Allowed {
-				if strings.EqualFold(a, blocked) {
-					c.fail(key+".allowed", a, "no domain that must_block also lists")
-				}
+		// A set, not a loop over both lists: each may hold thousands.
+		blocked := make(map[string]int, len(r.MustBlock))
+		for _, b := range r.MustBlock {
+			blocked[foldKey(b)]++
+		}
+		for _, a := range *r.Allowed {
+			for range blocked[foldKey(a)] {
+				c.fail(key+".allowed", a, "no domain that must_block also lists")
 			}
 		}
 	}
@@ -202,15 +203,11 @@ func validate(b *Baseline, file string) error {
 			e.ExpiresAt = t
 		}
 	}
-	if len(c.errs) == 0 {
-		return nil
-	}
-	sort.SliceStable(c.errs, func(i, j int) bool { return c.errs[i].Error() < c.errs[j].Error() })
-	if len(c.errs) == 1 {
-		return c.errs[0]
-	}
-	return errors.Join(c.errs...)
+	return joinProblems(c.errs, file)
 }
+
+// foldKey maps strings that strings.EqualFold calls equal to one key.
+func foldKey(s string) string { return strings.ToLower(strings.ToUpper(s)) }
 
 // parseExpiry reads a date as valid through the end of that day (UTC), or
 // an exact RFC 3339 instant.
