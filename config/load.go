@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -17,6 +16,7 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/notify"
 )
 
@@ -38,7 +38,8 @@ type Options struct {
 	Overrides map[string]any
 	// RequireTenants makes an empty tenant list an error (the daemon needs one).
 	RequireTenants bool
-	// ReadFile reads file:PATH secrets; os.ReadFile when nil.
+	// ReadFile reads file:PATH secrets; when nil, a read capped at
+	// readcap.Secret bytes.
 	ReadFile func(string) ([]byte, error)
 }
 
@@ -122,7 +123,7 @@ func Load(opts Options) (*Config, error) {
 	fileSrc := "config"
 	if opts.File != "" {
 		fileSrc = opts.File
-		raw, err := os.ReadFile(opts.File)
+		raw, err := readcap.ReadFile(opts.File, readcap.Config)
 		if err != nil {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
@@ -170,7 +171,7 @@ func Load(opts Options) (*Config, error) {
 	}
 	readFile := opts.ReadFile
 	if readFile == nil {
-		readFile = os.ReadFile
+		readFile = func(p string) ([]byte, error) { return readcap.ReadFile(p, readcap.Secret) }
 	}
 	validate(&ps, fileSrc, cfg, lookupFunc(opts.Env), readFile, baseDir, opts.RequireTenants)
 	if err := ps.err(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -44,7 +45,7 @@ func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) 
 func (s Secret) Resolve() (string, error) {
 	v := string(s)
 	if p, ok := strings.CutPrefix(v, "file:"); ok {
-		b, err := os.ReadFile(p)
+		b, err := readcap.ReadFile(p, readcap.Secret)
 		if err != nil {
 			return "", fmt.Errorf("read secret file: %w", err)
 		}

@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/sharedrift/sharedrift/internal/readcap"
 )
 
 // ErrSchema is returned when a snapshot carries an unsupported schema tag.
@@ -21,6 +22,9 @@ func Decode(r io.Reader, name string) (*Snapshot, error) {
 	dec.DisallowUnknownFields()
 	var s Snapshot
 	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, readcap.ErrTooLarge) {
+			return nil, err // it names the file and the cap
+		}
 		return nil, fmt.Errorf("%s: %w", name, describeJSONError(err))
 	}
 	if dec.More() {
@@ -42,14 +46,20 @@ func Decode(r io.Reader, name string) (*Snapshot, error) {
 	return &s, nil
 }
 
-// ReadFile decodes the snapshot at path.
+// ReadFile decodes the snapshot at path, refusing a file larger than
+// readcap.Snapshot bytes. The file is streamed into the decoder, so a
+// device such as /dev/zero is refused at its first byte.
 func ReadFile(path string) (*Snapshot, error) {
-	f, err := os.Open(path)
+	f, err := readcap.Open(path, readcap.Snapshot)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	defer f.Close()
-	return Decode(f, path)
+	s, err := Decode(f, path)
+	if errors.Is(err, readcap.ErrTooLarge) {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	return s, err
 }
 
 // Encode writes s as indented JSON, setting the schema tag. Spooled links

@@ -60,10 +60,35 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
-		return nil, &TooLargeError{Name: path, Limit: limit}
+	if err := checkSize(f, path, limit); err != nil {
+		return nil, err
 	}
 	return Read(f, path, limit)
+}
+
+// Open opens the file at path for a decoder that streams: reads fail with
+// a *TooLargeError once more than limit bytes were read, and a regular file
+// already larger is refused here.
+func Open(path string, limit int64) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSize(f, path, limit); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{NewReader(f, path, limit), f}, nil
+}
+
+func checkSize(f *os.File, path string, limit int64) error {
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return &TooLargeError{Name: path, Limit: limit}
+	}
+	return nil
 }
 
 // Read reads r to its end, or fails with a *TooLargeError naming name once

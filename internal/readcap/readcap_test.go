@@ -93,3 +93,24 @@ func TestSize(t *testing.T) {
 		}
 	}
 }
+
+func TestOpen(t *testing.T) {
+	sparse := filepath.Join(t.TempDir(), "sparse")
+	if err := os.WriteFile(sparse, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(sparse, 2<<30); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(sparse, 1<<20); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), sparse) {
+		t.Errorf("Open(sparse) = %v, want ErrTooLarge naming the file", err)
+	}
+	f, err := Open("/dev/zero", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, err := io.Copy(io.Discard, f); !errors.Is(err, ErrTooLarge) || n != 1<<20 {
+		t.Errorf("reading /dev/zero: %d bytes, %v; want 1 MiB then ErrTooLarge", n, err)
+	}
+}
