@@ -3,6 +3,7 @@ package slack
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,7 +70,7 @@ type InteractionHandler struct {
 	o       HandlerOptions
 
 	mu   sync.Mutex
-	seen map[string]time.Time // signature → when it may be forgotten
+	seen map[[sha256.Size]byte]time.Time // what was signed → when it may be forgotten
 }
 
 // NewInteractionHandler validates cfg and builds the handler.
@@ -95,7 +96,7 @@ func NewInteractionHandler(cfg notify.InteractivityConfig, o HandlerOptions) (*I
 			return u.Scheme == "https" && (u.Hostname() == "slack.com" || strings.HasSuffix(u.Hostname(), ".slack.com"))
 		}
 	}
-	h := &InteractionHandler{secret: secret, allowed: map[string]bool{}, o: o, seen: map[string]time.Time{}}
+	h := &InteractionHandler{secret: secret, allowed: map[string]bool{}, o: o, seen: map[[sha256.Size]byte]time.Time{}}
 	for _, u := range cfg.AllowedUsers {
 		h.allowed[u] = true
 	}
@@ -160,8 +161,10 @@ func (h *InteractionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // verify returns a non-zero status when the request is not a fresh,
-// correctly signed request from Slack.
+// correctly signed request from Slack, or one already accepted.
 func (h *InteractionHandler) verify(header http.Header, body []byte) (int, string) {
+	// The verifier hex-decodes the signature and compares MAC bytes, so any
+	// spelling of the right MAC (upper-case hex too) passes here.
 	sv, err := goslack.NewSecretsVerifier(header, h.secret)
 	switch {
 	case errors.Is(err, goslack.ErrExpiredTimestamp):
@@ -176,8 +179,9 @@ func (h *InteractionHandler) verify(header http.Header, body []byte) (int, strin
 		return http.StatusUnauthorized, "invalid signature"
 	}
 	// A captured request stays valid for Slack's five-minute window; refuse
-	// the same signature twice within it.
-	sig := header.Get("X-Slack-Signature")
+	// the same signed content twice within it. The key is what the MAC
+	// covers, not the header's text, which a replayer can respell.
+	key := signedKey(header.Get("X-Slack-Request-Timestamp"), body)
 	now := h.o.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -186,11 +190,21 @@ func (h *InteractionHandler) verify(header http.Header, body []byte) (int, strin
 			delete(h.seen, k)
 		}
 	}
-	if _, dup := h.seen[sig]; dup {
+	if _, dup := h.seen[key]; dup {
 		return http.StatusUnauthorized, "replayed request"
 	}
-	h.seen[sig] = now.Add(10 * time.Minute)
+	h.seen[key] = now.Add(10 * time.Minute)
 	return 0, ""
+}
+
+// signedKey identifies the content a v0 signature covers, "v0:ts:body".
+func signedKey(ts string, body []byte) [sha256.Size]byte {
+	m := sha256.New()
+	m.Write([]byte("v0:" + ts + ":"))
+	m.Write(body)
+	var k [sha256.Size]byte
+	m.Sum(k[:0])
+	return k
 }
 
 func (h *InteractionHandler) act(ctx context.Context, user string, a *goslack.BlockAction) (string, int, error) {

@@ -175,3 +175,48 @@ func TestInteractionConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayRespelledSignature: a captured press replayed with its
+// signature spelled differently (the same MAC in upper- or mixed-case hex)
+// is the same signed request, refused with 401 and acted on once.
+func TestReplayRespelledSignature(t *testing.T) {
+	now := time.Now()
+	rec := &recorder{}
+	h, err := NewInteractionHandler(notify.InteractivityConfig{SigningSecret: signingSecret, AllowedUsers: []string{"U0ADMIN01"}},
+		HandlerOptions{Actions: rec, Approver: rec, Now: func() time.Time { return now }, ResponseURLAllowed: func(*url.URL) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := interaction(t, "U0ADMIN01", ActionApprove, "")
+	ts := strconv.FormatInt(now.Unix(), 10)
+	sig := sign(signingSecret, now.Unix(), body)
+	mixed := []byte(sig)
+	for i := 3; i < len(mixed); i += 2 {
+		mixed[i] = strings.ToUpper(string(mixed[i]))[0]
+	}
+	press := func(sig string) int {
+		req := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
+		req.Header.Set("X-Slack-Signature", sig)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := press(sig); code != http.StatusOK {
+		t.Fatalf("first press: status %d", code)
+	}
+	for _, variant := range []string{"v0=" + strings.ToUpper(strings.TrimPrefix(sig, "v0=")), string(mixed), sig} {
+		if code := press(variant); code != http.StatusUnauthorized {
+			t.Errorf("replay signed %s: status %d, want 401", variant, code)
+		}
+	}
+	if calls := rec.get(); len(calls) != 1 {
+		t.Fatalf("the press ran %d times: %+v", len(calls), calls)
+	}
+	// A new press (another timestamp) is still accepted.
+	ts = strconv.FormatInt(now.Unix()-1, 10)
+	if code := press(sign(signingSecret, now.Unix()-1, body)); code != http.StatusOK || len(rec.get()) != 2 {
+		t.Errorf("a fresh press: status %d, %d calls", code, len(rec.get()))
+	}
+}
