@@ -8,7 +8,9 @@
 //
 // Receivers check the signature with Verify (or its equivalent in their
 // language), refuse timestamps outside a few minutes, and drop repeated
-// delivery keys, since delivery is at-least-once.
+// delivery keys, since delivery is at-least-once. The key to remember is
+// the body's id, which the signature covers; the delivery header repeats
+// it, and Verify refuses a request whose header differs.
 package webhook
 
 import (
@@ -79,11 +81,15 @@ func New(name string, cfg *notify.WebhookConfig, client *http.Client) (*Notifier
 
 // Sign computes the signature header value for body sent at ts.
 func Sign(secret []byte, ts int64, body []byte) string {
+	return "v1=" + hex.EncodeToString(mac(secret, ts, body))
+}
+
+func mac(secret []byte, ts int64, body []byte) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(strconv.FormatInt(ts, 10)))
 	m.Write([]byte{'.'})
 	m.Write(body)
-	return "v1=" + hex.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
 }
 
 // Verification errors.
@@ -95,21 +101,37 @@ var (
 
 // Verify checks a received request: header holds the request headers, body
 // the raw body, tolerance the accepted clock difference (5 minutes is a
-// good value).
+// good value). The MAC is compared as bytes, whatever the case of its hex;
+// the timestamp must be written as Sign writes it, since that text is what
+// was signed; and a delivery header must repeat the signed body's id, so
+// that a receiver may drop repeats by either.
 func Verify(secret []byte, header http.Header, body []byte, now time.Time, tolerance time.Duration) error {
 	tsText, sig := header.Get(HeaderTimestamp), header.Get(HeaderSignature)
 	if tsText == "" || sig == "" {
 		return ErrMissingHeaders
 	}
 	ts, err := strconv.ParseInt(tsText, 10, 64)
-	if err != nil {
+	if err != nil || strconv.FormatInt(ts, 10) != tsText {
 		return fmt.Errorf("%w: malformed timestamp", ErrMissingHeaders)
 	}
 	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
 		return ErrStale
 	}
-	if !hmac.Equal([]byte(Sign(secret, ts, body)), []byte(sig)) {
+	hexMAC, ok := strings.CutPrefix(sig, "v1=")
+	got, err := hex.DecodeString(hexMAC)
+	if !ok || err != nil || len(got) != sha256.Size {
+		return fmt.Errorf("%w: want v1= and 64 hex digits", ErrBadSignature)
+	}
+	if !hmac.Equal(mac(secret, ts, body), got) {
 		return ErrBadSignature
+	}
+	if d := header.Get(HeaderDelivery); d != "" {
+		var b struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(body, &b) != nil || b.ID != d {
+			return fmt.Errorf("%w: %s does not match the signed body's id", ErrBadSignature, HeaderDelivery)
+		}
 	}
 	return nil
 }

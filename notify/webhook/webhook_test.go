@@ -62,6 +62,12 @@ func TestVerify(t *testing.T) {
 		return hd
 	}
 	good := Sign([]byte(secret), now.Unix(), body)
+	with := func(hd http.Header, key, value string) http.Header {
+		hd.Set(key, value)
+		return hd
+	}
+	withID := []byte(`{"schema":"sharedrift.notification/v1","id":"new/siem/fp1/s1"}`)
+	goodID := Sign([]byte(secret), now.Unix(), withID)
 	tests := []struct {
 		name   string
 		header http.Header
@@ -69,6 +75,15 @@ func TestVerify(t *testing.T) {
 		want   error
 	}{
 		{"valid", h(now.Unix(), good), body, nil},
+		// The same MAC spelled in upper case is the same signature; what
+		// tells a replay is the signed id, not the header's text.
+		{"upper-case hex", h(now.Unix(), "v1="+strings.ToUpper(strings.TrimPrefix(good, "v1="))), body, nil},
+		{"no scheme", h(now.Unix(), strings.TrimPrefix(good, "v1=")), body, ErrBadSignature},
+		{"short MAC", h(now.Unix(), good[:len(good)-2]), body, ErrBadSignature},
+		{"timestamp respelled", with(h(now.Unix(), good), HeaderTimestamp, "+"+strconv.FormatInt(now.Unix(), 10)), body, ErrMissingHeaders},
+		{"timestamp with leading zero", with(h(now.Unix(), good), HeaderTimestamp, "0"+strconv.FormatInt(now.Unix(), 10)), body, ErrMissingHeaders},
+		{"delivery repeats the id", with(h(now.Unix(), goodID), HeaderDelivery, "new/siem/fp1/s1"), withID, nil},
+		{"delivery changed on replay", with(h(now.Unix(), goodID), HeaderDelivery, "new/siem/fp1/s2"), withID, ErrBadSignature},
 		{"tampered body", h(now.Unix(), good), []byte(`{"schema":"x"}`), ErrBadSignature},
 		{"wrong secret", h(now.Unix(), Sign([]byte("other-secret-other"), now.Unix(), body)), body, ErrBadSignature},
 		{"stale", h(now.Unix()-600, Sign([]byte(secret), now.Unix()-600, body)), body, ErrStale},
