@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,9 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.ParseFloat(days, 64)
-		if err != nil || n < 0 {
+		// NaN, infinities and day counts past time.Duration's range would
+		// convert to a negative duration.
+		if err != nil || !(n >= 0) || n*float64(24*time.Hour) >= math.MaxInt64 {
 			return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 15m, 6h, 7d)", s)
 		}
 		return Duration(time.Duration(n * float64(24*time.Hour))), nil
