@@ -11,87 +11,143 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-var crossTenantSelect = []string{"b2bCollaborationInbound", "b2bCollaborationOutbound", "b2bDirectConnectInbound", "b2bDirectConnectOutbound", "inboundTrust"}
+var (
+	authPolicySchema  = newSchema("")
+	apAllowInvites    = authPolicySchema.str("allowInvitesFrom")
+	apGuestRole       = authPolicySchema.str("guestUserRoleId")
+	authPolicyWrapper = newSchema("")
+	apValue           = authPolicyWrapper.items("value", authPolicySchema)
+
+	b2bPolicySchema = newSchema("policy")
+	bpID            = b2bPolicySchema.identity("id")
+	bpOrgDefault    = b2bPolicySchema.looseBool("isOrganizationDefault")
+	bpDefinition    = b2bPolicySchema.strings("definition")
+
+	crossTenantSchema = newSchema("")
+	ctdCollabIn       = crossTenantSchema.object("b2bCollaborationInbound", crossTenantAccessSchema)
+	ctdCollabOut      = crossTenantSchema.object("b2bCollaborationOutbound", crossTenantAccessSchema)
+	ctdDirectIn       = crossTenantSchema.object("b2bDirectConnectInbound", crossTenantAccessSchema)
+	ctdDirectOut      = crossTenantSchema.object("b2bDirectConnectOutbound", crossTenantAccessSchema)
+	ctdInboundTrust   = crossTenantSchema.object("inboundTrust", inboundTrustSchema)
+
+	crossTenantAccessSchema = newSchema("")
+	ctaUsersAndGroups       = crossTenantAccessSchema.object("usersAndGroups", accessTargetsSchema)
+	accessTargetsSchema     = newSchema("")
+	atAccessType            = accessTargetsSchema.str("accessType")
+	inboundTrustSchema      = newSchema("")
+	itMFAAccepted           = inboundTrustSchema.boolean("isMfaAccepted")
+)
+
+const (
+	epAuthorizationPolicy = "GET /v1.0/policies/authorizationPolicy"
+	epB2BPolicies         = "GET /beta/policies/b2bManagementPolicies"
+	epCrossTenantDefault  = "GET /v1.0/policies/crossTenantAccessPolicy/default"
+)
 
 // ParseAuthorizationPolicy applies an authorizationPolicy body to e. The
-// beta endpoint may answer with a collection; its first item is used.
+// beta endpoint may answer with a collection; its first item is used. A
+// field that cannot be read is left unset and reported as FieldErrors.
 func ParseAuthorizationPolicy(body []byte, e *tenant.EntraSettings) error {
-	const ep = "GET /v1.0/policies/authorizationPolicy"
-	p, err := decodeProps(ep, body)
-	if err != nil {
+	const ep = epAuthorizationPolicy
+	var probe json.RawMessage
+	if err := decodeJSON(ep, body, &probe); err != nil {
 		return err
 	}
-	if v := p.raw("value"); v != nil && v[0] == '[' {
-		var items []json.RawMessage
-		if err := json.Unmarshal(v, &items); err != nil || len(items) == 0 {
+	var w, r reader
+	if !w.item(ep, authPolicyWrapper, body, 0) || w.failed() {
+		return w.err()
+	}
+	if w.raw(apValue.fieldRef) != nil {
+		it := w.items(apValue)
+		if !it.nextItem(&r) {
 			return fmt.Errorf("%s: empty value collection", ep)
 		}
-		if p, err = decodeProps(ep, items[0]); err != nil {
-			return err
+	} else {
+		r.item(ep, authPolicySchema, body, 0)
+	}
+	e.AllowInvitesFrom = tenant.InviteFrom(r.str(apAllowInvites))
+	e.GuestUserRoleID = strings.ToLower(r.str(apGuestRole))
+	return r.err()
+}
+
+// b2bPolicyRead is what the collector reads of a B2B management policy.
+type b2bPolicyRead struct {
+	id          string
+	definitions []string
+}
+
+// chooseB2BPolicy picks the organization default policy (or the first).
+// A policy that cannot be read may be the default: nothing is chosen then.
+func chooseB2BPolicy(items []json.RawMessage) (*b2bPolicyRead, error) {
+	var bad FieldErrors
+	var chosen *b2bPolicyRead
+	var r reader
+	for i, raw := range items {
+		if !r.item(epB2BPolicies, b2bPolicySchema, raw, i) {
+			bad.add(r.first())
+			continue
+		}
+		p := &b2bPolicyRead{id: r.str(bpID), definitions: r.strs(bpDefinition)}
+		def := r.looseBool(bpOrgDefault)
+		if r.failed() {
+			bad.add(r.first())
+			continue
+		}
+		if chosen == nil || (def != nil && *def) {
+			chosen = p
 		}
 	}
-	e.AllowInvitesFrom = tenant.InviteFrom(p.s("allowInvitesFrom"))
-	e.GuestUserRoleID = strings.ToLower(p.s("guestUserRoleId"))
-	return nil
+	if err := bad.err(); err != nil {
+		return nil, err
+	}
+	return chosen, nil
 }
 
 // ParseB2BManagementPolicies reads the policy list. No policy, or one
 // without an invitations block, is "no restriction" — a value, not an error.
 func ParseB2BManagementPolicies(items []json.RawMessage) (*tenant.DomainList, error) {
-	const ep = "GET /beta/policies/b2bManagementPolicies"
-	var chosen props
-	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("policy %d: %w", i, err)
-		}
-		if chosen == nil || isTrue(p.raw("isOrganizationDefault")) {
-			chosen = p
-		}
-	}
-	if chosen == nil {
-		return invitationsFromDefinition(nil), nil
-	}
-	defs := chosen.strings("definition")
-	if len(defs) == 0 {
-		return invitationsFromDefinition(nil), nil
-	}
-	d, err := decodeB2BDefinition(defs[0])
+	chosen, err := chooseB2BPolicy(items)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ep, err)
+		return nil, err
+	}
+	if chosen == nil || len(chosen.definitions) == 0 {
+		return invitationsFromDefinition(nil), nil
+	}
+	d, err := decodeB2BDefinition(chosen.definitions[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: policy %q: %w", epB2BPolicies, chosen.id, err)
 	}
 	return invitationsFromDefinition(d), nil
 }
 
-// isTrue accepts true and "true" (the documented sample uses a string).
-func isTrue(raw json.RawMessage) bool {
-	b := exchangeBool(raw)
-	return b != nil && *b
-}
-
 // ParseCrossTenantDefault reads the default cross-tenant access policy.
+// A field that cannot be read is left unset and reported as FieldErrors
+// with the policy.
 func ParseCrossTenantDefault(body []byte) (*tenant.CrossTenantDefault, error) {
-	const ep = "GET /v1.0/policies/crossTenantAccessPolicy/default"
-	p, err := decodeProps(ep, body)
-	if err != nil {
+	const ep = epCrossTenantDefault
+	var probe json.RawMessage
+	if err := decodeJSON(ep, body, &probe); err != nil {
 		return nil, err
 	}
-	access := func(k string) string {
-		if b := p.object(k); b != nil {
-			if ug := b.object("usersAndGroups"); ug != nil {
-				return ug.s("accessType")
-			}
+	var r reader
+	if !r.item(ep, crossTenantSchema, body, 0) {
+		return nil, r.err()
+	}
+	var b, ug reader
+	access := func(f objField) string {
+		if r.open(f, &b) && b.open(ctaUsersAndGroups, &ug) {
+			return ug.str(atAccessType)
 		}
 		return ""
 	}
 	d := &tenant.CrossTenantDefault{
-		B2BCollaborationInbound: access("b2bCollaborationInbound"), B2BCollaborationOutbound: access("b2bCollaborationOutbound"),
-		B2BDirectConnectInbound: access("b2bDirectConnectInbound"), B2BDirectConnectOutbound: access("b2bDirectConnectOutbound"),
+		B2BCollaborationInbound: access(ctdCollabIn), B2BCollaborationOutbound: access(ctdCollabOut),
+		B2BDirectConnectInbound: access(ctdDirectIn), B2BDirectConnectOutbound: access(ctdDirectOut),
 	}
-	if t := p.object("inboundTrust"); t != nil {
-		d.InboundTrustMFA = t.boolean("isMfaAccepted")
+	if r.open(ctdInboundTrust, &b) {
+		d.InboundTrustMFA = b.boolp(itMFAAccepted)
 	}
-	return d, nil
+	return d, r.err()
 }
 
 type entraSource struct{ c *Client }
@@ -101,14 +157,22 @@ func (entraSource) Section() tenant.Section { return tenant.SectionEntra }
 func (src entraSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
 	e := &tenant.EntraSettings{}
 	var errs []error
+	// A read counts when it gave its settings, even with some fields
+	// unreadable (FieldErrors); the section is then partial.
 	ok := 0
+	note := func(err error) {
+		if err == nil || isFieldErrors(err) {
+			ok++
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	var body rawBody
-	if err := src.c.GraphGet(ctx, V1, "/policies/authorizationPolicy"+selectQuery([]string{"allowInvitesFrom", "guestUserRoleId"}), &body); err != nil {
-		errs = append(errs, err)
-	} else if err := ParseAuthorizationPolicy(body, e); err != nil {
+	if err := src.c.GraphGet(ctx, V1, "/policies/authorizationPolicy"+selectQuery(authPolicySelect()), &body); err != nil {
 		errs = append(errs, err)
 	} else {
-		ok++
+		note(ParseAuthorizationPolicy(body, e))
 	}
 	var items []json.RawMessage
 	if _, err := src.c.GraphPages(ctx, Beta, "/policies/b2bManagementPolicies", nil, func(p []json.RawMessage) error {
@@ -123,13 +187,14 @@ func (src entraSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		ok++
 	}
 	body = nil
-	if err := src.c.GraphGet(ctx, V1, "/policies/crossTenantAccessPolicy/default"+selectQuery(crossTenantSelect), &body); err != nil {
-		errs = append(errs, err)
-	} else if d, err := ParseCrossTenantDefault(body); err != nil {
+	if err := src.c.GraphGet(ctx, V1, "/policies/crossTenantAccessPolicy/default"+selectQuery(crossTenantSelect()), &body); err != nil {
 		errs = append(errs, err)
 	} else {
-		e.CrossTenantDefault = d
-		ok++
+		d, err := ParseCrossTenantDefault(body)
+		if d != nil {
+			e.CrossTenantDefault = d
+		}
+		note(err)
 	}
 	if len(errs) == 0 {
 		snap.Entra = e
@@ -142,3 +207,9 @@ func (src entraSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	snap.Entra = e
 	return scanner.Partial(err)
 }
+
+// authPolicySelect lists the fields asked for.
+func authPolicySelect() []string { return authPolicySchema.names() }
+
+// crossTenantSelect lists the fields asked for.
+func crossTenantSelect() []string { return crossTenantSchema.names() }

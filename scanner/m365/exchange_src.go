@@ -7,12 +7,31 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
 var (
-	sharingPolicySelect = []string{"Name", "Enabled", "Default", "Domains"}
-	orgRelSelect        = []string{"Name", "DomainNames", "Enabled", "FreeBusyAccessEnabled", "FreeBusyAccessLevel", "FreeBusyAccessScope", "MailTipsAccessEnabled", "MailTipsAccessLevel"}
+	sharingPolicySchema = newSchema("policy")
+	shpName             = sharingPolicySchema.identity("Name")
+	shpEnabled          = sharingPolicySchema.looseBool("Enabled")
+	shpDefault          = sharingPolicySchema.looseBool("Default")
+	shpDomains          = sharingPolicySchema.stringList("Domains")
+
+	orgRelSchema      = newSchema("relationship")
+	orName            = orgRelSchema.identity("Name")
+	orDomainNames     = orgRelSchema.stringList("DomainNames")
+	orEnabled         = orgRelSchema.looseBool("Enabled")
+	orFreeBusyEnabled = orgRelSchema.looseBool("FreeBusyAccessEnabled")
+	orFreeBusyLevel   = orgRelSchema.enum("FreeBusyAccessLevel")
+	orFreeBusyScope   = orgRelSchema.named("FreeBusyAccessScope")
+	orMailTipsEnabled = orgRelSchema.looseBool("MailTipsAccessEnabled")
+	orMailTipsLevel   = orgRelSchema.enum("MailTipsAccessLevel")
+)
+
+const (
+	epSharingPolicy = "Get-SharingPolicy (POST /adminapi/beta/{tenant-id}/InvokeCommand)"
+	epOrgRel        = "Get-OrganizationRelationship (POST /adminapi/beta/{tenant-id}/InvokeCommand)"
 )
 
 // ParseSharingDomain splits "domain:Action,Action" (spaces tolerated).
@@ -32,57 +51,64 @@ func ParseSharingDomain(s string) tenant.SharingDomain {
 	return d
 }
 
-// ParseSharingPolicies reads Get-SharingPolicy output.
+// ParseSharingPolicies reads Get-SharingPolicy output. Policies that
+// cannot be read are left out and reported as FieldErrors.
 func ParseSharingPolicies(items []json.RawMessage) ([]tenant.SharingPolicy, error) {
-	const ep = "Get-SharingPolicy"
 	out := make([]tenant.SharingPolicy, 0, len(items))
+	var bad FieldErrors
+	var r reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("policy %d: %w", i, err)
+		if !r.item(epSharingPolicy, sharingPolicySchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
-		sp := tenant.SharingPolicy{Name: exchangeString(p.raw("Name"), nil), Enabled: exchangeBool(p.raw("Enabled")), Domains: []tenant.SharingDomain{}}
-		if sp.Name == "" {
-			return nil, fmt.Errorf("%s: policy %d has no Name", ep, i)
-		}
-		if d := exchangeBool(p.raw("Default")); d != nil {
+		sp := tenant.SharingPolicy{Name: r.str(shpName), Enabled: r.looseBool(shpEnabled), Domains: []tenant.SharingDomain{}}
+		if d := r.looseBool(shpDefault); d != nil {
 			sp.Default = *d
 		}
-		for _, d := range exchangeStrings(p.raw("Domains")) {
+		for _, d := range r.stringList(shpDomains) {
 			sp.Domains = append(sp.Domains, ParseSharingDomain(d))
+		}
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
 		out = append(out, sp)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, bad.err()
 }
 
 // ParseOrgRelationships reads Get-OrganizationRelationship output.
+// Relationships that cannot be read are left out and reported as
+// FieldErrors.
 func ParseOrgRelationships(items []json.RawMessage) ([]tenant.OrgRelationship, error) {
-	const ep = "Get-OrganizationRelationship"
 	out := make([]tenant.OrgRelationship, 0, len(items))
+	var bad FieldErrors
+	var r reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("relationship %d: %w", i, err)
+		if !r.item(epOrgRel, orgRelSchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
 		o := tenant.OrgRelationship{
-			Name:                  exchangeString(p.raw("Name"), nil),
-			DomainNames:           lowerAll(exchangeStrings(p.raw("DomainNames"))),
-			Enabled:               exchangeBool(p.raw("Enabled")),
-			FreeBusyAccessEnabled: exchangeBool(p.raw("FreeBusyAccessEnabled")),
-			FreeBusyAccessLevel:   exchangeString(p.raw("FreeBusyAccessLevel"), exchangeFreeBusyLevels),
-			FreeBusyAccessScope:   exchangeString(p.raw("FreeBusyAccessScope"), nil),
-			MailTipsAccessEnabled: exchangeBool(p.raw("MailTipsAccessEnabled")),
-			MailTipsAccessLevel:   exchangeString(p.raw("MailTipsAccessLevel"), nil),
+			Name:                  r.str(orName),
+			DomainNames:           lowerAll(r.stringList(orDomainNames)),
+			Enabled:               r.looseBool(orEnabled),
+			FreeBusyAccessEnabled: r.looseBool(orFreeBusyEnabled),
+			FreeBusyAccessLevel:   r.enumName(orFreeBusyLevel, exchangeFreeBusyLevels),
+			FreeBusyAccessScope:   r.namedStr(orFreeBusyScope),
+			MailTipsAccessEnabled: r.looseBool(orMailTipsEnabled),
+			MailTipsAccessLevel:   r.enumName(orMailTipsLevel, nil),
 		}
-		if o.Name == "" {
-			return nil, fmt.Errorf("%s: relationship %d has no Name", ep, i)
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, bad.err()
 }
 
 type exchangeSource struct{ c *Client }
@@ -90,22 +116,34 @@ type exchangeSource struct{ c *Client }
 func (exchangeSource) Section() tenant.Section { return tenant.SectionExchange }
 
 func (src exchangeSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
-	items, err := src.c.InvokeCommand(ctx, "Get-SharingPolicy", nil, sharingPolicySelect)
+	// Policies and relationships that cannot be read are left out and
+	// make the section partial.
+	var bad FieldErrors
+	items, err := src.c.InvokeCommand(ctx, "Get-SharingPolicy", nil, sharingPolicySelect())
 	if err != nil {
 		return fmt.Errorf("collect exchange: %w", err)
 	}
 	pols, err := ParseSharingPolicies(items)
-	if err != nil {
+	if err := noteItems(&bad, err); err != nil {
 		return fmt.Errorf("collect exchange: %w", err)
 	}
-	items, err = src.c.InvokeCommand(ctx, "Get-OrganizationRelationship", nil, orgRelSelect)
+	items, err = src.c.InvokeCommand(ctx, "Get-OrganizationRelationship", nil, orgRelSelect())
 	if err != nil {
 		return fmt.Errorf("collect exchange: %w", err)
 	}
 	rels, err := ParseOrgRelationships(items)
-	if err != nil {
+	if err := noteItems(&bad, err); err != nil {
 		return fmt.Errorf("collect exchange: %w", err)
 	}
 	snap.Exchange = &tenant.ExchangeSettings{SharingPolicies: pols, OrganizationRelationships: rels}
+	if err := bad.err(); err != nil {
+		return scanner.Partial(fmt.Errorf("collect exchange: %w", err))
+	}
 	return nil
 }
+
+// sharingPolicySelect lists the fields asked for.
+func sharingPolicySelect() []string { return sharingPolicySchema.names() }
+
+// orgRelSelect lists the fields asked for.
+func orgRelSelect() []string { return orgRelSchema.names() }

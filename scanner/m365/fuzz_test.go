@@ -34,7 +34,7 @@ func FuzzCollectionParsers(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if sites, err := parseGraphSites(items); err == nil {
+		if sites, err := parseGraphSites(epGetAllSites, items); err == nil {
 			for _, s := range sites {
 				if s.ID == "" || s.URL == "" {
 					t.Fatalf("site without identity: %+v", s)

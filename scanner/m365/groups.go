@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,66 +20,93 @@ const (
 	TemplateGroupUnifiedGuest = "08d542b9-071f-4e16-94b0-74abb372e3d9"
 )
 
-var groupSelect = []string{"id", "displayName", "mail", "visibility", "assignedLabels"}
+var (
+	settingSchema = newSchema("setting")
+	stID          = settingSchema.identity("id")
+	stTemplateID  = settingSchema.str("templateId")
+	stValues      = settingSchema.objects("values", settingValueSchema)
 
-// settingValues returns the name→value map of the first setting object
-// using templateID, and whether there is one.
-func settingValues(endpoint string, items []json.RawMessage, templateID string) (map[string]string, bool, error) {
+	settingValueSchema = newSchema("")
+	svName             = settingValueSchema.str("name")
+	svValue            = settingValueSchema.str("value")
+
+	groupSchema   = newSchema("group")
+	grID          = groupSchema.identity("id")
+	grDisplayName = groupSchema.str("displayName")
+	grMail        = groupSchema.str("mail")
+	grVisibility  = groupSchema.str("visibility")
+	grLabels      = groupSchema.objects("assignedLabels", assignedLabelSchema)
+
+	assignedLabelSchema = newSchema("")
+	alLabelID           = assignedLabelSchema.str("labelId")
+	alDisplayName       = assignedLabelSchema.str("displayName")
+)
+
+const (
+	epGroupSettings = "GET /v1.0/groupSettings"
+	epGroupSetting  = "GET /v1.0/groups/{id}/settings"
+	epGroups        = "GET /v1.0/groups"
+)
+
+// settingBools reads the named boolean values ("true"/"false" strings) of
+// the first setting object using templateID; found says whether there is
+// one. A value other than "true" or "false" is an error, not unknown, and
+// so is any setting that cannot be read: it may be the one using
+// templateID.
+func settingBools(ep string, items []json.RawMessage, templateID string, names ...string) (vals []*bool, found bool, err error) {
+	var bad FieldErrors
+	var r, v reader
 	for i, raw := range items {
-		p, err := decodeProps(endpoint, raw)
-		if err != nil {
-			return nil, false, fmt.Errorf("setting %d: %w", i, err)
-		}
-		if !strings.EqualFold(p.s("templateId"), templateID) {
+		if !r.item(ep, settingSchema, raw, i) {
+			bad.add(r.first())
 			continue
 		}
-		var vals []struct {
-			Name  string  `json:"name"`
-			Value *string `json:"value"`
+		match := !found && strings.EqualFold(r.str(stTemplateID), templateID)
+		var got []*bool
+		if match {
+			got = make([]*bool, len(names))
 		}
-		if raw := p.raw("values"); raw != nil {
-			if err := json.Unmarshal(raw, &vals); err != nil {
-				return nil, false, fmt.Errorf("%s: setting %d values: %w", endpoint, i, err)
+		for l := r.list(stValues); l.next(&r, &v); {
+			name := v.str(svName)
+			value, ok := v.strOK(svValue)
+			n := slices.IndexFunc(names, func(s string) bool { return strings.EqualFold(s, name) })
+			if n < 0 || !ok {
+				continue
+			}
+			b, err := strconv.ParseBool(strings.TrimSpace(value))
+			if err != nil {
+				v.fail("value", -1, `"true" or "false"`, strconv.Quote(value))
+				continue
+			}
+			if match {
+				got[n] = &b
 			}
 		}
-		m := map[string]string{}
-		for _, v := range vals {
-			if v.Value != nil {
-				m[strings.ToLower(v.Name)] = *v.Value
-			}
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
-		return m, true, nil
+		if match {
+			vals, found = got, true
+		}
 	}
-	return nil, false, nil
-}
-
-// settingBool reads a setting's "true"/"false" string; anything else is
-// unknown.
-func settingBool(m map[string]string, name string) *bool {
-	v, ok := m[strings.ToLower(name)]
-	if !ok {
-		return nil
+	if err := bad.err(); err != nil {
+		return nil, false, err
 	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
-	if err != nil {
-		return nil
-	}
-	return &b
+	return vals, found, nil
 }
 
 // ParseGroupSettings reads /groupSettings. No Group.Unified object means
 // the tenant never changed the defaults: Configured is false and the values
 // stay unknown.
 func ParseGroupSettings(items []json.RawMessage) (*tenant.GroupsSettings, error) {
-	m, ok, err := settingValues("GET /v1.0/groupSettings", items, TemplateGroupUnified)
+	v, ok, err := settingBools(epGroupSettings, items, TemplateGroupUnified, "AllowToAddGuests", "AllowGuestsToAccessGroups", "AllowGuestsToBeGroupOwner")
 	if err != nil {
 		return nil, err
 	}
 	gs := &tenant.GroupsSettings{Configured: ok}
 	if ok {
-		gs.AllowToAddGuests = settingBool(m, "AllowToAddGuests")
-		gs.AllowGuestsToAccessGroups = settingBool(m, "AllowGuestsToAccessGroups")
-		gs.AllowGuestsToBeGroupOwner = settingBool(m, "AllowGuestsToBeGroupOwner")
+		gs.AllowToAddGuests, gs.AllowGuestsToAccessGroups, gs.AllowGuestsToBeGroupOwner = v[0], v[1], v[2]
 	}
 	return gs, nil
 }
@@ -86,41 +114,35 @@ func ParseGroupSettings(items []json.RawMessage) (*tenant.GroupsSettings, error)
 // ParseGroupGuestSetting reads /groups/{id}/settings; nil when the group
 // has no Group.Unified.Guest override.
 func ParseGroupGuestSetting(items []json.RawMessage) (*bool, error) {
-	m, ok, err := settingValues("GET /v1.0/groups/{id}/settings", items, TemplateGroupUnifiedGuest)
+	v, ok, err := settingBools(epGroupSetting, items, TemplateGroupUnifiedGuest, "AllowToAddGuests")
 	if err != nil || !ok {
 		return nil, err
 	}
-	return settingBool(m, "AllowToAddGuests"), nil
+	return v[0], nil
 }
 
-// ParseGroups reads a page of /groups.
+// ParseGroups reads a page of /groups. Groups that cannot be read are left
+// out and reported as FieldErrors.
 func ParseGroups(items []json.RawMessage) ([]tenant.Group, error) {
-	const ep = "GET /v1.0/groups"
 	out := make([]tenant.Group, 0, len(items))
+	var bad FieldErrors
+	var r, l reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("group %d: %w", i, err)
+		if !r.item(epGroups, groupSchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
-		g := tenant.Group{ID: p.s("id"), DisplayName: p.s("displayName"), Mail: p.s("mail"), Visibility: p.s("visibility")}
-		if g.ID == "" {
-			return nil, fmt.Errorf("%s: group %d has no id", ep, i)
+		g := tenant.Group{ID: r.str(grID), DisplayName: r.str(grDisplayName), Mail: r.str(grMail), Visibility: r.str(grVisibility)}
+		for it := r.list(grLabels); it.next(&r, &l); {
+			g.Labels = append(g.Labels, tenant.Label{ID: strings.ToLower(l.str(alLabelID)), DisplayName: l.str(alDisplayName)})
 		}
-		if raw := p.raw("assignedLabels"); raw != nil {
-			var labels []struct {
-				LabelID     string `json:"labelId"`
-				DisplayName string `json:"displayName"`
-			}
-			if err := json.Unmarshal(raw, &labels); err != nil {
-				return nil, fmt.Errorf("%s: group %d assignedLabels: %w", ep, i, err)
-			}
-			for _, l := range labels {
-				g.Labels = append(g.Labels, tenant.Label{ID: strings.ToLower(l.LabelID), DisplayName: l.DisplayName})
-			}
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
 		out = append(out, g)
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 type groupsSource struct{ c *Client }
@@ -135,42 +157,58 @@ func (src groupsSource) Collect(ctx context.Context, snap *tenant.Snapshot) erro
 	}); err != nil {
 		return fmt.Errorf("collect groups: %w", err)
 	}
+	// A tenant setting that cannot be read leaves the tenant's values
+	// unknown; the groups are still read and the section is partial.
+	var errs []error
 	gs, err := ParseGroupSettings(items)
-	if err != nil {
+	if isFieldErrors(err) {
+		errs = append(errs, err)
+		gs = &tenant.GroupsSettings{Configured: true}
+	} else if err != nil {
 		return fmt.Errorf("collect groups: %w", err)
 	}
+	var bad FieldErrors
 	var groups []tenant.Group
-	if _, err := src.c.GraphPages(ctx, V1, "/groups"+selectQuery(groupSelect, unifiedGroupsFilter, "$top="+itoa(src.c.o.PageSize)), nil, func(p []json.RawMessage) error {
+	if _, err := src.c.GraphPages(ctx, V1, "/groups"+selectQuery(groupSelect(), unifiedGroupsFilter, "$top="+itoa(src.c.o.PageSize)), nil, func(p []json.RawMessage) error {
 		g, err := ParseGroups(p)
 		groups = append(groups, g...)
-		return err
+		return noteItems(&bad, err)
 	}); err != nil {
 		return fmt.Errorf("collect groups: %w", err)
+	}
+	if err := bad.err(); err != nil {
+		errs = append(errs, err)
 	}
 	reqs := make([]BatchRequest, 0, len(groups))
 	for _, g := range groups {
 		reqs = append(reqs, BatchRequest{ID: g.ID, URL: "/groups/" + escapePath(g.ID) + "/settings"})
 	}
 	res := src.c.BatchCollections(ctx, V1, reqs)
-	var errs []error
+	var settingErrs []error
 	for i := range groups {
 		r := res[groups[i].ID]
 		if r.Err != nil {
-			errs = append(errs, r.Err)
+			settingErrs = append(settingErrs, r.Err)
 			continue
 		}
 		v, err := ParseGroupGuestSetting(r.Items)
 		if err != nil {
-			errs = append(errs, err)
+			settingErrs = append(settingErrs, err)
 			continue
 		}
 		groups[i].AllowToAddGuests = v
+	}
+	if len(settingErrs) > 0 {
+		errs = append(errs, fmt.Errorf("per-group settings: %d failures: %w", len(settingErrs), errors.Join(settingErrs...)))
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].ID < groups[j].ID })
 	gs.Groups = groups
 	snap.Groups = gs
 	if len(errs) > 0 {
-		return scanner.Partial(fmt.Errorf("collect groups: per-group settings: %d failures: %w", len(errs), errors.Join(errs...)))
+		return scanner.Partial(fmt.Errorf("collect groups: %w", errors.Join(errs...)))
 	}
 	return nil
 }
+
+// groupSelect lists the fields asked for.
+func groupSelect() []string { return groupSchema.names() }

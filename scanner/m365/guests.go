@@ -2,7 +2,6 @@ package m365
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -11,53 +10,124 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-var guestSelect = []string{
-	"id", "displayName", "mail", "userPrincipalName", "userType", "externalUserState",
-	"externalUserStateChangeDateTime", "createdDateTime", "accountEnabled",
-}
+var (
+	userSchema       = newSchema("user")
+	usID             = userSchema.identity("id")
+	usDisplayName    = userSchema.str("displayName")
+	usMail           = userSchema.str("mail")
+	usUPN            = userSchema.str("userPrincipalName")
+	usUserType       = userSchema.str("userType")
+	usState          = userSchema.str("externalUserState")
+	usStateChanged   = userSchema.time("externalUserStateChangeDateTime")
+	usCreated        = userSchema.time("createdDateTime")
+	usAccountEnabled = userSchema.boolean("accountEnabled")
+	usSignIn         = userSchema.object("signInActivity", signInSchema)
+	usSponsors       = userSchema.objects("sponsors", refSchema)
+
+	signInSchema         = newSchema("")
+	siLast               = signInSchema.time("lastSignInDateTime")
+	siLastNonInteractive = signInSchema.time("lastNonInteractiveSignInDateTime")
+	siLastSuccessful     = signInSchema.time("lastSuccessfulSignInDateTime")
+
+	refSchema = newSchema("object")
+	rfID      = refSchema.identity("id")
+	rfName    = refSchema.str("displayName")
+	rfType    = refSchema.str("@odata.type")
+
+	// A users delta item; a removed user carries "@removed".
+	userDeltaSchema = newSchema("user")
+	udID            = userDeltaSchema.identity("id")
+	udRemoved       = userDeltaSchema.facet("@removed")
+
+	guestSelect = []string{
+		"id", "displayName", "mail", "userPrincipalName", "userType", "externalUserState",
+		"externalUserStateChangeDateTime", "createdDateTime", "accountEnabled",
+	}
+)
+
+const (
+	epUsers      = "GET /v1.0/users"
+	epUsersDelta = "GET /v1.0/users/delta"
+	epRefs       = "GET /v1.0/users/{id}/sponsors|memberOf"
+)
 
 // signInPageSize is Graph's page limit when signInActivity is selected.
 const signInPageSize = 120
 
 const guestFilter = "$filter=userType+eq+'Guest'"
 
+var knownStates = []string{string(tenant.GuestAccepted), string(tenant.GuestPending)}
+
 // ParseGuests reads a page of /users. withSignIn says whether
 // signInActivity was asked for: when it was, a guest without it never
-// signed in; when not, SignIn stays nil (unknown).
+// signed in; when not, SignIn stays nil (unknown). Users that cannot be
+// read are left out and reported as FieldErrors; users that are not
+// guests are skipped.
 func ParseGuests(items []json.RawMessage, withSignIn bool) ([]tenant.Guest, error) {
-	const ep = "GET /v1.0/users"
+	return parseGuests(epUsers, items, withSignIn, false)
+}
+
+// parseGuests is ParseGuests reading, with withSponsors, the sponsors
+// $expand put into each user (nil when a user carries none).
+func parseGuests(ep string, items []json.RawMessage, withSignIn, withSponsors bool) ([]tenant.Guest, error) {
 	out := make([]tenant.Guest, 0, len(items))
+	var bad FieldErrors
+	var r, sub reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("user %d: %w", i, err)
+		if !r.item(ep, userSchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
-		if t := p.s("userType"); t != "" && !strings.EqualFold(t, "Guest") {
+		// A member is no guest whatever else it carries.
+		if t, ok := r.strOK(usUserType); ok && t != "" && !strings.EqualFold(t, "Guest") {
 			continue
 		}
 		g := tenant.Guest{
-			ID: p.s("id"), UPN: p.s("userPrincipalName"), Mail: p.s("mail"), DisplayName: p.s("displayName"),
-			State: tenant.GuestState(p.s("externalUserState")), StateChangedAt: p.time("externalUserStateChangeDateTime"),
-			CreatedAt: p.time("createdDateTime"), AccountEnabled: p.boolean("accountEnabled"),
+			ID: r.str(usID), UPN: r.str(usUPN), Mail: r.str(usMail), DisplayName: r.str(usDisplayName),
+			State: tenant.GuestState(r.strIn(usState, knownStates)), StateChangedAt: r.time(usStateChanged),
+			CreatedAt: r.time(usCreated), AccountEnabled: r.boolp(usAccountEnabled),
 		}
-		if g.ID == "" {
-			return nil, fmt.Errorf("%s: user %d has no id", ep, i)
+		if hasSignIn := r.open(usSignIn, &sub); hasSignIn || withSignIn {
+			si := &tenant.SignIn{}
+			if hasSignIn {
+				si.Last = sub.time(siLast)
+				if ni := sub.time(siLastNonInteractive); ni != nil && (si.Last == nil || ni.After(*si.Last)) {
+					si.Last = ni
+				}
+				si.LastSuccessful = sub.time(siLastSuccessful)
+			}
+			if withSignIn {
+				g.SignIn = si
+			}
+		}
+		if l := r.list(usSponsors); l.present() {
+			var refs []tenant.Ref
+			for l.next(&r, &sub) {
+				refs = append(refs, readRef(&sub))
+			}
+			if withSponsors {
+				g.Sponsors = sortRefs(nonNilRefs(refs))
+			}
+		}
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
 		g.Domain = guestDomain(g.Mail, g.UPN)
 		compactGuest(&g)
-		if withSignIn {
-			g.SignIn = &tenant.SignIn{}
-			if sa := p.object("signInActivity"); sa != nil {
-				g.SignIn.Last = sa.time("lastSignInDateTime")
-				if ni := sa.time("lastNonInteractiveSignInDateTime"); ni != nil && (g.SignIn.Last == nil || ni.After(*g.SignIn.Last)) {
-					g.SignIn.Last = ni
-				}
-				g.SignIn.LastSuccessful = sa.time("lastSuccessfulSignInDateTime")
-			}
-		}
 		out = append(out, g)
 	}
-	return out, nil
+	return out, bad.err()
+}
+
+// userDelta reads what a users delta item says before it is read as a
+// user: its id, and whether the user was removed.
+func userDelta(raw []byte, index int) (id string, removed bool, err error) {
+	var r reader
+	if !r.item(epUsersDelta, userDeltaSchema, raw, index) {
+		return "", false, r.err()
+	}
+	return r.str(udID), r.has(udRemoved), r.err()
 }
 
 // guestDomain takes the domain of the guest's mail, or of the home
@@ -76,21 +146,46 @@ func guestDomain(mail, upn string) string {
 }
 
 // ParseRefs reads a directoryObject collection (sponsors, memberOf).
+// Objects that cannot be read are left out and reported as FieldErrors.
 func ParseRefs(items []json.RawMessage) ([]tenant.Ref, error) {
-	const ep = "GET /v1.0/users/{id}/sponsors|memberOf"
 	out := make([]tenant.Ref, 0, len(items))
+	var bad FieldErrors
+	var r reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("object %d: %w", i, err)
+		if r.item(epRefs, refSchema, raw, i) {
+			ref := readRef(&r)
+			if !r.failed() {
+				out = append(out, ref)
+				continue
+			}
 		}
-		if p.s("id") == "" {
-			return nil, fmt.Errorf("%s: object %d has no id", ep, i)
-		}
-		out = append(out, tenant.Ref{ID: p.s("id"), DisplayName: p.s("displayName"), Type: p.odataType()})
+		bad.add(r.first())
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return compactRefs(out), nil
+	return sortRefs(out), bad.err()
+}
+
+func readRef(r *reader) tenant.Ref {
+	return tenant.Ref{ID: r.str(rfID), DisplayName: r.str(rfName), Type: odataType(r.str(rfType))}
+}
+
+func nonNilRefs(rs []tenant.Ref) []tenant.Ref {
+	if rs == nil {
+		return []tenant.Ref{}
+	}
+	return rs
+}
+
+func sortRefs(rs []tenant.Ref) []tenant.Ref {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	return compactRefs(rs)
+}
+
+// odataType returns the short @odata.type ("#microsoft.graph.user" → "user").
+func odataType(t string) string {
+	if i := strings.LastIndex(t, "."); i >= 0 {
+		return t[i+1:]
+	}
+	return strings.TrimPrefix(t, "#")
 }
 
 // compactGuest shares the strings that repeat across guests (domains,

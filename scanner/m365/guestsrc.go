@@ -80,7 +80,10 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 			deltaLink = l
 		}
 	}
+	// Users that cannot be read are left out and make the section partial.
+	var bad FieldErrors
 	signIns, err := src.signIns(ctx, "")
+	err = noteItems(&bad, err)
 	haveSignIns := err == nil
 	if IsStatus(err, http.StatusForbidden) {
 		// Sign-in activity needs Entra ID P1 and AuditLog.Read.All; without
@@ -91,7 +94,7 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 		return fmt.Errorf("collect guests: sign-in activity: %w", err)
 	}
 	guests, expanded, err := src.listGuests(ctx)
-	if err != nil {
+	if err := noteItems(&bad, err); err != nil {
 		return fmt.Errorf("collect guests: %w", err)
 	}
 	for i := range guests {
@@ -109,8 +112,8 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 	errs := src.readRefs(ctx, guests, idx, !expanded)
 	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
 	snap.Guests = guests
-	if len(errs) > 0 {
-		return scanner.Partial(fmt.Errorf("collect guests: sponsors and memberships: %d failures: %w", len(errs), errors.Join(errs...)))
+	if err := partialGuests(&bad, errs); err != nil {
+		return err
 	}
 	if src.o.State != nil && deltaLink != "" {
 		since := signInsUnavailable
@@ -124,82 +127,77 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 	return nil
 }
 
+// partialGuests is the section's error when some users, sponsors or
+// memberships could not be read.
+func partialGuests(bad *FieldErrors, refErrs []error) error {
+	var errs []error
+	if err := bad.err(); err != nil {
+		errs = append(errs, fmt.Errorf("collect guests: %w", err))
+	}
+	if len(refErrs) > 0 {
+		errs = append(errs, fmt.Errorf("collect guests: sponsors and memberships: %d failures: %w", len(refErrs), errors.Join(refErrs...)))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return scanner.Partial(errors.Join(errs...))
+}
+
 // listGuests pages through guests with their sponsors expanded; expanded
-// is false when the service refused the expansion.
+// is false when the service refused the expansion. Users that cannot be
+// read are left out and returned as FieldErrors with the others.
 func (src guestsSource) listGuests(ctx context.Context) (guests []tenant.Guest, expanded bool, err error) {
 	c := src.c
+	var bad FieldErrors
 	page := func(expand bool) error {
 		guests = guests[:0]
+		bad = FieldErrors{}
 		extra := []string{guestFilter, "$top=" + itoa(c.o.PageSize)}
 		if expand {
 			extra = append(extra, "$expand=sponsors($select=id,displayName)")
 		}
 		_, err := c.GraphPages(ctx, V1, "/users"+selectQuery(guestSelect, extra...), nil, func(items []json.RawMessage) error {
-			gs, err := parseGuestsWithSponsors(items, expand)
+			gs, err := parseGuests(epUsers, items, false, expand)
 			guests = append(guests, gs...)
-			return err
+			return noteItems(&bad, err)
 		})
 		return err
 	}
 	err = page(true)
+	expanded = err == nil
 	if IsStatus(err, http.StatusBadRequest) {
-		return guests, false, page(false)
+		err = page(false)
 	}
-	return guests, err == nil, err
-}
-
-// parseGuestsWithSponsors reads a page of guests and, when expanded, the
-// sponsors each carries.
-func parseGuestsWithSponsors(items []json.RawMessage, expanded bool) ([]tenant.Guest, error) {
-	gs, err := ParseGuests(items, false)
-	if err != nil || !expanded {
-		return gs, err
+	if err != nil {
+		return guests, false, err
 	}
-	sponsors := make(map[string][]tenant.Ref, len(gs))
-	for _, raw := range items {
-		var u struct {
-			ID       string            `json:"id"`
-			Sponsors []json.RawMessage `json:"sponsors"`
-		}
-		if err := json.Unmarshal(raw, &u); err != nil {
-			return nil, fmt.Errorf("GET /v1.0/users: sponsors: %w", err)
-		}
-		if u.Sponsors == nil {
-			continue
-		}
-		refs, err := ParseRefs(u.Sponsors)
-		if err != nil {
-			return nil, err
-		}
-		sponsors[u.ID] = refs
-	}
-	for i := range gs {
-		if refs, ok := sponsors[gs[i].ID]; ok {
-			gs[i].Sponsors = refs
-		}
-	}
-	return gs, nil
+	return guests, expanded, bad.err()
 }
 
 // signIns reads sign-in activity at its page limit: of every guest, or,
 // with since, of every user who signed in from then on (Graph cannot
 // combine a sign-in filter with a userType filter; non-guests are
-// dropped by the caller).
+// dropped by the caller). Users that cannot be read are left out and
+// returned as FieldErrors with the others.
 func (src guestsSource) signIns(ctx context.Context, since string) (map[string]*tenant.SignIn, error) {
 	filter := guestFilter
 	if since != "" {
 		filter = "$filter=" + url.QueryEscape("signInActivity/lastSignInDateTime ge "+since)
 	}
 	out := map[string]*tenant.SignIn{}
+	var bad FieldErrors
 	q := selectQuery([]string{"id", "userType", "signInActivity"}, filter, "$top="+itoa(min(src.c.o.PageSize, signInPageSize)))
 	_, err := src.c.GraphPages(ctx, V1, "/users"+q, nil, func(items []json.RawMessage) error {
 		gs, err := ParseGuests(items, true)
 		for _, g := range gs {
 			out[g.ID] = g.SignIn
 		}
-		return err
+		return noteItems(&bad, err)
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	return out, bad.err()
 }
 
 // readRefs fills memberships (and sponsors when not expanded) with $batch.
@@ -272,20 +270,28 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	}
 	haveSignIns := signInsSince != signInsUnavailable
 	changed := map[string]bool{}
+	// A delta item that cannot be read leaves its user's change unknown:
+	// the section is partial and this delta link is not kept.
+	var bad FieldErrors
 	newLink, err := c.graphPagesURL(ctx, deltaLink, nil, func(items []json.RawMessage) error {
-		for _, raw := range items {
-			p, err := decodeProps("GET /v1.0/users/delta", raw)
+		for i, raw := range items {
+			id, removed, err := userDelta(raw, i)
 			if err != nil {
-				return err
+				if err := noteItems(&bad, err); err != nil {
+					return err
+				}
+				continue
 			}
-			id := p.s("id")
-			if p.raw("@removed") != nil {
+			if removed {
 				remove(id)
 				continue
 			}
-			gs, err := ParseGuests([]json.RawMessage{raw}, false)
+			gs, err := parseGuests(epUsersDelta, []json.RawMessage{raw}, false, false)
 			if err != nil {
-				return err
+				if err := noteItems(&bad, err); err != nil {
+					return err
+				}
+				continue
 			}
 			if len(gs) == 0 {
 				remove(id) // no longer a guest
@@ -311,7 +317,7 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	}
 	if haveSignIns {
 		recent, err := src.signIns(ctx, signInsSince)
-		if err != nil {
+		if err := noteItems(&bad, err); err != nil {
 			return fmt.Errorf("collect guests: recent sign-ins: %w", err)
 		}
 		for id, si := range recent {
@@ -331,8 +337,8 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	}
 	errs := src.readRefs(ctx, guests, which, true)
 	snap.Guests = guests
-	if len(errs) > 0 {
-		return scanner.Partial(fmt.Errorf("collect guests: sponsors and memberships: %d failures: %w", len(errs), errors.Join(errs...)))
+	if err := partialGuests(&bad, errs); err != nil {
+		return err
 	}
 	since := signInsUnavailable
 	if haveSignIns {

@@ -2,7 +2,7 @@ package m365
 
 import (
 	"encoding/json"
-	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,30 +14,87 @@ import (
 const DeltaPrefer = "hierarchicalsharing, deltashowremovedasdeleted, deltatraversepermissiongaps, deltashowsharingchanges"
 
 var (
-	driveSelect      = []string{"id", "name", "webUrl", "driveType"}
-	deltaSelect      = []string{"id", "name", "parentReference", "folder", "file", "root", "shared", "deleted"}
-	permissionSelect = []string{"id", "roles", "link", "expirationDateTime", "hasPassword", "grantedToV2", "grantedToIdentitiesV2", "invitation", "inheritedFrom"}
+	driveSchema = newSchema("drive")
+	drID        = driveSchema.identity("id")
+	drName      = driveSchema.str("name")
+
+	deltaItemSchema     = newSchema("item")
+	diID                = deltaItemSchema.identity("id")
+	diName              = deltaItemSchema.str("name")
+	diParent            = deltaItemSchema.object("parentReference", itemReferenceSchema)
+	diFolder            = deltaItemSchema.facet("folder")
+	diRoot              = deltaItemSchema.facet("root")
+	diDeleted           = deltaItemSchema.facet("deleted")
+	diShared            = deltaItemSchema.facet("shared")
+	diSharedChanged     = deltaItemSchema.str("@microsoft.graph.sharedChanged")
+	itemReferenceSchema = newSchema("")
+	irID                = itemReferenceSchema.str("id")
+	irPath              = itemReferenceSchema.str("path")
+	deltaSelect         = []string{"id", "name", "parentReference", "folder", "file", "root", "shared", "deleted"}
+
+	permissionSchema = newSchema("permission")
+	pmID             = permissionSchema.identity("id")
+	pmRoles          = permissionSchema.strings("roles")
+	pmLink           = permissionSchema.object("link", sharingLinkSchema)
+	pmExpires        = permissionSchema.time("expirationDateTime")
+	pmHasPassword    = permissionSchema.boolean("hasPassword")
+	pmGrantedTo      = permissionSchema.object("grantedToV2", identitySetSchema)
+	pmGrantedToIDs   = permissionSchema.objects("grantedToIdentitiesV2", identitySetSchema)
+	pmInheritedFrom  = permissionSchema.facet("inheritedFrom")
+
+	sharingLinkSchema  = newSchema("")
+	slScope            = sharingLinkSchema.str("scope")
+	slType             = sharingLinkSchema.str("type")
+	slWebURL           = sharingLinkSchema.str("webUrl")
+	slPreventsDownload = sharingLinkSchema.boolean("preventsDownload")
+
+	// A sharePointIdentitySet: the first identity present names the grantee.
+	identitySetSchema = newSchema("")
+	isUser            = identitySetSchema.object("user", identitySchema)
+	isSiteUser        = identitySetSchema.object("siteUser", identitySchema)
+	isGroup           = identitySetSchema.object("group", identitySchema)
+	isSiteGroup       = identitySetSchema.object("siteGroup", identitySchema)
+	identitySchema    = newSchema("")
+	idEmail           = identitySchema.str("email")
+	idLoginName       = identitySchema.str("loginName")
+	idDisplayName     = identitySchema.str("displayName")
+)
+
+const (
+	epDrives      = "GET /v1.0/sites/{site-id}/drives"
+	epDriveDelta  = "GET /v1.0/drives/{drive-id}/root/delta"
+	epDriveItem   = "GET /v1.0/drives/{drive-id}/items/{item-id}"
+	epPermissions = "GET /v1.0/drives/{drive-id}/items/{item-id}/permissions"
+)
+
+// Values known in advance are answered without a copy.
+var (
+	knownScopes = []string{string(tenant.LinkScopeAnonymous), string(tenant.LinkScopeOrganization), string(tenant.LinkScopeUsers), string(tenant.LinkScopeExisting)}
+	knownTypes  = []string{string(tenant.LinkTypeView), string(tenant.LinkTypeEdit)}
+	knownRoles  = []string{"read", "write", "owner"}
 )
 
 type drive struct {
 	ID, Name string
 }
 
-// parseDrives reads a site's drives.
+// parseDrives reads a site's drives; drives that cannot be read are left
+// out and reported as FieldErrors.
 func parseDrives(items []json.RawMessage) ([]drive, error) {
-	const ep = "GET /v1.0/sites/{site-id}/drives"
 	out := make([]drive, 0, len(items))
+	var bad FieldErrors
+	var r reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("drive %d: %w", i, err)
+		if r.item(epDrives, driveSchema, raw, i) {
+			d := drive{ID: r.str(drID), Name: r.str(drName)}
+			if !r.failed() {
+				out = append(out, d)
+				continue
+			}
 		}
-		if p.s("id") == "" {
-			return nil, fmt.Errorf("%s: drive %d has no id", ep, i)
-		}
-		out = append(out, drive{ID: p.s("id"), Name: p.s("name")})
+		bad.add(r.first())
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 // DriveItem is what delta tells about one item.
@@ -50,101 +107,127 @@ type DriveItem struct {
 	Shared, SharedChanged bool
 }
 
-// ParseDeltaItems reads the items of one drive delta page.
+// ParseDeltaItems reads the items of one drive delta page. Items that
+// cannot be read are left out and reported as FieldErrors.
 func ParseDeltaItems(items []json.RawMessage) ([]DriveItem, error) {
-	const ep = "GET /v1.0/drives/{drive-id}/root/delta"
+	return parseDriveItems(epDriveDelta, items)
+}
+
+func parseDriveItems(ep string, items []json.RawMessage) ([]DriveItem, error) {
 	out := make([]DriveItem, 0, len(items))
+	var bad FieldErrors
+	var r, pr reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, err)
+		if !r.item(ep, deltaItemSchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
-		it := DriveItem{ID: p.s("id"), Name: p.s("name"),
-			Folder: p.raw("folder") != nil, Root: p.raw("root") != nil, Deleted: p.raw("deleted") != nil,
-			SharedChanged: strings.EqualFold(p.s("@microsoft.graph.sharedChanged"), "true"),
+		it := DriveItem{ID: r.str(diID), Name: r.str(diName),
+			Folder: r.has(diFolder), Root: r.has(diRoot), Deleted: r.has(diDeleted),
+			SharedChanged: strings.EqualFold(r.strIn(diSharedChanged, trueStrings), "true"),
 		}
-		it.Shared = p.raw("shared") != nil || it.SharedChanged
-		if it.ID == "" {
-			return nil, fmt.Errorf("%s: item %d has no id", ep, i)
+		it.Shared = r.has(diShared) || it.SharedChanged
+		if r.open(diParent, &pr) {
+			it.ParentID, it.ParentPath = pr.str(irID), pr.str(irPath)
 		}
-		if pr := p.object("parentReference"); pr != nil {
-			it.ParentID, it.ParentPath = pr.s("id"), pr.s("path")
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
 		out = append(out, it)
 	}
-	return out, nil
+	return out, bad.err()
 }
+
+var trueStrings = []string{"True", "true"}
 
 // ParsePermissions turns an item's permissions into sharing links; grants
 // that are not links, and permissions inherited from a parent (reported on
-// the parent), are skipped.
+// the parent), are skipped. Permissions that cannot be read, links or
+// not, are left out and reported as FieldErrors: a "link" of the wrong
+// type must never pass for a grant that is not a link.
 func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link, error) {
-	const ep = "GET /v1.0/drives/{drive-id}/items/{item-id}/permissions"
 	var out []tenant.Link
+	var bad FieldErrors
+	var r, link reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("permission %d: %w", i, err)
+		if !r.item(epPermissions, permissionSchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
-		link := p.object("link")
-		if link == nil || p.raw("inheritedFrom") != nil {
+		isLink := r.open(pmLink, &link)
+		if r.failed() {
+			bad.add(r.first())
+			continue
+		}
+		if !isLink || r.has(pmInheritedFrom) {
 			continue
 		}
 		l := base
-		l.PermissionID = p.s("id")
-		if l.PermissionID == "" {
-			return nil, fmt.Errorf("%s: permission %d has no id", ep, i)
+		l.PermissionID = r.str(pmID)
+		l.Scope = tenant.LinkScope(link.strIn(slScope, knownScopes))
+		l.Type = tenant.LinkType(link.strIn(slType, knownTypes))
+		l.Roles = r.strsIn(pmRoles, knownRoles)
+		l.Expires = r.time(pmExpires)
+		l.HasPassword = r.boolp(pmHasPassword)
+		l.PreventsDownload = link.boolp(slPreventsDownload)
+		l.WebURL = link.str(slWebURL)
+		l.GrantedTo = grantees(&r)
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
-		l.Scope = tenant.LinkScope(link.s("scope"))
-		l.Type = tenant.LinkType(link.s("type"))
-		l.Roles = p.strings("roles")
-		l.Expires = p.time("expirationDateTime")
-		l.HasPassword = p.boolean("hasPassword")
-		l.PreventsDownload = link.boolean("preventsDownload")
-		l.WebURL = link.s("webUrl")
-		l.GrantedTo = grantees(p)
+		if out == nil {
+			out = make([]tenant.Link, 0, len(items)-i)
+		}
 		out = append(out, l)
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 // grantees lists who a "users" link was given to, by e-mail when known.
-func grantees(p props) []string {
-	var ids []json.RawMessage
-	if raw := p.raw("grantedToIdentitiesV2"); raw != nil {
-		_ = json.Unmarshal(raw, &ids)
-	}
-	if raw := p.raw("grantedToV2"); raw != nil {
-		ids = append(ids, raw)
-	}
-	seen := map[string]bool{}
+func grantees(r *reader) []string {
 	var out []string
-	for _, raw := range ids {
-		var set props
-		if json.Unmarshal(raw, &set) != nil || set == nil {
-			continue
-		}
-		for _, k := range []string{"user", "siteUser", "group", "siteGroup"} {
-			who := set.object(k)
-			if who == nil {
-				continue
-			}
-			name := strings.ToLower(who.s("email"))
-			if name == "" {
-				name = who.s("loginName")
-			}
-			if name == "" {
-				name = who.s("displayName")
-			}
-			if name != "" && !seen[name] {
-				seen[name] = true
-				out = append(out, name)
-			}
-			break
-		}
+	var set reader
+	for l := r.list(pmGrantedToIDs); l.next(r, &set); {
+		out = addGrantee(out, &set)
+	}
+	if r.open(pmGrantedTo, &set) {
+		out = addGrantee(out, &set)
 	}
 	sort.Strings(out)
 	return out
+}
+
+func addGrantee(out []string, set *reader) []string {
+	if name := granteeName(set); name != "" && !slices.Contains(out, name) {
+		return append(out, name)
+	}
+	return out
+}
+
+// granteeName names the first identity of a set: e-mail, login name or
+// display name. Every identity present is read, so that none hides a
+// value of the wrong type.
+func granteeName(set *reader) string {
+	var who reader
+	name, found := "", false
+	for _, f := range [...]objField{isUser, isSiteUser, isGroup, isSiteGroup} {
+		if !set.open(f, &who) {
+			continue
+		}
+		n := strings.ToLower(who.str(idEmail))
+		if n == "" {
+			n = who.str(idLoginName)
+		}
+		if n == "" {
+			n = who.str(idDisplayName)
+		}
+		if !found {
+			name, found = n, true
+		}
+	}
+	return name
 }
 
 // itemPath builds "/folder/file" from the delta tree (delta omits
@@ -170,3 +253,9 @@ func itemPath(it DriveItem, byID map[string]DriveItem) string {
 	}
 	return "/" + strings.Join(parts, "/")
 }
+
+// driveSelect lists the fields asked for.
+func driveSelect() []string { return append(driveSchema.names(), "webUrl", "driveType") }
+
+// permissionSelect lists the fields asked for.
+func permissionSelect() []string { return append(permissionSchema.names(), "invitation") }

@@ -61,8 +61,11 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	if st != nil {
 		inv, prevTokens = src.loadState(ctx)
 	}
+	// Sites and drives that cannot be read leave the drives of the
+	// inventory unknown: the others are read and the section is partial.
+	var bad FieldErrors
 	inv, sitesLink, err := src.inventory(ctx, inv, prevTokens[tokenLinksSites])
-	if err != nil {
+	if err := noteItems(&bad, err); err != nil {
 		return fmt.Errorf("collect links: %w", err)
 	}
 	// Links go to a spool as each drive completes: a large tenant's links
@@ -73,16 +76,18 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	byDrive := make(map[string]*driveResult, len(inv))
 	incremental := false
 	src.scanDrives(ctx, inv, prevTokens, func(r *driveResult) {
-		if r.err != nil {
-			failures = append(failures, fmt.Errorf("drive %s of %s: %w", r.ref.Name, r.ref.SiteURL, r.err))
-			return
-		}
+		// The links a drive gave are kept even when some of its reads
+		// failed: the section is then partial.
 		for i := range r.links {
 			if err := spool.Add(&r.links[i]); err != nil && spoolErr == nil {
 				spoolErr = err
 			}
 		}
 		r.links = nil
+		if r.err != nil {
+			failures = append(failures, fmt.Errorf("drive %s of %s: %w", r.ref.Name, r.ref.SiteURL, r.err))
+			return
+		}
 		if r.full {
 			// Only drives read incrementally need their items for the merge.
 			r.touched, r.paths = nil, nil
@@ -99,6 +104,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	if spoolErr != nil {
 		spool.Close()
 		return fmt.Errorf("collect links: %w", spoolErr)
+	}
+	if err := bad.err(); err != nil {
+		failures = append([]error{err}, failures...)
 	}
 	if len(failures) > 0 {
 		// A partial section is not stored, so neither are its tokens.
@@ -185,25 +193,31 @@ func (src linksSource) inventory(ctx context.Context, inv []driveRef, sitesLink 
 			link = l
 		}
 	}
+	var bad FieldErrors
 	sites, err := src.c.listSites(ctx)
-	if err != nil {
+	if err := noteItems(&bad, err); err != nil {
 		return nil, "", err
 	}
 	out, err := src.drivesOf(ctx, sites)
-	return out, link, err
+	if err := noteItems(&bad, err); err != nil {
+		return nil, "", err
+	}
+	return out, link, bad.err()
 }
 
-// drivesOf lists the drives of sites with $batch.
+// drivesOf lists the drives of sites with $batch. Drives that cannot be
+// read are left out and returned as FieldErrors with the others.
 func (src linksSource) drivesOf(ctx context.Context, sites []graphSite) ([]driveRef, error) {
 	reqs := make([]BatchRequest, 0, len(sites))
 	byID := make(map[string]graphSite, len(sites))
 	for _, s := range sites {
 		byID[s.FullID] = s
-		reqs = append(reqs, BatchRequest{ID: s.FullID, URL: "/sites/" + escapePath(s.FullID) + "/drives" + selectQuery(driveSelect)})
+		reqs = append(reqs, BatchRequest{ID: s.FullID, URL: "/sites/" + escapePath(s.FullID) + "/drives" + selectQuery(driveSelect())})
 	}
 	res := src.c.BatchCollections(ctx, V1, reqs)
 	var out []driveRef
 	var errs []error
+	var bad FieldErrors
 	for _, key := range sortedKeys(res) {
 		r, site := res[key], byID[key]
 		if r.Err != nil {
@@ -211,7 +225,7 @@ func (src linksSource) drivesOf(ctx context.Context, sites []graphSite) ([]drive
 			continue
 		}
 		drives, err := parseDrives(r.Items)
-		if err != nil {
+		if err := noteItems(&bad, err); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -222,7 +236,7 @@ func (src linksSource) drivesOf(ctx context.Context, sites []graphSite) ([]drive
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 // applySiteChanges follows the sites delta: deleted sites lose their
@@ -230,22 +244,26 @@ func (src linksSource) drivesOf(ctx context.Context, sites []graphSite) ([]drive
 func (src linksSource) applySiteChanges(ctx context.Context, inv []driveRef, link string) ([]driveRef, string, error) {
 	if !sameOrigin(src.c.graphURL(V1, "/"), link) {
 		// Like an expired link: list everything again.
-		return nil, "", &APIError{Endpoint: "GET /v1.0/sites/delta", Status: http.StatusGone, Message: "stored delta link points to another host"}
+		return nil, "", &APIError{Endpoint: epSitesDelta, Status: http.StatusGone, Message: "stored delta link points to another host"}
 	}
+	var bad FieldErrors
 	changed := map[string]bool{}
 	var added []graphSite
 	newLink, err := src.c.graphPagesURL(ctx, link, nil, func(items []json.RawMessage) error {
-		for _, raw := range items {
-			p, err := decodeProps("GET /v1.0/sites/delta", raw)
+		for i, raw := range items {
+			d, err := parseSiteDelta(raw, i)
 			if err != nil {
-				return err
-			}
-			changed[p.s("id")] = true
-			if p.raw("deleted") != nil {
+				if err := noteItems(&bad, err); err != nil {
+					return err
+				}
 				continue
 			}
-			s, err := parseGraphSites([]json.RawMessage{raw})
-			if err != nil {
+			changed[d.FullID] = true
+			if d.Deleted {
+				continue
+			}
+			s, err := parseGraphSites(epSitesDelta, []json.RawMessage{raw})
+			if err := noteItems(&bad, err); err != nil {
 				return err
 			}
 			added = append(added, s...)
@@ -256,7 +274,7 @@ func (src linksSource) applySiteChanges(ctx context.Context, inv []driveRef, lin
 		return nil, "", err
 	}
 	if len(changed) == 0 {
-		return inv, newLink, nil
+		return inv, newLink, bad.err()
 	}
 	out := make([]driveRef, 0, len(inv))
 	for _, d := range inv {
@@ -265,10 +283,10 @@ func (src linksSource) applySiteChanges(ctx context.Context, inv []driveRef, lin
 		}
 	}
 	more, err := src.drivesOf(ctx, added)
-	if err != nil {
+	if err := noteItems(&bad, err); err != nil {
 		return nil, "", err
 	}
-	return append(out, more...), newLink, nil
+	return append(out, more...), newLink, bad.err()
 }
 
 func (src linksSource) concurrency() int {
@@ -321,6 +339,9 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 	}
 	byID := map[string]DriveItem{}
 	var order []string
+	// Items that cannot be read are left out and make the drive's result
+	// an error; the rest of the delta is still read.
+	var bad FieldErrors
 	collect := func(items []json.RawMessage) error {
 		its, err := ParseDeltaItems(items)
 		for _, it := range its {
@@ -329,14 +350,14 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 			}
 			byID[it.ID] = it // the last occurrence wins
 		}
-		return err
+		return noteItems(&bad, err)
 	}
 	hdr := http.Header{"Prefer": {DeltaPrefer}}
 	var err error
 	if link != "" {
 		res.deltaLink, err = src.c.graphPagesURL(ctx, link, hdr, collect)
 		if IsStatus(err, http.StatusGone) {
-			res.full, byID, order = true, map[string]DriveItem{}, nil
+			res.full, byID, order, bad = true, map[string]DriveItem{}, nil, FieldErrors{}
 		} else if err != nil {
 			res.err = err
 			return res
@@ -361,7 +382,7 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 			res.touched[id] = true
 		case res.full && it.Shared, !res.full && it.SharedChanged:
 			res.touched[id] = true
-			reqs = append(reqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(id) + "/permissions" + selectQuery(permissionSelect)})
+			reqs = append(reqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(id) + "/permissions" + selectQuery(permissionSelect())})
 		case !res.full && it.Shared:
 			// Changed, but not its sharing: its links stay; only a rename
 			// or move changes their path.
@@ -379,6 +400,9 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 		}
 	}
 	var errs []error
+	if err := bad.err(); err != nil {
+		errs = append(errs, err)
+	}
 	paths := map[string]string{}
 	if len(itemReqs) > 0 {
 		for id, r := range src.c.BatchObjects(ctx, V1, itemReqs) {
@@ -386,9 +410,13 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 				errs = append(errs, r.Err)
 				continue
 			}
-			its, err := ParseDeltaItems(r.Items)
-			if err != nil || len(its) != 1 {
-				errs = append(errs, fmt.Errorf("item %s: %w", id, err))
+			its, err := parseDriveItems(epDriveItem, r.Items)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if len(its) != 1 {
+				errs = append(errs, fmt.Errorf("%s: item %s: expected one item, got %d", epDriveItem, id, len(its)))
 				continue
 			}
 			paths[id] = itemPath(its[0], nil)
@@ -418,11 +446,10 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 		base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
 			ItemPath: p, Folder: it.Folder}
 		l, err := ParsePermissions(pr.Items, base)
+		res.links = append(res.links, l...)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		res.links = append(res.links, l...)
 	}
 	res.err = errors.Join(errs...)
 	return res

@@ -96,7 +96,7 @@ func TestParseDocumentedExamples(t *testing.T) {
 		})
 	})
 	t.Run("getAllSites", func(t *testing.T) {
-		sites, err := parseGraphSites(docItems(t, "site-getallsites.json"))
+		sites, err := parseGraphSites(epGetAllSites, docItems(t, "site-getallsites.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,13 +114,15 @@ func TestParseDocumentedExamples(t *testing.T) {
 		if next != "2" || len(sites) != 2 {
 			t.Fatalf("next %q, %d sites", next, len(sites))
 		}
-		a, b := sites[0], sites[1]
-		check(t, "site A", []any{csomGUID(a.str("GroupId")), csomEnum(csomSharingCapability, a.integer("SharingCapability")),
-			csomEnum(csomDomainMode, a.integer("SharingDomainRestrictionMode")), csomDomainList(a.str("SharingBlockedDomainList")), csomGUID(a.str("SensitivityLabel"))},
-			[]any{"4e3a7c2d-0000-4000-8000-0000000000aa", tenant.SharingNewAndExistingGuests, tenant.DomainModeBlockList, []string{"gmail.com", "outlook.com"}, "27451a5b-5823-4853-bcd4-2204d03ab477"})
-		// An unknown capability value is carried verbatim, never mapped.
-		check(t, "site B", []any{csomGUID(b.str("GroupId")), csomEnum(csomSharingCapability, b.integer("SharingCapability")), csomGUID(b.str("SensitivityLabel"))},
-			[]any{"", tenant.SharingLevel("7"), ""})
+		check(t, "sites", sites, []csomSite{
+			{URL: "https://contoso.sharepoint.com/sites/siteA", Title: "Site A", Template: "GROUP#0", LockState: "Unlock",
+				GroupID: "4e3a7c2d-0000-4000-8000-0000000000aa", SensitivityLabelID: "27451a5b-5823-4853-bcd4-2204d03ab477",
+				SharingCapability: tenant.SharingNewAndExistingGuests, DomainRestrictionMode: tenant.DomainModeBlockList,
+				AllowedDomains: []string{}, BlockedDomains: []string{"gmail.com", "outlook.com"}},
+			// An unknown capability value is carried verbatim, never mapped.
+			{URL: "https://contoso.sharepoint.com/sites/siteB", Title: "Site B", Template: "STS#3", LockState: "ReadOnly",
+				SharingCapability: tenant.SharingLevel("7")},
+		})
 	})
 	t.Run("driveItem delta", func(t *testing.T) {
 		items, err := ParseDeltaItems(docItems(t, "driveitem-delta.json"))
@@ -234,19 +236,31 @@ func TestParseDocumentedExamples(t *testing.T) {
 }
 
 // TestParseUnexpectedValues: unknown enums are carried verbatim, missing
-// properties stay unknown, odd types do not crash.
+// properties stay unknown, values of the wrong type are errors naming the
+// field, never "absent".
 func TestParseUnexpectedValues(t *testing.T) {
-	links, err := ParsePermissions([]json.RawMessage{json.RawMessage(`{"id":"p","link":{"scope":"unknownFutureValue","type":"blocksDownload"},"expirationDateTime":"0001-01-01T00:00:00Z","hasPassword":"yes"}`)}, tenant.Link{})
+	links, err := ParsePermissions([]json.RawMessage{json.RawMessage(`{"id":"p","link":{"scope":"unknownFutureValue","type":"blocksDownload"},"expirationDateTime":"0001-01-01T00:00:00Z"}`)}, tenant.Link{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	check(t, "link", links, []tenant.Link{{PermissionID: "p", Scope: "unknownFutureValue", Type: "blocksDownload"}})
+	_, err = ParsePermissions([]json.RawMessage{json.RawMessage(`{"id":"p","link":{"scope":"anonymous"},"hasPassword":"yes"}`)}, tenant.Link{})
+	if err == nil || !strings.Contains(err.Error(), `permission "p" field "hasPassword": expected boolean, got string`) {
+		t.Errorf("hasPassword as a string: error %v", err)
+	}
 
 	var s tenant.SharePointSettings
-	if err := ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Tenant","DefaultSharingLinkType":9,"RequireAnonymousLinksExpireInDays":"x"}`)}, &s); err != nil {
+	if err := ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Tenant","DefaultSharingLinkType":9}`)}, &s); err != nil {
 		t.Fatal(err)
 	}
 	check(t, "csom", s, tenant.SharePointSettings{DefaultLinkScope: "9"})
+	s = tenant.SharePointSettings{}
+	err = ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Tenant","DefaultSharingLinkType":9,"RequireAnonymousLinksExpireInDays":"x"}`)}, &s)
+	if err == nil || !strings.Contains(err.Error(), `field "RequireAnonymousLinksExpireInDays": expected number, got string`) {
+		t.Errorf("days as a string: error %v", err)
+	}
+	// The fields that could be read are still applied.
+	check(t, "csom with an unreadable field", s, tenant.SharePointSettings{DefaultLinkScope: "9"})
 
 	r, err := ParseOrgRelationships([]json.RawMessage{json.RawMessage(`{"Name":"X","FreeBusyAccessLevel":2,"Enabled":"True","DomainNames":"x.com"}`)})
 	if err != nil {
@@ -260,7 +274,7 @@ func TestParseUnexpectedValues(t *testing.T) {
 	}
 	check(t, "not configured", gs, &tenant.GroupsSettings{Configured: false})
 
-	l, err := ParseB2BManagementPolicies([]json.RawMessage{json.RawMessage(`{"definition":["{\"B2BManagementPolicy\":{\"InvitationsAllowedAndBlockedDomainsPolicy\":{\"AllowedDomains\":[\"Partner.COM\"]}}}"]}`)})
+	l, err := ParseB2BManagementPolicies([]json.RawMessage{json.RawMessage(`{"id":"p","definition":["{\"B2BManagementPolicy\":{\"InvitationsAllowedAndBlockedDomainsPolicy\":{\"AllowedDomains\":[\"Partner.COM\"]}}}"]}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,26 +291,26 @@ func TestParseMalformed(t *testing.T) {
 		{"settings truncated", func() error {
 			return ParseSharePointSettings([]byte(`{"sharingCapability":"disa`), &tenant.SharePointSettings{})
 		}, "GET /v1.0/admin/sharepoint/settings: truncated"},
-		{"settings not an object", func() error { return ParseSharePointSettings([]byte(`[1]`), &tenant.SharePointSettings{}) }, "expected a JSON object"},
+		{"settings not an object", func() error { return ParseSharePointSettings([]byte(`[1]`), &tenant.SharePointSettings{}) }, "expected a JSON object, got array"},
 		{"authorization policy garbage", func() error {
 			return ParseAuthorizationPolicy([]byte(`<html>`), &tenant.EntraSettings{})
 		}, "GET /v1.0/policies/authorizationPolicy: malformed JSON"},
-		{"cross-tenant null", func() error { _, err := ParseCrossTenantDefault([]byte(`null`)); return err }, "expected a JSON object"},
+		{"cross-tenant null", func() error { _, err := ParseCrossTenantDefault([]byte(`null`)); return err }, "expected a JSON object, got null"},
 		{"user without id", func() error {
 			_, err := ParseGuests([]json.RawMessage{json.RawMessage(`{"userType":"Guest"}`)}, false)
 			return err
-		}, "has no id"},
+		}, `GET /v1.0/users: user 0 field "id": expected string, got nothing`},
 		{"b2b definition garbage", func() error {
-			_, err := ParseB2BManagementPolicies([]json.RawMessage{json.RawMessage(`{"definition":["{oops"]}`)})
+			_, err := ParseB2BManagementPolicies([]json.RawMessage{json.RawMessage(`{"id":"p","definition":["{oops"]}`)})
 			return err
-		}, "b2bManagementPolicies: definition"},
+		}, `b2bManagementPolicies: policy "p": definition`},
 		{"CSOM without tenant object", func() error {
 			return ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`)}, &tenant.SharePointSettings{})
 		}, "holds no Microsoft.Online.SharePoint.TenantAdministration.Tenant"},
 		{"CSOM sites without items", func() error {
 			_, _, err := parseCSOMSites([]json.RawMessage{json.RawMessage(`{"_ObjectType_":"` + csomSitesType + `"}`)})
 			return err
-		}, "no _Child_Items_"},
+		}, `field "_Child_Items_": expected array, got nothing`},
 		{"collection without value", func() error {
 			var p page
 			_ = json.Unmarshal([]byte(`{"@odata.context":"x"}`), &p)

@@ -6,9 +6,9 @@ package m365
 // fixed here (and in the fixture tenants), nowhere else.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,19 +17,24 @@ import (
 
 // unwrapSharePointSettings accepts GET /admin/sharepoint/settings both bare
 // (as the PATCH sample shows) and wrapped in "value" (as the GET sample
-// shows). Unconfirmed which one the service sends.
-func unwrapSharePointSettings(body []byte) ([]byte, error) {
-	var w struct {
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(body, &w); err != nil {
+// shows). Unconfirmed which one the service sends. A "value" that is not
+// an object is an error, never a bare object without settings.
+func unwrapSharePointSettings(endpoint string, body []byte) ([]byte, error) {
+	var r reader
+	r.item(endpoint, spSettingsWrapper, body, 0)
+	if err := r.err(); err != nil {
 		return nil, err
 	}
-	if v := bytes.TrimSpace(w.Value); len(v) > 0 && v[0] == '{' {
+	if v := r.raw(spSettingsValue.fieldRef); v != nil {
 		return v, nil
 	}
 	return body, nil
 }
+
+var (
+	spSettingsWrapper = newSchema("")
+	spSettingsValue   = spSettingsWrapper.object("value", spSettingsSchema)
+)
 
 // CSOM integer enums: the integers live in the model's vocabulary
 // (tenant.SharingLevels and the others); these names say which table each
@@ -148,79 +153,99 @@ func invitationsFromDefinition(d *b2bDefinition) *tenant.DomainList {
 // Unconfirmed.
 var exchangeFreeBusyLevels = map[int64]string{0: tenant.FreeBusyNone, 1: tenant.FreeBusyAvailabilityOnly, 2: tenant.FreeBusyLimitedDetails}
 
-// exchangeString reads a string-ish Exchange property: a string, a number
-// mapped through enum (when given), or an object with a "Name" or
-// "DistinguishedName" (identities sometimes arrive that way).
-func exchangeString(raw json.RawMessage, enum map[int64]string) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n int64
-	if json.Unmarshal(raw, &n) == nil {
-		if v, ok := enum[n]; ok {
-			return v
-		}
-		return strconv.FormatInt(n, 10)
-	}
-	var obj struct {
-		Name string `json:"Name"`
-		DN   string `json:"DistinguishedName"`
-	}
-	if json.Unmarshal(raw, &obj) == nil {
-		if obj.Name != "" {
-			return obj.Name
-		}
-		return obj.DN
-	}
-	return string(raw)
-}
-
-// exchangeBool reads a boolean that may arrive as true/false or "True".
-func exchangeBool(raw json.RawMessage) *bool {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+// looseBool reads a boolean that may arrive as true/false or as a string
+// ("True"): the Exchange admin API's serialization is undocumented, and
+// the documented b2bManagementPolicy sample sends isOrganizationDefault as
+// "true". Any other string is an error.
+func (r *reader) looseBool(f looseBoolField) *bool {
+	v := r.raw(f.fieldRef)
+	if v == nil {
 		return nil
 	}
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
+	if v[0] != '"' {
+		b := v[0] == 't'
 		return &b
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if v, err := strconv.ParseBool(strings.ToLower(s)); err == nil {
-			return &v
-		}
-	}
-	return nil
-}
-
-// exchangeStrings reads a multi-valued property: a JSON array of strings or
-// a single string.
-func exchangeStrings(raw json.RawMessage) []string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	s, _ := decodeString(v)
+	b, err := strconv.ParseBool(strings.ToLower(strings.TrimSpace(s)))
+	if err != nil {
+		r.fail(r.name(f.fieldRef), -1, `boolean or "True"/"False"`, quoteShort(v))
 		return nil
 	}
-	var arr []json.RawMessage
-	if json.Unmarshal(raw, &arr) == nil {
-		out := make([]string, 0, len(arr))
-		for _, a := range arr {
-			if s := exchangeString(a, nil); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	if s := exchangeString(raw, nil); s != "" {
-		return []string{s}
-	}
-	return nil
+	return &b
 }
+
+// enumName reads an Exchange enum: its name, or its number mapped through
+// names; a number outside names is carried as its decimal text, so that it
+// stays visible as unknown.
+func (r *reader) enumName(f enumField, names map[int64]string) string {
+	v := r.raw(f.fieldRef)
+	switch {
+	case v == nil:
+		return ""
+	case v[0] == '"':
+		s, ok := decodeString(v)
+		if !ok {
+			r.fail(r.name(f.fieldRef), -1, "string or number", "an invalid string")
+		}
+		return s
+	}
+	n, ok := parseInt(v)
+	if !ok {
+		r.fail(r.name(f.fieldRef), -1, "an integer", string(v))
+		return ""
+	}
+	if s, ok := names[n]; ok {
+		return s
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// stringList reads a multi-valued Exchange property: an array of strings
+// or a single string; empty strings are dropped.
+func (r *reader) stringList(f stringListField) []string {
+	v := r.raw(f.fieldRef)
+	if v == nil {
+		return nil
+	}
+	var out []string
+	if v[0] == '"' {
+		out = []string{r.str(strField(f))}
+	} else {
+		out = r.stringArray(r.name(f.fieldRef), v)
+	}
+	return slices.DeleteFunc(out, func(s string) bool { return s == "" })
+}
+
+// namedStr reads an identity-valued Exchange property (a group in
+// FreeBusyAccessScope): a string, or an object with a Name or
+// DistinguishedName, as identities sometimes arrive. An object with
+// neither is an error.
+func (r *reader) namedStr(f namedField) string {
+	v := r.raw(f.fieldRef)
+	switch {
+	case v == nil:
+		return ""
+	case v[0] == '"':
+		return r.str(strField(f))
+	}
+	var sub reader
+	sub.object(r, r.name(f.fieldRef), -1, exchangeIdentitySchema, v)
+	if s := sub.str(exchangeIdentityName); s != "" {
+		return s
+	}
+	if s := sub.str(exchangeIdentityDN); s != "" {
+		return s
+	}
+	r.fail(r.name(f.fieldRef), -1, "string or object with Name or DistinguishedName", "object without them")
+	return ""
+}
+
+var (
+	exchangeIdentitySchema = newSchema("")
+	exchangeIdentityName   = exchangeIdentitySchema.str("Name")
+	exchangeIdentityDN     = exchangeIdentitySchema.str("DistinguishedName")
+)
 
 // groupSettingsNotConfigured: an empty /groupSettings collection means the
 // tenant never created Group.Unified and Microsoft's defaults apply.

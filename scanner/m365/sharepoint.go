@@ -10,94 +10,126 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-// Graph sharepointSettings properties the collector needs.
-var spSettingsSelect = []string{
-	"sharingCapability", "sharingDomainRestrictionMode", "sharingAllowedDomainList", "sharingBlockedDomainList",
-	"isResharingByExternalUsersEnabled", "isRequireAcceptingUserToMatchInvitedUserEnabled",
-}
-
-// CSOM Tenant properties Graph lacks (plus fallbacks for Graph's).
-var csomTenantProps = []string{
-	"SharingCapability", "ODBSharingCapability", "SharingDomainRestrictionMode", "SharingAllowedDomainList", "SharingBlockedDomainList",
-	"DefaultSharingLinkType", "DefaultLinkPermission", "RequireAnonymousLinksExpireInDays",
-	"FileAnonymousLinkType", "FolderAnonymousLinkType", "PreventExternalUsersFromResharing",
-	"RequireAcceptingAccountMatchInvitedAccount", "ExternalUserExpirationRequired", "ExternalUserExpireInDays",
-	"EmailAttestationRequired", "EmailAttestationReAuthDays",
-}
+// Graph sharepointSettings properties the collector reads.
+var (
+	spSettingsSchema       = newSchema("")
+	spSharingCapability    = spSettingsSchema.str("sharingCapability")
+	spDomainRestrictMode   = spSettingsSchema.str("sharingDomainRestrictionMode")
+	spAllowedDomainList    = spSettingsSchema.strings("sharingAllowedDomainList")
+	spBlockedDomainList    = spSettingsSchema.strings("sharingBlockedDomainList")
+	spResharingByGuests    = spSettingsSchema.boolean("isResharingByExternalUsersEnabled")
+	spRequireAccountMatch  = spSettingsSchema.boolean("isRequireAcceptingUserToMatchInvitedUserEnabled")
+	csomTenantSchema       = newSchema("")
+	ctSharingCapability    = csomTenantSchema.integer("SharingCapability")
+	ctODBSharingCapability = csomTenantSchema.integer("ODBSharingCapability")
+	ctDomainRestrictMode   = csomTenantSchema.integer("SharingDomainRestrictionMode")
+	ctAllowedDomainList    = csomTenantSchema.str("SharingAllowedDomainList")
+	ctBlockedDomainList    = csomTenantSchema.str("SharingBlockedDomainList")
+	ctDefaultLinkType      = csomTenantSchema.integer("DefaultSharingLinkType")
+	ctDefaultLinkPerm      = csomTenantSchema.integer("DefaultLinkPermission")
+	ctAnyoneExpireDays     = csomTenantSchema.integer("RequireAnonymousLinksExpireInDays")
+	ctFileAnonLinkType     = csomTenantSchema.integer("FileAnonymousLinkType")
+	ctFolderAnonLinkType   = csomTenantSchema.integer("FolderAnonymousLinkType")
+	ctPreventResharing     = csomTenantSchema.boolean("PreventExternalUsersFromResharing")
+	ctRequireAccountMatch  = csomTenantSchema.boolean("RequireAcceptingAccountMatchInvitedAccount")
+	ctGuestExpireRequired  = csomTenantSchema.boolean("ExternalUserExpirationRequired")
+	ctGuestExpireDays      = csomTenantSchema.integer("ExternalUserExpireInDays")
+	ctAttestationRequired  = csomTenantSchema.boolean("EmailAttestationRequired")
+	ctAttestationDays      = csomTenantSchema.integer("EmailAttestationReAuthDays")
+)
 
 const csomTenantType = "Microsoft.Online.SharePoint.TenantAdministration.Tenant"
 
-// ParseSharePointSettings applies a Graph sharepointSettings body to s.
+const (
+	epSharePointSettings = "GET /v1.0/admin/sharepoint/settings"
+	epCSOMTenant         = "POST /_vti_bin/client.svc/ProcessQuery (Tenant)"
+)
+
+// ParseSharePointSettings applies a Graph sharepointSettings body to s. A
+// field of the wrong type is left unset and reported as FieldErrors; the
+// other fields are still applied.
 func ParseSharePointSettings(body []byte, s *tenant.SharePointSettings) error {
-	const ep = "GET /v1.0/admin/sharepoint/settings"
-	var probe any
+	const ep = epSharePointSettings
+	var probe json.RawMessage
 	if err := decodeJSON(ep, body, &probe); err != nil {
 		return err
 	}
-	inner, err := unwrapSharePointSettings(body)
-	if err != nil {
-		return fmt.Errorf("%s: expected a JSON object: %w", ep, err)
-	}
-	p, err := decodeProps(ep, inner)
+	inner, err := unwrapSharePointSettings(ep, body)
 	if err != nil {
 		return err
 	}
-	s.SharingCapability = tenant.SharingLevel(p.s("sharingCapability"))
-	s.DomainRestrictionMode = tenant.DomainMode(p.s("sharingDomainRestrictionMode"))
-	if l := p.strings("sharingAllowedDomainList"); l != nil {
+	var r reader
+	if !r.item(ep, spSettingsSchema, inner, 0) {
+		return r.err()
+	}
+	s.SharingCapability = tenant.SharingLevel(r.str(spSharingCapability))
+	s.DomainRestrictionMode = tenant.DomainMode(r.str(spDomainRestrictMode))
+	if l := r.strs(spAllowedDomainList); l != nil {
 		s.AllowedDomains = lowerAll(l)
 	}
-	if l := p.strings("sharingBlockedDomainList"); l != nil {
+	if l := r.strs(spBlockedDomainList); l != nil {
 		s.BlockedDomains = lowerAll(l)
 	}
-	s.ResharingByGuests = p.boolean("isResharingByExternalUsersEnabled")
-	s.RequireAccountMatch = p.boolean("isRequireAcceptingUserToMatchInvitedUserEnabled")
-	return nil
+	s.ResharingByGuests = r.boolp(spResharingByGuests)
+	s.RequireAccountMatch = r.boolp(spRequireAccountMatch)
+	return r.err()
 }
 
 // ParseCSOMTenant applies a ProcessQuery answer holding the Tenant object
 // to s. Properties Graph already supplied are only filled when missing.
+// Like ParseSharePointSettings it applies what it can read and reports
+// the rest as FieldErrors.
 func ParseCSOMTenant(arr []json.RawMessage, s *tenant.SharePointSettings) error {
-	const ep = "POST /_vti_bin/client.svc/ProcessQuery (Tenant)"
+	const ep = epCSOMTenant
 	obj, err := csomObject(ep, arr, csomTenantType)
 	if err != nil {
 		return err
 	}
-	p, err := decodeProps(ep, obj)
-	if err != nil {
-		return err
+	var r reader
+	if !r.item(ep, csomTenantSchema, obj, 0) {
+		return r.err()
+	}
+	code := func(f intField) *int64 {
+		if n, ok := r.intOK(f); ok {
+			return &n
+		}
+		return nil
 	}
 	if s.SharingCapability == "" {
-		s.SharingCapability = csomEnum(csomSharingCapability, p.integer("SharingCapability"))
+		s.SharingCapability = csomEnum(csomSharingCapability, code(ctSharingCapability))
+	} else {
+		code(ctSharingCapability) // still checked
 	}
 	if s.DomainRestrictionMode == "" {
-		s.DomainRestrictionMode = csomEnum(csomDomainMode, p.integer("SharingDomainRestrictionMode"))
+		s.DomainRestrictionMode = csomEnum(csomDomainMode, code(ctDomainRestrictMode))
+	} else {
+		code(ctDomainRestrictMode)
 	}
-	if s.AllowedDomains == nil {
-		s.AllowedDomains = csomDomainList(p.str("SharingAllowedDomainList"))
+	allowed, hasAllowed := r.strOK(ctAllowedDomainList)
+	if s.AllowedDomains == nil && hasAllowed {
+		s.AllowedDomains = csomDomainList(&allowed)
 	}
-	if s.BlockedDomains == nil {
-		s.BlockedDomains = csomDomainList(p.str("SharingBlockedDomainList"))
+	blocked, hasBlocked := r.strOK(ctBlockedDomainList)
+	if s.BlockedDomains == nil && hasBlocked {
+		s.BlockedDomains = csomDomainList(&blocked)
 	}
-	if s.ResharingByGuests == nil {
-		if v := p.boolean("PreventExternalUsersFromResharing"); v != nil {
-			s.ResharingByGuests = tenant.Ptr(!*v)
-		}
+	if v := r.boolp(ctPreventResharing); s.ResharingByGuests == nil && v != nil {
+		s.ResharingByGuests = tenant.Ptr(!*v)
 	}
-	if s.RequireAccountMatch == nil {
-		s.RequireAccountMatch = p.boolean("RequireAcceptingAccountMatchInvitedAccount")
+	if v := r.boolp(ctRequireAccountMatch); s.RequireAccountMatch == nil {
+		s.RequireAccountMatch = v
 	}
-	s.OneDriveSharingCapability = csomEnum(csomSharingCapability, p.integer("ODBSharingCapability"))
-	s.DefaultLinkScope = csomEnum(csomDefaultLinkScope, p.integer("DefaultSharingLinkType"))
-	s.DefaultLinkPermission = csomEnum(csomLinkPermission, p.integer("DefaultLinkPermission"))
-	s.AnyoneLinkExpirationDays = p.intp("RequireAnonymousLinksExpireInDays")
-	s.FileAnyoneLinkType = csomEnum(csomLinkPermission, p.integer("FileAnonymousLinkType"))
-	s.FolderAnyoneLinkType = csomEnum(csomLinkPermission, p.integer("FolderAnonymousLinkType"))
-	s.GuestExpirationRequired = p.boolean("ExternalUserExpirationRequired")
-	s.GuestExpirationDays = p.intp("ExternalUserExpireInDays")
-	s.EmailAttestationRequired = p.boolean("EmailAttestationRequired")
-	s.EmailAttestationDays = p.intp("EmailAttestationReAuthDays")
-	return nil
+	s.OneDriveSharingCapability = csomEnum(csomSharingCapability, code(ctODBSharingCapability))
+	s.DefaultLinkScope = csomEnum(csomDefaultLinkScope, code(ctDefaultLinkType))
+	s.DefaultLinkPermission = csomEnum(csomLinkPermission, code(ctDefaultLinkPerm))
+	s.AnyoneLinkExpirationDays = r.int32p(ctAnyoneExpireDays)
+	s.FileAnyoneLinkType = csomEnum(csomLinkPermission, code(ctFileAnonLinkType))
+	s.FolderAnyoneLinkType = csomEnum(csomLinkPermission, code(ctFolderAnonLinkType))
+	s.GuestExpirationRequired = r.boolp(ctGuestExpireRequired)
+	s.GuestExpirationDays = r.int32p(ctGuestExpireDays)
+	s.EmailAttestationRequired = r.boolp(ctAttestationRequired)
+	s.EmailAttestationDays = r.int32p(ctAttestationDays)
+	return r.err()
 }
 
 // sharePointSource reads tenant sharing settings from Graph and CSOM.
@@ -109,15 +141,25 @@ func (src sharePointSource) Collect(ctx context.Context, snap *tenant.Snapshot) 
 	s := &tenant.SharePointSettings{}
 	var graphBody []byte
 	var errs []error
-	if err := src.c.GraphGet(ctx, V1, "/admin/sharepoint/settings"+selectQuery(spSettingsSelect), (*rawBody)(&graphBody)); err != nil {
+	// Each read that gave settings, even with some fields unreadable,
+	// keeps what it gave; the section is then partial.
+	kept := 0
+	if err := src.c.GraphGet(ctx, V1, "/admin/sharepoint/settings"+selectQuery(spSettingsSelect()), (*rawBody)(&graphBody)); err != nil {
 		errs = append(errs, fmt.Errorf("graph settings: %w", err))
-	} else if err := ParseSharePointSettings(graphBody, s); err != nil {
+	} else if err := ParseSharePointSettings(graphBody, s); isFieldErrors(err) || err == nil {
+		kept++
+		if err != nil {
+			errs = append(errs, err)
+		}
+	} else {
 		errs = append(errs, err)
 	}
-	graphOK := len(errs) == 0
-	arr, err := src.c.ProcessQuery(ctx, TenantQueryXML(csomTenantProps))
+	arr, err := src.c.ProcessQuery(ctx, TenantQueryXML(csomTenantProps()))
 	if err == nil {
 		err = ParseCSOMTenant(arr, s)
+		if err == nil || isFieldErrors(err) {
+			kept++
+		}
 	}
 	if err != nil {
 		errs = append(errs, fmt.Errorf("csom tenant: %w", err))
@@ -127,7 +169,7 @@ func (src sharePointSource) Collect(ctx context.Context, snap *tenant.Snapshot) 
 		return nil
 	}
 	joined := fmt.Errorf("collect sharepoint: %w", errors.Join(errs...))
-	if graphOK || err == nil {
+	if kept > 0 {
 		snap.SharePoint = s
 		return scanner.Partial(joined)
 	}
@@ -142,3 +184,9 @@ func (r *rawBody) UnmarshalJSON(b []byte) error {
 	*r = append((*r)[:0], b...)
 	return nil
 }
+
+// spSettingsSelect lists the fields asked for.
+func spSettingsSelect() []string { return spSettingsSchema.names() }
+
+// csomTenantProps lists the fields asked for.
+func csomTenantProps() []string { return csomTenantSchema.names() }

@@ -3,23 +3,62 @@ package m365
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-var graphSiteSelect = []string{"id", "webUrl", "displayName", "sharepointIds", "siteCollection", "root"}
+var (
+	graphSiteSchema     = newSchema("site")
+	gsID                = graphSiteSchema.identity("id")
+	gsWebURL            = graphSiteSchema.str("webUrl")
+	gsDisplayName       = graphSiteSchema.str("displayName")
+	gsName              = graphSiteSchema.str("name") // the documented sample's only title
+	gsSharePointIDs     = graphSiteSchema.object("sharepointIds", sharePointIDsSchema)
+	sharePointIDsSchema = newSchema("")
+	spidSiteID          = sharePointIDsSchema.str("siteId")
 
-var csomSiteProps = []string{
-	"Url", "Title", "Template", "GroupId", "LockState", "SharingCapability",
-	"SharingDomainRestrictionMode", "SharingAllowedDomainList", "SharingBlockedDomainList", "SensitivityLabel",
-}
+	// A sites delta item: a deleted site may carry nothing but its id.
+	siteDeltaSchema = newSchema("site")
+	sdID            = siteDeltaSchema.identity("id")
+	sdSharePointIDs = siteDeltaSchema.object("sharepointIds", sharePointIDsSchema)
+	sdDeleted       = siteDeltaSchema.facet("deleted")
 
-const csomSitesType = "Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerable"
+	csomSiteSchema   = newSchema("site")
+	csURL            = csomSiteSchema.identity("Url")
+	csTitle          = csomSiteSchema.str("Title")
+	csTemplate       = csomSiteSchema.str("Template")
+	csGroupID        = csomSiteSchema.str("GroupId")
+	csLockState      = csomSiteSchema.str("LockState")
+	csSharingCap     = csomSiteSchema.integer("SharingCapability")
+	csDomainMode     = csomSiteSchema.integer("SharingDomainRestrictionMode")
+	csAllowedDomains = csomSiteSchema.str("SharingAllowedDomainList")
+	csBlockedDomains = csomSiteSchema.str("SharingBlockedDomainList")
+	csSensitivity    = csomSiteSchema.str("SensitivityLabel")
+	csomSitesPage    = newSchema("")
+	cspItems         = csomSitesPage.items("_Child_Items_", csomSiteSchema)
+	cspNext          = csomSitesPage.str("NextStartIndexFromSharePoint")
+
+	labelSchema   = newSchema("label")
+	lbID          = labelSchema.identity("id")
+	lbName        = labelSchema.str("name")
+	lbDisplayName = labelSchema.str("displayName")
+)
+
+const (
+	csomSitesType      = "Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerable"
+	epGetAllSites      = "GET /v1.0/sites/getAllSites"
+	epSitesDelta       = "GET /v1.0/sites/delta"
+	epCSOMSites        = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesFromSharePoint)"
+	epCSOMSiteByURL    = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesByUrl)"
+	epSensitivityLabel = "GET /beta/security/informationProtection/sensitivityLabels"
+)
 
 // graphSite is the part of a Graph site the collector keeps.
 type graphSite struct {
@@ -29,60 +68,140 @@ type graphSite struct {
 	Title  string
 }
 
-// parseGraphSites reads the items of a getAllSites page.
-func parseGraphSites(items []json.RawMessage) ([]graphSite, error) {
-	const ep = "GET /v1.0/sites/getAllSites"
+// siteCollectionID is the site collection GUID: sharepointIds.siteId, or
+// the middle part of the composite id.
+func siteCollectionID(r *reader, ids objField, fullID string) string {
+	var sub reader
+	if r.open(ids, &sub) {
+		if id := sub.str(spidSiteID); id != "" {
+			return strings.ToLower(id)
+		}
+	}
+	if parts := strings.Split(fullID, ","); len(parts) == 3 {
+		return strings.ToLower(parts[1])
+	}
+	return ""
+}
+
+// parseGraphSites reads the items of a getAllSites page (or the sites a
+// sites delta page reports, ep naming which). Sites that cannot be read
+// are left out and reported as FieldErrors.
+func parseGraphSites(ep string, items []json.RawMessage) ([]graphSite, error) {
 	out := make([]graphSite, 0, len(items))
+	var bad FieldErrors
+	var r reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("item %d: %w", i, err)
+		if !r.item(ep, graphSiteSchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
-		s := graphSite{FullID: p.s("id"), URL: p.s("webUrl"), Title: p.s("displayName")}
-		if s.Title == "" {
-			s.Title = p.s("name")
+		s := graphSite{FullID: r.str(gsID), URL: r.str(gsWebURL), Title: r.str(gsDisplayName)}
+		if name := r.str(gsName); s.Title == "" {
+			s.Title = name
 		}
-		if ids := p.object("sharepointIds"); ids != nil && ids.s("siteId") != "" {
-			s.ID = strings.ToLower(ids.s("siteId"))
-		} else if parts := strings.Split(s.FullID, ","); len(parts) == 3 {
-			s.ID = strings.ToLower(parts[1])
+		s.ID = siteCollectionID(&r, gsSharePointIDs, s.FullID)
+		switch {
+		case r.failed():
+		case s.URL == "":
+			r.fail("webUrl", -1, "string", "nothing")
+		case s.ID == "":
+			r.fail("id", -1, "hostname,siteId,webId or sharepointIds.siteId", strconv.Quote(s.FullID))
 		}
-		if s.ID == "" || s.URL == "" {
-			return nil, fmt.Errorf("%s: item %d: site without id or webUrl", ep, i)
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out, bad.err()
+}
+
+// siteDelta is what a sites delta item says: which site changed, and
+// whether it was deleted.
+type siteDelta struct {
+	FullID, ID string
+	Deleted    bool
+}
+
+// parseSiteDelta reads one sites delta item.
+func parseSiteDelta(raw []byte, index int) (siteDelta, error) {
+	var r reader
+	if !r.item(epSitesDelta, siteDeltaSchema, raw, index) {
+		return siteDelta{}, r.err()
+	}
+	d := siteDelta{FullID: r.str(sdID), Deleted: r.has(sdDeleted)}
+	d.ID = siteCollectionID(&r, sdSharePointIDs, d.FullID)
+	if !r.failed() && d.ID == "" {
+		r.fail("id", -1, "hostname,siteId,webId or sharepointIds.siteId", strconv.Quote(d.FullID))
+	}
+	return d, r.err()
+}
+
+// csomSite is what the collector reads of a CSOM SiteProperties object.
+type csomSite struct {
+	URL, Title, Template, LockState string
+	GroupID, SensitivityLabelID     string
+	SharingCapability               tenant.SharingLevel
+	DomainRestrictionMode           tenant.DomainMode
+	AllowedDomains, BlockedDomains  []string
+}
+
+// readCSOMSite reads an opened SiteProperties object.
+func readCSOMSite(r *reader) csomSite {
+	s := csomSite{URL: r.str(csURL), Title: r.str(csTitle), Template: r.str(csTemplate), LockState: r.str(csLockState)}
+	if v, ok := r.strOK(csGroupID); ok {
+		s.GroupID = csomGUID(&v)
+	}
+	if v, ok := r.strOK(csSensitivity); ok {
+		s.SensitivityLabelID = csomGUID(&v)
+	}
+	if n, ok := r.intOK(csSharingCap); ok {
+		s.SharingCapability = csomEnum(csomSharingCapability, &n)
+	}
+	if n, ok := r.intOK(csDomainMode); ok {
+		s.DomainRestrictionMode = csomEnum(csomDomainMode, &n)
+	}
+	if v, ok := r.strOK(csAllowedDomains); ok {
+		s.AllowedDomains = csomDomainList(&v)
+	}
+	if v, ok := r.strOK(csBlockedDomains); ok {
+		s.BlockedDomains = csomDomainList(&v)
+	}
+	return s
 }
 
 // parseCSOMSites reads one GetSitePropertiesFromSharePoint answer: the
 // sites on the page and the start index of the next page ("" when done).
-func parseCSOMSites(arr []json.RawMessage) (sites []props, next string, err error) {
-	const ep = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesFromSharePoint)"
+// Sites that cannot be read are left out and reported as FieldErrors; an
+// answer without the enumerable, or with an unreadable start index, is an
+// error of its own, since the pages after it are unknown.
+func parseCSOMSites(arr []json.RawMessage) (sites []csomSite, next string, err error) {
+	const ep = epCSOMSites
 	obj, err := csomObject(ep, arr, csomSitesType)
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := decodeProps(ep, obj)
-	if err != nil {
-		return nil, "", err
+	var r reader
+	r.item(ep, csomSitesPage, obj, 0)
+	if r.raw(cspItems.fieldRef) == nil && !r.failed() {
+		r.fail("_Child_Items_", -1, "array", "nothing")
 	}
-	raw := p.raw("_Child_Items_")
-	if raw == nil || raw[0] != '[' {
-		return nil, "", fmt.Errorf("%s: answer has no _Child_Items_ array", ep)
+	next = r.str(cspNext)
+	if err := r.err(); err != nil {
+		// Not FieldErrors: without the page, the pages after it are unknown.
+		return nil, "", fmt.Errorf("page of site properties: %w", err)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, "", fmt.Errorf("%s: _Child_Items_: %w", ep, err)
-	}
-	for i, it := range items {
-		sp, err := decodeProps(ep, it)
-		if err != nil {
-			return nil, "", fmt.Errorf("site %d: %w", i, err)
+	var bad FieldErrors
+	var sr reader
+	for it := r.items(cspItems); it.nextItem(&sr); {
+		s := readCSOMSite(&sr)
+		if sr.failed() {
+			bad.add(sr.first())
+			continue
 		}
-		sites = append(sites, sp)
+		sites = append(sites, s)
 	}
-	return sites, p.s("NextStartIndexFromSharePoint"), nil
+	return sites, next, bad.err()
 }
 
 func normURL(u string) string { return strings.TrimRight(strings.ToLower(u), "/") }
@@ -116,35 +235,37 @@ func (src sitesSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 }
 
 func (src sitesSource) collectFull(ctx context.Context, snap *tenant.Snapshot) error {
+	var bad FieldErrors
 	gsites, err := src.c.listSites(ctx)
-	if err != nil {
+	if err := noteItems(&bad, err); err != nil {
 		return fmt.Errorf("collect sites: %w", err)
 	}
-	csom := map[string]props{}
-	if _, _, err := src.propertyPages(ctx, csom, "", 0, ""); err != nil {
+	csom := map[string]csomSite{}
+	if _, _, err := src.propertyPages(ctx, csom, "", 0, "", &bad); err != nil {
 		return err
 	}
-	return src.join(ctx, snap, gsites, csom)
+	return src.join(ctx, snap, gsites, csom, &bad)
 }
 
 // propertyPages pages through GetSitePropertiesFromSharePoint into csom,
 // by URL, from start ("" for the first page) for at most limit pages
 // (0: to the last), stopping early before a page that starts at stop
 // (unless ""). It returns where the following page starts ("" after the
-// last) and how many pages were read.
-func (src sitesSource) propertyPages(ctx context.Context, csom map[string]props, start string, limit int, stop string) (next string, read int, err error) {
+// last) and how many pages were read. Sites it cannot read are added to
+// bad.
+func (src sitesSource) propertyPages(ctx context.Context, csom map[string]csomSite, start string, limit int, stop string, bad *FieldErrors) (next string, read int, err error) {
 	for {
-		arr, err := src.c.ProcessQuery(ctx, SitesQueryXML(start, csomSitesIncludeDetail, csomSiteProps))
+		arr, err := src.c.ProcessQuery(ctx, SitesQueryXML(start, csomSitesIncludeDetail, csomSiteProps()))
 		if err != nil {
 			return "", read, fmt.Errorf("collect sites: site properties: %w", err)
 		}
 		page, next, err := parseCSOMSites(arr)
-		if err != nil {
+		if err := noteItems(bad, err); err != nil {
 			return "", read, fmt.Errorf("collect sites: %w", err)
 		}
 		read++
-		for _, p := range page {
-			csom[normURL(p.s("Url"))] = p
+		for _, s := range page {
+			csom[normURL(s.URL)] = s
 		}
 		if next == "" || next == start {
 			return "", read, nil
@@ -157,7 +278,8 @@ func (src sitesSource) propertyPages(ctx context.Context, csom map[string]props,
 }
 
 // join builds the sites of the Graph inventory with their CSOM properties.
-func (src sitesSource) join(ctx context.Context, snap *tenant.Snapshot, gsites []graphSite, csom map[string]props) error {
+// Objects that could not be read (bad) make the section partial.
+func (src sitesSource) join(ctx context.Context, snap *tenant.Snapshot, gsites []graphSite, csom map[string]csomSite, bad *FieldErrors) error {
 	var labelErr error
 	labels := map[string]string{}
 	if hasLabelledSite(csom) {
@@ -167,24 +289,24 @@ func (src sitesSource) join(ctx context.Context, snap *tenant.Snapshot, gsites [
 	for _, g := range gsites {
 		s := tenant.Site{ID: g.ID, URL: g.URL, Title: g.Title}
 		if p, ok := csom[normURL(g.URL)]; ok {
-			if t := p.s("Title"); t != "" {
-				s.Title = t
+			if p.Title != "" {
+				s.Title = p.Title
 			}
-			s.Template = p.s("Template")
-			s.GroupID = csomGUID(p.str("GroupId"))
+			s.Template = p.Template
+			s.GroupID = p.GroupID
 			// Only locks are recorded; "Unlock" is every site's normal state.
-			if ls := p.s("LockState"); !strings.EqualFold(ls, "Unlock") {
-				s.LockState = ls
+			if !strings.EqualFold(p.LockState, "Unlock") {
+				s.LockState = p.LockState
 			}
-			s.SharingCapability = csomEnum(csomSharingCapability, p.integer("SharingCapability"))
-			s.DomainRestrictionMode = csomEnum(csomDomainMode, p.integer("SharingDomainRestrictionMode"))
-			if l := csomDomainList(p.str("SharingAllowedDomainList")); len(l) > 0 {
-				s.AllowedDomains = l
+			s.SharingCapability = p.SharingCapability
+			s.DomainRestrictionMode = p.DomainRestrictionMode
+			if len(p.AllowedDomains) > 0 {
+				s.AllowedDomains = p.AllowedDomains
 			}
-			if l := csomDomainList(p.str("SharingBlockedDomainList")); len(l) > 0 {
-				s.BlockedDomains = l
+			if len(p.BlockedDomains) > 0 {
+				s.BlockedDomains = p.BlockedDomains
 			}
-			s.SensitivityLabelID = csomGUID(p.str("SensitivityLabel"))
+			s.SensitivityLabelID = p.SensitivityLabelID
 			if s.SensitivityLabelID != "" {
 				s.SensitivityLabel = labels[s.SensitivityLabelID]
 			}
@@ -194,69 +316,92 @@ func (src sitesSource) join(ctx context.Context, snap *tenant.Snapshot, gsites [
 	}
 	sort.Slice(sites, func(i, j int) bool { return sites[i].URL < sites[j].URL })
 	snap.Sites = sites
+	var errs []error
+	if err := bad.err(); err != nil {
+		errs = append(errs, err)
+	}
 	if labelErr != nil {
-		return scanner.Partial(fmt.Errorf("collect sites: label names: %w", labelErr))
+		errs = append(errs, fmt.Errorf("label names: %w", labelErr))
+	}
+	if len(errs) > 0 {
+		return scanner.Partial(fmt.Errorf("collect sites: %w", errors.Join(errs...)))
 	}
 	return nil
 }
 
-func hasLabelledSite(csom map[string]props) bool {
-	for _, p := range csom {
-		if csomGUID(p.str("SensitivityLabel")) != "" {
+func hasLabelledSite(csom map[string]csomSite) bool {
+	for _, s := range csom {
+		if s.SensitivityLabelID != "" {
 			return true
 		}
 	}
 	return false
 }
 
-// listSites pages through getAllSites.
+// listSites pages through getAllSites. Sites it cannot read are left out
+// and returned as FieldErrors with the others.
 func (c *Client) listSites(ctx context.Context) ([]graphSite, error) {
 	var out []graphSite
-	_, err := c.GraphPages(ctx, V1, "/sites/getAllSites"+selectQuery(graphSiteSelect, "$top="+itoa(c.o.PageSize)), nil, func(items []json.RawMessage) error {
-		s, err := parseGraphSites(items)
+	var bad FieldErrors
+	_, err := c.GraphPages(ctx, V1, "/sites/getAllSites"+selectQuery(graphSiteSelect(), "$top="+itoa(c.o.PageSize)), nil, func(items []json.RawMessage) error {
+		s, err := parseGraphSites(epGetAllSites, items)
 		out = append(out, s...)
-		return err
+		return noteItems(&bad, err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list sites: %w", err)
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 // unifiedGroupsFilter selects Microsoft 365 groups.
 const unifiedGroupsFilter = "$filter=" + "groupTypes/any(c:c+eq+'Unified')"
 
 // ParseSensitivityLabels maps label ids to names from the organization's
-// label catalogue.
+// label catalogue. Labels that cannot be read are left out and reported
+// as FieldErrors.
 func ParseSensitivityLabels(items []json.RawMessage) (map[string]string, error) {
-	const ep = "GET /beta/security/informationProtection/sensitivityLabels"
 	out := map[string]string{}
+	var bad FieldErrors
+	var r reader
 	for i, raw := range items {
-		p, err := decodeProps(ep, raw)
-		if err != nil {
-			return nil, fmt.Errorf("label %d: %w", i, err)
+		if !r.item(epSensitivityLabel, labelSchema, raw, i) {
+			bad.add(r.first())
+			continue
 		}
-		name := p.s("name")
+		id, name := r.str(lbID), r.str(lbName)
 		if name == "" {
-			name = p.s("displayName")
+			name = r.str(lbDisplayName)
 		}
-		if p.s("id") != "" {
-			out[strings.ToLower(p.s("id"))] = name
+		if r.failed() {
+			bad.add(r.first())
+			continue
 		}
+		out[strings.ToLower(id)] = name
 	}
-	return out, nil
+	return out, bad.err()
 }
 
 // labelNames reads the label catalogue (application permission
 // InformationProtectionPolicy.Read.All).
 func (c *Client) labelNames(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
-	_, err := c.GraphPages(ctx, Beta, "/security/informationProtection/sensitivityLabels"+selectQuery([]string{"id", "name", "displayName"}), nil, func(items []json.RawMessage) error {
+	var bad FieldErrors
+	_, err := c.GraphPages(ctx, Beta, "/security/informationProtection/sensitivityLabels"+selectQuery(labelSchema.names()), nil, func(items []json.RawMessage) error {
 		m, err := ParseSensitivityLabels(items)
 		for k, v := range m {
 			out[k] = v
 		}
-		return err
+		return noteItems(&bad, err)
 	})
-	return out, err
+	if err != nil {
+		return out, err
+	}
+	return out, bad.err()
 }
+
+// graphSiteSelect lists the fields asked for.
+func graphSiteSelect() []string { return append(graphSiteSchema.names(), "siteCollection", "root") }
+
+// csomSiteProps lists the fields asked for.
+func csomSiteProps() []string { return csomSiteSchema.names() }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -67,47 +66,37 @@ func (src sitesSource) propertiesDue(at string, now time.Time) bool {
 	return err != nil || t.After(now) || now.Sub(t) >= src.o.SitePropertiesEvery
 }
 
-// siteCollectionID is the site collection GUID of a sites delta item; a
-// deleted site may carry nothing but its composite id.
-func siteCollectionID(p props) string {
-	if ids := p.object("sharepointIds"); ids != nil && ids.s("siteId") != "" {
-		return strings.ToLower(ids.s("siteId"))
-	}
-	if parts := strings.Split(p.s("id"), ","); len(parts) == 3 {
-		return strings.ToLower(parts[1])
-	}
-	return ""
-}
-
 // incremental applies the sites delta to the stored sites. Site
 // properties have no change feed: when due they are read for every site,
 // or with SitePropertiesPages for the next window of pages; otherwise (and
 // outside the window) only the sites the delta reports are read, and the
 // other sites keep their stored properties.
 func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, link, propsAt string, start time.Time) error {
-	const ep = "GET /v1.0/sites/delta"
 	st := src.o.State
 	if !sameOrigin(src.c.graphURL(V1, "/"), link) {
-		return &APIError{Endpoint: ep, Status: http.StatusGone, Message: "stored delta link points to another host"}
+		return &APIError{Endpoint: epSitesDelta, Status: http.StatusGone, Message: "stored delta link points to another host"}
 	}
+	// A delta item that cannot be read leaves its site's change unknown:
+	// the section is then partial, so this delta link is not kept and the
+	// next scan reads the same changes again.
+	var bad FieldErrors
 	changed := map[string]bool{}
 	var added []graphSite
 	newLink, err := src.c.graphPagesURL(ctx, link, nil, func(items []json.RawMessage) error {
 		for i, raw := range items {
-			p, err := decodeProps(ep, raw)
+			d, err := parseSiteDelta(raw, i)
 			if err != nil {
-				return err
-			}
-			id := siteCollectionID(p)
-			if id == "" {
-				return fmt.Errorf("%s: item %d: site without id", ep, i)
-			}
-			changed[id] = true
-			if p.raw("deleted") != nil {
+				if err := noteItems(&bad, err); err != nil {
+					return err
+				}
 				continue
 			}
-			s, err := parseGraphSites([]json.RawMessage{raw})
-			if err != nil {
+			changed[d.ID] = true
+			if d.Deleted {
+				continue
+			}
+			s, err := parseGraphSites(epSitesDelta, []json.RawMessage{raw})
+			if err := noteItems(&bad, err); err != nil {
 				return err
 			}
 			added = append(added, s...)
@@ -138,10 +127,10 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 	// all; the delta's sites the read missed are then read one by one.
 	due := src.propertiesDue(propsAt, start)
 	every := len(added) > maxSiteReads || (due && src.o.SitePropertiesPages <= 0)
-	csom := map[string]props{}
+	csom := map[string]csomSite{}
 	if due && !every {
 		cursor, _ := st.DeltaToken(ctx, tokenSitesCursor)
-		next, err := src.propertiesWindow(ctx, csom, cursor)
+		next, err := src.propertiesWindow(ctx, csom, cursor, &bad)
 		if err != nil {
 			return err
 		}
@@ -157,15 +146,16 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 		}
 		p, err := src.c.siteProps(ctx, g.URL)
 		if err != nil {
-			// A site CSOM cannot find by URL (yet) is read with the rest.
+			// A site CSOM cannot find (or read) by URL is read with the
+			// rest.
 			every = true
 			break
 		}
 		csom[normURL(g.URL)] = p
 	}
 	if every {
-		csom = map[string]props{}
-		if _, _, err := src.propertyPages(ctx, csom, "", 0, ""); err != nil {
+		csom = map[string]csomSite{}
+		if _, _, err := src.propertyPages(ctx, csom, "", 0, "", &bad); err != nil {
 			return err
 		}
 		toks[tokenSitesProps] = stamp(start)
@@ -184,7 +174,7 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 		}
 	}
 	kept = rest
-	err = src.join(ctx, snap, inv, csom)
+	err = src.join(ctx, snap, inv, csom, &bad)
 	if len(kept) > 0 {
 		snap.Sites = append(snap.Sites, kept...)
 		sort.Slice(snap.Sites, func(i, j int) bool { return snap.Sites[i].URL < snap.Sites[j].URL })
@@ -202,35 +192,40 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 // wrap around: one that reaches the last page goes on from the first, up
 // to where it started, so that each costs the same; one that ends on the
 // last page returns "", and the next starts from the first page.
-func (src sitesSource) propertiesWindow(ctx context.Context, csom map[string]props, cursor string) (string, error) {
+func (src sitesSource) propertiesWindow(ctx context.Context, csom map[string]csomSite, cursor string, bad *FieldErrors) (string, error) {
 	n := src.o.SitePropertiesPages
-	next, read, err := src.propertyPages(ctx, csom, cursor, n, "")
+	var pageBad FieldErrors
+	next, read, err := src.propertyPages(ctx, csom, cursor, n, "", &pageBad)
 	if err != nil && read == 0 && cursor != "" && ctx.Err() == nil {
 		// A start index from an earlier scan may not be valid any more
 		// (shapes.go): start over from the first page, once.
 		src.c.logger.WarnContext(ctx, "stored start of site properties refused, reading from the first page", "error", err.Error())
 		clear(csom)
+		pageBad = FieldErrors{}
 		cursor = ""
-		next, read, err = src.propertyPages(ctx, csom, "", n, "")
+		next, read, err = src.propertyPages(ctx, csom, "", n, "", &pageBad)
 	}
 	if err == nil && next == "" && cursor != "" && read < n {
 		// Stopping at the window's own start relies on start indices
 		// comparing equal; if they do not, a few pages are read twice.
-		next, _, err = src.propertyPages(ctx, csom, "", n-read, cursor)
+		next, _, err = src.propertyPages(ctx, csom, "", n-read, cursor, &pageBad)
 	}
+	bad.merge(&pageBad)
 	return next, err
 }
 
 // siteProps reads one site's CSOM properties by URL.
-func (c *Client) siteProps(ctx context.Context, siteURL string) (props, error) {
-	const ep = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesByUrl)"
-	arr, err := c.ProcessQuery(ctx, siteByURLXML(siteURL, csomSiteProps))
+func (c *Client) siteProps(ctx context.Context, siteURL string) (csomSite, error) {
+	arr, err := c.ProcessQuery(ctx, siteByURLXML(siteURL, csomSiteProps()))
 	if err != nil {
-		return nil, fmt.Errorf("read site %s: %w", siteURL, err)
+		return csomSite{}, fmt.Errorf("read site %s: %w", siteURL, err)
 	}
-	raw, err := csomAnswer(ep, arr, 5)
+	raw, err := csomAnswer(epCSOMSiteByURL, arr, 5)
 	if err != nil {
-		return nil, err
+		return csomSite{}, err
 	}
-	return decodeProps(ep, raw)
+	var r reader
+	r.item(epCSOMSiteByURL, csomSiteSchema, raw, 0)
+	s := readCSOMSite(&r)
+	return s, r.err()
 }

@@ -155,29 +155,15 @@ func csomAnswer(endpoint string, arr []json.RawMessage, id int) (json.RawMessage
 	return nil, fmt.Errorf("%s: answer holds no result for action %d", endpoint, id)
 }
 
-// ReadSite reads one site's sharing properties by URL.
+// ReadSite reads one site's sharing properties by URL; a property that
+// cannot be read is an error.
 func (c *Client) ReadSite(ctx context.Context, siteURL string) (*tenant.Site, error) {
-	const ep = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesByUrl)"
-	arr, err := c.ProcessQuery(ctx, siteByURLXML(siteURL, csomSiteProps))
-	if err != nil {
-		return nil, fmt.Errorf("read site %s: %w", siteURL, err)
-	}
-	raw, err := csomAnswer(ep, arr, 5)
+	p, err := c.siteProps(ctx, siteURL)
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodeProps(ep, raw)
-	if err != nil {
-		return nil, err
-	}
-	s := &tenant.Site{URL: p.s("Url"), Title: p.s("Title"), Template: p.s("Template"), GroupID: csomGUID(p.str("GroupId"))}
-	s.SharingCapability = csomEnum(csomSharingCapability, p.integer("SharingCapability"))
-	s.DomainRestrictionMode = csomEnum(csomDomainMode, p.integer("SharingDomainRestrictionMode"))
-	s.SensitivityLabelID = csomGUID(p.str("SensitivityLabel"))
-	if s.URL == "" {
-		return nil, fmt.Errorf("%s: site %s: answer has no Url", ep, siteURL)
-	}
-	return s, nil
+	return &tenant.Site{URL: p.URL, Title: p.Title, Template: p.Template, GroupID: p.GroupID,
+		SharingCapability: p.SharingCapability, DomainRestrictionMode: p.DomainRestrictionMode, SensitivityLabelID: p.SensitivityLabelID}, nil
 }
 
 // SetSiteSharing sets a site's sharing capability (SetProperty and Update).
@@ -298,22 +284,16 @@ func (c *Client) readB2BPolicy(ctx context.Context) (*b2bPolicy, []json.RawMessa
 	}); err != nil {
 		return nil, nil, fmt.Errorf("read b2b management policy: %w", err)
 	}
-	var chosen props
-	for _, raw := range items {
-		p, err := decodeProps("GET /beta/policies/b2bManagementPolicies", raw)
-		if err != nil {
-			return nil, nil, err
-		}
-		if chosen == nil || isTrue(p.raw("isOrganizationDefault")) {
-			chosen = p
-		}
+	chosen, err := chooseB2BPolicy(items)
+	if err != nil {
+		return nil, nil, err
 	}
 	if chosen == nil {
 		return nil, items, nil
 	}
-	pol := &b2bPolicy{id: chosen.s("id"), definition: map[string]any{}}
-	if defs := chosen.strings("definition"); len(defs) > 0 {
-		s := defs[0]
+	pol := &b2bPolicy{id: chosen.id, definition: map[string]any{}}
+	if len(chosen.definitions) > 0 {
+		s := chosen.definitions[0]
 		if json.Unmarshal([]byte(s), &pol.definition) != nil {
 			if err := json.Unmarshal([]byte(strings.ReplaceAll(s, "'", `"`)), &pol.definition); err != nil {
 				return nil, nil, fmt.Errorf("b2b management policy %s: definition: %w", pol.id, err)
