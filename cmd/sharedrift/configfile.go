@@ -10,6 +10,7 @@ import (
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/daemon/pipeline"
+	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 )
 
@@ -21,7 +22,7 @@ var daemonTenantKeys = []string{"tenant_id", "domain", "credentials", "fixture",
 // from the short connection file (docs/azure-setup.md): the daemon's has
 // sections besides tenants, or tenants with its snake_case keys.
 func isDaemonConfig(path string) (bool, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readcap.ReadFile(path, readcap.Config)
 	if err != nil {
 		return false, fmt.Errorf("read config: %w", err)
 	}

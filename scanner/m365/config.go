@@ -12,6 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"gopkg.in/yaml.v3"
+
+	"github.com/sharedrift/sharedrift/internal/readcap"
 )
 
 // ConfigFile is the small tenant configuration the live collector reads:
@@ -73,7 +75,7 @@ var (
 // LoadConfig reads and validates a configuration file strictly: unknown keys
 // and invalid values are errors naming the file, key and value.
 func LoadConfig(path string) (*ConfigFile, error) {
-	data, err := os.ReadFile(path)
+	data, err := readcap.ReadFile(path, readcap.Config)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -195,7 +197,7 @@ func (t TenantConfig) Credential() (azcore.TokenCredential, error) {
 		return azidentity.NewClientSecretCredential(t.TenantID, t.ClientID, secret,
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: co})
 	case AuthCertificate:
-		data, err := os.ReadFile(a.CertificateFile)
+		data, err := readcap.ReadFile(a.CertificateFile, readcap.Certificate)
 		if err != nil {
 			return nil, fmt.Errorf("certificate: %w", err)
 		}
@@ -236,7 +238,7 @@ func readSecret(env, file string) (string, error) {
 		}
 		return v, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := readcap.ReadFile(file, readcap.Secret)
 	if err != nil {
 		return "", err
 	}

@@ -12,12 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 )
 
@@ -122,9 +122,11 @@ func (s *Server) Usage() Usage { return s.meter.snapshot() }
 // ResetUsage zeroes the usage counters (budgets keep their state).
 func (s *Server) ResetUsage() { s.meter.reset() }
 
+// load reads the fixture; each file is read through the readcap.FixtureBody
+// cap, since a directory dropped in from elsewhere may hold anything.
 func (s *Server) load(dir string) error {
 	metaPath := filepath.Join(dir, "tenant.json")
-	data, err := os.ReadFile(metaPath)
+	data, err := readcap.ReadFile(metaPath, readcap.FixtureBody)
 	if err != nil {
 		return fmt.Errorf("fixture %s: %w", dir, err)
 	}
@@ -148,9 +150,9 @@ func (s *Server) load(dir string) error {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		key := strings.TrimSuffix(filepath.ToSlash(rel), ".json")
-		raw, err := os.ReadFile(p)
+		raw, err := readcap.ReadFile(p, readcap.FixtureBody)
 		if err != nil {
-			return err
+			return fmt.Errorf("fixture %s: %w", dir, err)
 		}
 		v, err := decodeAny(raw)
 		if err != nil {
