@@ -44,3 +44,35 @@ func TestHugeFilesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCertificateCap: a certificate file is a secret with a larger cap, so
+// a PFX with its chain loads while a file past 1 MiB is refused.
+func TestCertificateCap(t *testing.T) {
+	dir := t.TempDir()
+	cert := func(size int) string {
+		p := filepath.Join(dir, "cert.pfx")
+		if err := os.WriteFile(p, []byte(strings.Repeat("c", size)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	doc := func(path string) string {
+		return `
+tenants:
+  acme:
+    tenant_id: 9c5f3a2e-1b4d-4c6e-8f7a-0d2b3c4e5f60
+    domain: acme
+    baseline: recommended
+    credentials:
+      method: certificate
+      client_id: 6d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6
+      certificate: file:` + path + "\n"
+	}
+	if _, err := Load(Options{File: writeConfig(t, doc(cert(readcap.Secret+1)))}); err != nil {
+		t.Fatalf("a certificate larger than a secret's cap: %v", err)
+	}
+	_, err := Load(Options{File: writeConfig(t, doc(cert(readcap.Certificate+1)))})
+	if err == nil || !strings.Contains(err.Error(), "tenants.acme.credentials.certificate") || !strings.Contains(err.Error(), "1 MiB") {
+		t.Fatalf("a certificate past 1 MiB: %v", err)
+	}
+}

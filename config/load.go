@@ -39,7 +39,7 @@ type Options struct {
 	// RequireTenants makes an empty tenant list an error (the daemon needs one).
 	RequireTenants bool
 	// ReadFile reads file:PATH secrets; when nil, a read capped at
-	// readcap.Secret bytes.
+	// readcap.Secret bytes (readcap.Certificate for a certificate).
 	ReadFile func(string) ([]byte, error)
 }
 
@@ -169,9 +169,9 @@ func Load(opts Options) (*Config, error) {
 	if opts.File != "" {
 		baseDir = filepath.Dir(opts.File)
 	}
-	readFile := opts.ReadFile
-	if readFile == nil {
-		readFile = func(p string) ([]byte, error) { return readcap.ReadFile(p, readcap.Secret) }
+	readFile := readcap.ReadFile
+	if opts.ReadFile != nil {
+		readFile = func(p string, _ int64) ([]byte, error) { return opts.ReadFile(p) }
 	}
 	validate(&ps, fileSrc, cfg, lookupFunc(opts.Env), readFile, baseDir, opts.RequireTenants)
 	if err := ps.err(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/notify"
 )
 
@@ -22,8 +23,9 @@ func oneOf(v string, allowed []string) string {
 
 // validate checks the merged configuration, fills tenant names and
 // defaults, and resolves every secret reference.
-func validate(ps *problems, src string, c *Config, getenv func(string) (string, bool), readFile func(string) ([]byte, error), baseDir string, requireTenants bool) {
-	secret := func(key string, ref *SecretRef, required bool) {
+func validate(ps *problems, src string, c *Config, getenv func(string) (string, bool), readFile func(path string, limit int64) ([]byte, error), baseDir string, requireTenants bool) {
+	// secret resolves ref; a file it names is read up to limit bytes.
+	secret := func(key string, ref *SecretRef, required bool, limit int64) {
 		ref.File = relTo(baseDir, ref.File)
 		if !ref.IsSet() {
 			if required {
@@ -31,7 +33,7 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 			}
 			return
 		}
-		if err := ref.resolve(getenv, readFile); err != nil {
+		if err := ref.resolve(getenv, func(p string) ([]byte, error) { return readFile(p, limit) }); err != nil {
 			ps.add(src, key, "missing secret: "+err.Error())
 		}
 	}
@@ -43,7 +45,7 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 		ps.add(src, "log.format", oneOf(c.Log.Format, []string{"json", "text"}))
 	}
 
-	secret("store.dsn", &c.Store.DSN, false)
+	secret("store.dsn", &c.Store.DSN, false, readcap.Secret)
 	if !c.Store.DSN.IsSet() && c.Store.StateDir == "" {
 		ps.add(src, "store.state_dir", "required when store.dsn is not set")
 	}
@@ -67,7 +69,7 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 		if tok.Scope != ScopeRead && tok.Scope != ScopeAdmin {
 			ps.add(src, key+".scope", oneOf(string(tok.Scope), []string{"read", "admin"}))
 		}
-		secret(key+".secret", &tok.Secret, true)
+		secret(key+".secret", &tok.Secret, true, readcap.Secret)
 		if v := tok.Secret.Value(); v != "" {
 			if other, dup := values[v]; dup {
 				// Same value under two names would make the scope ambiguous.
@@ -170,7 +172,7 @@ func validateRemediation(ps *problems, src, key string, r *Remediation) {
 	}
 }
 
-func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(string, *SecretRef, bool)) {
+func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(string, *SecretRef, bool, int64)) {
 	key := "tenants." + t.Name
 	if t.Schedule == "" {
 		t.Schedule = c.Defaults.Schedule
@@ -235,11 +237,11 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	case "":
 	case AuthClientSecret:
 		requireID(ps, src, key, cr)
-		secret(key+".credentials.client_secret", &cr.ClientSecret, true)
+		secret(key+".credentials.client_secret", &cr.ClientSecret, true, readcap.Secret)
 	case AuthCertificate:
 		requireID(ps, src, key, cr)
-		secret(key+".credentials.certificate", &cr.Certificate, true)
-		secret(key+".credentials.certificate_password", &cr.CertificatePassword, false)
+		secret(key+".credentials.certificate", &cr.Certificate, true, readcap.Certificate)
+		secret(key+".credentials.certificate_password", &cr.CertificatePassword, false, readcap.Secret)
 	case AuthWorkloadIdentity:
 		requireID(ps, src, key, cr)
 	case AuthManagedIdentity:
