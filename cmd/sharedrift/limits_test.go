@@ -90,8 +90,8 @@ func TestHugeInputsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests = append(tests,
-		tc{"fixture body 2 GiB", []string{"scan", "--fixture", bigBody}, []string{"fixture", body, "64 MiB"}},
-		tc{"fixture body /dev/zero", []string{"scan", "--fixture", zeroBody}, []string{"fixture", zero, "64 MiB"}},
+		tc{"fixture body 2 GiB", []string{"scan", "--fixture", bigBody}, []string{"fixture", body, "256 MiB"}},
+		tc{"fixture body /dev/zero", []string{"scan", "--fixture", zeroBody}, []string{"fixture", zero}},
 	)
 
 	for _, tt := range tests {

@@ -28,9 +28,10 @@ const (
 	// Snapshot bounds a snapshot file (docs/snapshot.md). The s2 benchmark
 	// tenant (1M links, 100k guests) encodes to about 650 MB.
 	Snapshot = 4 << 30
-	// FixtureBody bounds one raw API response body of a fixture tenant
-	// (testdata/tenants); a real Graph page is a few megabytes.
-	FixtureBody = 64 << 20
+	// FixtureBody bounds one response body of a fixture tenant
+	// (testdata/tenants). A collection holds all its items in one file,
+	// so 100,000 guests with every field make about 100 MB.
+	FixtureBody = 256 << 20
 )
 
 // ErrTooLarge matches every *TooLargeError with errors.Is.

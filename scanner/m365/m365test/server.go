@@ -122,8 +122,10 @@ func (s *Server) Usage() Usage { return s.meter.snapshot() }
 // ResetUsage zeroes the usage counters (budgets keep their state).
 func (s *Server) ResetUsage() { s.meter.reset() }
 
-// load reads the fixture; each file is read through the readcap.FixtureBody
-// cap, since a directory dropped in from elsewhere may hold anything.
+// load reads the fixture. Each file is streamed into the decoder through
+// the readcap.FixtureBody cap, since a directory dropped in from elsewhere
+// may hold anything: a device is refused at its first byte, a huge file at
+// the cap.
 func (s *Server) load(dir string) error {
 	metaPath := filepath.Join(dir, "tenant.json")
 	data, err := readcap.ReadFile(metaPath, readcap.FixtureBody)
@@ -150,11 +152,15 @@ func (s *Server) load(dir string) error {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		key := strings.TrimSuffix(filepath.ToSlash(rel), ".json")
-		raw, err := readcap.ReadFile(p, readcap.FixtureBody)
+		f, err := readcap.Open(p, readcap.FixtureBody)
 		if err != nil {
 			return fmt.Errorf("fixture %s: %w", dir, err)
 		}
-		v, err := decodeAny(raw)
+		v, err := decodeAnyFrom(f)
+		f.Close()
+		if errors.Is(err, readcap.ErrTooLarge) {
+			return fmt.Errorf("fixture %s: %w", dir, err)
+		}
 		if err != nil {
 			return fmt.Errorf("fixture %s: %w", p, err)
 		}
@@ -164,8 +170,11 @@ func (s *Server) load(dir string) error {
 }
 
 // decodeAny decodes JSON keeping numbers exact.
-func decodeAny(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
+func decodeAny(raw []byte) (any, error) { return decodeAnyFrom(bytes.NewReader(raw)) }
+
+// decodeAnyFrom decodes the one JSON value r holds, keeping numbers exact.
+func decodeAnyFrom(r io.Reader) (any, error) {
+	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
