@@ -55,7 +55,7 @@ func ParseAuthorizationPolicy(body []byte, e *tenant.EntraSettings) error {
 	}
 	var w, r reader
 	if !w.item(ep, authPolicyWrapper, body, 0) || w.failed() {
-		return w.err()
+		return shapeError(w.err())
 	}
 	if w.raw(apValue.fieldRef) != nil {
 		it := w.items(apValue)
@@ -64,6 +64,9 @@ func ParseAuthorizationPolicy(body []byte, e *tenant.EntraSettings) error {
 		}
 	} else {
 		r.item(ep, authPolicySchema, body, 0)
+	}
+	if r.failed() && r.first().Field == "" { // the policy is not an object
+		return shapeError(r.err())
 	}
 	e.AllowInvitesFrom = tenant.InviteFrom(r.str(apAllowInvites))
 	e.GuestUserRoleID = strings.ToLower(r.str(apGuestRole))
@@ -131,7 +134,7 @@ func ParseCrossTenantDefault(body []byte) (*tenant.CrossTenantDefault, error) {
 	}
 	var r reader
 	if !r.item(ep, crossTenantSchema, body, 0) {
-		return nil, r.err()
+		return nil, shapeError(r.err())
 	}
 	var b, ug reader
 	access := func(f objField) string {

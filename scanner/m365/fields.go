@@ -191,7 +191,9 @@ func (s *schema) time(name string) timeField    { return timeField{s.add(name, k
 func (s *schema) strings(name string) strsField { return strsField{s.add(name, kStrings, nil)} }
 func (s *schema) facet(name string) facetField  { return facetField{s.add(name, kFacet, nil)} }
 func (s *schema) enum(name string) enumField    { return enumField{s.add(name, kEnum, nil)} }
-func (s *schema) named(name string) namedField  { return namedField{s.add(name, kNamed, nil)} }
+func (s *schema) named(name string) namedField {
+	return namedField{s.add(name, kNamed, exchangeIdentitySchema)}
+}
 func (s *schema) object(name string, sub *schema) objField {
 	return objField{s.add(name, kObject, sub)}
 }
@@ -951,6 +953,16 @@ func numberEnd(b []byte, i int) int {
 		}
 	}
 	return i
+}
+
+// shapeError turns the error of a body that is not the endpoint's shape
+// (not an object, a wrapper of the wrong type) into one that no caller
+// takes for items left out: nothing of the body was read.
+func shapeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w", err)
 }
 
 // isFieldErrors reports whether err is FieldErrors as a parse returns them.

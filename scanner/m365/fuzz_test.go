@@ -116,3 +116,24 @@ func FuzzB2BDefinition(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReader feeds any bytes to the reader itself: it never panics, and
+// it never opens as an object what encoding/json would not accept.
+func FuzzReader(f *testing.F) {
+	addDocSeeds(f)
+	f.Add([]byte(`{"id":"p","\u006cink":{"scope":"anonymous"},"roles":["read",1],"grantedToIdentitiesV2":[{"user":{"email":7}}]}`))
+	f.Add([]byte(`{"id":"p","link":{"scope":"anonymous",}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var r reader
+		opened := r.item("fuzz", permissionSchema, body, 0)
+		if opened && !json.Valid(body) {
+			t.Fatalf("opened invalid JSON %q", body)
+		}
+		if !opened && r.first() == nil {
+			t.Fatal("refused without an error")
+		}
+		_, _ = ParsePermissions([]json.RawMessage{body}, tenant.Link{})
+		_, _ = parseGuests(epUsers, []json.RawMessage{body}, true, true)
+		_, _ = ParseOrgRelationships([]json.RawMessage{body})
+	})
+}

@@ -155,12 +155,11 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 			bad.add(r.first())
 			continue
 		}
-		isLink := r.open(pmLink, &link)
-		if r.failed() {
-			bad.add(r.first())
-			continue
-		}
-		if !isLink || r.has(pmInheritedFrom) {
+		if !r.open(pmLink, &link) {
+			// Not a link: its JSON types were checked when it was opened.
+			if r.failed() {
+				bad.add(r.first())
+			}
 			continue
 		}
 		l := base
@@ -175,6 +174,10 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 		l.GrantedTo = grantees(&r)
 		if r.failed() {
 			bad.add(r.first())
+			continue
+		}
+		if r.has(pmInheritedFrom) {
+			// Read all the same, so that a malformed one is an error.
 			continue
 		}
 		if out == nil {

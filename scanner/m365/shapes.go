@@ -23,7 +23,7 @@ func unwrapSharePointSettings(endpoint string, body []byte) ([]byte, error) {
 	var r reader
 	r.item(endpoint, spSettingsWrapper, body, 0)
 	if err := r.err(); err != nil {
-		return nil, err
+		return nil, shapeError(err)
 	}
 	if v := r.raw(spSettingsValue.fieldRef); v != nil {
 		return v, nil
@@ -33,7 +33,7 @@ func unwrapSharePointSettings(endpoint string, body []byte) ([]byte, error) {
 
 var (
 	spSettingsWrapper = newSchema("")
-	spSettingsValue   = spSettingsWrapper.object("value", spSettingsSchema)
+	spSettingsValue   = spSettingsWrapper.object("value", nil) // read raw, as the settings item
 )
 
 // CSOM integer enums: the integers live in the model's vocabulary

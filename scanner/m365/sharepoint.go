@@ -60,7 +60,7 @@ func ParseSharePointSettings(body []byte, s *tenant.SharePointSettings) error {
 	}
 	var r reader
 	if !r.item(ep, spSettingsSchema, inner, 0) {
-		return r.err()
+		return shapeError(r.err())
 	}
 	s.SharingCapability = tenant.SharingLevel(r.str(spSharingCapability))
 	s.DomainRestrictionMode = tenant.DomainMode(r.str(spDomainRestrictMode))
@@ -87,7 +87,7 @@ func ParseCSOMTenant(arr []json.RawMessage, s *tenant.SharePointSettings) error 
 	}
 	var r reader
 	if !r.item(ep, csomTenantSchema, obj, 0) {
-		return r.err()
+		return shapeError(r.err())
 	}
 	code := func(f intField) *int64 {
 		if n, ok := r.intOK(f); ok {

@@ -3,6 +3,7 @@ package m365
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -196,7 +197,7 @@ func (src sitesSource) propertiesWindow(ctx context.Context, csom map[string]cso
 	n := src.o.SitePropertiesPages
 	var pageBad FieldErrors
 	next, read, err := src.propertyPages(ctx, csom, cursor, n, "", &pageBad)
-	if err != nil && read == 0 && cursor != "" && ctx.Err() == nil {
+	if err != nil && read == 0 && cursor != "" && refusedStart(err) {
 		// A start index from an earlier scan may not be valid any more
 		// (shapes.go): start over from the first page, once.
 		src.c.logger.WarnContext(ctx, "stored start of site properties refused, reading from the first page", "error", err.Error())
@@ -212,6 +213,16 @@ func (src sitesSource) propertiesWindow(ctx context.Context, csom map[string]cso
 	}
 	bad.merge(&pageBad)
 	return next, err
+}
+
+// refusedStart reports whether the service refused a request, as it
+// refuses a start index it does not know: a CSOM error answer or a 400.
+// A failing service (5xx, throttling, a body that is not JSON, a timeout)
+// is not a refusal: starting over would let the window complete without
+// the pages that failed.
+func refusedStart(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Status == http.StatusOK || ae.Status == http.StatusBadRequest)
 }
 
 // siteProps reads one site's CSOM properties by URL.
