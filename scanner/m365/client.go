@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -399,6 +400,23 @@ func sameOrigin(base, next string) bool {
 	return err1 == nil && err2 == nil && b.Scheme == n.Scheme && strings.EqualFold(b.Host, n.Host)
 }
 
+// jsonTypeOf names the JSON type a Go type is decoded from.
+func jsonTypeOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Pointer:
+		return jsonTypeOf(t.Elem())
+	}
+	return "number"
+}
+
 // decodeJSON unmarshals body into v, naming the endpoint on failure.
 func decodeJSON(endpoint string, body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
@@ -408,6 +426,13 @@ func decodeJSON(endpoint string, body []byte, v any) error {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
 			return fmt.Errorf("%s: malformed JSON response at byte %d of %d: %w", endpoint, se.Offset, len(body), err)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Field != "" {
+				return fmt.Errorf("%s: field %q: expected %s, got %s: %w", endpoint, te.Field, jsonTypeOf(te.Type), te.Value, err)
+			}
+			return fmt.Errorf("%s: expected %s, got %s: %w", endpoint, jsonTypeOf(te.Type), te.Value, err)
 		}
 		return fmt.Errorf("%s: unexpected JSON response: %w", endpoint, err)
 	}

@@ -73,22 +73,32 @@ func (c *Client) ProcessQuery(ctx context.Context, body string) ([]json.RawMessa
 	return arr, nil
 }
 
-// csomObject returns the element whose _ObjectType_ is objType.
+// csomObject returns the element whose _ObjectType_ is objType. An
+// element whose _ObjectType_ is not a string is an error: it might be the
+// object asked for.
 func csomObject(endpoint string, arr []json.RawMessage, objType string) (json.RawMessage, error) {
-	for _, el := range arr {
+	var r reader
+	for i, el := range arr {
 		el = bytes.TrimSpace(el)
 		if len(el) == 0 || el[0] != '{' {
 			continue
 		}
-		var t struct {
-			Type string `json:"_ObjectType_"`
+		r.item(endpoint, csomElementSchema, el, i)
+		t := r.str(csomObjectType)
+		if err := r.err(); err != nil {
+			return nil, shapeError(err)
 		}
-		if json.Unmarshal(el, &t) == nil && t.Type == objType {
+		if t == objType {
 			return el, nil
 		}
 	}
 	return nil, fmt.Errorf("%s: answer holds no %s object", endpoint, objType)
 }
+
+var (
+	csomElementSchema = newSchema("element")
+	csomObjectType    = csomElementSchema.str("_ObjectType_")
+)
 
 // csomRequest assembles a Request document.
 func csomRequest(actions, objectPaths string) string {

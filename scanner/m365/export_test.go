@@ -60,6 +60,12 @@ func strictParser(name, ep string, s *schema, run func(json.RawMessage) error) S
 	return StrictParser{Name: name, Endpoint: ep, Item: s.item, Fields: declared(s, nil), Run: run, schema: s}
 }
 
+// ParseCSOMSites is parseCSOMSites for the tests.
+func ParseCSOMSites(arr []json.RawMessage) (int, error) {
+	sites, _, err := parseCSOMSites(arr)
+	return len(sites), err
+}
+
 const csomHeader = `{"SchemaVersion":"15.0.0.0","LibraryVersion":"16.0.0.0","ErrorInfo":null}`
 
 // StrictParsers lists every parser of a response object, each with the
@@ -75,6 +81,11 @@ func StrictParsers() []StrictParser {
 		}),
 		strictParser("csom tenant", epCSOMTenant, csomTenantSchema, func(raw json.RawMessage) error {
 			return ParseCSOMTenant([]json.RawMessage{json.RawMessage(csomHeader), raw}, &tenant.SharePointSettings{})
+		}),
+		strictParser("csom answer element", epCSOMTenant, csomElementSchema, func(raw json.RawMessage) error {
+			// The tenant follows, so that an element that is not it is no error.
+			_, err := csomObject(epCSOMTenant, []json.RawMessage{raw, json.RawMessage(`{"_ObjectType_":"` + csomTenantType + `"}`)}, csomTenantType)
+			return err
 		}),
 		strictParser("getAllSites", epGetAllSites, graphSiteSchema, func(raw json.RawMessage) error {
 			_, err := parseGraphSites(epGetAllSites, items(raw))

@@ -218,6 +218,7 @@ type FieldError struct {
 	Item     string // "permission"; "" for a single object
 	ID       string // the item's identity when it has a readable one
 	Index    int    // the item's position in its page
+	Slot     string // the array of its page ("value"), shown when the item is no object
 	Field    string // "link", "link.scope", "roles[1]"; "" for the object itself
 	Want     string
 	Got      string
@@ -234,6 +235,9 @@ func (e *FieldError) Error() string {
 			b.WriteString(strconv.Quote(e.ID))
 		} else {
 			b.WriteString(strconv.Itoa(e.Index))
+		}
+		if e.Field == "" && e.Slot != "" {
+			fmt.Fprintf(&b, " (%s[%d])", e.Slot, e.Index)
 		}
 		if e.Field != "" {
 			b.WriteByte(' ')
@@ -339,6 +343,7 @@ type reader struct {
 type itemCtx struct {
 	ep    string
 	s     *schema
+	slot  string
 	index int
 	id    []byte // the item's identity as a JSON string, when it has one
 	fail1 *FieldError
@@ -355,10 +360,15 @@ const maxNesting = 4
 // item opens raw as item index of a response of endpoint ep. It returns
 // false when raw is not an object (an error is then kept).
 func (r *reader) item(ep string, s *schema, raw []byte, index int) bool {
+	return r.itemIn(ep, "value", s, raw, index)
+}
+
+// itemIn is item for an item of the array slot of its page.
+func (r *reader) itemIn(ep, slot string, s *schema, raw []byte, index int) bool {
 	if r.ctx == nil {
 		r.ctx = new(itemCtx)
 	}
-	*r.ctx = itemCtx{ep: ep, s: s, index: index}
+	*r.ctx = itemCtx{ep: ep, s: s, slot: slot, index: index}
 	r.s, r.deep = s, 0
 	return r.scan(raw)
 }
@@ -396,6 +406,9 @@ func (r *reader) fail(name string, elem int, want, got string) {
 		return
 	}
 	fe := &FieldError{Endpoint: c.ep, Item: c.s.item, Index: c.index, Field: r.pathTo(name, elem), Want: want, Got: got}
+	if c.s.item != "" {
+		fe.Slot = c.slot
+	}
 	if c.id != nil {
 		fe.ID, _ = decodeString(c.id)
 	}
@@ -681,20 +694,20 @@ func (l *list) next(r *reader, sub *reader) bool {
 // page inside a wrapper object): nextItem opens each as item of the same
 // endpoint, so that its errors name it, not the wrapper.
 type pageItems struct {
-	ep string
-	s  *schema
-	it elems
+	ep, slot string
+	s        *schema
+	it       elems
 }
 
 func (r *reader) items(f itemsField) pageItems {
-	return pageItems{ep: r.ctx.ep, s: f.s.fields[f.i].sub, it: elems{b: r.raw(f.fieldRef)}}
+	return pageItems{ep: r.ctx.ep, slot: r.name(f.fieldRef), s: f.s.fields[f.i].sub, it: elems{b: r.raw(f.fieldRef)}}
 }
 
 func (p *pageItems) nextItem(sub *reader) bool {
 	if !p.it.next() {
 		return false
 	}
-	sub.item(p.ep, p.s, p.it.val, p.it.n-1)
+	sub.itemIn(p.ep, p.slot, p.s, p.it.val, p.it.n-1)
 	return true
 }
 

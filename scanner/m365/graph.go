@@ -168,6 +168,9 @@ func (c *Client) BatchObjects(ctx context.Context, version string, reqs []BatchR
 		if c.o.Recorder != nil {
 			c.o.Recorder.Record(Recording{Audience: AudienceGraph, Method: http.MethodGet, URL: u, Status: br.Status, Body: br.Body})
 		}
+		if err := batchBody(endpointName(http.MethodGet, u), r, br.Body); err != nil {
+			return BatchResult{Err: err}
+		}
 		var probe map[string]json.RawMessage
 		if err := decodeJSON(endpointName(http.MethodGet, u), br.Body, &probe); err != nil {
 			return BatchResult{Err: err}
@@ -245,11 +248,23 @@ func (c *Client) batchRun(ctx context.Context, version string, reqs []BatchReque
 	return out
 }
 
+// batchBody checks that a sub-request's answer in a $batch response is an
+// object, naming the envelope's field when it is not.
+func batchBody(name string, r BatchRequest, body json.RawMessage) error {
+	if t := jsonType(bytes.TrimSpace(body)); t != "object" {
+		return fmt.Errorf("%s: $batch response %q field \"body\": expected a JSON object, got %s", name, r.ID, t)
+	}
+	return nil
+}
+
 func (c *Client) batchItems(ctx context.Context, version string, r BatchRequest, br batchResponse) BatchResult {
 	u := c.graphURL(version, r.URL)
 	name := endpointName(http.MethodGet, u)
 	if c.o.Recorder != nil {
 		c.o.Recorder.Record(Recording{Audience: AudienceGraph, Method: http.MethodGet, URL: u, Status: br.Status, Body: br.Body})
+	}
+	if err := batchBody(name, r, br.Body); err != nil {
+		return BatchResult{Err: err}
 	}
 	var p page
 	if err := decodeJSON(name, br.Body, &p); err != nil {

@@ -31,6 +31,7 @@ var strictBase = map[string]string{
 		"DefaultSharingLinkType":2,"DefaultLinkPermission":2,"RequireAnonymousLinksExpireInDays":30,"FileAnonymousLinkType":1,
 		"FolderAnonymousLinkType":1,"PreventExternalUsersFromResharing":true,"RequireAcceptingAccountMatchInvitedAccount":true,
 		"ExternalUserExpirationRequired":true,"ExternalUserExpireInDays":60,"EmailAttestationRequired":true,"EmailAttestationReAuthDays":30}`,
+	"csom answer element": `{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Other"}`,
 	"getAllSites": `{"id":"fabrikam.sharepoint.com,7b1c2d3e-0000-4000-8000-000000000099,5c4f1229-7f9d-5ccd-8fed-e9fd69c34399",
 		"webUrl":"https://fabrikam.sharepoint.com/sites/Strict","displayName":"Strict","name":"Strict",
 		"sharepointIds":{"siteId":"7b1c2d3e-0000-4000-8000-000000000099"}}`,
@@ -323,8 +324,8 @@ func TestWrongBodyShape(t *testing.T) {
 		{"permission not an object", func() error {
 			_, err := m365.ParsePermissions([]json.RawMessage{json.RawMessage(`"anyone"`)}, tenant.Link{})
 			return err
-		}, "GET /v1.0/drives/{drive-id}/items/{item-id}/permissions: permission 0: expected a JSON object, got string"},
-		{"user an array", func() error { _, err := m365.ParseGuests([]json.RawMessage{json.RawMessage(`[]`)}, false); return err }, "GET /v1.0/users: user 0: expected a JSON object, got array"},
+		}, "GET /v1.0/drives/{drive-id}/items/{item-id}/permissions: permission 0 (value[0]): expected a JSON object, got string"},
+		{"user an array", func() error { _, err := m365.ParseGuests([]json.RawMessage{json.RawMessage(`[]`)}, false); return err }, "GET /v1.0/users: user 0 (value[0]): expected a JSON object, got array"},
 		{"settings value not an object", func() error {
 			return m365.ParseSharePointSettings([]byte(`{"value":["x"]}`), &tenant.SharePointSettings{})
 		}, `GET /v1.0/admin/sharepoint/settings: field "value": expected object, got array`},
@@ -336,7 +337,15 @@ func TestWrongBodyShape(t *testing.T) {
 		{"CSOM tenant answer without the tenant", func() error {
 			return m365.ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":"Other"}`)}, &tenant.SharePointSettings{})
 		}, "answer holds no Microsoft.Online.SharePoint.TenantAdministration.Tenant object"},
-		{"exchange policy a number", func() error { _, err := m365.ParseSharingPolicies([]json.RawMessage{json.RawMessage(`5`)}); return err }, "Get-SharingPolicy (POST /adminapi/beta/{tenant-id}/InvokeCommand): policy 0: expected a JSON object, got number"},
+		{"exchange policy a number", func() error { _, err := m365.ParseSharingPolicies([]json.RawMessage{json.RawMessage(`5`)}); return err }, "Get-SharingPolicy (POST /adminapi/beta/{tenant-id}/InvokeCommand): policy 0 (value[0]): expected a JSON object, got number"},
+		{"CSOM page item an array", func() error {
+			_, err := m365.ParseCSOMSites([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`),
+				json.RawMessage(`{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerable","_Child_Items_":[[]]}`)})
+			return err
+		}, "(GetSitePropertiesFromSharePoint): site 0 (_Child_Items_[0]): expected a JSON object, got array"},
+		{"CSOM answer element type not a string", func() error {
+			return m365.ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":["Microsoft.Online.SharePoint.TenantAdministration.Tenant"]}`)}, &tenant.SharePointSettings{})
+		}, `(Tenant): element 1 field "_ObjectType_": expected string, got array`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -355,7 +364,7 @@ func TestHostileKeys(t *testing.T) {
 		{"escaped key", `{"id":"p","\u006cink":"anyone"}`, `permission "p" field "link": expected object, got string`},
 		{"escaped key, right type", `{"id":"p","\u006cink":{"scope":"anonymous"}}`, ""},
 		{"field twice", `{"id":"p","link":{"scope":"anonymous"},"link":null}`, `permission "p" field "link": expected one value, got the field twice`},
-		{"invalid JSON inside", `{"id":"p","link":{"scope":"anonymous",}}`, `permission 0: expected a JSON object, got malformed JSON`},
+		{"invalid JSON inside", `{"id":"p","link":{"scope":"anonymous",}}`, `permission 0 (value[0]): expected a JSON object, got malformed JSON`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			links, err := m365.ParsePermissions([]json.RawMessage{json.RawMessage(tt.item)}, tenant.Link{})
@@ -453,6 +462,9 @@ func csomElement(key string, edit func(el map[string]json.RawMessage, item []byt
 var sourceRoutes = map[string]sourceRoute{
 	"sharepoint settings":         {section: tenant.SectionSharePoint, pattern: "GET /v1.0/admin/sharepoint/settings", inject: replaceBody},
 	"sharepoint settings wrapper": {section: tenant.SectionSharePoint, pattern: "GET /v1.0/admin/sharepoint/settings", inject: replaceBody, shape: true},
+	"csom answer element": {section: tenant.SectionSharePoint, pattern: "CSOM Tenant", shape: true, inject: csomElement("_ObjectType_", func(_ map[string]json.RawMessage, item []byte) ([]byte, error) {
+		return item, nil
+	})},
 	"csom tenant": {section: tenant.SectionSharePoint, pattern: "CSOM Tenant", inject: csomElement("_ObjectType_", func(_ map[string]json.RawMessage, item []byte) ([]byte, error) {
 		return item, nil
 	})},
