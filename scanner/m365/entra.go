@@ -11,6 +11,9 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
+// The fields read of the authorization policy (bare, or as the first item
+// of a collection), a B2B management policy and the default cross-tenant
+// access policy.
 var (
 	authPolicySchema  = newSchema("")
 	apAllowInvites    = authPolicySchema.str("allowInvitesFrom")
@@ -23,19 +26,18 @@ var (
 	bpOrgDefault    = b2bPolicySchema.looseBool("isOrganizationDefault")
 	bpDefinition    = b2bPolicySchema.strings("definition")
 
-	crossTenantSchema = newSchema("")
-	ctdCollabIn       = crossTenantSchema.object("b2bCollaborationInbound", crossTenantAccessSchema)
-	ctdCollabOut      = crossTenantSchema.object("b2bCollaborationOutbound", crossTenantAccessSchema)
-	ctdDirectIn       = crossTenantSchema.object("b2bDirectConnectInbound", crossTenantAccessSchema)
-	ctdDirectOut      = crossTenantSchema.object("b2bDirectConnectOutbound", crossTenantAccessSchema)
-	ctdInboundTrust   = crossTenantSchema.object("inboundTrust", inboundTrustSchema)
-
-	crossTenantAccessSchema = newSchema("")
-	ctaUsersAndGroups       = crossTenantAccessSchema.object("usersAndGroups", accessTargetsSchema)
 	accessTargetsSchema     = newSchema("")
 	atAccessType            = accessTargetsSchema.str("accessType")
+	crossTenantAccessSchema = newSchema("")
+	ctaUsersAndGroups       = crossTenantAccessSchema.object("usersAndGroups", accessTargetsSchema)
 	inboundTrustSchema      = newSchema("")
 	itMFAAccepted           = inboundTrustSchema.boolean("isMfaAccepted")
+	crossTenantSchema       = newSchema("")
+	ctdCollabIn             = crossTenantSchema.object("b2bCollaborationInbound", crossTenantAccessSchema)
+	ctdCollabOut            = crossTenantSchema.object("b2bCollaborationOutbound", crossTenantAccessSchema)
+	ctdDirectIn             = crossTenantSchema.object("b2bDirectConnectInbound", crossTenantAccessSchema)
+	ctdDirectOut            = crossTenantSchema.object("b2bDirectConnectOutbound", crossTenantAccessSchema)
+	ctdInboundTrust         = crossTenantSchema.object("inboundTrust", inboundTrustSchema)
 )
 
 const (

@@ -11,6 +11,8 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
+// The fields read of Get-SharingPolicy and Get-OrganizationRelationship
+// output; shapes.go says which alternate forms each kind accepts.
 var (
 	sharingPolicySchema = newSchema("policy")
 	shpName             = sharingPolicySchema.identity("Name")

@@ -20,26 +20,25 @@ const (
 	TemplateGroupUnifiedGuest = "08d542b9-071f-4e16-94b0-74abb372e3d9"
 )
 
+// The fields read of a directory setting and a group.
 var (
-	settingSchema = newSchema("setting")
-	stID          = settingSchema.identity("id")
-	stTemplateID  = settingSchema.str("templateId")
-	stValues      = settingSchema.objects("values", settingValueSchema)
-
 	settingValueSchema = newSchema("")
 	svName             = settingValueSchema.str("name")
 	svValue            = settingValueSchema.str("value")
-
-	groupSchema   = newSchema("group")
-	grID          = groupSchema.identity("id")
-	grDisplayName = groupSchema.str("displayName")
-	grMail        = groupSchema.str("mail")
-	grVisibility  = groupSchema.str("visibility")
-	grLabels      = groupSchema.objects("assignedLabels", assignedLabelSchema)
+	settingSchema      = newSchema("setting")
+	stID               = settingSchema.identity("id")
+	stTemplateID       = settingSchema.str("templateId")
+	stValues           = settingSchema.objects("values", settingValueSchema)
 
 	assignedLabelSchema = newSchema("")
 	alLabelID           = assignedLabelSchema.str("labelId")
 	alDisplayName       = assignedLabelSchema.str("displayName")
+	groupSchema         = newSchema("group")
+	grID                = groupSchema.identity("id")
+	grDisplayName       = groupSchema.str("displayName")
+	grMail              = groupSchema.str("mail")
+	grVisibility        = groupSchema.str("visibility")
+	grLabels            = groupSchema.objects("assignedLabels", assignedLabelSchema)
 )
 
 const (

@@ -10,7 +10,19 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
+// The fields read of a user (guest), a directory object and a users
+// delta item.
 var (
+	signInSchema         = newSchema("")
+	siLast               = signInSchema.time("lastSignInDateTime")
+	siLastNonInteractive = signInSchema.time("lastNonInteractiveSignInDateTime")
+	siLastSuccessful     = signInSchema.time("lastSuccessfulSignInDateTime")
+
+	refSchema = newSchema("object")
+	rfID      = refSchema.identity("id")
+	rfName    = refSchema.str("displayName")
+	rfType    = refSchema.str("@odata.type")
+
 	userSchema       = newSchema("user")
 	usID             = userSchema.identity("id")
 	usDisplayName    = userSchema.str("displayName")
@@ -22,17 +34,7 @@ var (
 	usCreated        = userSchema.time("createdDateTime")
 	usAccountEnabled = userSchema.boolean("accountEnabled")
 	usSignIn         = userSchema.object("signInActivity", signInSchema)
-	usSponsors       = userSchema.objects("sponsors", refSchema)
-
-	signInSchema         = newSchema("")
-	siLast               = signInSchema.time("lastSignInDateTime")
-	siLastNonInteractive = signInSchema.time("lastNonInteractiveSignInDateTime")
-	siLastSuccessful     = signInSchema.time("lastSuccessfulSignInDateTime")
-
-	refSchema = newSchema("object")
-	rfID      = refSchema.identity("id")
-	rfName    = refSchema.str("displayName")
-	rfType    = refSchema.str("@odata.type")
+	usSponsors       = userSchema.objects("sponsors", refSchema) // with $expand=sponsors
 
 	// A users delta item; a removed user carries "@removed".
 	userDeltaSchema = newSchema("user")

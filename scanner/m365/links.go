@@ -13,11 +13,17 @@ import (
 // to mark permission roots, so that only those need a permissions read.
 const DeltaPrefer = "hierarchicalsharing, deltashowremovedasdeleted, deltatraversepermissiongaps, deltashowsharingchanges"
 
+// The fields read of a drive, a drive delta item and a permission. A
+// sub-schema is declared before the schema using it, so that fields keep
+// their declared order.
 var (
 	driveSchema = newSchema("drive")
 	drID        = driveSchema.identity("id")
 	drName      = driveSchema.str("name")
 
+	itemReferenceSchema = newSchema("")
+	irID                = itemReferenceSchema.str("id")
+	irPath              = itemReferenceSchema.str("path")
 	deltaItemSchema     = newSchema("item")
 	diID                = deltaItemSchema.identity("id")
 	diName              = deltaItemSchema.str("name")
@@ -27,37 +33,32 @@ var (
 	diDeleted           = deltaItemSchema.facet("deleted")
 	diShared            = deltaItemSchema.facet("shared")
 	diSharedChanged     = deltaItemSchema.str("@microsoft.graph.sharedChanged")
-	itemReferenceSchema = newSchema("")
-	irID                = itemReferenceSchema.str("id")
-	irPath              = itemReferenceSchema.str("path")
 	deltaSelect         = []string{"id", "name", "parentReference", "folder", "file", "root", "shared", "deleted"}
-
-	permissionSchema = newSchema("permission")
-	pmID             = permissionSchema.identity("id")
-	pmRoles          = permissionSchema.strings("roles")
-	pmLink           = permissionSchema.object("link", sharingLinkSchema)
-	pmExpires        = permissionSchema.time("expirationDateTime")
-	pmHasPassword    = permissionSchema.boolean("hasPassword")
-	pmGrantedTo      = permissionSchema.object("grantedToV2", identitySetSchema)
-	pmGrantedToIDs   = permissionSchema.objects("grantedToIdentitiesV2", identitySetSchema)
-	pmInheritedFrom  = permissionSchema.facet("inheritedFrom")
 
 	sharingLinkSchema  = newSchema("")
 	slScope            = sharingLinkSchema.str("scope")
 	slType             = sharingLinkSchema.str("type")
 	slWebURL           = sharingLinkSchema.str("webUrl")
 	slPreventsDownload = sharingLinkSchema.boolean("preventsDownload")
-
+	identitySchema     = newSchema("")
+	idEmail            = identitySchema.str("email")
+	idLoginName        = identitySchema.str("loginName")
+	idDisplayName      = identitySchema.str("displayName")
 	// A sharePointIdentitySet: the first identity present names the grantee.
 	identitySetSchema = newSchema("")
 	isUser            = identitySetSchema.object("user", identitySchema)
 	isSiteUser        = identitySetSchema.object("siteUser", identitySchema)
 	isGroup           = identitySetSchema.object("group", identitySchema)
 	isSiteGroup       = identitySetSchema.object("siteGroup", identitySchema)
-	identitySchema    = newSchema("")
-	idEmail           = identitySchema.str("email")
-	idLoginName       = identitySchema.str("loginName")
-	idDisplayName     = identitySchema.str("displayName")
+	permissionSchema  = newSchema("permission")
+	pmID              = permissionSchema.identity("id")
+	pmRoles           = permissionSchema.strings("roles")
+	pmLink            = permissionSchema.object("link", sharingLinkSchema)
+	pmExpires         = permissionSchema.time("expirationDateTime")
+	pmHasPassword     = permissionSchema.boolean("hasPassword")
+	pmGrantedTo       = permissionSchema.object("grantedToV2", identitySetSchema)
+	pmGrantedToIDs    = permissionSchema.objects("grantedToIdentitiesV2", identitySetSchema)
+	pmInheritedFrom   = permissionSchema.facet("inheritedFrom")
 )
 
 const (

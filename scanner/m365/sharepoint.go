@@ -10,15 +10,17 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-// Graph sharepointSettings properties the collector reads.
+// The fields read of Graph's sharepointSettings and of the CSOM Tenant.
 var (
-	spSettingsSchema       = newSchema("")
-	spSharingCapability    = spSettingsSchema.str("sharingCapability")
-	spDomainRestrictMode   = spSettingsSchema.str("sharingDomainRestrictionMode")
-	spAllowedDomainList    = spSettingsSchema.strings("sharingAllowedDomainList")
-	spBlockedDomainList    = spSettingsSchema.strings("sharingBlockedDomainList")
-	spResharingByGuests    = spSettingsSchema.boolean("isResharingByExternalUsersEnabled")
-	spRequireAccountMatch  = spSettingsSchema.boolean("isRequireAcceptingUserToMatchInvitedUserEnabled")
+	spSettingsSchema      = newSchema("")
+	spSharingCapability   = spSettingsSchema.str("sharingCapability")
+	spDomainRestrictMode  = spSettingsSchema.str("sharingDomainRestrictionMode")
+	spAllowedDomainList   = spSettingsSchema.strings("sharingAllowedDomainList")
+	spBlockedDomainList   = spSettingsSchema.strings("sharingBlockedDomainList")
+	spResharingByGuests   = spSettingsSchema.boolean("isResharingByExternalUsersEnabled")
+	spRequireAccountMatch = spSettingsSchema.boolean("isRequireAcceptingUserToMatchInvitedUserEnabled")
+
+	// CSOM Tenant properties Graph lacks (plus fallbacks for Graph's).
 	csomTenantSchema       = newSchema("")
 	ctSharingCapability    = csomTenantSchema.integer("SharingCapability")
 	ctODBSharingCapability = csomTenantSchema.integer("ODBSharingCapability")

@@ -14,15 +14,17 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
+// The fields read of a Graph site, a sites delta item, a CSOM
+// SiteProperties object and its page, and a sensitivity label.
 var (
+	sharePointIDsSchema = newSchema("")
+	spidSiteID          = sharePointIDsSchema.str("siteId")
 	graphSiteSchema     = newSchema("site")
 	gsID                = graphSiteSchema.identity("id")
 	gsWebURL            = graphSiteSchema.str("webUrl")
 	gsDisplayName       = graphSiteSchema.str("displayName")
 	gsName              = graphSiteSchema.str("name") // the documented sample's only title
 	gsSharePointIDs     = graphSiteSchema.object("sharepointIds", sharePointIDsSchema)
-	sharePointIDsSchema = newSchema("")
-	spidSiteID          = sharePointIDsSchema.str("siteId")
 
 	// A sites delta item: a deleted site may carry nothing but its id.
 	siteDeltaSchema = newSchema("site")
