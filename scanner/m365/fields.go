@@ -12,6 +12,7 @@ package m365
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -227,8 +228,8 @@ type FieldError struct {
 func (e *FieldError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Endpoint)
-	b.WriteString(": ")
 	if e.Item != "" {
+		b.WriteString(": ")
 		b.WriteString(e.Item)
 		b.WriteByte(' ')
 		if e.ID != "" {
@@ -239,11 +240,13 @@ func (e *FieldError) Error() string {
 		if e.Field == "" && e.Slot != "" {
 			fmt.Fprintf(&b, " (%s[%d])", e.Slot, e.Index)
 		}
-		if e.Field != "" {
-			b.WriteByte(' ')
-		}
 	}
 	if e.Field != "" {
+		if e.Item != "" {
+			b.WriteByte(' ')
+		} else {
+			b.WriteString(": ")
+		}
 		b.WriteString("field ")
 		b.WriteString(strconv.Quote(e.Field))
 	}
@@ -316,7 +319,8 @@ func (e *FieldErrors) err() error {
 // noteItems splits err: FieldErrors (items left out, the rest read) are
 // added to bad and nil is returned; any other error is returned as it is.
 func noteItems(bad *FieldErrors, err error) error {
-	if fe, ok := err.(*FieldErrors); ok {
+	var fe *FieldErrors
+	if errors.As(err, &fe) {
 		bad.merge(fe)
 		return nil
 	}
@@ -970,18 +974,26 @@ func numberEnd(b []byte, i int) int {
 
 // shapeError turns the error of a body that is not the endpoint's shape
 // (not an object, a wrapper of the wrong type) into one that no caller
-// takes for items left out: nothing of the body was read.
+// takes for items left out: nothing of the body was read. It still
+// unwraps to the FieldError.
 func shapeError(err error) error {
-	if err == nil {
-		return nil
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		return err
 	}
-	return fmt.Errorf("%w", err)
+	return &bodyError{fe}
 }
 
-// isFieldErrors reports whether err is FieldErrors as a parse returns them.
+type bodyError struct{ fe *FieldError }
+
+func (e *bodyError) Error() string { return e.fe.Error() }
+func (e *bodyError) Unwrap() error { return e.fe }
+
+// isFieldErrors reports whether err holds FieldErrors: items left out,
+// the rest read.
 func isFieldErrors(err error) bool {
-	_, ok := err.(*FieldErrors)
-	return ok
+	var fe *FieldErrors
+	return errors.As(err, &fe)
 }
 
 // strsIn is strs answering entries of known without a copy.

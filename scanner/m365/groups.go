@@ -26,7 +26,7 @@ var (
 	svName             = settingValueSchema.str("name")
 	svValue            = settingValueSchema.str("value")
 	settingSchema      = newSchema("setting")
-	stID               = settingSchema.identity("id")
+	_                  = settingSchema.identity("id") // checked, not read
 	stTemplateID       = settingSchema.str("templateId")
 	stValues           = settingSchema.objects("values", settingValueSchema)
 

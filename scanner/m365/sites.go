@@ -191,7 +191,7 @@ func parseCSOMSites(arr []json.RawMessage) (sites []csomSite, next string, err e
 	next = r.str(cspNext)
 	if err := r.err(); err != nil {
 		// Not FieldErrors: without the page, the pages after it are unknown.
-		return nil, "", fmt.Errorf("page of site properties: %w", err)
+		return nil, "", fmt.Errorf("page of site properties: %w", shapeError(err))
 	}
 	var bad FieldErrors
 	var sr reader

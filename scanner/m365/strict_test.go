@@ -320,38 +320,57 @@ func TestWrongBodyShape(t *testing.T) {
 		name    string
 		run     func() error
 		mention string
+		// body: nothing of the body was read, so the error must not pass
+		// for items left out of an otherwise read page (FieldErrors).
+		body bool
 	}{
 		{"permission not an object", func() error {
 			_, err := m365.ParsePermissions([]json.RawMessage{json.RawMessage(`"anyone"`)}, tenant.Link{})
 			return err
-		}, "GET /v1.0/drives/{drive-id}/items/{item-id}/permissions: permission 0 (value[0]): expected a JSON object, got string"},
-		{"user an array", func() error { _, err := m365.ParseGuests([]json.RawMessage{json.RawMessage(`[]`)}, false); return err }, "GET /v1.0/users: user 0 (value[0]): expected a JSON object, got array"},
+		}, "GET /v1.0/drives/{drive-id}/items/{item-id}/permissions: permission 0 (value[0]): expected a JSON object, got string", false},
+		{"user an array", func() error { _, err := m365.ParseGuests([]json.RawMessage{json.RawMessage(`[]`)}, false); return err },
+			"GET /v1.0/users: user 0 (value[0]): expected a JSON object, got array", false},
 		{"settings value not an object", func() error {
 			return m365.ParseSharePointSettings([]byte(`{"value":["x"]}`), &tenant.SharePointSettings{})
-		}, `GET /v1.0/admin/sharepoint/settings: field "value": expected object, got array`},
-		{"settings a string", func() error { return m365.ParseSharePointSettings([]byte(`"x"`), &tenant.SharePointSettings{}) }, "expected a JSON object, got string"},
+		}, `GET /v1.0/admin/sharepoint/settings: field "value": expected object, got array`, true},
+		{"settings a string", func() error { return m365.ParseSharePointSettings([]byte(`"x"`), &tenant.SharePointSettings{}) },
+			"expected a JSON object, got string", true},
 		{"authorization policy value not an array", func() error {
 			return m365.ParseAuthorizationPolicy([]byte(`{"value":{"allowInvitesFrom":"none"}}`), &tenant.EntraSettings{})
-		}, `GET /v1.0/policies/authorizationPolicy: field "value": expected array, got object`},
-		{"cross-tenant default an array", func() error { _, err := m365.ParseCrossTenantDefault([]byte(`[]`)); return err }, "expected a JSON object, got array"},
+		}, `GET /v1.0/policies/authorizationPolicy: field "value": expected array, got object`, true},
+		{"authorization policy item not an object", func() error {
+			return m365.ParseAuthorizationPolicy([]byte(`{"value":["none"]}`), &tenant.EntraSettings{})
+		}, `GET /v1.0/policies/authorizationPolicy: expected a JSON object, got string`, true},
+		{"cross-tenant default an array", func() error { _, err := m365.ParseCrossTenantDefault([]byte(`[]`)); return err },
+			"expected a JSON object, got array", true},
 		{"CSOM tenant answer without the tenant", func() error {
 			return m365.ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":"Other"}`)}, &tenant.SharePointSettings{})
-		}, "answer holds no Microsoft.Online.SharePoint.TenantAdministration.Tenant object"},
-		{"exchange policy a number", func() error { _, err := m365.ParseSharingPolicies([]json.RawMessage{json.RawMessage(`5`)}); return err }, "Get-SharingPolicy (POST /adminapi/beta/{tenant-id}/InvokeCommand): policy 0 (value[0]): expected a JSON object, got number"},
+		}, "answer holds no Microsoft.Online.SharePoint.TenantAdministration.Tenant object", true},
+		{"CSOM answer element type not a string", func() error {
+			return m365.ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":["Microsoft.Online.SharePoint.TenantAdministration.Tenant"]}`)}, &tenant.SharePointSettings{})
+		}, `(Tenant): element 1 field "_ObjectType_": expected string, got array`, true},
+		{"CSOM page start index a number", func() error {
+			_, err := m365.ParseCSOMSites([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`),
+				json.RawMessage(`{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerable","NextStartIndexFromSharePoint":2,"_Child_Items_":[]}`)})
+			return err
+		}, `page of site properties: POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesFromSharePoint): field "NextStartIndexFromSharePoint": expected string, got number`, true},
 		{"CSOM page item an array", func() error {
 			_, err := m365.ParseCSOMSites([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`),
 				json.RawMessage(`{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerable","_Child_Items_":[[]]}`)})
 			return err
-		}, "(GetSitePropertiesFromSharePoint): site 0 (_Child_Items_[0]): expected a JSON object, got array"},
-		{"CSOM answer element type not a string", func() error {
-			return m365.ParseCSOMTenant([]json.RawMessage{json.RawMessage(`{"ErrorInfo":null}`), json.RawMessage(`{"_ObjectType_":["Microsoft.Online.SharePoint.TenantAdministration.Tenant"]}`)}, &tenant.SharePointSettings{})
-		}, `(Tenant): element 1 field "_ObjectType_": expected string, got array`},
+		}, "(GetSitePropertiesFromSharePoint): site 0 (_Child_Items_[0]): expected a JSON object, got array", false},
+		{"exchange policy a number", func() error { _, err := m365.ParseSharingPolicies([]json.RawMessage{json.RawMessage(`5`)}); return err },
+			"Get-SharingPolicy (POST /adminapi/beta/{tenant-id}/InvokeCommand): policy 0 (value[0]): expected a JSON object, got number", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.run()
 			if err == nil || !strings.Contains(err.Error(), tt.mention) {
-				t.Errorf("error %v, want one mentioning %q", err, tt.mention)
+				t.Fatalf("error %v, want one mentioning %q", err, tt.mention)
+			}
+			var fes *m365.FieldErrors
+			if errors.As(err, &fes) == tt.body {
+				t.Errorf("error %v: FieldErrors (items left out, the rest read) = %v, want %v", err, !tt.body, !tt.body)
 			}
 		})
 	}
