@@ -8,4 +8,10 @@
 // Response shapes that Microsoft does not document, or documents
 // inconsistently, are kept together in shapes.go so that a recording from a
 // real tenant can correct them in one place.
+//
+// Parsing is strict (fields.go): every field a parser reads is declared
+// with its JSON type, and an object is read only through that declaration.
+// Absent or null means unknown; a field of another type, an unreadable
+// value or an item without its identity is a FieldError naming the
+// endpoint, the item and the field, and makes the section partial.
 package m365
