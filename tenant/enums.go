@@ -140,7 +140,7 @@ const (
 	SharingAnyone               SharingLevel = "externalUserAndGuestSharing"
 )
 
-// SharingLevels: Graph sharingCapabilities; CSOM SharingCapabilities
+// SharingLevels is the vocabulary of Graph sharingCapabilities; CSOM SharingCapabilities
 // (0 Disabled, 1 ExternalUserSharingOnly, 2 ExternalUserAndGuestSharing,
 // 3 ExistingExternalUserSharingOnly, per PnP Core's enum definitions).
 var SharingLevels = &Vocab[SharingLevel]{Name: "sharing level", Terms: []Term[SharingLevel]{
@@ -164,7 +164,7 @@ const (
 	DomainModeBlockList DomainMode = "blockList"
 )
 
-// DomainModes: Graph sharingDomainRestrictionMode; CSOM
+// DomainModes is the vocabulary of Graph sharingDomainRestrictionMode; CSOM
 // SharingDomainRestrictionModes (0 None, 1 AllowList, 2 BlockList). The
 // scale is how narrow the restriction is: none < block list < allow list.
 var DomainModes = &Vocab[DomainMode]{Name: "domain restriction mode", Terms: []Term[DomainMode]{
@@ -189,7 +189,7 @@ const (
 	LinkScopeExisting     LinkScope = "existingAccess"
 )
 
-// LinkScopes: Graph sharingLink.scope (beta sharingScope also spells
+// LinkScopes is the vocabulary of Graph sharingLink.scope (beta sharingScope also spells
 // anonymous "anyone" and users "specificPeople"); CSOM SharingLinkType for
 // DefaultSharingLinkType (0 None, 1 Direct, 2 Internal, 3 AnonymousAccess).
 // A default of None leaves the choice to another setting, so it has no
@@ -224,7 +224,7 @@ const (
 	LinkTypeAdminDefault   LinkType = "adminDefault"
 )
 
-// LinkTypes: Graph sharingLink.type; CSOM AnonymousAccessLinkType and
+// LinkTypes is the vocabulary of Graph sharingLink.type; CSOM AnonymousAccessLinkType and
 // SharingPermissionType for the tenant settings (0 None, 1 View, 2 Edit).
 // The scale is what a holder may do to the content: view without download
 // < view < comment (review) and upload without viewing (createOnly, a file
@@ -292,7 +292,7 @@ const (
 	InviteEveryone               InviteFrom = "everyone"
 )
 
-// InviteFroms: Graph allowInvitedFrom values (authorizationPolicy).
+// InviteFroms is the vocabulary of Graph allowInvitedFrom values (authorizationPolicy).
 var InviteFroms = &Vocab[InviteFrom]{Name: "allowInvitesFrom", Terms: []Term[InviteFrom]{
 	{Value: InviteNone, Code: -1, Baseline: "none", Rank: 0},
 	{Value: InviteAdminsAndGuestInviters, Code: -1, Baseline: "admins_and_guest_inviters", Rank: 1},
@@ -320,7 +320,7 @@ const (
 	GuestAccessMember     GuestAccess = "member"
 )
 
-// GuestAccesses: the level of each guestUserRoleId (Also holds the role
+// GuestAccesses is the vocabulary of the level of each guestUserRoleId (Also holds the role
 // template ID the service sends).
 var GuestAccesses = &Vocab[GuestAccess]{Name: "guest access", Terms: []Term[GuestAccess]{
 	{Value: GuestAccessRestricted, Also: []string{GuestRoleRestricted}, Code: -1, Baseline: "restricted", Rank: 0},
@@ -374,7 +374,7 @@ const (
 	CalendarNone = "none"
 )
 
-// CalendarActions: Set-SharingPolicy -Domains actions, on the calendar
+// CalendarActions is the vocabulary of Set-SharingPolicy -Domains actions, on the calendar
 // detail scale; ContactsSharing is not about calendars and has no place.
 var CalendarActions = &Vocab[CalendarAction]{Name: "calendar sharing action", Terms: []Term[CalendarAction]{
 	{Value: CalendarNone, Code: -1, Baseline: "none", Rank: 0},
@@ -403,7 +403,7 @@ const (
 	FreeBusyLimitedDetails   = "LimitedDetails"
 )
 
-// FreeBusyLevels: Exchange FreeBusyAccessLevel, by name or by its integer
+// FreeBusyLevels is the vocabulary of Exchange FreeBusyAccessLevel, by name or by its integer
 // (0 None, 1 AvailabilityOnly, 2 LimitedDetails; the integer form is an
 // assumption about the admin API's serialization).
 var FreeBusyLevels = &Vocab[FreeBusyLevel]{Name: "free/busy level", Terms: []Term[FreeBusyLevel]{

@@ -98,7 +98,7 @@ func ParseOrgRelationships(items []json.RawMessage) ([]tenant.OrgRelationship, e
 			DomainNames:           lowerAll(r.stringList(orDomainNames)),
 			Enabled:               r.looseBool(orEnabled),
 			FreeBusyAccessEnabled: r.looseBool(orFreeBusyEnabled),
-			FreeBusyAccessLevel:   r.enumName(orFreeBusyLevel, exchangeFreeBusyLevels),
+			FreeBusyAccessLevel:   r.enumName(orFreeBusyLevel, freeBusyName),
 			FreeBusyAccessScope:   r.namedStr(orFreeBusyScope),
 			MailTipsAccessEnabled: r.looseBool(orMailTipsEnabled),
 			MailTipsAccessLevel:   r.enumName(orMailTipsLevel, nil),
@@ -149,3 +149,5 @@ func sharingPolicySelect() []string { return sharingPolicySchema.names() }
 
 // orgRelSelect lists the fields asked for.
 func orgRelSelect() []string { return orgRelSchema.names() }
+
+func freeBusyName(n int64) string { return string(tenant.FreeBusyLevels.FromCode(n)) }

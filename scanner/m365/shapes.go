@@ -148,11 +148,6 @@ func invitationsFromDefinition(d *b2bDefinition) *tenant.DomainList {
 	return l
 }
 
-// Exchange admin API serialization. Enum properties are assumed to arrive
-// as their names ("LimitedDetails"); numeric forms map as below.
-// Unconfirmed.
-var exchangeFreeBusyLevels = map[int64]string{0: tenant.FreeBusyNone, 1: tenant.FreeBusyAvailabilityOnly, 2: tenant.FreeBusyLimitedDetails}
-
 // looseBool reads a boolean that may arrive as true/false or as a string
 // ("True"): the Exchange admin API's serialization is undocumented, and
 // the documented b2bManagementPolicy sample sends isOrganizationDefault as
@@ -176,9 +171,11 @@ func (r *reader) looseBool(f looseBoolField) *bool {
 }
 
 // enumName reads an Exchange enum: its name, or its number mapped through
-// names; a number outside names is carried as its decimal text, so that it
-// stays visible as unknown.
-func (r *reader) enumName(f enumField, names map[int64]string) string {
+// names (the Exchange admin API's enum serialization is unconfirmed: names
+// such as "LimitedDetails" are assumed, integers accepted); a number names
+// does not know is carried as its decimal text, so it stays visible as
+// unknown.
+func (r *reader) enumName(f enumField, names func(int64) string) string {
 	v := r.raw(f.fieldRef)
 	switch {
 	case v == nil:
@@ -195,8 +192,8 @@ func (r *reader) enumName(f enumField, names map[int64]string) string {
 		r.fail(r.name(f.fieldRef), -1, "an integer", string(v))
 		return ""
 	}
-	if s, ok := names[n]; ok {
-		return s
+	if names != nil {
+		return names(n)
 	}
 	return strconv.FormatInt(n, 10)
 }
