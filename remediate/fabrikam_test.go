@@ -279,7 +279,11 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 				t.Errorf("plan from the incomplete links section: %+v", p)
 			}
 		}
-		_ = skipped
+		for fp, why := range skipped {
+			if !strings.Contains(why, "not complete") {
+				t.Errorf("skipped %s: %s", fp, why)
+			}
+		}
 		if _, err := r.svc.Record(r.ctx, s.scan.ID, plans); err != nil {
 			t.Fatal(err)
 		}
@@ -287,6 +291,32 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 		rep := r.apply()
 		if len(rep.Ops) != 0 || r.writeCalls() != before {
 			t.Errorf("a partial scan led to %d operations", len(rep.Ops))
+		}
+	})
+	// A link's plan takes its policy scope (site, label) from the sites
+	// section: without it a label-scoped policy would not see the label.
+	t.Run("no link plan while the sites section is incomplete", func(t *testing.T) {
+		r := newRig(t, autoFor("links.anyone_link"))
+		s := r.scan()
+		plans, _ := remediate.Build(s.snap, r.baseline, s.results)
+		if !slices.ContainsFunc(plans, func(p remediate.Plan) bool { return p.RuleID == "links.anyone_link" }) {
+			t.Fatal("no links.anyone_link plan from a complete scan")
+		}
+		s.snap.Status[tenant.SectionSites] = tenant.SectionStatus{State: tenant.StatePartial, Error: "sites: test"}
+		plans, skipped := remediate.Build(s.snap, r.baseline, s.results)
+		for _, p := range plans {
+			if p.Section == tenant.SectionLinks {
+				t.Errorf("link plan without the sites section: %+v", p)
+			}
+		}
+		n := 0
+		for _, why := range skipped {
+			if why == "section sites is not complete" {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("skipped: %v", skipped)
 		}
 	})
 	t.Run("plans held when the latest scan is partial", func(t *testing.T) {

@@ -93,6 +93,17 @@ var planners = map[string]planner{
 	"exchange.org_relationship_allowed":   planOrgAllowed,
 }
 
+// planReads names the sections a planner reads besides its rule's own:
+// a plan built while one of them is incomplete would carry a wrong scope
+// (a link without its site's label escapes a label-scoped policy), so no
+// plan is built then.
+var planReads = map[string][]tenant.Section{
+	"links.anyone_link":            {tenant.SectionSites},
+	"links.anyone_link_edit":       {tenant.SectionSites},
+	"links.anyone_link_expiry":     {tenant.SectionSites},
+	"links.anyone_on_confidential": {tenant.SectionSites},
+}
+
 // Fixable reports whether a rule has an automated fix.
 func Fixable(ruleID string) bool {
 	_, ok := planners[ruleID]
@@ -132,8 +143,8 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 			continue
 		}
 		fp := r.Fingerprint()
-		if !s.Complete(r.Section) {
-			skipped[fp] = fmt.Sprintf("section %s is not complete", r.Section)
+		if sec, ok := incompleteRead(s, r); !ok {
+			skipped[fp] = fmt.Sprintf("section %s is not complete", sec)
 			continue
 		}
 		ops, err := pl(c, r)
@@ -154,6 +165,17 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual, CollectedAt: s.CollectedAt, Ops: ops})
 	}
 	return plans, skipped
+}
+
+// incompleteRead finds a section the plan of r would read that was not
+// collected completely.
+func incompleteRead(s *tenant.Snapshot, r *tenant.Result) (tenant.Section, bool) {
+	for _, sec := range append([]tenant.Section{r.Section}, planReads[r.RuleID]...) {
+		if !s.Complete(sec) {
+			return sec, false
+		}
+	}
+	return "", true
 }
 
 // expectedValue takes X from a result's "at most X".
