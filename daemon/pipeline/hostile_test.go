@@ -333,3 +333,78 @@ func TestHostileResponsesChangeNothing(t *testing.T) {
 	}
 	t.Logf("%d hostile answers: %d made a section incomplete, %d changed nothing the collector reads", len(muts), caught, unread)
 }
+
+// TestSitesFailureResolvesNothing: when the sites section cannot be read
+// (CSOM site properties answering 503, or a body that is not JSON), the
+// link rules that read site labels are unknown and nothing that an earlier
+// scan established is resolved.
+func TestSitesFailureResolvesNothing(t *testing.T) {
+	for name, f := range map[string]m365test.Fault{
+		"503":          {Status: 503, RetryAfter: time.Second},
+		"invalid JSON": {InvalidJSON: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := autoConfig(t, map[string]any{"tenants.fabrikam.remediation": map[string]any{"mode": "dry-run"}})
+			tc := cfg.Tenants["fabrikam"]
+			tc.SitePropertiesEvery = config.Duration(time.Millisecond)
+			cfg.Tenants["fabrikam"] = tc
+			svc, err := Open(ctx, cfg, ServiceOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close()
+			req := daemon.ScanRequest{Tenant: tc}
+			if _, err := svc.Pipeline.Scan(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			before, plansBefore := openFindings(t, svc.Store), planIDs(t, svc)
+			if len(before) == 0 {
+				t.Fatal("the clean scan opened no finding")
+			}
+			fake := svc.Pipeline.Fake("fabrikam")
+			fake.Faults.Add("CSOM GetSitePropertiesFromSharePoint", f)
+			res, err := svc.Pipeline.Scan(ctx, req)
+			fake.Faults.Clear()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc, err := svc.Store.Scan(ctx, res.ScanID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := sc.Sections[tenant.SectionSites]; st.State == tenant.StateComplete {
+				t.Fatalf("sites complete despite the fault: %+v", st)
+			}
+			results, err := svc.Store.Results(ctx, res.ScanID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var judged int
+			for _, r := range results {
+				if r.RuleID != "links.anyone_on_confidential" {
+					continue
+				}
+				judged++
+				if r.Outcome != tenant.Unknown {
+					t.Errorf("links.anyone_on_confidential %s on %s without sites", r.Outcome, r.ObjectKey)
+				}
+			}
+			if judged == 0 {
+				t.Error("links.anyone_on_confidential gave no result")
+			}
+			if sc.FindingsResolved != 0 {
+				t.Errorf("%d findings resolved", sc.FindingsResolved)
+			}
+			after := openFindings(t, svc.Store)
+			for fp := range before {
+				if _, ok := after[fp]; !ok {
+					t.Errorf("finding %s no longer open", fp)
+				}
+			}
+			if got := planIDs(t, svc); !slices.Equal(got, plansBefore) {
+				t.Errorf("remediation plans %v, before %v", got, plansBefore)
+			}
+		})
+	}
+}
