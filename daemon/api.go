@@ -21,15 +21,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
-
-// Row is one item of a listing: ID orders keyset pagination and Value is
-// what the API returns as JSON.
-type Row struct {
-	ID    int64
-	Value any
-}
 
 // FindingQuery selects a tenant's findings (most severe first; paged by offset).
 type FindingQuery struct {
@@ -65,10 +59,20 @@ type Reader interface {
 	Ready(ctx context.Context) error
 	// TenantInfo returns per-tenant state the store keeps (last scan, open
 	// findings), keyed by tenant name.
-	TenantInfo(ctx context.Context) (map[string]any, error)
-	Scans(ctx context.Context, q ScanQuery) ([]Row, error)
-	Findings(ctx context.Context, q FindingQuery) ([]any, error)
-	Changes(ctx context.Context, q ChangeQuery) ([]Row, error)
+	TenantInfo(ctx context.Context) (map[string]TenantState, error)
+	// Scans and Changes page by keyset in the store (ScanQuery.BeforeID,
+	// ChangeQuery.AfterID); Findings by offset.
+	Scans(ctx context.Context, q ScanQuery) ([]store.Scan, error)
+	Findings(ctx context.Context, q FindingQuery) ([]store.Finding, error)
+	Changes(ctx context.Context, q ChangeQuery) ([]store.Change, error)
+}
+
+// TenantState is the store's part of a tenant in GET /api/v1/tenants.
+type TenantState struct {
+	TenantID string      `json:"tenantId,omitempty"`
+	LastScan *store.Scan `json:"lastScan,omitempty"`
+	// OpenFindings counts unresolved findings by severity.
+	OpenFindings map[string]int `json:"openFindings"`
 }
 
 // Scheduler is what the API needs from the daemon.
@@ -397,12 +401,12 @@ func (s *server) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 
 // tenantJSON is one entry of GET /api/v1/tenants.
 type tenantJSON struct {
-	Name     string    `json:"name"`
-	Schedule string    `json:"schedule"`
-	Baseline string    `json:"baseline"`
-	NextScan time.Time `json:"nextScan"`
-	Scanning bool      `json:"scanning"`
-	State    any       `json:"state,omitempty"`
+	Name     string       `json:"name"`
+	Schedule string       `json:"schedule"`
+	Baseline string       `json:"baseline"`
+	NextScan time.Time    `json:"nextScan"`
+	Scanning bool         `json:"scanning"`
+	State    *TenantState `json:"state,omitempty"`
 }
 
 func (s *server) listTenants(w http.ResponseWriter, r *http.Request) {
@@ -412,7 +416,7 @@ func (s *server) listTenants(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	var info map[string]any
+	var info map[string]TenantState
 	if s.o.Reader != nil {
 		var err error
 		if info, err = s.o.Reader.TenantInfo(ctx); err != nil {
@@ -422,8 +426,11 @@ func (s *server) listTenants(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []tenantJSON{}
 	for _, t := range s.o.Scheduler.Status() {
-		out = append(out, tenantJSON{Name: t.Name, Schedule: t.Schedule, Baseline: t.Baseline,
-			NextScan: t.Next, Scanning: t.Running, State: info[t.Name]})
+		tj := tenantJSON{Name: t.Name, Schedule: t.Schedule, Baseline: t.Baseline, NextScan: t.Next, Scanning: t.Running}
+		if st, ok := info[t.Name]; ok {
+			tj.State = &st
+		}
+		out = append(out, tj)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tenants": out})
 }
@@ -462,22 +469,22 @@ func (s *server) listScans(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := page{Tenant: t, Items: values(rows, limit)}
+	out := page{Tenant: t, Items: firstN(rows, limit)}
 	if len(rows) > limit {
 		out.NextCursor = encodeCursor("s", rows[limit-1].ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func values(rows []Row, limit int) []any {
-	out := []any{}
-	for i, r := range rows {
-		if i == limit {
-			break
-		}
-		out = append(out, r.Value)
+// firstN is the page's items: at most limit, never null in JSON.
+func firstN[T any](rows []T, limit int) []T {
+	if len(rows) > limit {
+		rows = rows[:limit]
 	}
-	return out
+	if rows == nil {
+		rows = []T{}
+	}
+	return rows
 }
 
 var (
@@ -534,15 +541,10 @@ func (s *server) listFindings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := page{Tenant: t}
+	out := page{Tenant: t, Items: firstN(items, limit)}
 	if len(items) > limit {
-		items = items[:limit]
 		out.NextCursor = encodeCursor("f", int64(q.Offset+limit))
 	}
-	if items == nil {
-		items = []any{}
-	}
-	out.Items = items
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -580,7 +582,7 @@ func (s *server) listChanges(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := page{Tenant: t, Items: values(rows, limit)}
+	out := page{Tenant: t, Items: firstN(rows, limit)}
 	if len(rows) > limit {
 		out.NextCursor = encodeCursor("c", rows[limit-1].ID)
 	}

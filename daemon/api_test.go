@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // fakeReader serves canned rows. Findings are 120 items f000…f119.
@@ -24,19 +26,19 @@ type fakeReader struct {
 	mu       sync.Mutex
 	notReady bool
 	panicky  bool
-	findings []any
-	scans    []Row
-	changes  []Row
+	findings []store.Finding
+	scans    []store.Scan
+	changes  []store.Change
 }
 
 func newFakeReader() *fakeReader {
 	r := &fakeReader{}
 	for i := 0; i < 120; i++ {
-		r.findings = append(r.findings, map[string]any{"fingerprint": fmt.Sprintf("f%03d", i), "severity": "high"})
+		r.findings = append(r.findings, store.Finding{Fingerprint: fmt.Sprintf("f%03d", i), Severity: tenant.SeverityHigh})
 	}
 	for i := 1; i <= 7; i++ {
-		r.scans = append(r.scans, Row{ID: int64(i), Value: map[string]any{"id": i}})
-		r.changes = append(r.changes, Row{ID: int64(i), Value: map[string]any{"id": i}})
+		r.scans = append(r.scans, store.Scan{ID: int64(i)})
+		r.changes = append(r.changes, store.Change{ID: int64(i)})
 	}
 	return r
 }
@@ -50,12 +52,12 @@ func (r *fakeReader) Ready(context.Context) error {
 	return nil
 }
 
-func (r *fakeReader) TenantInfo(context.Context) (map[string]any, error) {
-	return map[string]any{"t00": map[string]any{"lastScanId": 7}}, nil
+func (r *fakeReader) TenantInfo(context.Context) (map[string]TenantState, error) {
+	return map[string]TenantState{"t00": {TenantID: "tid-00", LastScan: &store.Scan{ID: 7}, OpenFindings: map[string]int{"high": 2}}}, nil
 }
 
-func (r *fakeReader) Scans(_ context.Context, q ScanQuery) ([]Row, error) {
-	var out []Row
+func (r *fakeReader) Scans(_ context.Context, q ScanQuery) ([]store.Scan, error) {
+	var out []store.Scan
 	for i := len(r.scans) - 1; i >= 0 && len(out) < q.Limit; i-- {
 		if q.BeforeID == 0 || r.scans[i].ID < q.BeforeID {
 			out = append(out, r.scans[i])
@@ -64,7 +66,7 @@ func (r *fakeReader) Scans(_ context.Context, q ScanQuery) ([]Row, error) {
 	return out, nil
 }
 
-func (r *fakeReader) Findings(_ context.Context, q FindingQuery) ([]any, error) {
+func (r *fakeReader) Findings(_ context.Context, q FindingQuery) ([]store.Finding, error) {
 	if r.panicky {
 		panic("secret internal detail")
 	}
@@ -74,8 +76,8 @@ func (r *fakeReader) Findings(_ context.Context, q FindingQuery) ([]any, error) 
 	return r.findings[q.Offset:min(q.Offset+q.Limit, len(r.findings))], nil
 }
 
-func (r *fakeReader) Changes(_ context.Context, q ChangeQuery) ([]Row, error) {
-	var out []Row
+func (r *fakeReader) Changes(_ context.Context, q ChangeQuery) ([]store.Change, error) {
+	var out []store.Change
 	for _, c := range r.changes {
 		if c.ID > q.AfterID && len(out) < q.Limit {
 			out = append(out, c)

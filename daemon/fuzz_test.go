@@ -3,15 +3,18 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/store"
 )
 
 // queryReader records the query each listing received and answers like a
@@ -25,40 +28,40 @@ type queryReader struct {
 
 const fuzzRows = 10000
 
-func (r *queryReader) Ready(context.Context) error                        { return nil }
-func (r *queryReader) TenantInfo(context.Context) (map[string]any, error) { return nil, nil }
+func (r *queryReader) Ready(context.Context) error                                { return nil }
+func (r *queryReader) TenantInfo(context.Context) (map[string]TenantState, error) { return nil, nil }
 
-func (r *queryReader) Scans(_ context.Context, q ScanQuery) ([]Row, error) {
+func (r *queryReader) Scans(_ context.Context, q ScanQuery) ([]store.Scan, error) {
 	r.mu.Lock()
 	r.scans = append(r.scans, q)
 	r.mu.Unlock()
-	var out []Row
+	var out []store.Scan
 	for id := int64(fuzzRows); id >= 1 && len(out) < q.Limit; id-- {
 		if q.BeforeID == 0 || id < q.BeforeID {
-			out = append(out, Row{ID: id, Value: id})
+			out = append(out, store.Scan{ID: id})
 		}
 	}
 	return out, nil
 }
 
-func (r *queryReader) Findings(_ context.Context, q FindingQuery) ([]any, error) {
+func (r *queryReader) Findings(_ context.Context, q FindingQuery) ([]store.Finding, error) {
 	r.mu.Lock()
 	r.findings = append(r.findings, q)
 	r.mu.Unlock()
-	var out []any
+	var out []store.Finding
 	for i := q.Offset; i < fuzzRows && len(out) < q.Limit; i++ {
-		out = append(out, i)
+		out = append(out, store.Finding{Fingerprint: fmt.Sprint(i)})
 	}
 	return out, nil
 }
 
-func (r *queryReader) Changes(_ context.Context, q ChangeQuery) ([]Row, error) {
+func (r *queryReader) Changes(_ context.Context, q ChangeQuery) ([]store.Change, error) {
 	r.mu.Lock()
 	r.changes = append(r.changes, q)
 	r.mu.Unlock()
-	var out []Row
+	var out []store.Change
 	for id := max(q.AfterID+1, 1); id <= fuzzRows && len(out) < q.Limit; id++ {
-		out = append(out, Row{ID: id, Value: id})
+		out = append(out, store.Change{ID: id})
 	}
 	return out, nil
 }
@@ -166,7 +169,14 @@ func FuzzAPIQuery(f *testing.F) {
 		}
 		// Scans are newest first, findings by offset and changes oldest
 		// first: the next page starts past the last item of this one.
-		first, _ := items[0].(float64)
+		// Items are typed store rows: scans and changes carry their ID,
+		// findings their offset as the fingerprint.
+		item, _ := items[0].(map[string]any)
+		first, _ := item["id"].(float64)
+		if fp, ok := item["fingerprint"].(string); ok {
+			n, _ := strconv.Atoi(fp)
+			first = float64(n)
+		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		switch {

@@ -605,6 +605,10 @@ func (s *sqlStore) Scans(ctx context.Context, f ScanFilter) ([]Scan, error) {
 		where = append(where, "s.started_at >= ?")
 		args = append(args, s.t(f.Since))
 	}
+	if f.BeforeID != 0 {
+		where = append(where, "s.id < ?")
+		args = append(args, f.BeforeID)
+	}
 	query := scanSelect + whereClause(where) + " ORDER BY s.id DESC" + limitClause(f.Limit)
 	var rows []scanRow
 	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
@@ -682,6 +686,10 @@ func (s *sqlStore) Changes(ctx context.Context, f ChangeFilter) ([]Change, error
 	if f.Kind != "" {
 		where = append(where, "c.kind = ?")
 		args = append(args, string(f.Kind))
+	}
+	if f.AfterID != 0 {
+		where = append(where, "c.id > ?")
+		args = append(args, f.AfterID)
 	}
 	query := `SELECT c.id, t.name, c.scan_id, c.prev_scan_id, c.detected_at, c.section, c.object_key, c.name, c.kind, c.fields, c.object
 		FROM changes c JOIN tenants t ON t.id = c.tenant_id` + whereClause(where) + " ORDER BY c.id" + limitClause(f.Limit)

@@ -268,7 +268,10 @@ type Tenant struct {
 type ScanFilter struct {
 	Tenant string
 	Since  time.Time
-	Limit  int
+	// BeforeID pages by keyset: only scans with a smaller ID (the ID of the
+	// last scan of the previous page).
+	BeforeID int64
+	Limit    int
 }
 
 // Change is a stored drift.Change.
@@ -288,6 +291,9 @@ type ChangeFilter struct {
 	ScanID  int64
 	Section tenant.Section
 	Kind    drift.Kind
+	// AfterID pages by keyset: only changes with a larger ID (the ID of the
+	// last change of the previous page).
+	AfterID int64
 	Limit   int
 }
 

@@ -202,15 +202,8 @@ func (r Reader) Ready(ctx context.Context) error {
 	return nil
 }
 
-// tenantState is the store's part of GET /api/v1/tenants.
-type tenantState struct {
-	TenantID     string         `json:"tenantId,omitempty"`
-	LastScan     *store.Scan    `json:"lastScan,omitempty"`
-	OpenFindings map[string]int `json:"openFindings"`
-}
-
 // TenantInfo implements daemon.Reader.
-func (r Reader) TenantInfo(ctx context.Context) (map[string]any, error) {
+func (r Reader) TenantInfo(ctx context.Context) (map[string]daemon.TenantState, error) {
 	ts, err := r.S.Tenants(ctx)
 	if err != nil {
 		return nil, err
@@ -219,9 +212,9 @@ func (r Reader) TenantInfo(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	states := map[string]*tenantState{}
+	out := make(map[string]daemon.TenantState, len(ts))
 	for _, t := range ts {
-		st := &tenantState{TenantID: t.TenantID, OpenFindings: map[string]int{}}
+		st := daemon.TenantState{TenantID: t.TenantID, OpenFindings: map[string]int{}}
 		if t.LastScanID != 0 {
 			sc, err := r.S.Scan(ctx, t.LastScanID)
 			if err != nil {
@@ -229,78 +222,34 @@ func (r Reader) TenantInfo(ctx context.Context) (map[string]any, error) {
 			}
 			st.LastScan = &sc
 		}
-		states[t.Name] = st
+		out[t.Name] = st
 	}
 	for _, c := range counts {
-		if st, ok := states[c.Tenant]; ok && c.State != store.FindingResolved {
+		if st, ok := out[c.Tenant]; ok && c.State != store.FindingResolved {
 			st.OpenFindings[string(c.Severity)] += int(c.Count)
 		}
-	}
-	out := make(map[string]any, len(states))
-	for k, v := range states {
-		out[k] = v
 	}
 	return out, nil
 }
 
 // Scans implements daemon.Reader.
-func (r Reader) Scans(ctx context.Context, q daemon.ScanQuery) ([]daemon.Row, error) {
-	f := store.ScanFilter{Tenant: q.Tenant}
-	if q.BeforeID == 0 {
-		f.Limit = q.Limit
-	}
-	scans, err := r.S.Scans(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	var out []daemon.Row
-	for _, s := range scans {
-		if q.BeforeID != 0 && s.ID >= q.BeforeID {
-			continue
-		}
-		out = append(out, daemon.Row{ID: s.ID, Value: s})
-		if len(out) == q.Limit {
-			break
-		}
-	}
-	return out, nil
+func (r Reader) Scans(ctx context.Context, q daemon.ScanQuery) ([]store.Scan, error) {
+	return r.S.Scans(ctx, store.ScanFilter{Tenant: q.Tenant, BeforeID: q.BeforeID, Limit: q.Limit})
 }
 
 // Findings implements daemon.Reader.
-func (r Reader) Findings(ctx context.Context, q daemon.FindingQuery) ([]any, error) {
+func (r Reader) Findings(ctx context.Context, q daemon.FindingQuery) ([]store.Finding, error) {
 	f := store.FindingFilter{Tenant: q.Tenant, MinSeverity: tenant.Severity(q.MinSeverity),
 		Section: tenant.Section(q.Section), RuleID: q.RuleID, Limit: q.Limit, Offset: q.Offset}
 	for _, s := range q.States {
 		f.States = append(f.States, store.FindingState(s))
 	}
-	fs, err := r.S.FindingsList(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(fs))
-	for i := range fs {
-		out[i] = fs[i]
-	}
-	return out, nil
+	return r.S.FindingsList(ctx, f)
 }
 
 // Changes implements daemon.Reader.
-func (r Reader) Changes(ctx context.Context, q daemon.ChangeQuery) ([]daemon.Row, error) {
-	cs, err := r.S.Changes(ctx, store.ChangeFilter{Tenant: q.Tenant, Since: q.Since})
-	if err != nil {
-		return nil, err
-	}
-	var out []daemon.Row
-	for _, c := range cs {
-		if c.ID <= q.AfterID {
-			continue
-		}
-		out = append(out, daemon.Row{ID: c.ID, Value: c})
-		if len(out) == q.Limit {
-			break
-		}
-	}
-	return out, nil
+func (r Reader) Changes(ctx context.Context, q daemon.ChangeQuery) ([]store.Change, error) {
+	return r.S.Changes(ctx, store.ChangeFilter{Tenant: q.Tenant, Since: q.Since, AfterID: q.AfterID, Limit: q.Limit})
 }
 
 // FindingCounts implements daemon.StateSource.

@@ -996,6 +996,22 @@ func testHistory(t *testing.T, s store.Store, _ *Clock) {
 	eq(t, "since", len(scans), 1)
 	scans, _ = s.Scans(ctx, store.ScanFilter{Limit: 2})
 	eq(t, "limit across tenants", len(scans), 2)
+	// Keyset pages: each page starts below the last ID of the one before.
+	var paged []int64
+	for before := int64(0); ; {
+		page, err := s.Scans(ctx, store.ScanFilter{Tenant: Tenant, BeforeID: before, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range page {
+			paged = append(paged, sc.ID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		before = page[len(page)-1].ID
+	}
+	eq(t, "scans paged by keyset", paged, []int64{ids[2], ids[1], ids[0]})
 
 	cs, err := s.Changes(ctx, store.ChangeFilter{Tenant: Tenant, Since: T0.Add(36 * time.Hour)})
 	if err != nil {
@@ -1006,6 +1022,27 @@ func testHistory(t *testing.T, s store.Store, _ *Clock) {
 	eq(t, "no additions", len(cs), 0)
 	cs, _ = s.Changes(ctx, store.ChangeFilter{Tenant: Tenant, Section: tenant.SectionLinks})
 	eq(t, "links changes", len(cs), 1)
+	all, _ := s.Changes(ctx, store.ChangeFilter{Tenant: Tenant})
+	if len(all) == 0 {
+		t.Fatal("no changes to page")
+	}
+	var pagedChanges []int64
+	for after := int64(0); ; {
+		page, err := s.Changes(ctx, store.ChangeFilter{Tenant: Tenant, AfterID: after, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		pagedChanges = append(pagedChanges, page[0].ID)
+		after = page[0].ID
+	}
+	var allIDs []int64
+	for _, c := range all {
+		allIDs = append(allIDs, c.ID)
+	}
+	eq(t, "changes paged by keyset", pagedChanges, allIDs)
 
 	ts, err := s.Tenants(ctx)
 	if err != nil {
