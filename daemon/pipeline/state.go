@@ -8,7 +8,6 @@ import (
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/drift"
-	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -27,7 +26,7 @@ func resyncKey(sec tenant.Section) string { return string(sec) + "/resync" }
 // between the incremental view and the tenant cannot last. Token keys
 // start with their section's name and a slash ("links/drive/…").
 type State struct {
-	st        store.Store
+	st        stateStore
 	tenant    string
 	fullEvery time.Duration
 	now       time.Time
@@ -37,9 +36,16 @@ type State struct {
 	tokens map[tenant.Section]map[string]string
 }
 
+// stateStore is what a scan's state reads: tokens and the current objects
+// of incremental sections.
+type stateStore interface {
+	DeltaToken(ctx context.Context, tenantName, key string) (string, error)
+	CurrentObjects(ctx context.Context, tenantName string, sec tenant.Section, fn func(drift.Object) error) error
+}
+
 // NewState returns the state of one scan of a tenant. fullEvery <= 0
 // means config.DefaultFullScanEvery; now is the scan's start.
-func NewState(st store.Store, tenantName string, fullEvery time.Duration, now time.Time) *State {
+func NewState(st stateStore, tenantName string, fullEvery time.Duration, now time.Time) *State {
 	if fullEvery <= 0 {
 		fullEvery = config.DefaultFullScanEvery
 	}

@@ -21,7 +21,7 @@ import (
 // queue of due slots; every replica schedules every tenant, so each queue
 // holds every slot.
 type Coordinator struct {
-	S store.Store
+	S coordinatorStore
 	// TTL is used to check a lease is still held when a slot is finished.
 	TTL time.Duration
 
@@ -30,8 +30,15 @@ type Coordinator struct {
 	pending map[string]map[int64]bool
 }
 
+// coordinatorStore is what the coordinator needs: the leases and the
+// latest scan of a tenant.
+type coordinatorStore interface {
+	store.Leases
+	Scans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error)
+}
+
 // NewCoordinator returns a store-backed coordinator.
-func NewCoordinator(s store.Store, ttl time.Duration) *Coordinator {
+func NewCoordinator(s coordinatorStore, ttl time.Duration) *Coordinator {
 	return &Coordinator{S: s, TTL: ttl, pending: map[string]map[int64]bool{}}
 }
 
@@ -184,7 +191,20 @@ func (c *Coordinator) DueTenants(ctx context.Context) ([]string, error) {
 
 // Reader implements daemon.Reader and daemon.StateSource on the store.
 type Reader struct {
-	S store.Store
+	S ReaderStore
+}
+
+// ReaderStore is the part of the store the API and the metrics read.
+type ReaderStore interface {
+	Ping(ctx context.Context) error
+	SchemaVersion(ctx context.Context) (current, supported int, err error)
+	Tenants(ctx context.Context) ([]store.Tenant, error)
+	Scan(ctx context.Context, id int64) (store.Scan, error)
+	Scans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error)
+	Changes(ctx context.Context, f store.ChangeFilter) ([]store.Change, error)
+	FindingsList(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
+	FindingCounts(ctx context.Context, tenantName string) ([]store.FindingCount, error)
+	OutboxStats(ctx context.Context) ([]store.OutboxCount, error)
 }
 
 // Ready implements daemon.Reader: reachable and fully migrated.

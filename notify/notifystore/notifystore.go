@@ -121,10 +121,22 @@ func change(tr notify.Transition, f *store.Finding, o Options) notify.Change {
 	return notify.Change{Transition: tr, Finding: Finding(f, o), Acknowledged: f.AcknowledgedAt != nil, SnoozedUntil: f.SnoozedUntil}
 }
 
+// ScanStore is what PlanScan reads and writes.
+type ScanStore interface {
+	Transitions(ctx context.Context, scanID int64) ([]store.Transition, error)
+	store.Outbox
+}
+
+// ReminderStore is what PlanReminders reads and writes.
+type ReminderStore interface {
+	FindingsList(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
+	store.Outbox
+}
+
 // PlanScan reads what a recorded scan did to findings and enqueues the
 // planned notifications. Calling it again for the same scan enqueues
 // nothing new (idempotency keys), so the daemon may retry it after a crash.
-func PlanScan(ctx context.Context, st store.Store, p *notify.Planner, scan store.Scan, o Options) (int, error) {
+func PlanScan(ctx context.Context, st ScanStore, p *notify.Planner, scan store.Scan, o Options) (int, error) {
 	trs, err := st.Transitions(ctx, scan.ID)
 	if err != nil {
 		return 0, fmt.Errorf("plan notifications of scan %d: %w", scan.ID, err)
@@ -142,7 +154,7 @@ func PlanScan(ctx context.Context, st store.Store, p *notify.Planner, scan store
 }
 
 // PlanReminders enqueues the reminders due at now for a tenant's open findings.
-func PlanReminders(ctx context.Context, st store.Store, p *notify.Planner, tenantName string, now time.Time, o Options) (int, error) {
+func PlanReminders(ctx context.Context, st ReminderStore, p *notify.Planner, tenantName string, now time.Time, o Options) (int, error) {
 	if p.Reminder.Every <= 0 {
 		return 0, nil
 	}
