@@ -146,9 +146,9 @@ func (l *liveSource) client(log *slog.Logger) (*m365.Client, m365.TenantConfig, 
 	if err != nil {
 		return nil, tc, err
 	}
-	m365.Version, _ = buildInfo()
+	ver, _ := buildInfo()
 	l.tc, l.tokens = tc, m365.NewCredentialTokens(cred)
-	o := m365.Options{TenantID: tc.TenantID, Endpoints: ep, Tokens: l.tokens, Logger: log}
+	o := m365.Options{TenantID: tc.TenantID, Endpoints: ep, Tokens: l.tokens, Logger: log, Version: ver}
 	if l.record != nil {
 		o.Recorder = l.record
 	}

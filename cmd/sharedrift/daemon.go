@@ -69,7 +69,7 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			ver, _ := buildInfo()
-			svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Owner: owner, Version: ver})
+			svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: openFixture})
 			if err != nil {
 				return err
 			}

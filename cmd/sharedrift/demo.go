@@ -119,7 +119,7 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	defer stop()
 	ver, _ := buildInfo()
 	cycles := &demoCycles{out: out, stateDir: o.stateDir}
-	svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Version: ver, WrapScan: cycles.wrap})
+	svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Version: ver, OpenFixture: openFixture, WrapScan: cycles.wrap})
 	if err != nil {
 		return err
 	}

@@ -252,12 +252,12 @@ func TestHostileResponsesChangeNothing(t *testing.T) {
 	tc.FullScanEvery = config.Duration(time.Millisecond)
 	tc.SitePropertiesEvery = config.Duration(time.Millisecond)
 	cfg.Tenants["fabrikam"] = tc
-	svc, err := Open(ctx, cfg, ServiceOptions{})
+	svc, err := Open(ctx, cfg, ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	fake := svc.Pipeline.Fake("fabrikam")
+	fake := fakeOf(svc.Pipeline, "fabrikam")
 	req := daemon.ScanRequest{Tenant: tc}
 
 	muts := hostileMutations(t, svc, fake, req)
@@ -349,7 +349,7 @@ func TestSitesFailureResolvesNothing(t *testing.T) {
 			tc := cfg.Tenants["fabrikam"]
 			tc.SitePropertiesEvery = config.Duration(time.Millisecond)
 			cfg.Tenants["fabrikam"] = tc
-			svc, err := Open(ctx, cfg, ServiceOptions{})
+			svc, err := Open(ctx, cfg, ServiceOptions{OpenFixture: openFixture})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -362,7 +362,7 @@ func TestSitesFailureResolvesNothing(t *testing.T) {
 			if len(before) == 0 {
 				t.Fatal("the clean scan opened no finding")
 			}
-			fake := svc.Pipeline.Fake("fabrikam")
+			fake := fakeOf(svc.Pipeline, "fabrikam")
 			fake.Faults.Add("CSOM GetSitePropertiesFromSharePoint", f)
 			res, err := svc.Pipeline.Scan(ctx, req)
 			fake.Faults.Clear()

@@ -90,12 +90,12 @@ func activeLinkFindings(t *testing.T, st store.Store) map[string]bool {
 // findings, and the next good scan catches up.
 func TestIncrementalDaemonScans(t *testing.T) {
 	ctx := context.Background()
-	svc, err := Open(ctx, fabrikamConfig(t, t.TempDir()), ServiceOptions{})
+	svc, err := Open(ctx, fabrikamConfig(t, t.TempDir()), ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	fake := svc.Pipeline.Fake("fabrikam")
+	fake := fakeOf(svc.Pipeline, "fabrikam")
 	client := svc.Pipeline.Client("fabrikam")
 
 	first, calls := scanCalls(t, svc, fake)
@@ -197,12 +197,12 @@ func TestFullScanEvery(t *testing.T) {
 	tc := cfg.Tenants["fabrikam"]
 	tc.FullScanEvery = config.Duration(time.Millisecond)
 	cfg.Tenants["fabrikam"] = tc
-	svc, err := Open(ctx, cfg, ServiceOptions{})
+	svc, err := Open(ctx, cfg, ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
-	fake := svc.Pipeline.Fake("fabrikam")
+	fake := fakeOf(svc.Pipeline, "fabrikam")
 	_, first := scanCalls(t, svc, fake)
 	second, calls := scanCalls(t, svc, fake)
 	if second.Status != store.ScanComplete || second.Changes != 0 {

@@ -18,7 +18,6 @@ import (
 	"github.com/sharedrift/sharedrift/rules"
 	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
-	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
 	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
@@ -33,9 +32,25 @@ type Options struct {
 	// remediation); its error is logged, not returned, because the scan
 	// itself is safe.
 	AfterRecord func(ctx context.Context, r Recorded) error
-	// UserAgentVersion is reported to Microsoft in the User-Agent.
-	UserAgentVersion string
+	// Version is the binary's, reported to Microsoft in the User-Agent.
+	Version string
+	// OpenFixture serves a tenant's fixture directory in-process; required
+	// only when a tenant has one (the demo, tests, offline trials).
+	OpenFixture OpenFixture
 }
+
+// FixtureTenant is a fixture directory served in-process as a tenant.
+type FixtureTenant interface {
+	// ClientOptions addresses the collector's client at it.
+	ClientOptions() m365.Options
+	// RecordedAt is the moment the fixture was recorded, nil when it has none.
+	RecordedAt() *time.Time
+	Close()
+}
+
+// OpenFixture opens the fixture directory dir as a tenant. The caller
+// injects it so that the product's core never links the fake tenant.
+type OpenFixture func(dir string, log *slog.Logger) (FixtureTenant, error)
 
 // Recorded is a committed scan with what it was computed from.
 type Recorded struct {
@@ -58,7 +73,7 @@ type target struct {
 	cfg      config.Tenant
 	baseline *baselines.Baseline
 	client   *m365.Client
-	fake     *m365test.Server
+	fake     FixtureTenant
 	now      func() time.Time
 }
 
@@ -71,9 +86,6 @@ func New(o Options, tenants []config.Tenant) (*Pipeline, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.UserAgentVersion != "" {
-		m365.Version = o.UserAgentVersion
 	}
 	p := &Pipeline{o: o, log: o.Logger, targets: map[string]*target{}}
 	var errs []error
@@ -102,23 +114,26 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 	}
 	tg := &target{cfg: t, baseline: b}
 	if t.Fixture != "" {
-		srv, err := m365test.New(t.Fixture, m365test.Options{Logger: p.log})
+		if p.o.OpenFixture == nil {
+			return nil, fmt.Errorf("tenants.%s.fixture: tenant %q: fixture tenants are served only by the demo and offline commands", t.Name, t.Name)
+		}
+		srv, err := p.o.OpenFixture(t.Fixture, p.log)
 		if err != nil {
 			return nil, fmt.Errorf("tenants.%s.fixture: tenant %q: %w", t.Name, t.Name, err)
 		}
 		co := srv.ClientOptions()
-		co.Logger = p.log
+		co.Logger, co.Version = p.log, p.o.Version
 		c, err := m365.New(co)
 		if err != nil {
 			srv.Close()
 			return nil, fmt.Errorf("tenant %q: fake tenant client: %w", t.Name, err)
 		}
 		tg.client, tg.fake = c, srv
-		if meta := srv.Meta(); meta.Now != nil {
+		if now := srv.RecordedAt(); now != nil {
 			// A fixture is a moment in time; age-based rules use its clock,
 			// moved forward by the time since the daemon started so that
 			// successive scans still have increasing collection times.
-			start, fixed := time.Now(), *meta.Now
+			start, fixed := time.Now(), *now
 			tg.now = func() time.Time { return fixed.Add(time.Since(start)) }
 		}
 		return tg, nil
@@ -132,7 +147,7 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenants.%s.cloud: tenant %q: %w", t.Name, t.Name, err)
 	}
-	c, err := m365.New(m365.Options{TenantID: t.TenantID, Endpoints: ep, Tokens: m365.NewCredentialTokens(cred), Logger: p.log})
+	c, err := m365.New(m365.Options{TenantID: t.TenantID, Endpoints: ep, Tokens: m365.NewCredentialTokens(cred), Logger: p.log, Version: p.o.Version})
 	if err != nil {
 		return nil, fmt.Errorf("tenant %q: client: %w", t.Name, err)
 	}
@@ -158,8 +173,8 @@ func LiveConfig(t config.Tenant) m365.TenantConfig {
 	return tc
 }
 
-// Fake returns the in-process fake tenant of a fixture tenant (nil otherwise).
-func (p *Pipeline) Fake(name string) *m365test.Server {
+// Fixture returns the in-process tenant of a fixture tenant (nil otherwise).
+func (p *Pipeline) Fixture(name string) FixtureTenant {
 	if tg, ok := p.targets[name]; ok {
 		return tg.fake
 	}

@@ -56,7 +56,7 @@ func TestAutoRemediationInDaemon(t *testing.T) {
 	if g := PolicyFor(cfg.Tenants["fabrikam"]).GracePeriod.Hours(); g != 72 {
 		t.Fatalf("grace period from config: %vh, want 72h", g)
 	}
-	svc, err := Open(ctx, cfg, ServiceOptions{})
+	svc, err := Open(ctx, cfg, ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestAutoRemediationInDaemon(t *testing.T) {
 func TestDryRunRecordsPlansOnly(t *testing.T) {
 	ctx := context.Background()
 	cfg := autoConfig(t, map[string]any{"tenants.fabrikam.remediation": map[string]any{}})
-	svc, err := Open(ctx, cfg, ServiceOptions{})
+	svc, err := Open(ctx, cfg, ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestApprovalAppliesFix(t *testing.T) {
 		"http.tokens":                  []any{map[string]any{"name": "a", "scope": "admin", "secret": "env:TOK"}},
 		"tenants.fabrikam.remediation": map[string]any{"mode": "dry-run", "rules": map[string]any{"sharepoint.guest_resharing": "approve"}},
 	})
-	svc, err := Open(ctx, cfg, ServiceOptions{})
+	svc, err := Open(ctx, cfg, ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func TestNotificationsPlannedAfterRestart(t *testing.T) {
 
 	// The scan commits, but nothing plans its notifications: what a crash
 	// right after the commit leaves behind.
-	crashed, err := Open(ctx, load(false), ServiceOptions{})
+	crashed, err := Open(ctx, load(false), ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestNotificationsPlannedAfterRestart(t *testing.T) {
 	hook, got := recordingHook(t)
 	cfg := load(true)
 	cfg.Notify.Destinations[0].Webhook.URL = hook.URL
-	svc, err := Open(ctx, cfg, ServiceOptions{})
+	svc, err := Open(ctx, cfg, ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}

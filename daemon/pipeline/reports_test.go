@@ -54,7 +54,7 @@ func TestReportEndpoint(t *testing.T) {
 	fake := slackfake.New()
 	defer fake.Close()
 	ctx := context.Background()
-	svc, err := Open(ctx, reportConfig(t, fake.APIURL()), ServiceOptions{})
+	svc, err := Open(ctx, reportConfig(t, fake.APIURL()), ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestReportEndpoint(t *testing.T) {
 func TestScheduledReportToSlack(t *testing.T) {
 	fake := slackfake.New()
 	defer fake.Close()
-	svc, err := Open(context.Background(), reportConfig(t, fake.APIURL()), ServiceOptions{})
+	svc, err := Open(context.Background(), reportConfig(t, fake.APIURL()), ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func runChild(path string) int {
 	log := newJSONLogger(os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	svc, err := Open(ctx, cfg, ServiceOptions{Logger: log, WrapScan: func(next daemon.ScanFunc) daemon.ScanFunc {
+	svc, err := Open(ctx, cfg, ServiceOptions{Logger: log, OpenFixture: openFixture, WrapScan: func(next daemon.ScanFunc) daemon.ScanFunc {
 		return func(ctx context.Context, req daemon.ScanRequest) (daemon.ScanResult, error) {
 			select {
 			// Longer than the kill's offset into the slot (0.9s), so every

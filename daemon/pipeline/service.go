@@ -28,6 +28,8 @@ type ServiceOptions struct {
 	Owner string
 	// Version goes into the collector's User-Agent.
 	Version string
+	// OpenFixture serves fixture tenants (see Options.OpenFixture).
+	OpenFixture OpenFixture
 	// Routes are extra HTTP handlers (Slack interactivity, reports).
 	Routes []daemon.Route
 	// WrapScan, when set, wraps the scan function (instrumentation, tests).
@@ -102,7 +104,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		tenants = append(tenants, cfg.Tenants[n])
 	}
 	s.Metrics = daemon.NewMetrics()
-	popts := Options{Store: s.Store, Logger: o.Logger, UserAgentVersion: o.Version}
+	popts := Options{Store: s.Store, Logger: o.Logger, Version: o.Version, OpenFixture: o.OpenFixture}
 	var capNotifier remediate.Notifier
 	if len(cfg.Notify.Destinations) > 0 {
 		if err := s.setupNotify(o); err != nil {

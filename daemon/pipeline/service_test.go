@@ -47,7 +47,7 @@ func fabrikamConfig(t *testing.T, stateDir string) *config.Config {
 func TestServiceOnSQLite(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	svc, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{})
+	svc, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestServiceOnSQLite(t *testing.T) {
 	}
 
 	// A second daemon on the same state directory is refused.
-	if _, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{}); !errors.Is(err, daemon.ErrLocked) {
+	if _, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{OpenFixture: openFixture}); !errors.Is(err, daemon.ErrLocked) {
 		t.Fatalf("second daemon on one state dir: %v", err)
 	}
 
@@ -144,7 +144,7 @@ func TestServiceOnSQLite(t *testing.T) {
 	svc.Close()
 
 	// The state directory is reused: the same drift is not new again.
-	svc2, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{})
+	svc2, err := Open(ctx, fabrikamConfig(t, dir), ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestOpenErrorsNameTenant(t *testing.T) {
 	tc := cfg.Tenants["fabrikam"]
 	tc.Baseline = "no-such-baseline"
 	cfg.Tenants["fabrikam"] = tc
-	_, err := Open(context.Background(), cfg, ServiceOptions{})
+	_, err := Open(context.Background(), cfg, ServiceOptions{OpenFixture: openFixture})
 	if err == nil || !strings.Contains(err.Error(), "tenants.fabrikam.baseline") || !strings.Contains(err.Error(), `tenant "fabrikam"`) {
 		t.Fatalf("got %v", err)
 	}
@@ -197,7 +197,7 @@ func TestNotificationsFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := Open(context.Background(), cfg, ServiceOptions{})
+	svc, err := Open(context.Background(), cfg, ServiceOptions{OpenFixture: openFixture})
 	if err != nil {
 		t.Fatal(err)
 	}

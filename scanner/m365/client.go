@@ -19,12 +19,14 @@ import (
 	"github.com/sharedrift/sharedrift/scanner"
 )
 
-// Version is reported in the User-Agent; the binary sets it at start-up.
-var Version = "dev"
-
 // UserAgent follows SharePoint's traffic-decoration convention
 // (NONISV|Company|App/Version), which throttling treats more gently.
-func UserAgent() string { return "NONISV|sharedrift|sharedrift/" + Version }
+func UserAgent(version string) string {
+	if version == "" {
+		version = "dev"
+	}
+	return "NONISV|sharedrift|sharedrift/" + version
+}
 
 // Options configures a Client.
 type Options struct {
@@ -50,6 +52,8 @@ type Options struct {
 	// PageSize is the $top asked of Graph collections (default 999).
 	PageSize int
 	Logger   *slog.Logger
+	// Version is the binary's, reported in the User-Agent ("dev" when empty).
+	Version string
 }
 
 // Pacer spaces requests per audience. Observe sees every response's
@@ -253,7 +257,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			req.Header[k] = v
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("User-Agent", UserAgent())
+		req.Header.Set("User-Agent", UserAgent(c.o.Version))
 		if stats != nil {
 			stats.Calls.Add(1)
 			if attempt > 0 {
