@@ -2,12 +2,10 @@ package remediate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/notify"
-	"github.com/sharedrift/sharedrift/notify/slack"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -65,30 +63,6 @@ func (n OutboxNotifier) CapReached(ctx context.Context, ev CapEvent) error {
 		return fmt.Errorf("enqueue cap notification: %w", err)
 	}
 	return nil
-}
-
-// SlackApprover adapts the service to the Slack buttons' Approver.
-type SlackApprover struct {
-	S *Service
-}
-
-var _ slack.Approver = SlackApprover{}
-
-// Approve implements slack.Approver.
-func (a SlackApprover) Approve(ctx context.Context, tenantName, fp, by string) error {
-	return slackErr(a.S.Approve(ctx, tenantName, fp, by))
-}
-
-// Reject implements slack.Approver.
-func (a SlackApprover) Reject(ctx context.Context, tenantName, fp, by string) error {
-	return slackErr(a.S.Reject(ctx, tenantName, fp, by))
-}
-
-func slackErr(err error) error {
-	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: %w", slack.ErrNotFound, err)
-	}
-	return err
 }
 
 // Remediable reports whether findings of a rule should carry Approve fix /

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -105,7 +107,7 @@ func TestSlackApproveAppliesAndResolvesInThread(t *testing.T) {
 		run = rep
 	}
 	h, err := slack.NewInteractionHandler(notify.InteractivityConfig{SigningSecret: signingSecret, AllowedUsers: []string{"U0ADMIN01"}},
-		slack.HandlerOptions{Actions: notifystore.FindingActions{S: r.st}, Approver: remediate.SlackApprover{S: r.svc},
+		slack.HandlerOptions{Actions: notifystore.FindingActions{S: r.st}, Approver: approver{r.svc},
 			HTTPClient: srv.Client(), ResponseURLAllowed: func(*url.URL) bool { return true }})
 	if err != nil {
 		t.Fatal(err)
@@ -154,4 +156,23 @@ func TestSlackApproveAppliesAndResolvesInThread(t *testing.T) {
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("approving an applied plan: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// approver maps an unknown plan to Slack's not-found, as the daemon's
+// wiring does.
+type approver struct{ s *remediate.Service }
+
+func (a approver) Approve(ctx context.Context, tenantName, fp, by string) error {
+	return notFound(a.s.Approve(ctx, tenantName, fp, by))
+}
+
+func (a approver) Reject(ctx context.Context, tenantName, fp, by string) error {
+	return notFound(a.s.Reject(ctx, tenantName, fp, by))
+}
+
+func notFound(err error) error {
+	if errors.Is(err, remediate.ErrNotFound) {
+		return fmt.Errorf("%w: %w", slack.ErrNotFound, err)
+	}
+	return err
 }

@@ -246,7 +246,7 @@ func (r *Remediations) Approve(ctx context.Context, tenantName, fp, by string) e
 	if err != nil {
 		return fmt.Errorf("%w: %w", slack.ErrNotFound, err)
 	}
-	return remediate.SlackApprover{S: svc}.Approve(ctx, tenantName, fp, by)
+	return slackErr(svc.Approve(ctx, tenantName, fp, by))
 }
 
 // Reject implements daemon.Remediation and slack.Approver.
@@ -255,7 +255,16 @@ func (r *Remediations) Reject(ctx context.Context, tenantName, fp, by string) er
 	if err != nil {
 		return fmt.Errorf("%w: %w", slack.ErrNotFound, err)
 	}
-	return remediate.SlackApprover{S: svc}.Reject(ctx, tenantName, fp, by)
+	return slackErr(svc.Reject(ctx, tenantName, fp, by))
+}
+
+// slackErr marks an unknown plan as Slack's not-found, which the buttons
+// answer as such.
+func slackErr(err error) error {
+	if errors.Is(err, remediate.ErrNotFound) {
+		return fmt.Errorf("%w: %w", slack.ErrNotFound, err)
+	}
+	return err
 }
 
 // Apply implements daemon.Remediation.
