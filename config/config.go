@@ -6,7 +6,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/sharedrift/sharedrift/notify"
+	"github.com/sharedrift/sharedrift/config/notifyconf"
 )
 
 // Config is the whole daemon configuration.
@@ -16,7 +16,7 @@ type Config struct {
 	HTTP      HTTP              `koanf:"http"`
 	Scheduler Scheduler         `koanf:"scheduler"`
 	Defaults  Defaults          `koanf:"defaults"`
-	Notify    notify.Config     `koanf:"notify"`
+	Notify    notifyconf.Config `koanf:"notify"`
 	Tenants   map[string]Tenant `koanf:"tenants"`
 }
 
@@ -154,7 +154,7 @@ type Credentials struct {
 // TenantNotify routes a tenant's findings to destinations. Load appends
 // these routes to notify.routes, limited to the tenant.
 type TenantNotify struct {
-	Routes []notify.Route `koanf:"routes"`
+	Routes []notifyconf.Route `koanf:"routes"`
 }
 
 // Remediation modes, from least to most active.

@@ -16,8 +16,8 @@ import (
 	"github.com/knadh/koanf/v2"
 	"github.com/spf13/pflag"
 
+	"github.com/sharedrift/sharedrift/config/notifyconf"
 	"github.com/sharedrift/sharedrift/internal/readcap"
-	"github.com/sharedrift/sharedrift/notify"
 )
 
 // EnvPrefix starts every environment variable that sets a configuration key.
@@ -214,7 +214,7 @@ var (
 	durationType    = reflect.TypeOf(Duration(0))
 	stdDurationType = reflect.TypeOf(time.Duration(0))
 	secretRefType   = reflect.TypeOf(SecretRef{})
-	notifySecret    = reflect.TypeOf(notify.Secret(""))
+	notifySecret    = reflect.TypeOf(notifyconf.Secret(""))
 )
 
 // decodeHook converts the string forms checkValue has already vetted:

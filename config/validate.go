@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sharedrift/sharedrift/config/notifyconf"
 	"github.com/sharedrift/sharedrift/internal/readcap"
-	"github.com/sharedrift/sharedrift/notify"
 )
 
 var (
@@ -309,9 +309,9 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 		switch {
 		case !ok:
 			ps.add(src, dk, fmt.Sprintf("unknown destination %q", d))
-		case dc.Type == notify.TypeSlack && (dc.Slack == nil || dc.Slack.Token == ""):
+		case dc.Type == notifyconf.TypeSlack && (dc.Slack == nil || dc.Slack.Token == ""):
 			ps.add(src, dk, fmt.Sprintf("destination %q: uploading a report needs a Slack bot token (an incoming webhook cannot carry files)", d))
-		case dc.Type != notify.TypeSlack && dc.Type != notify.TypeEmail:
+		case dc.Type != notifyconf.TypeSlack && dc.Type != notifyconf.TypeEmail:
 			ps.add(src, dk, fmt.Sprintf("destination %q: reports go to slack or email destinations, not %s", d, dc.Type))
 		}
 	}

@@ -1,4 +1,8 @@
-package notify
+// Package notifyconf is the notifications part of the configuration:
+// destinations, routes, digests, reminders, delivery and interactivity,
+// with their validation. It is a leaf, so that the configuration does not
+// depend on the notification machinery that consumes it.
+package notifyconf
 
 import (
 	"encoding/json"
@@ -454,52 +458,6 @@ func knownSection(s tenant.Section) bool {
 		}
 	}
 	return false
-}
-
-// Matches reports whether the route selects f.
-func (r *Route) Matches(f *Finding) bool {
-	if len(r.Tenants) > 0 && !contains(r.Tenants, f.Tenant) {
-		return false
-	}
-	if r.MinSeverity != "" && !f.Severity.AtLeast(r.MinSeverity) {
-		return false
-	}
-	if len(r.Sections) > 0 && !contains(r.Sections, f.Section) {
-		return false
-	}
-	if len(r.Rules) > 0 {
-		ok := false
-		for _, p := range r.Rules {
-			if m, _ := path.Match(p, f.RuleID); m {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func contains[T comparable](xs []T, x T) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// Destinations returns the destinations f is routed to, in route order, each once.
-func Destinations(routes []Route, f *Finding) []string {
-	var out []string
-	for i := range routes {
-		if routes[i].Matches(f) && !contains(out, routes[i].Destination) {
-			out = append(out, routes[i].Destination)
-		}
-	}
-	return out
 }
 
 // Lookup returns the destination named name.
