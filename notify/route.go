@@ -10,6 +10,7 @@ import (
 // The notification settings are defined with the configuration (package
 // notifyconf); these names keep them at hand where they are consumed.
 type (
+	// Secret is a credential from configuration (see notifyconf.Secret).
 	Secret              = notifyconf.Secret
 	Config              = notifyconf.Config
 	DestinationConfig   = notifyconf.DestinationConfig
