@@ -8,22 +8,44 @@ import (
 )
 
 // The notification settings are defined with the configuration (package
-// notifyconf); these names keep them at hand where they are consumed.
-type (
-	// Secret is a credential from configuration (see notifyconf.Secret).
-	Secret              = notifyconf.Secret
-	Config              = notifyconf.Config
-	DestinationConfig   = notifyconf.DestinationConfig
-	SlackConfig         = notifyconf.SlackConfig
-	TeamsConfig         = notifyconf.TeamsConfig
-	WebhookConfig       = notifyconf.WebhookConfig
-	EmailConfig         = notifyconf.EmailConfig
-	Route               = notifyconf.Route
-	DigestConfig        = notifyconf.DigestConfig
-	ReminderConfig      = notifyconf.ReminderConfig
-	DeliveryConfig      = notifyconf.DeliveryConfig
-	InteractivityConfig = notifyconf.InteractivityConfig
-)
+// notifyconf), which must not depend on notify; these aliases keep their
+// names at hand where they are consumed.
+
+// Secret is notifyconf.Secret.
+type Secret = notifyconf.Secret
+
+// Config is notifyconf.Config.
+type Config = notifyconf.Config
+
+// DestinationConfig is notifyconf.DestinationConfig.
+type DestinationConfig = notifyconf.DestinationConfig
+
+// SlackConfig is notifyconf.SlackConfig.
+type SlackConfig = notifyconf.SlackConfig
+
+// TeamsConfig is notifyconf.TeamsConfig.
+type TeamsConfig = notifyconf.TeamsConfig
+
+// WebhookConfig is notifyconf.WebhookConfig.
+type WebhookConfig = notifyconf.WebhookConfig
+
+// EmailConfig is notifyconf.EmailConfig.
+type EmailConfig = notifyconf.EmailConfig
+
+// Route is notifyconf.Route.
+type Route = notifyconf.Route
+
+// DigestConfig is notifyconf.DigestConfig.
+type DigestConfig = notifyconf.DigestConfig
+
+// ReminderConfig is notifyconf.ReminderConfig.
+type ReminderConfig = notifyconf.ReminderConfig
+
+// DeliveryConfig is notifyconf.DeliveryConfig.
+type DeliveryConfig = notifyconf.DeliveryConfig
+
+// InteractivityConfig is notifyconf.InteractivityConfig.
+type InteractivityConfig = notifyconf.InteractivityConfig
 
 // Destination types.
 const (
