@@ -21,10 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/baselines"
-	"github.com/sharedrift/sharedrift/drift"
-	"github.com/sharedrift/sharedrift/rules"
-	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
 	"github.com/sharedrift/sharedrift/store"
@@ -295,76 +293,30 @@ func (e *env) close() {
 	}
 }
 
-// storeState lets the sources resume from the store.
-type storeState struct {
-	st     store.Store
-	tenant string
-	mu     sync.Mutex
-	tokens map[string]string
-}
-
-func (s *storeState) DeltaToken(ctx context.Context, key string) (string, error) {
-	return s.st.DeltaToken(ctx, s.tenant, key)
-}
-
-func (s *storeState) Previous(ctx context.Context, sec tenant.Section, fn func([]byte) error) error {
-	return s.st.CurrentObjects(ctx, s.tenant, sec, func(o drift.Object) error { return fn(o.Doc) })
-}
-
-func (s *storeState) SaveDeltaTokens(_ tenant.Section, toks map[string]string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range toks {
-		s.tokens[k] = v
-	}
-}
-
 // scan runs one scan and records it, measuring it.
 func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	meta := e.srv.Meta()
-	state := &storeState{st: e.st, tenant: meta.Tenant, tokens: map[string]string{}}
-	srcs, err := m365.SourcesFor(e.client, m365.SourceOptions{State: state, Concurrency: e.cfg.Concurrency, SitePropertiesEvery: e.cfg.SitePropertiesEvery,
-		SitePropertiesPages: e.cfg.SitePropertiesPages, Now: e.srv.Clock().Now}, benchSections...)
-	if err != nil {
-		return Run{}, store.Scan{}, err
-	}
 	runtime.GC()
 	debug.FreeOSMemory()
 	e.srv.ResetUsage()
 	mem := startMemory(e.cfg.HeapProfile, e.cfg.Logger)
 	start := time.Now()
-	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: meta.Tenant, TenantID: meta.TenantID, Timeout: 6 * time.Hour, Logger: e.cfg.Logger})
-	defer snap.Close()
-	collected := time.Since(start)
-	if err := ctx.Err(); err != nil {
-		mem.stop()
-		return Run{}, store.Scan{}, err
-	}
-	afterCollect := liveHeap()
-	// As the daemon does: results stream into a spool the store reads.
-	results := tenant.NewResultSpool("", 0)
-	defer results.Close()
-	if e.base != nil {
-		if err := rules.Stream(snap, e.base, results.Add); err != nil {
-			mem.stop()
-			return Run{}, store.Scan{}, fmt.Errorf("evaluate: %w", err)
-		}
-	}
-	afterRules := liveHeap()
-	in := store.ScanInput{Snapshot: snap, ResultSet: results, Baseline: e.cfg.Baseline, StartedAt: start}
-	complete := true
-	for _, sec := range benchSections {
-		complete = complete && snap.Complete(sec)
-	}
-	if complete {
-		in.DeltaTokens = state.tokens
-	}
-	sc, err := e.st.RecordScan(ctx, in)
+	var collected time.Duration
+	var afterCollect, afterRules int64
+	// The daemon's scan, measured between its steps.
+	scanned, err := app.Scan(ctx, e.st, app.ScanJob{Tenant: meta.Tenant, TenantID: meta.TenantID, Client: e.client,
+		Sources: m365.SourceOptions{Concurrency: e.cfg.Concurrency, SitePropertiesEvery: e.cfg.SitePropertiesEvery,
+			SitePropertiesPages: e.cfg.SitePropertiesPages, Now: e.srv.Clock().Now},
+		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: start, Timeout: 6 * time.Hour, Logger: e.cfg.Logger,
+		Collected: func(*tenant.Snapshot) { collected, afterCollect = time.Since(start), liveHeap() },
+		Evaluated: func() { afterRules = liveHeap() }})
 	wall := time.Since(start)
 	rss, heap, goBytes := mem.stop()
 	if err != nil {
 		return Run{}, store.Scan{}, err
 	}
+	defer scanned.Close()
+	sc, snap := scanned.Scan, scanned.Snapshot
 	u := e.srv.Usage()
 	r := Run{Name: name, Calls: u.Requests, SubRequests: u.SubRequests, CallsByKind: u.ByKind,
 		RU: sc.Stats.RU, ServedRU: u.RU, EntraRU: u.EntraRU, Throttled: u.Throttled, ThrottledByKind: u.ThrottledByKind, PermissionCalls: u.ByKind["permissions"],
@@ -372,7 +324,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap, PeakGoBytes: goBytes,
 		LiveHeapAfterCollectBytes: afterCollect, LiveHeapAfterRulesBytes: afterRules,
 		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
-		Sections: map[tenant.Section]tenant.State{}, Links: snap.LinkCount(), Guests: len(snap.Guests), TokensWritten: len(in.DeltaTokens)}
+		Sections: map[tenant.Section]tenant.State{}, Links: snap.LinkCount(), Guests: len(snap.Guests), TokensWritten: scanned.Tokens}
 	for _, sec := range benchSections {
 		r.Sections[sec] = snap.Status[sec].State
 		if !snap.Complete(sec) {

@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sharedrift/sharedrift/config"
-	"github.com/sharedrift/sharedrift/daemon/pipeline"
+	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 )
@@ -83,7 +83,7 @@ func tenantConnection(path, name string) (tc m365.TenantConfig, fixture string, 
 	if t.Fixture != "" {
 		return tc, t.Fixture, nil
 	}
-	tc = pipeline.LiveConfig(t)
+	tc = app.LiveConfig(t)
 	if tc.TenantID == "" {
 		return tc, "", errors.New(path + ": tenants." + name + ".tenant_id: required")
 	}

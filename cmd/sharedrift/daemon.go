@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sharedrift/sharedrift/config"
-	"github.com/sharedrift/sharedrift/daemon/pipeline"
+	"github.com/sharedrift/sharedrift/app"
 )
 
 // daemonFlagKeys maps the daemon's flags to configuration keys; flags win
@@ -69,7 +69,7 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			ver, _ := buildInfo()
-			svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: openFixture})
+			svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: openFixture})
 			if err != nil {
 				return err
 			}

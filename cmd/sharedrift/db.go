@@ -20,7 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sharedrift/sharedrift/config"
-	"github.com/sharedrift/sharedrift/daemon/pipeline"
+	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/store"
 )
@@ -192,7 +192,7 @@ type recordStep struct {
 	flags *storeFlags
 	// st and state are set when collection resumed from the store.
 	st    store.Store
-	state *pipeline.State
+	state *app.State
 }
 
 func (r *recordStep) addFlags(fs *pflag.FlagSet) { r.flags = addStoreFlags(fs) }
@@ -210,7 +210,7 @@ func (r *recordStep) resume(log *slog.Logger) stateFunc {
 			return nil, err
 		}
 		r.st = s
-		r.state = pipeline.NewState(s, tenantName, config.DefaultFullScanEvery, time.Now())
+		r.state = app.NewState(s, tenantName, config.DefaultFullScanEvery, time.Now())
 		return r.state, nil
 	}
 }

@@ -22,7 +22,7 @@ import (
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/daemon"
-	"github.com/sharedrift/sharedrift/daemon/pipeline"
+	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/store"
 )
 
@@ -119,7 +119,7 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	defer stop()
 	ver, _ := buildInfo()
 	cycles := &demoCycles{out: out, stateDir: o.stateDir}
-	svc, err := pipeline.Open(ctx, cfg, pipeline.ServiceOptions{Logger: log, Version: ver, OpenFixture: openFixture, WrapScan: cycles.wrap})
+	svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Version: ver, OpenFixture: openFixture, WrapScan: cycles.wrap})
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 type demoCycles struct {
 	out      io.Writer
 	stateDir string
-	svc      *pipeline.Service
+	svc      *app.Service
 	api      string
 	token    string
 
@@ -212,7 +212,7 @@ func (d *demoCycles) after(ctx context.Context, res daemon.ScanResult, scanErr e
 // demoChange adds an Anyone link and fixes one guest-invitation domain
 // drift in the fake tenant, as an admin would, and says what it did. A
 // fixture without those objects gets a note instead of a change.
-func demoChange(ctx context.Context, svc *pipeline.Service) []string {
+func demoChange(ctx context.Context, svc *app.Service) []string {
 	c := svc.Pipeline.Client(demoTenant)
 	if c == nil {
 		return []string{"no fake tenant to change"}

@@ -16,7 +16,7 @@ func TestSharedriftLayering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"tenant", "rules", "config", "daemon/pipeline", "scanner/m365/m365test", "cmd/sharedrift"} {
+	for _, p := range []string{"tenant", "rules", "config", "app", "scanner/m365/m365test", "cmd/sharedrift"} {
 		if _, ok := imports[Module+"/"+p]; !ok {
 			t.Fatalf("package %s not found under %s: the walk is broken", p, root)
 		}
@@ -42,7 +42,7 @@ func TestViolationsCaught(t *testing.T) {
 		{m("remediate"), m("notify/slack"), "domain"},
 		{m("notify"), m("daemon"), "domain"},
 		{m("store"), m("scanner/m365"), "store"},
-		{m("daemon/pipeline"), m("scanner/m365/m365test"), "fake tenant"},
+		{m("app"), m("scanner/m365/m365test"), "fake tenant"},
 		{m("daemon"), m("notify/slack/slackfake"), "test doubles"},
 	}
 	for _, c := range cases {
@@ -58,7 +58,7 @@ func TestViolationsCaught(t *testing.T) {
 	allowed := map[string][]string{
 		m("rules"):          {m("tenant"), m("baselines"), "strings"},
 		m("config"):         {m("config/notifyconf"), m("internal/readcap"), "net/url"},
-		m("cmd/sharedrift"): {m("scanner/m365/m365test"), m("daemon/pipeline")},
+		m("cmd/sharedrift"): {m("scanner/m365/m365test"), m("app")},
 		m("bench"):          {m("scanner/m365/m365test")},
 		m("remediate"):      {m("store"), m("scanner/m365"), m("notify")},
 	}

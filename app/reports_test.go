@@ -1,4 +1,4 @@
-package pipeline
+package app
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 func reportConfig(t *testing.T, slackURL string) *config.Config {
 	t.Helper()
-	fixture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	fixture, err := filepath.Abs(filepath.Join("..", "testdata", "tenants", "fabrikam"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestScheduledReportToSlack(t *testing.T) {
 // TestReportDestinationErrors: a report sent where files cannot go fails
 // at start naming the tenant and the destination.
 func TestReportDestinationErrors(t *testing.T) {
-	fixture, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	fixture, _ := filepath.Abs(filepath.Join("..", "testdata", "tenants", "fabrikam"))
 	_, err := config.Load(config.Options{
 		Env: []string{"HOOK=0123456789abcdef0123"},
 		Overrides: map[string]any{

@@ -1,4 +1,4 @@
-package pipeline
+package app
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 func TestNotificationsPlannedAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	fixture, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	fixture, _ := filepath.Abs(filepath.Join("..", "testdata", "tenants", "fabrikam"))
 	load := func(withNotify bool) *config.Config {
 		ov := map[string]any{
 			"store.state_dir":           dir,

@@ -1,4 +1,4 @@
-package pipeline
+package app
 
 import (
 	"bufio"
@@ -197,7 +197,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if d := os.Getenv("SHAREDRIFT_TEST_KEEP_LOGS"); d != "" {
 		dir = d
 	}
-	fixture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "contoso"))
+	fixture, err := filepath.Abs(filepath.Join("..", "testdata", "tenants", "contoso"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package app
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 
 func fabrikamConfig(t *testing.T, stateDir string) *config.Config {
 	t.Helper()
-	fixture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	fixture, err := filepath.Abs(filepath.Join("..", "testdata", "tenants", "fabrikam"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestOpenErrorsNameTenant(t *testing.T) {
 // destination through the outbox worker the service runs.
 func TestNotificationsFlow(t *testing.T) {
 	hook, got := recordingHook(t)
-	fixture, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	fixture, _ := filepath.Abs(filepath.Join("..", "testdata", "tenants", "fabrikam"))
 	t.Setenv("HOOK_SECRET", "0123456789abcdef0123")
 	cfg, err := config.Load(config.Options{
 		Overrides: map[string]any{

@@ -1,4 +1,4 @@
-package pipeline
+package app
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 
 func autoConfig(t *testing.T, extra map[string]any) *config.Config {
 	t.Helper()
-	fixture, err := filepath.Abs(filepath.Join("..", "..", "testdata", "tenants", "fabrikam"))
+	fixture, err := filepath.Abs(filepath.Join("..", "testdata", "tenants", "fabrikam"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 // for fixture tenants), evaluates the rules against the tenant's baseline
 // and records the scan in the store, fenced on the tenant's lease. It also
 // adapts the store to the daemon's Coordinator, Reader and metrics source.
-package pipeline
+package app
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/daemon"
 	"github.com/sharedrift/sharedrift/rules"
-	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -222,37 +221,21 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 	if started.Before(req.Slot) {
 		started = req.Slot
 	}
-	opts := scanner.Options{Tenant: tg.cfg.Name, TenantID: tg.cfg.TenantID, Timeout: p.o.SectionTimeout, Logger: p.log, Now: tg.now}
-	// Collection resumes from the stored delta tokens and objects; the
-	// tokens of the sections that complete are stored with the scan.
-	state := NewState(p.o.Store, tg.cfg.Name, tg.cfg.FullScanEvery.D(), started)
-	so := m365.SourceOptions{State: state, GuestRefresh: state.fullEvery, SitePropertiesEvery: tg.cfg.SitePropertiesEvery.D(),
-		SitePropertiesPages: tg.cfg.SitePropertiesWindow(), Now: tg.now}
-	snap := scanner.Scan(ctx, m365.Sources(tg.client, so), opts)
-	if err := ctx.Err(); err != nil {
-		// Sections cut short by cancellation are not a tenant's state.
-		return daemon.ScanResult{}, fmt.Errorf("collect %s: %w", tg.cfg.Name, context.Cause(ctx))
-	}
-	defer snap.Close()
-	// Results are spooled: a large tenant fails rules on a million links,
-	// and the store reads them in the spool's order.
-	results := tenant.NewResultSpool("", 0)
-	defer results.Close()
-	if err := rules.Stream(snap, tg.baseline, results.Add); err != nil {
-		return daemon.ScanResult{}, fmt.Errorf("evaluate %s: %w", tg.cfg.Name, err)
-	}
-
-	in := store.ScanInput{Snapshot: snap, ResultSet: results, Baseline: tg.cfg.Baseline, StartedAt: started, DeltaTokens: state.Tokens(snap)}
+	job := ScanJob{Tenant: tg.cfg.Name, TenantID: tg.cfg.TenantID, Client: tg.client, Baseline: tg.baseline, BaselineRef: tg.cfg.Baseline,
+		FullEvery: tg.cfg.FullScanEvery.D(), Started: started, Timeout: p.o.SectionTimeout, Clock: tg.now, Logger: p.log,
+		Sources: m365.SourceOptions{SitePropertiesEvery: tg.cfg.SitePropertiesEvery.D(), SitePropertiesPages: tg.cfg.SitePropertiesWindow(), Now: tg.now}}
 	if req.Lease.Name != "" {
-		in.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
+		job.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
 	}
-	sc, err := p.o.Store.RecordScan(ctx, in)
+	scanned, err := Scan(ctx, p.o.Store, job)
 	if errors.Is(err, store.ErrLeaseLost) {
 		return daemon.ScanResult{}, daemon.ErrLeaseLost
 	}
 	if err != nil {
-		return daemon.ScanResult{}, fmt.Errorf("record scan of %s: %w", tg.cfg.Name, err)
+		return daemon.ScanResult{}, err
 	}
+	defer scanned.Close()
+	sc, snap, results := scanned.Scan, scanned.Snapshot, scanned.Results
 	res := daemon.ScanResult{ScanID: sc.ID, Status: string(sc.Status),
 		Calls: int(sc.Stats.APICalls), Throttled: int(sc.Stats.Throttled), RU: sc.Stats.RU}
 	// Excepted failures are passes by now: every failure counts.

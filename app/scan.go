@@ -1,0 +1,160 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/rules"
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// ScanStore is what a scan reads and writes: the delta tokens and current
+// objects it resumes from, and the recording of the scan.
+type ScanStore interface {
+	stateStore
+	RecordScan(ctx context.Context, in store.ScanInput) (store.Scan, error)
+}
+
+// ScanJob is one scan of one tenant.
+type ScanJob struct {
+	Tenant   string
+	TenantID string
+	Client   *m365.Client
+	// Sources tunes the collector; Scan sets its State (and GuestRefresh to
+	// FullEvery when unset).
+	Sources m365.SourceOptions
+	// Sections limits the scan to these sections; nil means all.
+	Sections []tenant.Section
+	// Baseline is evaluated on the snapshot (no results without one);
+	// BaselineRef is what the scan records as its baseline.
+	Baseline    *baselines.Baseline
+	BaselineRef string
+	// FullEvery is how often each section is read in full (default
+	// config.DefaultFullScanEvery).
+	FullEvery time.Duration
+	// Started is when the scan started (default now).
+	Started time.Time
+	// Timeout bounds each section's collection (scanner default when 0).
+	Timeout time.Duration
+	// Clock stamps the snapshot's collection time (default time.Now); a
+	// fixture tenant's clock keeps age-based rules reproducible.
+	Clock func() time.Time
+	// Fence, when set, commits the scan only while this lease is held.
+	Fence  *store.Lease
+	Logger *slog.Logger
+	// Collected and Evaluated, when set, are called after collection and
+	// after evaluation (the benchmark measures between them).
+	Collected func(*tenant.Snapshot)
+	Evaluated func()
+}
+
+// Scanned is a recorded scan with what it was computed from. Close
+// releases the snapshot's and the results' spools.
+type Scanned struct {
+	Scan     store.Scan
+	Snapshot *tenant.Snapshot
+	Results  *tenant.ResultSpool
+	// Tokens is how many delta tokens were stored with the scan.
+	Tokens int
+}
+
+// Close releases the spools.
+func (s *Scanned) Close() {
+	s.Results.Close()
+	s.Snapshot.Close()
+}
+
+// Scan is sharedrift's one scan: collect the tenant (incrementally, from
+// the store's delta tokens and objects), evaluate the baseline's rules
+// into a spool, and record it all in one transaction with the tokens of
+// the sections that completed. The daemon, `scan --store`, `remediate
+// plan` and the benchmark all scan through it. The caller closes the
+// result.
+func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
+	if job.Client == nil {
+		return nil, errors.New("scan: no client")
+	}
+	started := job.Started
+	if started.IsZero() {
+		started = time.Now().UTC()
+	}
+	log := job.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	state := NewState(st, job.Tenant, job.FullEvery, started)
+	so := job.Sources
+	so.State = state
+	if so.GuestRefresh == 0 {
+		so.GuestRefresh = state.fullEvery
+	}
+	srcs := m365.Sources(job.Client, so)
+	if job.Sections != nil {
+		var err error
+		if srcs, err = m365.SourcesFor(job.Client, so, job.Sections...); err != nil {
+			return nil, err
+		}
+	}
+	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: job.Tenant, TenantID: job.TenantID, Timeout: job.Timeout, Logger: log, Now: job.Clock})
+	if err := ctx.Err(); err != nil {
+		// Sections cut short by cancellation are not a tenant's state.
+		snap.Close()
+		return nil, fmt.Errorf("collect %s: %w", job.Tenant, context.Cause(ctx))
+	}
+	if job.Collected != nil {
+		job.Collected(snap)
+	}
+	out, err := Record(ctx, st, snap, RecordJob{Baseline: job.Baseline, BaselineRef: job.BaselineRef, Started: started,
+		Tokens: state.Tokens(snap), Fence: job.Fence, Evaluated: job.Evaluated})
+	if err != nil {
+		snap.Close()
+		return nil, err
+	}
+	return out, nil
+}
+
+// RecordJob is how a collected snapshot is recorded.
+type RecordJob struct {
+	Baseline    *baselines.Baseline
+	BaselineRef string
+	Started     time.Time
+	// Tokens are the delta tokens to store with the scan.
+	Tokens    map[string]string
+	Fence     *store.Lease
+	Evaluated func()
+}
+
+// Record evaluates the baseline's rules on a collected snapshot, streaming
+// the results into a spool, and records the scan. On success the result
+// owns snap; on error the caller still does.
+func Record(ctx context.Context, st ScanStore, snap *tenant.Snapshot, job RecordJob) (*Scanned, error) {
+	// Results are spooled: a large tenant fails rules on a million links,
+	// and the store reads them in the spool's order.
+	results := tenant.NewResultSpool("", 0)
+	if job.Baseline != nil {
+		if err := rules.Stream(snap, job.Baseline, results.Add); err != nil {
+			results.Close()
+			return nil, fmt.Errorf("evaluate %s: %w", snap.Tenant, err)
+		}
+	}
+	if job.Evaluated != nil {
+		job.Evaluated()
+	}
+	in := store.ScanInput{Snapshot: snap, ResultSet: results, Baseline: job.BaselineRef, StartedAt: job.Started, DeltaTokens: job.Tokens, Fence: job.Fence}
+	sc, err := st.RecordScan(ctx, in)
+	if err != nil {
+		results.Close()
+		if errors.Is(err, store.ErrLeaseLost) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("record scan of %s: %w", snap.Tenant, err)
+	}
+	return &Scanned{Scan: sc, Snapshot: snap, Results: results, Tokens: len(job.Tokens)}, nil
+}
