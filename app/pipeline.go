@@ -1,8 +1,3 @@
-// Package pipeline wires the real stages into the daemon: it collects a
-// tenant through the Microsoft 365 collector (or an in-process fake tenant
-// for fixture tenants), evaluates the rules against the tenant's baseline
-// and records the scan in the store, fenced on the tenant's lease. It also
-// adapts the store to the daemon's Coordinator, Reader and metrics source.
 package app
 
 import (

@@ -8,8 +8,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/app"
+	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 )

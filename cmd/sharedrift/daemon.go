@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/app"
+	"github.com/sharedrift/sharedrift/config"
 )
 
 // daemonFlagKeys maps the daemon's flags to configuration keys; flags win

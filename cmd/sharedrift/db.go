@@ -19,8 +19,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/app"
+	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/store"
 )

@@ -20,9 +20,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/daemon"
-	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/store"
 )
 
