@@ -63,12 +63,17 @@ type Scanned struct {
 	Results  *tenant.ResultSpool
 	// Tokens is how many delta tokens were stored with the scan.
 	Tokens int
+	// ownSnapshot is set when Scan collected the snapshot.
+	ownSnapshot bool
 }
 
-// Close releases the spools.
+// Close releases the results' spool, and the snapshot's when Scan
+// collected it.
 func (s *Scanned) Close() {
 	s.Results.Close()
-	s.Snapshot.Close()
+	if s.ownSnapshot {
+		s.Snapshot.Close()
+	}
 }
 
 // Scan is sharedrift's one scan: collect the tenant (incrementally, from
@@ -117,6 +122,7 @@ func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
 		snap.Close()
 		return nil, err
 	}
+	out.ownSnapshot = true
 	return out, nil
 }
 
@@ -132,8 +138,7 @@ type RecordJob struct {
 }
 
 // Record evaluates the baseline's rules on a collected snapshot, streaming
-// the results into a spool, and records the scan. On success the result
-// owns snap; on error the caller still does.
+// the results into a spool, and records the scan. The caller keeps snap.
 func Record(ctx context.Context, st ScanStore, snap *tenant.Snapshot, job RecordJob) (*Scanned, error) {
 	// Results are spooled: a large tenant fails rules on a million links,
 	// and the store reads them in the spool's order.

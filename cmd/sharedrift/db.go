@@ -234,15 +234,17 @@ func (r *recordStep) run(ctx context.Context, log *slog.Logger, sc *scanOutcome)
 		}
 		defer s.Close()
 	}
-	in := store.ScanInput{Snapshot: sc.Snapshot, Results: sc.Results, Baseline: sc.BaselineRef}
+	job := app.RecordJob{Baseline: sc.Baseline, BaselineRef: sc.BaselineRef}
 	if r.state != nil {
 		// Only the tokens of sections that completed advance.
-		in.DeltaTokens = r.state.Tokens(sc.Snapshot)
+		job.Tokens = r.state.Tokens(sc.Snapshot)
 	}
-	rec, err := s.RecordScan(ctx, in)
+	scanned, err := app.Record(ctx, s, sc.Snapshot, job)
 	if err != nil {
 		return err
 	}
+	defer scanned.Close()
+	rec := scanned.Scan
 	log.Info("scan stored", "store", s.Target(), "scan_id", rec.ID, "changes", rec.Changes,
 		"findings_new", rec.FindingsNew, "findings_resolved", rec.FindingsResolved, "findings_open", rec.FindingsOpen)
 	return nil
