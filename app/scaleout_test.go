@@ -3,9 +3,6 @@ package app
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/daemon"
+	"github.com/sharedrift/sharedrift/internal/pgtest"
 	"github.com/sharedrift/sharedrift/store"
 )
 
@@ -69,38 +67,7 @@ func runChild(path string) int {
 }
 
 // testDSN returns the PostgreSQL the test command started, in a fresh schema.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SHAREDRIFT_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Fatal("SHAREDRIFT_TEST_POSTGRES_DSN is not set: run ./scripts/test.sh, which starts a throwaway PostgreSQL")
-	}
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	schema := "daemon_" + hex.EncodeToString(b)
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if db, err := sql.Open("postgres", dsn); err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		return dsn + sep + "search_path=" + schema
-	}
-	return dsn + " search_path=" + schema
-}
+func testDSN(t *testing.T) string { return pgtest.Schema(t) }
 
 type replica struct {
 	cmd *exec.Cmd

@@ -1,17 +1,15 @@
 package rules_test
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sharedrift/sharedrift/internal/golden"
 	"github.com/sharedrift/sharedrift/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/rules.md from the built-in rules")
 
 // renderRulesDoc renders docs/rules.md from the registry, so the document
 // cannot drift from the code.
@@ -109,7 +107,7 @@ func anchor(id string) string {
 func TestRulesDoc(t *testing.T) {
 	path := filepath.Join("..", "docs", "rules.md")
 	want := renderRulesDoc()
-	if *update {
+	if golden.Updating() {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +117,7 @@ func TestRulesDoc(t *testing.T) {
 		t.Fatalf("read %s (regenerate with -update): %v", path, err)
 	}
 	if string(got) != want {
-		t.Errorf("%s is out of date; run: go test ./rules -run TestRulesDoc -update", path)
+		t.Errorf("%s is out of date; run: make golden", path)
 	}
 	for _, r := range rules.Builtin() {
 		if !strings.Contains(string(got), "### "+r.Meta().ID+"\n") {

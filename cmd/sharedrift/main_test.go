@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,12 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	goldenfile "github.com/sharedrift/sharedrift/internal/golden"
 	"github.com/sharedrift/sharedrift/output"
 	"github.com/sharedrift/sharedrift/rules"
 	"github.com/sharedrift/sharedrift/tenant"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 const (
 	fabrikam = "../../testdata/snapshots/fabrikam.json"
@@ -37,20 +35,7 @@ func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(goldDir, name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/sharedrift -run Golden -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (rerun with -update if the change is intended):\n%s", path, firstDiff(string(want), got))
-	}
+	goldenfile.Check(t, filepath.Join(goldDir, name), []byte(got))
 }
 
 // firstDiff shows the first differing line, enough to see what changed.

@@ -2,18 +2,15 @@ package notifystore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sharedrift/sharedrift/internal/pgtest"
 	"github.com/sharedrift/sharedrift/notify"
 	"github.com/sharedrift/sharedrift/notify/notifystore"
 	"github.com/sharedrift/sharedrift/notify/slack"
@@ -51,16 +48,12 @@ func backends(t *testing.T) []backend {
 			return st
 		}},
 		{"postgres", func(t *testing.T, now func() time.Time) store.Store {
-			dsn := os.Getenv("SHAREDRIFT_TEST_POSTGRES_DSN")
-			if dsn == "" {
-				t.Fatal("SHAREDRIFT_TEST_POSTGRES_DSN is not set; run ./scripts/test.sh, which starts a throwaway PostgreSQL")
-			}
-			schema, ok := pgSchema[t.Name()]
+			dsn, ok := pgSchema[t.Name()]
 			if !ok {
-				schema = freshSchema(t, dsn)
-				pgSchema[t.Name()] = schema
+				dsn = pgtest.Schema(t)
+				pgSchema[t.Name()] = dsn
 			}
-			st, err := store.Open(context.Background(), withSearchPath(dsn, schema), store.Options{Now: now})
+			st, err := store.Open(context.Background(), dsn, store.Options{Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,41 +61,6 @@ func backends(t *testing.T) []backend {
 			return st
 		}},
 	}
-}
-
-// freshSchema isolates a test in its own PostgreSQL schema.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "notify_" + hex.EncodeToString(b)
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("postgres", dsn)
-		if err == nil {
-			_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	return schema
-}
-
-func withSearchPath(dsn, schema string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		sep := "?"
-		if strings.Contains(dsn, "?") {
-			sep = "&"
-		}
-		return dsn + sep + "search_path=" + schema
-	}
-	return dsn + " search_path=" + schema
 }
 
 // rig is one daemon's worth of notification plumbing over a store.

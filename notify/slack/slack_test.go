@@ -5,20 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sharedrift/sharedrift/internal/golden"
 	"github.com/sharedrift/sharedrift/notify"
 	"github.com/sharedrift/sharedrift/notify/slack/slackfake"
 	"github.com/sharedrift/sharedrift/tenant"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const goldenDir = "../../testdata/golden/notify"
 
@@ -60,29 +57,14 @@ func newNotifier(t *testing.T, srv *slackfake.Server, channel string) *Notifier 
 }
 
 // golden compares the Block Kit JSON of a recorded request with a file.
-func golden(t *testing.T, name, blocks string) {
+func goldenBlocks(t *testing.T, name, blocks string) {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, []byte(blocks), "", "  "); err != nil {
 		t.Fatalf("blocks are not JSON: %v\n%s", err, blocks)
 	}
 	buf.WriteByte('\n')
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create): %v", err)
-	}
-	if !bytes.Equal(want, buf.Bytes()) {
-		t.Errorf("%s differs from the rendered payload (run with -update after checking):\n%s", path, buf.String())
-	}
+	golden.Check(t, filepath.Join(goldenDir, name), buf.Bytes())
 }
 
 func TestGoldenPayloads(t *testing.T) {
@@ -100,7 +82,7 @@ func TestGoldenPayloads(t *testing.T) {
 		t.Fatalf("new message not posted with a thread ref: %+v", newNote.Posted)
 	}
 	posts := srv.Calls("chat.postMessage")
-	golden(t, "slack_new_finding.json", posts[len(posts)-1].Form.Get("blocks"))
+	goldenBlocks(t, "slack_new_finding.json", posts[len(posts)-1].Form.Get("blocks"))
 
 	rf := f
 	rf.LastSeen = t0.Add(26 * time.Hour)
@@ -113,7 +95,7 @@ func TestGoldenPayloads(t *testing.T) {
 	if last.Form.Get("thread_ts") != newNote.Posted.TS || last.Form.Get("reply_broadcast") != "true" {
 		t.Errorf("reminder not broadcast into the original thread: thread_ts=%q broadcast=%q", last.Form.Get("thread_ts"), last.Form.Get("reply_broadcast"))
 	}
-	golden(t, "slack_reminder.json", last.Form.Get("blocks"))
+	goldenBlocks(t, "slack_reminder.json", last.Form.Get("blocks"))
 
 	resAt := t0.Add(50 * time.Hour)
 	sf := f
@@ -127,12 +109,12 @@ func TestGoldenPayloads(t *testing.T) {
 	if last.Form.Get("thread_ts") != newNote.Posted.TS {
 		t.Errorf("resolved reply not in the original thread: thread_ts=%q want %q", last.Form.Get("thread_ts"), newNote.Posted.TS)
 	}
-	golden(t, "slack_resolved_reply.json", last.Form.Get("blocks"))
+	goldenBlocks(t, "slack_resolved_reply.json", last.Form.Get("blocks"))
 	updates := srv.Calls("chat.update")
 	if len(updates) != 1 || updates[0].Form.Get("ts") != newNote.Posted.TS {
 		t.Fatalf("want one chat.update of the original, got %d", len(updates))
 	}
-	golden(t, "slack_resolved_original.json", updates[0].Form.Get("blocks"))
+	goldenBlocks(t, "slack_resolved_original.json", updates[0].Form.Get("blocks"))
 
 	var findings []notify.Finding
 	for i, sev := range []tenant.Severity{tenant.SeverityCritical, tenant.SeverityHigh, tenant.SeverityHigh, tenant.SeverityMedium} {
@@ -157,7 +139,7 @@ func TestGoldenPayloads(t *testing.T) {
 		t.Fatalf("digest: %v", err)
 	}
 	posts = srv.Calls("chat.postMessage")
-	golden(t, "slack_digest.json", posts[len(posts)-1].Form.Get("blocks"))
+	goldenBlocks(t, "slack_digest.json", posts[len(posts)-1].Form.Get("blocks"))
 }
 
 func TestRejections(t *testing.T) {

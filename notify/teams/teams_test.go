@@ -1,20 +1,18 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sharedrift/sharedrift/internal/golden"
 	"github.com/sharedrift/sharedrift/notify"
 	"github.com/sharedrift/sharedrift/tenant"
 )
@@ -66,8 +64,6 @@ func TestAdaptiveCard(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
 const goldenDir = "../../testdata/golden/notify"
 
 // TestGoldenCards compares the whole Workflows payload (message envelope
@@ -115,19 +111,7 @@ func TestGoldenCards(t *testing.T) {
 				t.Fatal(err)
 			}
 			raw = append(raw, '\n')
-			path := filepath.Join(goldenDir, tc.file)
-			if *update {
-				if err := os.WriteFile(path, raw, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden (run with -update to create): %v", err)
-			}
-			if !bytes.Equal(want, raw) {
-				t.Errorf("%s differs from the rendered payload (run with -update after checking):\n%s", path, raw)
-			}
+			golden.Check(t, filepath.Join(goldenDir, tc.file), raw)
 		})
 	}
 }
