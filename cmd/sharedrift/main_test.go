@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -36,24 +35,6 @@ func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	goldenfile.Check(t, filepath.Join(goldDir, name), []byte(got))
-}
-
-// firstDiff shows the first differing line, enough to see what changed.
-func firstDiff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(wl) || i < len(gl); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			return "line " + strconv.Itoa(i+1) + ":\n  want: " + w + "\n   got: " + g
-		}
-	}
-	return "(no line differs; trailing bytes do)"
 }
 
 func TestGoldenScan(t *testing.T) {
