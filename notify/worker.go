@@ -138,7 +138,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for {
 		st, err := w.RunOnce(ctx)
 		if err != nil && ctx.Err() == nil {
-			w.o.Logger.Error("notify outbox", "err", err)
+			w.o.Logger.Error("notify outbox", "error", err)
 		}
 		// A full batch means more may be due: go again without waiting.
 		if err == nil && st.Claimed >= w.o.Delivery.Batch {
@@ -342,7 +342,7 @@ func (w *Worker) deliver(ctx context.Context, it OutboxItem) (result, time.Time,
 		next = now.Add(ra.After)
 	}
 	w.o.Metrics.failed(it.Destination)
-	log.Warn("notification failed, will retry", "err", reason, "next_attempt", next)
+	log.Warn("notification failed, will retry", "error", reason, "next_attempt", next)
 	if err := w.o.Outbox.MarkFailed(ctx, it.ID, w.o.Owner, reason, next); err != nil {
 		return resultRetry, next, reason, fmt.Errorf("mark %s failed: %w", it.Key, err)
 	}

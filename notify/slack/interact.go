@@ -143,7 +143,7 @@ func (h *InteractionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, a := range cb.ActionCallback.BlockActions {
 		msg, status, err := h.act(r.Context(), cb.User.ID, a)
 		if err != nil {
-			h.o.Logger.Error("slack interaction failed", "action", a.ActionID, "user", cb.User.ID, "err", err)
+			h.o.Logger.Error("slack interaction failed", "action", a.ActionID, "user", cb.User.ID, "error", err)
 			http.Error(w, err.Error(), status)
 			return
 		}
@@ -270,7 +270,7 @@ func (h *InteractionHandler) confirm(ctx context.Context, responseURL, text stri
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.o.HTTPClient.Do(req)
 	if err != nil {
-		h.o.Logger.Warn("slack response_url post failed", "err", err)
+		h.o.Logger.Warn("slack response_url post failed", "error", err)
 		return
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)

@@ -184,7 +184,7 @@ func (n *Notifier) post(ctx context.Context, note *notify.Notification, threadTS
 			}
 			// Without a way to look, posting again (at least once) beats
 			// losing the message.
-			n.log.Warn("slack lookup of an earlier attempt failed; posting again", "destination", n.name, "key", note.Key, "err", err)
+			n.log.Warn("slack lookup of an earlier attempt failed; posting again", "destination", n.name, "key", note.Key, "error", err)
 		}
 		if ts != "" {
 			n.log.Info("slack message already posted by an earlier attempt", "destination", n.name, "key", note.Key, "ts", ts)
