@@ -1,6 +1,7 @@
-// Package output renders rule results for people and tools: an aligned text
-// table for terminals, JSON for pipelines and Markdown for tickets. The CLI,
-// reports and the daemon share it so that a result reads the same everywhere.
+// Package output renders the CLI's rule results for people and tools: an
+// aligned text table for terminals, JSON for pipelines and Markdown for
+// tickets. Reports (package report) and notifications have their own
+// renderers.
 //
 // A Scan is built once from a snapshot, a baseline name and the results of
 // rules.Evaluate; the renderers only format it.
