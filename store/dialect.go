@@ -41,6 +41,10 @@ type dialect interface {
 	// forUpdate is appended to a SELECT whose rows the transaction will
 	// rely on until commit.
 	forUpdate() string
+	// noLimit is the LIMIT clause that lets an OFFSET stand alone.
+	noLimit() string
+	// migrationsTableExists selects whether schema_migrations exists.
+	migrationsTableExists() string
 }
 
 // rowWriter streams rows into a table. Close flushes; a writer must be
@@ -129,6 +133,12 @@ func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 
+func (postgresDialect) noLimit() string { return " LIMIT ALL" }
+
+func (postgresDialect) migrationsTableExists() string {
+	return `SELECT to_regclass('schema_migrations') IS NOT NULL`
+}
+
 func (postgresDialect) analyze(ctx context.Context, tx *sqlx.Tx, table string) error {
 	if _, err := tx.ExecContext(ctx, "ANALYZE "+table); err != nil {
 		return fmt.Errorf("analyze %s: %w", table, err)
@@ -204,6 +214,12 @@ func (sqliteDialect) latestVersions() string {
 func (sqliteDialect) skipLocked() string { return "" }
 
 func (sqliteDialect) forUpdate() string { return "" }
+
+func (sqliteDialect) noLimit() string { return " LIMIT -1" }
+
+func (sqliteDialect) migrationsTableExists() string {
+	return `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+}
 
 // analyze is a no-op: SQLite's planner prefers the indexes without
 // statistics, which is the right plan here.

@@ -110,10 +110,7 @@ func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding
 	query := findingSelect + whereClause(where) + " ORDER BY t.name, " + severityRank + " DESC, f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit)
 	if f.Offset > 0 {
 		if f.Limit <= 0 {
-			query += " LIMIT -1"
-			if s.d.name() == "postgres" {
-				query = strings.TrimSuffix(query, " LIMIT -1") + " LIMIT ALL"
-			}
+			query += s.d.noLimit()
 		}
 		query += fmt.Sprintf(" OFFSET %d", f.Offset)
 	}

@@ -61,13 +61,7 @@ func (s *sqlStore) SchemaVersion(ctx context.Context) (current, supported int, e
 	}
 	supported = len(ms)
 	var exists bool
-	switch s.d.name() {
-	case "postgres":
-		err = s.db.GetContext(ctx, &exists, `SELECT to_regclass('schema_migrations') IS NOT NULL`)
-	default:
-		err = s.db.GetContext(ctx, &exists, `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`)
-	}
-	if err != nil {
+	if err = s.db.GetContext(ctx, &exists, s.d.migrationsTableExists()); err != nil {
 		return 0, supported, fmt.Errorf("read schema version: %w", err)
 	}
 	if !exists {
