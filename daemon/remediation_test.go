@@ -40,7 +40,7 @@ func (f *fakeRemediation) Rollback(_ context.Context, t, run, by string) (*remed
 	f.calls = append(f.calls, "rollback "+t+" "+run+" "+by)
 	return &remediate.RunReport{RunID: "rollback-1", Tenant: t, Kind: "rollback"}, f.err
 }
-func (f *fakeRemediation) History(_ context.Context, t, run string, limit int) ([]store.Remediation, error) {
+func (f *fakeRemediation) History(_ context.Context, t, run string, limit int) ([]remediate.Attempt, error) {
 	f.calls = append(f.calls, fmt.Sprintf("history %s %q %d", t, run, limit))
 	return nil, f.err
 }

@@ -140,7 +140,7 @@ func (x *executor) one(ctx context.Context, it *item, res *OpResult) store.Remed
 		return fail(fmt.Errorf("verification failed: %s reads %s after the change, expected %s", op.Field, compactJSON(after), compactJSON(desired)))
 	}
 	x.state[key] = after
-	res.Status, res.Result = StatusApplied, resultChanged
+	res.Status, res.Result, res.Verified = StatusApplied, resultChanged, true
 	return store.RemediationApplied
 }
 
@@ -167,10 +167,15 @@ func (x *executor) record(ctx context.Context, it *item, res *OpResult, state st
 	if it.rollbackOf != 0 {
 		mode = "rollback"
 	}
+	var verified *time.Time
+	if res.Verified {
+		now := x.s.o.Now().UTC()
+		verified = &now
+	}
 	id, err := x.s.o.Store.CreateRemediation(ctx, store.Remediation{Tenant: x.rep.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID,
 		ObjectKey: it.op.ObjectKey, RunID: x.rep.RunID, Seq: res.Seq, Action: it.op.Action, Mode: mode, State: state,
 		Plan: raw(it.op), ApprovedBy: it.plan.ApprovedBy, ApprovedAt: it.plan.ApprovedAt,
-		Before: res.Before, After: res.After, Result: res.Result, Error: res.Error})
+		Before: res.Before, After: res.After, Result: res.Result, Error: res.Error, VerifiedAt: verified})
 	if err != nil {
 		x.s.o.Logger.ErrorContext(ctx, "remediation audit not written", slog.String("run", x.rep.RunID), slog.Int("seq", res.Seq), slog.String("error", err.Error()))
 		if res.Error == "" {

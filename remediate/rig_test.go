@@ -164,6 +164,13 @@ func autoFor(ruleIDs ...string) remediate.Policy {
 	return p
 }
 
+// consented is autoFor with the rules' destructive steps allowed too.
+func consented(ruleIDs ...string) remediate.Policy {
+	p := autoFor(ruleIDs...)
+	p.AllowDestructive = ruleIDs
+	return p
+}
+
 // deleteCalls counts DELETE requests the fake received.
 func (r *rig) writeCalls() int {
 	n := 0

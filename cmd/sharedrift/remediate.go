@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -212,13 +211,13 @@ func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant 
 			return nil, err
 		}
 	}
-	s.svc, err = remediate.New(remediate.Options{Store: s.st, Policy: func(string) remediate.Policy { return pol }, Logger: log, Now: s.now,
-		Target: func(context.Context, string) (remediate.Target, error) {
-			if s.client == nil {
-				return nil, errors.New("no tenant connection")
-			}
-			return remediate.M365Target{C: s.client}, nil
-		}})
+	opts := remediate.Options{Store: s.st, Policy: func(string) remediate.Policy { return pol }, Logger: log, Now: s.now}
+	if s.client != nil {
+		// Without a tenant connection (approve, reject, history) the
+		// service checks approvals against the store alone.
+		opts.Target = func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: s.client}, nil }
+	}
+	s.svc, err = remediate.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("start remediation: %w", err)
 	}
