@@ -394,3 +394,40 @@ func TestHistoryShowsJSON(t *testing.T) {
 		t.Errorf("plan is not a JSON object: %s", b)
 	}
 }
+
+// TestRollbackThenAgain: against a tenant that keeps its state (online),
+// a rollback leaves the store usable: plan, apply and roll back again.
+func TestRollbackThenAgain(t *testing.T) {
+	r := newRig(t, autoFor("sites.sharing_level", "links.anyone_link_expiry", "sharepoint.sharing_level"))
+	for round := 1; round <= 2; round++ {
+		s := r.scan()
+		r.plan(s)
+		rep := r.apply()
+		if rep.Count(remediate.StatusApplied) != 5 || rep.Count(remediate.StatusFailed) != 0 {
+			t.Fatalf("round %d apply: %v held %+v", round, statuses(rep), rep.Held)
+		}
+		rb, err := r.svc.Rollback(r.ctx, r.tenant, rep.RunID, "cli:alice")
+		if err != nil {
+			t.Fatalf("round %d rollback: %v", round, err)
+		}
+		if rb.Count(remediate.StatusApplied) != 5 || len(rb.Held) != 0 {
+			t.Fatalf("round %d rollback: %v held %+v", round, statuses(rb), rb.Held)
+		}
+		rows, err := r.svc.History(r.ctx, r.tenant, rep.RunID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			if row.State != store.RemediationRolledBack || row.Before == nil || row.After == nil || row.Verified == nil || !*row.Verified {
+				t.Errorf("round %d: rolled-back attempt lost its values: %+v", round, row)
+			}
+		}
+		// The tenant is as scanned before the run.
+		after := r.scan()
+		for _, id := range []string{"sites.sharing_level", "links.anyone_link_expiry", "sharepoint.sharing_level"} {
+			if len(fails(after.results, id)) != len(fails(s.results, id)) {
+				t.Errorf("round %d: %s fails %d times after the rollback, %d before the run", round, id, len(fails(after.results, id)), len(fails(s.results, id)))
+			}
+		}
+	}
+}

@@ -90,11 +90,12 @@ func (x *executor) one(ctx context.Context, it *item, res *OpResult) store.Remed
 			expected = live
 		}
 	}
-	desired, err := op.Change.Apply(expected)
+	change := op.Change.at(x.s.o.Now())
+	desired, err := change.Apply(expected)
 	if err != nil {
 		return fail(fmt.Errorf("compute value: %w", err))
 	}
-	if equalValues(live, desired) || (it.rollbackOf == 0 && op.Change.Satisfied(live)) {
+	if equalValues(live, desired) || (it.rollbackOf == 0 && change.Satisfied(live)) {
 		// Only a field found as expected becomes the run's reference; one
 		// that moved otherwise keeps guarding the operations after this.
 		if equalValues(live, desired) || equalValues(live, expected) {

@@ -63,10 +63,22 @@ type Change struct {
 	// AtMost lowers a ranked value to the cap and leaves lower values
 	// alone, so two fixes of one setting never raise it again.
 	AtMost *Cap `json:"atMost,omitempty"`
-	// NotAfter brings a moment (an expiry) forward to at most this time;
-	// a missing moment (never expires) becomes NotAfter, an earlier one
-	// stays.
-	NotAfter *time.Time `json:"notAfter,omitempty"`
+	// WithinDays brings a moment (an expiry) forward to at most this many
+	// days after the change is made; a missing moment (never expires)
+	// gets that limit, an earlier one stays. It is relative so that the
+	// plan of an unchanged object is the same in every scan.
+	WithinDays *int `json:"withinDays,omitempty"`
+	// notAfter is WithinDays resolved at a moment (see at).
+	notAfter *time.Time
+}
+
+// at resolves a relative change for a change made at now.
+func (c Change) at(now time.Time) Change {
+	if c.WithinDays != nil {
+		t := now.UTC().Truncate(time.Second).Add(time.Duration(*c.WithinDays) * 24 * time.Hour)
+		c.notAfter = &t
+	}
+	return c
 }
 
 // Cap is a ceiling on an ordered scale.
@@ -154,15 +166,18 @@ func (c *Change) Apply(expected json.RawMessage) (json.RawMessage, error) {
 			return raw(cur), nil
 		}
 		return raw(c.AtMost.Value), nil
-	case c.NotAfter != nil:
+	case c.WithinDays != nil:
+		if c.notAfter == nil {
+			return nil, fmt.Errorf("a change within %d days needs the moment it is made", *c.WithinDays)
+		}
 		cur, err := decodeMoment(expected)
 		if err != nil {
 			return nil, err
 		}
-		if cur != nil && !cur.After(*c.NotAfter) {
+		if cur != nil && !cur.After(*c.notAfter) {
 			return raw(cur.UTC()), nil
 		}
-		return raw(c.NotAfter.UTC()), nil
+		return raw(c.notAfter.UTC()), nil
 	case c.Entry != nil:
 		var entries []string
 		if err := decodeList(expected, &entries); err != nil {
@@ -211,9 +226,9 @@ func (c *Change) Satisfied(value json.RawMessage) bool {
 			}
 		}
 		return true
-	case c.NotAfter != nil:
+	case c.WithinDays != nil:
 		cur, err := decodeMoment(value)
-		return err == nil && cur != nil && !cur.After(*c.NotAfter)
+		return err == nil && c.notAfter != nil && cur != nil && !cur.After(*c.notAfter)
 	case c.AtMost != nil:
 		var cur string
 		if json.Unmarshal(value, &cur) != nil {

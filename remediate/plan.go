@@ -160,7 +160,8 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 		}
 		for j := range ops {
 			if ops[j].After == nil {
-				after, err := ops[j].Change.Apply(ops[j].Before)
+				ch := ops[j].Change.at(s.CollectedAt)
+				after, err := ch.Apply(ops[j].Before)
 				if err != nil {
 					return nil, map[string]string{fp: err.Error()}
 				}
@@ -500,7 +501,6 @@ func planLinkExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	deadline := c.s.CollectedAt.UTC().Truncate(time.Second).Add(time.Duration(*a.MaxExpiryDays) * 24 * time.Hour)
 	api, why := m365.LinkExpiryAPI(l)
 	if why != "" {
 		op := deleteLinkOp(l, sc)
@@ -513,7 +513,7 @@ func planLinkExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
 		before = raw(l.Expires.UTC())
 	}
 	return []Op{{Action: ActionSetLinkExpiry, ObjectKey: l.Key(), Ref: Ref{DriveID: l.DriveID, ItemID: l.ItemID, PermissionID: l.PermissionID},
-		Field: fieldExpires, Before: before, Change: Change{NotAfter: &deadline}, API: api, Reversible: true, Scope: sc, Priority: priorityNormal}}, nil
+		Field: fieldExpires, Before: before, Change: Change{WithinDays: a.MaxExpiryDays}, API: api, Reversible: true, Scope: sc, Priority: priorityNormal}}, nil
 }
 
 func planGuest(c *planCtx, r *tenant.Result) ([]Op, error) {

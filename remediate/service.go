@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -144,7 +145,16 @@ func hasState(states []store.RemediationState, s store.RemediationState) bool {
 	return false
 }
 
-func opsJSON(p *Plan) []byte { return raw(p.Ops) }
+// opsJSON is what makes two plans the same: their operations without the
+// After values, which are shown, computed from the scan's moment, and
+// recomputed when the plan runs.
+func opsJSON(p *Plan) []byte {
+	ops := slices.Clone(p.Ops)
+	for i := range ops {
+		ops[i].After = nil
+	}
+	return raw(ops)
+}
 
 // RecordStats counts what Record did.
 type RecordStats struct {

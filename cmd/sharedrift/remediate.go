@@ -410,7 +410,9 @@ func newRemediateDecideCmd(verb string) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), logger(cmd)
-			s, err := f.open(ctx, log, false)
+			// With a tenant, an approval is checked against it (and its
+			// clock); without one, against the store alone.
+			s, err := f.open(ctx, log, f.fixture != "" || f.config != "")
 			if err != nil {
 				return err
 			}
@@ -431,9 +433,11 @@ func newRemediateDecideCmd(verb string) *cobra.Command {
 	}
 	f.add(cmd.Flags(), false)
 	cmd.Flags().StringVar(&by, "by", whoami(), "who decides (recorded in the audit)")
-	// The policy decides whether approving is allowed.
-	cmd.Flags().StringVar(&f.mode, "mode", "", "remediation `MODE` for every rule (as for plan and apply)")
-	cmd.Flags().StringSliceVar(&f.ruleModes, "rule-mode", nil, "`RULE=MODE` for one rule (repeatable)")
+	// The mode recorded with each plan decides whether approving is
+	// allowed; the tenant, when given, shows whether the plan still fits.
+	cmd.Flags().StringVar(&f.fixture, "fixture", "", "check the plans against the fixture tenant `DIR` (offline; its clock dates the scans)")
+	cmd.Flags().StringVar(&f.config, "m365-config", "", "check the plans against the live tenant of this connection settings `FILE`, with --tenant")
+	f.baseline = "recommended"
 	return cmd
 }
 
