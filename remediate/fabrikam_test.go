@@ -244,9 +244,22 @@ func TestCapStopsRunAndNotifies(t *testing.T) {
 	if !rep.CapReached || rep.Changes != 2 || !strings.Contains(rep.Stopped, "cap of 2") {
 		t.Errorf("cap reached %t, changes %d, stopped %q", rep.CapReached, rep.Changes, rep.Stopped)
 	}
-	msgs, err := r.st.OutboxMessages(r.ctx, store.OutboxFilter{Tenant: r.tenant})
+	all, err := r.st.OutboxMessages(r.ctx, store.OutboxFilter{Tenant: r.tenant})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var msgs []store.OutboxMessage
+	applied := 0
+	for _, m := range all {
+		switch m.Kind {
+		case string(remediate.KindCapReached):
+			msgs = append(msgs, m)
+		case string(notify.KindRemediationApplied):
+			applied++
+		}
+	}
+	if applied != 2 {
+		t.Errorf("%d change announcements, want one per changed link", applied)
 	}
 	if len(msgs) != 1 || msgs[0].Kind != string(remediate.KindCapReached) || msgs[0].Destination != "ops-slack" {
 		t.Fatalf("outbox: %+v", msgs)

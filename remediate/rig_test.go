@@ -66,12 +66,7 @@ func newRig(t *testing.T, policy remediate.Policy) *rig {
 		Store:  st,
 		Policy: func(string) remediate.Policy { return r.policy },
 		Target: func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: client}, nil },
-		Notifier: notifierFunc(func(ctx context.Context, ev remediate.CapEvent) error {
-			if r.notifier == nil {
-				return nil
-			}
-			return r.notifier.CapReached(ctx, ev)
-		}),
+		Notifier: rigNotifier{r},
 		OnApproved: func(ctx context.Context, tenantName, fp string) {
 			if r.onApproved != nil {
 				r.onApproved(ctx, tenantName, fp)
@@ -85,9 +80,22 @@ func newRig(t *testing.T, policy remediate.Policy) *rig {
 	return r
 }
 
-type notifierFunc func(context.Context, remediate.CapEvent) error
+// rigNotifier passes events to the rig's notifier, if any.
+type rigNotifier struct{ r *rig }
 
-func (f notifierFunc) CapReached(ctx context.Context, ev remediate.CapEvent) error { return f(ctx, ev) }
+func (n rigNotifier) CapReached(ctx context.Context, ev remediate.CapEvent) error {
+	if n.r.notifier == nil {
+		return nil
+	}
+	return n.r.notifier.CapReached(ctx, ev)
+}
+
+func (n rigNotifier) Applied(ctx context.Context, ev remediate.AppliedEvent) error {
+	if n.r.notifier == nil {
+		return nil
+	}
+	return n.r.notifier.Applied(ctx, ev)
+}
 
 // scanned is one recorded scan.
 type scanned struct {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // Sentinel errors callers branch on.
@@ -44,9 +45,36 @@ type Store interface {
 	Scans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error)
 }
 
-// Notifier is told when a run stopped at its change cap.
+// Notifier is told when a run stopped at its change cap, and of the
+// changes every apply run made.
 type Notifier interface {
 	CapReached(ctx context.Context, ev CapEvent) error
+	Applied(ctx context.Context, ev AppliedEvent) error
+}
+
+// AppliedEvent is the changes an apply run made to the objects of one
+// finding.
+type AppliedEvent struct {
+	Tenant      string          `json:"tenant"`
+	RunID       string          `json:"runId"`
+	Fingerprint string          `json:"fingerprint"`
+	RuleID      string          `json:"ruleId"`
+	Section     tenant.Section  `json:"section"`
+	Severity    tenant.Severity `json:"severity"`
+	ObjectKey   string          `json:"objectKey"`
+	ObjectName  string          `json:"objectName,omitempty"`
+	Expected    string          `json:"expected,omitempty"`
+	ApprovedBy  string          `json:"approvedBy"`
+	// Changes are the operations that changed something, each read back.
+	Changes []OpResult `json:"changes"`
+	// Rollback is the command that restores the recorded before values.
+	Rollback string    `json:"rollback"`
+	At       time.Time `json:"at"`
+}
+
+// RollbackCommand is the CLI command that rolls a run back.
+func RollbackCommand(tenantName, runID string) string {
+	return "sharedrift remediate rollback " + runID + " --tenant " + tenantName
 }
 
 // CapEvent describes a run stopped by its change cap.
@@ -584,6 +612,9 @@ func (s *Service) Apply(ctx context.Context, tenantName string, o ApplyOptions) 
 		return rep, err
 	}
 	rep.FinishedAt = s.o.Now().UTC()
+	if err := s.announce(ctx, rep, items); err != nil {
+		return rep, err
+	}
 	if rep.CapReached {
 		s.o.Logger.WarnContext(ctx, "remediation stopped at the change cap", slog.String("tenant", tenantName), slog.String("run", rep.RunID),
 			slog.Int("cap", rep.Cap), slog.Int("left", rep.Count(StatusNotAttempted)))
@@ -600,6 +631,37 @@ func (s *Service) Apply(ctx context.Context, tenantName string, o ApplyOptions) 
 		}
 	}
 	return rep, nil
+}
+
+// announce tells the notifier, per finding, what the run changed.
+func (s *Service) announce(ctx context.Context, rep *RunReport, items []item) error {
+	if s.o.Notifier == nil {
+		return nil
+	}
+	var order []string
+	events := map[string]*AppliedEvent{}
+	for i, it := range items {
+		r := rep.Ops[i]
+		if r.Status != StatusApplied || !r.Verified {
+			continue
+		}
+		p := &it.plan.Plan
+		ev, ok := events[p.Fingerprint]
+		if !ok {
+			ev = &AppliedEvent{Tenant: rep.Tenant, RunID: rep.RunID, Fingerprint: p.Fingerprint, RuleID: p.RuleID, Section: p.Section,
+				Severity: p.Severity, ObjectKey: p.ObjectKey, ObjectName: p.ObjectName, Expected: p.Expected, ApprovedBy: it.plan.ApprovedBy,
+				Rollback: RollbackCommand(rep.Tenant, rep.RunID), At: rep.FinishedAt}
+			events[p.Fingerprint] = ev
+			order = append(order, p.Fingerprint)
+		}
+		ev.Changes = append(ev.Changes, r)
+	}
+	for _, fp := range order {
+		if err := s.o.Notifier.Applied(ctx, *events[fp]); err != nil {
+			return fmt.Errorf("announce the changes of %s: %w", rep.RunID, err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) target(ctx context.Context, tenantName string, n int) (Target, error) {
