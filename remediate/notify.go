@@ -84,7 +84,7 @@ func AppliedFinding(ev AppliedEvent) notify.Finding {
 		Fingerprint: "remediation-applied:" + ev.RunID + ":" + ev.Fingerprint, Tenant: ev.Tenant, RuleID: ev.RuleID,
 		Title: "sharedrift changed " + objectName(ev) + " to fix " + ev.RuleID, Section: ev.Section, Severity: ev.Severity,
 		ObjectKey: ev.ObjectKey, ObjectName: ev.ObjectName, Expected: ev.Expected, Actual: strings.Join(after, "; "),
-		Message: fmt.Sprintf("Run %s, approved by %s, changed:\n%s", ev.RunID, who, strings.Join(lines, "\n")),
+		Message:     fmt.Sprintf("Run %s, approved by %s, changed:\n%s", ev.RunID, who, strings.Join(lines, "\n")),
 		Remediation: "To undo it: " + ev.Rollback + " (or POST /api/v1/tenants/" + ev.Tenant + "/remediation/runs/" + ev.RunID + "/rollback)",
 		FirstSeen:   ev.At, LastSeen: ev.At,
 	}

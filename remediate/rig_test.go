@@ -63,9 +63,9 @@ func newRig(t *testing.T, policy remediate.Policy) *rig {
 	}
 	r := &rig{t: t, ctx: context.Background(), fake: fake, client: client, st: st, clock: clock, baseline: b, policy: policy, tenant: fake.Meta().Tenant}
 	r.svc, err = remediate.New(remediate.Options{
-		Store:  st,
-		Policy: func(string) remediate.Policy { return r.policy },
-		Target: func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: client}, nil },
+		Store:    st,
+		Policy:   func(string) remediate.Policy { return r.policy },
+		Target:   func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: client}, nil },
 		Notifier: rigNotifier{r},
 		OnApproved: func(ctx context.Context, tenantName, fp string) {
 			if r.onApproved != nil {
