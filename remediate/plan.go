@@ -213,8 +213,12 @@ func spOp(c *planCtx, field string, ch Change) (Op, error) {
 	if err != nil {
 		return Op{}, err
 	}
-	return Op{Action: ActionSetSharePoint, ObjectKey: c.s.SharePoint.Key(), Field: field, Before: fieldValue(c.s.SharePoint, field),
-		Change: ch, API: api, Reversible: true, Priority: priorityNormal}, nil
+	before := fieldValue(c.s.SharePoint, field)
+	// A setting the scan found unset cannot be written back as unset: the
+	// change is then not reversible (rollback reports it instead of
+	// writing a value that was never there).
+	return Op{Action: ActionSetSharePoint, ObjectKey: c.s.SharePoint.Key(), Field: field, Before: before,
+		Change: ch, API: api, Reversible: string(normalize(before)) != "null", Priority: priorityNormal}, nil
 }
 
 func spCapOp(field, scale string, conv func(string) string) planner {
