@@ -295,7 +295,8 @@ has a fix, the API operations that restore the baseline with their before and af
 values. What happens next depends on each rule's mode: off (no plan), notify and
 dry-run (plan only; the default), approve (applied once approved with
 'remediate approve', the API or a Slack button) and auto (applied by 'remediate apply';
-destructive steps only with --allow-destructive or an approval).
+deletions only with --allow-destructive or an approval). Approving and applying go by
+the mode recorded with each plan; planning again after a mode change updates them.
 
 apply never acts on findings from incomplete sections or stale scans, re-reads
 every object right before changing it and skips it when it changed since the scan,
@@ -307,7 +308,7 @@ With --fixture DIR everything runs offline against the in-process fake tenant;
 the changes of earlier offline runs are replayed onto it first.`,
 		Example: `  # Offline: plan fabrikam's fixes, approve one, apply it
   sharedrift remediate plan --fixture testdata/tenants/fabrikam --state-dir /tmp/sd --rule-mode sites.sharing_level=approve
-  sharedrift remediate approve 57a2aca6 --state-dir /tmp/sd
+  sharedrift remediate approve 57a2aca6 --fixture testdata/tenants/fabrikam --state-dir /tmp/sd
   sharedrift remediate apply --fixture testdata/tenants/fabrikam --state-dir /tmp/sd --rule-mode sites.sharing_level=approve
 
   # What was done, and undo a run
