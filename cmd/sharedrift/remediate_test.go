@@ -136,7 +136,7 @@ func TestRemediateOffline(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "1 operations, 1 changes") {
 		t.Fatalf("second rollback: %d\n%s\n%s", code, out, errOut)
 	}
-	out, errOut, code = cli(t, append([]string{"remediate", "plan"}, policy...)...)
+	_, errOut, code = cli(t, append([]string{"remediate", "plan"}, policy...)...)
 	if code != exitOK {
 		t.Fatalf("plan after the second rollback: %d %s", code, errOut)
 	}
