@@ -48,11 +48,16 @@ func CapFinding(ev CapEvent) notify.Finding {
 // CapReached implements Notifier.
 func (n OutboxNotifier) CapReached(ctx context.Context, ev CapEvent) error {
 	f := CapFinding(ev)
+	return n.enqueue(ctx, KindCapReached, &f, func(d string) string { return "remediation-cap/" + d + "/" + ev.RunID })
+}
+
+// enqueue puts f, as a notification of kind, in the outbox for every
+// destination whose routes take it; key names it per destination.
+func (n OutboxNotifier) enqueue(ctx context.Context, kind notify.Kind, f *notify.Finding, key func(dest string) string) error {
 	var items []notify.Item
-	for _, d := range notify.Destinations(n.Routes, &f) {
-		items = append(items, notify.Item{Key: "remediation-cap/" + d + "/" + ev.RunID, Destination: d,
-			Notification: notify.Notification{Kind: KindCapReached, Destination: d, Tenant: ev.Tenant, At: ev.At,
-				Key: "remediation-cap/" + d + "/" + ev.RunID, Finding: &f}})
+	for _, d := range notify.Destinations(n.Routes, f) {
+		items = append(items, notify.Item{Key: key(d), Destination: d,
+			Notification: notify.Notification{Kind: kind, Destination: d, Tenant: f.Tenant, At: f.LastSeen, Key: key(d), Finding: f}})
 	}
 	if len(items) == 0 {
 		return nil
@@ -62,7 +67,7 @@ func (n OutboxNotifier) CapReached(ctx context.Context, ev CapEvent) error {
 		return err
 	}
 	if _, err := n.Outbox.Enqueue(ctx, rows...); err != nil {
-		return fmt.Errorf("enqueue cap notification: %w", err)
+		return fmt.Errorf("enqueue %s notification: %w", kind, err)
 	}
 	return nil
 }
@@ -100,23 +105,9 @@ func objectName(ev AppliedEvent) string {
 // Applied implements Notifier.
 func (n OutboxNotifier) Applied(ctx context.Context, ev AppliedEvent) error {
 	f := AppliedFinding(ev)
-	var items []notify.Item
-	for _, d := range notify.Destinations(n.Routes, &f) {
-		key := "remediation-applied/" + d + "/" + ev.RunID + "/" + ev.Fingerprint
-		items = append(items, notify.Item{Key: key, Destination: d,
-			Notification: notify.Notification{Kind: notify.KindRemediationApplied, Destination: d, Tenant: ev.Tenant, At: ev.At, Key: key, Finding: &f}})
-	}
-	if len(items) == 0 {
-		return nil
-	}
-	rows, err := notify.OutboxItems(items)
-	if err != nil {
-		return err
-	}
-	if _, err := n.Outbox.Enqueue(ctx, rows...); err != nil {
-		return fmt.Errorf("enqueue change notification: %w", err)
-	}
-	return nil
+	return n.enqueue(ctx, notify.KindRemediationApplied, &f, func(d string) string {
+		return "remediation-applied/" + d + "/" + ev.RunID + "/" + ev.Fingerprint
+	})
 }
 
 // SlackApprover adapts the service to the Slack buttons' Approver.
