@@ -431,3 +431,53 @@ func TestRollbackThenAgain(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiryFallbackNeedsApproval: a link SharePoint's sharing API cannot
+// address is fixed by deleting it, the plan says why, and the deletion
+// waits for a person even where allow_destructive lists the rule.
+func TestExpiryFallbackNeedsApproval(t *testing.T) {
+	const rule = "links.anyone_link_expiry"
+	const oldKey = "link:b!Qx1-fin/01FIN8PAYROLL2026/5f0c2b7e-3a9d-4c1e-8b6f-0d2e4a6c8e15"
+	const newKey = "link:b!Qx1-fin/01FIN8PAYROLL2026/YW5vbnltb3VzX2VkaXQ"
+	r := newRig(t, consented(rule))
+	s := r.scanEdited(func(rs []tenant.Result) []tenant.Result {
+		for i := range rs {
+			if rs[i].ObjectKey == oldKey {
+				rs[i].ObjectKey = newKey
+			}
+		}
+		return rs
+	})
+	for i := range s.snap.Links {
+		if s.snap.Links[i].Key() == oldKey {
+			s.snap.Links[i].PermissionID = "YW5vbnltb3VzX2VkaXQ" // not a SharePoint link id
+		}
+	}
+	plans, skipped := remediate.Build(s.snap, r.baseline, s.results)
+	if len(skipped) != 0 {
+		t.Fatalf("skipped: %v", skipped)
+	}
+	var got *remediate.Plan
+	for i := range plans {
+		if plans[i].RuleID == rule && plans[i].ObjectKey == newKey {
+			got = &plans[i]
+		}
+	}
+	if got == nil {
+		t.Fatal("no plan for the link")
+	}
+	op := got.Ops[0]
+	if len(got.Ops) != 1 || op.Action != remediate.ActionDeleteLink || !op.Destructive || !op.NeedsApproval || !strings.Contains(got.Note, "No API can set this link's expiry") {
+		t.Fatalf("fallback plan: %+v", got)
+	}
+	if _, err := r.svc.Record(r.ctx, s.scan.ID, plans); err != nil {
+		t.Fatal(err)
+	}
+	rep := r.apply(got.Fingerprint)
+	if len(rep.Ops) != 0 || r.deletions() != 0 {
+		t.Fatalf("fallback deletion ran without approval: %v", statuses(rep))
+	}
+	if h := heldFor(rep, rule); len(h) != 1 || !strings.Contains(h[0].Reason, "deletion waiting for approval") {
+		t.Errorf("held: %+v", h)
+	}
+}

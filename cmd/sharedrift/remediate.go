@@ -399,7 +399,17 @@ func printPlans(w io.Writer, prs []remediate.PlanRecord) error {
 		_, err := fmt.Fprintln(w, "no pending plans")
 		return err
 	}
-	return table(w, []string{"FINGERPRINT", "RULE", "MODE", "STATE", "OPERATION", "OBJECT", "FIELD", "BEFORE", "AFTER"}, rows)
+	if err := table(w, []string{"FINGERPRINT", "RULE", "MODE", "STATE", "OPERATION", "OBJECT", "FIELD", "BEFORE", "AFTER"}, rows); err != nil {
+		return err
+	}
+	for _, pr := range prs {
+		if pr.Plan.Note != "" {
+			if _, err := fmt.Fprintf(w, "note %s: %s\n", short(pr.Plan.Fingerprint), pr.Plan.Note); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func newRemediateDecideCmd(verb string) *cobra.Command {
@@ -570,10 +580,14 @@ func newRemediateHistoryCmd() *cobra.Command {
 				if r.ApprovedAt != nil {
 					approved += " " + fmtTime(*r.ApprovedAt)
 				}
+				verified := ""
+				if r.Verified != nil {
+					verified = map[bool]string{true: "read back", false: "no"}[*r.Verified]
+				}
 				out = append(out, []string{strconv.FormatInt(r.ID, 10), r.RunID, strconv.Itoa(r.Seq), short(r.Fingerprint), r.Action, r.ObjectKey,
-					string(r.State), approved, string(r.Before), string(r.After), note})
+					string(r.State), approved, string(r.Before), string(r.After), verified, note})
 			}
-			return table(cmd.OutOrStdout(), []string{"ID", "RUN", "SEQ", "FINGERPRINT", "ACTION", "OBJECT", "STATE", "APPROVED", "BEFORE", "AFTER", "RESULT"}, out)
+			return table(cmd.OutOrStdout(), []string{"ID", "RUN", "SEQ", "FINGERPRINT", "ACTION", "OBJECT", "STATE", "APPROVED", "BEFORE", "AFTER", "VERIFIED", "RESULT"}, out)
 		},
 	}
 	f.add(cmd.Flags(), false)
