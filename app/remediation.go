@@ -294,7 +294,7 @@ func (r *Remediations) Rollback(ctx context.Context, tenantName, runID, by strin
 }
 
 // History implements daemon.Remediation.
-func (r *Remediations) History(ctx context.Context, tenantName, runID string, limit int) ([]store.Remediation, error) {
+func (r *Remediations) History(ctx context.Context, tenantName, runID string, limit int) ([]remediate.Attempt, error) {
 	svc, err := r.service(tenantName)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ type Remediation interface {
 	Reject(ctx context.Context, tenantName, fp, by string) error
 	Apply(ctx context.Context, tenantName string, o remediate.ApplyOptions) (*remediate.RunReport, error)
 	Rollback(ctx context.Context, tenantName, runID, by string) (*remediate.RunReport, error)
-	History(ctx context.Context, tenantName, runID string, limit int) ([]store.Remediation, error)
+	History(ctx context.Context, tenantName, runID string, limit int) ([]remediate.Attempt, error)
 }
 
 // RemediationRoutes are the remediation endpoints, to pass in
@@ -91,7 +91,7 @@ func (h *remediationAPI) error(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, remediate.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, remediate.ErrModeForbids), errors.Is(err, store.ErrConflict), errors.Is(err, remediate.ErrBusy):
+	case errors.Is(err, remediate.ErrModeForbids), errors.Is(err, remediate.ErrStale), errors.Is(err, store.ErrConflict), errors.Is(err, remediate.ErrBusy):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, store.ErrAmbiguous):
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -174,7 +174,7 @@ func (h *remediationAPI) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rows == nil {
-		rows = []store.Remediation{}
+		rows = []remediate.Attempt{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"attempts": rows})
 }

@@ -40,7 +40,7 @@ func (f *fakeRemediation) Rollback(_ context.Context, t, run, by string) (*remed
 	f.calls = append(f.calls, "rollback "+t+" "+run+" "+by)
 	return &remediate.RunReport{RunID: "rollback-1", Tenant: t, Kind: "rollback"}, f.err
 }
-func (f *fakeRemediation) History(_ context.Context, t, run string, limit int) ([]store.Remediation, error) {
+func (f *fakeRemediation) History(_ context.Context, t, run string, limit int) ([]remediate.Attempt, error) {
 	f.calls = append(f.calls, fmt.Sprintf("history %s %q %d", t, run, limit))
 	return nil, f.err
 }
@@ -59,6 +59,8 @@ func TestRemediationRoutes(t *testing.T) {
 		{"approve without a token", "POST", base + "/plans/3f9a/approve", "", "", nil, 401, "", "unauthorized"},
 		{"approve", "POST", base + "/plans/3f9a/approve", adminTok, `{"by":"alice"}`, nil, 200, "approve fabrikam 3f9a api:alice", `"state": "approved"`},
 		{"approve in dry-run mode", "POST", base + "/plans/3f9a/approve", adminTok, "", remediate.ErrModeForbids, 409, "approve fabrikam 3f9a api", "mode"},
+		{"approve a stale plan", "POST", base + "/plans/3f9a/approve", adminTok, "",
+			fmt.Errorf("approval refused: site:x changed since the plan was made: %w", remediate.ErrStale), 409, "approve fabrikam 3f9a api", "changed since the plan was made"},
 		{"reject unknown", "POST", base + "/plans/ffff/reject", adminTok, "", remediate.ErrNotFound, 404, "reject fabrikam ffff api", "no remediation plan"},
 		{"bad body", "POST", base + "/plans/3f9a/approve", adminTok, `{"who":"x"}`, nil, 400, "", "malformed body"},
 		{"apply", "POST", base + "/runs", adminTok, `{"fingerprints":["3f9a"]}`, nil, 200, "apply fabrikam [3f9a]", `"runId": "run-1"`},

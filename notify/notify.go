@@ -21,6 +21,11 @@ const (
 	KindReminder  Kind = "reminder"
 	KindDigest    Kind = "digest"
 	KindTest      Kind = "test"
+	// KindRemediationCap announces a remediation run stopped at its change
+	// cap and KindRemediationApplied the changes a run made; neither is a
+	// stored finding, so they carry no acknowledge or snooze buttons.
+	KindRemediationCap     Kind = "remediation_cap"
+	KindRemediationApplied Kind = "remediation_applied"
 )
 
 // References point to the benchmarks and documentation behind a rule.

@@ -90,11 +90,12 @@ func (x *executor) one(ctx context.Context, it *item, res *OpResult) store.Remed
 			expected = live
 		}
 	}
-	desired, err := op.Change.Apply(expected)
+	change := op.Change.at(x.s.o.Now())
+	desired, err := change.Apply(expected)
 	if err != nil {
 		return fail(fmt.Errorf("compute value: %w", err))
 	}
-	if equalValues(live, desired) || (it.rollbackOf == 0 && op.Change.Satisfied(live)) {
+	if equalValues(live, desired) || (it.rollbackOf == 0 && change.Satisfied(live)) {
 		// Only a field found as expected becomes the run's reference; one
 		// that moved otherwise keeps guarding the operations after this.
 		if equalValues(live, desired) || equalValues(live, expected) {
@@ -140,7 +141,7 @@ func (x *executor) one(ctx context.Context, it *item, res *OpResult) store.Remed
 		return fail(fmt.Errorf("verification failed: %s reads %s after the change, expected %s", op.Field, compactJSON(after), compactJSON(desired)))
 	}
 	x.state[key] = after
-	res.Status, res.Result = StatusApplied, resultChanged
+	res.Status, res.Result, res.Verified = StatusApplied, resultChanged, true
 	return store.RemediationApplied
 }
 
@@ -167,10 +168,15 @@ func (x *executor) record(ctx context.Context, it *item, res *OpResult, state st
 	if it.rollbackOf != 0 {
 		mode = "rollback"
 	}
+	var verified *time.Time
+	if res.Verified {
+		now := x.s.o.Now().UTC()
+		verified = &now
+	}
 	id, err := x.s.o.Store.CreateRemediation(ctx, store.Remediation{Tenant: x.rep.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID,
 		ObjectKey: it.op.ObjectKey, RunID: x.rep.RunID, Seq: res.Seq, Action: it.op.Action, Mode: mode, State: state,
 		Plan: raw(it.op), ApprovedBy: it.plan.ApprovedBy, ApprovedAt: it.plan.ApprovedAt,
-		Before: res.Before, After: res.After, Result: res.Result, Error: res.Error})
+		Before: res.Before, After: res.After, Result: res.Result, Error: res.Error, VerifiedAt: verified})
 	if err != nil {
 		x.s.o.Logger.ErrorContext(ctx, "remediation audit not written", slog.String("run", x.rep.RunID), slog.Int("seq", res.Seq), slog.String("error", err.Error()))
 		if res.Error == "" {

@@ -151,9 +151,12 @@ func TestAutoApplyResolvesFindingsAndChangesNothingElse(t *testing.T) {
 }
 
 // fiveOps is a policy under which fabrikam has exactly five operations:
-// three Anyone links to delete, then two sites to lower.
+// three Anyone links to delete (allowed to be destructive), then two
+// sites to lower.
 func fiveOps() remediate.Policy {
-	return autoFor("links.anyone_link", "sites.sharing_level")
+	p := autoFor("links.anyone_link", "sites.sharing_level")
+	p.AllowDestructive = []string{"links.anyone_link"}
+	return p
 }
 
 func TestFaultAtThirdOfFiveOperations(t *testing.T) {
@@ -168,7 +171,7 @@ func TestFaultAtThirdOfFiveOperations(t *testing.T) {
 	if got := statuses(rep); !slices.Equal(got, want) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
-	if rep.Ops[2].ObjectKey != "link:b!Tw9-od/01OD6NOTES/YW5vbnltb3VzX29k" || !strings.Contains(rep.Ops[2].Error, "403") {
+	if rep.Ops[2].ObjectKey != "link:b!Tw9-od/01OD6NOTES/8e2d4b6a-1c3f-4a5e-b7d9-2f4a6c8e0b13" || !strings.Contains(rep.Ops[2].Error, "403") {
 		t.Errorf("third op: %+v", rep.Ops[2])
 	}
 	if !strings.Contains(rep.Stopped, "operation 3") || rep.Changes != 3 {
@@ -241,9 +244,22 @@ func TestCapStopsRunAndNotifies(t *testing.T) {
 	if !rep.CapReached || rep.Changes != 2 || !strings.Contains(rep.Stopped, "cap of 2") {
 		t.Errorf("cap reached %t, changes %d, stopped %q", rep.CapReached, rep.Changes, rep.Stopped)
 	}
-	msgs, err := r.st.OutboxMessages(r.ctx, store.OutboxFilter{Tenant: r.tenant})
+	all, err := r.st.OutboxMessages(r.ctx, store.OutboxFilter{Tenant: r.tenant})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var msgs []store.OutboxMessage
+	applied := 0
+	for _, m := range all {
+		switch m.Kind {
+		case string(remediate.KindCapReached):
+			msgs = append(msgs, m)
+		case string(notify.KindRemediationApplied):
+			applied++
+		}
+	}
+	if applied != 2 {
+		t.Errorf("%d change announcements, want one per changed link", applied)
 	}
 	if len(msgs) != 1 || msgs[0].Kind != string(remediate.KindCapReached) || msgs[0].Destination != "ops-slack" {
 		t.Fatalf("outbox: %+v", msgs)
@@ -296,7 +312,7 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 	// A link's plan takes its policy scope (site, label) from the sites
 	// section: without it a label-scoped policy would not see the label.
 	t.Run("no link plan while the sites section is incomplete", func(t *testing.T) {
-		r := newRig(t, autoFor("links.anyone_link"))
+		r := newRig(t, consented("links.anyone_link"))
 		s := r.scan()
 		plans, _ := remediate.Build(s.snap, r.baseline, s.results)
 		if !slices.ContainsFunc(plans, func(p remediate.Plan) bool { return p.RuleID == "links.anyone_link" }) {
@@ -320,7 +336,7 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 		}
 	})
 	t.Run("plans held when the latest scan is partial", func(t *testing.T) {
-		r := newRig(t, autoFor("links.anyone_link"))
+		r := newRig(t, consented("links.anyone_link"))
 		r.plan(r.scan())
 		r.fake.Faults.Add("POST /v1.0/$batch", m365test.Fault{Status: http.StatusServiceUnavailable})
 		r.fake.Faults.Add(links, m365test.Fault{Status: http.StatusServiceUnavailable})
@@ -356,7 +372,7 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := newRig(t, autoFor("links.anyone_link"))
+			r := newRig(t, consented("links.anyone_link"))
 			if n := len(r.plan(r.scan())); n == 0 {
 				t.Fatal("fixture has nothing to plan")
 			}
@@ -384,7 +400,7 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 		})
 	}
 	t.Run("stale scan", func(t *testing.T) {
-		r := newRig(t, autoFor("links.anyone_link"))
+		r := newRig(t, consented("links.anyone_link"))
 		r.plan(r.scan())
 		r.clock.Advance(25 * time.Hour)
 		rep := r.apply()

@@ -97,6 +97,7 @@ func TestRejectedPlanIsNotProposedAgain(t *testing.T) {
 
 func TestRollbackRestoresBeforeValues(t *testing.T) {
 	r := newRig(t, autoFor("sharepoint.sharing_level", "sites.sharing_level", "exchange.calendar_all_domains", "exchange.contacts_all_domains", "links.anyone_link"))
+	r.policy.AllowDestructive = []string{"links.anyone_link"}
 	first := r.scan()
 	r.plan(first)
 	run := r.apply()
@@ -182,7 +183,7 @@ func TestChangedSinceScanToAnotherValueIsSkipped(t *testing.T) {
 }
 
 func TestExclusions(t *testing.T) {
-	p := autoFor("links.anyone_link")
+	p := consented("links.anyone_link")
 	p.Exclude = config.Exclusion{Sites: []string{"https://fabrikam.sharepoint.com/sites/finance*"}}
 	r := newRig(t, p)
 	r.plan(r.scan())

@@ -10,7 +10,7 @@ import (
 )
 
 // KindCapReached is the notification kind of a run stopped at its cap.
-const KindCapReached notify.Kind = "remediation_cap"
+const KindCapReached = notify.KindRemediationCap
 
 // OutboxNotifier announces cap events through the notification outbox, to
 // every destination whose routes take a high-severity finding of the tenant.
@@ -46,11 +46,16 @@ func CapFinding(ev CapEvent) notify.Finding {
 // CapReached implements Notifier.
 func (n OutboxNotifier) CapReached(ctx context.Context, ev CapEvent) error {
 	f := CapFinding(ev)
+	return n.enqueue(ctx, KindCapReached, &f, func(d string) string { return "remediation-cap/" + d + "/" + ev.RunID })
+}
+
+// enqueue puts f, as a notification of kind, in the outbox for every
+// destination whose routes take it; key names it per destination.
+func (n OutboxNotifier) enqueue(ctx context.Context, kind notify.Kind, f *notify.Finding, key func(dest string) string) error {
 	var items []notify.Item
-	for _, d := range notify.Destinations(n.Routes, &f) {
-		items = append(items, notify.Item{Key: "remediation-cap/" + d + "/" + ev.RunID, Destination: d,
-			Notification: notify.Notification{Kind: KindCapReached, Destination: d, Tenant: ev.Tenant, At: ev.At,
-				Key: "remediation-cap/" + d + "/" + ev.RunID, Finding: &f}})
+	for _, d := range notify.Destinations(n.Routes, f) {
+		items = append(items, notify.Item{Key: key(d), Destination: d,
+			Notification: notify.Notification{Kind: kind, Destination: d, Tenant: f.Tenant, At: f.LastSeen, Key: key(d), Finding: f}})
 	}
 	if len(items) == 0 {
 		return nil
@@ -60,9 +65,47 @@ func (n OutboxNotifier) CapReached(ctx context.Context, ev CapEvent) error {
 		return err
 	}
 	if _, err := n.Outbox.Enqueue(ctx, rows...); err != nil {
-		return fmt.Errorf("enqueue cap notification: %w", err)
+		return fmt.Errorf("enqueue %s notification: %w", kind, err)
 	}
 	return nil
+}
+
+// AppliedFinding is how the changes of a run to one finding's objects
+// read as a notification: what changed, by which rule, before and after,
+// and how to roll it back.
+func AppliedFinding(ev AppliedEvent) notify.Finding {
+	var lines, after []string
+	for _, c := range ev.Changes {
+		lines = append(lines, fmt.Sprintf("%s: %s of %s from %s to %s (read back)", c.Action, c.Field, c.ObjectKey, compactJSON(c.Before), compactJSON(c.After)))
+		after = append(after, c.Field+" "+compactJSON(c.After)+" (was "+compactJSON(c.Before)+")")
+	}
+	who := ev.ApprovedBy
+	if strings.HasPrefix(who, "auto:") {
+		who = "the auto remediation policy"
+	}
+	return notify.Finding{
+		Fingerprint: "remediation-applied:" + ev.RunID + ":" + ev.Fingerprint, Tenant: ev.Tenant, RuleID: ev.RuleID,
+		Title: "sharedrift changed " + objectName(ev) + " to fix " + ev.RuleID, Section: ev.Section, Severity: ev.Severity,
+		ObjectKey: ev.ObjectKey, ObjectName: ev.ObjectName, Expected: ev.Expected, Actual: strings.Join(after, "; "),
+		Message:     fmt.Sprintf("Run %s, approved by %s, changed:\n%s", ev.RunID, who, strings.Join(lines, "\n")),
+		Remediation: "To undo it: " + ev.Rollback + " (or POST /api/v1/tenants/" + ev.Tenant + "/remediation/runs/" + ev.RunID + "/rollback)",
+		FirstSeen:   ev.At, LastSeen: ev.At,
+	}
+}
+
+func objectName(ev AppliedEvent) string {
+	if ev.ObjectName != "" {
+		return ev.ObjectName
+	}
+	return ev.ObjectKey
+}
+
+// Applied implements Notifier.
+func (n OutboxNotifier) Applied(ctx context.Context, ev AppliedEvent) error {
+	f := AppliedFinding(ev)
+	return n.enqueue(ctx, notify.KindRemediationApplied, &f, func(d string) string {
+		return "remediation-applied/" + d + "/" + ev.RunID + "/" + ev.Fingerprint
+	})
 }
 
 // Remediable reports whether findings of a rule should carry Approve fix /

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Actions a plan can contain. Each changes one field of one object.
 const (
 	ActionDeleteLink             = "link.delete"
+	ActionSetLinkExpiry          = "link.set_expiry"
 	ActionSetSiteSharing         = "site.set_sharing"
 	ActionSetSharePoint          = "sharepoint.set"
 	ActionSetAuthorization       = "entra.set_authorization"
@@ -23,6 +25,7 @@ const (
 	ActionSetOrgRelationship     = "exchange.set_org_relationship"
 	ActionRemoveOrgRelationship  = "exchange.remove_org_relationship"
 	fieldExists                  = "exists"
+	fieldExpires                 = "expires"
 	invitationsModeField         = "mode"
 	sharePointModeField          = "domainRestrictionMode"
 	priorityMode, priorityNormal = 0, 1
@@ -60,6 +63,22 @@ type Change struct {
 	// AtMost lowers a ranked value to the cap and leaves lower values
 	// alone, so two fixes of one setting never raise it again.
 	AtMost *Cap `json:"atMost,omitempty"`
+	// WithinDays brings a moment (an expiry) forward to at most this many
+	// days after the change is made; a missing moment (never expires)
+	// gets that limit, an earlier one stays. It is relative so that the
+	// plan of an unchanged object is the same in every scan.
+	WithinDays *int `json:"withinDays,omitempty"`
+	// notAfter is WithinDays resolved at a moment (see at).
+	notAfter *time.Time
+}
+
+// at resolves a relative change for a change made at now.
+func (c Change) at(now time.Time) Change {
+	if c.WithinDays != nil {
+		t := now.UTC().Truncate(time.Second).Add(time.Duration(*c.WithinDays) * 24 * time.Hour)
+		c.notAfter = &t
+	}
+	return c
 }
 
 // Cap is a ceiling on an ordered scale.
@@ -101,7 +120,10 @@ type Op struct {
 	// API names the call, e.g. "DELETE /v1.0/drives/{drive}/items/{item}/permissions/{perm}".
 	API         string `json:"api"`
 	Destructive bool   `json:"destructive,omitempty"`
-	Reversible  bool   `json:"reversible,omitempty"`
+	// NeedsApproval operations run only after a person approved them,
+	// whatever the mode and allow_destructive say.
+	NeedsApproval bool `json:"needsApproval,omitempty"`
+	Reversible    bool `json:"reversible,omitempty"`
 	// Deferred operations run only after the grace period that follows the
 	// plan's other operations (a guest is blocked first, deleted later).
 	Deferred bool   `json:"deferred,omitempty"`
@@ -144,6 +166,18 @@ func (c *Change) Apply(expected json.RawMessage) (json.RawMessage, error) {
 			return raw(cur), nil
 		}
 		return raw(c.AtMost.Value), nil
+	case c.WithinDays != nil:
+		if c.notAfter == nil {
+			return nil, fmt.Errorf("a change within %d days needs the moment it is made", *c.WithinDays)
+		}
+		cur, err := decodeMoment(expected)
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil && !cur.After(*c.notAfter) {
+			return raw(cur.UTC()), nil
+		}
+		return raw(c.notAfter.UTC()), nil
 	case c.Entry != nil:
 		var entries []string
 		if err := decodeList(expected, &entries); err != nil {
@@ -192,6 +226,9 @@ func (c *Change) Satisfied(value json.RawMessage) bool {
 			}
 		}
 		return true
+	case c.WithinDays != nil:
+		cur, err := decodeMoment(value)
+		return err == nil && c.notAfter != nil && cur != nil && !cur.After(*c.notAfter)
 	case c.AtMost != nil:
 		var cur string
 		if json.Unmarshal(value, &cur) != nil {
@@ -203,6 +240,18 @@ func (c *Change) Satisfied(value json.RawMessage) bool {
 	}
 	want, err := c.Apply(value)
 	return err == nil && equalValues(want, value)
+}
+
+// decodeMoment reads a time value; null (never) is nil.
+func decodeMoment(v json.RawMessage) (*time.Time, error) {
+	if len(bytes.TrimSpace(v)) == 0 || string(bytes.TrimSpace(v)) == "null" {
+		return nil, nil
+	}
+	var t time.Time
+	if err := json.Unmarshal(v, &t); err != nil {
+		return nil, fmt.Errorf("expected a time or null, got %s", v)
+	}
+	return &t, nil
 }
 
 func decodeList(v json.RawMessage, out *[]string) error {

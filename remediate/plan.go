@@ -33,6 +33,9 @@ type Plan struct {
 	Ops         []Op      `json:"ops"`
 	// NotBefore holds back deferred operations until a grace period ends.
 	NotBefore *time.Time `json:"notBefore,omitempty"`
+	// Note says what a reader of the plan must know that its operations do
+	// not show (e.g. why a fix deletes instead of changing).
+	Note string `json:"note,omitempty"`
 }
 
 // Destructive reports whether any operation of the plan is destructive.
@@ -68,7 +71,7 @@ var planners = map[string]planner{
 	"sites.confidential_sharing_level":    planSite,
 	"links.anyone_link":                   planLink,
 	"links.anyone_link_edit":              planLink,
-	"links.anyone_link_expiry":            planLink,
+	"links.anyone_link_expiry":            planLinkExpiry,
 	"links.anyone_on_confidential":        planLink,
 	"guests.stale":                        planGuest,
 	"guests.orphaned":                     planGuest,
@@ -123,6 +126,8 @@ func FixableRules() []string {
 type planCtx struct {
 	s *tenant.Snapshot
 	b *baselines.Baseline
+	// note is set by a planner for the plan it builds (Plan.Note).
+	note string
 }
 
 // Build plans a fix for every failed result of a fixable rule whose
@@ -147,6 +152,7 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 			skipped[fp] = fmt.Sprintf("section %s is not complete", sec)
 			continue
 		}
+		c.note = ""
 		ops, err := pl(c, r)
 		if err != nil {
 			skipped[fp] = err.Error()
@@ -154,7 +160,8 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 		}
 		for j := range ops {
 			if ops[j].After == nil {
-				after, err := ops[j].Change.Apply(ops[j].Before)
+				ch := ops[j].Change.at(s.CollectedAt)
+				after, err := ch.Apply(ops[j].Before)
 				if err != nil {
 					return nil, map[string]string{fp: err.Error()}
 				}
@@ -162,7 +169,7 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 			}
 		}
 		plans = append(plans, Plan{Tenant: s.Tenant, Fingerprint: fp, RuleID: r.RuleID, Section: r.Section, Severity: r.Severity,
-			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual, CollectedAt: s.CollectedAt, Ops: ops})
+			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual, CollectedAt: s.CollectedAt, Ops: ops, Note: c.note})
 	}
 	return plans, skipped
 }
@@ -206,8 +213,12 @@ func spOp(c *planCtx, field string, ch Change) (Op, error) {
 	if err != nil {
 		return Op{}, err
 	}
-	return Op{Action: ActionSetSharePoint, ObjectKey: c.s.SharePoint.Key(), Field: field, Before: fieldValue(c.s.SharePoint, field),
-		Change: ch, API: api, Reversible: true, Priority: priorityNormal}, nil
+	before := fieldValue(c.s.SharePoint, field)
+	// A setting the scan found unset cannot be written back as unset: the
+	// change is then not reversible (rollback reports it instead of
+	// writing a value that was never there).
+	return Op{Action: ActionSetSharePoint, ObjectKey: c.s.SharePoint.Key(), Field: field, Before: before,
+		Change: ch, API: api, Reversible: string(normalize(before)) != "null", Priority: priorityNormal}, nil
 }
 
 func spCapOp(field, scale string, conv func(string) string) planner {
@@ -431,7 +442,9 @@ func planSite(c *planCtx, r *tenant.Result) ([]Op, error) {
 		API: "CSOM GetSitePropertiesByUrl SetProperty SharingCapability + Update", Reversible: true, Scope: siteScope(st), Priority: priorityNormal}}, nil
 }
 
-func planLink(c *planCtx, r *tenant.Result) ([]Op, error) {
+// linkOf finds a result's link in the snapshot with the scope exclusions
+// match against (its site and the site's label).
+func linkOf(c *planCtx, r *tenant.Result) (*tenant.Link, Scope, error) {
 	var l *tenant.Link
 	errFound := errors.New("found")
 	err := c.s.EachLink(func(x *tenant.Link) error {
@@ -443,10 +456,10 @@ func planLink(c *planCtx, r *tenant.Result) ([]Op, error) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, errFound) {
-		return nil, fmt.Errorf("link %s: %w", r.ObjectKey, err)
+		return nil, Scope{}, fmt.Errorf("link %s: %w", r.ObjectKey, err)
 	}
 	if l == nil {
-		return nil, fmt.Errorf("link %s is not in the snapshot", r.ObjectKey)
+		return nil, Scope{}, fmt.Errorf("link %s is not in the snapshot", r.ObjectKey)
 	}
 	sc := Scope{}
 	if l.SiteURL != "" {
@@ -457,11 +470,54 @@ func planLink(c *planCtx, r *tenant.Result) ([]Op, error) {
 			sc = siteScope(st)
 		}
 	}
-	// Graph can change only the roles of an existing link, not its scope
-	// or expiry, so every Anyone-link fix removes the link.
-	return []Op{{Action: ActionDeleteLink, ObjectKey: l.Key(), Ref: Ref{DriveID: l.DriveID, ItemID: l.ItemID, PermissionID: l.PermissionID},
-		Field: fieldExists, Before: raw(true), Change: Change{Set: raw(false)},
-		API: "DELETE /v1.0/drives/{drive-id}/items/{item-id}/permissions/{perm-id}", Scope: sc, Priority: priorityNormal}}, nil
+	return l, sc, nil
+}
+
+// deleteLinkOp removes a link. Deleting cannot be undone, so it is
+// destructive: it runs under auto mode only for rules listed in
+// allow_destructive, otherwise after a person's approval.
+func deleteLinkOp(l *tenant.Link, sc Scope) Op {
+	return Op{Action: ActionDeleteLink, ObjectKey: l.Key(), Ref: Ref{DriveID: l.DriveID, ItemID: l.ItemID, PermissionID: l.PermissionID},
+		Field: fieldExists, Before: raw(true), Change: Change{Set: raw(false)}, Destructive: true,
+		API: "DELETE /v1.0/drives/{drive-id}/items/{item-id}/permissions/{perm-id}", Scope: sc, Priority: priorityNormal}
+}
+
+// planLink removes an Anyone link whose scope or role is the problem:
+// Graph changes only the roles of an existing link, never its scope.
+func planLink(c *planCtx, r *tenant.Result) ([]Op, error) {
+	l, sc, err := linkOf(c, r)
+	if err != nil {
+		return nil, err
+	}
+	return []Op{deleteLinkOp(l, sc)}, nil
+}
+
+// planLinkExpiry gives an Anyone link an expiry within the baseline's
+// limit, counted from the scan, through SharePoint's sharing API; an
+// earlier expiry is kept. A link that API cannot address is deleted
+// instead, and only after a person approved it.
+func planLinkExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
+	a := c.b.SharePoint.AnyoneLinks
+	if a == nil || a.MaxExpiryDays == nil || *a.MaxExpiryDays < 1 {
+		return nil, fmt.Errorf("rule %s: baseline sets no expiry", r.RuleID)
+	}
+	l, sc, err := linkOf(c, r)
+	if err != nil {
+		return nil, err
+	}
+	api, why := m365.LinkExpiryAPI(l)
+	if why != "" {
+		op := deleteLinkOp(l, sc)
+		op.NeedsApproval = true
+		c.note = "No API can set this link's expiry (" + why + "): the fix deletes the link, and only once a person approved it."
+		return []Op{op}, nil
+	}
+	before := raw(nil)
+	if l.Expires != nil {
+		before = raw(l.Expires.UTC())
+	}
+	return []Op{{Action: ActionSetLinkExpiry, ObjectKey: l.Key(), Ref: Ref{DriveID: l.DriveID, ItemID: l.ItemID, PermissionID: l.PermissionID},
+		Field: fieldExpires, Before: before, Change: Change{WithinDays: a.MaxExpiryDays}, API: api, Reversible: true, Scope: sc, Priority: priorityNormal}}, nil
 }
 
 func planGuest(c *planCtx, r *tenant.Result) ([]Op, error) {

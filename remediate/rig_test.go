@@ -63,15 +63,10 @@ func newRig(t *testing.T, policy remediate.Policy) *rig {
 	}
 	r := &rig{t: t, ctx: context.Background(), fake: fake, client: client, st: st, clock: clock, baseline: b, policy: policy, tenant: fake.Meta().Tenant}
 	r.svc, err = remediate.New(remediate.Options{
-		Store:  st,
-		Policy: func(string) remediate.Policy { return r.policy },
-		Target: func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: client}, nil },
-		Notifier: notifierFunc(func(ctx context.Context, ev remediate.CapEvent) error {
-			if r.notifier == nil {
-				return nil
-			}
-			return r.notifier.CapReached(ctx, ev)
-		}),
+		Store:    st,
+		Policy:   func(string) remediate.Policy { return r.policy },
+		Target:   func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: client}, nil },
+		Notifier: rigNotifier{r},
 		OnApproved: func(ctx context.Context, tenantName, fp string) {
 			if r.onApproved != nil {
 				r.onApproved(ctx, tenantName, fp)
@@ -85,9 +80,22 @@ func newRig(t *testing.T, policy remediate.Policy) *rig {
 	return r
 }
 
-type notifierFunc func(context.Context, remediate.CapEvent) error
+// rigNotifier passes events to the rig's notifier, if any.
+type rigNotifier struct{ r *rig }
 
-func (f notifierFunc) CapReached(ctx context.Context, ev remediate.CapEvent) error { return f(ctx, ev) }
+func (n rigNotifier) CapReached(ctx context.Context, ev remediate.CapEvent) error {
+	if n.r.notifier == nil {
+		return nil
+	}
+	return n.r.notifier.CapReached(ctx, ev)
+}
+
+func (n rigNotifier) Applied(ctx context.Context, ev remediate.AppliedEvent) error {
+	if n.r.notifier == nil {
+		return nil
+	}
+	return n.r.notifier.Applied(ctx, ev)
+}
 
 // scanned is one recorded scan.
 type scanned struct {
@@ -161,6 +169,13 @@ func autoFor(ruleIDs ...string) remediate.Policy {
 	for _, id := range ruleIDs {
 		p.Rules[id] = remediate.ModeAuto
 	}
+	return p
+}
+
+// consented is autoFor with the rules' destructive steps allowed too.
+func consented(ruleIDs ...string) remediate.Policy {
+	p := autoFor(ruleIDs...)
+	p.AllowDestructive = ruleIDs
 	return p
 }
 

@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // Sentinel errors callers branch on.
@@ -25,6 +27,10 @@ var (
 	ErrModeForbids = errors.New("remediation mode does not allow this")
 	// ErrBusy: another run for the tenant holds the lease.
 	ErrBusy = errors.New("another remediation run is in progress for this tenant")
+	// ErrStale: an approval was refused because the plan no longer fits
+	// the tenant (the finding resolved, the scan too old or incomplete, or
+	// the object changed since the plan was made).
+	ErrStale = errors.New("the plan is stale")
 )
 
 // ActionPlan marks the audit rows that hold a plan (one per finding);
@@ -39,9 +45,36 @@ type Store interface {
 	Scans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error)
 }
 
-// Notifier is told when a run stopped at its change cap.
+// Notifier is told when a run stopped at its change cap, and of the
+// changes every apply run made.
 type Notifier interface {
 	CapReached(ctx context.Context, ev CapEvent) error
+	Applied(ctx context.Context, ev AppliedEvent) error
+}
+
+// AppliedEvent is the changes an apply run made to the objects of one
+// finding.
+type AppliedEvent struct {
+	Tenant      string          `json:"tenant"`
+	RunID       string          `json:"runId"`
+	Fingerprint string          `json:"fingerprint"`
+	RuleID      string          `json:"ruleId"`
+	Section     tenant.Section  `json:"section"`
+	Severity    tenant.Severity `json:"severity"`
+	ObjectKey   string          `json:"objectKey"`
+	ObjectName  string          `json:"objectName,omitempty"`
+	Expected    string          `json:"expected,omitempty"`
+	ApprovedBy  string          `json:"approvedBy"`
+	// Changes are the operations that changed something, each read back.
+	Changes []OpResult `json:"changes"`
+	// Rollback is the command that restores the recorded before values.
+	Rollback string    `json:"rollback"`
+	At       time.Time `json:"at"`
+}
+
+// RollbackCommand is the CLI command that rolls a run back.
+func RollbackCommand(tenantName, runID string) string {
+	return "sharedrift remediate rollback " + runID + " --tenant " + tenantName
 }
 
 // CapEvent describes a run stopped by its change cap.
@@ -140,7 +173,16 @@ func hasState(states []store.RemediationState, s store.RemediationState) bool {
 	return false
 }
 
-func opsJSON(p *Plan) []byte { return raw(p.Ops) }
+// opsJSON is what makes two plans the same: their operations without the
+// After values, which are shown, computed from the scan's moment, and
+// recomputed when the plan runs.
+func opsJSON(p *Plan) []byte {
+	ops := slices.Clone(p.Ops)
+	for i := range ops {
+		ops[i].After = nil
+	}
+	return raw(ops)
+}
 
 // RecordStats counts what Record did.
 type RecordStats struct {
@@ -151,14 +193,24 @@ type RecordStats struct {
 }
 
 // Record stores the plans of a scan. A finding whose pending plan has the
-// same operations keeps it (and its approval); a changed plan supersedes the
-// pending one; a plan identical to a rejected one is not proposed again.
+// same operations and mode keeps it (and its approval); a changed plan
+// supersedes the pending one; a plan identical to a rejected one is not
+// proposed again. A plan recorded under another mode is replaced by one
+// under the mode the policy gives now (a person's approval carries over to
+// approve and auto mode), and the open plans of rules now off are closed,
+// so approving and applying can go by the mode recorded with each plan.
 func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (RecordStats, error) {
 	var st RecordStats
-	if len(plans) == 0 {
-		return st, nil
+	var tenantName string
+	if len(plans) > 0 {
+		tenantName = plans[0].Tenant
+	} else {
+		sc, err := s.o.Store.Scan(ctx, scanID)
+		if err != nil {
+			return st, fmt.Errorf("record plans: %w", err)
+		}
+		tenantName = sc.Tenant
 	}
-	tenantName := plans[0].Tenant
 	pol := s.o.Policy(tenantName).withDefaults()
 	existing, err := s.Plans(ctx, tenantName, store.RemediationPlanned, store.RemediationApproved, store.RemediationRejected)
 	if err != nil {
@@ -167,11 +219,28 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 	byFP := map[string][]PlanRecord{}
 	deferred := map[string]bool{}
 	for _, pr := range existing {
-		if pr.Plan.NotBefore == nil {
-			byFP[pr.Plan.Fingerprint] = append(byFP[pr.Plan.Fingerprint], pr)
-		} else if pr.State != store.RemediationRejected {
+		mode := pol.ModeFor(pr.Plan.RuleID)
+		open := pr.State != store.RemediationRejected
+		switch {
+		case open && mode == ModeOff:
+			if err := s.supersede(ctx, &pr, "the rule's remediation mode is now off"); err != nil {
+				return st, err
+			}
+			st.Superseded++
+			continue
+		case pr.Plan.NotBefore != nil && open:
+			if pr.Mode != mode {
+				if err := s.remode(ctx, &pr, mode, fmt.Sprintf("deferred-%d", pr.ID)); err != nil {
+					return st, err
+				}
+				st.Superseded++
+			}
 			deferred[pr.Plan.Fingerprint] = true
+			continue
+		case pr.Plan.NotBefore != nil:
+			continue
 		}
+		byFP[pr.Plan.Fingerprint] = append(byFP[pr.Plan.Fingerprint], pr)
 	}
 	for i := range plans {
 		p := plans[i]
@@ -188,18 +257,26 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 			continue
 		}
 		same := false
+		var carried *PlanRecord
 		for _, old := range byFP[p.Fingerprint] {
-			if bytes.Equal(opsJSON(&old.Plan), opsJSON(&p)) {
+			sameOps := bytes.Equal(opsJSON(&old.Plan), opsJSON(&p))
+			if old.State == store.RemediationRejected {
+				same = same || sameOps
+				continue
+			}
+			if sameOps && old.Mode == mode {
 				same = true
 				continue
 			}
-			if old.State == store.RemediationRejected {
-				continue
+			why := "superseded by the plan of scan " + fmt.Sprint(scanID)
+			if sameOps {
+				why = fmt.Sprintf("remediation mode changed from %s to %s", old.Mode, mode)
+				if old.State == store.RemediationApproved {
+					carried = &old
+				}
 			}
-			err := s.o.Store.UpdateRemediation(ctx, store.Remediation{ID: old.ID, State: store.RemediationSkipped, ApprovedBy: old.ApprovedBy,
-				ApprovedAt: old.ApprovedAt, Result: "superseded by the plan of scan " + fmt.Sprint(scanID)}, old.State)
-			if err != nil && !errors.Is(err, store.ErrConflict) {
-				return st, fmt.Errorf("record plans: %w", err)
+			if err := s.supersede(ctx, &old, why); err != nil {
+				return st, err
 			}
 			st.Superseded++
 		}
@@ -207,14 +284,48 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 			st.Kept++
 			continue
 		}
-		if _, err := s.o.Store.CreateRemediation(ctx, store.Remediation{Tenant: p.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID,
+		r := store.Remediation{Tenant: p.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID,
 			ObjectKey: p.ObjectKey, RunID: fmt.Sprintf("plan-%d", scanID), Seq: i, Action: ActionPlan, Mode: string(mode),
-			State: store.RemediationPlanned, Plan: raw(p)}); err != nil {
+			State: store.RemediationPlanned, Plan: raw(p)}
+		if carried != nil && approvable(mode) {
+			r.State, r.ApprovedBy, r.ApprovedAt = store.RemediationApproved, carried.ApprovedBy, carried.ApprovedAt
+		}
+		if _, err := s.o.Store.CreateRemediation(ctx, r); err != nil {
 			return st, fmt.Errorf("record plans: %w", err)
 		}
 		st.Created++
 	}
 	return st, nil
+}
+
+// approvable reports whether plans of a rule in mode m can be approved.
+func approvable(m Mode) bool { return m == ModeApprove || m == ModeAuto }
+
+// supersede closes an open plan with the reason.
+func (s *Service) supersede(ctx context.Context, pr *PlanRecord, why string) error {
+	err := s.o.Store.UpdateRemediation(ctx, store.Remediation{ID: pr.ID, State: store.RemediationSkipped, ApprovedBy: pr.ApprovedBy,
+		ApprovedAt: pr.ApprovedAt, Result: why}, pr.State)
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("record plans: close plan %d: %w", pr.ID, err)
+	}
+	return nil
+}
+
+// remode records an open plan again under mode and closes the old record.
+func (s *Service) remode(ctx context.Context, pr *PlanRecord, mode Mode, runID string) error {
+	if err := s.supersede(ctx, pr, fmt.Sprintf("remediation mode changed from %s to %s", pr.Mode, mode)); err != nil {
+		return err
+	}
+	p := pr.Plan
+	r := store.Remediation{Tenant: p.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID, ObjectKey: p.ObjectKey, RunID: runID,
+		Action: ActionPlan, Mode: string(mode), State: store.RemediationPlanned, Plan: raw(p), Result: pr.Note}
+	if pr.State == store.RemediationApproved && approvable(mode) {
+		r.State, r.ApprovedBy, r.ApprovedAt = store.RemediationApproved, pr.ApprovedBy, pr.ApprovedAt
+	}
+	if _, err := s.o.Store.CreateRemediation(ctx, r); err != nil {
+		return fmt.Errorf("record plans: %w", err)
+	}
+	return nil
 }
 
 // pending finds the plans of a finding (by fingerprint or unique prefix)
@@ -266,14 +377,23 @@ func (s *Service) decide(ctx context.Context, tenantName, fp, by string, to stor
 	}
 	pol := s.o.Policy(tenantName).withDefaults()
 	now := s.o.Now().UTC()
+	// Every plan is checked before any is approved: a refusal records nothing.
+	for i := range prs {
+		pr := &prs[i]
+		if pr.State == to || to != store.RemediationApproved {
+			continue
+		}
+		if m := pr.Mode; !approvable(m) {
+			return fmt.Errorf("the plan of rule %s was recorded in %s mode; set the rule's remediation mode to approve or auto and plan again to apply fixes: %w",
+				pr.Plan.RuleID, m, ErrModeForbids)
+		}
+		if why := s.refuseApproval(ctx, &pol, pr, now); why != "" {
+			return fmt.Errorf("approval of the fix of %s (rule %s, %s) refused: %s: %w", short(pr.Plan.Fingerprint), pr.Plan.RuleID, pr.Plan.ObjectKey, why, ErrStale)
+		}
+	}
 	for _, pr := range prs {
 		if pr.State == to {
 			continue
-		}
-		if to == store.RemediationApproved {
-			if m := pol.ModeFor(pr.Plan.RuleID); m != ModeApprove && m != ModeAuto {
-				return fmt.Errorf("rule %s is in %s mode; set its remediation mode to approve or auto to apply fixes: %w", pr.Plan.RuleID, m, ErrModeForbids)
-			}
 		}
 		err := s.o.Store.UpdateRemediation(ctx, store.Remediation{ID: pr.ID, State: to, ApprovedBy: by, ApprovedAt: &now},
 			store.RemediationPlanned, store.RemediationApproved)
@@ -284,6 +404,44 @@ func (s *Service) decide(ctx context.Context, tenantName, fp, by string, to stor
 			slog.String("decision", string(to)), slog.String("by", by))
 	}
 	return nil
+}
+
+func short(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
+}
+
+// refuseApproval returns why a plan may not be approved now, or "": the
+// findings and scans it was made from must still hold (see stale), and,
+// when the service can reach the tenant, every object it changes must
+// still read as it did when the plan was made. Only reads are sent.
+func (s *Service) refuseApproval(ctx context.Context, pol *Policy, pr *PlanRecord, now time.Time) string {
+	p := &pr.Plan
+	if p.NotBefore == nil {
+		if why := s.stale(ctx, pol, p, now); why != "" {
+			return why
+		}
+	}
+	if s.o.Target == nil {
+		return ""
+	}
+	t, err := s.o.Target(ctx, p.Tenant)
+	if err != nil {
+		return "the tenant cannot be read to check the plan: " + err.Error()
+	}
+	for i := range p.Ops {
+		op := &p.Ops[i]
+		v, err := t.Read(ctx, op, op.Field)
+		if err != nil {
+			return fmt.Sprintf("%s of %s cannot be read: %v", op.Field, op.ObjectKey, err)
+		}
+		if !equalValues(v, op.Before) {
+			return fmt.Sprintf("%s changed since the plan was made: %s is %s, the plan expected %s", op.ObjectKey, op.Field, compactJSON(v), compactJSON(op.Before))
+		}
+	}
+	return ""
 }
 
 // OpResult is what happened to one operation in a run.
@@ -300,6 +458,8 @@ type OpResult struct {
 	After       json.RawMessage `json:"after,omitempty"`
 	Result      string          `json:"result,omitempty"`
 	Error       string          `json:"error,omitempty"`
+	// Verified is true when the change was read back as written.
+	Verified bool `json:"verified,omitempty"`
 }
 
 // Operation statuses in a run report.
@@ -452,6 +612,9 @@ func (s *Service) Apply(ctx context.Context, tenantName string, o ApplyOptions) 
 		return rep, err
 	}
 	rep.FinishedAt = s.o.Now().UTC()
+	if err := s.announce(ctx, rep, items); err != nil {
+		return rep, err
+	}
 	if rep.CapReached {
 		s.o.Logger.WarnContext(ctx, "remediation stopped at the change cap", slog.String("tenant", tenantName), slog.String("run", rep.RunID),
 			slog.Int("cap", rep.Cap), slog.Int("left", rep.Count(StatusNotAttempted)))
@@ -468,6 +631,37 @@ func (s *Service) Apply(ctx context.Context, tenantName string, o ApplyOptions) 
 		}
 	}
 	return rep, nil
+}
+
+// announce tells the notifier, per finding, what the run changed.
+func (s *Service) announce(ctx context.Context, rep *RunReport, items []item) error {
+	if s.o.Notifier == nil {
+		return nil
+	}
+	var order []string
+	events := map[string]*AppliedEvent{}
+	for i, it := range items {
+		r := rep.Ops[i]
+		if r.Status != StatusApplied || !r.Verified {
+			continue
+		}
+		p := &it.plan.Plan
+		ev, ok := events[p.Fingerprint]
+		if !ok {
+			ev = &AppliedEvent{Tenant: rep.Tenant, RunID: rep.RunID, Fingerprint: p.Fingerprint, RuleID: p.RuleID, Section: p.Section,
+				Severity: p.Severity, ObjectKey: p.ObjectKey, ObjectName: p.ObjectName, Expected: p.Expected, ApprovedBy: it.plan.ApprovedBy,
+				Rollback: RollbackCommand(rep.Tenant, rep.RunID), At: rep.FinishedAt}
+			events[p.Fingerprint] = ev
+			order = append(order, p.Fingerprint)
+		}
+		ev.Changes = append(ev.Changes, r)
+	}
+	for _, fp := range order {
+		if err := s.o.Notifier.Applied(ctx, *events[fp]); err != nil {
+			return fmt.Errorf("announce the changes of %s: %w", rep.RunID, err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) target(ctx context.Context, tenantName string, n int) (Target, error) {
@@ -496,10 +690,15 @@ func wanted(fps []string, fp string) bool {
 	return false
 }
 
-// hold returns why a plan may not run now, or "".
+// hold returns why a plan may not run now, or "". The plan runs by the
+// mode recorded with it (Record keeps that in step with the policy); only
+// plans recorded before modes were kept fall back to the policy.
 func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now time.Time) string {
 	p := &pr.Plan
-	mode := pol.ModeFor(p.RuleID)
+	mode := pr.Mode
+	if mode == "" {
+		mode = pol.ModeFor(p.RuleID)
+	}
 	approved := pr.State == store.RemediationApproved
 	switch mode {
 	case ModeOff, ModeNotify, ModeDryRun:
@@ -509,8 +708,13 @@ func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now tim
 			return "waiting for approval"
 		}
 	case ModeAuto:
-		if destructiveNow(p) && !approved && !pol.DestructiveAllowed(p.RuleID) {
-			return "destructive step waiting for approval (not allowed in auto mode for this rule)"
+		if destructiveNow(p) && !approved {
+			if needsApprovalNow(p) {
+				return "deletion waiting for approval (no API can make this fix without deleting)"
+			}
+			if !pol.DestructiveAllowed(p.RuleID) {
+				return "destructive step waiting for approval (not allowed in auto mode for this rule)"
+			}
 		}
 	default:
 		return fmt.Sprintf("unknown mode %q", mode)
@@ -521,6 +725,12 @@ func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now tim
 		}
 		return "" // deferred steps are guarded by re-reading the object
 	}
+	return s.stale(ctx, pol, p, now)
+}
+
+// stale returns why the scan a plan was made from no longer stands for
+// the tenant, or "".
+func (s *Service) stale(ctx context.Context, pol *Policy, p *Plan, now time.Time) string {
 	f, err := s.o.Store.Finding(ctx, p.Tenant, p.Fingerprint)
 	if err != nil {
 		return "finding not readable: " + err.Error()
@@ -554,6 +764,17 @@ func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now tim
 		return fmt.Sprintf("rule %s gave unknown for the object in the latest scan %d", p.RuleID, latest[0].ID)
 	}
 	return ""
+}
+
+// needsApprovalNow reports whether a step that runs now may run only
+// after a person's approval.
+func needsApprovalNow(p *Plan) bool {
+	for _, op := range p.Ops {
+		if op.NeedsApproval && (!op.Deferred || p.NotBefore != nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // destructiveNow reports whether a run would execute a destructive step of
@@ -689,8 +910,10 @@ func (s *Service) Rollback(ctx context.Context, tenantName, runID, by string) (*
 	now := s.o.Now().UTC()
 	rep := &RunReport{RunID: newRunID("rollback", now), Tenant: tenantName, Kind: "rollback", StartedAt: now}
 	var items []item
+	byID := map[int64]*store.Remediation{}
 	for i := len(rows) - 1; i >= 0; i-- {
 		r := &rows[i]
+		byID[r.ID] = r
 		if r.Action == ActionPlan || r.State != store.RemediationApplied || r.Result != resultChanged {
 			continue
 		}
@@ -723,7 +946,11 @@ func (s *Service) Rollback(ctx context.Context, tenantName, runID, by string) (*
 	x.run(ctx, items)
 	for i, it := range items {
 		if st := rep.Ops[i].Status; st == StatusApplied || st == StatusUnchanged {
+			// The attempt keeps its values: history shows them, and an offline
+			// fixture tenant is brought up to date by writing them again.
+			orig := byID[it.rollbackOf]
 			if err := s.o.Store.UpdateRemediation(ctx, store.Remediation{ID: it.rollbackOf, State: store.RemediationRolledBack,
+				ApprovedBy: orig.ApprovedBy, ApprovedAt: orig.ApprovedAt, Before: orig.Before, After: orig.After,
 				Result: resultChanged + "; rolled back in " + rep.RunID}, store.RemediationApplied); err != nil {
 				return rep, fmt.Errorf("rollback %s: mark attempt %d: %w", runID, it.rollbackOf, err)
 			}
@@ -733,8 +960,72 @@ func (s *Service) Rollback(ctx context.Context, tenantName, runID, by string) (*
 	return rep, nil
 }
 
+// Attempt is an audit row as people and the API see it: plan, before and
+// after are JSON documents, not bytes, and Verified says whether the change
+// was read back as written.
+type Attempt struct {
+	ID          int64                  `json:"id"`
+	Tenant      string                 `json:"tenant"`
+	Fingerprint string                 `json:"fingerprint,omitempty"`
+	RuleID      string                 `json:"ruleId,omitempty"`
+	ObjectKey   string                 `json:"objectKey,omitempty"`
+	RunID       string                 `json:"runId,omitempty"`
+	Seq         int                    `json:"seq"`
+	Action      string                 `json:"action"`
+	Mode        string                 `json:"mode,omitempty"`
+	State       store.RemediationState `json:"state"`
+	Plan        json.RawMessage        `json:"plan,omitempty"`
+	ApprovedBy  string                 `json:"approvedBy,omitempty"`
+	ApprovedAt  *time.Time             `json:"approvedAt,omitempty"`
+	Before      json.RawMessage        `json:"before,omitempty"`
+	After       json.RawMessage        `json:"after,omitempty"`
+	Result      string                 `json:"result,omitempty"`
+	Error       string                 `json:"error,omitempty"`
+	// Verified is set on attempts that changed something: whether the
+	// value was read back as written (VerifiedAt says when).
+	Verified   *bool      `json:"verified,omitempty"`
+	VerifiedAt *time.Time `json:"verifiedAt,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+}
+
+// jsonDoc keeps a stored JSON document as it is; a stored value that is
+// not JSON (never written by this package) is shown as a JSON string
+// rather than breaking the whole answer.
+func jsonDoc(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	if !json.Valid(b) {
+		return raw(string(b))
+	}
+	return json.RawMessage(b)
+}
+
+func attempt(r *store.Remediation) Attempt {
+	a := Attempt{ID: r.ID, Tenant: r.Tenant, Fingerprint: r.Fingerprint, RuleID: r.RuleID, ObjectKey: r.ObjectKey, RunID: r.RunID,
+		Seq: r.Seq, Action: r.Action, Mode: r.Mode, State: r.State, Plan: jsonDoc(r.Plan), ApprovedBy: r.ApprovedBy, ApprovedAt: r.ApprovedAt,
+		Before: jsonDoc(r.Before), After: jsonDoc(r.After), Result: r.Result, Error: r.Error, VerifiedAt: r.VerifiedAt,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	// Attempts that wrote: changed ones, and failed ones past the write.
+	wrote := r.Action != ActionPlan && (r.VerifiedAt != nil || strings.HasPrefix(r.Result, resultChanged) || r.State == store.RemediationFailed && r.After != nil)
+	if wrote {
+		v := r.VerifiedAt != nil
+		a.Verified = &v
+	}
+	return a
+}
+
 // History returns a tenant's audit rows (one run's when runID is set),
 // oldest first.
-func (s *Service) History(ctx context.Context, tenantName, runID string, limit int) ([]store.Remediation, error) {
-	return s.o.Store.Remediations(ctx, store.RemediationFilter{Tenant: tenantName, RunID: runID, Limit: limit})
+func (s *Service) History(ctx context.Context, tenantName, runID string, limit int) ([]Attempt, error) {
+	rows, err := s.o.Store.Remediations(ctx, store.RemediationFilter{Tenant: tenantName, RunID: runID, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Attempt, len(rows))
+	for i := range rows {
+		out[i] = attempt(&rows[i])
+	}
+	return out, nil
 }

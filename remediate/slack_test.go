@@ -176,3 +176,70 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// TestAutoChangesAreAnnouncedInSlack: every change an automatic run makes
+// reaches the tenant's routes: what changed, by which rule, before and
+// after, and the command that rolls it back; without action buttons.
+func TestAutoChangesAreAnnouncedInSlack(t *testing.T) {
+	const rule = "links.anyone_link_expiry"
+	r := newRig(t, autoFor(rule, "sites.sharing_level"))
+	r.notifier = remediate.OutboxNotifier{Outbox: &notifystore.Outbox{S: r.st},
+		Routes: []notify.Route{{Destination: "ops-slack", Rules: []string{rule}}, {Destination: "audit-slack"}}}
+	srv := slackfake.New()
+	defer srv.Close()
+	notifiers := map[string]notify.Notifier{}
+	for _, d := range []string{"ops-slack", "audit-slack"} {
+		n, err := slack.New(d, &notify.SlackConfig{Token: "xoxb-test-token", Channel: "C0" + strings.ToUpper(d[:3]) + "00001", APIURL: srv.APIURL()}, slack.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notifiers[d] = n
+	}
+	w, err := notify.NewWorker(notify.WorkerOptions{Outbox: &notifystore.Outbox{S: r.st}, Notifiers: notifiers,
+		Owner: "test", Now: r.clock.Now, Delivery: notify.DeliveryConfig{}.WithDefaults()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.plan(r.scan())
+	rep := r.apply()
+	if rep.Count(remediate.StatusApplied) != 4 {
+		t.Fatalf("run: %v", statuses(rep))
+	}
+	if _, err := w.RunOnce(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages()
+	byChannel := map[string][]string{}
+	for _, m := range msgs {
+		byChannel[m.Channel] = append(byChannel[m.Channel], m.Blocks)
+	}
+	// ops gets the expiry changes only; audit every change.
+	if len(byChannel["C0OPS00001"]) != 2 || len(byChannel["C0AUD00001"]) != 4 {
+		t.Fatalf("messages per channel: ops %d, audit %d", len(byChannel["C0OPS00001"]), len(byChannel["C0AUD00001"]))
+	}
+	rollback := remediate.RollbackCommand(r.tenant, rep.RunID)
+	for _, b := range byChannel["C0OPS00001"] {
+		for _, want := range []string{"Fix applied", rule, "link.set_expiry", "expires", "2026-03-09T06:00:00Z", rollback, "the auto remediation policy"} {
+			if !strings.Contains(b, want) {
+				t.Errorf("announcement lacks %q: %s", want, b)
+			}
+		}
+		if strings.Contains(b, slack.ActionApprove) || strings.Contains(b, "\"actions\"") {
+			t.Errorf("announcement carries buttons: %s", b)
+		}
+	}
+	found := false
+	for _, b := range byChannel["C0OPS00001"] {
+		found = found || strings.Contains(b, `from null to`) || strings.Contains(b, `from 2026-09-30T00:00:00Z to`)
+	}
+	if !found {
+		t.Errorf("no before value in the announcements: %v", byChannel["C0OPS00001"])
+	}
+	// Idempotent: the same run is not announced twice.
+	if _, err := w.RunOnce(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Messages()); n != len(msgs) {
+		t.Errorf("%d messages after a second delivery round, want %d", n, len(msgs))
+	}
+}

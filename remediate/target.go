@@ -46,6 +46,19 @@ func (t M365Target) Read(ctx context.Context, op *Op, field string) (json.RawMes
 			return nil, err
 		}
 		return raw(l != nil), nil
+	case ActionSetLinkExpiry:
+		l, err := t.C.ReadLink(ctx, op.Ref.DriveID, op.Ref.ItemID, op.Ref.PermissionID)
+		if err != nil {
+			return nil, err
+		}
+		if l == nil {
+			// Gone is not "never expires": the operation cannot go on.
+			return nil, fmt.Errorf("read link %s: %w", op.ObjectKey, m365.ErrNoObject)
+		}
+		if l.Expires == nil {
+			return raw(nil), nil
+		}
+		return raw(l.Expires.UTC()), nil
 	case ActionBlockGuest, ActionDeleteGuest:
 		g, err := t.C.ReadUser(ctx, op.Ref.UserID)
 		if err != nil {
@@ -129,6 +142,12 @@ func (t M365Target) Write(ctx context.Context, op *Op, value json.RawMessage) er
 	switch op.Action {
 	case ActionSetSharePoint:
 		return t.C.SetSharePointSetting(ctx, op.Field, value)
+	case ActionSetLinkExpiry:
+		exp, err := decodeMoment(value)
+		if err != nil {
+			return err
+		}
+		return t.C.SetLinkExpiry(ctx, op.Ref.DriveID, op.Ref.ItemID, op.Ref.PermissionID, exp)
 	case ActionSetSiteSharing:
 		l, err := decode[tenant.SharingLevel](value)
 		if err != nil {

@@ -20,7 +20,7 @@ import (
 // (Anyone link without a short expiry), everything else still open with
 // last_seen moved.
 func TestFabrikamTwoScans(t *testing.T) {
-	const linkKey = "link:b!Tw9-od/01OD6NOTES/YW5vbnltb3VzX29k"
+	const linkKey = "link:b!Tw9-od/01OD6NOTES/8e2d4b6a-1c3f-4a5e-b7d9-2f4a6c8e0b13"
 	b, err := baselines.Load("recommended")
 	if err != nil {
 		t.Fatal(err)

@@ -25,18 +25,19 @@ type remediationRow struct {
 	After       []byte `db:"after"`
 	Result      string `db:"result"`
 	Error       string `db:"error"`
+	VerifiedAt  dbTime `db:"verified_at"`
 	CreatedAt   dbTime `db:"created_at"`
 	UpdatedAt   dbTime `db:"updated_at"`
 }
 
 const remediationCols = `id, tenant, fingerprint, rule_id, object_key, run_id, seq, action, mode, state, plan,
-	approved_by, approved_at, before, after, result, error, created_at, updated_at`
+	approved_by, approved_at, before, after, result, error, verified_at, created_at, updated_at`
 
 func (r *remediationRow) remediation() Remediation {
 	return Remediation{ID: r.ID, Tenant: r.Tenant, Fingerprint: r.Fingerprint, RuleID: r.RuleID, ObjectKey: r.ObjectKey,
 		RunID: r.RunID, Seq: r.Seq, Action: r.Action, Mode: r.Mode, State: RemediationState(r.State), Plan: r.Plan,
 		ApprovedBy: r.ApprovedBy, ApprovedAt: r.ApprovedAt.ptr(), Before: r.Before, After: r.After, Result: r.Result,
-		Error: r.Error, CreatedAt: r.CreatedAt.T, UpdatedAt: r.UpdatedAt.T}
+		Error: r.Error, VerifiedAt: r.VerifiedAt.ptr(), CreatedAt: r.CreatedAt.T, UpdatedAt: r.UpdatedAt.T}
 }
 
 // blob keeps nil as NULL and everything else byte for byte.
@@ -58,10 +59,10 @@ func (s *sqlStore) CreateRemediation(ctx context.Context, r Remediation) (int64,
 	now := s.t(s.now())
 	var id int64
 	err := s.db.GetContext(ctx, &id, s.q(`INSERT INTO remediations (tenant, fingerprint, rule_id, object_key, run_id, seq, action, mode,
-		state, plan, approved_by, approved_at, before, after, result, error, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		state, plan, approved_by, approved_at, before, after, result, error, verified_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		r.Tenant, r.Fingerprint, r.RuleID, r.ObjectKey, r.RunID, r.Seq, r.Action, r.Mode, string(r.State), blob(r.Plan),
-		r.ApprovedBy, s.nt(r.ApprovedAt), blob(r.Before), blob(r.After), r.Result, r.Error, now, now)
+		r.ApprovedBy, s.nt(r.ApprovedAt), blob(r.Before), blob(r.After), r.Result, r.Error, s.nt(r.VerifiedAt), now, now)
 	if err != nil {
 		return 0, fmt.Errorf("create remediation for %s: %w", r.Fingerprint, err)
 	}
@@ -91,9 +92,10 @@ func (s *sqlStore) UpdateRemediation(ctx context.Context, r Remediation, from ..
 		if r.State == "" {
 			r.State = RemediationState(state)
 		}
+		// A verification once recorded stays: an update never un-verifies.
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE remediations SET state = ?, approved_by = ?, approved_at = ?, before = ?, after = ?,
-			result = ?, error = ?, updated_at = ? WHERE id = ?`),
-			string(r.State), r.ApprovedBy, s.nt(r.ApprovedAt), blob(r.Before), blob(r.After), r.Result, r.Error, s.t(s.now()), r.ID)
+			result = ?, error = ?, verified_at = COALESCE(?, verified_at), updated_at = ? WHERE id = ?`),
+			string(r.State), r.ApprovedBy, s.nt(r.ApprovedAt), blob(r.Before), blob(r.After), r.Result, r.Error, s.nt(r.VerifiedAt), s.t(s.now()), r.ID)
 		if err != nil {
 			return fmt.Errorf("update remediation %d: %w", r.ID, err)
 		}

@@ -490,6 +490,9 @@ type Remediation struct {
 	After      []byte     `json:"after,omitempty"`
 	Result     string     `json:"result,omitempty"`
 	Error      string     `json:"error,omitempty"`
+	// VerifiedAt is when the change was read back and found as written;
+	// nil when nothing was changed or the read-back did not confirm it.
+	VerifiedAt *time.Time `json:"verifiedAt,omitempty"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
 }

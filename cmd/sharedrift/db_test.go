@@ -40,7 +40,7 @@ func TestStoreCommands(t *testing.T) {
 	}
 	snap.CollectedAt = snap.CollectedAt.Add(time.Hour)
 	for i := range snap.Links {
-		if snap.Links[i].PermissionID == "YW5vbnltb3VzX29k" {
+		if snap.Links[i].PermissionID == "8e2d4b6a-1c3f-4a5e-b7d9-2f4a6c8e0b13" {
 			snap.Links[i].Type = tenant.LinkTypeEdit
 			snap.Links[i].Expires = tenant.Ptr(snap.CollectedAt.Add(72 * time.Hour))
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -212,13 +211,13 @@ func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant 
 			return nil, err
 		}
 	}
-	s.svc, err = remediate.New(remediate.Options{Store: s.st, Policy: func(string) remediate.Policy { return pol }, Logger: log, Now: s.now,
-		Target: func(context.Context, string) (remediate.Target, error) {
-			if s.client == nil {
-				return nil, errors.New("no tenant connection")
-			}
-			return remediate.M365Target{C: s.client}, nil
-		}})
+	opts := remediate.Options{Store: s.st, Policy: func(string) remediate.Policy { return pol }, Logger: log, Now: s.now}
+	if s.client != nil {
+		// Without a tenant connection (approve, reject, history) the
+		// service checks approvals against the store alone.
+		opts.Target = func(context.Context, string) (remediate.Target, error) { return remediate.M365Target{C: s.client}, nil }
+	}
+	s.svc, err = remediate.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("start remediation: %w", err)
 	}
@@ -296,7 +295,8 @@ has a fix, the API operations that restore the baseline with their before and af
 values. What happens next depends on each rule's mode: off (no plan), notify and
 dry-run (plan only; the default), approve (applied once approved with
 'remediate approve', the API or a Slack button) and auto (applied by 'remediate apply';
-destructive steps only with --allow-destructive or an approval).
+deletions only with --allow-destructive or an approval). Approving and applying go by
+the mode recorded with each plan; planning again after a mode change updates them.
 
 apply never acts on findings from incomplete sections or stale scans, re-reads
 every object right before changing it and skips it when it changed since the scan,
@@ -308,7 +308,7 @@ With --fixture DIR everything runs offline against the in-process fake tenant;
 the changes of earlier offline runs are replayed onto it first.`,
 		Example: `  # Offline: plan fabrikam's fixes, approve one, apply it
   sharedrift remediate plan --fixture testdata/tenants/fabrikam --state-dir /tmp/sd --rule-mode sites.sharing_level=approve
-  sharedrift remediate approve 57a2aca6 --state-dir /tmp/sd
+  sharedrift remediate approve 57a2aca6 --fixture testdata/tenants/fabrikam --state-dir /tmp/sd
   sharedrift remediate apply --fixture testdata/tenants/fabrikam --state-dir /tmp/sd --rule-mode sites.sharing_level=approve
 
   # What was done, and undo a run
@@ -399,7 +399,17 @@ func printPlans(w io.Writer, prs []remediate.PlanRecord) error {
 		_, err := fmt.Fprintln(w, "no pending plans")
 		return err
 	}
-	return table(w, []string{"FINGERPRINT", "RULE", "MODE", "STATE", "OPERATION", "OBJECT", "FIELD", "BEFORE", "AFTER"}, rows)
+	if err := table(w, []string{"FINGERPRINT", "RULE", "MODE", "STATE", "OPERATION", "OBJECT", "FIELD", "BEFORE", "AFTER"}, rows); err != nil {
+		return err
+	}
+	for _, pr := range prs {
+		if pr.Plan.Note != "" {
+			if _, err := fmt.Fprintf(w, "note %s: %s\n", short(pr.Plan.Fingerprint), pr.Plan.Note); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func newRemediateDecideCmd(verb string) *cobra.Command {
@@ -411,7 +421,9 @@ func newRemediateDecideCmd(verb string) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, log := cmd.Context(), logger(cmd)
-			s, err := f.open(ctx, log, false)
+			// With a tenant, an approval is checked against it (and its
+			// clock); without one, against the store alone.
+			s, err := f.open(ctx, log, f.fixture != "" || f.config != "")
 			if err != nil {
 				return err
 			}
@@ -432,9 +444,11 @@ func newRemediateDecideCmd(verb string) *cobra.Command {
 	}
 	f.add(cmd.Flags(), false)
 	cmd.Flags().StringVar(&by, "by", whoami(), "who decides (recorded in the audit)")
-	// The policy decides whether approving is allowed.
-	cmd.Flags().StringVar(&f.mode, "mode", "", "remediation `MODE` for every rule (as for plan and apply)")
-	cmd.Flags().StringSliceVar(&f.ruleModes, "rule-mode", nil, "`RULE=MODE` for one rule (repeatable)")
+	// The mode recorded with each plan decides whether approving is
+	// allowed; the tenant, when given, shows whether the plan still fits.
+	cmd.Flags().StringVar(&f.fixture, "fixture", "", "check the plans against the fixture tenant `DIR` (offline; its clock dates the scans)")
+	cmd.Flags().StringVar(&f.config, "m365-config", "", "check the plans against the live tenant of this connection settings `FILE`, with --tenant")
+	f.baseline = "recommended"
 	return cmd
 }
 
@@ -566,10 +580,14 @@ func newRemediateHistoryCmd() *cobra.Command {
 				if r.ApprovedAt != nil {
 					approved += " " + fmtTime(*r.ApprovedAt)
 				}
+				verified := ""
+				if r.Verified != nil {
+					verified = map[bool]string{true: "read back", false: "no"}[*r.Verified]
+				}
 				out = append(out, []string{strconv.FormatInt(r.ID, 10), r.RunID, strconv.Itoa(r.Seq), short(r.Fingerprint), r.Action, r.ObjectKey,
-					string(r.State), approved, string(r.Before), string(r.After), note})
+					string(r.State), approved, string(r.Before), string(r.After), verified, note})
 			}
-			return table(cmd.OutOrStdout(), []string{"ID", "RUN", "SEQ", "FINGERPRINT", "ACTION", "OBJECT", "STATE", "APPROVED", "BEFORE", "AFTER", "RESULT"}, out)
+			return table(cmd.OutOrStdout(), []string{"ID", "RUN", "SEQ", "FINGERPRINT", "ACTION", "OBJECT", "STATE", "APPROVED", "BEFORE", "AFTER", "VERIFIED", "RESULT"}, out)
 		},
 	}
 	f.add(cmd.Flags(), false)

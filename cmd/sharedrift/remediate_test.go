@@ -10,13 +10,16 @@ import (
 )
 
 // TestRemediateOffline drives plan, approve, apply, history and rollback
-// against the in-process fabrikam fixture tenant.
+// against the in-process fabrikam fixture tenant, then plans, applies and
+// rolls back again on the same store: every command replays the earlier
+// runs onto the fresh fixture tenant, rolled-back ones included.
 func TestRemediateOffline(t *testing.T) {
 	t.Setenv(envStoreDSN, "")
 	t.Setenv(envStateDir, "")
 	dir := t.TempDir()
 	fixture := filepath.Join("..", "..", "testdata", "tenants", "fabrikam")
-	policy := []string{"--fixture", fixture, "--state-dir", dir, "--rule-mode", "sites.sharing_level=approve", "--rule-mode", "links.anyone_link=auto"}
+	policy := []string{"--fixture", fixture, "--state-dir", dir, "--rule-mode", "sites.sharing_level=approve", "--rule-mode", "links.anyone_link=auto",
+		"--allow-destructive", "links.anyone_link"}
 
 	out, errOut, code := cli(t, append([]string{"remediate", "plan", "--format", "json"}, policy...)...)
 	if code != exitOK {
@@ -38,11 +41,22 @@ func TestRemediateOffline(t *testing.T) {
 		t.Fatalf("%d plans, site plan %q", len(planned.Plans), site)
 	}
 
-	// Dry-run rules cannot be approved; approve-mode ones can.
-	if _, errOut, code := cli(t, "remediate", "approve", planned.Plans[0].Plan.Fingerprint[:8], "--state-dir", dir); code != exitError || !strings.Contains(errOut, "dry-run mode") {
+	// Plans recorded in dry-run mode cannot be approved; approve-mode ones
+	// can, by the mode recorded with them (no mode flags needed), once
+	// checked against the tenant: without it, the fixture's scan is too old.
+	dryRun := ""
+	for _, pr := range planned.Plans {
+		if pr.Mode == remediate.ModeDryRun && dryRun == "" {
+			dryRun = pr.Plan.Fingerprint
+		}
+	}
+	if _, errOut, code := cli(t, "remediate", "approve", dryRun[:8], "--state-dir", dir); code != exitError || !strings.Contains(errOut, "dry-run mode") {
 		t.Errorf("approving a dry-run plan: %d %s", code, errOut)
 	}
-	if _, errOut, code := cli(t, "remediate", "approve", site[:10], "--state-dir", dir, "--rule-mode", "sites.sharing_level=approve", "--by", "alice"); code != exitOK {
+	if _, errOut, code := cli(t, "remediate", "approve", site[:10], "--state-dir", dir); code != exitError || !strings.Contains(errOut, "old, more than the allowed") {
+		t.Errorf("approving without the tenant: %d %s", code, errOut)
+	}
+	if _, errOut, code := cli(t, "remediate", "approve", site[:10], "--state-dir", dir, "--fixture", fixture, "--by", "alice"); code != exitOK {
 		t.Fatalf("approve: %d %s", code, errOut)
 	}
 
@@ -83,6 +97,62 @@ func TestRemediateOffline(t *testing.T) {
 	}
 	if _, errOut, code := cli(t, "remediate", "apply", "--state-dir", dir); code != exitError || !strings.Contains(errOut, "--fixture") {
 		t.Errorf("apply without a tenant: %d %s", code, errOut)
+	}
+
+	// The store stays usable after a rollback: plan, approve, apply and
+	// roll back again.
+	out, errOut, code = cli(t, append([]string{"remediate", "plan", "--format", "json"}, policy...)...)
+	if code != exitOK {
+		t.Fatalf("plan after rollback: %d %s", code, errOut)
+	}
+	planned.Plans = nil
+	if err := json.Unmarshal([]byte(out), &planned); err != nil {
+		t.Fatal(err)
+	}
+	again := ""
+	for _, pr := range planned.Plans {
+		if pr.Plan.Fingerprint == site && pr.State == "planned" {
+			again = pr.Plan.Fingerprint
+		}
+	}
+	if again == "" {
+		t.Fatalf("no new plan for the rolled-back site: %s", out)
+	}
+	if _, errOut, code := cli(t, "remediate", "approve", again[:10], "--state-dir", dir, "--fixture", fixture, "--by", "alice"); code != exitOK {
+		t.Fatalf("approve again: %d %s", code, errOut)
+	}
+	out, errOut, code = cli(t, append([]string{"remediate", "apply", "--format", "json"}, policy...)...)
+	if code != exitOK {
+		t.Fatalf("apply again: %d %s", code, errOut)
+	}
+	applied.Run = remediate.RunReport{}
+	if err := json.Unmarshal([]byte(out), &applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied.Run.Changes != 1 || applied.Run.Ops[0].Action != remediate.ActionSetSiteSharing {
+		t.Fatalf("apply again: %+v", applied.Run)
+	}
+	out, errOut, code = cli(t, append([]string{"remediate", "rollback", applied.Run.RunID}, policy...)...)
+	if code != exitOK || !strings.Contains(out, "1 operations, 1 changes") {
+		t.Fatalf("second rollback: %d\n%s\n%s", code, out, errOut)
+	}
+	_, errOut, code = cli(t, append([]string{"remediate", "plan"}, policy...)...)
+	if code != exitOK {
+		t.Fatalf("plan after the second rollback: %d %s", code, errOut)
+	}
+	out, _, code = cli(t, "remediate", "history", "--state-dir", dir, "--format", "json")
+	var rows []remediate.Attempt
+	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil {
+		t.Fatalf("history: %d %s", code, out)
+	}
+	verified := 0
+	for _, r := range rows {
+		if r.Verified != nil && *r.Verified {
+			verified++
+		}
+	}
+	if verified < 6 {
+		t.Errorf("%d attempts shown as verified by reading back", verified)
 	}
 }
 

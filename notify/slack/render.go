@@ -124,17 +124,23 @@ func references(r notify.References) string {
 }
 
 // kindRemediationCap is the kind remediation uses when a run stopped at its
-// change cap (remediate.KindCapReached; remediate imports this package).
-const kindRemediationCap notify.Kind = "remediation_cap"
+// change cap.
+const kindRemediationCap = notify.KindRemediationCap
 
 var headline = map[notify.Kind]string{
-	kindRemediationCap:   "Remediation stopped",
-	notify.KindNew:       "New drift",
-	notify.KindEscalated: "Drift escalated",
-	notify.KindReopened:  "Drift is back",
-	notify.KindReminder:  "Still open",
-	notify.KindResolved:  "Resolved",
-	notify.KindTest:      "Test notification",
+	kindRemediationCap:            "Remediation stopped",
+	notify.KindRemediationApplied: "Fix applied",
+	notify.KindNew:                "New drift",
+	notify.KindEscalated:          "Drift escalated",
+	notify.KindReopened:           "Drift is back",
+	notify.KindReminder:           "Still open",
+	notify.KindResolved:           "Resolved",
+	notify.KindTest:               "Test notification",
+}
+
+// remediationKind reports whether k announces remediation, not a finding.
+func remediationKind(k notify.Kind) bool {
+	return k == kindRemediationCap || k == notify.KindRemediationApplied
 }
 
 // FallbackText is the plain notification text (push notifications, screen
@@ -161,8 +167,8 @@ func FindingBlocks(n *notify.Notification, interactive bool) []goslack.Block {
 		goslack.NewSectionBlock(mrkdwn(icon(f.Severity)+" "+summary(n)), nil, nil),
 	}
 	blocks = append(blocks, detailBlocks(f)...)
-	// A cap event is not a stored finding: nothing to acknowledge or snooze.
-	if interactive && n.Kind != kindRemediationCap {
+	// Remediation events are not stored findings: nothing to acknowledge or snooze.
+	if interactive && !remediationKind(n.Kind) {
 		blocks = append(blocks, actionBlock(f))
 	}
 	return blocks
@@ -246,8 +252,8 @@ func ReminderBlocks(n *notify.Notification, interactive bool) []goslack.Block {
 			icon(f.Severity), esc(title(f)), string(f.Severity), esc(f.Tenant), humanDuration(open))), nil, nil),
 	}
 	blocks = append(blocks, detailBlocks(f)...)
-	// A cap event is not a stored finding: nothing to acknowledge or snooze.
-	if interactive && n.Kind != kindRemediationCap {
+	// Remediation events are not stored findings: nothing to acknowledge or snooze.
+	if interactive && !remediationKind(n.Kind) {
 		blocks = append(blocks, actionBlock(f))
 	}
 	return blocks

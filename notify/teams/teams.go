@@ -90,6 +90,9 @@ var headline = map[notify.Kind]string{
 	notify.KindReminder:  "Still open",
 	notify.KindResolved:  "Resolved",
 	notify.KindTest:      "Test notification",
+	// Remediation announcements.
+	notify.KindRemediationCap:     "Remediation stopped",
+	notify.KindRemediationApplied: "Fix applied",
 }
 
 func text(s string, extra map[string]any) map[string]any {

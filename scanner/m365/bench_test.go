@@ -12,7 +12,7 @@ import (
 
 var benchPermissions = []json.RawMessage{
 	json.RawMessage(`{"id":"edfa6655-011f-57b3-81ff-fe34f514e5dd","roles":["owner"],"grantedToV2":{"siteGroup":{"displayName":"Owners","id":"3","loginName":"Owners"}}}`),
-	json.RawMessage(`{"id":"YW5vbnltb3VzX29k","roles":["read"],"shareId":"u!adff124c409753fc9faa50ccc7062703","link":{"webUrl":"https://fabrikam-my.sharepoint.com/:w:/p/rkhan/EgNotes","scope":"anonymous","type":"view","preventsDownload":false},"expirationDateTime":"2026-09-30T00:00:00Z","hasPassword":false,"grantedToIdentitiesV2":[],"grantedToIdentities":[]}`),
+	json.RawMessage(`{"id":"8e2d4b6a-1c3f-4a5e-b7d9-2f4a6c8e0b13","roles":["read"],"shareId":"u!adff124c409753fc9faa50ccc7062703","link":{"webUrl":"https://fabrikam-my.sharepoint.com/:w:/p/rkhan/EgNotes","scope":"anonymous","type":"view","preventsDownload":false},"expirationDateTime":"2026-09-30T00:00:00Z","hasPassword":false,"grantedToIdentitiesV2":[],"grantedToIdentities":[]}`),
 	json.RawMessage(`{"id":"dXNlcnNfbGluaw","roles":["write"],"link":{"webUrl":"https://fabrikam.sharepoint.com/:x:/s/fin/EkPay","scope":"users","type":"edit"},"grantedToIdentitiesV2":[{"user":{"email":"Ann@Partner.com","displayName":"Ann","id":"a1"}},{"siteUser":{"email":"bob@partner.com","displayName":"Bob","id":"12","loginName":"i:0#.f|membership|bob@partner.com"}}]}`),
 	json.RawMessage(`{"id":"b3JnX2xpbms","roles":["read"],"link":{"webUrl":"https://fabrikam.sharepoint.com/:x:/s/fin/EkOrg","scope":"organization","type":"view"},"inheritedFrom":{"driveId":"b!Qx1-fin","id":"f0d9fa83"}}`),
 }

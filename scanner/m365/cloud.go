@@ -81,6 +81,7 @@ func (c Cloud) Endpoints(spTenant string) Endpoints {
 	return Endpoints{
 		Graph: c.Graph, GraphAudience: c.Graph,
 		SharePointAdmin: admin, SharePointAudience: admin,
+		SharePoint: "https://" + spTenant + "." + c.SharePointSuffix, OneDrive: "https://" + spTenant + "-my." + c.SharePointSuffix,
 		Exchange: c.Exchange, ExchangeAudience: c.Exchange,
 	}
 }
@@ -90,7 +91,11 @@ func (c Cloud) Endpoints(spTenant string) Endpoints {
 type Endpoints struct {
 	Graph, GraphAudience                string
 	SharePointAdmin, SharePointAudience string
-	Exchange, ExchangeAudience          string
+	// SharePoint and OneDrive are where requests to the tenant's sites
+	// ({tenant}.sharepoint.com) and personal sites ({tenant}-my…) go; a
+	// site URL of any other host is refused (see siteBase).
+	SharePoint, OneDrive       string
+	Exchange, ExchangeAudience string
 }
 
 // Audience names one of the three services a token is issued for.

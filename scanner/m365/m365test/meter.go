@@ -206,6 +206,8 @@ func costOf(kind service, method, path, rawQuery string) (meter string, cost int
 		return meterSharePoint, 2, "csom"
 	case svcExchange:
 		return meterOther, 1, "exchange"
+	case svcSPREST:
+		return meterSharePoint, 5, "permissions" // a sharing (permission) operation
 	case svcGraph:
 	default:
 		return meterOther, 0, "unknown"

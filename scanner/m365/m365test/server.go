@@ -201,6 +201,7 @@ func (s *Server) Endpoints() m365.Endpoints {
 	c, _ := m365.LookupCloud("global")
 	e := c.Endpoints(s.meta.SharePointTenant)
 	e.Graph, e.SharePointAdmin, e.Exchange = s.srv.URL, s.srv.URL, s.srv.URL
+	e.SharePoint, e.OneDrive = s.srv.URL, s.srv.URL
 	return e
 }
 
@@ -379,6 +380,8 @@ func (s *Server) handleReq(method, uri string, h http.Header, body []byte, sub b
 		rr = s.csom(method, body)
 	case kind == svcExchange:
 		rr = s.exchange(method, path, rawQuery, h, body)
+	case kind == svcSPREST:
+		rr = s.spREST(method, path, h, body)
 	default:
 		rr = graphError(http.StatusNotFound, "UnknownEndpoint", "no such endpoint: "+path)
 	}
@@ -398,6 +401,7 @@ const (
 	svcGraph
 	svcCSOM
 	svcExchange
+	svcSPREST
 )
 
 func serviceOf(path string) service {
@@ -408,6 +412,8 @@ func serviceOf(path string) service {
 		return svcCSOM
 	case strings.HasPrefix(path, "/adminapi/"):
 		return svcExchange
+	case strings.Contains(path, "/_api/"):
+		return svcSPREST
 	}
 	return svcUnknown
 }
@@ -453,7 +459,7 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 		return authError(kind, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	}
 	e := s.Endpoints()
-	want := map[service]string{svcGraph: e.GraphAudience, svcCSOM: e.SharePointAudience, svcExchange: e.ExchangeAudience}[kind]
+	want := map[service]string{svcGraph: e.GraphAudience, svcCSOM: e.SharePointAudience, svcSPREST: e.SharePointAudience, svcExchange: e.ExchangeAudience}[kind]
 	if c.Aud != "" && want != "" && strings.TrimRight(c.Aud, "/") != want {
 		return authError(kind, "InvalidAuthenticationToken", "Invalid audience.")
 	}

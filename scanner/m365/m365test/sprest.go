@@ -1,0 +1,169 @@
+package m365test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SharePoint REST on the tenant's site hosts. The fake serves one method,
+// the ShareLink of a list item, as far as the collector uses it: update
+// the expiry of an existing Anyone link named by its shareId (see
+// scanner/m365/shapes.go for what is assumed about the service).
+
+var shareLinkPath = regexp.MustCompile(`^(.*)/_api/web/lists\(guid'([0-9a-fA-F-]{36})'\)/items\((\d+)\)/ShareLink$`)
+
+// spRESTError is SharePoint REST's error body in odata=nometadata.
+func spRESTError(status int, code, msg string) *reply {
+	b, _ := json.Marshal(map[string]any{"odata.error": map[string]any{
+		"code": code, "message": map[string]any{"lang": "en-US", "value": msg},
+	}})
+	return &reply{status: status, header: http.Header{"Content-Type": {"application/json;odata=nometadata;charset=utf-8"}}, body: b}
+}
+
+func badArgument(msg string) *reply {
+	return spRESTError(http.StatusBadRequest, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", msg)
+}
+
+// shareLinkSettingsProps are the properties of SP.Sharing.ShareLinkSettings.
+var shareLinkSettingsProps = map[string]bool{
+	"allowAnonymousAccess": true, "applicationLink": true, "description": true, "embeddable": true, "expiration": true,
+	"inviteesToRemove": true, "limitUseToApplication": true, "linkKind": true, "nonDefaultLink": true, "password": true,
+	"passwordProtected": true, "restrictShareMembership": true, "role": true, "shareId": true, "trackLinkUsers": true,
+	"updatePassword": true, "scope": true, "nav": true, "restrictToExistingRelationships": true,
+}
+
+var shareLinkRequestProps = map[string]bool{"createLink": true, "emailData": true, "expiration": true, "linkKind": true, "peoplePickerInput": true, "settings": true}
+
+func unknownProp(obj map[string]any, known map[string]bool, typ string) *reply {
+	for k := range obj {
+		if !known[k] {
+			return badArgument(fmt.Sprintf("The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type.", k, typ))
+		}
+	}
+	return nil
+}
+
+func (s *Server) spREST(method, path string, h http.Header, body []byte) *reply {
+	upath, err := url.PathUnescape(path)
+	if err != nil {
+		return badArgument("invalid path")
+	}
+	m := shareLinkPath.FindStringSubmatch(upath)
+	if m == nil {
+		return spRESTError(http.StatusNotFound, "-1, System.ArgumentException", "no such endpoint: "+upath)
+	}
+	if method != http.MethodPost {
+		return spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource 'ShareLink'.")
+	}
+	if !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		return badArgument("The request content type must be application/json.")
+	}
+	sitePath, listID, itemID := m[1], strings.ToLower(m[2]), m[3]
+	var in map[string]any
+	if err := json.Unmarshal(body, &in); err != nil {
+		return badArgument("Invalid JSON. " + err.Error())
+	}
+	if r := unknownProp(in, map[string]bool{"request": true}, "ShareLink parameters"); r != nil {
+		return r
+	}
+	req, ok := in["request"].(map[string]any)
+	if !ok {
+		return badArgument("Cannot find resource for the request ShareLink: parameter 'request' is missing or not an object.")
+	}
+	if r := unknownProp(req, shareLinkRequestProps, "SP.Sharing.ShareLinkRequest"); r != nil {
+		return r
+	}
+	settings, ok := req["settings"].(map[string]any)
+	if !ok {
+		return badArgument("request.settings is required")
+	}
+	if r := unknownProp(settings, shareLinkSettingsProps, "SP.Sharing.ShareLinkSettings"); r != nil {
+		return r
+	}
+	if c, _ := req["createLink"].(bool); !c {
+		return badArgument("request.createLink must be true to update a link")
+	}
+	shareID, _ := settings["shareId"].(string)
+	kind, kindOK := settings["linkKind"].(float64)
+	exp, expOK := settings["expiration"].(string)
+	if !kindOK || !expOK {
+		return badArgument("settings.linkKind (Edm.Int32) and settings.expiration (Edm.String) are required")
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	driveID, driveItemID, siteURL, found := s.listItem(listID, itemID)
+	if !found {
+		return spRESTError(http.StatusNotFound, "-2130575338, Microsoft.SharePoint.SPException", "Item does not exist. It may have been deleted by another user.")
+	}
+	if su, err := url.Parse(siteURL); err != nil || !strings.EqualFold(strings.TrimRight(su.Path, "/"), strings.TrimRight(sitePath, "/")) {
+		return spRESTError(http.StatusNotFound, "-1, System.ArgumentException", "List '"+listID+"' does not exist at site with URL '"+sitePath+"'.")
+	}
+	coll := "graph/v1.0/drives/" + driveID + "/items/" + driveItemID + "/permissions"
+	doc, _ := s.docs[coll].(map[string]any)
+	perms, _ := doc["value"].([]any)
+	var perm map[string]any
+	for _, p := range perms {
+		if pm, ok := p.(map[string]any); ok && strings.EqualFold(fmt.Sprint(pm["id"]), shareID) {
+			perm = pm
+		}
+	}
+	link, _ := perm["link"].(map[string]any)
+	if perm == nil || link == nil {
+		return spRESTError(http.StatusNotFound, "-2147024809, System.ArgumentException", "The sharing link "+shareID+" does not exist on this item.")
+	}
+	want := map[string]float64{"view": 4, "edit": 5}[fmt.Sprint(link["type"])]
+	if link["scope"] != "anonymous" || want == 0 || kind != want {
+		return badArgument("settings.linkKind " + strconv.Itoa(int(kind)) + " does not match the kind of sharing link " + shareID)
+	}
+	if exp == "" {
+		delete(perm, "expirationDateTime")
+	} else {
+		t, err := time.Parse(time.RFC3339, exp)
+		if err != nil {
+			return badArgument("settings.expiration: '" + exp + "' is not an ISO 8601 date and time")
+		}
+		if !t.After(s.now()) {
+			return badArgument("settings.expiration: the expiration date must be in the future")
+		}
+		perm["expirationDateTime"] = t.UTC().Format(time.RFC3339)
+	}
+	s.touchItem(driveID, driveItemID)
+	info := map[string]any{"ShareId": shareID, "LinkKind": int(kind), "Url": link["webUrl"], "Expiration": exp, "AllowsAnonymousAccess": true}
+	return jsonReply(http.StatusOK, map[string]any{"sharingLinkInfo": info})
+}
+
+// now is the tenant's time: the fixture's recorded moment when it has one.
+func (s *Server) now() time.Time {
+	if s.meta.Now != nil {
+		return *s.meta.Now
+	}
+	return s.opts.Now()
+}
+
+// listItem finds the drive item whose sharepointIds name list item itemID
+// of list listID.
+func (s *Server) listItem(listID, itemID string) (driveID, driveItemID, siteURL string, ok bool) {
+	for key, d := range s.docs {
+		parts := strings.Split(key, "/") // graph v1.0 drives {d} root delta
+		if len(parts) != 6 || parts[2] != "drives" || parts[4] != "root" || parts[5] != "delta" {
+			continue
+		}
+		doc, _ := d.(map[string]any)
+		items, _ := doc["value"].([]any)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			ids, _ := m["sharepointIds"].(map[string]any)
+			if ids != nil && strings.EqualFold(fmt.Sprint(ids["listId"]), listID) && fmt.Sprint(ids["listItemId"]) == itemID {
+				return parts[3], fmt.Sprint(m["id"]), fmt.Sprint(ids["siteUrl"]), true
+			}
+		}
+	}
+	return "", "", "", false
+}
