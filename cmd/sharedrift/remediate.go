@@ -14,15 +14,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/baselines"
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/remediate"
 	"github.com/sharedrift/sharedrift/rules"
-	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
 	"github.com/sharedrift/sharedrift/store"
-	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // remediateFlags are shared by the remediate subcommands: where the tenant
@@ -269,19 +268,20 @@ func (s *remediateEnv) replay(ctx context.Context) error {
 	return nil
 }
 
-// scan collects the tenant, evaluates the baseline and records the scan.
-func (s *remediateEnv) scan(ctx context.Context) (*tenant.Snapshot, []tenant.Result, store.Scan, error) {
-	opts := scanner.Options{Tenant: s.tenant, Logger: s.log, Now: s.now}
+// scan is the daemon's scan (app.Scan): incremental from the store's
+// tokens, results spooled, recorded with the completed sections' tokens.
+func (s *remediateEnv) scan(ctx context.Context) (*app.Scanned, error) {
+	job := app.ScanJob{Tenant: s.tenant, TenantID: s.client.TenantID(), Client: s.client, Baseline: s.baseline,
+		BaselineRef: s.f.baseline, Clock: s.now, Sources: m365.SourceOptions{Now: s.now}, Logger: s.log}
 	if s.f.fake != nil {
-		opts.TenantID = s.f.fake.Meta().TenantID
-	} else {
-		opts.TenantID = s.client.TenantID()
+		job.TenantID = s.f.fake.Meta().TenantID
 	}
-	snap := scanner.Scan(ctx, m365.Sources(s.client, m365.SourceOptions{}), opts)
-	warnIncomplete(s.log, snap)
-	results := rules.Evaluate(snap, s.baseline)
-	sc, err := s.st.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: results, Baseline: s.f.baseline})
-	return snap, results, sc, err
+	scanned, err := app.Scan(ctx, s.st, job)
+	if err != nil {
+		return nil, err
+	}
+	warnIncomplete(s.log, scanned.Snapshot)
+	return scanned, nil
 }
 
 func newRemediateCmd() *cobra.Command {
@@ -333,11 +333,13 @@ func newRemediatePlanCmd() *cobra.Command {
 				return err
 			}
 			defer s.close()
-			snap, results, sc, err := s.scan(ctx)
+			scanned, err := s.scan(ctx)
 			if err != nil {
 				return err
 			}
-			sel, err := remediate.Select(remediate.Each(results), &s.pol)
+			defer scanned.Close()
+			snap, sc := scanned.Snapshot, scanned.Scan
+			sel, err := remediate.Select(scanned.Results.Each, &s.pol)
 			if err != nil {
 				return err
 			}
@@ -479,11 +481,12 @@ Exit status 1 when an operation failed.`,
 			}
 			var resolved int64 = -1
 			if !noRescan && rep.Changes > 0 {
-				_, _, sc, err := s.scan(ctx)
+				scanned, err := s.scan(ctx)
 				if err != nil {
 					return err
 				}
-				resolved = sc.FindingsResolved
+				resolved = scanned.Scan.FindingsResolved
+				scanned.Close()
 			}
 			if err := printRun(cmd.OutOrStdout(), f.format, rep, resolved); err != nil {
 				return err
