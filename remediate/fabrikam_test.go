@@ -1,6 +1,7 @@
 package remediate_test
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -408,4 +409,28 @@ func TestPartialScanNeverTriggersAChange(t *testing.T) {
 			t.Errorf("stale scan: ops %d held %+v", len(rep.Ops), h)
 		}
 	})
+}
+
+// TestApplyHoldsTheTenantLock: a run needs the tenant's remediation lock,
+// which is part of the store interface remediation takes, so no wrapper
+// can drop it; while another replica holds it nothing is written.
+func TestApplyHoldsTheTenantLock(t *testing.T) {
+	r := newRig(t, autoFor("sites.sharing_level"))
+	r.plan(r.scan())
+	if _, ok, err := r.st.TryLease(r.ctx, "remediate:"+r.tenant, "other-replica", time.Hour); err != nil || !ok {
+		t.Fatalf("take the lock: %v %v", ok, err)
+	}
+	before := r.writeCalls()
+	if _, err := r.svc.Apply(r.ctx, r.tenant, remediate.ApplyOptions{}); !errors.Is(err, remediate.ErrBusy) {
+		t.Fatalf("apply while another run holds the lock: %v", err)
+	}
+	if r.writeCalls() != before {
+		t.Fatal("written while the lock was held elsewhere")
+	}
+	if err := r.st.ReleaseLease(r.ctx, "remediate:"+r.tenant, "other-replica"); err != nil {
+		t.Fatal(err)
+	}
+	if rep := r.apply(); rep.Count(remediate.StatusApplied) == 0 {
+		t.Fatalf("nothing applied once the lock was free: %+v", rep.Ops)
+	}
 }

@@ -43,6 +43,10 @@ type Store interface {
 	Finding(ctx context.Context, tenantName, fingerprint string) (store.Finding, error)
 	Scan(ctx context.Context, id int64) (store.Scan, error)
 	Scans(ctx context.Context, f store.ScanFilter) ([]store.Scan, error)
+	// TryLease and ReleaseLease hold a tenant's remediation lock across
+	// replicas: one apply or rollback run at a time.
+	TryLease(ctx context.Context, name, owner string, ttl time.Duration) (l store.Lease, ok bool, err error)
+	ReleaseLease(ctx context.Context, name, owner string) error
 }
 
 // Notifier is told when a run stopped at its change cap, and of the
@@ -536,10 +540,7 @@ type item struct {
 }
 
 func (s *Service) lock(ctx context.Context, tenantName, runID string) (func(), error) {
-	l, ok := s.o.Store.(store.Leases)
-	if !ok {
-		return func() {}, nil
-	}
+	l := s.o.Store
 	name := "remediate:" + tenantName
 	if _, got, err := l.TryLease(ctx, name, runID, 30*time.Minute); err != nil {
 		return nil, fmt.Errorf("remediation lease: %w", err)
