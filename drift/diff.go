@@ -84,19 +84,22 @@ func Diff(prev, cur *tenant.Snapshot) ([]Change, error) {
 			continue
 		}
 		old := map[string]Object{}
-		if err := Objects(prev, sec, func(o Object) error { old[o.Key] = o; return nil }); err != nil {
+		pairing := NewPairing(0)
+		if err := Objects(prev, sec, func(o Object) error {
+			old[o.Key] = o
+			pairing.AddPrevious(o.Key, hashSlice(o.Doc))
+			return nil
+		}); err != nil {
 			return nil, fmt.Errorf("diff %s: %w", sec, err)
 		}
 		var changes []Change
-		seen := map[string]bool{}
 		err := Objects(cur, sec, func(o Object) error {
-			if seen[o.Key] {
-				return nil // a duplicate key counts once
-			}
-			seen[o.Key] = true
 			var before []byte
-			if p, ok := old[o.Key]; ok {
-				before = p.Doc
+			switch pairing.Match(o.Key, Hash(o.Doc)) {
+			case PairDuplicate, PairUnchanged:
+				return nil
+			case PairModified:
+				before = old[o.Key].Doc
 			}
 			c, ok, err := ObjectChange(sec, o.Key, o.Name, before, o.Doc)
 			if err != nil {
@@ -111,7 +114,7 @@ func Diff(prev, cur *tenant.Snapshot) ([]Change, error) {
 			return nil, fmt.Errorf("diff %s: %w", sec, err)
 		}
 		for k, p := range old {
-			if !seen[k] {
+			if pairing.Removed(k) {
 				c, _, err := ObjectChange(sec, k, p.Name, p.Doc, nil)
 				if err != nil {
 					return nil, fmt.Errorf("diff %s: %w", sec, err)
@@ -355,4 +358,9 @@ func uniqueField(l []any, field string) bool {
 		seen[v] = true
 	}
 	return true
+}
+
+func hashSlice(doc []byte) []byte {
+	h := Hash(doc)
+	return h[:]
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -184,25 +183,6 @@ func (s *sqlStore) checkFence(ctx context.Context, tx *sqlx.Tx, l Lease) error {
 
 var versionCols = []string{"tenant_id", "section", "object_key", "scan_id", "hash", "name", "doc", "deleted"}
 
-// prevEntry is one live object of a section as stored: the hash of its key
-// and the start of its content hash. Hashing the key keeps a million
-// objects in 24 MB instead of a map of their key strings.
-type prevEntry struct {
-	key  [drift.HashSize]byte
-	hash [8]byte
-}
-
-// prevSet holds the live objects of a section sorted by key hash, and which
-// of them the scan has seen.
-type prevSet struct {
-	e    []prevEntry
-	seen []bool
-}
-
-func (p *prevSet) find(k [drift.HashSize]byte) (int, bool) {
-	return slices.BinarySearchFunc(p.e, k, func(e prevEntry, k [drift.HashSize]byte) int { return bytes.Compare(e.key[:], k[:]) })
-}
-
 // writeSection stores the versions of a complete section that differ from
 // the current state and the changes against it. Memory holds one key and
 // content hash per known object, never the documents or the keys.
@@ -226,30 +206,15 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		return err
 	}
 	var touched []string // added or modified, when there is a baseline
-	added := map[[drift.HashSize]byte]struct{}{}
-	unseen := len(prev.e)
 	err = drift.Objects(snap, sec, func(o drift.Object) error {
 		sc.ObjectsSeen++
 		h := drift.Hash(o.Doc)
-		kh := drift.Hash([]byte(o.Key))
-		i, ok := prev.find(kh)
-		dup := false
-		if ok {
-			dup = prev.seen[i]
-			prev.seen[i] = true
-		} else {
-			_, dup = added[kh]
-			added[kh] = struct{}{}
-		}
-		if dup {
+		switch prev.Match(o.Key, h) {
+		case drift.PairDuplicate:
 			s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", snap.Tenant, "key", o.Key)
 			return nil
-		}
-		if ok {
-			unseen--
-			if [8]byte(h[:8]) == prev.e[i].hash {
-				return nil
-			}
+		case drift.PairUnchanged:
+			return nil
 		}
 		if hasBase {
 			touched = append(touched, o.Key)
@@ -264,10 +229,10 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		return err
 	}
 	sc.ObjectsWritten += w.Rows()
-	clear(added)
+	prev.ForgetAdded()
 	var removed []string
-	if unseen > 0 {
-		if removed, err = s.unseenKeys(ctx, tx, tid, sec, &prev); err != nil {
+	if prev.Unseen() > 0 {
+		if removed, err = s.unseenKeys(ctx, tx, tid, sec, prev); err != nil {
 			return err
 		}
 		sort.Strings(removed)
@@ -286,7 +251,7 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		}
 		sc.ObjectsWritten += rw.Rows()
 	}
-	prev = prevSet{}
+	prev = nil
 	if hasBase {
 		if err := s.writeChanges(ctx, tx, tid, prevScan, sec, append(touched, removed...), sc); err != nil {
 			return err
@@ -349,34 +314,28 @@ func sizeHint(snap *tenant.Snapshot, sec tenant.Section) int {
 	return 0
 }
 
-// loadHashes reads the key and content hash of every live object of a
-// section; hint is the expected count.
-func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, hint int) (prevSet, error) {
-	p := prevSet{e: make([]prevEntry, 0, hint+hint/64+16)}
+// loadHashes pairs the key and content hash of every live object of a
+// section, for the scan's objects to be matched with; hint is the expected
+// count.
+func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, hint int) (*drift.Pairing, error) {
+	p := drift.NewPairing(hint)
 	err := s.eachLatest(ctx, tx, tid, sec, func(key string, hash []byte, deleted bool) {
-		if deleted {
-			return
+		if !deleted {
+			p.AddPrevious(key, hash)
 		}
-		e := prevEntry{key: drift.Hash([]byte(key))}
-		copy(e.hash[:], hash)
-		p.e = append(p.e, e)
 	})
 	if err != nil {
-		return prevSet{}, err
+		return nil, err
 	}
-	p.e = slices.Clip(p.e)
-	slices.SortFunc(p.e, func(a, b prevEntry) int { return bytes.Compare(a.key[:], b.key[:]) })
-	p.seen = make([]bool, len(p.e))
 	return p, nil
 }
 
 // unseenKeys reads again the keys of the live objects the scan did not see
 // (versions it wrote are of seen or new objects, so they do not matter).
-func (s *sqlStore) unseenKeys(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, p *prevSet) ([]string, error) {
+func (s *sqlStore) unseenKeys(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, p *drift.Pairing) ([]string, error) {
 	var out []string
 	err := s.eachLatest(ctx, tx, tid, sec, func(key string, _ []byte, deleted bool) {
-		if i, ok := p.find(drift.Hash([]byte(key))); ok && !p.seen[i] && !deleted {
-			p.seen[i] = true // a key listed twice is removed once
+		if !deleted && p.Removed(key) {
 			out = append(out, key)
 		}
 	})

@@ -1,0 +1,123 @@
+package drift
+
+import (
+	"bytes"
+	"slices"
+)
+
+// Pair says how a current object relates to the previous state.
+type Pair int
+
+// Pairings of a current object.
+const (
+	// PairAdded: no previous object has its key.
+	PairAdded Pair = iota
+	// PairModified: the previous object with its key has other content.
+	PairModified
+	// PairUnchanged: the previous object with its key has the same content.
+	PairUnchanged
+	// PairDuplicate: its key was already seen in this snapshot; the first
+	// object with a key counts, later ones are ignored.
+	PairDuplicate
+)
+
+// pairEntry is one previous object: the hash of its key and the start of
+// its content hash. Hashing the key keeps a million objects in 24 MB
+// instead of a map of their key strings.
+type pairEntry struct {
+	key  [HashSize]byte
+	hash [8]byte
+}
+
+// Pairing matches the objects of a section's current snapshot with its
+// previous state by key, holding only hashes. It is the one place that
+// decides what was added, modified, unchanged, duplicated or removed: Diff
+// uses it on two snapshots, the store on a snapshot and its stored state.
+//
+// Use: AddPrevious for every previous object, then Match for every current
+// object, then Removed for every previous key.
+type Pairing struct {
+	prev   []pairEntry
+	seen   []bool
+	added  map[[HashSize]byte]struct{}
+	ready  bool
+	unseen int
+}
+
+// NewPairing returns an empty pairing sized for about hint previous objects.
+func NewPairing(hint int) *Pairing {
+	return &Pairing{prev: make([]pairEntry, 0, hint+hint/64+16), added: map[[HashSize]byte]struct{}{}}
+}
+
+// AddPrevious records a previous object by its key and content hash (as
+// Hash returns, or its first 8 bytes at least).
+func (p *Pairing) AddPrevious(key string, hash []byte) {
+	e := pairEntry{key: Hash([]byte(key))}
+	copy(e.hash[:], hash)
+	p.prev = append(p.prev, e)
+	p.ready = false
+}
+
+func (p *Pairing) prepare() {
+	if p.ready {
+		return
+	}
+	p.prev = slices.Clip(p.prev)
+	slices.SortFunc(p.prev, func(a, b pairEntry) int { return bytes.Compare(a.key[:], b.key[:]) })
+	// A key stored twice is one previous object.
+	p.prev = slices.CompactFunc(p.prev, func(a, b pairEntry) bool { return a.key == b.key })
+	p.seen = make([]bool, len(p.prev))
+	p.unseen = len(p.prev)
+	p.ready = true
+}
+
+func (p *Pairing) find(k [HashSize]byte) (int, bool) {
+	return slices.BinarySearchFunc(p.prev, k, func(e pairEntry, k [HashSize]byte) int { return bytes.Compare(e.key[:], k[:]) })
+}
+
+// Match pairs a current object, given its key and content hash, with the
+// previous state.
+func (p *Pairing) Match(key string, hash [HashSize]byte) Pair {
+	p.prepare()
+	kh := Hash([]byte(key))
+	i, ok := p.find(kh)
+	if !ok {
+		if _, dup := p.added[kh]; dup {
+			return PairDuplicate
+		}
+		p.added[kh] = struct{}{}
+		return PairAdded
+	}
+	if p.seen[i] {
+		return PairDuplicate
+	}
+	p.seen[i] = true
+	p.unseen--
+	if [8]byte(hash[:8]) == p.prev[i].hash {
+		return PairUnchanged
+	}
+	return PairModified
+}
+
+// Unseen is how many previous objects no current object matched.
+func (p *Pairing) Unseen() int {
+	p.prepare()
+	return p.unseen
+}
+
+// Removed reports whether the previous object with this key was matched
+// by no current object; it answers true once per key, so a key listed
+// twice is removed once.
+func (p *Pairing) Removed(key string) bool {
+	p.prepare()
+	i, ok := p.find(Hash([]byte(key)))
+	if !ok || p.seen[i] {
+		return false
+	}
+	p.seen[i] = true
+	return true
+}
+
+// ForgetAdded drops the keys of added objects, which only duplicate
+// detection needs, once the current objects are all matched.
+func (p *Pairing) ForgetAdded() { clear(p.added) }
