@@ -38,6 +38,9 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		args []string
 		want []string
 	}{
+		{"unknown subcommand", []string{"findings", "shwo"}, []string{`unknown command "shwo"`, "did you mean show"}},
+		{"unknown subcommand of baseline", []string{"baseline", "lsit"}, []string{`unknown command "lsit"`, "did you mean list"}},
+		{"unknown subcommand of rules", []string{"rules", "show", "x"}, []string{`unknown command "show" for "sharedrift rules"`}},
 		{"scan unknown format", []string{"scan", "--snapshot", contoso, "--format", "xml"}, []string{"--format", `"xml"`, "table, json or markdown"}},
 		{"scan missing snapshot", []string{"scan", "--snapshot", missing}, []string{"read snapshot", missing}},
 		{"scan malformed snapshot", []string{"scan", "--snapshot", badJSON}, []string{badJSON}},
