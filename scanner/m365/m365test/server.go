@@ -41,6 +41,22 @@ type Options struct {
 	// TimeScale makes budgets refill that many times faster than real
 	// time; the client should then use Clock() for its waits.
 	TimeScale float64
+	// Observe, when set, is called after every request and $batch
+	// sub-request is answered; tests use it to see every request a client
+	// sent and what it was answered.
+	Observe func(Exchanged)
+}
+
+// Exchanged is one request the fake answered: its method, its URI (path
+// and query; a $batch sub-request's relative to the version root, as
+// sent), whether it came inside a $batch, and the answer's status and
+// body.
+type Exchanged struct {
+	Method string
+	URI    string
+	Batch  bool
+	Status int
+	Body   []byte
 }
 
 // Meta is the fixture's tenant.json.
@@ -345,6 +361,15 @@ func (s *Server) handle(method, uri string, h http.Header, body []byte) *reply {
 
 // handleReq serves one request or $batch sub-request.
 func (s *Server) handleReq(method, uri string, h http.Header, body []byte, sub bool) *reply {
+	rr := s.answer(method, uri, h, body, sub)
+	if s.opts.Observe != nil {
+		s.opts.Observe(Exchanged{Method: method, URI: uri, Batch: sub, Status: rr.status, Body: rr.body})
+	}
+	return rr
+}
+
+// answer serves one request or $batch sub-request.
+func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool) *reply {
 	path, rawQuery, _ := strings.Cut(uri, "?")
 	kind := serviceOf(path)
 	key := s.endpointKey(kind, method, path, body)
