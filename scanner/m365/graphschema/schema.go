@@ -33,7 +33,7 @@ type Type struct {
 
 	// folded maps lower-cased names to the declared ones: Graph matches
 	// query option names without regard to case.
-	folded map[string]string
+	folded  map[string]string
 	members map[string]bool
 }
 
@@ -44,8 +44,8 @@ type Schema struct {
 }
 
 var (
-	once   sync.Once
-	loaded *Schema
+	once    sync.Once
+	loaded  *Schema
 	errLoad error
 )
 

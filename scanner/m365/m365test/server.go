@@ -19,6 +19,7 @@ import (
 
 	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/scanner/m365/graphschema"
 )
 
 // Options configures a fake tenant.
@@ -91,6 +92,8 @@ type Server struct {
 	clock *Clock
 	gen   *Generated
 
+	schema *graphschema.Schema
+
 	mu     sync.Mutex
 	docs   map[string]any // fixture key (path without .json) → decoded body
 	delta  map[string]*driveDelta
@@ -121,7 +124,7 @@ func New(dir string, opts Options) (*Server, error) {
 }
 
 func newServer(opts Options) *Server {
-	s := &Server{Faults: &Faults{}, opts: opts, docs: map[string]any{}, delta: map[string]*driveDelta{}, calls: map[string]int{}}
+	s := &Server{Faults: &Faults{}, opts: opts, schema: graphschema.MustLoad(), docs: map[string]any{}, delta: map[string]*driveDelta{}, calls: map[string]int{}}
 	s.clock = newClock(opts.TimeScale)
 	s.meter = newMeterState(opts, s.clock)
 	return s
@@ -178,6 +181,9 @@ func (s *Server) load(dir string) error {
 			return fmt.Errorf("fixture %s: %w", dir, err)
 		}
 		if err != nil {
+			return fmt.Errorf("fixture %s: %w", p, err)
+		}
+		if err := s.checkFixture(key, v); err != nil {
 			return fmt.Errorf("fixture %s: %w", p, err)
 		}
 		s.docs[key] = v
@@ -392,7 +398,11 @@ func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool
 		return throttled
 	}
 	var rr *reply
+	if kind == svcGraph && method == http.MethodGet {
+		rr = s.checkGraphGet(path, rawQuery, h)
+	}
 	switch {
+	case rr != nil:
 	case kind == svcGraph && s.gen != nil:
 		rr = s.gen.graph(s, method, path, rawQuery, h, body)
 		if rr == nil {
