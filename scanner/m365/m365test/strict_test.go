@@ -211,4 +211,3 @@ func TestRecordedBodiesPassFixtureCheck(t *testing.T) {
 	}
 	t.Logf("%d recorded collections accepted", checked)
 }
-
