@@ -256,9 +256,27 @@ func (s *Server) Calls() map[string]int {
 	return out
 }
 
+// Credential is how an application proved itself to Entra when it got a
+// token; the token carries it (appidacr: "1" client secret, "2"
+// certificate).
+type Credential string
+
+// Credentials.
+const (
+	CredentialCertificate Credential = "2"
+	CredentialSecret      Credential = "1"
+)
+
 // Token mints an unsigned JWT for aud carrying roles, as Entra would for an
-// application; the server checks its audience and expiry.
+// application authenticated with a certificate; the server checks its
+// audience and expiry.
 func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) string {
+	return s.TokenWith(CredentialCertificate, aud, ttl, roles...)
+}
+
+// TokenWith is Token for an application that authenticated with cred.
+// SharePoint refuses app-only tokens got with a client secret.
+func (s *Server) TokenWith(cred Credential, aud m365.Audience, ttl time.Duration, roles ...string) string {
 	e := s.Endpoints()
 	var audURL string
 	switch aud {
@@ -269,7 +287,7 @@ func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) st
 	default:
 		audURL = e.GraphAudience
 	}
-	claims := map[string]any{"aud": audURL, "tid": s.meta.TenantID, "exp": s.opts.Now().Add(ttl).Unix(), "roles": roles}
+	claims := map[string]any{"aud": audURL, "tid": s.meta.TenantID, "exp": s.opts.Now().Add(ttl).Unix(), "roles": roles, "appidacr": string(cred)}
 	if len(s.meta.DirectoryRoles) > 0 {
 		claims["wids"] = s.meta.DirectoryRoles
 	}
@@ -279,17 +297,22 @@ func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) st
 	return enc.EncodeToString(h) + "." + enc.EncodeToString(c) + "."
 }
 
-// Tokens is a token provider minting tokens with the given roles per
-// audience, one hour long.
+// Tokens is a token provider minting certificate-based tokens with the
+// given roles per audience, one hour long.
 func (s *Server) Tokens(roles map[m365.Audience][]string) m365.TokenProvider {
+	return s.TokensWith(CredentialCertificate, roles)
+}
+
+// TokensWith is Tokens for an application that authenticates with cred.
+func (s *Server) TokensWith(cred Credential, roles map[m365.Audience][]string) m365.TokenProvider {
 	return tokenFunc(func(scope string) string {
 		e := s.Endpoints()
 		for _, a := range m365.Audiences {
 			if e.Scope(a) == scope {
-				return s.Token(a, time.Hour, roles[a]...)
+				return s.TokenWith(cred, a, time.Hour, roles[a]...)
 			}
 		}
-		return s.Token(m365.AudienceGraph, time.Hour, roles[m365.AudienceGraph]...)
+		return s.TokenWith(cred, m365.AudienceGraph, time.Hour, roles[m365.AudienceGraph]...)
 	})
 }
 
@@ -478,8 +501,11 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 		return authError(kind, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
 	}
 	var c struct {
-		Aud string `json:"aud"`
-		Exp int64  `json:"exp"`
+		Aud      string   `json:"aud"`
+		Exp      int64    `json:"exp"`
+		AppIDACR string   `json:"appidacr"`
+		Scp      string   `json:"scp"`
+		Roles    []string `json:"roles"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return authError(kind, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
@@ -492,7 +518,23 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 	if c.Aud != "" && want != "" && strings.TrimRight(c.Aud, "/") != want {
 		return authError(kind, "InvalidAuthenticationToken", "Invalid audience.")
 	}
+	if kind == svcCSOM && c.Scp == "" && c.AppIDACR == string(CredentialSecret) {
+		return unsupportedAppOnly()
+	}
 	return nil
+}
+
+// unsupportedAppOnly is SharePoint's answer to an app-only token got with
+// a client secret: 401 with x-ms-diagnostics and the JSON body
+// {"error_description":"Unsupported app only token."}. SharePoint takes
+// app-only tokens only from certificate credentials. Unconfirmed: the
+// diagnostics number and reason; the body text is as reported by
+// administrators meeting it.
+func unsupportedAppOnly() *reply {
+	h := http.Header{"Content-Type": {"application/json"}}
+	h.Set("x-ms-diagnostics", `3001000;reason="There has been an error authenticating the request.";category="invalid_client"`)
+	h.Set("WWW-Authenticate", `Bearer realm="", client_id="00000003-0000-0ff1-ce00-000000000000"`)
+	return &reply{status: http.StatusUnauthorized, header: h, body: []byte(`{"error_description":"Unsupported app only token."}`)}
 }
 
 func authError(kind service, code, msg string) *reply {

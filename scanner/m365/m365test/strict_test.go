@@ -1,13 +1,18 @@
 package m365test_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // TestGraphRefusals: requests Graph refuses are refused by the fake with
@@ -210,4 +215,53 @@ func TestRecordedBodiesPassFixtureCheck(t *testing.T) {
 		t.Fatal("no recorded collection was checked")
 	}
 	t.Logf("%d recorded collections accepted", checked)
+}
+
+// TestSecretTokensRefusedBySharePoint: SharePoint refuses app-only tokens
+// got with a client secret; Graph takes them; a certificate's token is
+// taken by both.
+func TestSecretTokensRefusedBySharePoint(t *testing.T) {
+	srv := newFabrikam(t)
+	csom := m365.TenantQueryXML([]string{"SharingCapability"})
+	for _, tt := range []struct {
+		cred        m365test.Credential
+		csomStatus  int
+		graphStatus int
+	}{
+		{m365test.CredentialSecret, 401, 200},
+		{m365test.CredentialCertificate, 200, 200},
+	} {
+		sp := map[string]string{"Authorization": "Bearer " + srv.TokenWith(tt.cred, m365.AudienceSharePoint, time.Hour, "Sites.FullControl.All")}
+		status, body := do(t, srv, "POST", "/_vti_bin/client.svc/ProcessQuery", sp, csom)
+		if status != tt.csomStatus {
+			t.Errorf("credential %s: CSOM got %d %s, want %d", tt.cred, status, body, tt.csomStatus)
+		}
+		if tt.csomStatus == 401 && body != `{"error_description":"Unsupported app only token."}` {
+			t.Errorf("credential %s: CSOM body %s", tt.cred, body)
+		}
+		g := map[string]string{"Authorization": "Bearer " + srv.TokenWith(tt.cred, m365.AudienceGraph, time.Hour, "Policy.Read.All")}
+		if status, body := do(t, srv, "GET", "/v1.0/policies/authorizationPolicy", g, ""); status != tt.graphStatus {
+			t.Errorf("credential %s: Graph got %d %s", tt.cred, status, body)
+		}
+	}
+
+	// A scan with a secret's tokens leaves the sections read through
+	// SharePoint incomplete, saying why.
+	co := srv.ClientOptions()
+	co.Tokens = srv.TokensWith(m365test.CredentialSecret, nil)
+	co.Sleep = func(context.Context, time.Duration) error { return nil }
+	c, err := m365.New(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := scanner.Scan(context.Background(), m365.Sources(c, m365.SourceOptions{}), scanner.Options{Tenant: "fabrikam", Timeout: 30 * time.Second})
+	for _, sec := range []tenant.Section{tenant.SectionSharePoint, tenant.SectionSites} {
+		st := snap.Status[sec]
+		if st.State == tenant.StateComplete || !strings.Contains(st.Error, "Unsupported app only token") {
+			t.Errorf("%s: %+v, want incomplete naming the refusal", sec, st)
+		}
+	}
+	if st := snap.Status[tenant.SectionEntra]; st.State != tenant.StateComplete {
+		t.Errorf("entra (Graph only): %+v, want complete", st)
+	}
 }
