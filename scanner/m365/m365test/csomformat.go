@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -77,29 +77,46 @@ func csomKeys(m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	rank := func(k string) int {
-		switch k {
-		case "SchemaVersion", "_ObjectType_":
-			return 0
-		case "LibraryVersion", "_ObjectIdentity_":
-			return 1
-		case "ErrorInfo":
-			return 2
+	slices.SortFunc(keys, func(a, b string) int {
+		if ra, rb := csomRank(a), csomRank(b); ra != rb {
+			return ra - rb
 		}
-		return 3
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		ri, rj := rank(keys[i]), rank(keys[j])
-		if ri != rj {
-			return ri < rj
+		if c := compareFold(a, b); c != 0 {
+			return c
 		}
-		li, lj := strings.ToLower(keys[i]), strings.ToLower(keys[j])
-		if li != lj {
-			return li < lj
-		}
-		return keys[i] < keys[j]
+		return strings.Compare(a, b)
 	})
 	return keys
+}
+
+// csomRank puts the header's and an object's own keys first.
+func csomRank(k string) int {
+	switch k {
+	case "SchemaVersion", "_ObjectType_":
+		return 0
+	case "LibraryVersion", "_ObjectIdentity_":
+		return 1
+	case "ErrorInfo":
+		return 2
+	}
+	return 3
+}
+
+// compareFold compares ASCII case-insensitively without allocating.
+func compareFold(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := a[i], b[i]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return int(ca) - int(cb)
+		}
+	}
+	return len(a) - len(b)
 }
 
 // writeCSOMString writes a JSON string the service's way.
@@ -111,6 +128,11 @@ func writeCSOMString(b *bytes.Buffer, s string) {
 		return
 	}
 	b.WriteByte('"')
+	if plainCSOM(s) {
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
@@ -134,4 +156,14 @@ func writeCSOMString(b *bytes.Buffer, s string) {
 		i += size
 	}
 	b.WriteByte('"')
+}
+
+// plainCSOM reports whether s needs no escaping.
+func plainCSOM(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '/' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
