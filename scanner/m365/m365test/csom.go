@@ -130,6 +130,14 @@ var csomPropertyTypes = map[string]string{
 	"SharingAllowedDomainList": "String", "SharingBlockedDomainList": "String",
 }
 
+// noSuchProperty is the service's refusal of a property name its type
+// does not have.
+type noSuchProperty string
+
+func (e noSuchProperty) Error() string {
+	return fmt.Sprintf("Field or property %q does not exist.", string(e))
+}
+
 // csomTarget is what an object path resolves to.
 type csomTarget struct {
 	kind  string // "tenant", "sites", "site", "operation"
@@ -218,7 +226,7 @@ func (s *Server) setProperty(target *csomTarget, a csomNode, pending map[string]
 		declared = csomSiteProperties
 	}
 	if _, ok := obj[a.Name]; !ok && !declared[a.Name] {
-		return csomError(http.StatusOK, csomInvalidQuery, fmt.Sprintf("Field or property %q does not exist.", a.Name))
+		return csomError(http.StatusOK, csomInvalidQuery, noSuchProperty(a.Name).Error())
 	}
 	if want, ok := csomPropertyTypes[a.Name]; ok && a.Parameter[0].Type != want {
 		return csomError(http.StatusOK, csomInvalidQuery, fmt.Sprintf("SetProperty %s: the property is of type %s, the parameter of type %s", a.Name, want, a.Parameter[0].Type))
@@ -402,7 +410,7 @@ func csomProject(obj map[string]any, sel *csomSelect, identity any, declared map
 		case ok:
 			out[p.Name] = v
 		case !declared[p.Name]:
-			return nil, fmt.Errorf("Field or property %q does not exist.", p.Name)
+			return nil, noSuchProperty(p.Name)
 		}
 	}
 	return out, nil

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -228,7 +229,7 @@ func readCSDL(path string) (map[string]*Type, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -260,7 +261,7 @@ func readCSDL(path string) (map[string]*Type, error) {
 	dec = xml.NewDecoder(bytes.NewReader(data))
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
