@@ -401,6 +401,9 @@ func (s *Server) handleReq(method, uri string, h http.Header, body []byte, sub b
 func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool) *reply {
 	path, rawQuery, _ := strings.Cut(uri, "?")
 	kind := serviceOf(path)
+	if kind == svcToken {
+		return s.tokenEndpoint(method, path, h, body)
+	}
 	key := s.endpointKey(kind, method, path, body)
 	if s.gen == nil {
 		// A generated tenant has millions of distinct paths: Usage counts
@@ -456,6 +459,7 @@ const (
 	svcGraph
 	svcCSOM
 	svcExchange
+	svcToken
 )
 
 func serviceOf(path string) service {
@@ -466,6 +470,8 @@ func serviceOf(path string) service {
 		return svcCSOM
 	case strings.HasPrefix(path, "/adminapi/"):
 		return svcExchange
+	case strings.HasSuffix(path, "/oauth2/v2.0/token"):
+		return svcToken
 	}
 	return svcUnknown
 }

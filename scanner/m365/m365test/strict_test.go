@@ -3,6 +3,8 @@ package m365test_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,4 +266,57 @@ func TestSecretTokensRefusedBySharePoint(t *testing.T) {
 	if st := snap.Status[tenant.SectionEntra]; st.State != tenant.StateComplete {
 		t.Errorf("entra (Graph only): %+v, want complete", st)
 	}
+}
+
+// TestTokenEndpoint: the fake's token endpoint hands out tokens that say
+// how the application proved itself, and SharePoint takes only the
+// certificate's.
+func TestTokenEndpoint(t *testing.T) {
+	srv := newFabrikam(t)
+	spScope := srv.Endpoints().Scope(m365.AudienceSharePoint)
+	get := func(form url.Values) (int, string) {
+		t.Helper()
+		resp, err := http.Post(srv.TokenURL(), "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			AccessToken string `json:"access_token"`
+			Error       string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.AccessToken + out.Error
+	}
+	base := url.Values{"grant_type": {"client_credentials"}, "client_id": {"app"}, "scope": {spScope}}
+	secret, cert := cloneForm(base), cloneForm(base)
+	secret.Set("client_secret", "s3cret")
+	cert.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+	cert.Set("client_assertion", "header.claims.signature")
+	for _, tt := range []struct {
+		name       string
+		form       url.Values
+		csomStatus int
+	}{{"secret", secret, 401}, {"certificate", cert, 200}} {
+		status, tok := get(tt.form)
+		if status != 200 {
+			t.Fatalf("%s: token endpoint %d %s", tt.name, status, tok)
+		}
+		st, body := do(t, srv, "POST", "/_vti_bin/client.svc/ProcessQuery", map[string]string{"Authorization": "Bearer " + tok}, m365.TenantQueryXML([]string{"SharingCapability"}))
+		if st != tt.csomStatus {
+			t.Errorf("%s token: CSOM %d %s, want %d", tt.name, st, body, tt.csomStatus)
+		}
+	}
+	none := cloneForm(base)
+	if status, e := get(none); status != 401 || e != "invalid_client" {
+		t.Errorf("no credential: %d %s, want 401 invalid_client", status, e)
+	}
+}
+
+func cloneForm(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
