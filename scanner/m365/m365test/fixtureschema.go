@@ -57,6 +57,16 @@ func (s *Server) checkFixture(key string, v any) error {
 	return nil
 }
 
+// unknownProperty is a property a body carries that its type does not
+// declare.
+type unknownProperty struct {
+	path, name, typ, version string
+}
+
+func (e *unknownProperty) Error() string {
+	return fmt.Sprintf("%s: property %q is not defined on type %s (Graph %s schema)", e.path, e.name, e.typ, e.version)
+}
+
 // bodyChecker checks bodies against one version of the schema.
 type bodyChecker struct {
 	sc      *graphschema.Schema
@@ -116,7 +126,7 @@ func (c bodyChecker) object(t *graphschema.Type, v any, path string) error {
 					// SharePoint's identities send email and loginName.
 					continue
 				}
-				return fmt.Errorf("%s: property %q is not defined on type %s (Graph %s schema)", join(path, k), k, t.Name, c.version)
+				return &unknownProperty{path: join(path, k), name: k, typ: t.Name, version: c.version}
 			}
 		}
 		if err := c.value(typ, val, join(path, k)); err != nil {

@@ -424,8 +424,11 @@ func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool
 		return throttled
 	}
 	var rr *reply
-	if kind == svcGraph && method == http.MethodGet {
+	switch {
+	case kind == svcGraph && method == http.MethodGet:
 		rr = s.checkGraphGet(path, rawQuery, h)
+	case kind == svcGraph && (method == http.MethodPatch || method == http.MethodPost) && !strings.HasSuffix(path, "/$batch"):
+		rr = s.checkGraphWrite(path, body)
 	}
 	switch {
 	case rr != nil:

@@ -1,6 +1,7 @@
 package m365test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,6 +35,10 @@ const (
 	msgUnknownOption = "The query parameter '%s' is not supported."
 	// OData's answer to an option given twice.
 	msgDuplicateOption = "Query option '%s' was specified more than once, but it must be specified at most once."
+	// OData's refusal of a request body property the type does not
+	// declare (code BadRequest); Unconfirmed: the wording Entra uses for
+	// its own (open) types.
+	msgBodyUnknown = "The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type or mark the type as open type."
 	// Unconfirmed beyond the 1-999 wording: Entra's page size refusal.
 	msgPageSize = "Invalid page size specified: '%s'. Must be between 1 and %d inclusive."
 )
@@ -463,4 +468,39 @@ func (s *Server) checkGraphGet(path, rawQuery string, h http.Header) *reply {
 		return graphError(http.StatusBadRequest, "BadRequest", "invalid query string: "+err.Error())
 	}
 	return checkQuery(s.schema, r, q, h)
+}
+
+// checkGraphWrite refuses a PATCH or POST Graph would refuse: a path the
+// fake knows no type for, or a body carrying what the type does not
+// declare or a value of the wrong type. A POST to a collection creates
+// an item of the collection's type.
+func (s *Server) checkGraphWrite(path string, body []byte) *reply {
+	upath, err := url.PathUnescape(path)
+	if err != nil {
+		return graphError(http.StatusBadRequest, "BadRequest", "invalid path")
+	}
+	r, ok := findRoute(upath)
+	if !ok {
+		_, last := splitLast(upath)
+		return graphError(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+last+"'.")
+	}
+	t, ok := s.schema.Type(r.version, r.typ)
+	if !ok {
+		return graphError(http.StatusInternalServerError, "generalException", "fake: type "+r.typ+" missing from the schema")
+	}
+	v, err := decodeAny(body)
+	if err != nil {
+		return graphError(http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload: "+err.Error())
+	}
+	err = bodyChecker{sc: s.schema, version: r.version}.object(t, v, "")
+	var unknown *unknownProperty
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &unknown):
+		return graphError(http.StatusBadRequest, "BadRequest", fmt.Sprintf(msgBodyUnknown, unknown.name, unknown.typ))
+	default:
+		// Unconfirmed: the service's wording for a value of the wrong type.
+		return graphError(http.StatusBadRequest, "BadRequest", "Invalid request body: "+err.Error())
+	}
 }

@@ -82,6 +82,26 @@ func TestGraphRefusals(t *testing.T) {
 			}
 		})
 	}
+	writes := []struct{ name, method, path, body, message string }{
+		{"patch of a property the type lacks", "PATCH", "/v1.0/admin/sharepoint/settings", `{"oneDriveSharingCapability":"disabled"}`,
+			"The property 'oneDriveSharingCapability' does not exist on type 'microsoft.graph.sharepointSettings'. Make sure to only use property names that are defined by the type or mark the type as open type."},
+		{"patch with a value outside the enum", "PATCH", "/v1.0/policies/authorizationPolicy", `{"allowInvitesFrom":"nobody"}`,
+			`Invalid request body: allowInvitesFrom: "nobody" is not a member of microsoft.graph.allowInvitesFrom`},
+		{"post of a setting with a misspelt property", "POST", "/v1.0/groupSettings", `{"templateID":"08d542b9-071f-4e16-94b0-74abb372e3d9","values":[]}`,
+			"The property 'templateID' does not exist on type 'microsoft.graph.groupSetting'. Make sure to only use property names that are defined by the type or mark the type as open type."},
+	}
+	for _, tt := range writes {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := do(t, srv, tt.method, tt.path, map[string]string{"Authorization": "Bearer t", "Content-Type": "application/json"}, tt.body)
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			_ = json.Unmarshal([]byte(body), &e)
+			if status != 400 || e.Error.Code != "BadRequest" || !strings.HasPrefix(e.Error.Message, tt.message) {
+				t.Errorf("got %d %s %q, want 400 BadRequest %q", status, e.Error.Code, e.Error.Message, tt.message)
+			}
+		})
+	}
 	// The same requests written as Graph takes them pass.
 	for _, p := range []string{
 		"/beta/security/informationProtection/sensitivityLabels?$select=id,name",
