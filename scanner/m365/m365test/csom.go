@@ -111,10 +111,6 @@ const (
 	// service ("<trace>|908bed80-…:<tenant id>\nTenant" in recorded answers).
 	csomServerType = "908bed80-a04a-4433-b4a0-883d9847d110"
 	spoOperation   = "Microsoft.Online.SharePoint.TenantAdministration.SpoOperation"
-	// Errors of a request the service cannot carry out. Unconfirmed: the
-	// wording of each; the recorded error answers carry other messages.
-	csomInvalidQuery = "Microsoft.SharePoint.Client.InvalidClientQueryException"
-	csomServerError  = "Microsoft.SharePoint.Client.ServerException"
 )
 
 // csomPropertyTypes are the declared CSOM types of the Tenant and
@@ -128,14 +124,6 @@ var csomPropertyTypes = map[string]string{
 	"PreventExternalUsersFromResharing": "Boolean", "RequireAcceptingAccountMatchInvitedAccount": "Boolean",
 	"ExternalUserExpirationRequired": "Boolean", "EmailAttestationRequired": "Boolean",
 	"SharingAllowedDomainList": "String", "SharingBlockedDomainList": "String",
-}
-
-// noSuchProperty is the service's refusal of a property name its type
-// does not have.
-type noSuchProperty string
-
-func (e noSuchProperty) Error() string {
-	return fmt.Sprintf("Field or property %q does not exist.", string(e))
 }
 
 // csomTarget is what an object path resolves to.
@@ -212,7 +200,7 @@ func (s *Server) setProperty(target *csomTarget, a csomNode, pending map[string]
 		return csomError(http.StatusOK, csomInvalidQuery, "SetProperty needs one Parameter")
 	}
 	if !target.identity {
-		return csomError(http.StatusOK, csomInvalidQuery, "SetProperty "+a.Name+": the object must be named by its identity (an Identity object path carrying the _ObjectIdentity_ of an earlier answer)")
+		return csomError(http.StatusOK, csomInvalidQuery, fmt.Sprintf(csomNeedsIdentity, a.Name))
 	}
 	obj := target.site
 	if target.kind == "tenant" {
@@ -229,7 +217,7 @@ func (s *Server) setProperty(target *csomTarget, a csomNode, pending map[string]
 		return csomError(http.StatusOK, csomInvalidQuery, noSuchProperty(a.Name).Error())
 	}
 	if want, ok := csomPropertyTypes[a.Name]; ok && a.Parameter[0].Type != want {
-		return csomError(http.StatusOK, csomInvalidQuery, fmt.Sprintf("SetProperty %s: the property is of type %s, the parameter of type %s", a.Name, want, a.Parameter[0].Type))
+		return csomError(http.StatusOK, csomInvalidQuery, fmt.Sprintf(csomWrongType, a.Name, want, a.Parameter[0].Type))
 	}
 	v, err := csomValue(a.Parameter[0])
 	if err != nil {

@@ -533,19 +533,6 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 	return nil
 }
 
-// unsupportedAppOnly is SharePoint's answer to an app-only token got with
-// a client secret: 401 with x-ms-diagnostics and the JSON body
-// {"error_description":"Unsupported app only token."}. SharePoint takes
-// app-only tokens only from certificate credentials. Unconfirmed: the
-// diagnostics number and reason; the body text is as reported by
-// administrators meeting it.
-func unsupportedAppOnly() *reply {
-	h := http.Header{"Content-Type": {"application/json"}}
-	h.Set("x-ms-diagnostics", `3001000;reason="There has been an error authenticating the request.";category="invalid_client"`)
-	h.Set("WWW-Authenticate", `Bearer realm="", client_id="00000003-0000-0ff1-ce00-000000000000"`)
-	return &reply{status: http.StatusUnauthorized, header: h, body: []byte(`{"error_description":"Unsupported app only token."}`)}
-}
-
 func authError(kind service, code, msg string) *reply {
 	rr := graphError(http.StatusUnauthorized, code, msg)
 	if kind == svcCSOM {

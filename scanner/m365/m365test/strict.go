@@ -11,38 +11,6 @@ import (
 	"github.com/sharedrift/sharedrift/scanner/m365/graphschema"
 )
 
-// Graph's answers to requests it refuses. The fake answers what the
-// service answers; where the wording has not been seen in a recorded
-// answer, the entry says "Unconfirmed" so that it is corrected here.
-const (
-	// "Parsing OData Select and Expand failed: Could not find a property
-	// named 'x' on type 'microsoft.graph.mobileApp'." with code BadRequest,
-	// as quoted in Graph issues (e.g. microsoftgraph/microsoft-graph-docs#9988).
-	msgSelectUnknown = "Parsing OData Select and Expand failed: Could not find a property named '%s' on type '%s'."
-	// "Invalid filter clause: Could not find a property named 'x' on type
-	// 'microsoft.graph.chat'." with code BadRequest.
-	msgFilterUnknown = "Invalid filter clause: Could not find a property named '%s' on type '%s'."
-	// Unconfirmed: the $orderby wording follows $filter's.
-	msgOrderByUnknown = "Invalid orderby clause: Could not find a property named '%s' on type '%s'."
-	// Entra's directory answers an unknown name on its objects (which are
-	// open types) with code Request_UnsupportedQuery and this message.
-	msgDirectoryUnknown = "Property '%s' does not exist as a declared property or extension property."
-	// An advanced query without ConsistencyLevel: eventual is answered 400
-	// Request_UnsupportedQuery "Unsupported Query." (microsoftgraph/
-	// microsoft-graph-docs#13735).
-	msgAdvancedQuery = "Unsupported Query."
-	// Unconfirmed: the wording for a system query option Graph does not know.
-	msgUnknownOption = "The query parameter '%s' is not supported."
-	// OData's answer to an option given twice.
-	msgDuplicateOption = "Query option '%s' was specified more than once, but it must be specified at most once."
-	// OData's refusal of a request body property the type does not
-	// declare (code BadRequest); Unconfirmed: the wording Entra uses for
-	// its own (open) types.
-	msgBodyUnknown = "The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type or mark the type as open type."
-	// Unconfirmed beyond the 1-999 wording: Entra's page size refusal.
-	msgPageSize = "Invalid page size specified: '%s'. Must be between 1 and %d inclusive."
-)
-
 // route is what the fake knows of a Graph endpoint: the type its body
 // holds and whether it is a collection.
 type route struct {
@@ -461,7 +429,7 @@ func (s *Server) checkGraphGet(path, rawQuery string, h http.Header) *reply {
 	r, ok := findRoute(upath)
 	if !ok {
 		_, last := splitLast(upath)
-		return graphError(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+last+"'.")
+		return graphError(http.StatusBadRequest, "BadRequest", fmt.Sprintf(msgNoSegment, last))
 	}
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
@@ -482,7 +450,7 @@ func (s *Server) checkGraphWrite(path string, body []byte) *reply {
 	r, ok := findRoute(upath)
 	if !ok {
 		_, last := splitLast(upath)
-		return graphError(http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+last+"'.")
+		return graphError(http.StatusBadRequest, "BadRequest", fmt.Sprintf(msgNoSegment, last))
 	}
 	t, ok := s.schema.Type(r.version, r.typ)
 	if !ok {
