@@ -376,7 +376,11 @@ func (s *Server) resolve(paths map[string]csomNode, id string, depth int) (*csom
 // property the type does not have (declared lists the known ones) is an
 // error, as in the service; a known one the fixture lacks is left out.
 func csomProject(obj map[string]any, sel *csomSelect, identity any, declared map[string]bool) (map[string]any, error) {
-	out := map[string]any{}
+	n := 2
+	if sel != nil {
+		n += len(sel.Properties)
+	}
+	out := make(map[string]any, n)
 	if t, ok := obj["_ObjectType_"]; ok {
 		out["_ObjectType_"] = t
 	}

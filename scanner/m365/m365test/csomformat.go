@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -17,10 +18,17 @@ import (
 // "\/Guid(…)\/" and "\/Date(…)\/", properties in case-insensitive order
 // after _ObjectType_ and _ObjectIdentity_.
 func csomEncode(v any) []byte {
-	var b bytes.Buffer
-	writeCSOM(&b, v)
-	return b.Bytes()
+	// A pooled buffer keeps its size between answers: a page of 500 sites
+	// is then written without growing it again and again.
+	b := csomBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	writeCSOM(b, v)
+	out := bytes.Clone(b.Bytes())
+	csomBuffers.Put(b)
+	return out
 }
+
+var csomBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func writeCSOM(b *bytes.Buffer, v any) {
 	switch x := v.(type) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sharedrift/sharedrift/scanner/m365/graphschema"
 )
@@ -206,23 +207,45 @@ func lookupName(sc *graphschema.Schema, version string, t *graphschema.Type, nam
 	if strings.HasPrefix(strings.ToLower(name), "extension_") {
 		return "", false, true
 	}
-	if t.Name == "microsoft.graph.directoryObject" {
-		derived := sc.Derived(version, t.Name)
-		common := len(derived) > 0
-		for _, d := range derived {
-			if d.Kind != "entity" {
-				continue
-			}
-			if _, _, _, ok := d.Lookup(name); !ok {
-				common = false
-				break
-			}
-		}
-		if common {
-			return "", false, true
-		}
+	if t.Name == "microsoft.graph.directoryObject" && sharedNames(sc, version, t.Name)[strings.ToLower(name)] {
+		return "", false, true
 	}
 	return "", false, false
+}
+
+// shared caches, per version and base type, the lower-cased names every
+// entity type deriving from the base declares.
+var shared sync.Map
+
+func sharedNames(sc *graphschema.Schema, version, base string) map[string]bool {
+	key := version + " " + base
+	if v, ok := shared.Load(key); ok {
+		return v.(map[string]bool)
+	}
+	var names map[string]bool
+	for _, d := range sc.Derived(version, base) {
+		if d.Kind != "entity" {
+			continue
+		}
+		own := map[string]bool{}
+		for k := range d.Properties {
+			own[strings.ToLower(k)] = true
+		}
+		if names == nil {
+			names = own
+			continue
+		}
+		for k := range names {
+			if !own[k] {
+				delete(names, k)
+			}
+		}
+	}
+	if names == nil {
+		names = map[string]bool{}
+	}
+	shared.Store(key, names)
+	return names
 }
 
 func checkSelect(sc *graphschema.Schema, version string, t *graphschema.Type, sel string, dir bool) *reply {
