@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,11 +35,20 @@ type rig struct {
 	// onApproved runs after an approval is recorded.
 	onApproved func(ctx context.Context, tenantName, fp string)
 	tenant     string
+
+	// exchanges are every request the fake answered, in order.
+	mu        sync.Mutex
+	exchanges []m365test.Exchanged
 }
 
 func newRig(t *testing.T, policy remediate.Policy) *rig {
 	t.Helper()
-	fake, err := m365test.New(filepath.Join("..", "testdata", "tenants", "fabrikam"), m365test.Options{})
+	r := &rig{t: t, ctx: context.Background(), policy: policy}
+	fake, err := m365test.New(filepath.Join("..", "testdata", "tenants", "fabrikam"), m365test.Options{Observe: func(e m365test.Exchanged) {
+		r.mu.Lock()
+		r.exchanges = append(r.exchanges, e)
+		r.mu.Unlock()
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +71,7 @@ func newRig(t *testing.T, policy remediate.Policy) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, ctx: context.Background(), fake: fake, client: client, st: st, clock: clock, baseline: b, policy: policy, tenant: fake.Meta().Tenant}
+	r.fake, r.client, r.st, r.clock, r.baseline, r.tenant = fake, client, st, clock, b, fake.Meta().Tenant
 	r.svc, err = remediate.New(remediate.Options{
 		Store:    st,
 		Policy:   func(string) remediate.Policy { return r.policy },

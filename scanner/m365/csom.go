@@ -145,22 +145,52 @@ func SitesQueryXML(startIndex string, includeDetail bool, props []string) string
 			fmt.Sprintf(`<Parameter Type="Boolean">%t</Parameter>`, includeDetail)+`</Parameters></Method>`)
 }
 
-// TenantSetPropertyXML sets one Tenant property; typ is the CSOM
-// parameter type ("Int32", "Boolean", "String", "Enum").
-func TenantSetPropertyXML(name, typ, value string) string {
+// TenantSetPropertyXML sets one Tenant property on the object identity
+// the service gave the Tenant in an earlier answer (its _ObjectIdentity_),
+// as SharePoint's own clients do; typ is the property's declared CSOM type
+// ("Enum" for an enumeration, "Int32", "Boolean", "String").
+func TenantSetPropertyXML(identity, name, typ, value string) string {
 	return csomRequest(
 		`<SetProperty Id="2" ObjectPathId="1" Name="`+xmlEscape(name)+`"><Parameter Type="`+xmlEscape(typ)+`">`+xmlEscape(value)+`</Parameter></SetProperty>`,
-		`<Constructor Id="1" TypeId="`+TenantTypeID+`"/>`)
+		`<Identity Id="1" Name="`+xmlEscape(identity)+`"/>`)
 }
 
-// SiteSetPropertyXML sets one property of the site at siteURL and commits
-// it with Update.
-func SiteSetPropertyXML(siteURL, name, typ, value string) string {
+// SiteSetPropertyXML sets one property of the SiteProperties object with
+// the given identity and commits it with Update, reading back the
+// operation's state.
+func SiteSetPropertyXML(identity, name, typ, value string) string {
 	return csomRequest(
-		`<ObjectPath Id="2" ObjectPathId="1"/><ObjectPath Id="4" ObjectPathId="3"/>`+
-			`<SetProperty Id="5" ObjectPathId="3" Name="`+xmlEscape(name)+`"><Parameter Type="`+xmlEscape(typ)+`">`+xmlEscape(value)+`</Parameter></SetProperty>`+
-			`<Method Name="Update" Id="6" ObjectPathId="3"/>`,
-		`<Constructor Id="1" TypeId="`+TenantTypeID+`"/>`+
-			`<Method Id="3" ParentId="1" Name="GetSitePropertiesByUrl"><Parameters><Parameter Type="String">`+xmlEscape(siteURL)+
-			`</Parameter><Parameter Type="Boolean">false</Parameter></Parameters></Method>`)
+		`<SetProperty Id="2" ObjectPathId="1" Name="`+xmlEscape(name)+`"><Parameter Type="`+xmlEscape(typ)+`">`+xmlEscape(value)+`</Parameter></SetProperty>`+
+			`<ObjectPath Id="4" ObjectPathId="3"/>`+
+			`<Query Id="5" ObjectPathId="3"><Query SelectAllProperties="false"><Properties><Property Name="IsComplete" ScalarProperty="true"/>`+
+			`<Property Name="PollingInterval" ScalarProperty="true"/></Properties></Query></Query>`,
+		`<Method Id="3" ParentId="1" Name="Update"/><Identity Id="1" Name="`+xmlEscape(identity)+`"/>`)
+}
+
+// csomIdentity returns the _ObjectIdentity_ of an answer element; an
+// object without one cannot be written to.
+func csomIdentity(endpoint string, el json.RawMessage) (string, error) {
+	var o struct {
+		Identity *string `json:"_ObjectIdentity_"`
+	}
+	if err := json.Unmarshal(el, &o); err != nil {
+		return "", fmt.Errorf("%s: %w", endpoint, err)
+	}
+	if o.Identity == nil || *o.Identity == "" {
+		return "", fmt.Errorf("%s: answer carries no _ObjectIdentity_ to write to", endpoint)
+	}
+	return *o.Identity, nil
+}
+
+// tenantIdentity reads the Tenant object's identity.
+func (c *Client) tenantIdentity(ctx context.Context) (string, error) {
+	arr, err := c.ProcessQuery(ctx, TenantQueryXML(nil))
+	if err != nil {
+		return "", err
+	}
+	obj, err := csomObject(epCSOMTenant, arr, csomTenantType)
+	if err != nil {
+		return "", err
+	}
+	return csomIdentity(epCSOMTenant, obj)
 }

@@ -47,10 +47,11 @@ var (
 	cspItems         = csomSitesPage.items("_Child_Items_", csomSiteSchema)
 	cspNext          = csomSitesPage.str("NextStartIndexFromSharePoint")
 
-	labelSchema   = newSchema("label")
-	lbID          = labelSchema.identity("id")
-	lbName        = labelSchema.str("name")
-	lbDisplayName = labelSchema.str("displayName")
+	labelSchema = newSchema("label")
+	lbID        = labelSchema.identity("id")
+	// The beta security.sensitivityLabel has name and no displayName:
+	// selecting displayName is answered 400.
+	lbName = labelSchema.str("name")
 )
 
 const (
@@ -372,9 +373,6 @@ func ParseSensitivityLabels(items []json.RawMessage) (map[string]string, error) 
 			continue
 		}
 		id, name := r.str(lbID), r.str(lbName)
-		if name == "" {
-			name = r.str(lbDisplayName)
-		}
 		if r.failed() {
 			bad.add(r.first())
 			continue

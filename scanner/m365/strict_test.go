@@ -47,7 +47,7 @@ var strictBase = map[string]string{
 		"Title":"Strict","Template":"STS#3","GroupId":"/Guid(4e3a7c2d-0000-4000-8000-0000000000aa)/","LockState":"NoAccess","SharingCapability":2,
 		"SharingDomainRestrictionMode":1,"SharingAllowedDomainList":"partner.com","SharingBlockedDomainList":"",
 		"SensitivityLabel":"/Guid(5f2a1b3c-2222-4d4e-8f9a-1b2c3d4e5f02)/"}`,
-	"sensitivity labels": `{"id":"5f2a1b3c-9999-4d4e-8f9a-1b2c3d4e5f09","name":"Strict","displayName":"Strict"}`,
+	"sensitivity labels": `{"id":"5f2a1b3c-9999-4d4e-8f9a-1b2c3d4e5f09","name":"Strict"}`,
 	"drives":             `{"id":"b!Strict","name":"Documents"}`,
 	"drive delta": `{"id":"01STRICT","name":"strict.docx","parentReference":{"id":"01PARENT","path":"/drives/b!Strict/root:/x"},
 		"folder":{"childCount":0},"root":{},"deleted":{"state":"deleted"},"shared":{"scope":"anonymous"},"@microsoft.graph.sharedChanged":"True"}`,

@@ -44,16 +44,16 @@ var spGraphFields = map[string]string{
 // spCSOMField is a Tenant property that only CSOM exposes.
 type spCSOMField struct {
 	prop string
-	typ  string // Int32 or Boolean
+	typ  string // the declared CSOM type: Enum, Int32 or Boolean
 	enum func(string) (int64, bool)
 }
 
 var spCSOMFields = map[string]spCSOMField{
-	"oneDriveSharingCapability":  {"ODBSharingCapability", "Int32", reverse(csomSharingCapability)},
-	"defaultLinkScope":           {"DefaultSharingLinkType", "Int32", reverse(csomDefaultLinkScope)},
-	"defaultLinkPermission":      {"DefaultLinkPermission", "Int32", reverse(csomLinkPermission)},
-	"fileAnyoneLinkType":         {"FileAnonymousLinkType", "Int32", reverse(csomLinkPermission)},
-	"folderAnyoneLinkType":       {"FolderAnonymousLinkType", "Int32", reverse(csomLinkPermission)},
+	"oneDriveSharingCapability":  {"ODBSharingCapability", "Enum", reverse(csomSharingCapability)},
+	"defaultLinkScope":           {"DefaultSharingLinkType", "Enum", reverse(csomDefaultLinkScope)},
+	"defaultLinkPermission":      {"DefaultLinkPermission", "Enum", reverse(csomLinkPermission)},
+	"fileAnyoneLinkType":         {"FileAnonymousLinkType", "Enum", reverse(csomLinkPermission)},
+	"folderAnyoneLinkType":       {"FolderAnonymousLinkType", "Enum", reverse(csomLinkPermission)},
 	"anyoneLinkExpirationDays":   {"RequireAnonymousLinksExpireInDays", "Int32", nil},
 	"guestExpirationRequired":    {"ExternalUserExpirationRequired", "Boolean", nil},
 	"guestExpirationDays":        {"ExternalUserExpireInDays", "Int32", nil},
@@ -127,7 +127,11 @@ func (c *Client) SetSharePointSetting(ctx context.Context, field string, value j
 		}
 		text = strconv.FormatInt(n, 10)
 	}
-	if _, err := c.ProcessQuery(ctx, TenantSetPropertyXML(f.prop, f.typ, text)); err != nil {
+	identity, err := c.tenantIdentity(ctx)
+	if err != nil {
+		return fmt.Errorf("set sharepoint %s: %w", field, err)
+	}
+	if _, err := c.ProcessQuery(ctx, TenantSetPropertyXML(identity, f.prop, f.typ, text)); err != nil {
 		return fmt.Errorf("set sharepoint %s: %w", field, err)
 	}
 	return nil
@@ -172,7 +176,19 @@ func (c *Client) SetSiteSharing(ctx context.Context, siteURL string, level tenan
 	if !ok {
 		return fmt.Errorf("set site sharing %s: level %q has no CSOM equivalent", siteURL, level)
 	}
-	if _, err := c.ProcessQuery(ctx, SiteSetPropertyXML(siteURL, "SharingCapability", "Enum", strconv.FormatInt(n, 10))); err != nil {
+	arr, err := c.ProcessQuery(ctx, siteByURLXML(siteURL, nil))
+	if err != nil {
+		return fmt.Errorf("set site sharing %s: %w", siteURL, err)
+	}
+	raw, err := csomAnswer(epCSOMSiteByURL, arr, 5)
+	if err != nil {
+		return fmt.Errorf("set site sharing %s: %w", siteURL, err)
+	}
+	identity, err := csomIdentity(epCSOMSiteByURL, raw)
+	if err != nil {
+		return fmt.Errorf("set site sharing %s: %w", siteURL, err)
+	}
+	if _, err := c.ProcessQuery(ctx, SiteSetPropertyXML(identity, "SharingCapability", "Enum", strconv.FormatInt(n, 10))); err != nil {
 		return fmt.Errorf("set site sharing %s: %w", siteURL, err)
 	}
 	return nil

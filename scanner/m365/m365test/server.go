@@ -19,6 +19,7 @@ import (
 
 	"github.com/sharedrift/sharedrift/internal/readcap"
 	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/scanner/m365/graphschema"
 )
 
 // Options configures a fake tenant.
@@ -41,6 +42,22 @@ type Options struct {
 	// TimeScale makes budgets refill that many times faster than real
 	// time; the client should then use Clock() for its waits.
 	TimeScale float64
+	// Observe, when set, is called after every request and $batch
+	// sub-request is answered; tests use it to see every request a client
+	// sent and what it was answered.
+	Observe func(Exchanged)
+}
+
+// Exchanged is one request the fake answered: its method, its URI (path
+// and query; a $batch sub-request's relative to the version root, as
+// sent), whether it came inside a $batch, and the answer's status and
+// body.
+type Exchanged struct {
+	Method string
+	URI    string
+	Batch  bool
+	Status int
+	Body   []byte
 }
 
 // Meta is the fixture's tenant.json.
@@ -75,6 +92,8 @@ type Server struct {
 	clock *Clock
 	gen   *Generated
 
+	schema *graphschema.Schema
+
 	mu     sync.Mutex
 	docs   map[string]any // fixture key (path without .json) → decoded body
 	delta  map[string]*driveDelta
@@ -105,7 +124,7 @@ func New(dir string, opts Options) (*Server, error) {
 }
 
 func newServer(opts Options) *Server {
-	s := &Server{Faults: &Faults{}, opts: opts, docs: map[string]any{}, delta: map[string]*driveDelta{}, calls: map[string]int{}}
+	s := &Server{Faults: &Faults{}, opts: opts, schema: graphschema.MustLoad(), docs: map[string]any{}, delta: map[string]*driveDelta{}, calls: map[string]int{}}
 	s.clock = newClock(opts.TimeScale)
 	s.meter = newMeterState(opts, s.clock)
 	return s
@@ -162,6 +181,9 @@ func (s *Server) load(dir string) error {
 			return fmt.Errorf("fixture %s: %w", dir, err)
 		}
 		if err != nil {
+			return fmt.Errorf("fixture %s: %w", p, err)
+		}
+		if err := s.checkFixture(key, v); err != nil {
 			return fmt.Errorf("fixture %s: %w", p, err)
 		}
 		s.docs[key] = v
@@ -235,9 +257,27 @@ func (s *Server) Calls() map[string]int {
 	return out
 }
 
+// Credential is how an application proved itself to Entra when it got a
+// token; the token carries it (appidacr: "1" client secret, "2"
+// certificate).
+type Credential string
+
+// Credentials.
+const (
+	CredentialCertificate Credential = "2"
+	CredentialSecret      Credential = "1"
+)
+
 // Token mints an unsigned JWT for aud carrying roles, as Entra would for an
-// application; the server checks its audience and expiry.
+// application authenticated with a certificate; the server checks its
+// audience and expiry.
 func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) string {
+	return s.TokenWith(CredentialCertificate, aud, ttl, roles...)
+}
+
+// TokenWith is Token for an application that authenticated with cred.
+// SharePoint refuses app-only tokens got with a client secret.
+func (s *Server) TokenWith(cred Credential, aud m365.Audience, ttl time.Duration, roles ...string) string {
 	e := s.Endpoints()
 	var audURL string
 	switch aud {
@@ -248,7 +288,7 @@ func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) st
 	default:
 		audURL = e.GraphAudience
 	}
-	claims := map[string]any{"aud": audURL, "tid": s.meta.TenantID, "exp": s.opts.Now().Add(ttl).Unix(), "roles": roles}
+	claims := map[string]any{"aud": audURL, "tid": s.meta.TenantID, "exp": s.opts.Now().Add(ttl).Unix(), "roles": roles, "appidacr": string(cred)}
 	if len(s.meta.DirectoryRoles) > 0 {
 		claims["wids"] = s.meta.DirectoryRoles
 	}
@@ -258,17 +298,22 @@ func (s *Server) Token(aud m365.Audience, ttl time.Duration, roles ...string) st
 	return enc.EncodeToString(h) + "." + enc.EncodeToString(c) + "."
 }
 
-// Tokens is a token provider minting tokens with the given roles per
-// audience, one hour long.
+// Tokens is a token provider minting certificate-based tokens with the
+// given roles per audience, one hour long.
 func (s *Server) Tokens(roles map[m365.Audience][]string) m365.TokenProvider {
+	return s.TokensWith(CredentialCertificate, roles)
+}
+
+// TokensWith is Tokens for an application that authenticates with cred.
+func (s *Server) TokensWith(cred Credential, roles map[m365.Audience][]string) m365.TokenProvider {
 	return tokenFunc(func(scope string) string {
 		e := s.Endpoints()
 		for _, a := range m365.Audiences {
 			if e.Scope(a) == scope {
-				return s.Token(a, time.Hour, roles[a]...)
+				return s.TokenWith(cred, a, time.Hour, roles[a]...)
 			}
 		}
-		return s.Token(m365.AudienceGraph, time.Hour, roles[m365.AudienceGraph]...)
+		return s.TokenWith(cred, m365.AudienceGraph, time.Hour, roles[m365.AudienceGraph]...)
 	})
 }
 
@@ -346,8 +391,20 @@ func (s *Server) handle(method, uri string, h http.Header, body []byte) *reply {
 
 // handleReq serves one request or $batch sub-request.
 func (s *Server) handleReq(method, uri string, h http.Header, body []byte, sub bool) *reply {
+	rr := s.answer(method, uri, h, body, sub)
+	if s.opts.Observe != nil {
+		s.opts.Observe(Exchanged{Method: method, URI: uri, Batch: sub, Status: rr.status, Body: rr.body})
+	}
+	return rr
+}
+
+// answer serves one request or $batch sub-request.
+func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool) *reply {
 	path, rawQuery, _ := strings.Cut(uri, "?")
 	kind := serviceOf(path)
+	if kind == svcToken {
+		return s.tokenEndpoint(method, path, h, body)
+	}
 	key := s.endpointKey(kind, method, path, body)
 	if s.gen == nil {
 		// A generated tenant has millions of distinct paths: Usage counts
@@ -369,6 +426,13 @@ func (s *Server) handleReq(method, uri string, h http.Header, body []byte, sub b
 	}
 	var rr *reply
 	switch {
+	case kind == svcGraph && method == http.MethodGet:
+		rr = s.checkGraphGet(path, rawQuery, h)
+	case kind == svcGraph && (method == http.MethodPatch || method == http.MethodPost) && !strings.HasSuffix(path, "/$batch"):
+		rr = s.checkGraphWrite(path, body)
+	}
+	switch {
+	case rr != nil:
 	case kind == svcGraph && s.gen != nil:
 		rr = s.gen.graph(s, method, path, rawQuery, h, body)
 		if rr == nil {
@@ -402,6 +466,7 @@ const (
 	svcCSOM
 	svcExchange
 	svcSPREST
+	svcToken
 )
 
 func serviceOf(path string) service {
@@ -414,6 +479,8 @@ func serviceOf(path string) service {
 		return svcExchange
 	case strings.Contains(path, "/_api/"):
 		return svcSPREST
+	case strings.HasSuffix(path, "/oauth2/v2.0/token"):
+		return svcToken
 	}
 	return svcUnknown
 }
@@ -449,8 +516,11 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 		return authError(kind, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
 	}
 	var c struct {
-		Aud string `json:"aud"`
-		Exp int64  `json:"exp"`
+		Aud      string   `json:"aud"`
+		Exp      int64    `json:"exp"`
+		AppIDACR string   `json:"appidacr"`
+		Scp      string   `json:"scp"`
+		Roles    []string `json:"roles"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return authError(kind, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
@@ -462,6 +532,9 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 	want := map[service]string{svcGraph: e.GraphAudience, svcCSOM: e.SharePointAudience, svcSPREST: e.SharePointAudience, svcExchange: e.ExchangeAudience}[kind]
 	if c.Aud != "" && want != "" && strings.TrimRight(c.Aud, "/") != want {
 		return authError(kind, "InvalidAuthenticationToken", "Invalid audience.")
+	}
+	if (kind == svcCSOM || kind == svcSPREST) && c.Scp == "" && c.AppIDACR == string(CredentialSecret) {
+		return unsupportedAppOnly()
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -66,10 +67,11 @@ func TestStrictness(t *testing.T) {
 		{"no bearer CSOM", "POST", "/_vti_bin/client.svc/ProcessQuery", nil, "<Request/>", 401, "Access token is empty"},
 		{"expired JWT", "GET", "/v1.0/users", map[string]string{"Authorization": "Bearer " + srv.Token(m365.AudienceGraph, -time.Minute)}, "", 401, "token is expired"},
 		{"wrong audience", "GET", "/v1.0/users", map[string]string{"Authorization": "Bearer " + srv.Token(m365.AudienceExchange, time.Hour)}, "", 401, "Invalid audience"},
-		{"unknown resource", "GET", "/v1.0/nothing/here", bearer, "", 404, "Request_ResourceNotFound"},
+		{"unknown resource", "GET", "/v1.0/nothing/here", bearer, "", 400, "Resource not found for the segment 'here'."},
+		{"unknown user", "GET", "/v1.0/users/00000000-0000-0000-0000-00000000dead", bearer, "", 404, "Request_ResourceNotFound"},
 		{"page size over 999", "GET", "/v1.0/users?$top=5000", bearer, "", 400, "Invalid page size"},
-		{"malformed CSOM", "POST", "/_vti_bin/client.svc/ProcessQuery", bearer, "<Request><Actions>", 400, "malformed request XML"},
-		{"CSOM wrong namespace", "POST", "/_vti_bin/client.svc/ProcessQuery", bearer, "<Request><Actions><Query/></Actions></Request>", 400, "namespace"},
+		{"malformed CSOM", "POST", "/_vti_bin/client.svc/ProcessQuery", bearer, "<Request><Actions>", 200, "malformed request XML"},
+		{"CSOM wrong namespace", "POST", "/_vti_bin/client.svc/ProcessQuery", bearer, "<Request><Actions><Query/></Actions></Request>", 200, "namespace"},
 		{"missing anchor mailbox", "POST", exo, bearer, `{"CmdletInput":{"CmdletName":"Get-SharingPolicy","Parameters":{}}}`, 400, "X-AnchorMailbox"},
 		{"unknown cmdlet", "POST", exo, anchor, `{"CmdletInput":{"CmdletName":"Get-Mailbox2","Parameters":{}}}`, 400, "is not recognized as a name of a cmdlet"},
 		{"wrong tenant", "POST", "/adminapi/beta/00000000-0000-0000-0000-000000000000/InvokeCommand", anchor, `{}`, 404, "unknown admin API path"},
@@ -148,9 +150,12 @@ func TestWritesAreSeenByRescan(t *testing.T) {
 	}
 	must("patch sharepoint settings", c.GraphWrite(ctx, http.MethodPatch, m365.V1, "/admin/sharepoint/settings",
 		map[string]any{"sharingCapability": "existingExternalUserSharingOnly", "isResharingByExternalUsersEnabled": false}, nil))
-	_, err = c.ProcessQuery(ctx, m365.TenantSetPropertyXML("DefaultSharingLinkType", "Int32", "1"))
+	tenantObj, _ := srv.Doc("sharepoint/tenant")
+	identity, _ := tenantObj.(map[string]any)["_ObjectIdentity_"].(string)
+	_, err = c.ProcessQuery(ctx, m365.TenantSetPropertyXML(identity, "DefaultSharingLinkType", "Enum", "1"))
 	must("csom tenant", err)
-	_, err = c.ProcessQuery(ctx, m365.SiteSetPropertyXML(site.URL, "SharingCapability", "Enum", "0"))
+	siteIdentity := "0|908bed80-a04a-4433-b4a0-883d9847d110:" + srv.Meta().TenantID + "\nSiteProperties\n" + strings.ToLower(url.QueryEscape(site.URL))
+	_, err = c.ProcessQuery(ctx, m365.SiteSetPropertyXML(siteIdentity, "SharingCapability", "Enum", "0"))
 	must("csom site", err)
 	must("delete permission", c.GraphWrite(ctx, http.MethodDelete, m365.V1, "/drives/"+link.DriveID+"/items/"+link.ItemID+"/permissions/"+link.PermissionID, nil, nil))
 	must("block guest", c.GraphWrite(ctx, http.MethodPatch, m365.V1, "/users/"+guest.ID, map[string]any{"accountEnabled": false}, nil))
