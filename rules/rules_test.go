@@ -112,7 +112,9 @@ var cases = map[string][]ruleCase{
 		{name: "allow list letting a must-block domain in", snap: func(s *tenant.Snapshot) {
 			s.SharePoint.DomainRestrictionMode, s.SharePoint.AllowedDomains = tenant.DomainModeAllowList, []string{"northwindtraders.com", "MAILINATOR.com"}
 		}, want: tenant.Fail},
-		{name: "block list where allow list required", base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.Mode = tenant.Ptr(baselines.DomainMode("allow_list")) }, want: tenant.Fail},
+		{name: "block list where allow list required", base: func(b *baselines.Baseline) {
+			b.SharePoint.DomainRestriction.Mode = tenant.Ptr(baselines.DomainMode("allow_list"))
+		}, want: tenant.Fail},
 		{name: "mode not recognised", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = "denyEverything" }, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.Mode = nil }, want: tenant.NotApplicable},
 		{name: "sharing disabled", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = tenant.SharingDisabled }, want: tenant.NotApplicable},
