@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ var (
 	ErrModeForbids = errors.New("remediation mode does not allow this")
 	// ErrBusy: another run for the tenant holds the lease.
 	ErrBusy = errors.New("another remediation run is in progress for this tenant")
+	// ErrBlocked: the plan would make the tenant less safe (Plan.Blocked)
+	// and may not be approved or run.
+	ErrBlocked = errors.New("remediation plan is blocked")
 )
 
 // ActionPlan marks the audit rows that hold a plan (one per finding);
@@ -160,7 +164,7 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 	}
 	tenantName := plans[0].Tenant
 	pol := s.o.Policy(tenantName).withDefaults()
-	existing, err := s.Plans(ctx, tenantName, store.RemediationPlanned, store.RemediationApproved, store.RemediationRejected)
+	existing, err := s.Plans(ctx, tenantName, store.RemediationPlanned, store.RemediationApproved, store.RemediationRejected, store.RemediationBlocked)
 	if err != nil {
 		return st, fmt.Errorf("record plans: %w", err)
 	}
@@ -189,7 +193,7 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 		}
 		same := false
 		for _, old := range byFP[p.Fingerprint] {
-			if bytes.Equal(opsJSON(&old.Plan), opsJSON(&p)) {
+			if bytes.Equal(opsJSON(&old.Plan), opsJSON(&p)) && old.Plan.Blocked == p.Blocked {
 				same = true
 				continue
 			}
@@ -207,9 +211,14 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 			st.Kept++
 			continue
 		}
+		state, note := store.RemediationPlanned, ""
+		if p.Blocked != "" {
+			// Recorded for people to see, never runnable.
+			state, note = store.RemediationBlocked, "blocked: "+p.Blocked
+		}
 		if _, err := s.o.Store.CreateRemediation(ctx, store.Remediation{Tenant: p.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID,
 			ObjectKey: p.ObjectKey, RunID: fmt.Sprintf("plan-%d", scanID), Seq: i, Action: ActionPlan, Mode: string(mode),
-			State: store.RemediationPlanned, Plan: raw(p)}); err != nil {
+			State: state, Plan: raw(p), Result: note}); err != nil {
 			return st, fmt.Errorf("record plans: %w", err)
 		}
 		st.Created++
@@ -257,10 +266,16 @@ func (s *Service) Reject(ctx context.Context, tenantName, fp, by string) error {
 }
 
 func (s *Service) decide(ctx context.Context, tenantName, fp, by string, to store.RemediationState) error {
-	prs, err := s.pending(ctx, tenantName, fp, store.RemediationPlanned, store.RemediationApproved)
+	prs, err := s.pending(ctx, tenantName, fp, store.RemediationPlanned, store.RemediationApproved, store.RemediationBlocked)
 	if err != nil {
 		return err
 	}
+	if to == store.RemediationApproved {
+		if err := refuseBlocked(tenantName, prs); err != nil {
+			return err
+		}
+	}
+	prs = slices.DeleteFunc(prs, func(pr PlanRecord) bool { return pr.State == store.RemediationBlocked })
 	if len(prs) == 0 {
 		return fmt.Errorf("tenant %s, finding %s: %w", tenantName, fp, ErrNotFound)
 	}
@@ -282,6 +297,17 @@ func (s *Service) decide(ctx context.Context, tenantName, fp, by string, to stor
 		}
 		s.o.Logger.InfoContext(ctx, "remediation decision", slog.String("tenant", tenantName), slog.String("fingerprint", pr.Plan.Fingerprint),
 			slog.String("decision", string(to)), slog.String("by", by))
+	}
+	return nil
+}
+
+// refuseBlocked is the error approving prs gets when one of them is
+// blocked, naming why; nil otherwise.
+func refuseBlocked(tenantName string, prs []PlanRecord) error {
+	for _, pr := range prs {
+		if pr.State == store.RemediationBlocked || pr.Plan.Blocked != "" {
+			return fmt.Errorf("tenant %s, finding %s, rule %s: %s: %w", tenantName, pr.Plan.Fingerprint, pr.Plan.RuleID, pr.Plan.Blocked, ErrBlocked)
+		}
 	}
 	return nil
 }
@@ -499,6 +525,9 @@ func wanted(fps []string, fp string) bool {
 // hold returns why a plan may not run now, or "".
 func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now time.Time) string {
 	p := &pr.Plan
+	if p.Blocked != "" {
+		return "blocked: " + p.Blocked
+	}
 	mode := pol.ModeFor(p.RuleID)
 	approved := pr.State == store.RemediationApproved
 	switch mode {

@@ -84,6 +84,13 @@ func (s *Snapshot) EachLink(fn func(*Link) error) error {
 	return nil
 }
 
+// WithLinks returns a shallow copy of s whose links are exactly links.
+func (s *Snapshot) WithLinks(links []Link) *Snapshot {
+	c := *s
+	c.Links, c.spool, c.omit = links, nil, nil
+	return &c
+}
+
 // WithoutLinks returns a shallow copy of s whose EachLink leaves out the
 // links with the given keys (on top of those s leaves out): a view of the
 // snapshot after the links were deleted, without copying a large tenant's
