@@ -180,8 +180,11 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 			skipped[fp] = why
 			continue
 		}
-		p.Blocked = sf.blocked(&p)
 		plans = append(plans, p)
+	}
+	sf.prepare(plans)
+	for i := range plans {
+		plans[i].Blocked = sf.blocked(&plans[i])
 	}
 	return plans, skipped
 }

@@ -21,10 +21,11 @@ import (
 // it writes.
 //
 // Only the rules reading a section the plan changes are evaluated. Rules
-// judge each link and each guest on its own, so a plan that changes only
-// links or guests is checked on a snapshot holding just the objects it
-// touches: a million-link tenant costs a plan to delete one link nothing
-// like a pass over its links.
+// judge each site, link and guest on its own (a link together with its
+// site), so a plan that changes only sites, links or guests is checked on
+// a snapshot holding just the objects it touches, the sites of its links
+// and the links of its sites: a million-link tenant costs a plan to delete
+// one link, or to lower one site, nothing like a pass over its links.
 
 // safety checks plans against one snapshot and baseline.
 type safety struct {
@@ -33,6 +34,78 @@ type safety struct {
 	// before caches the results on s of the rules reading a set of
 	// sections, by that set.
 	before map[string]map[string]*tenant.Result
+	// links holds the links plans touch, and siteLinks the links on the
+	// sites plans touch (by site key), read in one pass over the
+	// snapshot's links (see prepare); nil until then.
+	links     map[string]tenant.Link
+	siteLinks map[string][]tenant.Link
+	// sites and guests index the snapshot's sites (by key, ID and lower-
+	// case URL) and the guests plans touch (by key).
+	sites  map[string]int
+	guests map[string]int
+}
+
+
+// prepare reads the links the plans touch in one pass, so that checking
+// a plan per link costs no pass over a large tenant's links each.
+func (sf *safety) prepare(plans []Plan) {
+	want := map[string]bool{}
+	wantSites := map[string]bool{}
+	for i := range plans {
+		for j := range plans[i].Ops {
+			switch sectionOf[plans[i].Ops[j].Action] {
+			case tenant.SectionLinks:
+				want[plans[i].Ops[j].ObjectKey] = true
+			case tenant.SectionSites:
+				wantSites[plans[i].Ops[j].ObjectKey] = true
+			}
+		}
+	}
+	sf.links, sf.siteLinks = make(map[string]tenant.Link, len(want)), map[string][]tenant.Link{}
+	sf.sites, sf.guests = make(map[string]int, 3*len(sf.s.Sites)), map[string]int{}
+	for i := range sf.s.Sites {
+		st := &sf.s.Sites[i]
+		for _, k := range []string{st.Key(), "id:" + st.ID, "url:" + strings.ToLower(st.URL)} {
+			if _, dup := sf.sites[k]; !dup {
+				sf.sites[k] = i
+			}
+		}
+	}
+	for i := range plans {
+		for j := range plans[i].Ops {
+			if sectionOf[plans[i].Ops[j].Action] == tenant.SectionGuests {
+				sf.guests[plans[i].Ops[j].ObjectKey] = -1
+			}
+		}
+	}
+	for i := range sf.s.Guests {
+		if k := sf.s.Guests[i].Key(); sf.guests[k] == -1 {
+			sf.guests[k] = i
+		}
+	}
+	byID, byURL := map[string]string{}, map[string]string{}
+	for i := range sf.s.Sites {
+		if st := &sf.s.Sites[i]; wantSites[st.Key()] {
+			byID[st.ID], byURL[strings.ToLower(st.URL)] = st.Key(), st.Key()
+		}
+	}
+	if len(want) == 0 && len(wantSites) == 0 {
+		return
+	}
+	_ = sf.s.EachLink(func(l *tenant.Link) error {
+		if k := l.Key(); want[k] {
+			sf.links[k] = *l
+		}
+		sk, ok := byID[l.SiteID]
+		if !ok || l.SiteID == "" {
+			sk, ok = byURL[strings.ToLower(l.SiteURL)]
+			ok = ok && l.SiteURL != ""
+		}
+		if ok {
+			sf.siteLinks[sk] = append(sf.siteLinks[sk], *l)
+		}
+		return nil
+	})
 }
 
 // sectionOf is the section an action changes.
@@ -52,7 +125,7 @@ var sectionOf = map[string]tenant.Section{
 }
 
 // objectSections hold objects rules judge one by one.
-var objectSections = []tenant.Section{tenant.SectionLinks, tenant.SectionGuests}
+var objectSections = []tenant.Section{tenant.SectionSites, tenant.SectionLinks, tenant.SectionGuests}
 
 // changes lists the sections p's operations change; ok is false when an
 // operation has no snapshot equivalent.
@@ -104,7 +177,7 @@ func (sf *safety) blocked(p *Plan) string {
 	before := sf.s
 	var beforeRes map[string]*tenant.Result
 	if onlyObjects(secs) {
-		before = touchedObjects(sf.s, ops)
+		before = sf.touchedObjects(ops)
 	}
 	after, err := applyOps(before, ops)
 	if err != nil {
@@ -178,30 +251,25 @@ func bad(o tenant.Outcome) bool { return o == tenant.Fail || o == tenant.Unknown
 // worse names the first result (in rule and object order) that after has
 // worse than before, or "".
 func worse(before, after map[string]*tenant.Result) string {
-	keys := make([]string, 0, len(after))
-	for k := range after {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		a := after[k]
+	first, why := "", ""
+	for k, a := range after {
+		if first != "" && k > first {
+			continue // only the first in order is reported
+		}
 		b, seen := before[k]
-		if bad(a.Outcome) && (!seen || !bad(b.Outcome)) {
-			why := a.Message
-			if why == "" {
-				why = a.Actual
+		switch {
+		case bad(a.Outcome) && (!seen || !bad(b.Outcome)):
+			msg := a.Message
+			if msg == "" {
+				msg = a.Actual
 			}
-			return fmt.Sprintf("would make rule %s %s for %s: %s", a.RuleID, verb(a.Outcome), objectName(a), why)
-		}
-		if !seen || a.Expect == nil || b.Expect == nil {
-			continue
-		}
-		xa, xb := a.Expect, b.Expect
-		if xa.Scale != "" && xa.Scale == xb.Scale && xb.Found != "" && xa.Scale.Wider(xb.Found, xa.Found) {
-			return fmt.Sprintf("would widen %s for rule %s from %s to %s on the %s scale", objectName(a), a.RuleID, xb.Found, orNone(xa.Found), xa.Scale)
+			first, why = k, fmt.Sprintf("would make rule %s %s for %s: %s", a.RuleID, verb(a.Outcome), objectName(a), msg)
+		case !seen || a.Expect == nil || b.Expect == nil:
+		case a.Expect.Scale != "" && a.Expect.Scale == b.Expect.Scale && b.Expect.Found != "" && a.Expect.Scale.Wider(b.Expect.Found, a.Expect.Found):
+			first, why = k, fmt.Sprintf("would widen %s for rule %s from %s to %s on the %s scale", objectName(a), a.RuleID, b.Expect.Found, orNone(a.Expect.Found), a.Expect.Scale)
 		}
 	}
-	return ""
+	return why
 }
 
 func verb(o tenant.Outcome) string {
@@ -298,25 +366,67 @@ func scalar(v json.RawMessage) string {
 	return ""
 }
 
-// touchedObjects is s with only the links and guests ops touch.
-func touchedObjects(s *tenant.Snapshot, ops []Op) *tenant.Snapshot {
+// touchedObjects is the snapshot with only the sites, links and guests
+// ops touch, the sites of those links and the links on those sites.
+func (sf *safety) touchedObjects(ops []Op) *tenant.Snapshot {
+	s := sf.s
 	keys := map[string]bool{}
 	for i := range ops {
 		keys[ops[i].ObjectKey] = true
 	}
+	if sf.links == nil {
+		sf.prepare([]Plan{{Ops: ops}})
+	}
 	var links []tenant.Link
-	_ = s.EachLink(func(l *tenant.Link) error {
-		if keys[l.Key()] {
-			links = append(links, *l)
+	seen := map[string]bool{}
+	add := func(l tenant.Link) {
+		if k := l.Key(); !seen[k] {
+			seen[k] = true
+			links = append(links, l)
 		}
-		return nil
-	})
+	}
+	for k := range keys {
+		if l, ok := sf.links[k]; ok {
+			add(l)
+		}
+		for _, l := range sf.siteLinks[k] {
+			add(l)
+		}
+	}
+	sort.Slice(links, func(i, j int) bool { return links[i].Key() < links[j].Key() })
 	c := s.WithLinks(links)
-	c.Guests = nil
-	for i := range s.Guests {
-		if keys[s.Guests[i].Key()] {
-			c.Guests = append(c.Guests, s.Guests[i])
+	var sites []int
+	addSite := func(k string) {
+		if i, ok := sf.sites[k]; ok && !slices.Contains(sites, i) {
+			sites = append(sites, i)
 		}
+	}
+	for k := range keys {
+		addSite(k)
+	}
+	for i := range links {
+		if links[i].SiteID != "" {
+			addSite("id:" + links[i].SiteID)
+		}
+		if links[i].SiteURL != "" {
+			addSite("url:" + strings.ToLower(links[i].SiteURL))
+		}
+	}
+	slices.Sort(sites)
+	c.Sites = nil
+	for _, i := range sites {
+		c.Sites = append(c.Sites, s.Sites[i])
+	}
+	var guests []int
+	for k := range keys {
+		if i, ok := sf.guests[k]; ok && i >= 0 {
+			guests = append(guests, i)
+		}
+	}
+	slices.Sort(guests)
+	c.Guests = nil
+	for _, i := range guests {
+		c.Guests = append(c.Guests, s.Guests[i])
 	}
 	return c
 }
