@@ -45,7 +45,6 @@ type safety struct {
 	guests map[string]int
 }
 
-
 // prepare reads the links the plans touch in one pass, so that checking
 // a plan per link costs no pass over a large tenant's links each.
 func (sf *safety) prepare(plans []Plan) {
