@@ -1,6 +1,7 @@
 package remediate_test
 
 import (
+	"encoding/json"
 	"errors"
 	"sort"
 	"strings"
@@ -270,5 +271,84 @@ func TestBlockedPlanIsRecordedAndRefused(t *testing.T) {
 	}
 	if prs, _ := r.svc.Plans(r.ctx, r.tenant, store.RemediationApproved); len(prs) != 0 {
 		t.Fatalf("a blocked plan got approved: %+v", prs)
+	}
+}
+
+// TestPlansIgnoreDisplayText: rewording every result's Expected, Actual
+// and Message changes no plan; the planners read the typed expectation.
+// A result without one is not planned.
+func TestPlansIgnoreDisplayText(t *testing.T) {
+	for _, name := range shipped(t) {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, autoFor())
+			b, err := baselines.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.baseline = b
+			s := r.scan()
+			want, _ := remediate.Build(s.snap, b, s.results)
+			reworded := make([]tenant.Result, len(s.results))
+			for i, res := range s.results {
+				res.Expected, res.Actual, res.Message = "reworded "+res.Expected, "something else", "a new message"
+				reworded[i] = res
+			}
+			got, skipped := remediate.Build(s.snap, b, reworded)
+			if len(skipped) != 0 || len(got) != len(want) || len(want) == 0 {
+				t.Fatalf("%d plans from reworded results (skipped %v), %d before", len(got), skipped, len(want))
+			}
+			for i := range want {
+				if got[i].RuleID != want[i].RuleID || got[i].ObjectKey != want[i].ObjectKey || got[i].Blocked != want[i].Blocked ||
+					string(mustJSON(t, got[i].Ops)) != string(mustJSON(t, want[i].Ops)) {
+					t.Errorf("plan %d of %s %s differs after rewording:\n got %s\nwant %s", i, want[i].RuleID, want[i].ObjectKey, mustJSON(t, got[i].Ops), mustJSON(t, want[i].Ops))
+				}
+			}
+			bare := make([]tenant.Result, len(s.results))
+			for i, res := range s.results {
+				res.Expect = nil
+				bare[i] = res
+			}
+			if plans, skipped := remediate.Build(s.snap, b, bare); len(skipped) == 0 {
+				t.Errorf("results without expectations were planned: %d plans", len(plans))
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestUncheckablePlanIsNotBuilt: a plan whose check would read a section
+// the scan could not collect completely (taking northwindtraders.com off
+// the invitation allow list is judged by guests.blocked_domain, which
+// reads guests) is not built at all, rather than built unchecked.
+func TestUncheckablePlanIsNotBuilt(t *testing.T) {
+	r := newRig(t, autoFor())
+	s := r.scan()
+	complete, _ := remediate.Build(s.snap, r.baseline, s.results)
+	var target *remediate.Plan
+	for i := range complete {
+		if complete[i].RuleID == rules.IDEntraInvitationAllowedDomains && strings.HasSuffix(complete[i].ObjectKey, "northwindtraders.com") {
+			target = &complete[i]
+		}
+	}
+	if target == nil || !strings.Contains(target.Blocked, rules.IDGuestsBlockedDomain) {
+		t.Fatalf("with every section complete the northwindtraders.com plan must be blocked by %s: %+v", rules.IDGuestsBlockedDomain, target)
+	}
+	s.snap.Status[tenant.SectionGuests] = tenant.SectionStatus{State: tenant.StatePartial, Error: "users page 3: 503"}
+	plans, skipped := remediate.Build(s.snap, r.baseline, s.results)
+	for _, p := range plans {
+		if p.Fingerprint == target.Fingerprint {
+			t.Fatalf("built from an uncheckable snapshot: %+v", p)
+		}
+	}
+	if why := skipped[target.Fingerprint]; !strings.Contains(why, "guests") {
+		t.Fatalf("not-planned reason %q does not name the section", why)
 	}
 }
