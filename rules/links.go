@@ -94,18 +94,17 @@ func evalAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
 	}
 	max := time.Duration(*a.MaxExpiryDays) * 24 * time.Hour
 	expected := fmt.Sprintf("expires within %d days", *a.MaxExpiryDays)
-	outer := expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleDays, AtMost: strconv.Itoa(*a.MaxExpiryDays)})
+	x := &expectations{base: tenant.Expectation{Scale: tenant.ScaleDays, AtMost: strconv.Itoa(*a.MaxExpiryDays)}}
+	outer := expectingAll(emit, x.base)
 	emit = outer
 	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
-		x := tenant.Expectation{Scale: tenant.ScaleDays, AtMost: strconv.Itoa(*a.MaxExpiryDays), Found: "0"}
+		found := 0 // never
 		if l.Expires != nil {
-			left := days(l.Expires.Sub(e.now))
-			if left < 1 {
-				left = 1 // expires within the day: not "never"
+			if found = days(l.Expires.Sub(e.now)); found < 1 {
+				found = 1 // within the day is not "never"
 			}
-			x.Found = strconv.Itoa(left)
 		}
-		emit := expectingAll(outer, x)
+		emit := expectingFound(outer, x, e.count("%d", found))
 		switch {
 		case l.Expires == nil:
 			emit(r.result(tenant.Fail, key, name, expected, "no expiry", "Anyone link never expires"))
@@ -125,8 +124,9 @@ func evalAnyoneEdit(r *builtin, e *env, emit func(tenant.Result)) {
 	}
 	const expected = "view"
 	outer := emit
+	x := &expectations{base: tenant.Expectation{Scale: tenant.ScaleLinkType, AtMost: string(tenant.LinkTypeView)}}
 	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
-		emit := expectingAll(outer, ceiling(tenant.ScaleLinkType, tenant.LinkTypeView, l.Type))
+		emit := expectingFound(outer, x, string(l.Type))
 		// The requirement names what it accepts: link types that at most
 		// view, and roles that at most read. Anything else, a kind
 		// Microsoft adds tomorrow included, fails and shows its raw value.

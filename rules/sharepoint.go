@@ -170,10 +170,45 @@ func modeRule(r *builtin, emit func(tenant.Result), key, name string, dr *baseli
 }
 
 // expectingAll wraps emit so that results without an expectation carry x.
+// The results share one copy: expectations are never written after they
+// are made.
 func expectingAll(emit func(tenant.Result), x tenant.Expectation) func(tenant.Result) {
+	px := &x
 	return func(res tenant.Result) {
 		if res.Expect == nil {
-			res = expecting(res, x)
+			res.Expect = px
+		}
+		emit(res)
+	}
+}
+
+// expectations hands out one shared expectation per value found, for rules
+// that judge many objects against one requirement (a million links hold a
+// handful of link types and expiry day counts).
+type expectations struct {
+	base tenant.Expectation
+	by   map[string]*tenant.Expectation
+}
+
+func (x *expectations) found(v string) *tenant.Expectation {
+	if p, ok := x.by[v]; ok {
+		return p
+	}
+	if x.by == nil {
+		x.by = map[string]*tenant.Expectation{}
+	}
+	c := x.base
+	c.Found = v
+	x.by[v] = &c
+	return &c
+}
+
+// expectingFound wraps emit so that results without an expectation carry
+// x's with Found set to v.
+func expectingFound(emit func(tenant.Result), x *expectations, v string) func(tenant.Result) {
+	return func(res tenant.Result) {
+		if res.Expect == nil {
+			res.Expect = x.found(v)
 		}
 		emit(res)
 	}
