@@ -91,7 +91,7 @@ func (h *remediationAPI) error(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, remediate.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, remediate.ErrModeForbids), errors.Is(err, remediate.ErrStale), errors.Is(err, store.ErrConflict), errors.Is(err, remediate.ErrBusy):
+	case errors.Is(err, remediate.ErrModeForbids), errors.Is(err, remediate.ErrStale), errors.Is(err, remediate.ErrBlocked), errors.Is(err, store.ErrConflict), errors.Is(err, remediate.ErrBusy):
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, store.ErrAmbiguous):
 		writeError(w, http.StatusBadRequest, err.Error())

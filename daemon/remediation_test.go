@@ -61,6 +61,8 @@ func TestRemediationRoutes(t *testing.T) {
 		{"approve in dry-run mode", "POST", base + "/plans/3f9a/approve", adminTok, "", remediate.ErrModeForbids, 409, "approve fabrikam 3f9a api", "mode"},
 		{"approve a stale plan", "POST", base + "/plans/3f9a/approve", adminTok, "",
 			fmt.Errorf("approval refused: site:x changed since the plan was made: %w", remediate.ErrStale), 409, "approve fabrikam 3f9a api", "changed since the plan was made"},
+		{"approve a blocked plan", "POST", base + "/plans/3f9a/approve", adminTok, "",
+			fmt.Errorf("rule x: would widen sharing: %w", remediate.ErrBlocked), 409, "approve fabrikam 3f9a api", "would widen sharing"},
 		{"reject unknown", "POST", base + "/plans/ffff/reject", adminTok, "", remediate.ErrNotFound, 404, "reject fabrikam ffff api", "no remediation plan"},
 		{"bad body", "POST", base + "/plans/3f9a/approve", adminTok, `{"who":"x"}`, nil, 400, "", "malformed body"},
 		{"apply", "POST", base + "/runs", adminTok, `{"fingerprints":["3f9a"]}`, nil, 200, "apply fabrikam [3f9a]", `"runId": "run-1"`},

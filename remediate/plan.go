@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/rules"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/tenant"
 )
@@ -36,6 +38,11 @@ type Plan struct {
 	// Note says what a reader of the plan must know that its operations do
 	// not show (e.g. why a fix deletes instead of changing).
 	Note string `json:"note,omitempty"`
+	// Blocked says why the plan must never run: applied to the snapshot
+	// it was made from, it would make a rule of the baseline worse (see
+	// safety.go). Record stores such a plan as blocked, and approve and
+	// apply refuse it.
+	Blocked string `json:"blocked,omitempty"`
 }
 
 // Destructive reports whether any operation of the plan is destructive.
@@ -53,47 +60,50 @@ type planner func(c *planCtx, r *tenant.Result) ([]Op, error)
 
 // planners is the explicit list of fixable rules. Rules not listed (e.g.
 // guests.sponsor: nobody can be made a sponsor automatically) have no plan.
+// Planners read a result's typed expectation (tenant.Result.Expect), the
+// object key and the snapshot, never the display text of Expected or
+// Actual: rewording a message must not change a fix.
 var planners = map[string]planner{
-	"sharepoint.sharing_level":            spCapOp("sharingCapability", scaleSharing, sharingFromExpected),
-	"sharepoint.onedrive_sharing_level":   spCapOp("oneDriveSharingCapability", scaleSharing, sharingFromExpected),
-	"sharepoint.default_link_scope":       spCapOp("defaultLinkScope", scaleLinkScope, scopeFromExpected),
-	"sharepoint.default_link_permission":  spCapOp("defaultLinkPermission", scaleLinkType, permFromExpected),
-	"sharepoint.domain_restriction_mode":  planSPMode,
-	"sharepoint.blocked_domains":          planSPBlocked,
-	"sharepoint.allowed_domains":          planSPAllowed,
-	"sharepoint.anyone_link_expiry":       planSPAnyoneExpiry,
-	"sharepoint.anyone_link_permission":   planSPAnyonePerm,
-	"sharepoint.guest_resharing":          planSPResharing,
-	"sharepoint.guest_access_expiry":      planSPGuestExpiry,
-	"sharepoint.verification_code_reauth": planSPReauth,
-	"sites.sharing_level":                 planSite,
-	"sites.label_sharing_level":           planSite,
-	"sites.confidential_sharing_level":    planSite,
-	"links.anyone_link":                   planLink,
-	"links.anyone_link_edit":              planLink,
-	"links.anyone_link_expiry":            planLinkExpiry,
-	"links.anyone_on_confidential":        planLink,
-	"guests.stale":                        planGuest,
-	"guests.orphaned":                     planGuest,
-	"guests.pending":                      planGuest,
-	"guests.blocked_domain":               planGuest,
-	"entra.invite_from":                   planInviteFrom,
-	"entra.guest_access":                  planGuestAccess,
-	"entra.invitation_domain_mode":        planInviteMode,
-	"entra.invitation_blocked_domains":    planInviteBlocked,
-	"entra.invitation_allowed_domains":    planInviteAllowed,
-	"groups.guest_settings":               planGroupsSettings,
-	"groups.group_guest_access":           planGroupGuests,
-	"exchange.anonymous_calendar_sharing": planPolicyEntry(func(*planCtx, *tenant.Result) (*EntryEdit, error) {
+	rules.IDSharePointSharingLevel:           spCapOp("sharingCapability", tenant.ScaleSharing),
+	rules.IDSharePointOneDriveSharingLevel:   spCapOp("oneDriveSharingCapability", tenant.ScaleSharing),
+	rules.IDSharePointDefaultLinkScope:       spCapOp("defaultLinkScope", tenant.ScaleLinkScope),
+	rules.IDSharePointDefaultLinkPermission:  spCapOp("defaultLinkPermission", tenant.ScaleLinkType),
+	rules.IDSharePointDomainRestrictionMode:  planSPMode,
+	rules.IDSharePointBlockedDomains:         planSPBlocked,
+	rules.IDSharePointAllowedDomains:         planSPAllowed,
+	rules.IDSharePointAnyoneLinkExpiry:       planSPAnyoneExpiry,
+	rules.IDSharePointAnyoneLinkPermission:   planSPAnyonePerm,
+	rules.IDSharePointGuestResharing:         planSPResharing,
+	rules.IDSharePointGuestAccessExpiry:      planSPGuestExpiry,
+	rules.IDSharePointVerificationCodeReauth: planSPReauth,
+	rules.IDSitesSharingLevel:                planSite,
+	rules.IDSitesLabelSharingLevel:           planSite,
+	rules.IDSitesConfidentialSharingLevel:    planSite,
+	rules.IDLinksAnyoneLink:                  planLink,
+	rules.IDLinksAnyoneLinkEdit:              planLink,
+	rules.IDLinksAnyoneLinkExpiry:            planLinkExpiry,
+	rules.IDLinksAnyoneOnConfidential:        planLink,
+	rules.IDGuestsStale:                      planGuest,
+	rules.IDGuestsOrphaned:                   planGuest,
+	rules.IDGuestsPending:                    planGuest,
+	rules.IDGuestsBlockedDomain:              planGuest,
+	rules.IDEntraInviteFrom:                  planInviteFrom,
+	rules.IDEntraGuestAccess:                 planGuestAccess,
+	rules.IDEntraInvitationDomainMode:        planInviteMode,
+	rules.IDEntraInvitationBlockedDomains:    planInviteBlocked,
+	rules.IDEntraInvitationAllowedDomains:    planInviteAllowed,
+	rules.IDGroupsGuestSettings:              planGroupsSettings,
+	rules.IDGroupsGroupGuestAccess:           planGroupGuests,
+	rules.IDExchangeAnonymousCalendarSharing: planPolicyEntry(func(*planCtx, *tenant.Result) (*EntryEdit, error) {
 		return &EntryEdit{Domain: "Anonymous", Drop: true}, nil
 	}),
-	"exchange.calendar_all_domains":   planPolicyEntry(allDomainsCap),
-	"exchange.calendar_domain_detail": planPolicyEntry(domainCap),
-	"exchange.contacts_all_domains": planPolicyEntry(func(*planCtx, *tenant.Result) (*EntryEdit, error) {
+	rules.IDExchangeCalendarAllDomains:   planPolicyEntry(allDomainsCap),
+	rules.IDExchangeCalendarDomainDetail: planPolicyEntry(domainCap),
+	rules.IDExchangeContactsAllDomains: planPolicyEntry(func(*planCtx, *tenant.Result) (*EntryEdit, error) {
 		return &EntryEdit{Domain: "*", RemoveActions: []string{tenant.ContactsSharing}}, nil
 	}),
-	"exchange.org_relationship_free_busy": planOrgFreeBusy,
-	"exchange.org_relationship_allowed":   planOrgAllowed,
+	rules.IDExchangeOrgRelationshipFreeBusy: planOrgFreeBusy,
+	rules.IDExchangeOrgRelationshipAllowed:  planOrgAllowed,
 }
 
 // planReads names the sections a planner reads besides its rule's own:
@@ -101,10 +111,10 @@ var planners = map[string]planner{
 // (a link without its site's label escapes a label-scoped policy), so no
 // plan is built then.
 var planReads = map[string][]tenant.Section{
-	"links.anyone_link":            {tenant.SectionSites},
-	"links.anyone_link_edit":       {tenant.SectionSites},
-	"links.anyone_link_expiry":     {tenant.SectionSites},
-	"links.anyone_on_confidential": {tenant.SectionSites},
+	rules.IDLinksAnyoneLink:           {tenant.SectionSites},
+	rules.IDLinksAnyoneLinkEdit:       {tenant.SectionSites},
+	rules.IDLinksAnyoneLinkExpiry:     {tenant.SectionSites},
+	rules.IDLinksAnyoneOnConfidential: {tenant.SectionSites},
 }
 
 // Fixable reports whether a rule has an automated fix.
@@ -134,10 +144,13 @@ type planCtx struct {
 // section was collected completely. Results accepted by a baseline
 // exception are left alone. Results that cannot be planned (the object is
 // missing from the snapshot, the value has no API equivalent) are returned
-// as skips with the reason, so nothing is silently dropped.
+// as skips with the reason, so nothing is silently dropped. Every plan is
+// checked against the baseline's rules on the snapshot with its operations
+// applied; one that would make anything worse comes back with Blocked set.
 func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (plans []Plan, skipped map[string]string) {
 	skipped = map[string]string{}
 	c := &planCtx{s: s, b: b}
+	sf := &safety{s: s, b: b}
 	for i := range results {
 		r := &results[i]
 		if r.Outcome != tenant.Fail || r.Exception != "" {
@@ -168,8 +181,17 @@ func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (
 				ops[j].After = after
 			}
 		}
-		plans = append(plans, Plan{Tenant: s.Tenant, Fingerprint: fp, RuleID: r.RuleID, Section: r.Section, Severity: r.Severity,
-			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual, CollectedAt: s.CollectedAt, Ops: ops, Note: c.note})
+		p := Plan{Tenant: s.Tenant, Fingerprint: fp, RuleID: r.RuleID, Section: r.Section, Severity: r.Severity,
+			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual, CollectedAt: s.CollectedAt, Ops: ops, Note: c.note}
+		if why := sf.unchecked(&p); why != "" {
+			skipped[fp] = why
+			continue
+		}
+		plans = append(plans, p)
+	}
+	sf.prepare(plans)
+	for i := range plans {
+		plans[i].Blocked = sf.blocked(&plans[i])
 	}
 	return plans, skipped
 }
@@ -185,18 +207,29 @@ func incompleteRead(s *tenant.Snapshot, r *tenant.Result) (tenant.Section, bool)
 	return "", true
 }
 
-// expectedValue takes X from a result's "at most X".
-func expectedValue(r *tenant.Result) (string, error) {
-	v, ok := strings.CutPrefix(r.Expected, "at most ")
-	if !ok || v == "" {
-		return "", fmt.Errorf("rule %s: expected value %q is not a ceiling", r.RuleID, r.Expected)
+// expectation is r's typed expectation; a result without one (from a
+// rule or a codec that does not set it) cannot be planned.
+func expectation(r *tenant.Result) (*tenant.Expectation, error) {
+	if r.Expect == nil {
+		return nil, fmt.Errorf("rule %s: the result carries no expectation to plan from", r.RuleID)
 	}
-	return v, nil
+	return r.Expect, nil
 }
 
-func sharingFromExpected(v string) string { return string(baselines.SharingLevel(v).Tenant()) }
-func scopeFromExpected(v string) string   { return string(baselines.LinkScope(v).Tenant()) }
-func permFromExpected(v string) string    { return string(baselines.LinkPermission(v).Tenant()) }
+// ceilingOn is the ceiling of r's expectation on scale sc.
+func ceilingOn(r *tenant.Result, sc tenant.Scale) (string, error) {
+	x, err := expectation(r)
+	if err != nil {
+		return "", err
+	}
+	if x.Scale != sc || x.AtMost == "" {
+		return "", fmt.Errorf("rule %s: expectation %+v is not a ceiling on the %s scale", r.RuleID, *x, sc)
+	}
+	if _, ok := sc.Rank(x.AtMost); !ok {
+		return "", fmt.Errorf("rule %s: ceiling %q is not on the %s scale", r.RuleID, x.AtMost, sc)
+	}
+	return x.AtMost, nil
+}
 
 // fieldValue reads a snapshot object's field by its JSON name.
 func fieldValue(obj any, field string) json.RawMessage {
@@ -221,38 +254,76 @@ func spOp(c *planCtx, field string, ch Change) (Op, error) {
 		Change: ch, API: api, Reversible: string(normalize(before)) != "null", Priority: priorityNormal}, nil
 }
 
-func spCapOp(field, scale string, conv func(string) string) planner {
+func spCapOp(field string, scale tenant.Scale) planner {
 	return func(c *planCtx, r *tenant.Result) ([]Op, error) {
-		v, err := expectedValue(r)
+		capv, err := ceilingOn(r, scale)
 		if err != nil {
 			return nil, err
 		}
-		capv := conv(v)
-		if _, ok := rank(scale, capv); !ok {
-			return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
-		}
-		op, err := spOp(c, field, Change{AtMost: &Cap{Scale: scale, Value: capv}})
+		op, err := spOp(c, field, Change{AtMost: &Cap{Scale: string(scale), Value: capv}})
 		return []Op{op}, err
 	}
 }
 
-func planSPMode(c *planCtx, r *tenant.Result) ([]Op, error) {
-	mode := baselines.DomainMode(r.Expected).Tenant()
-	if mode == "" {
-		return nil, fmt.Errorf("rule %s: mode %q has no API value", r.RuleID, r.Expected)
+// modeOps fixes a restriction-mode result. A mode narrower than the floor
+// stays (an allow list is never traded for a block list, which would let
+// in every domain it does not name): only the entries letting a must-block
+// domain in leave it. A mode below the floor is raised to it, and a new
+// block list gets the must-block domains, or the switch would unblock
+// domains the old mode kept out.
+func modeOps(r *tenant.Result, cur tenant.DomainMode, modeOp func(tenant.DomainMode) (Op, error), listOp func(field string, ch Change) (Op, error), allowField, blockField string) ([]Op, error) {
+	x, err := expectation(r)
+	if err != nil {
+		return nil, err
 	}
-	op, err := spOp(c, sharePointModeField, Change{Set: raw(mode)})
-	op.Priority = priorityMode
+	floor := tenant.DomainMode(x.AtLeast)
+	want, ok := floor.Rank()
+	if x.Scale != tenant.ScaleDomainMode || !ok {
+		return nil, fmt.Errorf("rule %s: expectation %+v is not a floor on the %s scale", r.RuleID, *x, tenant.ScaleDomainMode)
+	}
+	have, known := cur.Rank()
+	switch {
+	case !known:
+		return nil, fmt.Errorf("rule %s: domain restriction mode %q not recognised", r.RuleID, cur)
+	case have >= want:
+		if len(x.LetIn) == 0 {
+			return nil, fmt.Errorf("rule %s: mode %s already meets %s and lets no must-block domain in", r.RuleID, cur, floor)
+		}
+		op, err := listOp(allowField, Change{Remove: x.LetIn})
+		op.Scope.Domains = x.LetIn
+		return []Op{op}, err
+	}
+	op, err := modeOp(floor)
+	if err != nil {
+		return nil, err
+	}
 	ops := []Op{op}
-	if dr := c.b.SharePoint.DomainRestriction; err == nil && mode == tenant.DomainModeBlockList && dr != nil {
-		// A new block list must hold what has to stay blocked, or the
-		// switch would unblock domains the allow list kept out.
-		if add := literalDomains(dr.MustBlock); len(add) > 0 {
-			op, err = spOp(c, "blockedDomains", Change{Add: add})
+	if floor == tenant.DomainModeBlockList {
+		if add := literalDomains(x.KeepOut); len(add) > 0 {
+			op, err = listOp(blockField, Change{Add: add})
 			ops = append(ops, op)
 		}
 	}
 	return ops, err
+}
+
+func spModeOp(c *planCtx) func(tenant.DomainMode) (Op, error) {
+	return func(m tenant.DomainMode) (Op, error) {
+		op, err := spOp(c, sharePointModeField, Change{Set: raw(m)})
+		op.Priority = priorityMode
+		return op, err
+	}
+}
+
+func spListOp(c *planCtx) func(string, Change) (Op, error) {
+	return func(f string, ch Change) (Op, error) { return spOp(c, f, ch) }
+}
+
+func planSPMode(c *planCtx, r *tenant.Result) ([]Op, error) {
+	if c.s.SharePoint == nil {
+		return nil, fmt.Errorf("sharepoint settings not collected")
+	}
+	return modeOps(r, c.s.SharePoint.DomainRestrictionMode, spModeOp(c), spListOp(c), "allowedDomains", "blockedDomains")
 }
 
 // literalDomains keeps the list entries that are plain domains.
@@ -266,12 +337,16 @@ func literalDomains(l []string) []string {
 	return out
 }
 
-// domainOf takes the domain from a ".../blockedDomain:x" or
-// ".../allowedDomain:x" object key.
+// domainOf is the one domain a per-domain result is about, from its
+// expectation.
 func domainOf(r *tenant.Result) (string, error) {
-	_, d, ok := strings.Cut(r.ObjectKey, "Domain:")
-	if !ok || d == "" {
-		return "", fmt.Errorf("rule %s: no domain in %s", r.RuleID, r.ObjectKey)
+	x, err := expectation(r)
+	if err != nil {
+		return "", err
+	}
+	d := strings.ToLower(x.Domain)
+	if d == "" {
+		return "", fmt.Errorf("rule %s: the expectation of %s names no domain", r.RuleID, r.ObjectKey)
 	}
 	if strings.ContainsAny(d, "*?[") {
 		return "", fmt.Errorf("rule %s: domain pattern %q cannot be put on a list", r.RuleID, d)
@@ -279,19 +354,38 @@ func domainOf(r *tenant.Result) (string, error) {
 	return d, nil
 }
 
-// blockOps are the operations that make domain d blocked by a domain list
-// whose mode is (or, per the baseline, is about to become) mode.
-func blockOps(d string, mode, want tenant.DomainMode, modeOp func(tenant.DomainMode) (Op, error), listOp func(field string, ch Change) (Op, error), allowField, blockField string) ([]Op, error) {
-	target := mode
-	if want != "" {
-		target = want
+// blockOps are the operations that make the result's domain blocked by a
+// domain list in mode cur. The list keeps its mode when that is at least
+// as narrow as the expectation's floor (an allow list loses the entries
+// letting the domain in, it is never replaced by a block list); a mode
+// below the floor, or none, is raised to the floor (a block list when the
+// baseline names none).
+func blockOps(r *tenant.Result, cur tenant.DomainMode, modeOp func(tenant.DomainMode) (Op, error), listOp func(field string, ch Change) (Op, error), allowField, blockField string) ([]Op, error) {
+	d, err := domainOf(r)
+	if err != nil {
+		return nil, err
+	}
+	x := r.Expect
+	have, known := cur.Rank()
+	if !known {
+		return nil, fmt.Errorf("domain restriction mode %q not recognised", cur)
+	}
+	target := cur
+	if floor := tenant.DomainMode(x.AtLeast); floor != "" {
+		want, ok := floor.Rank()
+		if !ok {
+			return nil, fmt.Errorf("rule %s: floor %q is not a domain restriction mode", r.RuleID, floor)
+		}
+		if want > have {
+			target = floor
+		}
 	}
 	if target == tenant.DomainModeNone {
 		// Nothing can be blocked without a restriction: use a block list.
 		target = tenant.DomainModeBlockList
 	}
 	var ops []Op
-	if target != mode {
+	if target != cur {
 		m, err := modeOp(target)
 		if err != nil {
 			return nil, err
@@ -301,37 +395,33 @@ func blockOps(d string, mode, want tenant.DomainMode, modeOp func(tenant.DomainM
 	switch target {
 	case tenant.DomainModeBlockList:
 		op, err := listOp(blockField, Change{Add: []string{d}})
-		return append(ops, op), err
+		ops = append(ops, op)
+		if err != nil {
+			return nil, err
+		}
 	case tenant.DomainModeAllowList:
-		op, err := listOp(allowField, Change{Remove: []string{d}})
-		return append(ops, op), err
+		// The entries that let d in: d itself, or a pattern covering it.
+		out := x.LetIn
+		if len(out) == 0 {
+			out = []string{d}
+		}
+		op, err := listOp(allowField, Change{Remove: out})
+		ops = append(ops, op)
+		if err != nil {
+			return nil, err
+		}
 	}
-	return nil, fmt.Errorf("domain restriction mode %q not recognised", mode)
-}
-
-func spWantMode(b *baselines.Baseline) tenant.DomainMode {
-	if dr := b.SharePoint.DomainRestriction; dr != nil && dr.Mode != nil {
-		return dr.Mode.Tenant()
-	}
-	return ""
-}
-
-func planSPBlocked(c *planCtx, r *tenant.Result) ([]Op, error) {
-	d, err := domainOf(r)
-	if err != nil {
-		return nil, err
-	}
-	ops, err := blockOps(d, c.s.SharePoint.DomainRestrictionMode, spWantMode(c.b),
-		func(m tenant.DomainMode) (Op, error) {
-			op, err := spOp(c, sharePointModeField, Change{Set: raw(m)})
-			op.Priority = priorityMode
-			return op, err
-		},
-		func(f string, ch Change) (Op, error) { return spOp(c, f, ch) }, "allowedDomains", "blockedDomains")
 	for i := range ops {
 		ops[i].Scope.Domains = []string{d}
 	}
-	return ops, err
+	return ops, nil
+}
+
+func planSPBlocked(c *planCtx, r *tenant.Result) ([]Op, error) {
+	if c.s.SharePoint == nil {
+		return nil, fmt.Errorf("sharepoint settings not collected")
+	}
+	return blockOps(r, c.s.SharePoint.DomainRestrictionMode, spModeOp(c), spListOp(c), "allowedDomains", "blockedDomains")
 }
 
 func planSPAllowed(c *planCtx, r *tenant.Result) ([]Op, error) {
@@ -344,30 +434,60 @@ func planSPAllowed(c *planCtx, r *tenant.Result) ([]Op, error) {
 	return []Op{op}, err
 }
 
-func planSPAnyoneExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
-	a := c.b.SharePoint.AnyoneLinks
-	if a == nil || a.MaxExpiryDays == nil {
-		return nil, fmt.Errorf("rule %s: baseline sets no expiry", r.RuleID)
+// daysCeiling is the ceiling in days of r's expectation.
+func daysCeiling(r *tenant.Result) (int, error) {
+	v, err := ceilingOn(r, tenant.ScaleDays)
+	if err != nil {
+		return 0, err
 	}
-	op, err := spOp(c, "anyoneLinkExpirationDays", Change{Set: raw(*a.MaxExpiryDays)})
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("rule %s: ceiling %q is not a number of days", r.RuleID, v)
+	}
+	return n, nil
+}
+
+func planSPAnyoneExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
+	max, err := daysCeiling(r)
+	if err != nil {
+		return nil, err
+	}
+	op, err := spOp(c, "anyoneLinkExpirationDays", Change{Set: raw(max)})
 	return []Op{op}, err
 }
 
-func planSPAnyonePerm(c *planCtx, _ *tenant.Result) ([]Op, error) {
+func planSPAnyonePerm(c *planCtx, r *tenant.Result) ([]Op, error) {
+	capv, err := ceilingOn(r, tenant.ScaleLinkType)
+	if err != nil {
+		return nil, err
+	}
 	var ops []Op
-	for _, f := range []string{"fileAnyoneLinkType", "folderAnyoneLinkType"} {
-		op, err := spOp(c, f, Change{AtMost: &Cap{Scale: scaleLinkType, Value: string(tenant.LinkTypeView)}})
+	for _, f := range r.Expect.Fields {
+		op, err := spOp(c, f, Change{AtMost: &Cap{Scale: scaleLinkType, Value: capv}})
 		if err != nil {
 			return nil, err
 		}
-		if !equalValues(op.Before, raw(tenant.LinkTypeView)) && !equalValues(op.Before, raw(tenant.LinkTypeNone)) {
-			ops = append(ops, op)
-		}
+		ops = append(ops, op)
+	}
+	if len(ops) == 0 {
+		return nil, fmt.Errorf("rule %s: the expectation names no setting above %s", r.RuleID, capv)
 	}
 	return ops, nil
 }
 
-func planSPResharing(c *planCtx, _ *tenant.Result) ([]Op, error) {
+// switchOff checks that r expects a switch to be off.
+func switchOff(r *tenant.Result) error {
+	_, err := ceilingOn(r, tenant.ScaleSwitch)
+	if err == nil && r.Expect.AtMost != "false" {
+		err = fmt.Errorf("rule %s: expectation %q is not \"off\"", r.RuleID, r.Expect.AtMost)
+	}
+	return err
+}
+
+func planSPResharing(c *planCtx, r *tenant.Result) ([]Op, error) {
+	if err := switchOff(r); err != nil {
+		return nil, err
+	}
 	op, err := spOp(c, "resharingByGuests", Change{Set: raw(false)})
 	return []Op{op}, err
 }
@@ -390,19 +510,19 @@ func requiredDays(c *planCtx, flag, days string, cur *int, max int) ([]Op, error
 }
 
 func planSPGuestExpiry(c *planCtx, r *tenant.Result) ([]Op, error) {
-	max := c.b.SharePoint.MaxGuestAccessExpiryDays
-	if max == nil {
-		return nil, fmt.Errorf("rule %s: baseline sets no expiry", r.RuleID)
+	max, err := daysCeiling(r)
+	if err != nil {
+		return nil, err
 	}
-	return requiredDays(c, "guestExpirationRequired", "guestExpirationDays", c.s.SharePoint.GuestExpirationDays, *max)
+	return requiredDays(c, "guestExpirationRequired", "guestExpirationDays", c.s.SharePoint.GuestExpirationDays, max)
 }
 
 func planSPReauth(c *planCtx, r *tenant.Result) ([]Op, error) {
-	max := c.b.SharePoint.MaxVerificationCodeReauthDays
-	if max == nil {
-		return nil, fmt.Errorf("rule %s: baseline sets no reauthentication", r.RuleID)
+	max, err := daysCeiling(r)
+	if err != nil {
+		return nil, err
 	}
-	return requiredDays(c, "emailAttestationRequired", "emailAttestationReAuthDays", c.s.SharePoint.EmailAttestationDays, *max)
+	return requiredDays(c, "emailAttestationRequired", "emailAttestationReAuthDays", c.s.SharePoint.EmailAttestationDays, max)
 }
 
 func siteByKey(s *tenant.Snapshot, key string) *tenant.Site {
@@ -429,13 +549,9 @@ func planSite(c *planCtx, r *tenant.Result) ([]Op, error) {
 	if st == nil {
 		return nil, fmt.Errorf("site %s is not in the snapshot", r.ObjectKey)
 	}
-	v, err := expectedValue(r)
+	capv, err := ceilingOn(r, tenant.ScaleSharing)
 	if err != nil {
 		return nil, err
-	}
-	capv := sharingFromExpected(v)
-	if capv == "" {
-		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
 	}
 	return []Op{{Action: ActionSetSiteSharing, ObjectKey: st.Key(), Ref: Ref{SiteURL: st.URL}, Field: "sharingCapability",
 		Before: raw(st.SharingCapability), Change: Change{AtMost: &Cap{Scale: scaleSharing, Value: capv}},
@@ -562,25 +678,23 @@ func authOp(c *planCtx, field string, before string, ch Change) Op {
 }
 
 func planInviteFrom(c *planCtx, r *tenant.Result) ([]Op, error) {
-	v, err := expectedValue(r)
+	capv, err := ceilingOn(r, tenant.ScaleInviteFrom)
 	if err != nil {
 		return nil, err
 	}
-	capv := string(baselines.InviteFrom(v).Tenant())
-	if capv == "" || c.s.Entra == nil {
-		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	if c.s.Entra == nil {
+		return nil, fmt.Errorf("entra settings not collected")
 	}
 	return []Op{authOp(c, "allowInvitesFrom", string(c.s.Entra.AllowInvitesFrom), Change{AtMost: &Cap{Scale: scaleInviteFrom, Value: capv}})}, nil
 }
 
 func planGuestAccess(c *planCtx, r *tenant.Result) ([]Op, error) {
-	v, err := expectedValue(r)
+	role, err := ceilingOn(r, tenant.ScaleGuestRole)
 	if err != nil {
 		return nil, err
 	}
-	role := tenant.GuestRoleID(baselines.GuestAccess(v).Tenant())
-	if role == "" || c.s.Entra == nil {
-		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	if c.s.Entra == nil {
+		return nil, fmt.Errorf("entra settings not collected")
 	}
 	return []Op{authOp(c, "guestUserRoleId", c.s.Entra.GuestUserRoleID, Change{AtMost: &Cap{Scale: scaleGuestRole, Value: role}})}, nil
 }
@@ -614,41 +728,26 @@ func nonNil(l []string) []string {
 	return l
 }
 
-func planInviteMode(c *planCtx, r *tenant.Result) ([]Op, error) {
-	mode := baselines.DomainMode(r.Expected).Tenant()
-	if mode == "" || c.s.Entra == nil {
-		return nil, fmt.Errorf("rule %s: mode %q has no API value", r.RuleID, r.Expected)
-	}
-	op, err := invOp(c, invitationsModeField, Change{Set: raw(mode)})
-	ops := []Op{op}
-	if dr := c.b.Entra.InvitationDomains; err == nil && mode == tenant.DomainModeBlockList && dr != nil {
-		if add := literalDomains(dr.MustBlock); len(add) > 0 {
-			op, err = invOp(c, "blocked", Change{Add: add})
-			ops = append(ops, op)
-		}
-	}
-	return ops, err
+func invModeOp(c *planCtx) func(tenant.DomainMode) (Op, error) {
+	return func(m tenant.DomainMode) (Op, error) { return invOp(c, invitationsModeField, Change{Set: raw(m)}) }
 }
 
-func planInviteBlocked(c *planCtx, r *tenant.Result) ([]Op, error) {
-	d, err := domainOf(r)
-	if err != nil {
-		return nil, err
-	}
+func invListOp(c *planCtx) func(string, Change) (Op, error) {
+	return func(f string, ch Change) (Op, error) { return invOp(c, f, ch) }
+}
+
+func planInviteMode(c *planCtx, r *tenant.Result) ([]Op, error) {
 	if c.s.Entra == nil || c.s.Entra.Invitations == nil {
 		return nil, fmt.Errorf("invitation domain list not collected")
 	}
-	var want tenant.DomainMode
-	if dr := c.b.Entra.InvitationDomains; dr != nil && dr.Mode != nil {
-		want = dr.Mode.Tenant()
+	return modeOps(r, c.s.Entra.Invitations.Mode, invModeOp(c), invListOp(c), "allowed", "blocked")
+}
+
+func planInviteBlocked(c *planCtx, r *tenant.Result) ([]Op, error) {
+	if c.s.Entra == nil || c.s.Entra.Invitations == nil {
+		return nil, fmt.Errorf("invitation domain list not collected")
 	}
-	ops, err := blockOps(d, c.s.Entra.Invitations.Mode, want,
-		func(m tenant.DomainMode) (Op, error) { return invOp(c, invitationsModeField, Change{Set: raw(m)}) },
-		func(f string, ch Change) (Op, error) { return invOp(c, f, ch) }, "allowed", "blocked")
-	for i := range ops {
-		ops[i].Scope.Domains = []string{d}
-	}
-	return ops, err
+	return blockOps(r, c.s.Entra.Invitations.Mode, invModeOp(c), invListOp(c), "allowed", "blocked")
 }
 
 func planInviteAllowed(c *planCtx, r *tenant.Result) ([]Op, error) {
@@ -676,24 +775,23 @@ func planGroupsSettings(c *planCtx, r *tenant.Result) ([]Op, error) {
 	if gs == nil {
 		return nil, fmt.Errorf("groups settings not collected")
 	}
+	if err := switchOff(r); err != nil {
+		return nil, err
+	}
 	cur := map[string]*bool{"allowToAddGuests": gs.AllowToAddGuests, "allowGuestsToAccessGroups": gs.AllowGuestsToAccessGroups,
 		"allowGuestsToBeGroupOwner": gs.AllowGuestsToBeGroupOwner}
-	// Only the settings the rule reports as enabled against the baseline.
+	// Only the settings the rule found on against the baseline.
 	var ops []Op
-	for _, part := range strings.Split(r.Actual, ",") {
-		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || val != "true" {
-			continue
-		}
+	for _, name := range r.Expect.Fields {
 		p, known := cur[name]
 		if !known {
-			continue
+			return nil, fmt.Errorf("rule %s: setting %q not known", r.RuleID, name)
 		}
 		ops = append(ops, Op{Action: ActionSetGroupsSetting, ObjectKey: gs.Key(), Field: name, Before: boolRaw(p), Change: Change{Set: raw(false)},
 			API: "PATCH /v1.0/groupSettings/{id} values " + settingName(name), Reversible: true, Priority: priorityNormal})
 	}
 	if len(ops) == 0 {
-		return nil, fmt.Errorf("rule %s: no setting to change in %q", r.RuleID, r.Actual)
+		return nil, fmt.Errorf("rule %s: the expectation names no setting to turn off", r.RuleID)
 	}
 	return ops, nil
 }
@@ -707,6 +805,9 @@ func settingName(field string) string {
 }
 
 func planGroupGuests(c *planCtx, r *tenant.Result) ([]Op, error) {
+	if err := switchOff(r); err != nil {
+		return nil, err
+	}
 	if c.s.Groups == nil {
 		return nil, fmt.Errorf("groups settings not collected")
 	}
@@ -735,28 +836,23 @@ func PolicyDomains(p *tenant.SharingPolicy) []string {
 	return out
 }
 
-func allDomainsCap(c *planCtx, r *tenant.Result) (*EntryEdit, error) {
-	cs := c.b.Exchange.CalendarSharing
-	if cs == nil || cs.MaxAllDomainsDetail == nil {
-		return nil, fmt.Errorf("rule %s: baseline sets no ceiling", r.RuleID)
-	}
-	return &EntryEdit{Domain: "*", CalendarCap: string(cs.MaxAllDomainsDetail.Tenant())}, nil
-}
-
-func domainCap(_ *planCtx, r *tenant.Result) (*EntryEdit, error) {
-	_, d, ok := strings.Cut(r.ObjectKey, "/domain:")
-	if !ok || d == "" {
-		return nil, fmt.Errorf("rule %s: no domain in %s", r.RuleID, r.ObjectKey)
-	}
-	v, err := expectedValue(r)
+func allDomainsCap(_ *planCtx, r *tenant.Result) (*EntryEdit, error) {
+	a, err := ceilingOn(r, tenant.ScaleCalendar)
 	if err != nil {
 		return nil, err
 	}
-	a := string(baselines.CalendarDetail(v).Tenant())
-	if a == "" {
-		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
+	return &EntryEdit{Domain: "*", CalendarCap: a}, nil
+}
+
+func domainCap(_ *planCtx, r *tenant.Result) (*EntryEdit, error) {
+	a, err := ceilingOn(r, tenant.ScaleCalendar)
+	if err != nil {
+		return nil, err
 	}
-	return &EntryEdit{Domain: d, CalendarCap: a}, nil
+	if r.Expect.Domain == "" {
+		return nil, fmt.Errorf("rule %s: the expectation of %s names no domain", r.RuleID, r.ObjectKey)
+	}
+	return &EntryEdit{Domain: r.Expect.Domain, CalendarCap: a}, nil
 }
 
 func planPolicyEntry(edit func(*planCtx, *tenant.Result) (*EntryEdit, error)) planner {
@@ -803,13 +899,9 @@ func planOrgFreeBusy(c *planCtx, r *tenant.Result) ([]Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := expectedValue(r)
+	level, err := ceilingOn(r, tenant.ScaleFreeBusy)
 	if err != nil {
 		return nil, err
-	}
-	level := string(baselines.FreeBusy(v).Tenant())
-	if level == "" {
-		return nil, fmt.Errorf("rule %s: %q has no API value", r.RuleID, v)
 	}
 	op := Op{Action: ActionSetOrgRelationship, ObjectKey: o.Key(), Ref: Ref{Name: o.Name}, Reversible: true, Scope: Scope{Domains: o.DomainNames}, Priority: priorityNormal}
 	if level == tenant.FreeBusyNone {

@@ -1,36 +1,17 @@
 package remediate
 
-import (
-	"strings"
+import "github.com/sharedrift/sharedrift/tenant"
 
-	"github.com/sharedrift/sharedrift/tenant"
-)
-
-// Ordered scales of the values AtMost caps.
+// Ordered scales of the values AtMost caps (tenant.Scale spellings, which
+// stored plans keep).
 const (
-	scaleSharing    = "sharingLevel"
-	scaleLinkScope  = "linkScope"
-	scaleLinkType   = "linkType"
-	scaleInviteFrom = "inviteFrom"
-	scaleGuestRole  = "guestRole"
-	scaleFreeBusy   = "freeBusy"
+	scaleSharing    = string(tenant.ScaleSharing)
+	scaleLinkScope  = string(tenant.ScaleLinkScope)
+	scaleLinkType   = string(tenant.ScaleLinkType)
+	scaleInviteFrom = string(tenant.ScaleInviteFrom)
+	scaleGuestRole  = string(tenant.ScaleGuestRole)
+	scaleFreeBusy   = string(tenant.ScaleFreeBusy)
 )
 
 // rank places v on a scale; ok is false for values the scale does not know.
-func rank(scale, v string) (int, bool) {
-	switch scale {
-	case scaleSharing:
-		return tenant.SharingLevel(v).Rank()
-	case scaleLinkScope:
-		return tenant.LinkScope(v).Rank()
-	case scaleLinkType:
-		return tenant.LinkType(v).Rank()
-	case scaleInviteFrom:
-		return tenant.InviteFrom(v).Rank()
-	case scaleGuestRole:
-		return tenant.GuestAccessFromRole(strings.ToLower(v)).Rank()
-	case scaleFreeBusy:
-		return tenant.FreeBusyRank(v)
-	}
-	return 0, false
-}
+func rank(scale, v string) (int, bool) { return tenant.Scale(scale).Rank(v) }

@@ -31,6 +31,9 @@ var (
 	// the tenant (the finding resolved, the scan too old or incomplete, or
 	// the object changed since the plan was made).
 	ErrStale = errors.New("the plan is stale")
+	// ErrBlocked: the plan would make the tenant less safe (Plan.Blocked)
+	// and may not be approved or run.
+	ErrBlocked = errors.New("remediation plan is blocked")
 )
 
 // ActionPlan marks the audit rows that hold a plan (one per finding);
@@ -216,7 +219,7 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 		tenantName = sc.Tenant
 	}
 	pol := s.o.Policy(tenantName).withDefaults()
-	existing, err := s.Plans(ctx, tenantName, store.RemediationPlanned, store.RemediationApproved, store.RemediationRejected)
+	existing, err := s.Plans(ctx, tenantName, store.RemediationPlanned, store.RemediationApproved, store.RemediationRejected, store.RemediationBlocked)
 	if err != nil {
 		return st, fmt.Errorf("record plans: %w", err)
 	}
@@ -263,7 +266,7 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 		same := false
 		var carried *PlanRecord
 		for _, old := range byFP[p.Fingerprint] {
-			sameOps := bytes.Equal(opsJSON(&old.Plan), opsJSON(&p))
+			sameOps := bytes.Equal(opsJSON(&old.Plan), opsJSON(&p)) && old.Plan.Blocked == p.Blocked
 			if old.State == store.RemediationRejected {
 				same = same || sameOps
 				continue
@@ -288,10 +291,15 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 			st.Kept++
 			continue
 		}
+		state, note := store.RemediationPlanned, ""
+		if p.Blocked != "" {
+			// Recorded for people to see, never runnable.
+			state, note = store.RemediationBlocked, "blocked: "+p.Blocked
+		}
 		r := store.Remediation{Tenant: p.Tenant, Fingerprint: p.Fingerprint, RuleID: p.RuleID,
 			ObjectKey: p.ObjectKey, RunID: fmt.Sprintf("plan-%d", scanID), Seq: i, Action: ActionPlan, Mode: string(mode),
-			State: store.RemediationPlanned, Plan: raw(p)}
-		if carried != nil && approvable(mode) {
+			State: state, Plan: raw(p), Result: note}
+		if carried != nil && approvable(mode) && p.Blocked == "" {
 			r.State, r.ApprovedBy, r.ApprovedAt = store.RemediationApproved, carried.ApprovedBy, carried.ApprovedAt
 		}
 		if _, err := s.o.Store.CreateRemediation(ctx, r); err != nil {
@@ -372,10 +380,16 @@ func (s *Service) Reject(ctx context.Context, tenantName, fp, by string) error {
 }
 
 func (s *Service) decide(ctx context.Context, tenantName, fp, by string, to store.RemediationState) error {
-	prs, err := s.pending(ctx, tenantName, fp, store.RemediationPlanned, store.RemediationApproved)
+	prs, err := s.pending(ctx, tenantName, fp, store.RemediationPlanned, store.RemediationApproved, store.RemediationBlocked)
 	if err != nil {
 		return err
 	}
+	if to == store.RemediationApproved {
+		if err := refuseBlocked(tenantName, prs); err != nil {
+			return err
+		}
+	}
+	prs = slices.DeleteFunc(prs, func(pr PlanRecord) bool { return pr.State == store.RemediationBlocked })
 	if len(prs) == 0 {
 		return fmt.Errorf("tenant %s, finding %s: %w", tenantName, fp, ErrNotFound)
 	}
@@ -446,6 +460,17 @@ func (s *Service) refuseApproval(ctx context.Context, pol *Policy, pr *PlanRecor
 		}
 	}
 	return ""
+}
+
+// refuseBlocked is the error approving prs gets when one of them is
+// blocked, naming why; nil otherwise.
+func refuseBlocked(tenantName string, prs []PlanRecord) error {
+	for _, pr := range prs {
+		if pr.State == store.RemediationBlocked || pr.Plan.Blocked != "" {
+			return fmt.Errorf("tenant %s, finding %s, rule %s: %s: %w", tenantName, pr.Plan.Fingerprint, pr.Plan.RuleID, pr.Plan.Blocked, ErrBlocked)
+		}
+	}
+	return nil
 }
 
 // OpResult is what happened to one operation in a run.
@@ -696,6 +721,9 @@ func wanted(fps []string, fp string) bool {
 // plans recorded before modes were kept fall back to the policy.
 func (s *Service) hold(ctx context.Context, pol *Policy, pr *PlanRecord, now time.Time) string {
 	p := &pr.Plan
+	if p.Blocked != "" {
+		return "blocked: " + p.Blocked
+	}
 	mode := pr.Mode
 	if mode == "" {
 		mode = pol.ModeFor(p.RuleID)

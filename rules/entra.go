@@ -36,6 +36,7 @@ func evalInviteFrom(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	name := "Guest invite settings"
+	emit = expectingAll(emit, ceiling(tenant.ScaleInviteFrom, max.Tenant(), en.AllowInvitesFrom))
 	if en.AllowInvitesFrom == "" {
 		emit(r.result(tenant.Unknown, key, name, atMost(*max), "", "allowInvitesFrom missing"))
 		return
@@ -68,6 +69,7 @@ func evalGuestAccess(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	name := "Guest user access"
+	emit = expectingAll(emit, ceiling(tenant.ScaleGuestRole, tenant.GuestRoleID(max.Tenant()), en.GuestUserRoleID))
 	if en.GuestUserRoleID == "" {
 		emit(r.result(tenant.Unknown, key, name, atMost(*max), "", "guest user role missing"))
 		return
@@ -113,7 +115,7 @@ func evalInviteMode(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	if inv := invitations(r, e, emit, string(*dr.Mode)); inv != nil {
-		modeRule(r, emit, tenant.KeyEntraInvitations, "Guest invitation domains", *dr.Mode, inv.Mode)
+		modeRule(r, emit, tenant.KeyEntraInvitations, "Guest invitation domains", dr, inv.Mode, inv.Allowed)
 	}
 }
 
@@ -124,7 +126,7 @@ func evalInviteBlocked(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	if inv := invitations(r, e, emit, "blocked"); inv != nil {
-		blockedRule(r, emit, tenant.KeyEntraInvitations, dr.MustBlock, inv.Mode, inv.Allowed, inv.Blocked)
+		blockedRule(r, emit, tenant.KeyEntraInvitations, dr, inv.Mode, inv.Allowed, inv.Blocked)
 	}
 }
 

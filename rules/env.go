@@ -283,6 +283,17 @@ func calendarName(rank int) string {
 
 func atMost[T ~string](v T) string { return "at most " + string(v) }
 
+// expecting returns res carrying x as its machine-readable expectation.
+func expecting(res tenant.Result, x tenant.Expectation) tenant.Result {
+	res.Expect = &x
+	return res
+}
+
+// ceiling is the expectation "at most max on sc", having found found.
+func ceiling[T, U ~string](sc tenant.Scale, max T, found U) tenant.Expectation {
+	return tenant.Expectation{Scale: sc, AtMost: string(max), Found: string(found)}
+}
+
 func date(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
 func days(d time.Duration) int { return int(d / (24 * time.Hour)) }

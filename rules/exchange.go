@@ -31,6 +31,25 @@ func exchangeSettings(r *builtin, e *env, emit func(tenant.Result), expected str
 	return e.s.Exchange
 }
 
+// calendarFound is the highest calendar action of an entry in the
+// snapshot's spelling: "none" without one, the raw action when one is not
+// recognised (it has no place on the scale).
+func calendarFound(actions []string) string {
+	found := tenant.CalendarNone
+	for _, a := range actions {
+		if a == tenant.ContactsSharing {
+			continue
+		}
+		if tenant.ScaleCalendar.Wider(found, a) {
+			found = a
+		}
+		if _, ok := tenant.ScaleCalendar.Rank(a); !ok {
+			return a
+		}
+	}
+	return found
+}
+
 // calendarRank is the highest calendar action in an entry; ok is false when
 // an action is not recognised (a future value Microsoft may add).
 func calendarRank(actions []string) (rank int, ok bool) {
@@ -89,6 +108,7 @@ func evalAnonCalendar(r *builtin, e *env, emit func(tenant.Result)) {
 	const expected = "no anonymous calendar sharing"
 	eachPolicyEntry(r, e, emit, expected, func(d string) bool { return strings.EqualFold(d, domainAnonymous) }, func(p *tenant.SharingPolicy, d *tenant.SharingDomain) {
 		actual := d.Domain + ":" + strings.Join(d.Actions, ",")
+		emit := expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleCalendar, AtMost: tenant.CalendarNone, Found: calendarFound(d.Actions), Domain: d.Domain})
 		if len(d.Actions) == 0 {
 			emit(r.result(tenant.Pass, p.Key(), p.Name, expected, actual, ""))
 			return
@@ -108,6 +128,7 @@ func evalAllDomainsCalendar(r *builtin, e *env, emit func(tenant.Result)) {
 	expected := atMost(max)
 	eachPolicyEntry(r, e, emit, expected, func(d string) bool { return d == domainAll }, func(p *tenant.SharingPolicy, d *tenant.SharingDomain) {
 		actual := d.Domain + ":" + strings.Join(d.Actions, ",")
+		emit := expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleCalendar, AtMost: string(max.Tenant()), Found: calendarFound(d.Actions), Domain: d.Domain})
 		rank, ok := calendarRank(d.Actions)
 		switch {
 		case !ok:
@@ -143,6 +164,7 @@ func evalDomainCalendar(r *builtin, e *env, emit func(tenant.Result)) {
 			return
 		}
 		limit, _ := max.Rank()
+		emit := expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleCalendar, AtMost: string(max.Tenant()), Found: calendarFound(d.Actions), Domain: d.Domain})
 		rank, ok := calendarRank(d.Actions)
 		switch {
 		case !ok:
@@ -164,6 +186,7 @@ func evalContactsAllDomains(r *builtin, e *env, emit func(tenant.Result)) {
 	const expected = "no contacts sharing with all domains"
 	eachPolicyEntry(r, e, emit, expected, func(d string) bool { return d == domainAll }, func(p *tenant.SharingPolicy, d *tenant.SharingDomain) {
 		actual := d.Domain + ":" + strings.Join(d.Actions, ",")
+		emit := expectingAll(emit, tenant.Expectation{Domain: d.Domain, Fields: []string{tenant.ContactsSharing}})
 		for _, a := range d.Actions {
 			if a == tenant.ContactsSharing {
 				emit(r.result(tenant.Fail, p.Key(), p.Name, expected, actual, "contacts folders are shared with all domains"))
@@ -261,6 +284,11 @@ func evalOrgRelFreeBusy(r *builtin, e *env, emit func(tenant.Result)) {
 		}
 		expected := atMost(*max)
 		limit, _ := max.Rank()
+		x := tenant.Expectation{Scale: tenant.ScaleFreeBusy, AtMost: string(max.Tenant()), Found: o.FreeBusyAccessLevel}
+		if o.FreeBusyAccessEnabled != nil && !*o.FreeBusyAccessEnabled || o.Enabled != nil && !*o.Enabled {
+			x.Found = tenant.FreeBusyNone
+		}
+		emit := expectingAll(emit, x)
 		if o.Enabled != nil && !*o.Enabled {
 			emit(r.result(tenant.Pass, o.Key(), orgRelName(o), expected, "disabled", ""))
 			return

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -81,6 +82,11 @@ func evalGroupSettings(r *builtin, e *env, emit func(tenant.Result)) {
 		}
 	}
 	actual := strings.Join(act, ", ")
+	x := tenant.Expectation{Scale: tenant.ScaleSwitch, AtMost: "false", Found: "false", Fields: bad}
+	if len(bad) > 0 {
+		x.Found = "true"
+	}
+	emit = expectingAll(emit, x)
 	if len(bad) > 0 {
 		emit(r.result(tenant.Fail, gs.Key(), "Microsoft 365 Groups guest settings", expected, actual, "enabled against the baseline: "+strings.Join(bad, ", ")))
 		return
@@ -126,6 +132,7 @@ func evalGroupGuests(r *builtin, e *env, emit func(tenant.Result)) {
 			src = "group override"
 		}
 		actual := fmt.Sprintf("owners may add guests: %t (%s)", allows, src)
+		emit := expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleSwitch, AtMost: "false", Found: strconv.FormatBool(allows), Fields: []string{"allowToAddGuests"}})
 		if allows {
 			emit(r.result(tenant.Fail, g.Key(), name, "owners may add guests: false", actual, "group owners can add guests although "+why+" forbids it"))
 			continue

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -59,6 +60,7 @@ func evalAnyoneLink(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	const expected = "no Anyone links"
+	emit = expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleLinkScope, AtMost: string(tenant.LinkScopeOrganization)})
 	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
 		emit(r.result(tenant.Fail, key, name, expected, "Anyone link", "an Anyone link exists although the baseline does not allow Anyone links"))
 	})
@@ -70,6 +72,7 @@ func evalAnyoneConfidential(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	const expected = "no Anyone links on confidential content"
+	emit = expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleLinkScope, AtMost: string(tenant.LinkScopeOrganization)})
 	if why := e.incomplete(tenant.SectionSites); why != "" {
 		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
 		return
@@ -91,7 +94,17 @@ func evalAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
 	}
 	max := time.Duration(*a.MaxExpiryDays) * 24 * time.Hour
 	expected := fmt.Sprintf("expires within %d days", *a.MaxExpiryDays)
+	x := &expectations{base: tenant.Expectation{Scale: tenant.ScaleDays, AtMost: strconv.Itoa(*a.MaxExpiryDays)}}
+	outer := expectingAll(emit, x.base)
+	emit = outer
 	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		found := 0 // never
+		if l.Expires != nil {
+			if found = days(l.Expires.Sub(e.now)); found < 1 {
+				found = 1 // within the day is not "never"
+			}
+		}
+		emit := expectingFound(outer, x, e.count("%d", found))
 		switch {
 		case l.Expires == nil:
 			emit(r.result(tenant.Fail, key, name, expected, "no expiry", "Anyone link never expires"))
@@ -110,7 +123,10 @@ func evalAnyoneEdit(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	const expected = "view"
+	outer := emit
+	x := &expectations{base: tenant.Expectation{Scale: tenant.ScaleLinkType, AtMost: string(tenant.LinkTypeView)}}
 	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		emit := expectingFound(outer, x, string(l.Type))
 		// The requirement names what it accepts: link types that at most
 		// view, and roles that at most read. Anything else, a kind
 		// Microsoft adds tomorrow included, fails and shows its raw value.

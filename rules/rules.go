@@ -22,6 +22,9 @@ type Meta struct {
 	Rationale   string           `json:"rationale"`
 	Remediation string           `json:"remediation"`
 	References  References       `json:"references"`
+	// Fixable marks a rule whose failures remediation can plan a fix for;
+	// a test holds it and remediation's planners to each other.
+	Fixable bool `json:"fixable,omitempty"`
 }
 
 // References ties a rule to published controls and Microsoft documentation.

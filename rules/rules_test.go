@@ -104,7 +104,18 @@ var cases = map[string][]ruleCase{
 	"sharepoint.domain_restriction_mode": {
 		{name: "block list as required", want: tenant.Pass},
 		{name: "no restriction", fixture: "fabrikam", want: tenant.Fail},
-		{name: "allow list where block list required", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = tenant.DomainModeAllowList }, want: tenant.Fail},
+		// An allow list is narrower than a block list: it meets the
+		// requirement while it keeps every must-block domain out.
+		{name: "allow list keeping must-block domains out", snap: func(s *tenant.Snapshot) {
+			s.SharePoint.DomainRestrictionMode, s.SharePoint.AllowedDomains = tenant.DomainModeAllowList, []string{"northwindtraders.com"}
+		}, want: tenant.Pass},
+		{name: "allow list letting a must-block domain in", snap: func(s *tenant.Snapshot) {
+			s.SharePoint.DomainRestrictionMode, s.SharePoint.AllowedDomains = tenant.DomainModeAllowList, []string{"northwindtraders.com", "MAILINATOR.com"}
+		}, want: tenant.Fail},
+		{name: "block list where allow list required", base: func(b *baselines.Baseline) {
+			b.SharePoint.DomainRestriction.Mode = tenant.Ptr(baselines.DomainMode("allow_list"))
+		}, want: tenant.Fail},
+		{name: "mode not recognised", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = "denyEverything" }, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.DomainRestriction.Mode = nil }, want: tenant.NotApplicable},
 		{name: "sharing disabled", snap: func(s *tenant.Snapshot) { s.SharePoint.SharingCapability = tenant.SharingDisabled }, want: tenant.NotApplicable},
 		{name: "mode missing", snap: func(s *tenant.Snapshot) { s.SharePoint.DomainRestrictionMode = "" }, want: tenant.Unknown},
@@ -343,6 +354,12 @@ var cases = map[string][]ruleCase{
 	"entra.invitation_domain_mode": {
 		{name: "block list", want: tenant.Pass},
 		{name: "no list", snap: func(s *tenant.Snapshot) { s.Entra.Invitations.Mode = tenant.DomainModeNone }, want: tenant.Fail},
+		{name: "allow list keeping must-block domains out", snap: func(s *tenant.Snapshot) {
+			s.Entra.Invitations.Mode, s.Entra.Invitations.Allowed = tenant.DomainModeAllowList, []string{"northwindtraders.com"}
+		}, want: tenant.Pass},
+		{name: "allow list letting a must-block domain in", snap: func(s *tenant.Snapshot) {
+			s.Entra.Invitations.Mode, s.Entra.Invitations.Allowed = tenant.DomainModeAllowList, []string{"northwindtraders.com", "mailinator.com"}
+		}, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.InvitationDomains = nil }, want: tenant.NotApplicable},
 		{name: "policy not collected", snap: func(s *tenant.Snapshot) { s.Entra.Invitations = nil }, want: tenant.Unknown},
 	},

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/baselines"
@@ -73,6 +74,8 @@ func spSharingSettings(r *builtin, e *env, emit func(tenant.Result), name, expec
 // levelRule compares a sharing level with an "at most" ceiling.
 func levelRule(r *builtin, emit func(tenant.Result), key, name string, max *baselines.SharingLevel, actual tenant.SharingLevel) {
 	expected := atMost(*max)
+	x := ceiling(tenant.ScaleSharing, max.Tenant(), actual)
+	emit = expectingAll(emit, x)
 	rank, ok := actual.Rank()
 	if !ok {
 		emit(r.result(tenant.Unknown, key, name, expected, string(actual), "sharing level missing or not recognised"))
@@ -125,24 +128,102 @@ func evalSPDomainMode(r *builtin, e *env, emit func(tenant.Result)) {
 	if sp == nil {
 		return
 	}
-	modeRule(r, emit, sp.Key(), "SharePoint domain restriction", *dr.Mode, sp.DomainRestrictionMode)
+	modeRule(r, emit, sp.Key(), "SharePoint domain restriction", dr, sp.DomainRestrictionMode, sp.AllowedDomains)
 }
 
-func modeRule(r *builtin, emit func(tenant.Result), key, name string, want baselines.DomainMode, got tenant.DomainMode) {
-	switch got {
-	case "":
+// modeRule judges a domain restriction mode on its scale (none < block
+// list < allow list): a narrower mode than the baseline's meets it, so an
+// allow list meets a block-list requirement as long as it keeps every
+// must-block domain out; otherwise the result names the entries that let
+// one in.
+func modeRule(r *builtin, emit func(tenant.Result), key, name string, dr *baselines.DomainRestriction, got tenant.DomainMode, allowed []string) {
+	want := *dr.Mode
+	x := tenant.Expectation{Scale: tenant.ScaleDomainMode, AtLeast: string(want.Tenant()), Found: string(got), KeepOut: dr.MustBlock}
+	emit = expectingAll(emit, x)
+	rank, ok := got.Rank()
+	floor, _ := want.Rank()
+	switch {
+	case got == "":
 		emit(r.result(tenant.Unknown, key, name, string(want), "", "domain restriction mode missing"))
-	case want.Tenant():
-		emit(r.result(tenant.Pass, key, name, string(want), modeName(got), ""))
-	default:
+	case !ok:
+		emit(r.result(tenant.Fail, key, name, string(want), string(got), "domain restriction mode not recognised: "+string(got)))
+	case rank < floor:
 		emit(r.result(tenant.Fail, key, name, string(want), modeName(got), fmt.Sprintf("domain restriction mode is %s, the baseline requires %s", modeName(got), want)))
+	case got == tenant.DomainModeAllowList && rank > floor:
+		// Narrower than required: judged by what it still lets in.
+		var letIn []string
+		for _, a := range allowed {
+			if matchesAny(dr.MustBlock, a) {
+				letIn = append(letIn, a)
+			}
+		}
+		if len(letIn) > 0 {
+			x.LetIn = letIn
+			emit(expecting(r.result(tenant.Fail, key, name, string(want), modeName(got)+" letting in "+strings.Join(letIn, ", "),
+				fmt.Sprintf("the allow list is narrower than a %s but lets in %s, which must stay blocked", want, strings.Join(letIn, ", "))), x))
+			return
+		}
+		emit(r.result(tenant.Pass, key, name, string(want), modeName(got), "the allow list keeps every must-block domain out"))
+	default:
+		emit(r.result(tenant.Pass, key, name, string(want), modeName(got), ""))
+	}
+}
+
+// expectingAll wraps emit so that results without an expectation carry x.
+// The results share one copy: expectations are never written after they
+// are made.
+func expectingAll(emit func(tenant.Result), x tenant.Expectation) func(tenant.Result) {
+	px := &x
+	return func(res tenant.Result) {
+		if res.Expect == nil {
+			res.Expect = px
+		}
+		emit(res)
+	}
+}
+
+// expectations hands out one shared expectation per value found, for rules
+// that judge many objects against one requirement (a million links hold a
+// handful of link types and expiry day counts).
+type expectations struct {
+	base tenant.Expectation
+	by   map[string]*tenant.Expectation
+}
+
+func (x *expectations) found(v string) *tenant.Expectation {
+	if p, ok := x.by[v]; ok {
+		return p
+	}
+	if x.by == nil {
+		x.by = map[string]*tenant.Expectation{}
+	}
+	c := x.base
+	c.Found = v
+	x.by[v] = &c
+	return &c
+}
+
+// expectingFound wraps emit so that results without an expectation carry
+// x's with Found set to v.
+func expectingFound(emit func(tenant.Result), x *expectations, v string) func(tenant.Result) {
+	return func(res tenant.Result) {
+		if res.Expect == nil {
+			res.Expect = x.found(v)
+		}
+		emit(res)
 	}
 }
 
 // blockedRule checks that every must-block domain is effectively blocked by
 // a list in the given mode, one result per domain.
-func blockedRule(r *builtin, emit func(tenant.Result), key string, mustBlock []string, mode tenant.DomainMode, allowed, blocked []string) {
-	for _, d := range mustBlock {
+func blockedRule(r *builtin, emit func(tenant.Result), key string, dr *baselines.DomainRestriction, mode tenant.DomainMode, allowed, blocked []string) {
+	var floor string
+	if dr.Mode != nil {
+		floor = string(dr.Mode.Tenant())
+	}
+	outer := emit
+	for _, d := range dr.MustBlock {
+		emit := expectingAll(outer, tenant.Expectation{Scale: tenant.ScaleDomainMode, AtLeast: floor, Found: string(mode), Domain: d, KeepOut: []string{d}})
 		dkey := key + "/blockedDomain:" + strings.ToLower(d)
 		var isBlocked bool
 		var actual string
@@ -153,6 +234,16 @@ func blockedRule(r *builtin, emit func(tenant.Result), key string, mustBlock []s
 		case tenant.DomainModeAllowList:
 			isBlocked = !matchesAny(allowed, d)
 			actual = "on the allow list"
+			if isBlocked {
+				break
+			}
+			x := tenant.Expectation{Scale: tenant.ScaleDomainMode, AtLeast: floor, Found: string(mode), Domain: d, KeepOut: []string{d}}
+			for _, a := range allowed {
+				if baselines.Glob(a, d) || baselines.Glob(d, a) {
+					x.LetIn = append(x.LetIn, a)
+				}
+			}
+			emit = expectingAll(outer, x)
 		case tenant.DomainModeNone:
 			actual = "not blocked (no domain restriction)"
 		default:
@@ -186,7 +277,9 @@ func allowedRule(r *builtin, emit func(tenant.Result), key string, approved, act
 		return
 	}
 	exp := "approved domain"
+	outer := emit
 	for _, d := range actual {
+		emit := expectingAll(outer, tenant.Expectation{OneOf: approved, Domain: d})
 		dkey := key + "/allowedDomain:" + strings.ToLower(d)
 		if baselines.AnyGlob(approved, d) {
 			emit(r.result(tenant.Pass, dkey, d, exp, "allowed", ""))
@@ -203,7 +296,7 @@ func evalSPBlocked(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	if sp := spSettings(r, e, emit, "blocked"); sp != nil {
-		blockedRule(r, emit, sp.Key(), dr.MustBlock, sp.DomainRestrictionMode, sp.AllowedDomains, sp.BlockedDomains)
+		blockedRule(r, emit, sp.Key(), dr, sp.DomainRestrictionMode, sp.AllowedDomains, sp.BlockedDomains)
 	}
 }
 
@@ -229,6 +322,7 @@ func evalDefaultScope(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	name := "Default sharing link type"
+	emit = expectingAll(emit, ceiling(tenant.ScaleLinkScope, max.Tenant(), sp.DefaultLinkScope))
 	rank, ok := sp.DefaultLinkScope.Rank()
 	if !ok {
 		emit(r.result(tenant.Unknown, sp.Key(), name, atMost(*max), string(sp.DefaultLinkScope), "default link type missing or not recognised"))
@@ -256,6 +350,7 @@ func evalDefaultPerm(r *builtin, e *env, emit func(tenant.Result)) {
 }
 
 func permRule(r *builtin, emit func(tenant.Result), key, name string, max baselines.LinkPermission, actual tenant.LinkType) {
+	emit = expectingAll(emit, ceiling(tenant.ScaleLinkType, max.Tenant(), actual))
 	rank, ok := actual.Rank()
 	if !ok {
 		emit(r.result(tenant.Unknown, key, name, atMost(max), string(actual), "link permission missing or not recognised"))
@@ -286,6 +381,7 @@ func evalTenantAnyoneExpiry(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	d := *sp.AnyoneLinkExpirationDays
+	emit = expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleDays, AtMost: strconv.Itoa(*a.MaxExpiryDays), Found: strconv.Itoa(max(d, 0))})
 	if d <= 0 {
 		emit(r.result(tenant.Fail, sp.Key(), name, expected, "no expiration required", "Anyone links are not required to expire"))
 		return
@@ -316,18 +412,29 @@ func evalTenantAnyonePerm(r *builtin, e *env, emit func(tenant.Result)) {
 	}
 	// View-only names what it accepts: a setting that is not one of the
 	// view-at-most values, recognised or not, fails.
-	var broad []string
+	var broad, fields []string
 	if !settingViewOnly(sp.FileAnyoneLinkType) {
-		broad = append(broad, "files")
+		broad, fields = append(broad, "files"), append(fields, "fileAnyoneLinkType")
 	}
 	if !settingViewOnly(sp.FolderAnyoneLinkType) {
-		broad = append(broad, "folders")
+		broad, fields = append(broad, "folders"), append(fields, "folderAnyoneLinkType")
 	}
+	emit = expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleLinkType, AtMost: string(tenant.LinkTypeView),
+		Found: string(widerLinkType(sp.FileAnyoneLinkType, sp.FolderAnyoneLinkType)), Fields: fields})
 	if len(broad) > 0 {
 		emit(r.result(tenant.Fail, sp.Key(), name, expected, actual, "Anyone links for "+strings.Join(broad, " and ")+" are not limited to view"))
 		return
 	}
 	emit(r.result(tenant.Pass, sp.Key(), name, expected, actual, ""))
+}
+
+// widerLinkType is the wider of two link types; an unranked one counts as
+// wider than any ranked one.
+func widerLinkType(a, b tenant.LinkType) tenant.LinkType {
+	if tenant.ScaleLinkType.Wider(string(a), string(b)) {
+		return b
+	}
+	return a
 }
 
 // settingViewOnly reports whether an Anyone-link permission setting allows
@@ -363,6 +470,14 @@ func (d *daysSetting) eval(r *builtin, e *env, emit func(tenant.Result), max *in
 		return
 	}
 	required, days := d.get(sp)
+	x := tenant.Expectation{Scale: tenant.ScaleDays, AtMost: strconv.Itoa(*max)}
+	switch {
+	case required != nil && !*required:
+		x.Found = "0" // never
+	case days != nil:
+		x.Found = strconv.Itoa(*days)
+	}
+	emit = expectingAll(emit, x)
 	switch {
 	case required == nil:
 		emit(r.result(tenant.Unknown, sp.Key(), d.name, expected, "", d.what+" setting missing"))
@@ -421,6 +536,11 @@ func evalResharing(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	name := "Resharing by guests"
+	x := tenant.Expectation{Scale: tenant.ScaleSwitch, AtMost: "false"}
+	if sp.ResharingByGuests != nil {
+		x.Found = strconv.FormatBool(*sp.ResharingByGuests)
+	}
+	emit = expectingAll(emit, x)
 	switch {
 	case sp.ResharingByGuests == nil:
 		emit(r.result(tenant.Unknown, sp.Key(), name, "disabled", "", "resharing setting missing"))

@@ -40,6 +40,7 @@ func siteName(st *tenant.Site) string {
 func siteLevel(r *builtin, emit func(tenant.Result), si *siteInfo, max baselines.SharingLevel, why string) {
 	st := si.site
 	expected := atMost(max)
+	emit = expectingAll(emit, ceiling(tenant.ScaleSharing, max.Tenant(), st.SharingCapability))
 	rank, ok := st.SharingCapability.Rank()
 	if !ok {
 		emit(r.result(tenant.Unknown, si.key, siteName(st), expected, string(st.SharingCapability), "site sharing level missing or not recognised"))

@@ -467,6 +467,10 @@ const (
 	RemediationFailed     RemediationState = "failed"
 	RemediationSkipped    RemediationState = "skipped"
 	RemediationRolledBack RemediationState = "rolled_back"
+	// RemediationBlocked is a plan that must never run: applied to the
+	// snapshot it was made from it would make the tenant less safe. Its
+	// result says why.
+	RemediationBlocked RemediationState = "blocked"
 )
 
 // Remediation is one audited remediation attempt.

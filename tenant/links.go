@@ -64,6 +64,15 @@ func (sp *LinkSpool) Close() error { return sp.sp.close() }
 // those of an attached spool (see SetLinks). The *Link must not be kept
 // after fn returns.
 func (s *Snapshot) EachLink(fn func(*Link) error) error {
+	if len(s.omit) > 0 {
+		inner := fn
+		fn = func(l *Link) error {
+			if s.omit[l.Key()] {
+				return nil
+			}
+			return inner(l)
+		}
+	}
 	for i := range s.Links {
 		if err := fn(&s.Links[i]); err != nil {
 			return err
@@ -75,7 +84,31 @@ func (s *Snapshot) EachLink(fn func(*Link) error) error {
 	return nil
 }
 
-// LinkCount is the number of links EachLink visits.
+// WithLinks returns a shallow copy of s whose links are exactly links.
+func (s *Snapshot) WithLinks(links []Link) *Snapshot {
+	c := *s
+	c.Links, c.spool, c.omit = links, nil, nil
+	return &c
+}
+
+// WithoutLinks returns a shallow copy of s whose EachLink leaves out the
+// links with the given keys (on top of those s leaves out): a view of the
+// snapshot after the links were deleted, without copying a large tenant's
+// links. The copy shares s's link spool; closing either closes it.
+func (s *Snapshot) WithoutLinks(keys ...string) *Snapshot {
+	c := *s
+	c.omit = make(map[string]bool, len(s.omit)+len(keys))
+	for k := range s.omit {
+		c.omit[k] = true
+	}
+	for _, k := range keys {
+		c.omit[k] = true
+	}
+	return &c
+}
+
+// LinkCount is the number of links EachLink visits, counting those a
+// WithoutLinks view leaves out (it is not used on such views).
 func (s *Snapshot) LinkCount() int {
 	n := len(s.Links)
 	if s.spool != nil {

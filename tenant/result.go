@@ -74,6 +74,9 @@ type Result struct {
 	// incomplete, or its input was unreadable), so none of the rule's
 	// findings may be resolved, reopened or rewritten by this scan.
 	RuleWide bool `json:"ruleWide,omitempty"`
+	// Expect is the machine-readable expectation the result was judged
+	// against, for the rules remediation can fix; nil for others.
+	Expect *Expectation `json:"expect,omitempty"`
 }
 
 // Blocks reports whether r is a rule-wide unknown (see RuleWide).

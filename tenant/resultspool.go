@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -58,11 +59,19 @@ func (rs *ResultSpool) Each(fn func(fp string, r *Result) error) error { return 
 func (rs *ResultSpool) Close() error { return rs.sp.close() }
 
 // The result codec: the fields as length-prefixed strings in a fixed
-// order, then Count and a RuleWide byte. It only lives as long as the spool's file.
+// order (Expect as its JSON, empty when nil), then Count and a RuleWide
+// byte. It only lives as long as the spool's file.
 
 func appendResult(b []byte, r *Result) ([]byte, error) {
+	var expect []byte
+	if r.Expect != nil {
+		var err error
+		if expect, err = json.Marshal(r.Expect); err != nil {
+			return nil, fmt.Errorf("encode expectation: %w", err)
+		}
+	}
 	for _, s := range [...]string{r.RuleID, string(r.Section), string(r.Outcome), string(r.Severity),
-		r.ObjectKey, r.ObjectName, r.Expected, r.Actual, r.Message, r.Exception} {
+		r.ObjectKey, r.ObjectName, r.Expected, r.Actual, r.Message, r.Exception, string(expect)} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -79,8 +88,8 @@ func appendResult(b []byte, r *Result) ([]byte, error) {
 var errShortResult = errors.New("truncated result")
 
 func decodeResult(b []byte, r *Result) error {
-	var sec, out, sev string
-	for _, p := range [...]*string{&r.RuleID, &sec, &out, &sev, &r.ObjectKey, &r.ObjectName, &r.Expected, &r.Actual, &r.Message, &r.Exception} {
+	var sec, out, sev, expect string
+	for _, p := range [...]*string{&r.RuleID, &sec, &out, &sev, &r.ObjectKey, &r.ObjectName, &r.Expected, &r.Actual, &r.Message, &r.Exception, &expect} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return errShortResult
@@ -93,5 +102,12 @@ func decodeResult(b []byte, r *Result) error {
 		return errShortResult
 	}
 	r.Section, r.Outcome, r.Severity, r.Count, r.RuleWide = Section(sec), Outcome(out), Severity(sev), int(n), b[k] == 1
+	r.Expect = nil
+	if expect != "" {
+		r.Expect = new(Expectation)
+		if err := json.Unmarshal([]byte(expect), r.Expect); err != nil {
+			return fmt.Errorf("decode expectation: %w", err)
+		}
+	}
 	return nil
 }

@@ -26,6 +26,10 @@ func spoolResults(n int) []tenant.Result {
 		case 3:
 			r.Outcome, r.Actual = tenant.Unknown, ""
 		}
+		if i%5 == 0 { // remediation plans from the expectation: it must survive the spool
+			r.Expect = &tenant.Expectation{Scale: tenant.ScaleDomainMode, AtLeast: "blockList", Found: "allowList",
+				KeepOut: []string{"mailinator.com", "*.tk"}, LetIn: []string{"mailinator.com"}, Domain: "ä.example"}
+		}
 		out = append(out, r)
 	}
 	if n > 0 {

@@ -73,6 +73,8 @@ type Snapshot struct {
 
 	// spool holds the links of a tenant too large for Links; see EachLink.
 	spool *LinkSpool
+	// omit holds the keys of links EachLink skips (see WithoutLinks).
+	omit map[string]bool
 }
 
 // Complete reports whether section s was fully collected.

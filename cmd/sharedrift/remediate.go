@@ -352,7 +352,7 @@ func newRemediatePlanCmd() *cobra.Command {
 				return err
 			}
 			stats.Off += sel.Off // failures of rules that are off reach no plan
-			prs, err := s.svc.Plans(ctx, s.tenant, store.RemediationPlanned, store.RemediationApproved)
+			prs, err := s.svc.Plans(ctx, s.tenant, store.RemediationPlanned, store.RemediationApproved, store.RemediationBlocked)
 			if err != nil {
 				return err
 			}
@@ -409,6 +409,16 @@ func printPlans(w io.Writer, prs []remediate.PlanRecord) error {
 			if _, err := fmt.Fprintf(w, "note %s: %s\n", short(pr.Plan.Fingerprint), pr.Plan.Note); err != nil {
 				return err
 			}
+		}
+	}
+	// Blocked plans never run; say which rule each would break.
+	sep := "\n"
+	for _, pr := range prs {
+		if pr.Plan.Blocked != "" {
+			if _, err := fmt.Fprintf(w, "%s%s %s blocked: %s\n", sep, short(pr.Plan.Fingerprint), pr.Plan.RuleID, pr.Plan.Blocked); err != nil {
+				return err
+			}
+			sep = ""
 		}
 	}
 	return nil
