@@ -2,7 +2,6 @@ package remediate
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -138,6 +137,33 @@ type planCtx struct {
 	b *baselines.Baseline
 	// note is set by a planner for the plan it builds (Plan.Note).
 	note string
+	// wantLinks are the keys of the links results are about; links holds
+	// them, read in one pass over the snapshot's links when first needed
+	// (a large tenant's links are spooled: one pass per plan would read a
+	// million links a thousand times).
+	wantLinks map[string]bool
+	links     map[string]tenant.Link
+	linksErr  error
+}
+
+// link returns the snapshot's link with this key, or nil.
+func (c *planCtx) link(key string) (*tenant.Link, error) {
+	if c.links == nil {
+		c.links = map[string]tenant.Link{}
+		c.linksErr = c.s.EachLink(func(x *tenant.Link) error {
+			if k := x.Key(); c.wantLinks[k] {
+				c.links[k] = *x // the spool reuses x
+			}
+			return nil
+		})
+	}
+	if c.linksErr != nil {
+		return nil, c.linksErr
+	}
+	if l, ok := c.links[key]; ok {
+		return &l, nil
+	}
+	return nil, nil
 }
 
 // Build plans a fix for every failed result of a fixable rule whose
@@ -149,7 +175,12 @@ type planCtx struct {
 // applied; one that would make anything worse comes back with Blocked set.
 func Build(s *tenant.Snapshot, b *baselines.Baseline, results []tenant.Result) (plans []Plan, skipped map[string]string) {
 	skipped = map[string]string{}
-	c := &planCtx{s: s, b: b}
+	c := &planCtx{s: s, b: b, wantLinks: map[string]bool{}}
+	for i := range results {
+		if results[i].Section == tenant.SectionLinks {
+			c.wantLinks[results[i].ObjectKey] = true
+		}
+	}
 	sf := &safety{s: s, b: b}
 	for i := range results {
 		r := &results[i]
@@ -561,17 +592,8 @@ func planSite(c *planCtx, r *tenant.Result) ([]Op, error) {
 // linkOf finds a result's link in the snapshot with the scope exclusions
 // match against (its site and the site's label).
 func linkOf(c *planCtx, r *tenant.Result) (*tenant.Link, Scope, error) {
-	var l *tenant.Link
-	errFound := errors.New("found")
-	err := c.s.EachLink(func(x *tenant.Link) error {
-		if x.Key() == r.ObjectKey {
-			found := *x // the spool reuses x
-			l = &found
-			return errFound
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errFound) {
+	l, err := c.link(r.ObjectKey)
+	if err != nil {
 		return nil, Scope{}, fmt.Errorf("link %s: %w", r.ObjectKey, err)
 	}
 	if l == nil {
