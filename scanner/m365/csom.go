@@ -46,16 +46,26 @@ func csomErrorInfo(body []byte) (*csomErrorInfoT, error) {
 	return head.ErrorInfo, nil
 }
 
-// ProcessQuery posts a CSOM request and returns the answer's elements
-// (header first). A non-null ErrorInfo is an error.
+// ProcessQuery posts a CSOM request that only reads and returns the
+// answer's elements (header first). A non-null ErrorInfo is an error.
 func (c *Client) ProcessQuery(ctx context.Context, body string) ([]json.RawMessage, error) {
+	return c.processQuery(ctx, body, true)
+}
+
+// processWrite posts a CSOM request that changes something: it is not
+// retried after a 5xx.
+func (c *Client) processWrite(ctx context.Context, body string) ([]json.RawMessage, error) {
+	return c.processQuery(ctx, body, false)
+}
+
+func (c *Client) processQuery(ctx context.Context, body string, readOnly bool) ([]json.RawMessage, error) {
 	u := strings.TrimRight(c.o.Endpoints.SharePointAdmin, "/") + csomPath
 	name := endpointName(http.MethodPost, u)
 	h := http.Header{
 		"Content-Type": {"text/xml"},
 		"Accept":       {"application/json;odata=verbose"},
 	}
-	resp, err := c.send(ctx, request{aud: AudienceSharePoint, method: http.MethodPost, url: u, body: []byte(body), header: h})
+	resp, err := c.send(ctx, request{aud: AudienceSharePoint, method: http.MethodPost, url: u, body: []byte(body), header: h, readOnly: readOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +108,8 @@ func csomObject(endpoint string, arr []json.RawMessage, objType string) (json.Ra
 var (
 	csomElementSchema = newSchema("element")
 	csomObjectType    = csomElementSchema.str("_ObjectType_")
+	// csomObjectIdentity names the object for a later request's Identity path.
+	csomObjectIdentity = csomElementSchema.str("_ObjectIdentity_")
 )
 
 // csomRequest assembles a Request document.
@@ -145,13 +157,21 @@ func SitesQueryXML(startIndex string, includeDetail bool, props []string) string
 			fmt.Sprintf(`<Parameter Type="Boolean">%t</Parameter>`, includeDetail)+`</Parameters></Method>`)
 }
 
-// TenantSetPropertyXML sets one Tenant property; typ is the CSOM
-// parameter type ("Int32", "Boolean", "String", "Enum").
-func TenantSetPropertyXML(name, typ, value string) string {
+// TenantSetPropertyXML sets one Tenant property on the object whose
+// _ObjectIdentity_ is identity (as read by TenantIdentityXML); typ is the
+// CSOM parameter type ("Enum", "Int32", "Boolean", "String"). The
+// Identity object path and the Enum type are what SharePoint's own
+// clients send (SharePoint Online Management Shell, PnP Core, CIPP); a
+// Constructor path names a new Tenant object, not the one read.
+func TenantSetPropertyXML(identity, name, typ, value string) string {
 	return csomRequest(
 		`<SetProperty Id="2" ObjectPathId="1" Name="`+xmlEscape(name)+`"><Parameter Type="`+xmlEscape(typ)+`">`+xmlEscape(value)+`</Parameter></SetProperty>`,
-		`<Constructor Id="1" TypeId="`+TenantTypeID+`"/>`)
+		`<Identity Id="1" Name="`+xmlEscape(identity)+`"/>`)
 }
+
+// TenantIdentityXML asks for the Tenant object with no property but its
+// _ObjectIdentity_, which every answer carries.
+func TenantIdentityXML() string { return TenantQueryXML(nil) }
 
 // SiteSetPropertyXML sets one property of the site at siteURL and commits
 // it with Update.

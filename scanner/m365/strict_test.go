@@ -31,7 +31,7 @@ var strictBase = map[string]string{
 		"DefaultSharingLinkType":2,"DefaultLinkPermission":2,"RequireAnonymousLinksExpireInDays":30,"FileAnonymousLinkType":1,
 		"FolderAnonymousLinkType":1,"PreventExternalUsersFromResharing":true,"RequireAcceptingAccountMatchInvitedAccount":true,
 		"ExternalUserExpirationRequired":true,"ExternalUserExpireInDays":60,"EmailAttestationRequired":true,"EmailAttestationReAuthDays":30}`,
-	"csom answer element": `{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Other"}`,
+	"csom answer element": `{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Other","_ObjectIdentity_":"1dfc0ca0-306e-3000-7e8f-6ef60fbb1e9c|908bed80-a04a-4433-b4a0-883d9847d110:6492ece7-7f5d-4499-8130-50e761e25bd9\nOther"}`,
 	"getAllSites": `{"id":"fabrikam.sharepoint.com,7b1c2d3e-0000-4000-8000-000000000099,5c4f1229-7f9d-5ccd-8fed-e9fd69c34399",
 		"webUrl":"https://fabrikam.sharepoint.com/sites/Strict","displayName":"Strict","name":"Strict",
 		"sharepointIds":{"siteId":"7b1c2d3e-0000-4000-8000-000000000099"}}`,

@@ -44,16 +44,16 @@ var spGraphFields = map[string]string{
 // spCSOMField is a Tenant property that only CSOM exposes.
 type spCSOMField struct {
 	prop string
-	typ  string // Int32 or Boolean
+	typ  string // Enum, Int32 or Boolean: the property's declared type
 	enum func(string) (int64, bool)
 }
 
 var spCSOMFields = map[string]spCSOMField{
-	"oneDriveSharingCapability":  {"ODBSharingCapability", "Int32", reverse(csomSharingCapability)},
-	"defaultLinkScope":           {"DefaultSharingLinkType", "Int32", reverse(csomDefaultLinkScope)},
-	"defaultLinkPermission":      {"DefaultLinkPermission", "Int32", reverse(csomLinkPermission)},
-	"fileAnyoneLinkType":         {"FileAnonymousLinkType", "Int32", reverse(csomLinkPermission)},
-	"folderAnyoneLinkType":       {"FolderAnonymousLinkType", "Int32", reverse(csomLinkPermission)},
+	"oneDriveSharingCapability":  {"ODBSharingCapability", "Enum", reverse(csomSharingCapability)},
+	"defaultLinkScope":           {"DefaultSharingLinkType", "Enum", reverse(csomDefaultLinkScope)},
+	"defaultLinkPermission":      {"DefaultLinkPermission", "Enum", reverse(csomLinkPermission)},
+	"fileAnyoneLinkType":         {"FileAnonymousLinkType", "Enum", reverse(csomLinkPermission)},
+	"folderAnyoneLinkType":       {"FolderAnonymousLinkType", "Enum", reverse(csomLinkPermission)},
 	"anyoneLinkExpirationDays":   {"RequireAnonymousLinksExpireInDays", "Int32", nil},
 	"guestExpirationRequired":    {"ExternalUserExpirationRequired", "Boolean", nil},
 	"guestExpirationDays":        {"ExternalUserExpireInDays", "Int32", nil},
@@ -127,10 +127,39 @@ func (c *Client) SetSharePointSetting(ctx context.Context, field string, value j
 		}
 		text = strconv.FormatInt(n, 10)
 	}
-	if _, err := c.ProcessQuery(ctx, TenantSetPropertyXML(f.prop, f.typ, text)); err != nil {
+	id, err := c.tenantIdentity(ctx)
+	if err != nil {
+		return fmt.Errorf("set sharepoint %s: %w", field, err)
+	}
+	if _, err := c.processWrite(ctx, TenantSetPropertyXML(id, f.prop, f.typ, text)); err != nil {
 		return fmt.Errorf("set sharepoint %s: %w", field, err)
 	}
 	return nil
+}
+
+// tenantIdentity reads the Tenant object's _ObjectIdentity_, the path
+// SetProperty names it by.
+func (c *Client) tenantIdentity(ctx context.Context) (string, error) {
+	arr, err := c.ProcessQuery(ctx, TenantIdentityXML())
+	if err != nil {
+		return "", err
+	}
+	obj, err := csomObject(epCSOMTenant, arr, csomTenantType)
+	if err != nil {
+		return "", err
+	}
+	var r reader
+	if !r.item(epCSOMTenant, csomElementSchema, obj, 0) {
+		return "", shapeError(r.err())
+	}
+	id := r.str(csomObjectIdentity)
+	if err := r.err(); err != nil {
+		return "", shapeError(err)
+	}
+	if id == "" {
+		return "", fmt.Errorf("%s: Tenant object without _ObjectIdentity_", epCSOMTenant)
+	}
+	return id, nil
 }
 
 // siteByURLXML reads the properties of one site.
@@ -172,7 +201,7 @@ func (c *Client) SetSiteSharing(ctx context.Context, siteURL string, level tenan
 	if !ok {
 		return fmt.Errorf("set site sharing %s: level %q has no CSOM equivalent", siteURL, level)
 	}
-	if _, err := c.ProcessQuery(ctx, SiteSetPropertyXML(siteURL, "SharingCapability", "Enum", strconv.FormatInt(n, 10))); err != nil {
+	if _, err := c.processWrite(ctx, SiteSetPropertyXML(siteURL, "SharingCapability", "Enum", strconv.FormatInt(n, 10))); err != nil {
 		return fmt.Errorf("set site sharing %s: %w", siteURL, err)
 	}
 	return nil

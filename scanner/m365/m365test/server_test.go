@@ -148,8 +148,7 @@ func TestWritesAreSeenByRescan(t *testing.T) {
 	}
 	must("patch sharepoint settings", c.GraphWrite(ctx, http.MethodPatch, m365.V1, "/admin/sharepoint/settings",
 		map[string]any{"sharingCapability": "existingExternalUserSharingOnly", "isResharingByExternalUsersEnabled": false}, nil))
-	_, err = c.ProcessQuery(ctx, m365.TenantSetPropertyXML("DefaultSharingLinkType", "Int32", "1"))
-	must("csom tenant", err)
+	must("csom tenant", c.SetSharePointSetting(ctx, "defaultLinkScope", json.RawMessage(`"users"`)))
 	_, err = c.ProcessQuery(ctx, m365.SiteSetPropertyXML(site.URL, "SharingCapability", "Enum", "0"))
 	must("csom site", err)
 	must("delete permission", c.GraphWrite(ctx, http.MethodDelete, m365.V1, "/drives/"+link.DriveID+"/items/"+link.ItemID+"/permissions/"+link.PermissionID, nil, nil))
