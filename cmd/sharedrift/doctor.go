@@ -98,6 +98,9 @@ func printDoctor(w io.Writer, rep *m365.DoctorReport) {
 		} else if !t.Expires.IsZero() {
 			status = "ok, expires " + t.Expires.Format("2006-01-02 15:04Z")
 		}
+		if t.OK && t.Credential != "" {
+			status += ", " + t.Credential
+		}
 		roles := strings.Join(t.Roles, ", ")
 		if len(t.DirectoryRoles) > 0 {
 			roles += " [" + strings.Join(t.DirectoryRoles, ", ") + "]"

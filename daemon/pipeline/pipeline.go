@@ -124,6 +124,9 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 		return tg, nil
 	}
 	tc := LiveConfig(t)
+	for _, w := range tc.Warnings("tenants." + t.Name + ".credentials.method: client_secret") {
+		p.log.Warn(w, slog.String("tenant", t.Name))
+	}
 	cred, err := tc.Credential()
 	if err != nil {
 		return nil, fmt.Errorf("tenants.%s.credentials: tenant %q: %w", t.Name, t.Name, err)

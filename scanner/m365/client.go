@@ -314,6 +314,11 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			return out, nil
 		}
 		apiErr := decodeError(name, resp.StatusCode, body)
+		if resp.StatusCode == http.StatusUnauthorized && strings.Contains(apiErr.Message, "Unsupported app only token") {
+			// Refreshing cannot help: the credential kind is wrong.
+			apiErr.Message = SecretTokenFix
+			return nil, apiErr
+		}
 		if resp.StatusCode == http.StatusUnauthorized && !refreshed {
 			// An expired token is refreshed once; a second 401 is final.
 			if inv, ok := c.o.Tokens.(invalidator); ok {

@@ -61,6 +61,9 @@ func (c *Client) processWrite(ctx context.Context, body string) ([]json.RawMessa
 func (c *Client) processQuery(ctx context.Context, body string, readOnly bool) ([]json.RawMessage, error) {
 	u := strings.TrimRight(c.o.Endpoints.SharePointAdmin, "/") + csomPath
 	name := endpointName(http.MethodPost, u)
+	if err := c.sharePointCredential(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	h := http.Header{
 		"Content-Type": {"text/xml"},
 		"Accept":       {"application/json;odata=verbose"},
@@ -81,6 +84,20 @@ func (c *Client) processQuery(ctx context.Context, body string, readOnly bool) (
 		return nil, &APIError{Endpoint: name, Status: resp.status, Code: info.ErrorTypeName, Message: info.ErrorMessage}
 	}
 	return arr, nil
+}
+
+// sharePointCredential refuses, before anything is sent, a SharePoint
+// token the service would refuse: one obtained with a client secret. A
+// token that does not say how it was obtained is sent.
+func (c *Client) sharePointCredential(ctx context.Context) error {
+	tok, err := c.o.Tokens.Token(ctx, c.o.Endpoints.Scope(AudienceSharePoint))
+	if err != nil {
+		return nil // send reports it
+	}
+	if cl, err := decodeClaims(tok); err == nil && cl.credential() == CredentialSecret {
+		return ErrSecretToken
+	}
+	return nil
 }
 
 // csomObject returns the element whose _ObjectType_ is objType. An
