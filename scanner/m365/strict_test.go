@@ -207,6 +207,9 @@ func fieldError(t *testing.T, err error) *m365.FieldError {
 // the fields a parser cannot do without).
 func TestStrictFieldsRefuseWrongTypes(t *testing.T) {
 	required := map[string]bool{"getAllSites webUrl": true, "csom sites page _Child_Items_": true}
+	// A settings wrapper whose value is null holds no setting at all: an
+	// error about the whole object, not unknown fields.
+	emptyWhenNull := map[string]bool{"sharepoint settings wrapper value": true}
 	seen := map[string]bool{}
 	for _, p := range m365.StrictParsers() {
 		seen[p.Name] = true
@@ -249,6 +252,10 @@ func TestStrictFieldsRefuseWrongTypes(t *testing.T) {
 				}
 				err := p.Run(withValue(t, base, f.Path, `null`))
 				switch {
+				case emptyWhenNull[p.Name+" "+path]:
+					if err == nil || fieldError(t, err).Field != "" || !strings.Contains(err.Error(), "none of them") {
+						t.Errorf("%s = null: %v, want an error about the whole object", path, err)
+					}
 				case f.Identity || required[p.Name+" "+path]:
 					if err == nil {
 						t.Errorf("%s = null: no error", path)
@@ -784,6 +791,24 @@ func TestSitePropertiesUnavailable(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestEmptySettingsBodyIsNotComplete: a settings answer holding none of the
+// expected properties leaves the sharepoint section partial, the error
+// naming the endpoint; what CSOM gave is kept.
+func TestEmptySettingsBodyIsNotComplete(t *testing.T) {
+	for _, body := range []string{`{}`, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#admin/sharepoint/settings/$entity"}`} {
+		srv, c := fake(t, m365test.Options{})
+		srv.Faults.Add("GET /v1.0/admin/sharepoint/settings", m365test.Fault{Rewrite: func(string, []byte) []byte { return []byte(body) }})
+		snap := collectSection(t, c, m365.SourceOptions{}, tenant.SectionSharePoint)
+		st := snap.Status[tenant.SectionSharePoint]
+		if st.State != tenant.StatePartial || !strings.Contains(st.Error, "GET /v1.0/admin/sharepoint/settings") || !strings.Contains(st.Error, "none of them") {
+			t.Errorf("%s: status %+v, want partial naming the settings endpoint", body, st)
+		}
+		if snap.SharePoint == nil || snap.SharePoint.OneDriveSharingCapability == "" {
+			t.Errorf("%s: CSOM settings lost: %+v", body, snap.SharePoint)
 		}
 	}
 }
