@@ -22,7 +22,7 @@ import (
 //	  contoso:
 //	    tenantId: 9c5f...            # directory (tenant) ID
 //	    sharepointTenant: contoso    # contoso-admin.sharepoint.com
-//	    cloud: global                # global | usgov | china
+//	    cloud: global                # global | usgov | dod | china
 //	    clientId: 6d1e...
 //	    auth:
 //	      method: certificate        # certificate | secret | workload | managed

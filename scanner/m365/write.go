@@ -306,6 +306,9 @@ type b2bPolicy struct {
 }
 
 func (c *Client) readB2BPolicy(ctx context.Context) (*b2bPolicy, []json.RawMessage, error) {
+	if ep := c.o.Endpoints; !ep.Supported(epB2BPolicies) {
+		return nil, nil, fmt.Errorf("read b2b management policy: %w", ep.NotSupportedError(epB2BPolicies))
+	}
 	var items []json.RawMessage
 	if _, err := c.GraphPages(ctx, Beta, "/policies/b2bManagementPolicies", nil, func(p []json.RawMessage) error {
 		items = append(items, p...)
