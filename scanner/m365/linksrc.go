@@ -19,6 +19,10 @@ const (
 	tokenDrivePrefix = "links/drive/" // + drive id: the drive's delta link
 )
 
+// errUnresolvedSites says sites the sites delta reported could not be
+// resolved to their URL: the inventory is then listed in full.
+var errUnresolvedSites = errors.New("sites delta: sites without webUrl could not be resolved")
+
 // driveRef is one drive of the inventory the links section keeps between
 // scans, so that an unchanged tenant is not asked for its drives again.
 type driveRef struct {
@@ -180,7 +184,7 @@ func (src linksSource) inventory(ctx context.Context, inv []driveRef, sitesLink 
 		if err == nil {
 			return out, link, nil
 		}
-		if !IsStatus(err, http.StatusGone) {
+		if !IsStatus(err, http.StatusGone) && !errors.Is(err, errUnresolvedSites) {
 			return nil, "", err
 		}
 	}
@@ -275,6 +279,16 @@ func (src linksSource) applySiteChanges(ctx context.Context, inv []driveRef, lin
 	}
 	if len(changed) == 0 {
 		return inv, newLink, bad.err()
+	}
+	// Sparse delta items get their URL from the inventory or a read; when
+	// a site cannot be resolved every site is listed again instead.
+	known := map[string]graphSite{}
+	for _, d := range inv {
+		known[d.SiteID] = graphSite{ID: d.SiteID, FullID: d.SiteFullID, URL: d.SiteURL}
+	}
+	added, err = src.c.resolveSites(ctx, added, known)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", errUnresolvedSites, err)
 	}
 	out := make([]driveRef, 0, len(inv))
 	for _, d := range inv {
