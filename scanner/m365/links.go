@@ -58,7 +58,6 @@ var (
 	pmHasPassword     = permissionSchema.boolean("hasPassword")
 	pmGrantedTo       = permissionSchema.object("grantedToV2", identitySetSchema)
 	pmGrantedToIDs    = permissionSchema.objects("grantedToIdentitiesV2", identitySetSchema)
-	pmInheritedFrom   = permissionSchema.facet("inheritedFrom")
 )
 
 const (
@@ -143,10 +142,12 @@ func parseDriveItems(ep string, items []json.RawMessage) ([]DriveItem, error) {
 var trueStrings = []string{"True", "true"}
 
 // ParsePermissions turns an item's permissions into sharing links; grants
-// that are not links, and permissions inherited from a parent (reported on
-// the parent), are skipped. Permissions that cannot be read, links or
-// not, are left out and reported as FieldErrors: a "link" of the wrong
-// type must never pass for a grant that is not a link.
+// that are not links are skipped. Links a folder passes down to an item
+// are returned too: SharePoint never marks them (no inheritedFrom), so
+// dedupeLinks keeps one per permission id and drive. Permissions that
+// cannot be read, links or not, are left out and reported as
+// FieldErrors: a "link" of the wrong type must never pass for a grant
+// that is not a link.
 func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link, error) {
 	var out []tenant.Link
 	var bad FieldErrors
@@ -177,16 +178,51 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 			bad.add(r.first())
 			continue
 		}
-		if r.has(pmInheritedFrom) {
-			// Read all the same, so that a malformed one is an error.
-			continue
-		}
 		if out == nil {
 			out = make([]tenant.Link, 0, len(items)-i)
 		}
 		out = append(out, l)
 	}
 	return out, bad.err()
+}
+
+// dedupeLinks keeps one link per permission id of a drive. SharePoint
+// lists a folder's sharing link again on every item below it that has
+// permissions of its own (a link is one permission, with one id, however
+// many items show it) and never says where it comes from, so the link is
+// kept on the item highest in the tree: an ancestor's path, else the
+// shorter path, else the smaller item id.
+func dedupeLinks(links []tenant.Link) []tenant.Link {
+	best := make(map[string]int, len(links))
+	for i := range links {
+		k := links[i].DriveID + "\x00" + links[i].PermissionID
+		if j, ok := best[k]; !ok || higherLink(&links[i], &links[j]) {
+			best[k] = i
+		}
+	}
+	if len(best) == len(links) {
+		return links
+	}
+	out := links[:0:0]
+	for i := range links {
+		if best[links[i].DriveID+"\x00"+links[i].PermissionID] == i {
+			out = append(out, links[i])
+		}
+	}
+	return out
+}
+
+// higherLink reports whether a sits higher in the drive's tree than b.
+func higherLink(a, b *tenant.Link) bool {
+	switch {
+	case strings.HasPrefix(b.ItemPath, strings.TrimRight(a.ItemPath, "/")+"/"):
+		return true
+	case strings.HasPrefix(a.ItemPath, strings.TrimRight(b.ItemPath, "/")+"/"):
+		return false
+	case len(a.ItemPath) != len(b.ItemPath):
+		return len(a.ItemPath) < len(b.ItemPath)
+	}
+	return a.ItemID < b.ItemID
 }
 
 // grantees lists who a "users" link was given to, by e-mail when known.
