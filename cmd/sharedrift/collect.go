@@ -139,7 +139,7 @@ func (l *liveSource) client(log *slog.Logger) (*m365.Client, m365.TenantConfig, 
 		return l.fixtureClient(fixture, log)
 	}
 	for _, w := range tc.Warnings(l.config + ": tenant " + l.tenant + " credentials") {
-		log.Warn(w)
+		log.Warn("configuration cannot work", slog.String("problem", w))
 	}
 	cred, err := tc.Credential()
 	if err != nil {

@@ -125,7 +125,7 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 	}
 	tc := LiveConfig(t)
 	for _, w := range tc.Warnings("tenants." + t.Name + ".credentials.method: client_secret") {
-		p.log.Warn(w, slog.String("tenant", t.Name))
+		p.log.Warn("configuration cannot work", slog.String("tenant", t.Name), slog.String("problem", w))
 	}
 	cred, err := tc.Credential()
 	if err != nil {

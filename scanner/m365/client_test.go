@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -315,4 +316,48 @@ func (s tokenSpy) Token(ctx context.Context, scope string) (string, error) {
 	tok, err := s.inner.Token(ctx, scope)
 	*s.seen = append(*s.seen, tok)
 	return tok, err
+}
+
+// TestTenantWriteXML: a CSOM Tenant write names the object read by its
+// _ObjectIdentity_ (newline escaped in the attribute) and sends enums as
+// Enum, as SharePoint's own clients do; plain integers stay Int32.
+func TestTenantWriteXML(t *testing.T) {
+	tenantBody, err := os.ReadFile(filepath.Join("testdata", "recorded", "csom-tenant", "set-tenant-properties-100-00002.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		if strings.Contains(string(b), "<Query ") {
+			w.Write(tenantBody)
+			return
+		}
+		fmt.Fprint(w, `[{"SchemaVersion":"15.0.0.0","LibraryVersion":"16.0.22001.12005","ErrorInfo":null,"TraceCorrelationId":"x"}]`)
+	}))
+	defer ts.Close()
+	c, err := m365.New(m365.Options{Endpoints: m365.Endpoints{Graph: ts.URL, SharePointAdmin: ts.URL, Exchange: ts.URL}, Tokens: m365.StaticToken("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const identity = `<Identity Id="1" Name="1dfc0ca0-306e-3000-7e8f-6ef60fbb1e9c|908bed80-a04a-4433-b4a0-883d9847d110:6492ece7-7f5d-4499-8130-50e761e25bd9&#xA;Tenant"/>`
+	for _, tt := range []struct{ field, value, set string }{
+		{"defaultLinkScope", `"organization"`, `<SetProperty Id="2" ObjectPathId="1" Name="DefaultSharingLinkType"><Parameter Type="Enum">2</Parameter></SetProperty>`},
+		{"oneDriveSharingCapability", `"disabled"`, `<SetProperty Id="2" ObjectPathId="1" Name="ODBSharingCapability"><Parameter Type="Enum">0</Parameter></SetProperty>`},
+		{"anyoneLinkExpirationDays", `30`, `<SetProperty Id="2" ObjectPathId="1" Name="RequireAnonymousLinksExpireInDays"><Parameter Type="Int32">30</Parameter></SetProperty>`},
+		{"emailAttestationRequired", `true`, `<SetProperty Id="2" ObjectPathId="1" Name="EmailAttestationRequired"><Parameter Type="Boolean">true</Parameter></SetProperty>`},
+	} {
+		bodies = nil
+		if err := c.SetSharePointSetting(context.Background(), tt.field, json.RawMessage(tt.value)); err != nil {
+			t.Fatalf("%s: %v", tt.field, err)
+		}
+		if len(bodies) != 2 {
+			t.Fatalf("%s: %d requests", tt.field, len(bodies))
+		}
+		want := `<Actions>` + tt.set + `</Actions><ObjectPaths>` + identity + `</ObjectPaths></Request>`
+		if !strings.HasSuffix(bodies[1], want) || strings.Contains(bodies[1], "Constructor") {
+			t.Errorf("%s: sent\n%s\nwant it to end with\n%s", tt.field, bodies[1], want)
+		}
+	}
 }

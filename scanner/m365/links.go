@@ -186,45 +186,6 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 	return out, bad.err()
 }
 
-// dedupeLinks keeps one link per permission id of a drive. SharePoint
-// lists a folder's sharing link again on every item below it that has
-// permissions of its own (a link is one permission, with one id, however
-// many items show it) and never says where it comes from, so the link is
-// kept on the item highest in the tree: an ancestor's path, else the
-// shorter path, else the smaller item id.
-func dedupeLinks(links []tenant.Link) []tenant.Link {
-	best := make(map[string]int, len(links))
-	for i := range links {
-		k := links[i].DriveID + "\x00" + links[i].PermissionID
-		if j, ok := best[k]; !ok || higherLink(&links[i], &links[j]) {
-			best[k] = i
-		}
-	}
-	if len(best) == len(links) {
-		return links
-	}
-	out := links[:0:0]
-	for i := range links {
-		if best[links[i].DriveID+"\x00"+links[i].PermissionID] == i {
-			out = append(out, links[i])
-		}
-	}
-	return out
-}
-
-// higherLink reports whether a sits higher in the drive's tree than b.
-func higherLink(a, b *tenant.Link) bool {
-	switch {
-	case strings.HasPrefix(b.ItemPath, strings.TrimRight(a.ItemPath, "/")+"/"):
-		return true
-	case strings.HasPrefix(a.ItemPath, strings.TrimRight(b.ItemPath, "/")+"/"):
-		return false
-	case len(a.ItemPath) != len(b.ItemPath):
-		return len(a.ItemPath) < len(b.ItemPath)
-	}
-	return a.ItemID < b.ItemID
-}
-
 // grantees lists who a "users" link was given to, by e-mail when known.
 func grantees(r *reader) []string {
 	var out []string

@@ -3,7 +3,9 @@ package m365
 // This file is the one place for response shapes and value mappings that
 // Microsoft does not document, or documents inconsistently. Each entry says
 // what is assumed; a recording from a real tenant that disagrees should be
-// fixed here (and in the fixture tenants), nowhere else.
+// fixed here (and in the fixture tenants), nowhere else. Host names are the
+// exception: they stay in cloud.go's table, which marks the unconfirmed
+// ones (DoD's SharePoint suffix and Exchange host).
 
 import (
 	"encoding/json"
@@ -253,4 +255,45 @@ func lowerAll(in []string) []string {
 		out = append(out, strings.ToLower(strings.TrimSpace(s)))
 	}
 	return out
+}
+
+// dedupeLinks keeps one link per permission id of a drive. SharePoint
+// lists a folder's sharing link again on every item below it that has
+// permissions of its own, and never says where it comes from (no
+// inheritedFrom, per Microsoft's permission resource and every recording).
+// Unconfirmed: that the copies carry the folder's permission id (a link is
+// one sharing-link group, whatever item lists it); the recordings hold no
+// folder and child pair. The link is kept on the item highest in the tree:
+// an ancestor's path, else the shorter path, else the smaller item id.
+func dedupeLinks(links []tenant.Link) []tenant.Link {
+	best := make(map[string]int, len(links))
+	for i := range links {
+		k := links[i].DriveID + "\x00" + links[i].PermissionID
+		if j, ok := best[k]; !ok || higherLink(&links[i], &links[j]) {
+			best[k] = i
+		}
+	}
+	if len(best) == len(links) {
+		return links
+	}
+	out := links[:0:0]
+	for i := range links {
+		if best[links[i].DriveID+"\x00"+links[i].PermissionID] == i {
+			out = append(out, links[i])
+		}
+	}
+	return out
+}
+
+// higherLink reports whether a sits higher in the drive's tree than b.
+func higherLink(a, b *tenant.Link) bool {
+	switch {
+	case strings.HasPrefix(b.ItemPath, strings.TrimRight(a.ItemPath, "/")+"/"):
+		return true
+	case strings.HasPrefix(a.ItemPath, strings.TrimRight(b.ItemPath, "/")+"/"):
+		return false
+	case len(a.ItemPath) != len(b.ItemPath):
+		return len(a.ItemPath) < len(b.ItemPath)
+	}
+	return a.ItemID < b.ItemID
 }
