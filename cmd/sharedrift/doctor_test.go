@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +64,27 @@ func TestDoctorClientSecretTenant(t *testing.T) {
 				t.Errorf("appidacr %s: %s line %q, want unusable=%v", tt.acr, f[0], line, want)
 			}
 		}
+	}
+}
+
+// TestDoctorProbe: doctor --probe on the fixture prints every endpoint it
+// read and a verdict per assumption, and writes a redacted probe file.
+func TestDoctorProbe(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "probe.json")
+	stdout, stderr, code := cli(t, "doctor", "--fixture", fabrikamFixture, "--probe", "--probe-file", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	for _, want := range []string{"ENDPOINT", "GET /v1.0/drives/{drive-id}/items/{item-id}/permissions", "ASSUMPTION", "settings-bare", "confirmed", "not seen", "redacted probe written to " + file} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(string(b)), "fabrikam") || !strings.Contains(string(b), `"assumptions"`) {
+		t.Errorf("probe file not redacted or incomplete:\n%.1500s", b)
 	}
 }

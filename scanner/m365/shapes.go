@@ -297,3 +297,106 @@ func higherLink(a, b *tenant.Link) bool {
 	}
 	return a.ItemID < b.ItemID
 }
+
+// Assumption is one unconfirmed fact about Microsoft's answers the
+// collector relies on, with how a probe of a real tenant tells whether it
+// holds. Every "Unconfirmed" above has an entry here.
+type Assumption struct {
+	ID    string
+	Text  string
+	Check func(answers map[string]*ProbeAnswer) Verdict
+}
+
+// Assumptions lists every unconfirmed assumption, checked by Probe.
+var Assumptions = []Assumption{
+	{ID: "settings-bare", Text: "GET /admin/sharepoint/settings answers the settings object itself, not wrapped in \"value\"",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epSharePointSettings]
+			if _, ok := rawField(a, "sharingCapability"); ok {
+				return seen(true, "sharingCapability at the top level")
+			}
+			if v, ok := rawField(a, "value"); ok {
+				return seen(false, "settings wrapped in value ("+jsonKind(decodeAny(v))+")")
+			}
+			return notSeen("%s", answerNote(a, epSharePointSettings))
+		}},
+	{ID: "csom-domain-list-spaces", Text: "CSOM SharingAllowedDomainList and SharingBlockedDomainList separate domains with spaces",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epCSOMTenant]
+			for _, k := range []string{"SharingAllowedDomainList", "SharingBlockedDomainList"} {
+				v, ok := rawField(a, k)
+				if !ok {
+					continue
+				}
+				var s string
+				if json.Unmarshal(v, &s) != nil {
+					return seen(false, k+" is "+jsonKind(decodeAny(v))+", not a string")
+				}
+				switch {
+				case strings.ContainsAny(s, ",;"):
+					return seen(false, k+" separates domains with commas or semicolons")
+				case strings.Contains(strings.TrimSpace(s), " "):
+					return seen(true, k+" holds several domains separated by spaces")
+				}
+			}
+			return notSeen("no CSOM domain list with two or more domains (%s)", answerNote(a, epCSOMTenant))
+		}},
+	{ID: "csom-next-start-index", Text: "NextStartIndexFromSharePoint is an opaque string (or null on the last page)",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epCSOMSites]
+			if a == nil || len(a.body) == 0 {
+				return notSeen("%s", answerNote(a, epCSOMSites))
+			}
+			v, ok := rawField(a, "NextStartIndexFromSharePoint")
+			if !ok {
+				if t := a.Properties["NextStartIndexFromSharePoint"]; t == "null" {
+					return notSeen("null: one page only")
+				}
+				return seen(false, "no NextStartIndexFromSharePoint property")
+			}
+			return seen(jsonKind(decodeAny(v)) == "string", "NextStartIndexFromSharePoint is "+jsonKind(decodeAny(v)))
+		}},
+	{ID: "b2b-definition-keys", Text: "a b2bManagementPolicy definition is JSON holding B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epB2BPolicies]
+			v, ok := rawField(a, "definition")
+			if !ok {
+				return notSeen("%s", answerNote(a, epB2BPolicies))
+			}
+			var defs []string
+			if json.Unmarshal(v, &defs) != nil || len(defs) == 0 {
+				return seen(false, "definition is "+jsonKind(decodeAny(v))+", not an array of strings")
+			}
+			d, err := decodeB2BDefinition(defs[0])
+			switch {
+			case err != nil:
+				return seen(false, "definition[0] is not JSON: "+err.Error())
+			case d.Policy == nil:
+				return seen(false, "definition[0] has no B2BManagementPolicy")
+			case d.Policy.Invitations == nil:
+				return notSeen("no invitation domain policy configured")
+			}
+			return seen(true, "B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy present")
+		}},
+	{ID: "link-permission-fields", Text: "every sharing link permission carries hasPassword and link.preventsDownload, and never inheritedFrom",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epPermissions]
+			if a == nil || len(a.body) == 0 {
+				return notSeen("%s", answerNote(a, epPermissions))
+			}
+			if _, ok := a.Properties["link"]; !ok {
+				return notSeen("the first permission read is not a link")
+			}
+			if _, ok := a.Properties["inheritedFrom"]; ok {
+				return seen(false, "inheritedFrom present")
+			}
+			_, hp := a.Properties["hasPassword"]
+			return seen(hp, fmt.Sprintf("properties %v", a.SortedProperties()))
+		}},
+}
+
+func decodeAny(b []byte) any {
+	var v any
+	_ = json.Unmarshal(b, &v)
+	return v
+}
