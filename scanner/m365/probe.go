@@ -116,9 +116,9 @@ func Probe(ctx context.Context, c *Client) ProbeReport {
 }
 
 type prober struct {
-	c          *Client
-	answers    []ProbeAnswer
-	byEP       map[string]*ProbeAnswer
+	c       *Client
+	answers []ProbeAnswer
+	byEP    map[string]*ProbeAnswer
 	// page keeps each endpoint's last page of items, to pick the next
 	// request from.
 	page map[string][]json.RawMessage
