@@ -133,6 +133,9 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 		return tg, nil
 	}
 	tc := LiveConfig(t)
+	for _, w := range tc.Warnings("tenants." + t.Name + ".credentials.method: client_secret") {
+		p.log.Warn("configuration cannot work", slog.String("tenant", t.Name), slog.String("problem", w))
+	}
 	cred, err := tc.Credential()
 	if err != nil {
 		return nil, fmt.Errorf("tenants.%s.credentials: tenant %q: %w", t.Name, t.Name, err)

@@ -43,6 +43,24 @@ func setenv(t *testing.T) {
 	}
 }
 
+// TestExamplesUseNoClientSecret: every shipped example reads SharePoint,
+// which refuses app-only tokens obtained with a client secret.
+func TestExamplesUseNoClientSecret(t *testing.T) {
+	paths, _ := filepath.Glob("config/*.yaml")
+	paths = append(paths, filepath.Join("helm", "sharedrift", "values.yaml"), "docker-compose.yaml")
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if l := strings.TrimSpace(line); !strings.HasPrefix(l, "#") && strings.Contains(l, "client_secret") {
+				t.Errorf("%s:%d: %s", p, i+1, l)
+			}
+		}
+	}
+}
+
 func TestExampleConfigsLoad(t *testing.T) {
 	setenv(t)
 	paths, _ := filepath.Glob("config/*.yaml")
@@ -272,7 +290,7 @@ func TestHelmChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := append([]string{"SHAREDRIFT_HTTP__LISTEN=0.0.0.0:8080"}, secretsEnv...)
-	cfg, err := config.Load(config.Options{File: p, Env: env, RequireTenants: true})
+	cfg, err := config.Load(config.Options{File: p, Env: env, ReadFile: fakeFiles, RequireTenants: true})
 	if err != nil {
 		t.Fatalf("chart config does not load: %v\n%s", err, cm)
 	}

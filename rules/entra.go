@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/sharedrift/sharedrift/baselines"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -95,7 +96,11 @@ func invitations(r *builtin, e *env, emit func(tenant.Result), expected string) 
 		return nil
 	}
 	if en.Invitations == nil {
-		emit(r.result(tenant.Unknown, tenant.KeyEntraInvitations, "Guest invitation domains", expected, "", "invitation domain policy not collected"))
+		msg := "invitation domain policy not collected"
+		if slices.Contains(en.NotInCloud, "invitations") {
+			msg = "invitation domain policy: not supported in this cloud"
+		}
+		emit(r.result(tenant.Unknown, tenant.KeyEntraInvitations, "Guest invitation domains", expected, "", msg))
 		return nil
 	}
 	return en.Invitations

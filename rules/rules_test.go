@@ -855,3 +855,26 @@ func TestEvaluateRulesCustom(t *testing.T) {
 		t.Errorf("counts %+v, want %d passes and %d failures", c, passes, fails)
 	}
 }
+
+// TestInvitationsNotInCloud: where the cloud offers no invitation domain
+// policy, every rule over it is unknown and says why.
+func TestInvitationsNotInCloud(t *testing.T) {
+	s := fixture(t, "")
+	s.Entra.Invitations, s.Entra.NotInCloud = nil, []string{"invitations"}
+	b := loadBaseline(t, "recommended")
+	n := 0
+	for _, r := range rules.Builtin() {
+		r.Evaluate(s, b, func(res tenant.Result) {
+			if res.ObjectKey != tenant.KeyEntraInvitations {
+				return
+			}
+			n++
+			if res.Outcome != tenant.Unknown || !strings.Contains(res.Message, "not supported in this cloud") {
+				t.Errorf("%s: %s %q", res.RuleID, res.Outcome, res.Message)
+			}
+		})
+	}
+	if n < 3 {
+		t.Errorf("%d results over the invitation list", n)
+	}
+}

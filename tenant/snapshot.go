@@ -197,6 +197,10 @@ type EntraSettings struct {
 	// collected, Mode "none" when no list is configured.
 	Invitations        *DomainList         `json:"invitations,omitempty"`
 	CrossTenantDefault *CrossTenantDefault `json:"crossTenantDefault,omitempty"`
+	// NotInCloud names the settings the tenant's cloud does not offer
+	// (e.g. "invitations" outside the global cloud): they stay nil and
+	// rules over them are unknown, saying why.
+	NotInCloud []string `json:"notInCloud,omitempty"`
 }
 
 // GuestAccess derives the guest directory access level.

@@ -138,6 +138,9 @@ func (l *liveSource) client(log *slog.Logger) (*m365.Client, m365.TenantConfig, 
 	if fixture != "" {
 		return l.fixtureClient(fixture, log)
 	}
+	for _, w := range tc.Warnings(l.config + ": tenant " + l.tenant + " credentials") {
+		log.Warn("configuration cannot work", slog.String("problem", w))
+	}
 	cred, err := tc.Credential()
 	if err != nil {
 		return nil, tc, fmt.Errorf("tenant %s: %w", l.tenant, err)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -188,5 +190,41 @@ func TestScanFixtureResumesFromStore(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "changes=0") && !strings.Contains(stderr, `"changes":0`) {
 		t.Errorf("unchanged re-scan recorded changes:\n%s", stderr)
+	}
+}
+
+// TestScanFixtureDebugLogsEveryRequest: at debug level a scan prints one
+// line per HTTP request it sent (as many as the scan counted), naming the
+// full URL with its query, and never a bearer token.
+func TestScanFixtureDebugLogsEveryRequest(t *testing.T) {
+	_, stderr, code := cli(t, "scan", "--fixture", fabrikamFixture, "--log-level", "debug", "--format", "json")
+	if code != exitFindings {
+		t.Fatalf("exit %d (%s)", code, stderr)
+	}
+	var lines int
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, `msg="http request"`) {
+			lines++
+			for _, k := range []string{" method=", " url=", " status=", " ru=", " duration=", " retry="} {
+				if !strings.Contains(l, k) {
+					t.Errorf("request line lacks %q: %s", k, l)
+				}
+			}
+		}
+	}
+	m := regexp.MustCompile(`msg="tenant collected" .*calls=(\d+)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no tenant summary:\n%s", stderr)
+	}
+	if want, _ := strconv.Atoi(m[1]); lines != want || lines == 0 {
+		t.Errorf("%d request lines, the scan sent %d requests", lines, want)
+	}
+	for _, want := range []string{"/v1.0/sites/getAllSites?$select=", "/_vti_bin/client.svc/ProcessQuery status=200 ru=", "/v1.0/$batch", "/root/delta?", "/InvokeCommand?$select="} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("no request line with %q", want)
+		}
+	}
+	if strings.Contains(stderr, "Bearer") || strings.Contains(stderr, "eyJ") {
+		t.Errorf("a token appears in the log:\n%s", stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -14,9 +15,11 @@ import (
 )
 
 type doctorOptions struct {
-	live    liveSource
-	fixture string
-	format  string
+	live      liveSource
+	fixture   string
+	format    string
+	probe     bool
+	probeFile string
 }
 
 func newDoctorCmd() *cobra.Command {
@@ -30,8 +33,16 @@ token carries, and prints which sections can be read and which permissions are
 missing, by their exact names. It reads no tenant data. docs/azure-setup.md
 explains how to grant what is missing.
 
-Exit status: 0 when every section can be read, 1 otherwise.`,
+With --probe it also reads every endpoint the collector uses once (read-only: the
+first page or item of each), checks each assumption the collector makes where
+Microsoft's documentation is silent (confirmed, contradicted or not seen, with the
+evidence), and writes a redacted probe file (--probe-file; every name, id and
+other string hashed) to attach to a bug report.
+
+Exit status: 0 when every section can be read (and, with --probe, no assumption
+is contradicted), 1 otherwise.`,
 		Example: `  sharedrift doctor --config sharedrift.yaml --tenant contoso
+  sharedrift doctor --config sharedrift.yaml --tenant contoso --probe --probe-file contoso-probe.json
   sharedrift doctor --fixture testdata/tenants/fabrikam --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDoctor(cmd, o) },
@@ -41,6 +52,8 @@ Exit status: 0 when every section can be read, 1 otherwise.`,
 	f.StringVar(&o.live.tenant, "tenant", "", "the tenant `NAME` in --config")
 	f.StringVar(&o.fixture, "fixture", "", "check a fixture tenant `DIR` instead (its tenant.json roles)")
 	f.StringVar(&o.format, "format", "table", "output format: table or json")
+	f.BoolVar(&o.probe, "probe", false, "also read every endpoint once and check the collector's unconfirmed assumptions")
+	f.StringVar(&o.probeFile, "probe-file", "sharedrift-probe.json", "with --probe: where to write the redacted probe `FILE`")
 	return cmd
 }
 
@@ -50,6 +63,7 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 	}
 	var tokens m365.TokenProvider
 	var ep m365.Endpoints
+	var client *m365.Client
 	switch {
 	case o.fixture != "" && o.live.chosen():
 		return usagef("--fixture and --config/--tenant cannot be combined; choose one")
@@ -61,31 +75,98 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 		defer srv.Close()
 		co := srv.ClientOptions()
 		tokens, ep = co.Tokens, co.Endpoints
+		if o.probe {
+			if client, err = m365.New(co); err != nil {
+				return err
+			}
+		}
 	case o.live.chosen():
 		c, _, err := o.live.client(logger(cmd))
 		if err != nil {
 			return err
 		}
 		defer o.live.close()
-		tokens, ep = o.live.tokens, c.Endpoints()
+		tokens, ep, client = o.live.tokens, c.Endpoints(), c
 	default:
 		return usagef("doctor needs --config FILE --tenant NAME or --fixture DIR")
 	}
 	rep := m365.Doctor(cmd.Context(), tokens, ep)
+	var probe *m365.ProbeReport
+	if o.probe {
+		pr := m365.Probe(cmd.Context(), client)
+		probe = &pr
+		if err := writeProbeFile(o.probeFile, pr); err != nil {
+			return err
+		}
+	}
 	out := cmd.OutOrStdout()
 	if o.format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		v := any(rep)
+		if probe != nil {
+			v = struct {
+				m365.DoctorReport
+				Probe *m365.ProbeReport `json:"probe"`
+			}{rep, probe}
+		}
+		if err := enc.Encode(v); err != nil {
 			return err
 		}
 	} else {
 		printDoctor(out, &rep)
+		if probe != nil {
+			printProbe(out, probe, o.probeFile)
+		}
 	}
-	if !rep.OK() {
+	if !rep.OK() || (probe != nil && contradicted(probe)) {
 		return withExitCode(exitError, nil)
 	}
 	return nil
+}
+
+func contradicted(p *m365.ProbeReport) bool {
+	for _, v := range p.Assumptions {
+		if v.State == m365.Contradicted {
+			return true
+		}
+	}
+	return false
+}
+
+// writeProbeFile writes the redacted probe; it holds hashed values only.
+func writeProbeFile(path string, p m365.ProbeReport) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("probe file: %w", err)
+	}
+	if err := m365.WriteProbe(f, p); err != nil {
+		f.Close()
+		return fmt.Errorf("probe file %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func printProbe(w io.Writer, p *m365.ProbeReport, file string) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENDPOINT\tSTATUS")
+	for _, a := range p.Answers {
+		st := fmt.Sprint(a.Status)
+		if a.Error != "" {
+			st += " " + a.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", a.Endpoint, st)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ASSUMPTION\tSTATE\tEVIDENCE")
+	for _, v := range p.Assumptions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.ID, v.State, v.Evidence)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nredacted probe written to %s (names, ids and other strings hashed)\n", file)
 }
 
 func printDoctor(w io.Writer, rep *m365.DoctorReport) {
@@ -97,6 +178,9 @@ func printDoctor(w io.Writer, rep *m365.DoctorReport) {
 			status = "error: " + t.Error
 		} else if !t.Expires.IsZero() {
 			status = "ok, expires " + t.Expires.Format("2006-01-02 15:04Z")
+		}
+		if t.OK && t.Credential != "" {
+			status += ", " + t.Credential
 		}
 		roles := strings.Join(t.Roles, ", ")
 		if len(t.DirectoryRoles) > 0 {

@@ -187,7 +187,16 @@ type request struct {
 	// sub-requests cost); zero cost means "derive from the request".
 	meter Meter
 	cost  int64
+	// readOnly marks a POST that only reads (a $batch of GETs, a CSOM
+	// query, a Get- cmdlet), so that it may be retried like a GET.
+	readOnly bool
 }
+
+// idempotent reports whether sending r twice does no more than sending it
+// once. A POST that writes is not: a 5xx or a broken connection may come
+// after the service applied it, so it is retried only when the service
+// refused it outright (429).
+func (r request) idempotent() bool { return r.method != http.MethodPost || r.readOnly }
 
 type response struct {
 	status int
@@ -267,6 +276,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 				stats.RU.Add(cost)
 			}
 		}
+		start := time.Now()
 		resp, err := c.http.Do(req)
 		var body []byte
 		if err == nil {
@@ -281,8 +291,12 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 		}
 		if err != nil {
 			done(0, nil)
+			c.logRequest(ctx, r, 0, meter, cost, time.Since(start), attempt)
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", name, ctx.Err())
+			}
+			if !r.idempotent() {
+				return nil, fmt.Errorf("%s: %w (not retried: the write may have been applied)", name, err)
 			}
 			if attempt >= c.o.MaxRetries {
 				return nil, fmt.Errorf("%s: %w (after %d attempts)", name, err, attempt+1)
@@ -295,6 +309,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			continue
 		}
 		done(resp.StatusCode, resp.Header)
+		c.logRequest(ctx, r, resp.StatusCode, meter, cost, time.Since(start), attempt)
 		out := &response{status: resp.StatusCode, header: resp.Header, body: body}
 		if resp.StatusCode < 300 {
 			if c.o.Recorder != nil {
@@ -303,6 +318,11 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			return out, nil
 		}
 		apiErr := decodeError(name, resp.StatusCode, body)
+		if resp.StatusCode == http.StatusUnauthorized && strings.Contains(apiErr.Message, "Unsupported app only token") {
+			// Refreshing cannot help: the credential kind is wrong.
+			apiErr.Message = SecretTokenFix
+			return nil, apiErr
+		}
 		if resp.StatusCode == http.StatusUnauthorized && !refreshed {
 			// An expired token is refreshed once; a second 401 is final.
 			if inv, ok := c.o.Tokens.(invalidator); ok {
@@ -320,7 +340,8 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 				stats.Throttled.Add(1)
 			}
 		}
-		if !retryable(resp.StatusCode) || attempt >= c.o.MaxRetries {
+		if !retryable(resp.StatusCode) || attempt >= c.o.MaxRetries ||
+			(!r.idempotent() && resp.StatusCode != http.StatusTooManyRequests) {
 			if attempt > 0 {
 				apiErr.Message += fmt.Sprintf(" (after %d attempts)", attempt+1)
 			}
@@ -338,6 +359,22 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+}
+
+// logRequest writes one debug line per HTTP request sent: what was
+// asked (method and full URL, query included), what came back, what it
+// cost and how long it took. The Authorization header is never logged.
+func (c *Client) logRequest(ctx context.Context, r request, status int, meter Meter, cost int64, d time.Duration, attempt int) {
+	if !c.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	var ru int64
+	if meter == MeterSharePoint {
+		ru = cost
+	}
+	c.logger.DebugContext(ctx, "http request",
+		slog.String("method", r.method), slog.String("url", r.url), slog.Int("status", status),
+		slog.Int64("ru", ru), slog.Duration("duration", d), slog.Int("retry", attempt))
 }
 
 // backoff is exponential from 1s with jitter, capped at 60s.

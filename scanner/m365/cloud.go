@@ -1,7 +1,9 @@
 package m365
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,7 +22,16 @@ type Cloud struct {
 	SharePointSuffix string
 	// Exchange is the Exchange Online root; it is also the token audience.
 	Exchange string
+	// Unsupported names the endpoints (as in errors: "GET /beta/...")
+	// Microsoft does not offer in this cloud. Their data is reported as
+	// not supported there, and the rest of the section is complete.
+	Unsupported []string
 }
+
+// globalOnly lists what Microsoft documents as available in the global
+// service only: beta b2bManagementPolicies ("National cloud deployments":
+// global service only; https://learn.microsoft.com/graph/api/b2bmanagementpolicy-get?view=graph-rest-beta).
+var globalOnly = []string{epB2BPolicies}
 
 var clouds = map[string]Cloud{
 	"global": {
@@ -30,12 +41,28 @@ var clouds = map[string]Cloud{
 		SharePointSuffix: "sharepoint.com",
 		Exchange:         "https://outlook.office365.com",
 	},
+	// US Government GCC High (L4).
 	"usgov": {
 		Name:             "usgov",
 		Authority:        "https://login.microsoftonline.us/",
 		Graph:            "https://graph.microsoft.us",
 		SharePointSuffix: "sharepoint.us",
 		Exchange:         "https://outlook.office365.us",
+		Unsupported:      globalOnly,
+	},
+	// US Government DoD (L5). Graph and login hosts are Microsoft's
+	// ("Microsoft Graph national cloud deployments",
+	// https://learn.microsoft.com/graph/deployments). Unconfirmed from
+	// Microsoft's pages: the SharePoint suffix (sharepoint-mil.us, what
+	// DoD tenants' sites use) and the Exchange admin API host
+	// (outlook-dod.office365.us, Exchange Online PowerShell's DoD endpoint).
+	"dod": {
+		Name:             "dod",
+		Authority:        "https://login.microsoftonline.us/",
+		Graph:            "https://dod-graph.microsoft.us",
+		SharePointSuffix: "sharepoint-mil.us",
+		Exchange:         "https://outlook-dod.office365.us",
+		Unsupported:      globalOnly,
 	},
 	"china": {
 		Name:             "china",
@@ -43,6 +70,7 @@ var clouds = map[string]Cloud{
 		Graph:            "https://microsoftgraph.chinacloudapi.cn",
 		SharePointSuffix: "sharepoint.cn",
 		Exchange:         "https://partner.outlook.cn",
+		Unsupported:      globalOnly,
 	},
 }
 
@@ -56,10 +84,16 @@ func CloudNames() []string {
 	return names
 }
 
+// cloudAliases are other names the daemon configuration accepts.
+var cloudAliases = map[string]string{"usgovhigh": "usgov"}
+
 // LookupCloud returns the cloud called name; "" means global.
 func LookupCloud(name string) (Cloud, error) {
 	if name == "" {
 		name = "global"
+	}
+	if a, ok := cloudAliases[strings.ToLower(name)]; ok {
+		name = a
 	}
 	c, ok := clouds[strings.ToLower(name)]
 	if !ok {
@@ -79,6 +113,7 @@ func (c Cloud) AzCore() cloud.Configuration {
 func (c Cloud) Endpoints(spTenant string) Endpoints {
 	admin := "https://" + spTenant + "-admin." + c.SharePointSuffix
 	return Endpoints{
+		Cloud: c.Name,
 		Graph: c.Graph, GraphAudience: c.Graph,
 		SharePointAdmin: admin, SharePointAudience: admin,
 		SharePoint: "https://" + spTenant + "." + c.SharePointSuffix, OneDrive: "https://" + spTenant + "-my." + c.SharePointSuffix,
@@ -89,6 +124,8 @@ func (c Cloud) Endpoints(spTenant string) Endpoints {
 // Endpoints are the base URLs the client calls and the token audience of
 // each service. Tests point the URLs at a fake tenant and keep the audiences.
 type Endpoints struct {
+	// Cloud names the cloud ("" is global): what it lacks is not asked.
+	Cloud                               string
 	Graph, GraphAudience                string
 	SharePointAdmin, SharePointAudience string
 	// SharePoint and OneDrive are where requests to the tenant's sites
@@ -97,6 +134,24 @@ type Endpoints struct {
 	SharePoint, OneDrive       string
 	Exchange, ExchangeAudience string
 }
+
+// Supported reports whether the endpoint ep ("GET /beta/...") exists in
+// the endpoints' cloud.
+func (e Endpoints) Supported(ep string) bool {
+	if e.Cloud == "" {
+		return true
+	}
+	c, ok := clouds[e.Cloud]
+	return !ok || !slices.Contains(c.Unsupported, ep)
+}
+
+// NotSupportedError says that ep does not exist in the cloud.
+func (e Endpoints) NotSupportedError(ep string) error {
+	return fmt.Errorf("%s: %w in the %s cloud", ep, ErrNotInCloud, e.Cloud)
+}
+
+// ErrNotInCloud marks an endpoint Microsoft does not offer in a cloud.
+var ErrNotInCloud = errors.New("not supported")
 
 // Audience names one of the three services a token is issued for.
 type Audience string

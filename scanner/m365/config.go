@@ -22,7 +22,7 @@ import (
 //	  contoso:
 //	    tenantId: 9c5f...            # directory (tenant) ID
 //	    sharepointTenant: contoso    # contoso-admin.sharepoint.com
-//	    cloud: global                # global | usgov | china
+//	    cloud: global                # global | usgov | dod | china
 //	    clientId: 6d1e...
 //	    auth:
 //	      method: certificate        # certificate | secret | workload | managed
@@ -169,6 +169,17 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Warnings lists what the configuration at key allows but cannot work:
+// a client secret gets tokens SharePoint refuses, so the sections read
+// through SharePoint (sharepoint, sites) are recorded as failed on every
+// scan, never as read.
+func (t TenantConfig) Warnings(key string) []string {
+	if t.Auth.Method != AuthSecret {
+		return nil
+	}
+	return []string{key + ": a client secret cannot read the sharepoint and sites sections (every scan records them as failed): " + SecretTokenFix}
 }
 
 // Endpoints returns the tenant's service endpoints.

@@ -46,16 +46,29 @@ func csomErrorInfo(body []byte) (*csomErrorInfoT, error) {
 	return head.ErrorInfo, nil
 }
 
-// ProcessQuery posts a CSOM request and returns the answer's elements
-// (header first). A non-null ErrorInfo is an error.
+// ProcessQuery posts a CSOM request that only reads and returns the
+// answer's elements (header first). A non-null ErrorInfo is an error.
 func (c *Client) ProcessQuery(ctx context.Context, body string) ([]json.RawMessage, error) {
+	return c.processQuery(ctx, body, true)
+}
+
+// processWrite posts a CSOM request that changes something: it is not
+// retried after a 5xx.
+func (c *Client) processWrite(ctx context.Context, body string) ([]json.RawMessage, error) {
+	return c.processQuery(ctx, body, false)
+}
+
+func (c *Client) processQuery(ctx context.Context, body string, readOnly bool) ([]json.RawMessage, error) {
 	u := strings.TrimRight(c.o.Endpoints.SharePointAdmin, "/") + csomPath
 	name := endpointName(http.MethodPost, u)
+	if err := c.sharePointCredential(ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	h := http.Header{
 		"Content-Type": {"text/xml"},
 		"Accept":       {"application/json;odata=verbose"},
 	}
-	resp, err := c.send(ctx, request{aud: AudienceSharePoint, method: http.MethodPost, url: u, body: []byte(body), header: h})
+	resp, err := c.send(ctx, request{aud: AudienceSharePoint, method: http.MethodPost, url: u, body: []byte(body), header: h, readOnly: readOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +84,20 @@ func (c *Client) ProcessQuery(ctx context.Context, body string) ([]json.RawMessa
 		return nil, &APIError{Endpoint: name, Status: resp.status, Code: info.ErrorTypeName, Message: info.ErrorMessage}
 	}
 	return arr, nil
+}
+
+// sharePointCredential refuses, before anything is sent, a SharePoint
+// token the service would refuse: one obtained with a client secret. A
+// token that does not say how it was obtained is sent.
+func (c *Client) sharePointCredential(ctx context.Context) error {
+	tok, err := c.o.Tokens.Token(ctx, c.o.Endpoints.Scope(AudienceSharePoint))
+	if err != nil {
+		return nil // send reports it
+	}
+	if cl, err := decodeClaims(tok); err == nil && cl.credential() == CredentialSecret {
+		return ErrSecretToken
+	}
+	return nil
 }
 
 // csomObject returns the element whose _ObjectType_ is objType. An
@@ -98,6 +125,8 @@ func csomObject(endpoint string, arr []json.RawMessage, objType string) (json.Ra
 var (
 	csomElementSchema = newSchema("element")
 	csomObjectType    = csomElementSchema.str("_ObjectType_")
+	// csomObjectIdentity names the object for a later request's Identity path.
+	csomObjectIdentity = csomElementSchema.str("_ObjectIdentity_")
 )
 
 // csomRequest assembles a Request document.

@@ -25,6 +25,10 @@ type TokenCheck struct {
 	// DirectoryRoles are the Entra roles assigned to the application
 	// (the token's wids claim), by name when known.
 	DirectoryRoles []string `json:"directoryRoles,omitempty"`
+	// Credential is how the application proved its identity for this
+	// token (the appidacr or azpacr claim): "client secret",
+	// "certificate" or "" when the token does not say.
+	Credential string `json:"credential,omitempty"`
 }
 
 // SectionCheck says whether a section can be read and what is missing, by
@@ -67,6 +71,7 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 			if c.Exp > 0 {
 				tc.Expires = time.Unix(c.Exp, 0).UTC()
 			}
+			tc.Credential = c.credential()
 			for _, w := range c.Wids {
 				if n, ok := exchangeRoles[strings.ToLower(w)]; ok {
 					tc.DirectoryRoles = append(tc.DirectoryRoles, n)
@@ -86,6 +91,10 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 		sc := SectionCheck{Section: sec, Readable: true}
 		for _, n := range ReadPermissions[sec] {
 			tc := byAud[n.Audience]
+			if n.Audience == AudienceSharePoint && !n.Optional && tc.OK && tc.Credential == CredentialSecret {
+				sc.Readable = false
+				sc.Missing = appendOnce(sc.Missing, "a certificate credential: "+SecretTokenFix)
+			}
 			if !tc.OK {
 				if !n.Optional {
 					sc.Readable = false
@@ -139,7 +148,41 @@ type claims struct {
 	Roles []string `json:"roles"`
 	Wids  []string `json:"wids"`
 	Exp   int64    `json:"exp"`
+	// AppIDACR (v1 tokens) and AzpACR (v2 tokens) say how the client
+	// authenticated: "0" public client, "1" client secret, "2" certificate
+	// or other client assertion.
+	AppIDACR string `json:"appidacr"`
+	AzpACR   string `json:"azpacr"`
 }
+
+// Credential kinds a token's claims can name.
+const (
+	CredentialSecret      = "client secret"
+	CredentialCertificate = "certificate"
+)
+
+func (c claims) credential() string {
+	acr := c.AppIDACR
+	if acr == "" {
+		acr = c.AzpACR
+	}
+	switch acr {
+	case "1":
+		return CredentialSecret
+	case "2":
+		return CredentialCertificate
+	}
+	return ""
+}
+
+// SecretTokenFix says why SharePoint refuses a client-secret token and
+// what to do instead.
+const SecretTokenFix = `SharePoint refuses app-only tokens obtained with a client secret ("Unsupported app only token"); ` +
+	`authenticate with a certificate (credentials.method: certificate), a workload identity or a managed identity`
+
+// ErrSecretToken is returned for a SharePoint request whose token was
+// obtained with a client secret: the service would refuse it.
+var ErrSecretToken = errors.New(SecretTokenFix)
 
 // decodeClaims reads a JWT's payload without verifying it: doctor only
 // reports what the token says about itself.

@@ -2,6 +2,8 @@ package m365_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -66,4 +68,90 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("report %+v", rep)
 		}
 	})
+}
+
+// acrTokens re-signs (unsigned, as the fake does) every token with an
+// appidacr claim: "1" for a client secret, "2" for a certificate.
+type acrTokens struct {
+	inner m365.TokenProvider
+	acr   string
+}
+
+func (a acrTokens) Token(ctx context.Context, scope string) (string, error) {
+	tok, err := a.inner.Token(ctx, scope)
+	if err != nil {
+		return "", err
+	}
+	parts := strings.Split(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", err
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return "", err
+	}
+	c["appidacr"] = a.acr
+	b, _ := json.Marshal(c)
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + ".", nil
+}
+
+// TestDoctorSecretCredential: with every role granted, a token obtained
+// with a client secret leaves the sections that read SharePoint unusable,
+// naming the fix; a certificate token reads everything.
+func TestDoctorSecretCredential(t *testing.T) {
+	srv, _ := fake(t, m365test.Options{})
+	full := srv.Tokens(srv.Meta().Roles)
+	rep := m365.Doctor(context.Background(), acrTokens{full, "1"}, srv.Endpoints())
+	if rep.OK() {
+		t.Fatal("a client-secret tenant reported fully readable")
+	}
+	for _, tc := range rep.Tokens {
+		if tc.Credential != m365.CredentialSecret {
+			t.Errorf("%s token credential %q", tc.Audience, tc.Credential)
+		}
+	}
+	for _, s := range rep.Sections {
+		usesSharePoint := s.Section == tenant.SectionSharePoint || s.Section == tenant.SectionSites
+		if s.Readable == usesSharePoint {
+			t.Errorf("%s: readable %v with a client secret", s.Section, s.Readable)
+		}
+		if usesSharePoint && !strings.Contains(strings.Join(s.Missing, ";"), "credentials.method: certificate") {
+			t.Errorf("%s: missing %q does not name the fix", s.Section, s.Missing)
+		}
+	}
+	if rep := m365.Doctor(context.Background(), acrTokens{full, "2"}, srv.Endpoints()); !rep.OK() || rep.Tokens[1].Credential != m365.CredentialCertificate {
+		t.Errorf("certificate tenant: %+v", rep)
+	}
+}
+
+// TestSecretTokenNotSentToSharePoint: a CSOM request with a client-secret
+// token is refused before it is sent, naming the fix; Graph still answers.
+func TestSecretTokenNotSentToSharePoint(t *testing.T) {
+	srv, _ := fake(t, m365test.Options{})
+	o := srv.ClientOptions()
+	o.Tokens = acrTokens{srv.Tokens(srv.Meta().Roles), "1"}
+	c, err := m365.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csomCalls := func() (n int) {
+		for k, v := range srv.Calls() {
+			if strings.HasPrefix(k, "CSOM") {
+				n += v
+			}
+		}
+		return n
+	}
+	_, err = c.ProcessQuery(context.Background(), m365.TenantQueryXML([]string{"SharingCapability"}))
+	if !errors.Is(err, m365.ErrSecretToken) || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("err %v", err)
+	}
+	var v any
+	if err := c.GraphGet(context.Background(), m365.V1, "/groupSettings", &v); err != nil {
+		t.Errorf("graph with a secret token: %v", err)
+	}
+	if n := csomCalls(); n != 0 {
+		t.Errorf("%d CSOM requests sent", n)
+	}
 }

@@ -180,7 +180,11 @@ func (src entraSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		note(ParseAuthorizationPolicy(body, e))
 	}
 	var items []json.RawMessage
-	if _, err := src.c.GraphPages(ctx, Beta, "/policies/b2bManagementPolicies", nil, func(p []json.RawMessage) error {
+	if !src.c.o.Endpoints.Supported(epB2BPolicies) {
+		// Not a failure: the cloud has no such setting to read.
+		e.NotInCloud = append(e.NotInCloud, "invitations")
+		ok++
+	} else if _, err := src.c.GraphPages(ctx, Beta, "/policies/b2bManagementPolicies", nil, func(p []json.RawMessage) error {
 		items = append(items, p...)
 		return nil
 	}); err != nil {

@@ -41,7 +41,8 @@ func (c *Client) InvokeCommand(ctx context.Context, cmdlet string, params map[st
 	first := u
 	var out []json.RawMessage
 	for {
-		resp, err := c.send(ctx, request{aud: AudienceExchange, method: http.MethodPost, url: u, body: body, header: h})
+		resp, err := c.send(ctx, request{aud: AudienceExchange, method: http.MethodPost, url: u, body: body, header: h,
+			readOnly: strings.HasPrefix(cmdlet, "Get-")})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", cmdlet, err)
 		}

@@ -388,6 +388,17 @@ func (r *reader) object(up *reader, at string, elem int, s *schema, raw []byte) 
 	return r.scan(raw)
 }
 
+// anyPresent reports whether the object holds any declared field with a
+// value (not absent, not null).
+func (r *reader) anyPresent() bool {
+	for _, v := range r.vals[:len(r.s.fields)] {
+		if v != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // first returns the item's first error, nil when there is none.
 func (r *reader) first() *FieldError { return r.ctx.fail1 }
 

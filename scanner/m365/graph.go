@@ -312,7 +312,7 @@ func (c *Client) batchOnce(ctx context.Context, version string, chunk []BatchReq
 	u := c.graphURL(version, "/$batch")
 	h := jsonHeader()
 	h.Set("Content-Type", "application/json")
-	resp, err := c.send(ctx, request{aud: AudienceGraph, method: http.MethodPost, url: u, body: b, header: h, meter: meter, cost: cost})
+	resp, err := c.send(ctx, request{aud: AudienceGraph, method: http.MethodPost, url: u, body: b, header: h, meter: meter, cost: cost, readOnly: true})
 	if err != nil {
 		return nil, err
 	}

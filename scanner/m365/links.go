@@ -58,7 +58,6 @@ var (
 	pmHasPassword     = permissionSchema.boolean("hasPassword")
 	pmGrantedTo       = permissionSchema.object("grantedToV2", identitySetSchema)
 	pmGrantedToIDs    = permissionSchema.objects("grantedToIdentitiesV2", identitySetSchema)
-	pmInheritedFrom   = permissionSchema.facet("inheritedFrom")
 )
 
 const (
@@ -143,10 +142,12 @@ func parseDriveItems(ep string, items []json.RawMessage) ([]DriveItem, error) {
 var trueStrings = []string{"True", "true"}
 
 // ParsePermissions turns an item's permissions into sharing links; grants
-// that are not links, and permissions inherited from a parent (reported on
-// the parent), are skipped. Permissions that cannot be read, links or
-// not, are left out and reported as FieldErrors: a "link" of the wrong
-// type must never pass for a grant that is not a link.
+// that are not links are skipped. Links a folder passes down to an item
+// are returned too: SharePoint never marks them (no inheritedFrom), so
+// dedupeLinks keeps one per permission id and drive. Permissions that
+// cannot be read, links or not, are left out and reported as
+// FieldErrors: a "link" of the wrong type must never pass for a grant
+// that is not a link.
 func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link, error) {
 	var out []tenant.Link
 	var bad FieldErrors
@@ -175,10 +176,6 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 		l.GrantedTo = grantees(&r)
 		if r.failed() {
 			bad.add(r.first())
-			continue
-		}
-		if r.has(pmInheritedFrom) {
-			// Read all the same, so that a malformed one is an error.
 			continue
 		}
 		if out == nil {

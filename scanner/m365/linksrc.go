@@ -19,6 +19,10 @@ const (
 	tokenDrivePrefix = "links/drive/" // + drive id: the drive's delta link
 )
 
+// errUnresolvedSites says sites the sites delta reported could not be
+// resolved to their URL: the inventory is then listed in full.
+var errUnresolvedSites = errors.New("sites delta: sites without webUrl could not be resolved")
+
 // driveRef is one drive of the inventory the links section keeps between
 // scans, so that an unchanged tenant is not asked for its drives again.
 type driveRef struct {
@@ -75,12 +79,20 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	var spoolErr error
 	byDrive := make(map[string]*driveResult, len(inv))
 	incremental := false
+	// Links of drives read incrementally are held until the merge with
+	// the stored links (only the items whose sharing changed: few), so
+	// that a folder's link an item below it shows too is kept once.
+	var held []tenant.Link
 	src.scanDrives(ctx, inv, prevTokens, func(r *driveResult) {
 		// The links a drive gave are kept even when some of its reads
 		// failed: the section is then partial.
-		for i := range r.links {
-			if err := spool.Add(&r.links[i]); err != nil && spoolErr == nil {
-				spoolErr = err
+		if !r.full && r.err == nil {
+			held = append(held, r.links...)
+		} else {
+			for i := range r.links {
+				if err := spool.Add(&r.links[i]); err != nil && spoolErr == nil {
+					spoolErr = err
+				}
 			}
 		}
 		r.links = nil
@@ -108,12 +120,33 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	if err := bad.err(); err != nil {
 		failures = append([]error{err}, failures...)
 	}
+	addHeld := func(skip map[int]bool) error {
+		for i := range held {
+			if !skip[i] {
+				if err := spool.Add(&held[i]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	if len(failures) > 0 {
 		// A partial section is not stored, so neither are its tokens.
+		if err := addHeld(nil); err != nil {
+			spool.Close()
+			return fmt.Errorf("collect links: %w", err)
+		}
 		snap.SetLinks(spool)
 		return scanner.Partial(fmt.Errorf("collect links: %d failures: %w", len(failures), errors.Join(failures...)))
 	}
 	if incremental {
+		// A link both held (re-read on a changed item) and stored (on an
+		// unchanged one) is one permission: it stays on the higher item.
+		byPerm := make(map[string]int, len(held))
+		for i := range held {
+			byPerm[held[i].DriveID+"\x00"+held[i].PermissionID] = i
+		}
+		dropped := map[int]bool{}
 		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
 			var l tenant.Link
 			if err := json.Unmarshal(doc, &l); err != nil {
@@ -126,12 +159,24 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			if p, ok := r.paths[l.ItemID]; ok {
 				l.ItemPath = p
 			}
+			if i, ok := byPerm[l.DriveID+"\x00"+l.PermissionID]; ok {
+				if !higherLink(&l, &held[i]) {
+					return nil
+				}
+				dropped[i] = true
+			}
 			return spool.Add(&l)
 		})
+		if err == nil {
+			err = addHeld(dropped)
+		}
 		if err != nil {
 			spool.Close()
 			return fmt.Errorf("collect links: merge with stored links: %w", err)
 		}
+	} else if err := addHeld(nil); err != nil {
+		spool.Close()
+		return fmt.Errorf("collect links: %w", err)
 	}
 	snap.SetLinks(spool)
 	if st != nil {
@@ -180,7 +225,7 @@ func (src linksSource) inventory(ctx context.Context, inv []driveRef, sitesLink 
 		if err == nil {
 			return out, link, nil
 		}
-		if !IsStatus(err, http.StatusGone) {
+		if !IsStatus(err, http.StatusGone) && !errors.Is(err, errUnresolvedSites) {
 			return nil, "", err
 		}
 	}
@@ -275,6 +320,16 @@ func (src linksSource) applySiteChanges(ctx context.Context, inv []driveRef, lin
 	}
 	if len(changed) == 0 {
 		return inv, newLink, bad.err()
+	}
+	// Sparse delta items get their URL from the inventory or a read; when
+	// a site cannot be resolved every site is listed again instead.
+	known := map[string]graphSite{}
+	for _, d := range inv {
+		known[d.SiteID] = graphSite{ID: d.SiteID, FullID: d.SiteFullID, URL: d.SiteURL}
+	}
+	added, err = src.c.resolveSites(ctx, added, known)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", errUnresolvedSites, err)
 	}
 	out := make([]driveRef, 0, len(inv))
 	for _, d := range inv {
@@ -451,6 +506,7 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 			errs = append(errs, err)
 		}
 	}
+	res.links = dedupeLinks(res.links)
 	res.err = errors.Join(errs...)
 	return res
 }

@@ -292,6 +292,12 @@ func TestParseMalformed(t *testing.T) {
 			return ParseSharePointSettings([]byte(`{"sharingCapability":"disa`), &tenant.SharePointSettings{})
 		}, "GET /v1.0/admin/sharepoint/settings: truncated"},
 		{"settings not an object", func() error { return ParseSharePointSettings([]byte(`[1]`), &tenant.SharePointSettings{}) }, "expected a JSON object, got array"},
+		{"settings without a setting", func() error {
+			return ParseSharePointSettings([]byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#admin/sharepoint/settings/$entity"}`), &tenant.SharePointSettings{})
+		}, "GET /v1.0/admin/sharepoint/settings: expected sharepointSettings with sharingCapability, "},
+		{"settings all null", func() error {
+			return ParseSharePointSettings([]byte(`{"sharingCapability":null,"sharingAllowedDomainList":null}`), &tenant.SharePointSettings{})
+		}, "got an object holding none of them"},
 		{"authorization policy garbage", func() error {
 			return ParseAuthorizationPolicy([]byte(`<html>`), &tenant.EntraSettings{})
 		}, "GET /v1.0/policies/authorizationPolicy: malformed JSON"},

@@ -31,7 +31,7 @@ var ReadPermissions = map[tenant.Section][]Need{
 	},
 	tenant.SectionLinks: {
 		{Grant: Grant{AudienceGraph, []string{"Sites.Read.All", "Sites.ReadWrite.All", "Sites.FullControl.All", "Files.Read.All", "Files.ReadWrite.All"}}},
-		{Grant: Grant{AudienceGraph, []string{"Sites.FullControl.All"}}, Optional: true, Without: "drive delta may not report every sharing change"},
+		{Grant: Grant{AudienceGraph, []string{"Sites.FullControl.All"}}, Optional: true, Without: "drive delta reports every permission change only to an app-only caller with Sites.FullControl.All (Microsoft's scan guidance); incremental scans may miss sharing changes"},
 	},
 	tenant.SectionGuests: {
 		{Grant: Grant{AudienceGraph, []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}}},

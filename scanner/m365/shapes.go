@@ -3,7 +3,9 @@ package m365
 // This file is the one place for response shapes and value mappings that
 // Microsoft does not document, or documents inconsistently. Each entry says
 // what is assumed; a recording from a real tenant that disagrees should be
-// fixed here (and in the fixture tenants), nowhere else.
+// fixed here (and in the fixture tenants), nowhere else. Host names are the
+// exception: they stay in cloud.go's table, which marks the unconfirmed
+// ones (DoD's SharePoint suffix and Exchange host).
 
 import (
 	"encoding/json"
@@ -308,4 +310,148 @@ func shareLinkExpiration(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// dedupeLinks keeps one link per permission id of a drive. SharePoint
+// lists a folder's sharing link again on every item below it that has
+// permissions of its own, and never says where it comes from (no
+// inheritedFrom, per Microsoft's permission resource and every recording).
+// Unconfirmed: that the copies carry the folder's permission id (a link is
+// one sharing-link group, whatever item lists it); the recordings hold no
+// folder and child pair. The link is kept on the item highest in the tree:
+// an ancestor's path, else the shorter path, else the smaller item id.
+func dedupeLinks(links []tenant.Link) []tenant.Link {
+	best := make(map[string]int, len(links))
+	for i := range links {
+		k := links[i].DriveID + "\x00" + links[i].PermissionID
+		if j, ok := best[k]; !ok || higherLink(&links[i], &links[j]) {
+			best[k] = i
+		}
+	}
+	if len(best) == len(links) {
+		return links
+	}
+	out := links[:0:0]
+	for i := range links {
+		if best[links[i].DriveID+"\x00"+links[i].PermissionID] == i {
+			out = append(out, links[i])
+		}
+	}
+	return out
+}
+
+// higherLink reports whether a sits higher in the drive's tree than b.
+func higherLink(a, b *tenant.Link) bool {
+	switch {
+	case strings.HasPrefix(b.ItemPath, strings.TrimRight(a.ItemPath, "/")+"/"):
+		return true
+	case strings.HasPrefix(a.ItemPath, strings.TrimRight(b.ItemPath, "/")+"/"):
+		return false
+	case len(a.ItemPath) != len(b.ItemPath):
+		return len(a.ItemPath) < len(b.ItemPath)
+	}
+	return a.ItemID < b.ItemID
+}
+
+// Assumption is one unconfirmed fact about Microsoft's answers the
+// collector relies on, with how a probe of a real tenant tells whether it
+// holds. Every "Unconfirmed" above has an entry here.
+type Assumption struct {
+	ID    string
+	Text  string
+	Check func(answers map[string]*ProbeAnswer) Verdict
+}
+
+// Assumptions lists every unconfirmed assumption, checked by Probe.
+var Assumptions = []Assumption{
+	{ID: "settings-bare", Text: "GET /admin/sharepoint/settings answers the settings object itself, not wrapped in \"value\"",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epSharePointSettings]
+			if _, ok := rawField(a, "sharingCapability"); ok {
+				return seen(true, "sharingCapability at the top level")
+			}
+			if v, ok := rawField(a, "value"); ok {
+				return seen(false, "settings wrapped in value ("+jsonKind(decodeAny(v))+")")
+			}
+			return notSeen("%s", answerNote(a, epSharePointSettings))
+		}},
+	{ID: "csom-domain-list-spaces", Text: "CSOM SharingAllowedDomainList and SharingBlockedDomainList separate domains with spaces",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epCSOMTenant]
+			for _, k := range []string{"SharingAllowedDomainList", "SharingBlockedDomainList"} {
+				v, ok := rawField(a, k)
+				if !ok {
+					continue
+				}
+				var s string
+				if json.Unmarshal(v, &s) != nil {
+					return seen(false, k+" is "+jsonKind(decodeAny(v))+", not a string")
+				}
+				switch {
+				case strings.ContainsAny(s, ",;"):
+					return seen(false, k+" separates domains with commas or semicolons")
+				case strings.Contains(strings.TrimSpace(s), " "):
+					return seen(true, k+" holds several domains separated by spaces")
+				}
+			}
+			return notSeen("no CSOM domain list with two or more domains (%s)", answerNote(a, epCSOMTenant))
+		}},
+	{ID: "csom-next-start-index", Text: "NextStartIndexFromSharePoint is an opaque string (or null on the last page)",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epCSOMSites]
+			if a == nil || len(a.body) == 0 {
+				return notSeen("%s", answerNote(a, epCSOMSites))
+			}
+			v, ok := rawField(a, "NextStartIndexFromSharePoint")
+			if !ok {
+				if t := a.Properties["NextStartIndexFromSharePoint"]; t == "null" {
+					return notSeen("null: one page only")
+				}
+				return seen(false, "no NextStartIndexFromSharePoint property")
+			}
+			return seen(jsonKind(decodeAny(v)) == "string", "NextStartIndexFromSharePoint is "+jsonKind(decodeAny(v)))
+		}},
+	{ID: "b2b-definition-keys", Text: "a b2bManagementPolicy definition is JSON holding B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epB2BPolicies]
+			v, ok := rawField(a, "definition")
+			if !ok {
+				return notSeen("%s", answerNote(a, epB2BPolicies))
+			}
+			var defs []string
+			if json.Unmarshal(v, &defs) != nil || len(defs) == 0 {
+				return seen(false, "definition is "+jsonKind(decodeAny(v))+", not an array of strings")
+			}
+			d, err := decodeB2BDefinition(defs[0])
+			switch {
+			case err != nil:
+				return seen(false, "definition[0] is not JSON: "+err.Error())
+			case d.Policy == nil:
+				return seen(false, "definition[0] has no B2BManagementPolicy")
+			case d.Policy.Invitations == nil:
+				return notSeen("no invitation domain policy configured")
+			}
+			return seen(true, "B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy present")
+		}},
+	{ID: "link-permission-fields", Text: "every sharing link permission carries hasPassword and link.preventsDownload, and never inheritedFrom",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epPermissions]
+			if a == nil || len(a.body) == 0 {
+				return notSeen("%s", answerNote(a, epPermissions))
+			}
+			if _, ok := a.Properties["link"]; !ok {
+				return notSeen("the first permission read is not a link")
+			}
+			if _, ok := a.Properties["inheritedFrom"]; ok {
+				return seen(false, "inheritedFrom present")
+			}
+			_, hp := a.Properties["hasPassword"]
+			return seen(hp, fmt.Sprintf("properties %v", a.SortedProperties()))
+		}},
+}
+
+func decodeAny(b []byte) any {
+	var v any
+	_ = json.Unmarshal(b, &v)
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -63,6 +64,12 @@ func ParseSharePointSettings(body []byte, s *tenant.SharePointSettings) error {
 	var r reader
 	if !r.item(ep, spSettingsSchema, inner, 0) {
 		return shapeError(r.err())
+	}
+	if !r.anyPresent() {
+		// A body without a single setting says nothing about the tenant:
+		// it is never read as settings that happen to be unset.
+		r.fail("", -1, "sharepointSettings with "+strings.Join(spSettingsSchema.names(), ", "), "an object holding none of them")
+		return r.err()
 	}
 	s.SharingCapability = tenant.SharingLevel(r.str(spSharingCapability))
 	s.DomainRestrictionMode = tenant.DomainMode(r.str(spDomainRestrictMode))

@@ -58,6 +58,7 @@ const (
 	csomSitesType      = "Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerable"
 	epGetAllSites      = "GET /v1.0/sites/getAllSites"
 	epSitesDelta       = "GET /v1.0/sites/delta"
+	epSite             = "GET /v1.0/sites/{site-id}"
 	epCSOMSites        = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesFromSharePoint)"
 	epCSOMSiteByURL    = "POST /_vti_bin/client.svc/ProcessQuery (GetSitePropertiesByUrl)"
 	epSensitivityLabel = "GET /beta/security/informationProtection/sensitivityLabels"
@@ -105,7 +106,9 @@ func parseGraphSites(ep string, items []json.RawMessage) ([]graphSite, error) {
 		s.ID = siteCollectionID(&r, gsSharePointIDs, s.FullID)
 		switch {
 		case r.failed():
-		case s.URL == "":
+		case s.URL == "" && ep != epSitesDelta:
+			// Sites delta items may carry only id and name (Microsoft's
+			// documented example): their URL is resolved afterwards.
 			r.fail("webUrl", -1, "string", "nothing")
 		case s.ID == "":
 			r.fail("id", -1, "hostname,siteId,webId or sharepointIds.siteId", strconv.Quote(s.FullID))
@@ -339,6 +342,54 @@ func hasLabelledSite(csom map[string]csomSite) bool {
 		}
 	}
 	return false
+}
+
+// resolveSites completes sites delta items that carry no webUrl: from
+// known (the sites the collector already holds, by site collection id)
+// when it knows them, otherwise by reading each site. A site that cannot
+// be resolved is left out and reported, so the section is partial and
+// its delta link is not kept.
+func (c *Client) resolveSites(ctx context.Context, sites []graphSite, known map[string]graphSite) ([]graphSite, error) {
+	out := make([]graphSite, 0, len(sites))
+	var reqs []BatchRequest
+	for _, s := range sites {
+		if s.URL != "" {
+			out = append(out, s)
+			continue
+		}
+		if k, ok := known[s.ID]; ok && k.URL != "" {
+			s.URL = k.URL
+			if s.Title == "" {
+				s.Title = k.Title
+			}
+			out = append(out, s)
+			continue
+		}
+		reqs = append(reqs, BatchRequest{ID: s.FullID, URL: "/sites/" + escapePath(s.FullID) + selectQuery(graphSiteSelect())})
+	}
+	if len(reqs) == 0 {
+		return out, nil
+	}
+	var errs []error
+	var bad FieldErrors
+	res := c.BatchObjects(ctx, V1, reqs)
+	for _, key := range sortedKeys(res) {
+		r := res[key]
+		if r.Err != nil {
+			errs = append(errs, fmt.Errorf("site %s from sites delta: %w", key, r.Err))
+			continue
+		}
+		got, err := parseGraphSites(epSite, r.Items)
+		if err := noteItems(&bad, err); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, got...)
+	}
+	if err := bad.err(); err != nil {
+		errs = append(errs, err)
+	}
+	return out, errors.Join(errs...)
 }
 
 // listSites pages through getAllSites. Sites it cannot read are left out

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -81,7 +82,7 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 	// the section is then partial, so this delta link is not kept and the
 	// next scan reads the same changes again.
 	var bad FieldErrors
-	changed := map[string]bool{}
+	changed, deleted := map[string]bool{}, map[string]bool{}
 	var added []graphSite
 	newLink, err := src.c.graphPagesURL(ctx, link, nil, func(items []json.RawMessage) error {
 		for i, raw := range items {
@@ -94,6 +95,7 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 			}
 			changed[d.ID] = true
 			if d.Deleted {
+				deleted[d.ID] = true
 				continue
 			}
 			s, err := parseGraphSites(epSitesDelta, []json.RawMessage{raw})
@@ -108,18 +110,36 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 		return err
 	}
 	var kept []tenant.Site
+	known := map[string]graphSite{}
+	stored := map[string]tenant.Site{}
 	err = st.Previous(ctx, tenant.SectionSites, func(doc []byte) error {
 		var s tenant.Site
 		if err := json.Unmarshal(doc, &s); err != nil {
 			return fmt.Errorf("stored site: %w", err)
 		}
+		known[s.ID] = graphSite{ID: s.ID, URL: s.URL, Title: s.Title}
 		if !changed[s.ID] {
 			kept = append(kept, s)
+		} else if !deleted[s.ID] {
+			stored[s.ID] = s
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("collect sites: stored sites: %w", err)
+	}
+	// Sparse delta items get their URL from the stored sites or a read;
+	// a site that cannot be resolved keeps its stored state, and the
+	// section is partial.
+	added, resolveErr := src.c.resolveSites(ctx, added, known)
+	resolved := map[string]bool{}
+	for _, g := range added {
+		resolved[g.ID] = true
+	}
+	for id, s := range stored {
+		if !resolved[id] {
+			kept = append(kept, s)
+		}
 	}
 	toks := map[string]string{tokenSitesDelta: newLink}
 
@@ -179,6 +199,9 @@ func (src sitesSource) incremental(ctx context.Context, snap *tenant.Snapshot, l
 	if len(kept) > 0 {
 		snap.Sites = append(snap.Sites, kept...)
 		sort.Slice(snap.Sites, func(i, j int) bool { return snap.Sites[i].URL < snap.Sites[j].URL })
+	}
+	if resolveErr != nil {
+		err = scanner.Partial(errors.Join(err, fmt.Errorf("collect sites: %w", resolveErr)))
 	}
 	if err != nil {
 		return err

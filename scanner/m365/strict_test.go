@@ -31,7 +31,7 @@ var strictBase = map[string]string{
 		"DefaultSharingLinkType":2,"DefaultLinkPermission":2,"RequireAnonymousLinksExpireInDays":30,"FileAnonymousLinkType":1,
 		"FolderAnonymousLinkType":1,"PreventExternalUsersFromResharing":true,"RequireAcceptingAccountMatchInvitedAccount":true,
 		"ExternalUserExpirationRequired":true,"ExternalUserExpireInDays":60,"EmailAttestationRequired":true,"EmailAttestationReAuthDays":30}`,
-	"csom answer element": `{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Other"}`,
+	"csom answer element": `{"_ObjectType_":"Microsoft.Online.SharePoint.TenantAdministration.Other","_ObjectIdentity_":"1dfc0ca0-306e-3000-7e8f-6ef60fbb1e9c|908bed80-a04a-4433-b4a0-883d9847d110:6492ece7-7f5d-4499-8130-50e761e25bd9\nOther"}`,
 	"getAllSites": `{"id":"fabrikam.sharepoint.com,7b1c2d3e-0000-4000-8000-000000000099,5c4f1229-7f9d-5ccd-8fed-e9fd69c34399",
 		"webUrl":"https://fabrikam.sharepoint.com/sites/Strict","displayName":"Strict","name":"Strict",
 		"sharepointIds":{"siteId":"7b1c2d3e-0000-4000-8000-000000000099"}}`,
@@ -207,6 +207,9 @@ func fieldError(t *testing.T, err error) *m365.FieldError {
 // the fields a parser cannot do without).
 func TestStrictFieldsRefuseWrongTypes(t *testing.T) {
 	required := map[string]bool{"getAllSites webUrl": true, "csom sites page _Child_Items_": true}
+	// A settings wrapper whose value is null holds no setting at all: an
+	// error about the whole object, not unknown fields.
+	emptyWhenNull := map[string]bool{"sharepoint settings wrapper value": true}
 	seen := map[string]bool{}
 	for _, p := range m365.StrictParsers() {
 		seen[p.Name] = true
@@ -249,6 +252,10 @@ func TestStrictFieldsRefuseWrongTypes(t *testing.T) {
 				}
 				err := p.Run(withValue(t, base, f.Path, `null`))
 				switch {
+				case emptyWhenNull[p.Name+" "+path]:
+					if err == nil || fieldError(t, err).Field != "" || !strings.Contains(err.Error(), "none of them") {
+						t.Errorf("%s = null: %v, want an error about the whole object", path, err)
+					}
 				case f.Identity || required[p.Name+" "+path]:
 					if err == nil {
 						t.Errorf("%s = null: no error", path)
@@ -784,6 +791,24 @@ func TestSitePropertiesUnavailable(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestEmptySettingsBodyIsNotComplete: a settings answer holding none of the
+// expected properties leaves the sharepoint section partial, the error
+// naming the endpoint; what CSOM gave is kept.
+func TestEmptySettingsBodyIsNotComplete(t *testing.T) {
+	for _, body := range []string{`{}`, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#admin/sharepoint/settings/$entity"}`} {
+		srv, c := fake(t, m365test.Options{})
+		srv.Faults.Add("GET /v1.0/admin/sharepoint/settings", m365test.Fault{Rewrite: func(string, []byte) []byte { return []byte(body) }})
+		snap := collectSection(t, c, m365.SourceOptions{}, tenant.SectionSharePoint)
+		st := snap.Status[tenant.SectionSharePoint]
+		if st.State != tenant.StatePartial || !strings.Contains(st.Error, "GET /v1.0/admin/sharepoint/settings") || !strings.Contains(st.Error, "none of them") {
+			t.Errorf("%s: status %+v, want partial naming the settings endpoint", body, st)
+		}
+		if snap.SharePoint == nil || snap.SharePoint.OneDriveSharingCapability == "" {
+			t.Errorf("%s: CSOM settings lost: %+v", body, snap.SharePoint)
 		}
 	}
 }

@@ -131,7 +131,7 @@ func (c *Client) SetSharePointSetting(ctx context.Context, field string, value j
 	if err != nil {
 		return fmt.Errorf("set sharepoint %s: %w", field, err)
 	}
-	if _, err := c.ProcessQuery(ctx, TenantSetPropertyXML(identity, f.prop, f.typ, text)); err != nil {
+	if _, err := c.processWrite(ctx, TenantSetPropertyXML(identity, f.prop, f.typ, text)); err != nil {
 		return fmt.Errorf("set sharepoint %s: %w", field, err)
 	}
 	return nil
@@ -188,7 +188,7 @@ func (c *Client) SetSiteSharing(ctx context.Context, siteURL string, level tenan
 	if err != nil {
 		return fmt.Errorf("set site sharing %s: %w", siteURL, err)
 	}
-	if _, err := c.ProcessQuery(ctx, SiteSetPropertyXML(identity, "SharingCapability", "Enum", strconv.FormatInt(n, 10))); err != nil {
+	if _, err := c.processWrite(ctx, SiteSetPropertyXML(identity, "SharingCapability", "Enum", strconv.FormatInt(n, 10))); err != nil {
 		return fmt.Errorf("set site sharing %s: %w", siteURL, err)
 	}
 	return nil
@@ -293,6 +293,9 @@ type b2bPolicy struct {
 }
 
 func (c *Client) readB2BPolicy(ctx context.Context) (*b2bPolicy, []json.RawMessage, error) {
+	if ep := c.o.Endpoints; !ep.Supported(epB2BPolicies) {
+		return nil, nil, fmt.Errorf("read b2b management policy: %w", ep.NotSupportedError(epB2BPolicies))
+	}
 	var items []json.RawMessage
 	if _, err := c.GraphPages(ctx, Beta, "/policies/b2bManagementPolicies", nil, func(p []json.RawMessage) error {
 		items = append(items, p...)

@@ -240,9 +240,14 @@ func (g *Generated) permissions(d, j int, it item) []any {
 		if (hk>>8)%3 == 0 {
 			typ, roles = "edit", []string{"write"}
 		}
+		// Shaped like the recorded answers: hasPassword on every link,
+		// the legacy grantedToIdentities beside the V2 form.
 		p := map[string]any{
-			"id":    fmt.Sprintf("p%016x", g.h(3, uint64(d), uint64(j), uint64(k))),
-			"roles": roles,
+			"id":                    fmt.Sprintf("p%016x", g.h(3, uint64(d), uint64(j), uint64(k))),
+			"roles":                 roles,
+			"hasPassword":           false,
+			"grantedToIdentitiesV2": []any{},
+			"grantedToIdentities":   []any{},
 			"link": map[string]any{"scope": scope, "type": typ, "preventsDownload": false,
 				"webUrl": fmt.Sprintf("https://%s/:w:/s/s%05d/E%016x", g.host, d, hk)},
 		}
@@ -254,7 +259,13 @@ func (g *Generated) permissions(d, j int, it item) []any {
 		case "users":
 			if g.spec.Guests > 0 {
 				gi := int((hk >> 24) % uint64(g.spec.Guests))
-				p["grantedToIdentitiesV2"] = []any{map[string]any{"user": map[string]any{"id": g.guestID(gi), "displayName": g.guestName(gi, 0), "email": g.guestMail(gi)}}}
+				user := map[string]any{"id": g.guestID(gi), "displayName": g.guestName(gi, 0), "email": g.guestMail(gi)}
+				login := "i:0#.f|membership|" + strings.ToLower(strings.Replace(g.guestMail(gi), "@", "_", 1)) + "#ext#@" + strings.TrimSuffix(g.host, ".sharepoint.com") + ".onmicrosoft.com"
+				p["grantedToIdentitiesV2"] = []any{map[string]any{
+					"user":     map[string]any{"@odata.type": "#microsoft.graph.sharePointIdentity", "id": user["id"], "displayName": user["displayName"], "email": user["email"]},
+					"siteUser": map[string]any{"id": fmt.Sprint(10 + gi%1000), "displayName": user["displayName"], "email": user["email"], "loginName": login},
+				}}
+				p["grantedToIdentities"] = []any{map[string]any{"user": user}}
 			}
 		}
 		out = append(out, p)

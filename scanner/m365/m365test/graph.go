@@ -51,6 +51,9 @@ func (s *Server) graph(method, path, rawQuery string, h http.Header, body []byte
 		if upath == "/v1.0/sites/delta" {
 			return s.sitesDeltaPage(path, q)
 		}
+		if id, ok := strings.CutPrefix(upath, "/v1.0/sites/"); ok && !strings.Contains(id, "/") && id != "getAllSites" {
+			return s.siteByID(id)
+		}
 		return s.graphGet(key, path, q)
 	case http.MethodPatch:
 		return s.graphPatch(key, body)

@@ -60,10 +60,12 @@ func (s *Server) sitesDeltaPage(path string, q url.Values) *reply {
 			rr.header.Set("Location", s.srv.URL+path)
 			return rr
 		}
+		// Changed and added sites come as Microsoft documents them: id
+		// and name only; the collector resolves the rest.
 		old, cur := s.siteStates[n], s.sitesState()
 		for _, it := range s.graphSites() {
 			if m, ok := it.(map[string]any); ok && old[fmt.Sprint(m["id"])] != cur[fmt.Sprint(m["id"])] {
-				items = append(items, m)
+				items = append(items, map[string]any{"id": m["id"], "name": m["name"]})
 			}
 		}
 		var gone []string
@@ -81,6 +83,17 @@ func (s *Server) sitesDeltaPage(path string, q url.Values) *reply {
 		items = []any{}
 	}
 	return jsonReply(http.StatusOK, map[string]any{"value": items, "@odata.deltaLink": link()})
+}
+
+// siteByID serves GET /sites/{site-id} from getAllSites (the composite
+// "host,siteGuid,webGuid" id).
+func (s *Server) siteByID(id string) *reply {
+	for _, it := range s.graphSites() {
+		if m, ok := it.(map[string]any); ok && strings.EqualFold(fmt.Sprint(m["id"]), id) {
+			return jsonReply(http.StatusOK, m)
+		}
+	}
+	return graphError(http.StatusNotFound, "itemNotFound", "Item not found")
 }
 
 // AddSite adds a site to a fixture tenant: its getAllSites item and its

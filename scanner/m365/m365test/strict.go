@@ -30,6 +30,7 @@ var routes = []route{
 	{"beta", "admin/sharepoint/settings", "microsoft.graph.sharepointSettings", false, 0},
 	{"v1.0", "sites/getAllSites", "microsoft.graph.site", true, 999},
 	{"v1.0", "sites/delta", "microsoft.graph.site", true, 999},
+	{"v1.0", "sites/*", "microsoft.graph.site", false, 0},
 	{"v1.0", "sites/*/drives", "microsoft.graph.drive", true, 999},
 	{"v1.0", "drives/*/root/delta", "microsoft.graph.driveItem", true, 999},
 	{"v1.0", "drives/*/items/*", "microsoft.graph.driveItem", false, 0},

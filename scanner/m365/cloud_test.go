@@ -1,0 +1,79 @@
+package m365_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/sharedrift/sharedrift/scanner/m365"
+	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+// TestCloudEndpoints: every cloud's hosts, DoD included.
+func TestCloudEndpoints(t *testing.T) {
+	tests := []struct {
+		cloud, login, graph, admin, exchange string
+	}{
+		{"global", "https://login.microsoftonline.com/", "https://graph.microsoft.com", "https://contoso-admin.sharepoint.com", "https://outlook.office365.com"},
+		{"usgov", "https://login.microsoftonline.us/", "https://graph.microsoft.us", "https://contoso-admin.sharepoint.us", "https://outlook.office365.us"},
+		{"usgovhigh", "https://login.microsoftonline.us/", "https://graph.microsoft.us", "https://contoso-admin.sharepoint.us", "https://outlook.office365.us"},
+		{"dod", "https://login.microsoftonline.us/", "https://dod-graph.microsoft.us", "https://contoso-admin.sharepoint-mil.us", "https://outlook-dod.office365.us"},
+		{"china", "https://login.chinacloudapi.cn/", "https://microsoftgraph.chinacloudapi.cn", "https://contoso-admin.sharepoint.cn", "https://partner.outlook.cn"},
+	}
+	for _, tt := range tests {
+		c, err := m365.LookupCloud(tt.cloud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ep := c.Endpoints("contoso")
+		if c.Authority != tt.login || ep.Graph != tt.graph || ep.SharePointAdmin != tt.admin || ep.Exchange != tt.exchange ||
+			ep.Scope(m365.AudienceSharePoint) != tt.admin+"/.default" {
+			t.Errorf("%s: %+v %+v", tt.cloud, c, ep)
+		}
+		if got, want := ep.Supported("GET /beta/policies/b2bManagementPolicies"), tt.cloud == "global"; got != want {
+			t.Errorf("%s: b2bManagementPolicies supported %v", tt.cloud, got)
+		}
+	}
+}
+
+// TestEntraOutsideGlobalCloud: in clouds without the beta B2B management
+// policy it is never asked for, the invitation list is recorded as not
+// supported there, and the rest of the section is complete; writes to it
+// are refused naming the cloud.
+func TestEntraOutsideGlobalCloud(t *testing.T) {
+	for _, cloud := range []string{"global", "usgov", "dod", "china"} {
+		t.Run(cloud, func(t *testing.T) {
+			srv, _ := fake(t, m365test.Options{})
+			o := srv.ClientOptions()
+			o.Endpoints.Cloud = cloud
+			c, err := m365.New(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := collectSection(t, c, m365.SourceOptions{}, tenant.SectionEntra)
+			if !snap.Complete(tenant.SectionEntra) {
+				t.Fatalf("status %+v", snap.Status[tenant.SectionEntra])
+			}
+			asked := srv.Calls()["GET /beta/policies/b2bManagementPolicies"]
+			e := snap.Entra
+			if cloud == "global" {
+				if asked == 0 || e.Invitations == nil || len(e.NotInCloud) != 0 {
+					t.Errorf("global: asked %d, invitations %v, notInCloud %v", asked, e.Invitations, e.NotInCloud)
+				}
+				return
+			}
+			if asked != 0 || e.Invitations != nil || !slices.Equal(e.NotInCloud, []string{"invitations"}) {
+				t.Errorf("asked %d, invitations %v, notInCloud %v", asked, e.Invitations, e.NotInCloud)
+			}
+			if e.AllowInvitesFrom == "" || e.CrossTenantDefault == nil {
+				t.Errorf("the rest of the section was not read: %+v", e)
+			}
+			err = c.SetInvitationDomains(context.Background(), &tenant.DomainList{Mode: tenant.DomainMode("blockList"), Blocked: []string{"x.example"}})
+			if !errors.Is(err, m365.ErrNotInCloud) {
+				t.Errorf("write: %v", err)
+			}
+		})
+	}
+}
