@@ -126,7 +126,6 @@ var (
 	csomElementSchema = newSchema("element")
 	csomObjectType    = csomElementSchema.str("_ObjectType_")
 	// csomObjectIdentity names the object for a later request's Identity path.
-	csomObjectIdentity = csomElementSchema.str("_ObjectIdentity_")
 )
 
 // csomRequest assembles a Request document.
