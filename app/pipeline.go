@@ -18,7 +18,7 @@ import (
 
 // Options configures a Pipeline.
 type Options struct {
-	Store  store.Store
+	Store  ScanStore
 	Logger *slog.Logger
 	// SectionTimeout bounds each section's collection (scanner default when 0).
 	SectionTimeout time.Duration

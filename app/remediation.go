@@ -42,7 +42,7 @@ var (
 // remediationDeps are what the services reach lazily: the pipeline is
 // built after the remediation it calls back into.
 type remediationDeps struct {
-	store    store.Store
+	store    remediate.Store
 	target   func(tenantName string) (remediate.Target, error)
 	clock    func(tenantName string) time.Time
 	notifier remediate.Notifier

@@ -32,10 +32,17 @@ type FileSender interface {
 
 // Reports renders security review reports from the store: on request at
 // GET /reports/{tenant} and on each tenant's report schedule to its
+// reportStore is what reports read, and the lease that makes one replica
+// deliver a scheduled report.
+type reportStore interface {
+	report.History
+	TryLease(ctx context.Context, name, owner string, ttl time.Duration) (l store.Lease, ok bool, err error)
+}
+
 // destinations.
 type Reports struct {
 	cfg     *config.Config
-	store   store.Store
+	store   reportStore
 	clock   func(tenantName string) time.Time
 	senders map[string]FileSender
 	owner   string
@@ -43,7 +50,7 @@ type Reports struct {
 	log     *slog.Logger
 }
 
-func newReports(cfg *config.Config, st store.Store, clock func(string) time.Time, o ServiceOptions) (*Reports, error) {
+func newReports(cfg *config.Config, st reportStore, clock func(string) time.Time, o ServiceOptions) (*Reports, error) {
 	r := &Reports{cfg: cfg, store: st, clock: clock, senders: map[string]FileSender{}, owner: o.Owner, version: o.Version, log: o.Logger}
 	var errs []error
 	for _, name := range cfg.TenantNames() {
