@@ -30,8 +30,6 @@ type FileSender interface {
 	SendFile(ctx context.Context, name, contentType, title, text string, data []byte) error
 }
 
-// Reports renders security review reports from the store: on request at
-// GET /reports/{tenant} and on each tenant's report schedule to its
 // reportStore is what reports read, and the lease that makes one replica
 // deliver a scheduled report.
 type reportStore interface {
@@ -39,6 +37,8 @@ type reportStore interface {
 	TryLease(ctx context.Context, name, owner string, ttl time.Duration) (l store.Lease, ok bool, err error)
 }
 
+// Reports renders security review reports from the store: on request at
+// GET /reports/{tenant} and on each tenant's report schedule to its
 // destinations.
 type Reports struct {
 	cfg     *config.Config
