@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sharedrift/sharedrift/config/notifyconf"
 )
 
 // fullEnv supplies every secret testdata/full.yaml refers to.
@@ -421,5 +423,43 @@ func TestSitePropertiesPages(t *testing.T) {
 	}
 	if got := (&Tenant{}).SitePropertiesWindow(); got != DefaultSitePropertiesPages {
 		t.Errorf("unset outside Load: %d, want %d", got, DefaultSitePropertiesPages)
+	}
+}
+
+// TestDefaultsApartFromValidation: applyDefaults alone fills a tenant in
+// from `defaults` and the built-in values; validate then only checks, and
+// leaves a valid configuration exactly as it found it.
+func TestDefaultsApartFromValidation(t *testing.T) {
+	pages := 3
+	c := defaults()
+	c.Store = Store{StateDir: "/var/lib/sharedrift"}
+	c.Defaults = Defaults{Schedule: "@every 1h", Baseline: "recommended", FullScanEvery: Duration(48 * time.Hour), SitePropertiesPages: &pages,
+		Remediation: Remediation{Mode: "approve", Rules: map[string]string{"links.anyone_link": "off"}}}
+	c.Tenants = map[string]Tenant{"fab": {Fixture: "fixtures/fabrikam", Remediation: Remediation{Rules: map[string]string{"sites.sharing_level": "auto"}},
+		Notify: TenantNotify{Routes: []notifyconf.Route{{Destination: "ops"}}}}}
+	own := applyDefaults(c, "/etc/sharedrift")
+	got := c.Tenants["fab"]
+	if got.Name != "fab" || got.Schedule != "@every 1h" || got.Baseline != "recommended" || got.FullScanEvery != Duration(48*time.Hour) ||
+		got.SitePropertiesPages == nil || *got.SitePropertiesPages != 3 || got.Cloud != "global" || got.Fixture != "/etc/sharedrift/fixtures/fabrikam" {
+		t.Fatalf("defaults not applied: %+v", got)
+	}
+	if got.Remediation.Mode != "approve" || got.Remediation.Rules["links.anyone_link"] != "off" || got.Remediation.Rules["sites.sharing_level"] != "auto" {
+		t.Errorf("remediation not merged: %+v", got.Remediation)
+	}
+	if own["fab"].Mode != "" || len(own["fab"].Rules) != 1 {
+		t.Errorf("own remediation = %+v, want the tenant's as written", own["fab"])
+	}
+	if len(c.Notify.Routes) != 1 || c.Notify.Routes[0].Tenants[0] != "fab" {
+		t.Errorf("tenant route not joined: %+v", c.Notify.Routes)
+	}
+	c.Notify.Destinations = []notifyconf.DestinationConfig{{Name: "ops", Type: notifyconf.TypeWebhook, Webhook: &notifyconf.WebhookConfig{URL: "https://hooks.example/x", Secret: "0123456789abcdef0123"}}}
+	before := fmt.Sprintf("%#v", *c)
+	var ps problems
+	validate(&ps, "test", c, own, func(string) (string, bool) { return "", false }, func(string, int64) ([]byte, error) { return nil, os.ErrNotExist }, "/etc/sharedrift", true)
+	if err := ps.err(); err != nil {
+		t.Fatal(err)
+	}
+	if after := fmt.Sprintf("%#v", *c); after != before {
+		t.Errorf("validate changed the configuration:\nbefore %s\nafter  %s", before, after)
 	}
 }

@@ -173,7 +173,8 @@ func Load(opts Options) (*Config, error) {
 	if opts.ReadFile != nil {
 		readFile = func(p string, _ int64) ([]byte, error) { return opts.ReadFile(p) }
 	}
-	validate(&ps, fileSrc, cfg, lookupFunc(opts.Env), readFile, baseDir, opts.RequireTenants)
+	own := applyDefaults(cfg, baseDir)
+	validate(&ps, fileSrc, cfg, own, lookupFunc(opts.Env), readFile, baseDir, opts.RequireTenants)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ func oneOf(v string, allowed []string) string {
 
 // validate checks the merged configuration, fills tenant names and
 // defaults, and resolves every secret reference.
-func validate(ps *problems, src string, c *Config, getenv func(string) (string, bool), readFile func(path string, limit int64) ([]byte, error), baseDir string, requireTenants bool) {
+func validate(ps *problems, src string, c *Config, own map[string]Remediation, getenv func(string) (string, bool), readFile func(path string, limit int64) ([]byte, error), baseDir string, requireTenants bool) {
 	// secret resolves ref; a file it names is read up to limit bytes.
 	secret := func(key string, ref *SecretRef, required bool, limit int64) {
 		ref.File = relTo(baseDir, ref.File)
@@ -113,30 +113,117 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 	}
 	for _, name := range sortedKeys(c.Tenants) {
 		t := c.Tenants[name]
+		validateTenant(ps, src, c, &t, own[name], secret)
+		c.Tenants[name] = t
+	}
+}
+
+// applyDefaults fills in what the configuration leaves out, before
+// validate checks it: each tenant's name, its schedule, baseline, scan
+// periods, cloud, report format and remediation policy from `defaults`
+// (and the built-in defaults), and paths relative to the configuration
+// file's directory. It returns each tenant's own remediation settings, as
+// written, for validation to name the tenant's keys.
+func applyDefaults(c *Config, baseDir string) map[string]Remediation {
+	own := make(map[string]Remediation, len(c.Tenants))
+	for _, name := range sortedKeys(c.Tenants) {
+		t := c.Tenants[name]
 		t.Name = name
 		t.Fixture = relTo(baseDir, t.Fixture)
+		if t.Schedule == "" {
+			t.Schedule = c.Defaults.Schedule
+		}
 		if t.Baseline == "" {
 			t.Baseline = c.Defaults.Baseline
 		}
 		if strings.ContainsRune(t.Baseline, '/') || strings.HasSuffix(t.Baseline, ".yaml") || strings.HasSuffix(t.Baseline, ".yml") {
 			t.Baseline = relTo(baseDir, t.Baseline)
 		}
-		validateTenant(ps, src, c, &t, secret)
+		if t.FullScanEvery == 0 {
+			t.FullScanEvery = c.Defaults.FullScanEvery
+		}
+		if t.FullScanEvery == 0 {
+			t.FullScanEvery = Duration(DefaultFullScanEvery)
+		}
+		if t.SitePropertiesEvery == 0 {
+			t.SitePropertiesEvery = c.Defaults.SitePropertiesEvery
+		}
+		// Unset is nil, so that an explicit 0 (every page) is kept.
+		if t.SitePropertiesPages == nil {
+			n := DefaultSitePropertiesPages
+			if d := c.Defaults.SitePropertiesPages; d != nil && *d >= 0 {
+				n = *d
+			}
+			t.SitePropertiesPages = &n
+		}
+		if t.Cloud == "" {
+			t.Cloud = "global"
+		}
+		if t.Report.Schedule != "" && t.Report.Format == "" {
+			t.Report.Format = "html"
+		}
+		own[name] = t.Remediation
+		t.Remediation = mergeRemediation(c.Defaults.Remediation, t.Remediation)
 		c.Tenants[name] = t
+		// A tenant's own routes join the notification routes, limited to
+		// it (one that names tenants itself is refused by validate).
+		for _, r := range t.Notify.Routes {
+			if len(r.Tenants) == 0 {
+				r.Tenants = []string{name}
+				c.Notify.Routes = append(c.Notify.Routes, r)
+			}
+		}
 	}
+	return own
 }
 
-// validateNotify merges per-tenant routes into the notification config
-// and runs its own validation, which names the destination and key.
+// mergeRemediation is a tenant's remediation policy: the defaults, with
+// what the tenant sets on top.
+func mergeRemediation(def, t Remediation) Remediation {
+	rem := def
+	if t.Mode != "" {
+		rem.Mode = t.Mode
+	}
+	if len(t.Rules) > 0 {
+		merged := map[string]string{}
+		for k, v := range def.Rules {
+			merged[k] = v
+		}
+		for k, v := range t.Rules {
+			merged[k] = v
+		}
+		rem.Rules = merged
+	}
+	if t.MaxChanges != 0 {
+		rem.MaxChanges = t.MaxChanges
+	}
+	if t.MaxPlans != 0 {
+		rem.MaxPlans = t.MaxPlans
+	}
+	if t.MaxSnapshotAge != 0 {
+		rem.MaxSnapshotAge = t.MaxSnapshotAge
+	}
+	if t.GracePeriod != 0 {
+		rem.GracePeriod = t.GracePeriod
+	}
+	if len(t.AllowDestructive) > 0 {
+		rem.AllowDestructive = t.AllowDestructive
+	}
+	ex := t.Exclude
+	if len(ex.Sites)+len(ex.Users)+len(ex.Domains)+len(ex.Labels) > 0 {
+		rem.Exclude = ex
+	}
+	return rem
+}
+
+// validateNotify checks the tenants' own routes and runs the notification
+// config's validation, which names the destination and key.
 func validateNotify(ps *problems, src string, c *Config) {
 	for _, name := range sortedKeys(c.Tenants) {
 		for i, r := range c.Tenants[name].Notify.Routes {
 			if len(r.Tenants) > 0 {
 				ps.add(src, fmt.Sprintf("tenants.%s.notify.routes[%d].tenants", name, i), "not allowed in a tenant's own route")
-				continue
 			}
-			r.Tenants = []string{name}
-			c.Notify.Routes = append(c.Notify.Routes, r)
 		}
 	}
 	if err := c.Notify.Validate(); err != nil {
@@ -172,18 +259,12 @@ func validateRemediation(ps *problems, src, key string, r *Remediation) {
 	}
 }
 
-func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(string, *SecretRef, bool, int64)) {
+func validateTenant(ps *problems, src string, c *Config, t *Tenant, ownRemediation Remediation, secret func(string, *SecretRef, bool, int64)) {
 	key := "tenants." + t.Name
-	if t.Schedule == "" {
-		t.Schedule = c.Defaults.Schedule
-	}
 	if t.Schedule == "" {
 		ps.add(src, key+".schedule", "missing (and defaults.schedule is empty)")
 	} else if _, err := ParseSchedule(t.Schedule); err != nil {
 		ps.add(src, key+".schedule", err.Error())
-	}
-	if t.Baseline == "" {
-		t.Baseline = c.Defaults.Baseline
 	}
 	if t.Baseline == "" {
 		ps.add(src, key+".baseline", "missing: every tenant needs a baseline (a pack name such as recommended, or a file path)")
@@ -191,31 +272,12 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	if t.FullScanEvery < 0 {
 		ps.add(src, key+".full_scan_every", "must not be negative")
 	}
-	if t.FullScanEvery == 0 {
-		t.FullScanEvery = c.Defaults.FullScanEvery
-	}
-	if t.FullScanEvery <= 0 {
-		t.FullScanEvery = Duration(DefaultFullScanEvery)
-	}
 	if t.SitePropertiesEvery < 0 {
 		ps.add(src, key+".site_properties_every", "must not be negative")
-	}
-	if t.SitePropertiesEvery == 0 {
-		t.SitePropertiesEvery = c.Defaults.SitePropertiesEvery
 	}
 	// Unset is nil, so that an explicit 0 (every page) is kept.
 	if p := t.SitePropertiesPages; p != nil && *p < 0 {
 		ps.add(src, key+".site_properties_pages", "must not be negative (0 reads every page)")
-	}
-	if t.SitePropertiesPages == nil {
-		n := DefaultSitePropertiesPages
-		if d := c.Defaults.SitePropertiesPages; d != nil && *d >= 0 {
-			n = *d
-		}
-		t.SitePropertiesPages = &n
-	}
-	if t.Cloud == "" {
-		t.Cloud = "global"
 	}
 	if !slices.Contains(clouds, t.Cloud) {
 		ps.add(src, key+".cloud", oneOf(t.Cloud, clouds))
@@ -252,49 +314,11 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 		ps.add(src, key+".credentials.client_secret", "only used with method client_secret")
 	}
 
-	// A tenant's remediation policy starts from the defaults.
-	rem := c.Defaults.Remediation
-	if t.Remediation.Mode != "" {
-		rem.Mode = t.Remediation.Mode
-	}
-	if len(t.Remediation.Rules) > 0 {
-		merged := map[string]string{}
-		for k, v := range c.Defaults.Remediation.Rules {
-			merged[k] = v
-		}
-		for k, v := range t.Remediation.Rules {
-			merged[k] = v
-		}
-		rem.Rules = merged
-	}
-	if t.Remediation.MaxChanges != 0 {
-		rem.MaxChanges = t.Remediation.MaxChanges
-	}
-	if t.Remediation.MaxPlans != 0 {
-		rem.MaxPlans = t.Remediation.MaxPlans
-	}
-	if t.Remediation.MaxSnapshotAge != 0 {
-		rem.MaxSnapshotAge = t.Remediation.MaxSnapshotAge
-	}
-	if t.Remediation.GracePeriod != 0 {
-		rem.GracePeriod = t.Remediation.GracePeriod
-	}
-	if len(t.Remediation.AllowDestructive) > 0 {
-		rem.AllowDestructive = t.Remediation.AllowDestructive
-	}
-	ex := t.Remediation.Exclude
-	if len(ex.Sites)+len(ex.Users)+len(ex.Domains)+len(ex.Labels) > 0 {
-		rem.Exclude = ex
-	}
-	validateRemediation(ps, src, key+".remediation", &t.Remediation)
-	t.Remediation = rem
+	validateRemediation(ps, src, key+".remediation", &ownRemediation)
 
 	if t.Report.Schedule != "" {
 		if _, err := ParseSchedule(t.Report.Schedule); err != nil {
 			ps.add(src, key+".report.schedule", err.Error())
-		}
-		if t.Report.Format == "" {
-			t.Report.Format = "html"
 		}
 		if len(t.Report.Destinations) == 0 {
 			ps.add(src, key+".report.destinations", "a scheduled report needs at least one destination")
