@@ -228,3 +228,33 @@ func trendChart(points []TrendPoint) template.HTML {
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
+
+// sparkline draws a tenant's recent scores as a small line on a 0-100 scale.
+func sparkline(tenantName string, points []TrendPoint) template.HTML {
+	const w, h = 120.0, 28.0
+	var pts []string
+	var last *float64
+	for i, p := range points {
+		if p.Score == nil {
+			continue
+		}
+		x := w / 2
+		if len(points) > 1 {
+			x = w * float64(i) / float64(len(points)-1)
+		}
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, 2+(h-4)*(1-*p.Score/100)))
+		last = p.Score
+	}
+	label := fmt.Sprintf("%s: no scored scans", tenantName)
+	if last != nil {
+		label = fmt.Sprintf("%s: posture over %d scans, latest %.1f", tenantName, len(points), *last)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, w, h, w, h, html.EscapeString(label))
+	fmt.Fprintf(&b, `<line x1="0" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#d0d7de"/>`, h-2, w, h-2)
+	if len(pts) > 0 {
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#2f6fb3" stroke-width="2"/>`, strings.Join(pts, " "))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
