@@ -57,13 +57,22 @@ const pdfTimeout = 2 * time.Minute
 // page first. The HTML loads nothing from the network, and the browser runs
 // with a throwaway profile and its own network features off.
 func PDF(ctx context.Context, w io.Writer, in *Input, bin string) error {
+	return printPDF(ctx, w, bin, func(w io.Writer) error { return HTML(w, in) })
+}
+
+// RollupPDF prints the all-tenants rollup like PDF prints a report.
+func RollupPDF(ctx context.Context, w io.Writer, r *Rollup, bin string) error {
+	return printPDF(ctx, w, bin, func(w io.Writer) error { return RenderRollup(w, FormatHTML, r) })
+}
+
+func printPDF(ctx context.Context, w io.Writer, bin string, html func(io.Writer) error) error {
 	dir, err := os.MkdirTemp("", "sharedrift-pdf-")
 	if err != nil {
 		return fmt.Errorf("pdf report: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	page := filepath.Join(dir, "report.html")
-	if err := writeFileAtomic(page, func(w io.Writer) error { return HTML(w, in) }); err != nil {
+	if err := writeFileAtomic(page, html); err != nil {
 		return err
 	}
 	out := filepath.Join(dir, "report.pdf")

@@ -254,6 +254,9 @@ func sparkline(tenantName string, points []TrendPoint) template.HTML {
 	fmt.Fprintf(&b, `<line x1="0" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#d0d7de"/>`, h-2, w, h-2)
 	if len(pts) > 0 {
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#2f6fb3" stroke-width="2"/>`, strings.Join(pts, " "))
+		var x, y float64
+		fmt.Sscanf(pts[len(pts)-1], "%f,%f", &x, &y)
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="#2f6fb3"/>`, x, y)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
