@@ -81,7 +81,7 @@ const badPage = `<!DOCTYPE html><html><body><h1>x</h1><h3>skip</h3>
 <table><tr><th>a</th></tr></table><p style="color:#bbb">faint</p></body></html>`
 
 // wantSections are the h2 ids every HTML report has.
-var wantSections = []string{"summary", "findings", "compliance", "drift", "anyone-links", "guests", "calendar", "remediation", "exceptions", "coverage"}
+var wantSections = []string{"summary", "posture", "findings", "compliance", "drift", "anyone-links", "guests", "calendar", "remediation", "exceptions", "coverage"}
 
 // TestHTMLInChromium loads the fabrikam HTML report in headless Chromium: no
 // console errors, no network requests but the file itself, every key

@@ -234,6 +234,7 @@ func sparkline(tenantName string, points []TrendPoint) template.HTML {
 	const w, h = 120.0, 28.0
 	var pts []string
 	var last *float64
+	var lastX, lastY float64
 	for i, p := range points {
 		if p.Score == nil {
 			continue
@@ -242,7 +243,8 @@ func sparkline(tenantName string, points []TrendPoint) template.HTML {
 		if len(points) > 1 {
 			x = w * float64(i) / float64(len(points)-1)
 		}
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, 2+(h-4)*(1-*p.Score/100)))
+		lastX, lastY = x, 2+(h-4)*(1-*p.Score/100)
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", lastX, lastY))
 		last = p.Score
 	}
 	label := fmt.Sprintf("%s: no scored scans", tenantName)
@@ -254,9 +256,7 @@ func sparkline(tenantName string, points []TrendPoint) template.HTML {
 	fmt.Fprintf(&b, `<line x1="0" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#d0d7de"/>`, h-2, w, h-2)
 	if len(pts) > 0 {
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#2f6fb3" stroke-width="2"/>`, strings.Join(pts, " "))
-		var x, y float64
-		fmt.Sscanf(pts[len(pts)-1], "%f,%f", &x, &y)
-		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="#2f6fb3"/>`, x, y)
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="#2f6fb3"/>`, lastX, lastY)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
