@@ -267,7 +267,7 @@ func TestHistoryAndRollupInChromium(t *testing.T) {
 		for _, pr := range problems {
 			t.Errorf("%s accessibility: %s", p.name, pr)
 		}
-		png, err := b.Screenshot(ctx, 1280, 1200, false)
+		png, err := b.Screenshot(ctx, 1280, 1200, true)
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}
