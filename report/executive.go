@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,92 +52,59 @@ func riskOrder(a, b riskRow) int {
 	return cmp.Compare(a.ObjectKey, b.ObjectKey)
 }
 
-func capRows(rows []riskRow) ([]riskRow, int) {
-	slices.SortStableFunc(rows, riskOrder)
-	if len(rows) > maxRisks {
-		return rows[:maxRisks], len(rows) - maxRisks
-	}
-	return rows, 0
+// riskList keeps the maxRisks most severe rows seen and counts the rest,
+// so that a million failing links cost no more than ten rows.
+type riskList struct {
+	top *topN[riskRow]
+	n   int
 }
 
-func (v *view) buildExecutive() error {
-	title := map[string]string{}
-	for _, rv := range v.Rules {
-		title[rv.Info.ID] = rv.Info.Title
-	}
-	row := func(r tenant.Result) riskRow { return riskRow{Result: r, RuleTitle: title[r.RuleID]} }
-	var top, fresh, fixed []riskRow
-	cur := map[string]bool{}
-	for _, r := range v.In.Results {
-		if r.Outcome == tenant.Fail {
-			cur[r.Fingerprint()] = true
-		}
-	}
-	prev := map[string]bool{}
-	for _, r := range v.In.Previous {
-		if r.Outcome != tenant.Fail {
-			continue
-		}
-		prev[r.Fingerprint()] = true
-		if !cur[r.Fingerprint()] {
-			fixed = append(fixed, row(r))
-		}
-	}
-	for _, r := range v.In.Results {
-		if r.Outcome != tenant.Fail {
-			continue
-		}
-		top = append(top, row(r))
-		if v.In.Previous != nil && !prev[r.Fingerprint()] {
-			fresh = append(fresh, row(r))
-		}
-	}
-	e := &v.Exec
-	e.TopRisks, e.MoreRisks = capRows(top)
-	e.New, e.MoreNew = capRows(fresh)
-	e.Fixed, e.MoreFixed = capRows(fixed)
+func newRiskList() *riskList {
+	return &riskList{top: newTopN(maxRisks, func(a, b *riskRow) bool { return riskOrder(*a, *b) < 0 })}
+}
+
+func (l *riskList) add(r riskRow) { l.top.push(r); l.n++ }
+
+func (l *riskList) rows() ([]riskRow, int) {
+	rows := l.top.sorted()
+	return rows, l.n - len(rows)
+}
+
+// buildExecutive counts the verified fixes; buildSummary fills the lists
+// in its passes over the results.
+func (v *view) buildExecutive() {
 	for _, r := range v.In.Remediation {
 		if r.Verified != nil && *r.Verified {
-			e.Verified++
+			v.Exec.Verified++
 		}
 	}
-	return v.resolveURLs()
 }
 
-// resolveURLs finds the web address of every object the report names in a
-// row: sites from the snapshot, links in one pass over the link inventory.
-func (v *view) resolveURLs() error {
+// wantedURLs lists the keys of every object the report names in a row,
+// for the link inventory's pass to fill with their web addresses.
+func (v *view) wantedURLs() map[string]string {
 	want := map[string]string{}
-	lists := [][]riskRow{v.Exec.TopRisks, v.Exec.New, v.Exec.Fixed}
 	for _, rv := range v.Rules {
 		for _, r := range rv.Fails {
 			want[r.ObjectKey] = ""
 		}
 	}
-	for _, l := range lists {
+	for _, l := range [][]riskRow{v.Exec.TopRisks, v.Exec.New, v.Exec.Fixed} {
 		for _, r := range l {
 			want[r.ObjectKey] = ""
 		}
 	}
-	needLinks := false
-	for k := range want {
-		needLinks = needLinks || strings.HasPrefix(k, "link:")
-	}
+	return want
+}
+
+// applyURLs adds the sites' addresses to the links' ones and keeps the safe
+// ones for the rows.
+func (v *view) applyURLs(want map[string]string) {
 	if v.In.Snapshot != nil {
 		for i := range v.In.Snapshot.Sites {
 			s := &v.In.Snapshot.Sites[i]
 			if _, ok := want[s.Key()]; ok {
 				want[s.Key()] = s.URL
-			}
-		}
-	}
-	if needLinks {
-		for l, err := range v.In.links() {
-			if err != nil {
-				return err
-			}
-			if _, ok := want[l.Key()]; ok {
-				want[l.Key()] = l.WebURL
 			}
 		}
 	}
@@ -148,12 +114,11 @@ func (v *view) resolveURLs() error {
 			v.URLs[k] = u
 		}
 	}
-	for _, l := range lists {
+	for _, l := range [][]riskRow{v.Exec.TopRisks, v.Exec.New, v.Exec.Fixed} {
 		for i := range l {
 			l[i].URL = v.URLs[l[i].ObjectKey]
 		}
 	}
-	return nil
 }
 
 // safeURL admits only https addresses: an object's URL comes from the

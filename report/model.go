@@ -204,8 +204,10 @@ func build(in *Input) (*view, error) {
 	v.buildSummary()
 	v.buildFrameworks()
 	v.buildTimeline()
+	v.buildExecutive()
+	urls := v.wantedURLs()
 	var err error
-	if v.Links, err = buildLinkInventory(in, opt, v.AsOf); err != nil {
+	if v.Links, err = buildLinkInventory(in, opt, v.AsOf, urls); err != nil {
 		return nil, err
 	}
 	if v.Guests, err = buildGuestInventory(in, opt, v.AsOf); err != nil {
@@ -215,9 +217,7 @@ func build(in *Input) (*view, error) {
 	v.buildRemediation()
 	v.buildExceptions()
 	v.buildCoverage()
-	if err := v.buildExecutive(); err != nil {
-		return nil, err
-	}
+	v.applyURLs(urls)
 	return v, nil
 }
 
@@ -370,7 +370,21 @@ func (v *view) buildSummary() {
 	sev := func(id string) tenant.Severity { return sevOf[id] }
 	s.ScoreDetail = ScoreOf(cur, sev)
 	s.Score = s.ScoreDetail.Value
-	curFails := map[string]bool{}
+	// Fingerprints are computed once per result here; the executive page's
+	// lists (top risks, newly failing, fixed) are kept in the same passes.
+	title := map[string]string{}
+	for _, rv := range v.Rules {
+		title[rv.Info.ID] = rv.Info.Title
+	}
+	row := func(r *tenant.Result) riskRow { return riskRow{Result: *r, RuleTitle: title[r.RuleID]} }
+	top, fresh, fixed := newRiskList(), newRiskList(), newRiskList()
+	defer func() {
+		e := &v.Exec
+		e.TopRisks, e.MoreRisks = top.rows()
+		e.New, e.MoreNew = fresh.rows()
+		e.Fixed, e.MoreFixed = fixed.rows()
+	}()
+	curFails := map[string]int{} // fingerprint → index in Results
 	for _, rv := range v.Rules {
 		s.Results = s.Results.Plus(rv.Counts)
 	}
@@ -381,7 +395,8 @@ func (v *view) buildSummary() {
 		}
 		if r.Outcome == tenant.Fail {
 			s.FailBySeverity[r.Severity]++
-			curFails[r.Fingerprint()] = true
+			curFails[r.Fingerprint()] = i
+			top.add(row(r))
 		}
 	}
 	if v.In.Previous == nil {
@@ -407,7 +422,8 @@ func (v *view) buildSummary() {
 		if r.Outcome == tenant.Fail {
 			fp := r.Fingerprint()
 			prevFails[fp] = true
-			if !curFails[fp] {
+			if _, still := curFails[fp]; !still {
+				fixed.add(row(r))
 				s.ResolvedFails++
 			}
 		}
@@ -424,8 +440,9 @@ func (v *view) buildSummary() {
 	}
 	s.PrevResults, s.PrevRules = &prc, &prs
 	s.PreviousScore = ScoreOf(prev, sev).Value
-	for fp := range curFails {
+	for fp, i := range curFails {
 		if !prevFails[fp] {
+			fresh.add(row(&v.In.Results[i]))
 			s.NewFails++
 		}
 	}
