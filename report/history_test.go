@@ -20,30 +20,7 @@ import (
 // history says what the offline report of the same two snapshots says.
 func TestFromStoreMatchesOffline(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenStateDir(ctx, t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ref := filepath.Join("testdata", "fabrikam-review.yaml")
-	b, err := baselines.Load(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prev, err := tenant.ReadFile(filepath.Join("testdata", "fabrikam-previous.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur, err := tenant.ReadFile(filepath.Join("..", "testdata", "snapshots", "fabrikam.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []*tenant.Snapshot{prev, cur} {
-		if _, err := st.RecordScan(ctx, store.ScanInput{Snapshot: s, Results: rules.Evaluate(s, b), Baseline: ref}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
+	st, b, ref, prev, cur := fabrikamHistory(t)
 	now := cur.CollectedAt.Add(time.Hour)
 	hist, err := FromStore(ctx, st, cur.Tenant, cur.CollectedAt.AddDate(0, 0, -15), now, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -118,9 +95,10 @@ func TestFromStoreMatchesOffline(t *testing.T) {
 	}
 }
 
-// rollupStore records fabrikam twice (previous, current) and a second
-// tenant once.
-func rollupStore(t *testing.T) store.Store {
+// fabrikamHistory records fabrikam's previous and current snapshots,
+// evaluated against the review baseline, in an SQLite store closed at the
+// end of the test.
+func fabrikamHistory(t *testing.T) (st store.Store, b *baselines.Baseline, ref string, prev, cur *tenant.Snapshot) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.OpenStateDir(ctx, t.TempDir(), store.Options{})
@@ -128,28 +106,35 @@ func rollupStore(t *testing.T) store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	ref := filepath.Join("testdata", "fabrikam-review.yaml")
-	b, err := baselines.Load(ref)
-	if err != nil {
+	ref = filepath.Join("testdata", "fabrikam-review.yaml")
+	if b, err = baselines.Load(ref); err != nil {
 		t.Fatal(err)
 	}
-	prev, err := tenant.ReadFile(filepath.Join("testdata", "fabrikam-previous.json"))
-	if err != nil {
+	if prev, err = tenant.ReadFile(filepath.Join("testdata", "fabrikam-previous.json")); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := tenant.ReadFile(filepath.Join("..", "testdata", "snapshots", "fabrikam.json"))
-	if err != nil {
+	if cur, err = tenant.ReadFile(filepath.Join("..", "testdata", "snapshots", "fabrikam.json")); err != nil {
 		t.Fatal(err)
 	}
+	for _, s := range []*tenant.Snapshot{prev, cur} {
+		if _, err := st.RecordScan(ctx, store.ScanInput{Snapshot: s, Results: rules.Evaluate(s, b), Baseline: ref}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, b, ref, prev, cur
+}
+
+// rollupStore is fabrikamHistory with a second tenant recorded once.
+func rollupStore(t *testing.T) store.Store {
+	t.Helper()
+	st, b, ref, _, _ := fabrikamHistory(t)
 	other, err := tenant.ReadFile(filepath.Join("testdata", "fabrikam-previous.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	other.Tenant, other.TenantID = "contoso.onmicrosoft.com", "11111111-2222-4333-8444-555555555555"
-	for _, s := range []*tenant.Snapshot{prev, cur, other} {
-		if _, err := st.RecordScan(ctx, store.ScanInput{Snapshot: s, Results: rules.Evaluate(s, b), Baseline: ref}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := st.RecordScan(context.Background(), store.ScanInput{Snapshot: other, Results: rules.Evaluate(other, b), Baseline: ref}); err != nil {
+		t.Fatal(err)
 	}
 	return st
 }
