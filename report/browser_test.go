@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,8 @@ const a11yScript = `(() => {
   }
   if (document.querySelectorAll('[src], link[href], script, iframe, object, embed').length) problems.push('external resource element present');
   for (const a of document.querySelectorAll('a[href]')) {
+    // Objects link to their address in the tenant, over https only.
+    if (a.getAttribute('href').startsWith('https://')) continue;
     if (!a.getAttribute('href').startsWith('#')) problems.push('non-local link ' + a.getAttribute('href'));
     else if (!document.getElementById(a.getAttribute('href').slice(1))) problems.push('dangling link ' + a.getAttribute('href'));
   }
@@ -78,7 +81,7 @@ const badPage = `<!DOCTYPE html><html><body><h1>x</h1><h3>skip</h3>
 <table><tr><th>a</th></tr></table><p style="color:#bbb">faint</p></body></html>`
 
 // wantSections are the h2 ids every HTML report has.
-var wantSections = []string{"summary", "findings", "compliance", "drift", "anyone-links", "guests", "calendar", "remediation", "exceptions", "coverage"}
+var wantSections = []string{"summary", "posture", "findings", "compliance", "drift", "anyone-links", "guests", "calendar", "remediation", "exceptions", "coverage"}
 
 // TestHTMLInChromium loads the fabrikam HTML report in headless Chromium: no
 // console errors, no network requests but the file itself, every key
@@ -196,5 +199,84 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	if !slices.Contains(requests, url) {
 		t.Errorf("the report file itself was not requested; requests: %v", requests)
+	}
+}
+
+// TestHistoryAndRollupInChromium loads a report from history (with its
+// trend chart) and the all-tenants rollup in headless Chromium, runs the
+// accessibility checks on both and keeps screenshots.
+func TestHistoryAndRollupInChromium(t *testing.T) {
+	bin, err := browsertest.FindChromium()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	st := rollupStore(t)
+	now := time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC)
+	hist, err := FromStore(ctx, st, "fabrikam.onmicrosoft.com", now.AddDate(0, 0, -30), now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roll, err := BuildRollup(ctx, st, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pages := []struct {
+		name   string
+		render func(*bytes.Buffer) error
+		want   []string
+	}{
+		{"report-fabrikam-history", func(b *bytes.Buffer) error { return HTML(b, hist) }, []string{"Posture over time", "Top risks", "What was fixed"}},
+		{"rollup", func(b *bytes.Buffer) error { return RenderRollup(b, FormatHTML, roll) }, []string{"Tenants overview", "fabrikam.onmicrosoft.com", "contoso.onmicrosoft.com"}},
+	}
+	b, err := browsertest.Start(ctx, bin, filepath.Join(dir, "profile"))
+	if err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	defer b.Close()
+	if err := os.MkdirAll(artifactDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		var buf bytes.Buffer
+		if err := p.render(&buf); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		file := filepath.Join(dir, p.name+".html")
+		if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Navigate(ctx, "file://"+file); err != nil {
+			t.Fatalf("navigate %s: %v", p.name, err)
+		}
+		var text string
+		if err := b.Eval(ctx, `document.body.innerText`, &text); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range p.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q", p.name, w)
+			}
+		}
+		var problems []string
+		if err := b.Eval(ctx, a11yScript, &problems); err != nil {
+			t.Fatal(err)
+		}
+		for _, pr := range problems {
+			t.Errorf("%s accessibility: %s", p.name, pr)
+		}
+		png, err := b.Screenshot(ctx, 1280, 1200, true)
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(artifactDir, p.name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	console, _ := b.Snapshot()
+	for _, c := range console {
+		t.Errorf("console: %s", c)
 	}
 }

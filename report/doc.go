@@ -1,6 +1,8 @@
 // Package report renders security review reports of a tenant's external
-// sharing: an executive summary with a posture score, findings by section,
-// a CIS and CISA SCuBA compliance mapping, the period's drift, inventories
+// sharing: an executive summary (posture score, top risks with their objects,
+// what changed and what was fixed, the score over the store's scans), findings
+// by section, a CIS and CISA SCuBA compliance mapping with control titles and
+// versions, the period's drift, inventories
 // of Anyone links, guests and calendar exposure, the remediation log,
 // exceptions and collection coverage.
 //
@@ -9,7 +11,8 @@
 // alike. HTML is a single self-contained file (inline CSS and SVG, no
 // scripts, no external requests); Markdown is for tickets; JSON follows the
 // schema tagged SchemaV1 and documented in docs/reports.md; CSV is one file
-// per inventory.
+// per inventory; PDF is the HTML printed by headless Chromium. Rollup is the
+// overview of every tenant of a store.
 //
 // Inventories are read through iterators in a bounded number of passes:
 // HTML and Markdown keep only the Options.MaxRows most relevant rows of each

@@ -80,6 +80,9 @@ func FromStore(ctx context.Context, h History, tenantName string, since, now tim
 		}
 		in.PreviousAt = prev.CollectedAt
 	}
+	if in.Trend, err = trend(ctx, h, scans, in.Rules); err != nil {
+		return nil, err
+	}
 	if in.Snapshot, err = currentSnapshot(ctx, h, tenantName, cur); err != nil {
 		return nil, err
 	}
@@ -126,6 +129,15 @@ func scanResults(ctx context.Context, h History, scanID int64) ([]tenant.Result,
 	if err != nil {
 		return nil, nil, fmt.Errorf("results of scan %d: %w", scanID, err)
 	}
+	_, counts, err := scanCounts(ctx, h, scanID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return results, counts, nil
+}
+
+// scanCounts reads a scan's per-rule outcome counts.
+func scanCounts(ctx context.Context, h History, scanID int64) ([]store.RuleCount, map[string]Counts, error) {
 	summary, err := h.RuleSummary(ctx, scanID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rule summary of scan %d: %w", scanID, err)
@@ -136,7 +148,30 @@ func scanResults(ctx context.Context, h History, scanID int64) ([]tenant.Result,
 		c.AddN(rc.Outcome, int(rc.Count))
 		counts[rc.RuleID] = c
 	}
-	return results, counts, nil
+	return summary, counts, nil
+}
+
+// maxTrend caps the scans the trend chart reads, one rule summary each.
+const maxTrend = 90
+
+// trend scores the most recent scans (newest first in scans), oldest first.
+func trend(ctx context.Context, h History, scans []store.Scan, infos []RuleInfo) ([]TrendPoint, error) {
+	sevOf := map[string]tenant.Severity{}
+	for _, ri := range infos {
+		sevOf[ri.ID] = ri.Severity
+	}
+	sev := func(id string) tenant.Severity { return sevOf[id] }
+	n := min(len(scans), maxTrend)
+	out := make([]TrendPoint, 0, n)
+	for i := n - 1; i >= 0; i-- {
+		_, counts, err := scanCounts(ctx, h, scans[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		sc := ScoreOf(counts, sev)
+		out = append(out, TrendPoint{At: scans[i].CollectedAt, Score: sc.Value, Failing: sc.Failing})
+	}
+	return out, nil
 }
 
 // currentSnapshot reassembles the settings sections of the tenant's

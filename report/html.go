@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -19,21 +20,38 @@ var templatesFS embed.FS
 var htmlTemplate = template.Must(template.New("report.html.tmpl").Funcs(htmlFuncs).ParseFS(templatesFS, "templates/report.html.tmpl"))
 
 var htmlFuncs = template.FuncMap{
-	"ring":      scoreRing,
-	"stacked":   stackedBar,
-	"hbars":     hbars,
-	"days":      dayBars,
-	"formula":   func() string { return ScoreFormula },
-	"outcomes":  func() []tenant.Outcome { return Outcomes },
-	"num":       func(n int) string { return thousands(int64(n)) },
-	"num64":     thousands,
-	"scoreText": scoreText,
-	"trend":     trendText,
-	"datetime":  datetime,
-	"dateptr":   dateptr,
-	"dtptr":     datetimeptr,
-	"period":    periodText,
-	"objcap":    func(n int) int { return min(n, 25) },
+	"ring":       scoreRing,
+	"stacked":    stackedBar,
+	"hbars":      hbars,
+	"days":       dayBars,
+	"formula":    func() string { return ScoreFormula },
+	"outcomes":   func() []tenant.Outcome { return Outcomes },
+	"num":        func(n int) string { return thousands(int64(n)) },
+	"num64":      thousands,
+	"scoreText":  scoreText,
+	"trend":      trendText,
+	"datetime":   datetime,
+	"dateptr":    dateptr,
+	"dtptr":      datetimeptr,
+	"period":     periodText,
+	"objcap":     func(n int) int { return min(n, 25) },
+	"trendchart": trendChart,
+	"objlink":    objectLink,
+	"ctitle": func(fw, id string) string {
+		t, v := controlInfo(fw, id)
+		if t == "" {
+			return ""
+		}
+		return t + " (" + v + ")"
+	},
+	"add": func(ns ...int) int {
+		t := 0
+		for _, n := range ns {
+			t += n
+		}
+		return t
+	},
+	"lastN": func(p []TrendPoint, n int) []TrendPoint { return p[max(0, len(p)-n):] },
 	"outcome": func(o tenant.Outcome) template.HTML {
 		icon := map[tenant.Outcome]string{tenant.Pass: "✔", tenant.Fail: "✖", tenant.Unknown: "?", tenant.NotApplicable: "–"}[o]
 		return template.HTML(fmt.Sprintf(`<span class="badge b-%s">%s %s</span>`, template.HTMLEscapeString(string(o)), icon, template.HTMLEscapeString(outcomeName(o))))
@@ -55,13 +73,14 @@ var htmlFuncs = template.FuncMap{
 		}
 		return r.ObjectKey
 	},
-	"yesno":  yesno,
-	"count":  func(n int) string { return countText(n) },
-	"flag":   func(f string) string { return strings.ReplaceAll(f, "_", " ") },
-	"hot":    func(f string) bool { return f == FlagBlockedDomain || f == FlagOrphaned },
-	"expiry": expiryText,
-	"signin": signinText,
-	"arrow":  arrow,
+	"objshort": func(r tenant.Result) string { return orDash(cmp.Or(r.ObjectName, r.ObjectKey)) },
+	"yesno":    yesno,
+	"count":    func(n int) string { return countText(n) },
+	"flag":     func(f string) string { return strings.ReplaceAll(f, "_", " ") },
+	"hot":      func(f string) bool { return f == FlagBlockedDomain || f == FlagOrphaned },
+	"expiry":   expiryText,
+	"signin":   signinText,
+	"arrow":    arrow,
 	"excstatus": func(e exceptionView) template.HTML {
 		switch e.Status {
 		case "expired":
@@ -90,6 +109,18 @@ func HTML(w io.Writer, in *Input) error {
 	}
 	return nil
 }
+
+// objectLink shows an object's name, as a link to it when its web address
+// is known (safeURL has vetted it).
+func objectLink(label, url string) template.HTML {
+	if url == "" {
+		return template.HTML(template.HTMLEscapeString(label))
+	}
+	return template.HTML(fmt.Sprintf(`<a href="%s" rel="noopener noreferrer">%s</a>`, template.HTMLEscapeString(url), template.HTMLEscapeString(label)))
+}
+
+// FailsOf counts failing checks of a severity.
+func (v *view) FailsOf(sev string) int { return v.Summary.FailBySeverity[tenant.Severity(sev)] }
 
 // SeverityBars lists failing results per severity, most severe first.
 func (v *view) SeverityBars() []bar {

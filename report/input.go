@@ -54,6 +54,10 @@ type Input struct {
 	// PreviousCounts is RuleCounts for Previous.
 	PreviousCounts map[string]Counts
 
+	// Trend is the posture score of each recorded scan, oldest first, for
+	// the trend chart; empty outside a report from history.
+	Trend []TrendPoint
+
 	Changes     []Change
 	Remediation []RemediationEntry
 	Exceptions  []Exception

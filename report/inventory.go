@@ -157,7 +157,21 @@ func lessLinkRow(a, b *LinkRow) bool {
 	return a.Key < b.Key
 }
 
-func buildLinkInventory(in *Input, opt Options, now time.Time) (*linkInventory, error) {
+// buildLinkInventory summarises the links in one pass. urls, when not
+// empty, maps the keys of links the report names in a row to their webUrl,
+// filled in this same pass; wanted holds those keys split into their parts,
+// so that matching a link builds no string.
+func buildLinkInventory(in *Input, opt Options, now time.Time, urls map[string]string) (*linkInventory, error) {
+	type linkID struct{ drive, item, perm string }
+	wanted := map[linkID]string{}
+	for k := range urls {
+		// A link key is "link:" + driveId + "/" + itemId + "/" + permissionId.
+		if rest, ok := strings.CutPrefix(k, "link:"); ok {
+			if parts := strings.SplitN(rest, "/", 3); len(parts) == 3 {
+				wanted[linkID{parts[0], parts[1], parts[2]}] = k
+			}
+		}
+	}
 	inv := &linkInventory{ByScope: map[string]int{}}
 	idx := newSiteIndex(in.Snapshot)
 	sites := map[string]*LinkTally{}
@@ -185,6 +199,11 @@ func buildLinkInventory(in *Input, opt Options, now time.Time) (*linkInventory, 
 			return nil, fmt.Errorf("read links: %w", err)
 		}
 		inv.Total++
+		if len(wanted) > 0 {
+			if k, ok := wanted[linkID{l.DriveID, l.ItemID, l.PermissionID}]; ok && urls[k] == "" {
+				urls[k] = l.WebURL
+			}
+		}
 		scope := string(l.Scope)
 		if scope == "" {
 			scope = "unknown"

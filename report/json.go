@@ -130,6 +130,41 @@ type jsonSummary struct {
 	Accepted          int                     `json:"accepted"`
 	NewFailing        int                     `json:"newFailing"`
 	Resolved          int                     `json:"resolved"`
+	PassingChecks     int                     `json:"passingChecks"`
+	FailingChecks     int                     `json:"failingChecks"`
+	UnknownChecks     int                     `json:"unknownChecks"`
+	// UnknownPoints is how many of the score's 100 points unknown checks hold.
+	UnknownPoints float64 `json:"unknownPoints"`
+}
+
+type jsonRisk struct {
+	RuleID     string          `json:"ruleId"`
+	RuleTitle  string          `json:"ruleTitle,omitempty"`
+	Severity   tenant.Severity `json:"severity"`
+	ObjectKey  string          `json:"objectKey"`
+	ObjectName string          `json:"objectName,omitempty"`
+	URL        string          `json:"url,omitempty"`
+	Expected   string          `json:"expected,omitempty"`
+	Actual     string          `json:"actual,omitempty"`
+}
+
+type jsonExecutive struct {
+	TopRisks      []jsonRisk `json:"topRisks"`
+	MoreRisks     int        `json:"moreRisks"`
+	NewFailing    []jsonRisk `json:"newFailing"`
+	MoreNew       int        `json:"moreNewFailing"`
+	Fixed         []jsonRisk `json:"fixed"`
+	MoreFixed     int        `json:"moreFixed"`
+	VerifiedFixes int        `json:"verifiedFixes"`
+}
+
+func jsonRisks(rows []riskRow) []jsonRisk {
+	out := make([]jsonRisk, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, jsonRisk{RuleID: r.RuleID, RuleTitle: r.RuleTitle, Severity: r.Severity, ObjectKey: r.ObjectKey,
+			ObjectName: r.ObjectName, URL: r.URL, Expected: r.Expected, Actual: r.Actual})
+	}
+	return out
 }
 
 type jsonRule struct {
@@ -145,6 +180,8 @@ type jsonResult struct {
 
 type jsonControl struct {
 	Control string         `json:"control"`
+	Title   string         `json:"title,omitempty"`
+	Version string         `json:"version,omitempty"`
 	Status  tenant.Outcome `json:"status"`
 	Rules   []string       `json:"rules"`
 }
@@ -234,7 +271,15 @@ func (j *jsonWriter) render(v *view) {
 		Score: s.Score, PreviousScore: s.PreviousScore, ScoreFormula: ScoreFormula, Weights: weights,
 		Rules: s.RuleStatus, Results: s.Results, PreviousRules: s.PrevRules, PreviousResults: s.PrevResults,
 		FailingBySeverity: fbs, Accepted: s.Accepted, NewFailing: s.NewFails, Resolved: s.ResolvedFails,
+		PassingChecks: s.ScoreDetail.Passing, FailingChecks: s.ScoreDetail.Failing, UnknownChecks: s.ScoreDetail.Unknown,
+		UnknownPoints: s.ScoreDetail.UnknownPoints,
 	})
+	e := v.Exec
+	j.field("executive", jsonExecutive{
+		TopRisks: jsonRisks(e.TopRisks), MoreRisks: e.MoreRisks, NewFailing: jsonRisks(e.New), MoreNew: e.MoreNew,
+		Fixed: jsonRisks(e.Fixed), MoreFixed: e.MoreFixed, VerifiedFixes: e.Verified,
+	})
+	j.field("trend", nonNil(in.Trend))
 	rules := make([]jsonRule, 0, len(v.Rules))
 	for _, r := range v.Rules {
 		rules = append(rules, jsonRule{RuleInfo: r.Info, Status: r.Status, Counts: r.Counts})
@@ -265,11 +310,16 @@ func (j *jsonWriter) render(v *view) {
 	for _, fw := range v.Frameworks {
 		jf := jsonFramework{Name: fw.Name, Counts: fw.Counts, Controls: []jsonControl{}}
 		for _, c := range fw.Controls {
-			jf.Controls = append(jf.Controls, jsonControl{Control: c.ID, Status: c.Status, Rules: c.Rules})
+			jf.Controls = append(jf.Controls, jsonControl{Control: c.ID, Title: c.Title, Version: c.Version, Status: c.Status, Rules: c.Rules})
 		}
 		comp[fw.ID] = jf
 	}
 	j.field("compliance", comp)
+	unmapped := []string{}
+	for _, r := range v.Unmapped {
+		unmapped = append(unmapped, r.ID)
+	}
+	j.field("unmappedRules", unmapped)
 
 	changes := slices.Clone(in.Changes)
 	slices.SortStableFunc(changes, func(a, b Change) int { return a.At.Compare(b.At) })

@@ -2,8 +2,11 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -86,6 +89,27 @@ func mdOutcome(o tenant.Outcome) string {
 	return icon + " " + outcomeName(o)
 }
 
+// risks writes a table of executive-page findings, objects linked where
+// their address is known.
+func (m *mdWriter) risks(v *view, heading string, rows []riskRow, more int, empty string) {
+	m.f("%s", heading)
+	if len(rows) == 0 {
+		m.f("%s", empty)
+		return
+	}
+	m.head("Severity", "Object", "Finding", "Actual", "Expected")
+	for _, r := range rows {
+		// row escapes every cell, which would break the link; build it here.
+		obj := mdEscape(orDash(cmp.Or(r.ObjectName, r.ObjectKey)))
+		if r.URL != "" {
+			obj = "[" + obj + "](<" + r.URL + ">)"
+		}
+		m.f("| %s | %s | %s | %s | %s |\n", r.Severity, obj, mdEscape(cmp.Or(r.RuleTitle, r.RuleID)), mdEscape(r.Actual), mdEscape(r.Expected))
+	}
+	m.more(more, "failing checks")
+	m.f("\n")
+}
+
 func (m *mdWriter) render(v *view) {
 	in := v.In
 	m.f("# Sharing security review: %s\n\n", mdEscape(in.Tenant))
@@ -101,7 +125,39 @@ func (m *mdWriter) render(v *view) {
 	if s.HasPrevious {
 		m.f(" (previous period %s, %s; %s new failing results, %s resolved)", scoreText(s.PreviousScore), trendText(s.Score, s.PreviousScore), thousands(int64(s.NewFails)), thousands(int64(s.ResolvedFails)))
 	}
-	m.f("\n\n> %s\n\n", mdEscape(ScoreFormula))
+	m.f("\n\n%s of %s checks pass, weighted by severity; %s fail (%s critical, %s high); %s unknown (data missing), holding %.1f points.\n\n",
+		thousands(int64(s.ScoreDetail.Passing)), thousands(int64(s.ScoreDetail.Passing+s.ScoreDetail.Failing+s.ScoreDetail.Unknown)),
+		thousands(int64(s.ScoreDetail.Failing)), thousands(int64(v.FailsOf("critical"))), thousands(int64(v.FailsOf("high"))),
+		thousands(int64(s.ScoreDetail.Unknown)), s.ScoreDetail.UnknownPoints)
+	m.risks(v, "### Top risks\n\n", v.Exec.TopRisks, v.Exec.MoreRisks, "No check fails.\n\n")
+	m.f("### What changed in the period\n\n%s changes to the tenant", thousands(int64(v.Timeline.Total)))
+	for _, k := range slices.Sorted(maps.Keys(v.Timeline.ByKind)) {
+		m.f("; %s %s", thousands(int64(v.Timeline.ByKind[k])), k)
+	}
+	if s.HasPrevious {
+		m.f(". %s checks started failing.\n\n", thousands(int64(s.NewFails)))
+	} else {
+		m.f(". No earlier scan to compare findings with.\n\n")
+	}
+	m.risks(v, "", v.Exec.New, v.Exec.MoreNew, "")
+	m.f("### What was fixed\n\n")
+	if s.HasPrevious {
+		m.f("%s checks that failed at the start of the period no longer fail", thousands(int64(s.ResolvedFails)))
+	} else {
+		m.f("No earlier scan to compare findings with")
+	}
+	m.f("; %s remediation changes were applied and verified.\n\n", thousands(int64(v.Exec.Verified)))
+	m.risks(v, "", v.Exec.Fixed, v.Exec.MoreFixed, "")
+	if len(in.Trend) > 1 {
+		m.f("### Posture over time\n\n")
+		m.head("Scan", "-Score", "-Failing checks")
+		for _, p := range in.Trend[max(0, len(in.Trend)-10):] {
+			m.row(datetime(p.At), scoreText(p.Score), thousands(int64(p.Failing)))
+		}
+		m.f("\n")
+	}
+
+	m.f("## Posture details\n\n> %s\n\n", mdEscape(ScoreFormula))
 	m.head("Outcome", "-Rules", "-Results")
 	for _, o := range Outcomes {
 		m.row(mdOutcome(o), thousands(int64(s.RuleStatus.Of(o))), thousands(int64(s.Results.Of(o))))
@@ -172,11 +228,18 @@ func (m *mdWriter) render(v *view) {
 			m.f("No rule maps to this framework.\n\n")
 			continue
 		}
-		m.head("Control", "Status", "Rules")
+		m.head("Control", "Title", "Version", "Status", "Rules")
 		for _, c := range fw.Controls {
-			m.row(c.ID, mdOutcome(c.Status), strings.Join(c.Rules, ", "))
+			m.row(c.ID, mdEscape(orDash(c.Title)), orDash(c.Version), mdOutcome(c.Status), strings.Join(c.Rules, ", "))
 		}
 		m.f("\n")
+	}
+	if len(v.Unmapped) > 0 {
+		ids := make([]string, 0, len(v.Unmapped))
+		for _, r := range v.Unmapped {
+			ids = append(ids, r.ID)
+		}
+		m.f("Rules without a published control (they stand on the baseline alone): %s.\n\n", strings.Join(ids, ", "))
 	}
 
 	m.f("## Drift timeline\n\n")

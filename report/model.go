@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sharedrift/sharedrift/rules"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -18,10 +19,11 @@ var Outcomes = []tenant.Outcome{tenant.Fail, tenant.Unknown, tenant.Pass, tenant
 var severitiesDesc = []tenant.Severity{tenant.SeverityCritical, tenant.SeverityHigh, tenant.SeverityMedium, tenant.SeverityLow, tenant.SeverityInfo}
 
 // ScoreFormula states how the posture score is computed; every format prints it.
-const ScoreFormula = "score = 100 × Σ weight(passing rules) ÷ Σ weight(rules that pass, fail or are unknown); " +
-	"weight by rule severity: critical 10, high 5, medium 3, low 1, info 0. " +
-	"A rule fails when any of its results fails, is unknown when none fails and any is unknown (missing data never counts as compliant), " +
-	"passes when any result passes, and is not applicable otherwise; not-applicable rules are left out."
+const ScoreFormula = "score = 100 × Σ weight × passing checks ÷ Σ weight × (passing + failing + unknown checks); " +
+	"a check is one rule's verdict on one object (a setting, site, link, guest, group or policy), weighted by the rule's severity: " +
+	"critical 10, high 5, medium 3, low 1, info 0. " +
+	"Unknown checks (data missing or unreadable) count in the divisor, so they can only lower the score, and are shown separately as the points they hold; " +
+	"not-applicable checks are left out. A failure an exception accepts counts as passing and is listed under exceptions."
 
 func severityWeight(s tenant.Severity) int {
 	switch s {
@@ -57,6 +59,7 @@ func overall(c Counts) tenant.Outcome {
 
 type summary struct {
 	Score         *float64
+	ScoreDetail   Score
 	PreviousScore *float64
 	Results       Counts // per result
 	RuleStatus    Counts // per rule
@@ -89,9 +92,11 @@ type sectionView struct {
 }
 
 type control struct {
-	ID     string
-	Status tenant.Outcome
-	Rules  []string
+	ID      string
+	Title   string // from the control catalogue; empty when it lacks the ID
+	Version string
+	Status  tenant.Outcome
+	Rules   []string
 }
 
 type framework struct {
@@ -139,6 +144,11 @@ type view struct {
 	Expired     int
 	Coverage    []coverageRow
 	API         APIStats
+	Exec        executive
+	// URLs maps object keys shown in rows to their web address.
+	URLs map[string]string
+	// Unmapped lists rules no CIS or SCuBA control covers.
+	Unmapped []RuleInfo
 }
 
 type exceptionView struct {
@@ -194,8 +204,10 @@ func build(in *Input) (*view, error) {
 	v.buildSummary()
 	v.buildFrameworks()
 	v.buildTimeline()
+	v.buildExecutive()
+	urls := v.wantedURLs()
 	var err error
-	if v.Links, err = buildLinkInventory(in, opt, v.AsOf); err != nil {
+	if v.Links, err = buildLinkInventory(in, opt, v.AsOf, urls); err != nil {
 		return nil, err
 	}
 	if v.Guests, err = buildGuestInventory(in, opt, v.AsOf); err != nil {
@@ -205,6 +217,7 @@ func build(in *Input) (*view, error) {
 	v.buildRemediation()
 	v.buildExceptions()
 	v.buildCoverage()
+	v.applyURLs(urls)
 	return v, nil
 }
 
@@ -309,40 +322,69 @@ func sevRank(s tenant.Severity) int {
 	return r
 }
 
-// score computes the posture score from per-rule statuses; nil when no rule
-// counts towards it.
-func score(statuses map[string]tenant.Outcome, sev func(id string) tenant.Severity) *float64 {
-	var num, den int
-	for id, st := range statuses {
-		w := severityWeight(sev(id))
-		switch st {
-		case tenant.Pass:
-			num += w
-			den += w
-		case tenant.Fail, tenant.Unknown:
-			den += w
-		}
+// Score is a posture score with the weight the unknown checks hold.
+type Score struct {
+	// Value is nil when no check counts towards the score.
+	Value *float64
+	// UnknownPoints is how many of the 100 points unknown checks hold: the
+	// most the score could rise if every one of them were verified passing.
+	UnknownPoints float64
+	// Passing, Failing and Unknown count the checks the score rests on.
+	Passing, Failing, Unknown int
+}
+
+// ScoreOf computes the posture score (see ScoreFormula) from per-rule check
+// counts; sev gives a rule's severity.
+func ScoreOf(counts map[string]Counts, sev func(ruleID string) tenant.Severity) Score {
+	var num, unk, den int64
+	var out Score
+	for id, c := range counts {
+		w := int64(severityWeight(sev(id)))
+		out.Passing += c.Pass
+		out.Failing += c.Fail
+		out.Unknown += c.Unknown
+		num += w * int64(c.Pass)
+		unk += w * int64(c.Unknown)
+		den += w * int64(c.Pass+c.Fail+c.Unknown)
 	}
 	if den == 0 {
-		return nil
+		return out
 	}
-	s := float64(num*1000/den) / 10 // one decimal, truncated so output is stable
-	return &s
+	// One decimal, truncated, so that output is stable and never rounds up.
+	v := float64(num*1000/den) / 10
+	out.Value = &v
+	out.UnknownPoints = float64(unk*1000/den) / 10
+	return out
 }
 
 func (v *view) buildSummary() {
 	s := &v.Summary
 	s.FailBySeverity = map[tenant.Severity]int{}
 	sevOf := map[string]tenant.Severity{}
-	cur := map[string]tenant.Outcome{}
+	cur := map[string]Counts{}
 	for _, rv := range v.Rules {
 		sevOf[rv.Info.ID] = rv.Info.Severity
-		cur[rv.Info.ID] = rv.Status
+		cur[rv.Info.ID] = rv.Counts
 		s.RuleStatus.Add(rv.Status)
 	}
 	sev := func(id string) tenant.Severity { return sevOf[id] }
-	s.Score = score(cur, sev)
-	curFails := map[string]bool{}
+	s.ScoreDetail = ScoreOf(cur, sev)
+	s.Score = s.ScoreDetail.Value
+	// Fingerprints are computed once per result here; the executive page's
+	// lists (top risks, newly failing, fixed) are kept in the same passes.
+	title := map[string]string{}
+	for _, rv := range v.Rules {
+		title[rv.Info.ID] = rv.Info.Title
+	}
+	row := func(r *tenant.Result) riskRow { return riskRow{Result: *r, RuleTitle: title[r.RuleID]} }
+	top, fresh, fixed := newRiskList(), newRiskList(), newRiskList()
+	defer func() {
+		e := &v.Exec
+		e.TopRisks, e.MoreRisks = top.rows()
+		e.New, e.MoreNew = fresh.rows()
+		e.Fixed, e.MoreFixed = fixed.rows()
+	}()
+	curFails := map[string]int{} // fingerprint → index in Results
 	for _, rv := range v.Rules {
 		s.Results = s.Results.Plus(rv.Counts)
 	}
@@ -353,7 +395,8 @@ func (v *view) buildSummary() {
 		}
 		if r.Outcome == tenant.Fail {
 			s.FailBySeverity[r.Severity]++
-			curFails[r.Fingerprint()] = true
+			curFails[r.Fingerprint()] = i
+			top.add(row(r))
 		}
 	}
 	if v.In.Previous == nil {
@@ -379,7 +422,8 @@ func (v *view) buildSummary() {
 		if r.Outcome == tenant.Fail {
 			fp := r.Fingerprint()
 			prevFails[fp] = true
-			if !curFails[fp] {
+			if _, still := curFails[fp]; !still {
+				fixed.add(row(r))
 				s.ResolvedFails++
 			}
 		}
@@ -387,17 +431,18 @@ func (v *view) buildSummary() {
 	for id, c := range v.In.PreviousCounts {
 		perRule[id] = &c
 	}
-	prev := map[string]tenant.Outcome{}
+	prev := map[string]Counts{}
 	var prs Counts
 	for id, c := range perRule {
-		prev[id] = overall(*c)
-		prs.Add(prev[id])
+		prev[id] = *c
+		prs.Add(overall(*c))
 		prc = prc.Plus(*c)
 	}
 	s.PrevResults, s.PrevRules = &prc, &prs
-	s.PreviousScore = score(prev, sev)
-	for fp := range curFails {
+	s.PreviousScore = ScoreOf(prev, sev).Value
+	for fp, i := range curFails {
 		if !prevFails[fp] {
+			fresh.add(row(&v.In.Results[i]))
 			s.NewFails++
 		}
 	}
@@ -409,8 +454,8 @@ func (v *view) buildFrameworks() {
 		refs     func(RuleInfo) []string
 	}
 	for _, f := range []fw{
-		{"cis", "CIS Microsoft 365 Foundations Benchmark", func(r RuleInfo) []string { return r.CIS }},
-		{"scuba", "CISA SCuBA secure configuration baselines", func(r RuleInfo) []string { return r.SCuBA }},
+		{string(rules.FrameworkCIS), rules.FrameworkName(rules.FrameworkCIS), func(r RuleInfo) []string { return r.CIS }},
+		{string(rules.FrameworkSCuBA), rules.FrameworkName(rules.FrameworkSCuBA), func(r RuleInfo) []string { return r.SCuBA }},
 	} {
 		rulesOf := map[string][]string{}
 		counts := map[string]*Counts{}
@@ -427,11 +472,17 @@ func (v *view) buildFrameworks() {
 		for id, rs := range rulesOf {
 			slices.Sort(rs)
 			st := overall(*counts[id])
-			out.Controls = append(out.Controls, control{ID: id, Status: st, Rules: rs})
+			title, version := controlInfo(f.id, id)
+			out.Controls = append(out.Controls, control{ID: id, Title: title, Version: version, Status: st, Rules: rs})
 			out.Counts.Add(st)
 		}
 		slices.SortFunc(out.Controls, func(a, b control) int { return naturalCompare(a.ID, b.ID) })
 		v.Frameworks = append(v.Frameworks, out)
+	}
+	for _, rv := range v.Rules {
+		if len(rv.Info.CIS) == 0 && len(rv.Info.SCuBA) == 0 {
+			v.Unmapped = append(v.Unmapped, rv.Info)
+		}
 	}
 }
 

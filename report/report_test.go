@@ -64,10 +64,15 @@ func TestSummaryAndCompliance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Rules: SP-001 pass (high 5), LINK-001 fail (medium 3), GUEST-001 fail
-	// (low 1), EXO-001 unknown (high 5), GRP-001 n/a: 5 / 14.
-	if v.Summary.Score == nil || *v.Summary.Score != 35.7 {
-		t.Errorf("score = %v, want 35.7", scoreText(v.Summary.Score))
+	// Checks weighted by rule severity: SP-001 one pass (high 5), LINK-001
+	// one fail and one unknown (medium 3 each), GUEST-001 one fail and one
+	// pass (low 1 each), EXO-001 one unknown (high 5), GRP-001 n/a (left
+	// out): (5 + 1) / (5 + 6 + 2 + 5) = 6 / 18. The unknowns hold 8 / 18.
+	if v.Summary.Score == nil || *v.Summary.Score != 33.3 {
+		t.Errorf("score = %v, want 33.3", scoreText(v.Summary.Score))
+	}
+	if d := v.Summary.ScoreDetail; d.UnknownPoints != 44.4 || d.Passing != 2 || d.Failing != 2 || d.Unknown != 2 {
+		t.Errorf("score detail = %+v, want 44.4 unknown points over 2 passing, 2 failing, 2 unknown checks", d)
 	}
 	// Previous: SP-001 fail (5), LINK-001 pass (3): 3 / 8.
 	if v.Summary.PreviousScore == nil || *v.Summary.PreviousScore != 37.5 {
@@ -274,5 +279,71 @@ func TestWriteCSVDir(t *testing.T) {
 	want := []string{"anyone-links.csv", "calendar-exposure.csv", "findings.csv", "guests.csv"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("files = %v, want %v", names, want)
+	}
+}
+
+// TestScoreMovesWithChecks: fixing one of many failing objects raises the
+// score, an unknown check never counts as passing, and a tenant with
+// nothing judged has no score.
+func TestScoreMovesWithChecks(t *testing.T) {
+	sev := func(string) tenant.Severity { return tenant.SeverityHigh }
+	before := ScoreOf(map[string]Counts{"r": {Pass: 21, Fail: 4}}, sev)
+	after := ScoreOf(map[string]Counts{"r": {Pass: 22, Fail: 3}}, sev)
+	if before.Value == nil || after.Value == nil || *after.Value <= *before.Value || *before.Value != 84 {
+		t.Errorf("score %v -> %v, want 84 rising", scoreText(before.Value), scoreText(after.Value))
+	}
+	unk := ScoreOf(map[string]Counts{"r": {Pass: 1, Unknown: 1}}, sev)
+	if *unk.Value != 50 || unk.UnknownPoints != 50 {
+		t.Errorf("one pass one unknown = %+v, want 50 with 50 unknown points", unk)
+	}
+	if s := ScoreOf(map[string]Counts{"r": {NotApplicable: 3}}, sev); s.Value != nil {
+		t.Errorf("only not-applicable checks scored %v, want none", *s.Value)
+	}
+	info := ScoreOf(map[string]Counts{"r": {Fail: 3}}, func(string) tenant.Severity { return tenant.SeverityInfo })
+	if info.Value != nil {
+		t.Errorf("info-only checks scored %v, want none (weight 0)", *info.Value)
+	}
+}
+
+// TestExecutivePage: the most severe finding leads, its object links to its
+// web address, a non-https address is not linked, and what was fixed lists
+// the check that failed in the previous period.
+func TestExecutivePage(t *testing.T) {
+	in := sampleInput()
+	in.Snapshot.Links[0].WebURL = "https://sample.sharepoint.com/:x:/s/finance/budget"
+	in.Results = append(in.Results, tenant.Result{RuleID: "GUEST-001", Section: tenant.SectionGuests, Outcome: tenant.Fail,
+		Severity: tenant.SeverityCritical, ObjectKey: "site:s2", ObjectName: "Marketing"})
+	in.Snapshot.Sites[1].URL = "javascript:alert(1)"
+	v, err := build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Exec
+	if len(e.TopRisks) != 3 || e.TopRisks[0].ObjectKey != "site:s2" || e.TopRisks[1].ObjectKey != "link:d1/i1/p1" {
+		t.Fatalf("top risks = %+v, want site:s2 (critical) then link:d1/i1/p1 (high)", e.TopRisks)
+	}
+	if e.TopRisks[0].URL != "" {
+		t.Errorf("javascript: URL linked: %q", e.TopRisks[0].URL)
+	}
+	if e.TopRisks[1].URL != "https://sample.sharepoint.com/:x:/s/finance/budget" {
+		t.Errorf("link URL = %q", e.TopRisks[1].URL)
+	}
+	if len(e.Fixed) != 1 || e.Fixed[0].RuleID != "SP-001" || e.Verified != 1 {
+		t.Errorf("fixed = %+v, verified %d; want SP-001 and 1 verified fix", e.Fixed, e.Verified)
+	}
+	if len(e.New) != 3 {
+		t.Errorf("new failing = %d rows, want 3", len(e.New))
+	}
+	var buf bytes.Buffer
+	if err := HTML(&buf, in); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	risks := page[strings.Index(page, `id="summary-risks"`):]
+	if !strings.Contains(risks, `<a href="https://sample.sharepoint.com/:x:/s/finance/budget"`) || strings.Contains(page, `href="javascript:`) {
+		t.Errorf("object links wrong in the executive page")
+	}
+	if strings.Index(page, `id="summary-risks"`) > strings.Index(page, `id="findings"`) {
+		t.Errorf("top risks come after the findings")
 	}
 }

@@ -172,3 +172,92 @@ func truncate(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// trendChart draws the posture score of each recorded scan as a line on a
+// 0-100 scale; scans without a score leave a gap.
+func trendChart(points []TrendPoint) template.HTML {
+	const w, h, left, top, bottom = 720.0, 160.0, 34.0, 10.0, 24.0
+	plotW, plotH := w-left-8, h-top-bottom
+	var b strings.Builder
+	var scored []TrendPoint
+	for _, p := range points {
+		if p.Score != nil {
+			scored = append(scored, p)
+		}
+	}
+	label := fmt.Sprintf("Posture score over %d recorded scans", len(points))
+	if len(scored) > 0 {
+		first, last := scored[0], scored[len(scored)-1]
+		label += fmt.Sprintf(": %.1f on %s, %.1f on %s", *first.Score, first.At.UTC().Format(time.DateOnly), *last.Score, last.At.UTC().Format(time.DateOnly))
+	}
+	fmt.Fprintf(&b, `<svg class="chart" width="100%%" viewBox="0 0 %.0f %.0f" preserveAspectRatio="xMinYMin meet" role="img" aria-label="%s">`, w, h, html.EscapeString(label))
+	for _, g := range []float64{0, 50, 100} {
+		y := top + plotH*(1-g/100)
+		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.2f" x2="%.0f" y2="%.2f" stroke="#d0d7de"/><text x="%.0f" y="%.2f" text-anchor="end" class="lg">%.0f</text>`, left, y, w-8, y, left-4, y+4, g)
+	}
+	n := len(points)
+	x := func(i int) float64 {
+		if n == 1 {
+			return left + plotW/2
+		}
+		return left + plotW*float64(i)/float64(n-1)
+	}
+	var path strings.Builder
+	pen := false
+	for i, p := range points {
+		if p.Score == nil {
+			pen = false
+			continue
+		}
+		y := top + plotH*(1-*p.Score/100)
+		if pen {
+			fmt.Fprintf(&path, " L%.2f %.2f", x(i), y)
+		} else {
+			fmt.Fprintf(&path, " M%.2f %.2f", x(i), y)
+			pen = true
+		}
+		fmt.Fprintf(&b, `<circle class="c-bar" cx="%.2f" cy="%.2f" r="3"><title>%s: %.1f</title></circle>`, x(i), y, p.At.UTC().Format(time.DateOnly), *p.Score)
+	}
+	if path.Len() > 0 {
+		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="#2f6fb3" stroke-width="2"/>`, strings.TrimSpace(path.String()))
+	}
+	if n > 0 {
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="lg">%s</text>`, left, h-6, points[0].At.UTC().Format(time.DateOnly))
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="end" class="lg">%s</text>`, w-8, h-6, points[n-1].At.UTC().Format(time.DateOnly))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// sparkline draws a tenant's recent scores as a small line on a 0-100 scale.
+func sparkline(tenantName string, points []TrendPoint) template.HTML {
+	const w, h = 120.0, 28.0
+	var pts []string
+	var last *float64
+	var lastX, lastY float64
+	for i, p := range points {
+		if p.Score == nil {
+			continue
+		}
+		x := w / 2
+		if len(points) > 1 {
+			x = w * float64(i) / float64(len(points)-1)
+		}
+		lastX, lastY = x, 2+(h-4)*(1-*p.Score/100)
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", lastX, lastY))
+		last = p.Score
+	}
+	label := fmt.Sprintf("%s: no scored scans", tenantName)
+	if last != nil {
+		label = fmt.Sprintf("%s: posture over %d scans, latest %.1f", tenantName, len(points), *last)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s">`, w, h, w, h, html.EscapeString(label))
+	fmt.Fprintf(&b, `<line x1="0" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#d0d7de"/>`, h-2, w, h-2)
+	if len(pts) > 0 {
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#2f6fb3" stroke-width="2"/>`, strings.Join(pts, " "))
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="#2f6fb3"/>`, lastX, lastY)
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}

@@ -86,11 +86,13 @@ for it and no group grants it access. Pending invitations and stale sign-ins hav
 		}
 		fmt.Fprintf(&b, "\n### %s\n\n**%s** (default severity %s; reads %s)\n\n%s\n\n*Remediation:* %s\n\n", m.ID, m.Title, m.Severity,
 			strings.Join(reads, ", "), m.Rationale, m.Remediation)
-		if len(m.References.CIS) > 0 {
-			fmt.Fprintf(&b, "- CIS Microsoft 365 Foundations: %s\n", strings.Join(m.References.CIS, ", "))
+		for _, id := range m.References.CIS {
+			c, _ := rules.LookupControl(rules.FrameworkCIS, id)
+			fmt.Fprintf(&b, "- CIS Microsoft 365 Foundations Benchmark %s, %s: %s\n", c.Version, id, c.Title)
 		}
-		if len(m.References.SCuBA) > 0 {
-			fmt.Fprintf(&b, "- CISA SCuBA: %s\n", strings.Join(m.References.SCuBA, ", "))
+		for _, id := range m.References.SCuBA {
+			c, _ := rules.LookupControl(rules.FrameworkSCuBA, id)
+			fmt.Fprintf(&b, "- CISA SCuBA %s (policy version %s): %s\n", id, c.Version, c.Title)
 		}
 		for _, d := range m.References.Docs {
 			fmt.Fprintf(&b, "- <%s>\n", d)

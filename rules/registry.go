@@ -86,13 +86,13 @@ var builtins = []*builtin{
 		ID: IDGuestsBlockedDomain, Title: "No guests from blocked domains", Section: tenant.SectionGuests, Reads: []tenant.Section{tenant.SectionGuests, tenant.SectionEntra, tenant.SectionSharePoint}, Fixable: true, Severity: tenant.SeverityHigh,
 		Rationale:   "Blocking a domain stops new invitations and shares but leaves existing guest accounts from it in place.",
 		Remediation: "Review and remove guest accounts from blocked domains (Entra admin center > Users, filter by domain).",
-		References:  References{Docs: []string{docB2BDomains, docDomains}},
+		References:  References{CIS: []string{"5.1.6.1"}, SCuBA: []string{"MS.AAD.8.3v1"}, Docs: []string{docB2BDomains, docDomains}},
 	}, eval: evalGuestBlocked},
 	{meta: Meta{
 		ID: IDGuestsOrphaned, Title: "No orphaned guests", Section: tenant.SectionGuests, Reads: []tenant.Section{tenant.SectionGuests}, Fixable: true, Severity: tenant.SeverityMedium,
 		Rationale:   "A guest with no sponsor and no group membership has nobody accountable for it and no evident reason to exist.",
 		Remediation: "Assign a sponsor who confirms the need, or delete the guest account.",
-		References:  References{Docs: []string{docGuestSponsor, docGuestReview}},
+		References:  References{CIS: []string{"5.3.2"}, Docs: []string{docGuestSponsor, docGuestReview}},
 	}, eval: evalGuestOrphaned},
 	{meta: Meta{
 		ID: IDGuestsPending, Title: "Guest invitations are accepted in time", Section: tenant.SectionGuests, Reads: []tenant.Section{tenant.SectionGuests}, Fixable: true, Severity: tenant.SeverityLow,
@@ -110,13 +110,13 @@ var builtins = []*builtin{
 		ID: IDGuestsStale, Title: "No stale guests", Section: tenant.SectionGuests, Reads: []tenant.Section{tenant.SectionGuests}, Fixable: true, Severity: tenant.SeverityMedium,
 		Rationale:   "Guests who no longer sign in keep their access; unused accounts are easy to take over unnoticed.",
 		Remediation: "Review guests without a recent sign-in (access reviews) and disable or delete those no longer needed.",
-		References:  References{Docs: []string{docGuestReview}},
+		References:  References{CIS: []string{"5.3.2"}, Docs: []string{docGuestReview}},
 	}, eval: evalGuestStale},
 	{meta: Meta{
 		ID: IDLinksAnyoneLink, Title: "No Anyone links where the baseline forbids them", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks}, Fixable: true, Severity: tenant.SeverityHigh,
 		Rationale:   "Anyone links work for whoever holds the URL, without sign-in or audit of who opened them.",
 		Remediation: "Remove the link (item > Manage access) and share with specific people instead; lower the tenant sharing level below Anyone.",
-		References:  References{Docs: []string{docLinks, docAnyone}},
+		References:  References{CIS: []string{"7.2.3"}, SCuBA: []string{"MS.SHAREPOINT.1.1v1"}, Docs: []string{docLinks, docAnyone}},
 	}, eval: evalAnyoneLink},
 	{meta: Meta{
 		ID: IDLinksAnyoneLinkEdit, Title: "Anyone links are view-only", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks}, Fixable: true, Severity: tenant.SeverityHigh,

@@ -51,7 +51,7 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		{"scan malformed config", []string{"scan", "--config", badYAML, "--tenant", "a"}, []string{badYAML, "invalid YAML"}},
 		{"scan unknown tenant", []string{"scan", "--config", config, "--tenant", "nobody"}, []string{config, `tenant "nobody" is not configured`}},
 		{"scan missing fixture", []string{"scan", "--fixture", missing}, []string{"fixture", missing}},
-		{"report unknown format", []string{"report", "--snapshot", contoso, "--format", "pdf", "-o", filepath.Join(out, "r.pdf")}, []string{"--format", `"pdf"`}},
+		{"report unknown format", []string{"report", "--snapshot", contoso, "--format", "docx", "-o", filepath.Join(out, "r.docx")}, []string{"--format", `"docx"`}},
 		{"report malformed previous", []string{"report", "--snapshot", contoso, "--previous", badJSON, "-o", filepath.Join(out, "r.html")}, []string{"--previous", badJSON}},
 		{"report malformed baseline", []string{"report", "--snapshot", contoso, "--baseline", badYAML, "-o", filepath.Join(out, "r.html")}, []string{badYAML}},
 		{"report without a store", []string{"report", "--tenant", "nobody"}, []string{"no store at", noStore}},

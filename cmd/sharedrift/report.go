@@ -16,16 +16,17 @@ import (
 )
 
 type reportOptions struct {
-	input     *snapshotInput
-	store     *storeFlags
-	since     string
-	previous  string
-	baseline  string
-	format    string
-	out       string
-	inventory string
-	maxRows   int
-	staleDays int
+	input      *snapshotInput
+	store      *storeFlags
+	since      string
+	previous   string
+	baseline   string
+	format     string
+	out        string
+	inventory  string
+	maxRows    int
+	staleDays  int
+	allTenants bool
 }
 
 func newReportCmd() *cobra.Command {
@@ -55,6 +56,11 @@ Formats:
   csv       one file per inventory (findings, anyone-links, guests, calendar-exposure):
             -o names a directory that receives all four; with --inventory, -o names
             one file (or stdout when -o is not given)
+  pdf       the html report printed by headless Chromium (found on PATH, or named by
+            $SHAREDRIFT_CHROMIUM); the executive page is the first page
+
+With --all-tenants (no --tenant), report writes one overview of every tenant in the
+store instead: posture score and trend, failing checks by severity, last scan.
 
 HTML and Markdown list at most --max-rows rows per inventory and say how many more
 there are; JSON and CSV stream every row.`,
@@ -66,6 +72,12 @@ there are; JSON and CSV stream every row.`,
 
   # The last 30 days of a tenant the daemon watches
   sharedrift report --tenant contoso --since 30d -o contoso.html
+
+  # For auditors: the same report as a PDF (needs Chromium on PATH or $SHAREDRIFT_CHROMIUM)
+  sharedrift report --tenant contoso --since 90d --format pdf -o contoso.pdf
+
+  # The MSP overview of every tenant in the store
+  sharedrift report --all-tenants -o tenants.html
 
   # Every inventory as CSV into a directory, or one of them to stdout
   sharedrift report --fixture testdata/tenants/fabrikam --format csv -o review-csv/
@@ -81,10 +93,11 @@ there are; JSON and CSV stream every row.`,
 	f.StringVar(&opts.since, "since", "30d", "from history: the period's start, an `AGE` (30d, 12h) back from now or a date")
 	f.StringVar(&opts.previous, "previous", "", "an earlier snapshot `FILE` of the same tenant, for the trend and the drift timeline")
 	f.StringVar(&opts.baseline, "baseline", "recommended", "baseline `NAME|FILE`: a shipped baseline ("+strings.Join(baselines.Names(), ", ")+") or a YAML file")
-	f.StringVar(&opts.format, "format", string(report.FormatHTML), "output format: html, markdown, json or csv")
+	f.StringVar(&opts.format, "format", string(report.FormatHTML), "output format: html, markdown, json, csv, or pdf (printed by headless Chromium: on PATH or $"+report.EnvChromium+")")
 	f.StringVarP(&opts.out, "output", "o", "", "write to this `PATH` instead of stdout (a directory for csv without --inventory)")
 	f.StringVar(&opts.inventory, "inventory", "", "csv only: write just this inventory: findings, anyone-links, guests or calendar-exposure")
 	f.IntVar(&opts.maxRows, "max-rows", 200, "html and markdown: rows shown per inventory table before \"and N more\"")
+	f.BoolVar(&opts.allTenants, "all-tenants", false, "from history: one overview of every tenant in the store (posture, failing checks by severity, last scan); html, markdown, json or pdf")
 	f.IntVar(&opts.staleDays, "stale-days", 0, "days without sign-in that make a guest stale (default: the baseline's guests.stale_after_days, else 90)")
 	return cmd
 }
@@ -92,9 +105,20 @@ there are; JSON and CSV stream every row.`,
 func runReport(cmd *cobra.Command, opts *reportOptions) error {
 	log := logger(cmd)
 
+	// PDF is the HTML report printed by Chromium; look for the browser
+	// before any work so that a missing one fails at once.
+	var chromium string
 	format, err := report.ParseFormat(opts.format)
-	if err != nil {
-		return usagef("--format: %w", err)
+	if opts.format == string(report.FormatPDF) {
+		if chromium, err = report.FindChromium(); err != nil {
+			return err
+		}
+		format = report.FormatPDF
+	} else if err != nil {
+		return usagef("--format: %w, or pdf", err)
+	}
+	if opts.allTenants {
+		return runRollup(cmd, opts, format, chromium)
 	}
 	var inv report.Inventory
 	switch {
@@ -135,8 +159,11 @@ func runReport(cmd *cobra.Command, opts *reportOptions) error {
 	}
 
 	render := func(w io.Writer) error {
-		if inv != "" {
+		switch {
+		case inv != "":
 			return report.CSV(w, inv, in)
+		case format == report.FormatPDF:
+			return report.PDF(cmd.Context(), w, in, chromium)
 		}
 		return report.Render(w, format, in)
 	}
@@ -158,6 +185,49 @@ func runReport(cmd *cobra.Command, opts *reportOptions) error {
 		}
 	}
 	log.Info("report written", "format", string(format), "output", orStdout(opts.out), "tenant", in.Tenant, "results", len(in.Results))
+	return nil
+}
+
+// runRollup writes the overview of every tenant in the store.
+func runRollup(cmd *cobra.Command, opts *reportOptions, format report.Format, chromium string) error {
+	f := cmd.Flags()
+	for _, other := range []string{"tenant", "config", "snapshot", "fixture", "previous", "baseline", "since", "inventory", "stale-days", "max-rows"} {
+		if f.Changed(other) {
+			return usagef("--%s cannot be combined with --all-tenants: the overview covers every tenant's latest scans", other)
+		}
+	}
+	if format == report.FormatCSV {
+		return usagef("--all-tenants writes html, markdown, json or pdf, not csv")
+	}
+	st, err := opts.store.openExisting(cmd.Context(), logger(cmd))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	r, err := report.BuildRollup(cmd.Context(), st, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	r.Version, _ = buildInfo()
+	render := func(w io.Writer) error {
+		if format == report.FormatPDF {
+			return report.RollupPDF(cmd.Context(), w, r, chromium)
+		}
+		return report.RenderRollup(w, format, r)
+	}
+	if opts.out == "" {
+		if err := render(cmd.OutOrStdout()); err != nil {
+			return err
+		}
+	} else {
+		if st, err := os.Stat(opts.out); err == nil && st.IsDir() {
+			return usagef("-o %s is a directory; name a file", opts.out)
+		}
+		if err := report.WriteFile(opts.out, render); err != nil {
+			return err
+		}
+	}
+	logger(cmd).Info("tenants overview written", "format", string(format), "output", orStdout(opts.out), "tenants", len(r.Tenants))
 	return nil
 }
 

@@ -81,8 +81,8 @@ func TestReportCommand(t *testing.T) {
 		},
 		{name: "csv needs a directory or an inventory", args: []string{"report", "--snapshot", fabrikam, "--format", "csv"}, wantCode: exitError,
 			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, "-o DIR") }},
-		{name: "unknown format", args: []string{"report", "--snapshot", fabrikam, "--format", "pdf"}, wantCode: exitError,
-			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, `unknown report format "pdf"`) }},
+		{name: "unknown format", args: []string{"report", "--snapshot", fabrikam, "--format", "docx"}, wantCode: exitError,
+			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, `unknown report format "docx"`) }},
 		{name: "inventory without csv", args: []string{"report", "--snapshot", fabrikam, "--inventory", "guests"}, wantCode: exitError,
 			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, "--inventory applies to --format csv only") }},
 		{name: "previous of another tenant", args: []string{"report", "--snapshot", fabrikam, "--previous", contoso}, wantCode: exitError,
@@ -135,11 +135,59 @@ func TestReportFromHistory(t *testing.T) {
 		t.Errorf("schema %q, %d changes, %d exceptions, previous score %v, %d Anyone links", doc.Schema, len(doc.Changes), len(doc.Exceptions), doc.Summary.PreviousScore, len(doc.AnyoneLinks.Items))
 	}
 
+	// The trend reads both scans.
+	stdout, stderr, code = cli(t, "report", "--tenant", "fabrikam.onmicrosoft.com", "--store", dsn, "--since", "2026-02-15", "--format", "markdown")
+	if code != exitOK {
+		t.Fatalf("report markdown: exit %d\n%s", code, stderr)
+	}
+	wantIn(t, stdout, "### Posture over time")
+
+	// The overview of every tenant, as JSON and printed to PDF.
+	stdout, stderr, code = cli(t, "report", "--all-tenants", "--store", dsn, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("report --all-tenants: exit %d\n%s", code, stderr)
+	}
+	var roll struct {
+		Schema  string `json:"schema"`
+		Tenants []struct {
+			Tenant  string         `json:"tenant"`
+			Scans   int            `json:"scans"`
+			Score   *float64       `json:"score"`
+			Failing map[string]int `json:"failingBySeverity"`
+		} `json:"tenants"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &roll); err != nil {
+		t.Fatalf("rollup not JSON: %v", err)
+	}
+	if roll.Schema != report.RollupSchemaV1 || len(roll.Tenants) != 1 || roll.Tenants[0].Scans != 2 || roll.Tenants[0].Score == nil || roll.Tenants[0].Failing["critical"] != 1 {
+		t.Errorf("rollup = %+v", roll)
+	}
+	if os.Getenv(report.EnvChromium) == "" && os.Getenv("SHAREDRIFT_TEST_CHROMIUM") != "" {
+		t.Setenv(report.EnvChromium, os.Getenv("SHAREDRIFT_TEST_CHROMIUM"))
+	}
+	if _, err := report.FindChromium(); err != nil {
+		t.Fatalf("no Chromium for the PDF test: %v", err) // a broken test setup, not a skip
+	}
+	for _, args := range [][]string{
+		{"report", "--tenant", "fabrikam.onmicrosoft.com", "--store", dsn, "--since", "2026-02-15", "--format", "pdf"},
+		{"report", "--all-tenants", "--store", dsn, "--format", "pdf"},
+	} {
+		out := filepath.Join(t.TempDir(), "out.pdf")
+		if _, stderr, code := cli(t, append(args, "-o", out)...); code != exitOK {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		if b, err := os.ReadFile(out); err != nil || !strings.HasPrefix(string(b), "%PDF-") {
+			t.Errorf("%v: not a PDF (%v)", args, err)
+		}
+	}
+
 	for _, tt := range []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"all tenants with a tenant", []string{"report", "--all-tenants", "--tenant", "x", "--store", dsn}, "cannot be combined with --all-tenants"},
+		{"all tenants as csv", []string{"report", "--all-tenants", "--store", dsn, "--format", "csv"}, "not csv"},
 		{"unknown tenant", []string{"report", "--tenant", "nobody", "--store", dsn}, `--tenant "nobody": no such tenant in the store`},
 		{"history with a snapshot", []string{"report", "--tenant", "x", "--store", dsn, "--snapshot", fabrikam}, "cannot be combined"},
 		{"store without tenant", []string{"report", "--snapshot", fabrikam, "--store", dsn}, "--store applies to reports from history"},
@@ -158,5 +206,21 @@ func wantIn(t *testing.T, s, sub string) {
 	t.Helper()
 	if !strings.Contains(s, sub) {
 		t.Errorf("%q not in:\n%s", sub, s)
+	}
+}
+
+// TestReportPDFWithoutChromium: no browser on PATH and none named gives a
+// clear error before any work, and no output file.
+func TestReportPDFWithoutChromium(t *testing.T) {
+	t.Setenv(report.EnvChromium, "")
+	t.Setenv("PATH", t.TempDir())
+	out := filepath.Join(t.TempDir(), "r.pdf")
+	_, stderr, code := cli(t, "report", "--snapshot", fabrikam, "--format", "pdf", "-o", out)
+	if code != exitError {
+		t.Fatalf("exit %d, want %d", code, exitError)
+	}
+	wantIn(t, stderr, "no Chromium found for --format pdf")
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output file was written")
 	}
 }
