@@ -113,6 +113,19 @@ type Entra struct {
 	MaxInviteFrom     *InviteFrom        `koanf:"max_invite_from"`
 	MaxGuestAccess    *GuestAccess       `koanf:"max_guest_access"`
 	InvitationDomains *DomainRestriction `koanf:"invitation_domains"`
+	CrossTenant       *CrossTenant       `koanf:"cross_tenant"`
+}
+
+// CrossTenant is the expectation on the cross-tenant access policy.
+type CrossTenant struct {
+	// AllowDefaultDirectConnect false means the default policy must block
+	// B2B direct connect, inbound and outbound, for every tenant not
+	// configured as a partner.
+	AllowDefaultDirectConnect *bool `koanf:"allow_default_direct_connect"`
+	// ApprovedPartners, when set, lists the partner tenant ids whose
+	// settings may be wider than the default's; an empty list approves
+	// none. A partner that is not wider than the default always passes.
+	ApprovedPartners *[]string `koanf:"approved_partners"`
 }
 
 // Groups holds Microsoft 365 Groups guest expectations; true means the

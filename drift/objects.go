@@ -101,6 +101,14 @@ func Objects(s *tenant.Snapshot, sec tenant.Section, fn func(Object) error) erro
 				return err
 			}
 		}
+		// Each partner is an object of its own, keyed by its tenant id, so
+		// a partner added or removed is an added or removed object.
+		for i := range e.CrossTenantPartners {
+			p := &e.CrossTenantPartners[i]
+			if err := emit(p.Key(), "Cross-tenant partner "+p.TenantID, p); err != nil {
+				return err
+			}
+		}
 	case tenant.SectionGroups:
 		g := s.Groups
 		if g == nil {

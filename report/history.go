@@ -176,6 +176,12 @@ func currentSnapshot(ctx context.Context, h History, tenantName string, cur stor
 				}
 				s.Entra.CrossTenantDefault = &tenant.CrossTenantDefault{}
 				return decode(o, s.Entra.CrossTenantDefault)
+			case strings.HasPrefix(o.Key, tenant.KeyCrossTenantPartnerPrefix):
+				if s.Entra == nil {
+					s.Entra = &tenant.EntraSettings{}
+				}
+				s.Entra.CrossTenantPartners = append(s.Entra.CrossTenantPartners, tenant.CrossTenantPartner{})
+				return decode(o, &s.Entra.CrossTenantPartners[len(s.Entra.CrossTenantPartners)-1])
 			case o.Key == (*tenant.GroupsSettings).Key(nil):
 				groups := s.Groups
 				s.Groups = &tenant.GroupsSettings{}

@@ -4,6 +4,8 @@ package rules
 // name rules through these, so a renamed or removed rule fails to compile
 // there instead of silently matching nothing.
 const (
+	IDEntraCrossTenantDirectConnect    = "entra.cross_tenant_default_direct_connect"
+	IDEntraCrossTenantPartnerWider     = "entra.cross_tenant_partner_wider"
 	IDEntraGuestAccess                 = "entra.guest_access"
 	IDEntraInvitationAllowedDomains    = "entra.invitation_allowed_domains"
 	IDEntraInvitationBlockedDomains    = "entra.invitation_blocked_domains"

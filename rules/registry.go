@@ -5,6 +5,18 @@ import "github.com/sharedrift/sharedrift/tenant"
 // builtins is the explicit list of built-in rules, in ID order.
 var builtins = []*builtin{
 	{meta: Meta{
+		ID: IDEntraCrossTenantDirectConnect, Title: "B2B direct connect is not open to every tenant by default", Section: tenant.SectionEntra, Reads: []tenant.Section{tenant.SectionEntra}, Severity: tenant.SeverityHigh,
+		Rationale:   "B2B direct connect lets users of other tenants reach Teams shared channels without a guest account in this directory; allowed in the default policy, it applies to every tenant not configured as a partner.",
+		Remediation: "Entra admin center > External Identities > Cross-tenant access settings > Default settings: block B2B direct connect inbound and outbound, and allow it per partner organization instead.",
+		References:  References{Docs: []string{docCrossTenant, docCrossPartner}},
+	}, eval: evalDefaultDirectConnect},
+	{meta: Meta{
+		ID: IDEntraCrossTenantPartnerWider, Title: "Cross-tenant partners are no wider than the default unless approved", Section: tenant.SectionEntra, Reads: []tenant.Section{tenant.SectionEntra}, Severity: tenant.SeverityMedium,
+		Rationale:   "A partner configuration that allows more than the default (B2B collaboration or direct connect, or trusting the partner's MFA) opens the tenant to that organization; it should be deliberate and recorded.",
+		Remediation: "Entra admin center > Cross-tenant access settings > Organizational settings: narrow or remove the partner, or add its tenant id to entra.cross_tenant.approved_partners.",
+		References:  References{Docs: []string{docCrossTenant}},
+	}, eval: evalPartnerWider},
+	{meta: Meta{
 		ID: IDEntraGuestAccess, Title: "Guest directory access is limited", Section: tenant.SectionEntra, Reads: []tenant.Section{tenant.SectionEntra}, Fixable: true, Severity: tenant.SeverityHigh,
 		Rationale:   "Guests with member-level directory access can enumerate users, groups and their memberships, which helps phishing and lateral movement.",
 		Remediation: "Entra admin center > External Identities > External collaboration settings: set Guest user access to 'limited access' or 'restricted access' (authorizationPolicy.guestUserRoleId).",

@@ -438,6 +438,37 @@ var cases = map[string][]ruleCase{
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing.AllowContactsWithAllDomains = nil }, want: tenant.NotApplicable},
 		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Exchange = nil }, want: tenant.Unknown},
 	},
+	"entra.cross_tenant_default_direct_connect": {
+		{name: "blocked both ways", want: tenant.Pass},
+		{name: "open to every tenant", fixture: "fabrikam", want: tenant.Fail},
+		{name: "outbound only open", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault.B2BDirectConnectOutbound = tenant.AccessAllowed }, want: tenant.Fail},
+		{name: "value not recognised", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault.B2BDirectConnectInbound = "allowedForSome" }, want: tenant.Fail},
+		{name: "baseline allows it", base: func(b *baselines.Baseline) { b.Entra.CrossTenant.AllowDefaultDirectConnect = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.CrossTenant = nil }, want: tenant.NotApplicable},
+		{name: "access type missing", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault.B2BDirectConnectInbound = "" }, want: tenant.Unknown},
+		{name: "default not collected", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault = nil }, want: tenant.Unknown},
+	},
+	"entra.cross_tenant_partner_wider": {
+		{name: "partner narrower than the default", want: tenant.Pass},
+		{name: "no partners", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantPartners = []tenant.CrossTenantPartner{} }, want: tenant.Pass},
+		{name: "partner trusts MFA beyond the default", fixture: "fabrikam", want: tenant.Fail},
+		{name: "partner opens direct connect", snap: func(s *tenant.Snapshot) {
+			s.Entra.CrossTenantPartners[0].B2BDirectConnectInbound = tenant.AccessAllowed
+		}, want: tenant.Fail},
+		{name: "wider partner approved", snap: func(s *tenant.Snapshot) {
+			s.Entra.CrossTenantPartners[0].B2BDirectConnectInbound = tenant.AccessAllowed
+		},
+			base: func(b *baselines.Baseline) {
+				b.Entra.CrossTenant.ApprovedPartners = &[]string{"2C4E6A8B-1D3F-4B5A-9C7E-0F2A4C6E8B93"}
+			}, want: tenant.Pass},
+		{name: "partner value not recognised", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantPartners[0].B2BCollaborationOutbound = "allowedSometimes" }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.CrossTenant.ApprovedPartners = nil }, want: tenant.NotApplicable},
+		{name: "partners not collected", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantPartners = nil }, want: tenant.Unknown},
+		{name: "default missing to compare with", snap: func(s *tenant.Snapshot) {
+			s.Entra.CrossTenantPartners[0].B2BDirectConnectInbound = tenant.AccessAllowed
+			s.Entra.CrossTenantDefault.B2BDirectConnectInbound = ""
+		}, want: tenant.Unknown},
+	},
 	"exchange.org_relationship_allowed": {
 		{name: "listed relationship", snap: addOrgRel("LimitedDetails"), base: allowOrgRel("*.fabrikam.com"), want: tenant.Pass},
 		{name: "unlisted relationship", snap: addOrgRel("AvailabilityOnly"), want: tenant.Fail},

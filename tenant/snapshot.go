@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -197,6 +198,9 @@ type EntraSettings struct {
 	// collected, Mode "none" when no list is configured.
 	Invitations        *DomainList         `json:"invitations,omitempty"`
 	CrossTenantDefault *CrossTenantDefault `json:"crossTenantDefault,omitempty"`
+	// CrossTenantPartners are the partner-specific cross-tenant access
+	// settings; null when not collected, [] when the tenant has none.
+	CrossTenantPartners []CrossTenantPartner `json:"crossTenantPartners"`
 	// NotInCloud names the settings the tenant's cloud does not offer
 	// (e.g. "invitations" outside the global cloud): they stay nil and
 	// rules over them are unknown, saying why.
@@ -221,6 +225,41 @@ type CrossTenantDefault struct {
 	B2BDirectConnectInbound  string `json:"b2bDirectConnectInbound,omitempty"`
 	B2BDirectConnectOutbound string `json:"b2bDirectConnectOutbound,omitempty"`
 	InboundTrustMFA          *bool  `json:"inboundTrustMfa,omitempty"`
+}
+
+// CrossTenantPartner is the cross-tenant access configuration for one
+// partner tenant. An empty access value means the partner inherits the
+// default for that direction (Graph sends null); InboundTrustMFA is nil
+// when the partner inherits the default inbound trust.
+type CrossTenantPartner struct {
+	TenantID                 string `json:"tenantId"`
+	B2BCollaborationInbound  string `json:"b2bCollaborationInbound,omitempty"`
+	B2BCollaborationOutbound string `json:"b2bCollaborationOutbound,omitempty"`
+	B2BDirectConnectInbound  string `json:"b2bDirectConnectInbound,omitempty"`
+	B2BDirectConnectOutbound string `json:"b2bDirectConnectOutbound,omitempty"`
+	InboundTrustMFA          *bool  `json:"inboundTrustMfa,omitempty"`
+}
+
+// Key is the partner configuration's stable identity: the partner's
+// tenant id, so an added or removed partner is an added or removed object.
+func (p *CrossTenantPartner) Key() string {
+	return KeyCrossTenantPartnerPrefix + strings.ToLower(p.TenantID)
+}
+
+// Access values of cross-tenant access settings.
+const (
+	AccessAllowed = "allowed"
+	AccessBlocked = "blocked"
+)
+
+// Effective returns the partner's access value for one direction given
+// the default's: the partner's own value, or the default's when the
+// partner inherits it.
+func Effective(partner, def string) string {
+	if partner == "" {
+		return def
+	}
+	return partner
 }
 
 // GroupsSettings is the Microsoft 365 Groups guest configuration.
@@ -302,4 +341,7 @@ const (
 	KeyEntraAuthorization = "entra:authorizationPolicy"
 	KeyEntraInvitations   = "entra:b2bInvitations"
 	KeyEntraCrossTenant   = "entra:crossTenantDefault"
+	// KeyCrossTenantPartnerPrefix starts the key of a partner's cross-tenant
+	// access configuration; the partner's tenant id follows.
+	KeyCrossTenantPartnerPrefix = "entra:crossTenantPartner:"
 )

@@ -3,7 +3,9 @@ package m365_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/scanner/m365"
@@ -75,5 +77,28 @@ func TestEntraOutsideGlobalCloud(t *testing.T) {
 				t.Errorf("write: %v", err)
 			}
 		})
+	}
+}
+
+// TestRefusedReadNamesPermission: when a refused (403) read of the
+// cross-tenant partners makes the Entra section incomplete, its status
+// names the permission to grant, the partners stay "not collected" (never
+// "none"), and the other sections are complete.
+func TestRefusedReadNamesPermission(t *testing.T) {
+	srv, c := fake(t, m365test.Options{})
+	srv.Faults.Add("GET /v1.0/policies/crossTenantAccessPolicy/partners", m365test.Fault{Status: http.StatusForbidden})
+	snap := collectSection(t, c, m365.SourceOptions{}, tenant.SectionEntra, tenant.SectionGroups, tenant.SectionSharePoint)
+	st := snap.Status[tenant.SectionEntra]
+	if st.State != tenant.StatePartial || !strings.Contains(st.Error, "403") || !strings.Contains(st.Error, "Policy.Read.All") {
+		t.Errorf("entra status %+v", st)
+	}
+	t.Logf("entra: %s: %s", st.State, st.Error)
+	if snap.Entra == nil || snap.Entra.CrossTenantPartners != nil || snap.Entra.CrossTenantDefault == nil {
+		t.Errorf("entra %+v", snap.Entra)
+	}
+	for _, sec := range []tenant.Section{tenant.SectionGroups, tenant.SectionSharePoint} {
+		if !snap.Complete(sec) {
+			t.Errorf("%s: %+v", sec, snap.Status[sec])
+		}
 	}
 }

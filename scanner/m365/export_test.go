@@ -152,6 +152,10 @@ func StrictParsers() []StrictParser {
 			_, err := ParseCrossTenantDefault(raw)
 			return err
 		}),
+		strictParser("cross-tenant partners", epCrossTenantPartners, partnerSchema, func(raw json.RawMessage) error {
+			_, err := ParseCrossTenantPartners(items(raw))
+			return err
+		}),
 		strictParser("group settings", epGroupSettings, settingSchema, func(raw json.RawMessage) error {
 			_, err := ParseGroupSettings(items(raw))
 			return err

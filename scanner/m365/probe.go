@@ -95,6 +95,7 @@ func Probe(ctx context.Context, c *Client) ProbeReport {
 		p.graph(epB2BPolicies, Beta, "/policies/b2bManagementPolicies", true)
 	}
 	p.graph(epCrossTenantDefault, V1, "/policies/crossTenantAccessPolicy/default", false)
+	p.graph(epCrossTenantPartners, V1, "/policies/crossTenantAccessPolicy/partners", true)
 	p.graph(epGroupSettings, V1, "/groupSettings", true)
 	p.graph(epGroups, V1, "/groups?$top=1", true)
 	p.graph(epSensitivityLabel, Beta, "/security/informationProtection/sensitivityLabels", true)
