@@ -140,6 +140,18 @@ type Groups struct {
 type Exchange struct {
 	CalendarSharing           *CalendarSharing  `koanf:"calendar_sharing"`
 	OrganizationRelationships *OrgRelationships `koanf:"organization_relationships"`
+	AutoForwarding            *AutoForwarding   `koanf:"auto_forwarding"`
+}
+
+// AutoForwarding is the expectation on Exchange remote domains: whether
+// messages auto-forwarded by mail clients may leave for external domains.
+type AutoForwarding struct {
+	// Allowed false means no remote domain, the Default ("*") included,
+	// may allow automatic forwarding, except those in AllowedDomains.
+	Allowed *bool `koanf:"allowed"`
+	// AllowedDomains are domains (globs) forwarding may go to; "*" is
+	// refused, since it would allow every domain.
+	AllowedDomains []string `koanf:"allowed_domains"`
 }
 
 // CalendarSharing is the expectation on Exchange sharing policies.

@@ -185,6 +185,15 @@ func validate(b *Baseline, file string) error {
 		}
 	}
 
+	if af := b.Exchange.AutoForwarding; af != nil {
+		c.domains("exchange.auto_forwarding.allowed_domains", af.AllowedDomains)
+		for i, d := range af.AllowedDomains {
+			if strings.Trim(d, "*.") == "" {
+				c.fail(fmt.Sprintf("exchange.auto_forwarding.allowed_domains[%d]", i), d, "a named domain (\"*\" would allow forwarding everywhere)")
+			}
+		}
+	}
+
 	c.days("guests.stale_after_days", b.Guests.StaleAfterDays, 1)
 	c.days("guests.pending_max_days", b.Guests.PendingMaxDays, 1)
 

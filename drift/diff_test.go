@@ -315,3 +315,28 @@ func TestCrossTenantPartnerDrift(t *testing.T) {
 		t.Errorf("changes from a partial section: %+v", changes)
 	}
 }
+
+// TestRemoteDomainDrift: remote domains are keyed by domain name, so the
+// list drifts by domain: one added, one removed, one that starts
+// forwarding.
+func TestRemoteDomainDrift(t *testing.T) {
+	prev := fullSnapshot()
+	prev.Exchange.RemoteDomains = []tenant.RemoteDomain{{Name: "Default", DomainName: "*", AutoForwardEnabled: tenant.Ptr(false)}, {Name: "Old", DomainName: "old.example"}}
+	cur := fullSnapshot()
+	cur.Exchange.RemoteDomains = []tenant.RemoteDomain{{Name: "Default", DomainName: "*", AutoForwardEnabled: tenant.Ptr(true)}, {Name: "Gmail", DomainName: "gmail.com"}}
+	changes, err := Diff(prev, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range changes {
+		got[c.Key] = string(c.Kind)
+		if c.Key == "remotedomain:*" && (len(c.Fields) != 1 || c.Fields[0].String() != "autoForwardEnabled: false -> true") {
+			t.Errorf("default fields %v", c.Fields)
+		}
+	}
+	want := map[string]string{"remotedomain:*": "modified", "remotedomain:old.example": "removed", "remotedomain:gmail.com": "added"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %v, want %v", got, want)
+	}
+}

@@ -144,6 +144,15 @@ func Objects(s *tenant.Snapshot, sec tenant.Section, fn func(Object) error) erro
 				return err
 			}
 		}
+		// Remote domains are keyed by domain name: a domain added to or
+		// removed from the list is an added or removed object, and a
+		// domain that starts forwarding is a change of that domain alone.
+		for i := range x.RemoteDomains {
+			d := &x.RemoteDomains[i]
+			if err := emit(d.Key(), "Remote domain "+d.DomainName, d); err != nil {
+				return err
+			}
+		}
 	default:
 		return fmt.Errorf("unknown section %q", sec)
 	}

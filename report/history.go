@@ -203,6 +203,12 @@ func currentSnapshot(ctx context.Context, h History, tenantName string, cur stor
 				}
 				s.Exchange.SharingPolicies = append(s.Exchange.SharingPolicies, tenant.SharingPolicy{})
 				return decode(o, &s.Exchange.SharingPolicies[len(s.Exchange.SharingPolicies)-1])
+			case strings.HasPrefix(o.Key, "remotedomain:"):
+				if s.Exchange == nil {
+					s.Exchange = &tenant.ExchangeSettings{}
+				}
+				s.Exchange.RemoteDomains = append(s.Exchange.RemoteDomains, tenant.RemoteDomain{})
+				return decode(o, &s.Exchange.RemoteDomains[len(s.Exchange.RemoteDomains)-1])
 			case strings.HasPrefix(o.Key, "orgrel:"):
 				if s.Exchange == nil {
 					s.Exchange = &tenant.ExchangeSettings{}

@@ -12,6 +12,7 @@ const (
 	IDEntraInvitationDomainMode        = "entra.invitation_domain_mode"
 	IDEntraInviteFrom                  = "entra.invite_from"
 	IDExchangeAnonymousCalendarSharing = "exchange.anonymous_calendar_sharing"
+	IDExchangeAutoForwarding           = "exchange.auto_forwarding"
 	IDExchangeCalendarAllDomains       = "exchange.calendar_all_domains"
 	IDExchangeCalendarDomainDetail     = "exchange.calendar_domain_detail"
 	IDExchangeContactsAllDomains       = "exchange.contacts_all_domains"

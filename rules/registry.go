@@ -53,6 +53,12 @@ var builtins = []*builtin{
 		References:  References{CIS: []string{"1.3.3"}, Docs: []string{docSharingPolicy, docSetSharing}},
 	}, eval: evalAnonCalendar},
 	{meta: Meta{
+		ID: IDExchangeAutoForwarding, Title: "Automatic forwarding to external domains is disabled", Section: tenant.SectionExchange, Reads: []tenant.Section{tenant.SectionExchange}, Severity: tenant.SeverityHigh,
+		Rationale:   "Inbox rules and client forwarding send every matching message out of the organization without anyone reviewing it; an attacker who takes over a mailbox sets one up first.",
+		Remediation: "Set-RemoteDomain Default -AutoForwardEnabled $false (and for every other remote domain that allows it), or list the domain in exchange.auto_forwarding.allowed_domains.",
+		References:  References{SCuBA: []string{"MS.EXO.1.1v2"}, Docs: []string{docRemoteDomains}},
+	}, eval: evalAutoForwarding},
+	{meta: Meta{
 		ID: IDExchangeCalendarAllDomains, Title: "Calendar detail shared with all domains", Section: tenant.SectionExchange, Reads: []tenant.Section{tenant.SectionExchange}, Fixable: true, Severity: tenant.SeverityMedium,
 		Rationale:   "A '*' entry applies to every external domain; sharing more than free/busy exposes meeting subjects and locations to anyone who asks.",
 		Remediation: "Limit the '*' entry of the sharing policy to CalendarSharingFreeBusySimple or remove it.",

@@ -469,6 +469,20 @@ var cases = map[string][]ruleCase{
 			s.Entra.CrossTenantDefault.B2BDirectConnectInbound = ""
 		}, want: tenant.Unknown},
 	},
+	"exchange.auto_forwarding": {
+		{name: "disabled everywhere", want: tenant.Pass},
+		{name: "default and a free-mail domain forward", fixture: "fabrikam", want: tenant.Fail},
+		{name: "allowed domain forwards", snap: func(s *tenant.Snapshot) {
+			s.Exchange.RemoteDomains = append(s.Exchange.RemoteDomains, tenant.RemoteDomain{Name: "NW", DomainName: "northwindtraders.com", AutoForwardEnabled: tenant.Ptr(true)})
+		}, base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding.AllowedDomains = []string{"*.com"} }, want: tenant.Pass},
+		{name: "an allowed glob never covers the Default", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains[0].AutoForwardEnabled = tenant.Ptr(true) },
+			base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding.AllowedDomains = []string{"*"} }, want: tenant.Fail},
+		{name: "baseline allows forwarding", base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding.Allowed = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding = nil }, want: tenant.NotApplicable},
+		{name: "value missing", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains[0].AutoForwardEnabled = nil }, want: tenant.Unknown},
+		{name: "not collected", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains = nil }, want: tenant.Unknown},
+		{name: "not even the Default reported", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains = []tenant.RemoteDomain{} }, want: tenant.Unknown},
+	},
 	"exchange.org_relationship_allowed": {
 		{name: "listed relationship", snap: addOrgRel("LimitedDetails"), base: allowOrgRel("*.fabrikam.com"), want: tenant.Pass},
 		{name: "unlisted relationship", snap: addOrgRel("AvailabilityOnly"), want: tenant.Fail},

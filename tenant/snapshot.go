@@ -297,11 +297,32 @@ type Label struct {
 	DisplayName string `json:"displayName,omitempty"`
 }
 
-// ExchangeSettings holds calendar sharing and organization relationships.
+// ExchangeSettings holds calendar sharing, organization relationships and
+// remote domains.
 type ExchangeSettings struct {
 	SharingPolicies           []SharingPolicy   `json:"sharingPolicies"`
 	OrganizationRelationships []OrgRelationship `json:"organizationRelationships"`
+	// RemoteDomains is null when not collected.
+	RemoteDomains []RemoteDomain `json:"remoteDomains"`
 }
+
+// RemoteDomain is an Exchange remote domain: what mail to the domain may
+// carry. DomainName "*" is the Default remote domain, which covers every
+// domain without one of its own. Pointer fields are nil when not reported.
+type RemoteDomain struct {
+	Name       string `json:"name"`
+	DomainName string `json:"domainName"`
+	// AutoForwardEnabled lets messages auto-forwarded by mail clients
+	// (inbox rules, forwarding set in Outlook) leave for the domain.
+	AutoForwardEnabled *bool `json:"autoForwardEnabled,omitempty"`
+	AutoReplyEnabled   *bool `json:"autoReplyEnabled,omitempty"`
+	// IsInternal treats the domain's recipients as internal.
+	IsInternal *bool `json:"isInternal,omitempty"`
+}
+
+// Key is the remote domain's stable identity: its domain name, so that the
+// list drifts by domain whatever the object is called.
+func (d *RemoteDomain) Key() string { return "remotedomain:" + strings.ToLower(d.DomainName) }
 
 // SharingPolicy is an Exchange sharing policy.
 type SharingPolicy struct {

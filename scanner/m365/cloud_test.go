@@ -102,3 +102,23 @@ func TestRefusedReadNamesPermission(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteDomainsRefused: Get-RemoteDomain refused leaves the Exchange
+// section partial with the sharing policies read, remote domains not
+// collected (never "none") and the status naming what to grant.
+func TestRemoteDomainsRefused(t *testing.T) {
+	srv, c := fake(t, m365test.Options{})
+	srv.Faults.Add("EXO Get-RemoteDomain", m365test.Fault{Status: http.StatusForbidden})
+	snap := collectSection(t, c, m365.SourceOptions{}, tenant.SectionExchange, tenant.SectionEntra)
+	st := snap.Status[tenant.SectionExchange]
+	if st.State != tenant.StatePartial || !strings.Contains(st.Error, "403") || !strings.Contains(st.Error, "Exchange.ManageAsApp") {
+		t.Errorf("exchange status %+v", st)
+	}
+	t.Logf("exchange: %s: %s", st.State, st.Error)
+	if snap.Exchange == nil || snap.Exchange.RemoteDomains != nil || len(snap.Exchange.SharingPolicies) == 0 {
+		t.Errorf("exchange %+v", snap.Exchange)
+	}
+	if !snap.Complete(tenant.SectionEntra) {
+		t.Errorf("entra: %+v", snap.Status[tenant.SectionEntra])
+	}
+}

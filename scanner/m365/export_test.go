@@ -176,6 +176,10 @@ func StrictParsers() []StrictParser {
 			_, err := ParseOrgRelationships(items(raw))
 			return err
 		}),
+		strictParser("remote domains", epRemoteDomain, remoteDomainSchema, func(raw json.RawMessage) error {
+			_, err := ParseRemoteDomains(items(raw))
+			return err
+		}),
 	}
 }
 

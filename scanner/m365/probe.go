@@ -101,7 +101,7 @@ func Probe(ctx context.Context, c *Client) ProbeReport {
 	p.graph(epSensitivityLabel, Beta, "/security/informationProtection/sensitivityLabels", true)
 	p.csom(epCSOMTenant, TenantQueryXML(csomTenantProps()), csomTenantType)
 	p.csom(epCSOMSites, SitesQueryXML("", csomSitesIncludeDetail, csomSiteProps()), csomSitesType)
-	for _, cmd := range []string{"Get-SharingPolicy", "Get-OrganizationRelationship"} {
+	for _, cmd := range []string{"Get-SharingPolicy", "Get-OrganizationRelationship", "Get-RemoteDomain"} {
 		p.exchange(cmd)
 	}
 	rep := ProbeReport{Cloud: c.o.Endpoints.Cloud, Answers: p.answers}

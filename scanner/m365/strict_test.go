@@ -80,6 +80,7 @@ var strictBase = map[string]string{
 		"values":[{"name":"AllowToAddGuests","value":"false"}]}`,
 	"groups": `{"id":"d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69","displayName":"Strict","mail":"strict@fabrikam.com","visibility":"Private",
 		"assignedLabels":[{"labelId":"5f2a1b3c-2222-4d4e-8f9a-1b2c3d4e5f02","displayName":"Confidential"}]}`,
+	"remote domains":   `{"Name":"Strict","DomainName":"strict.example","AutoForwardEnabled":false,"AutoReplyEnabled":true,"IsInternal":false}`,
 	"sharing policies": `{"Name":"Strict Sharing Policy","Enabled":true,"Default":false,"Domains":["*:CalendarSharingFreeBusySimple"]}`,
 	"organization relationships": `{"Name":"Strict","DomainNames":["partner.com"],"Enabled":true,"FreeBusyAccessEnabled":true,
 		"FreeBusyAccessLevel":"LimitedDetails","FreeBusyAccessScope":"","MailTipsAccessEnabled":false,"MailTipsAccessLevel":"None"}`,
@@ -527,6 +528,7 @@ var sourceRoutes = map[string]sourceRoute{
 	"groups":                          {section: tenant.SectionGroups, pattern: "GET /v1.0/groups", inject: appendItem},
 	"sharing policies":                {section: tenant.SectionExchange, pattern: "EXO Get-SharingPolicy", inject: appendItem},
 	"organization relationships":      {section: tenant.SectionExchange, pattern: "EXO Get-OrganizationRelationship", inject: appendItem},
+	"remote domains":                  {section: tenant.SectionExchange, pattern: "EXO Get-RemoteDomain", inject: appendItem},
 }
 
 // noSourceRoute names the parsers whose items no scan of a fake tenant
