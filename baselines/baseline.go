@@ -51,6 +51,19 @@ type SharePoint struct {
 	// MaxGuestAccessExpiryDays requires guest access to expire within this
 	// many days.
 	MaxGuestAccessExpiryDays *int `koanf:"max_guest_access_expiry_days"`
+	// PeopleLinks is the expectation on links for specific people.
+	PeopleLinks *PeopleLinks `koanf:"people_links"`
+}
+
+// PeopleLinks is the expectation on links for specific people ("users"
+// scope): false means the rule holds them to it.
+type PeopleLinks struct {
+	// AllowExternalOnConfidential false: no such link on confidential
+	// content may be given to anyone outside the organization.
+	AllowExternalOnConfidential *bool `koanf:"allow_external_on_confidential"`
+	// AllowBlockedDomains false: no such link may be given to a domain the
+	// SharePoint or Entra domain lists (or the baseline's must_block) block.
+	AllowBlockedDomains *bool `koanf:"allow_blocked_domains"`
 }
 
 // DomainRestriction is the expectation on a domain allow/block list, used

@@ -29,6 +29,8 @@ const (
 	IDLinksAnyoneLinkEdit              = "links.anyone_link_edit"
 	IDLinksAnyoneLinkExpiry            = "links.anyone_link_expiry"
 	IDLinksAnyoneOnConfidential        = "links.anyone_on_confidential"
+	IDLinksPeopleBlockedDomain         = "links.people_blocked_domain"
+	IDLinksPeopleExternalConfidential  = "links.people_external_on_confidential"
 	IDSharePointAllowedDomains         = "sharepoint.allowed_domains"
 	IDSharePointAnyoneLinkExpiry       = "sharepoint.anyone_link_expiry"
 	IDSharePointAnyoneLinkPermission   = "sharepoint.anyone_link_permission"

@@ -75,6 +75,26 @@ func anyoneOn(s *tenant.Snapshot, siteSuffix, library string, typ tenant.LinkTyp
 	})
 }
 
+// peopleOn adds a link for specific people on a site, given to recipients
+// (outside the organization when external).
+func peopleOn(s *tenant.Snapshot, siteSuffix string, external bool, recipients ...string) {
+	st := site(s, siteSuffix)
+	l := tenant.Link{
+		DriveID: "b!test-" + st.ID[:8], ItemID: "01TESTITEM", PermissionID: "users-test",
+		SiteID: st.ID, SiteURL: st.URL, Library: "Shared Documents", ItemPath: "/Shared/people.docx",
+		Scope: tenant.LinkScopeUsers, Type: tenant.LinkTypeView, GrantedTo: recipients,
+	}
+	for _, r := range recipients {
+		if _, d, ok := strings.Cut(r, "@"); ok && !slices.Contains(l.RecipientDomains, d) {
+			l.RecipientDomains = append(l.RecipientDomains, d)
+		}
+	}
+	if external {
+		l.ExternalRecipients = recipients
+	}
+	s.Links = append(s.Links, l)
+}
+
 func sharingPolicy(s *tenant.Snapshot) *tenant.SharingPolicy { return &s.Exchange.SharingPolicies[0] }
 
 func days(s *tenant.Snapshot, n int) *time.Time { t := s.CollectedAt.AddDate(0, 0, n); return &t }
@@ -242,6 +262,34 @@ var cases = map[string][]ruleCase{
 		},
 			base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.Allowed = tenant.Ptr(true) }, want: tenant.NotApplicable},
 		{name: "scope missing", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "" }, want: tenant.Unknown},
+	},
+	"links.people_external_on_confidential": {
+		{name: "external recipients on ordinary sites", want: tenant.Pass},
+		{name: "guest on a confidential site", fixture: "fabrikam", want: tenant.Fail},
+		{name: "external address on a labelled site", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", true, "ann@gmail.com") }, want: tenant.Fail},
+		{name: "colleague on a labelled site", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", false, "megan@contoso.com") }, want: tenant.Pass},
+		{name: "recipients not reported", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", false) }, want: tenant.Unknown},
+		{name: "scope not recognised", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "somePeople" }, want: tenant.Unknown},
+		{name: "sites section failed", snap: func(s *tenant.Snapshot) {
+			peopleOn(s, "/sites/Legal", true, "ann@gmail.com")
+			s.Status[tenant.SectionSites] = tenant.SectionStatus{State: tenant.StateFailed, Error: "503"}
+		}, want: tenant.Unknown},
+		{name: "baseline allows it", base: func(b *baselines.Baseline) { b.SharePoint.PeopleLinks.AllowExternalOnConfidential = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "nothing confidential", base: func(b *baselines.Baseline) { b.Confidential = baselines.Confidential{} }, want: tenant.NotApplicable},
+	},
+	"links.people_blocked_domain": {
+		{name: "recipients in allowed domains", want: tenant.Pass},
+		{name: "recipient in a must-block domain", fixture: "fabrikam", want: tenant.Fail},
+		{name: "recipient in a domain SharePoint blocks", snap: func(s *tenant.Snapshot) {
+			peopleOn(s, "/sites/Marketing", true, "x@"+s.SharePoint.BlockedDomains[0])
+		}, want: tenant.Fail},
+		{name: "colleague", snap: func(s *tenant.Snapshot) { s.Links = nil; peopleOn(s, "/sites/Marketing", false, "megan@contoso.com") }, want: tenant.Pass},
+		{name: "recipient domain unknown", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Marketing", true, "urn:spo:guest") }, want: tenant.Unknown},
+		{name: "sharepoint section failed", snap: func(s *tenant.Snapshot) {
+			s.Status[tenant.SectionSharePoint] = tenant.SectionStatus{State: tenant.StateFailed, Error: "503"}
+		}, want: tenant.Unknown},
+		{name: "baseline allows it", base: func(b *baselines.Baseline) { b.SharePoint.PeopleLinks.AllowBlockedDomains = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.PeopleLinks = nil }, want: tenant.NotApplicable},
 	},
 	"links.anyone_on_confidential": {
 		{name: "sites section failed", snap: func(s *tenant.Snapshot) {
@@ -669,8 +717,10 @@ func TestSilentBaselineIncompleteNotApplicable(t *testing.T) {
 // section first, and the rules that combine sections say so.
 func TestReadsDeclared(t *testing.T) {
 	want := map[string][]tenant.Section{
-		"links.anyone_on_confidential": {tenant.SectionLinks, tenant.SectionSites},
-		"guests.blocked_domain":        {tenant.SectionGuests, tenant.SectionEntra, tenant.SectionSharePoint},
+		"links.anyone_on_confidential":          {tenant.SectionLinks, tenant.SectionSites},
+		"links.people_external_on_confidential": {tenant.SectionLinks, tenant.SectionSites},
+		"links.people_blocked_domain":           {tenant.SectionLinks, tenant.SectionSharePoint, tenant.SectionEntra},
+		"guests.blocked_domain":                 {tenant.SectionGuests, tenant.SectionEntra, tenant.SectionSharePoint},
 	}
 	for _, r := range rules.Builtin() {
 		m := r.Meta()

@@ -149,7 +149,14 @@ type Link struct {
 	HasPassword      *bool      `json:"hasPassword,omitempty"`
 	PreventsDownload *bool      `json:"preventsDownload,omitempty"`
 	GrantedTo        []string   `json:"grantedTo,omitempty"`
-	WebURL           string     `json:"webUrl,omitempty"`
+	// RecipientDomains are the e-mail domains of the people the link was
+	// given to, sorted, lower case.
+	RecipientDomains []string `json:"recipientDomains,omitempty"`
+	// ExternalRecipients are the people of GrantedTo outside the tenant:
+	// guests, people without an account in the directory, and recipients
+	// the collector could not place (never counted as inside).
+	ExternalRecipients []string `json:"externalRecipients,omitempty"`
+	WebURL             string   `json:"webUrl,omitempty"`
 }
 
 // Key is the link's stable identity.
