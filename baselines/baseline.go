@@ -51,6 +51,19 @@ type SharePoint struct {
 	// MaxGuestAccessExpiryDays requires guest access to expire within this
 	// many days.
 	MaxGuestAccessExpiryDays *int `koanf:"max_guest_access_expiry_days"`
+	// PeopleLinks is the expectation on links for specific people.
+	PeopleLinks *PeopleLinks `koanf:"people_links"`
+}
+
+// PeopleLinks is the expectation on links for specific people ("users"
+// scope): false means the rule holds them to it.
+type PeopleLinks struct {
+	// AllowExternalOnConfidential false: no such link on confidential
+	// content may be given to anyone outside the organization.
+	AllowExternalOnConfidential *bool `koanf:"allow_external_on_confidential"`
+	// AllowBlockedDomains false: no such link may be given to a domain the
+	// SharePoint or Entra domain lists (or the baseline's must_block) block.
+	AllowBlockedDomains *bool `koanf:"allow_blocked_domains"`
 }
 
 // DomainRestriction is the expectation on a domain allow/block list, used
@@ -113,6 +126,19 @@ type Entra struct {
 	MaxInviteFrom     *InviteFrom        `koanf:"max_invite_from"`
 	MaxGuestAccess    *GuestAccess       `koanf:"max_guest_access"`
 	InvitationDomains *DomainRestriction `koanf:"invitation_domains"`
+	CrossTenant       *CrossTenant       `koanf:"cross_tenant"`
+}
+
+// CrossTenant is the expectation on the cross-tenant access policy.
+type CrossTenant struct {
+	// AllowDefaultDirectConnect false means the default policy must block
+	// B2B direct connect, inbound and outbound, for every tenant not
+	// configured as a partner.
+	AllowDefaultDirectConnect *bool `koanf:"allow_default_direct_connect"`
+	// ApprovedPartners, when set, lists the partner tenant ids whose
+	// settings may be wider than the default's; an empty list approves
+	// none. A partner that is not wider than the default always passes.
+	ApprovedPartners *[]string `koanf:"approved_partners"`
 }
 
 // Groups holds Microsoft 365 Groups guest expectations; true means the
@@ -127,6 +153,18 @@ type Groups struct {
 type Exchange struct {
 	CalendarSharing           *CalendarSharing  `koanf:"calendar_sharing"`
 	OrganizationRelationships *OrgRelationships `koanf:"organization_relationships"`
+	AutoForwarding            *AutoForwarding   `koanf:"auto_forwarding"`
+}
+
+// AutoForwarding is the expectation on Exchange remote domains: whether
+// messages auto-forwarded by mail clients may leave for external domains.
+type AutoForwarding struct {
+	// Allowed false means no remote domain, the Default ("*") included,
+	// may allow automatic forwarding, except those in AllowedDomains.
+	Allowed *bool `koanf:"allowed"`
+	// AllowedDomains are domains (globs) forwarding may go to; "*" is
+	// refused, since it would allow every domain.
+	AllowedDomains []string `koanf:"allowed_domains"`
 }
 
 // CalendarSharing is the expectation on Exchange sharing policies.

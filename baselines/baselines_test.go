@@ -177,6 +177,8 @@ func TestLoadErrors(t *testing.T) {
 		{name: "too many days", doc: "sharepoint:\n  anyone_links: {max_expiry_days: 100000}\n", want: []string{"sharepoint.anyone_links.max_expiry_days", "100000"}},
 		{name: "bad glob", doc: "confidential:\n  url_patterns: ['https://x/sites/[ab]*']\n", want: []string{"confidential.url_patterns[0]", "character classes"}},
 		{name: "URL as domain", doc: "sharepoint:\n  domain_restriction: {must_block: ['https://evil.com/']}\n", want: []string{"must_block[0]", "not a URL"}},
+		{name: "forwarding allowed everywhere", doc: "exchange:\n  auto_forwarding: {allowed: false, allowed_domains: ['*']}\n", want: []string{"exchange.auto_forwarding.allowed_domains[0]", "a named domain"}},
+		{name: "partner not a tenant id", doc: "entra:\n  cross_tenant: {approved_partners: [contoso.com]}\n", want: []string{"entra.cross_tenant.approved_partners[0]", "contoso.com", "a tenant id"}},
 		{name: "allowed and must_block overlap", doc: "entra:\n  invitation_domains: {must_block: [gmail.com], allowed: [gmail.com]}\n", want: []string{"entra.invitation_domains.allowed", "gmail.com"}},
 		{name: "by_url without level", doc: "sites:\n  by_url: [{url: '*'}]\n", want: []string{"sites.by_url[0].max_sharing_level"}},
 		{name: "bad expiry", doc: "exceptions:\n  - {id: a, rule: r, object: '*', accepted: x, reason: r, owner: o, expires: next year}\n", want: []string{"exceptions[0].expires", "next year", "YYYY-MM-DD"}},

@@ -152,6 +152,13 @@ func validate(b *Baseline, file string) error {
 	enum(c, "entra.max_invite_from", b.Entra.MaxInviteFrom)
 	enum(c, "entra.max_guest_access", b.Entra.MaxGuestAccess)
 	c.restriction("entra.invitation_domains", b.Entra.InvitationDomains)
+	if ct := b.Entra.CrossTenant; ct != nil && ct.ApprovedPartners != nil {
+		for i, id := range *ct.ApprovedPartners {
+			if !isTenantID(id) {
+				c.fail(fmt.Sprintf("entra.cross_tenant.approved_partners[%d]", i), id, "a tenant id (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)")
+			}
+		}
+	}
 
 	if cs := b.Exchange.CalendarSharing; cs != nil {
 		enum(c, "exchange.calendar_sharing.max_all_domains_detail", cs.MaxAllDomainsDetail)
@@ -174,6 +181,15 @@ func validate(b *Baseline, file string) error {
 				key := fmt.Sprintf("exchange.organization_relationships.allowed[%d]", i)
 				c.domains(key+".domain", []string{a.Domain})
 				enum(c, key+".max_free_busy", a.MaxFreeBusy)
+			}
+		}
+	}
+
+	if af := b.Exchange.AutoForwarding; af != nil {
+		c.domains("exchange.auto_forwarding.allowed_domains", af.AllowedDomains)
+		for i, d := range af.AllowedDomains {
+			if strings.Trim(d, "*.") == "" {
+				c.fail(fmt.Sprintf("exchange.auto_forwarding.allowed_domains[%d]", i), d, "a named domain (\"*\" would allow forwarding everywhere)")
 			}
 		}
 	}
@@ -204,6 +220,26 @@ func validate(b *Baseline, file string) error {
 		}
 	}
 	return joinProblems(c.errs, file)
+}
+
+// isTenantID reports whether s is a GUID, the form of an Entra tenant id.
+func isTenantID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // foldKey maps strings that strings.EqualFold calls equal to one key.

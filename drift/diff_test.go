@@ -285,3 +285,58 @@ func TestDiffIncompleteIsNeverRemovedOrModified(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossTenantPartnerDrift: each partner is keyed by its tenant id, so a
+// partner added, removed or widened is a change of that partner alone.
+func TestCrossTenantPartnerDrift(t *testing.T) {
+	prev := fullSnapshot()
+	prev.Entra.CrossTenantPartners = []tenant.CrossTenantPartner{{TenantID: "AAAA"}, {TenantID: "bbbb", B2BDirectConnectInbound: tenant.AccessBlocked}}
+	cur := fullSnapshot()
+	cur.Entra.CrossTenantPartners = []tenant.CrossTenantPartner{{TenantID: "bbbb", B2BDirectConnectInbound: tenant.AccessAllowed}, {TenantID: "cccc"}}
+	changes, err := Diff(prev, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range changes {
+		got[c.Key] = string(c.Kind)
+		if c.Key == tenant.KeyCrossTenantPartnerPrefix+"bbbb" && (len(c.Fields) != 1 || c.Fields[0].String() != `b2bDirectConnectInbound: "blocked" -> "allowed"`) {
+			t.Errorf("widened partner fields %v", c.Fields)
+		}
+	}
+	want := map[string]string{tenant.KeyCrossTenantPartnerPrefix + "aaaa": "removed", tenant.KeyCrossTenantPartnerPrefix + "bbbb": "modified",
+		tenant.KeyCrossTenantPartnerPrefix + "cccc": "added"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %v, want %v", got, want)
+	}
+	// An incomplete Entra section never reports a partner removed.
+	cur.Status[tenant.SectionEntra] = tenant.SectionStatus{State: tenant.StatePartial}
+	if changes, _ := Diff(prev, cur); len(changes) != 0 {
+		t.Errorf("changes from a partial section: %+v", changes)
+	}
+}
+
+// TestRemoteDomainDrift: remote domains are keyed by domain name, so the
+// list drifts by domain: one added, one removed, one that starts
+// forwarding.
+func TestRemoteDomainDrift(t *testing.T) {
+	prev := fullSnapshot()
+	prev.Exchange.RemoteDomains = []tenant.RemoteDomain{{Name: "Default", DomainName: "*", AutoForwardEnabled: tenant.Ptr(false)}, {Name: "Old", DomainName: "old.example"}}
+	cur := fullSnapshot()
+	cur.Exchange.RemoteDomains = []tenant.RemoteDomain{{Name: "Default", DomainName: "*", AutoForwardEnabled: tenant.Ptr(true)}, {Name: "Gmail", DomainName: "gmail.com"}}
+	changes, err := Diff(prev, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range changes {
+		got[c.Key] = string(c.Kind)
+		if c.Key == "remotedomain:*" && (len(c.Fields) != 1 || c.Fields[0].String() != "autoForwardEnabled: false -> true") {
+			t.Errorf("default fields %v", c.Fields)
+		}
+	}
+	want := map[string]string{"remotedomain:*": "modified", "remotedomain:old.example": "removed", "remotedomain:gmail.com": "added"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %v, want %v", got, want)
+	}
+}

@@ -101,6 +101,14 @@ func Objects(s *tenant.Snapshot, sec tenant.Section, fn func(Object) error) erro
 				return err
 			}
 		}
+		// Each partner is an object of its own, keyed by its tenant id, so
+		// a partner added or removed is an added or removed object.
+		for i := range e.CrossTenantPartners {
+			p := &e.CrossTenantPartners[i]
+			if err := emit(p.Key(), "Cross-tenant partner "+p.TenantID, p); err != nil {
+				return err
+			}
+		}
 	case tenant.SectionGroups:
 		g := s.Groups
 		if g == nil {
@@ -133,6 +141,15 @@ func Objects(s *tenant.Snapshot, sec tenant.Section, fn func(Object) error) erro
 		for i := range x.OrganizationRelationships {
 			o := &x.OrganizationRelationships[i]
 			if err := emit(o.Key(), o.Name, o); err != nil {
+				return err
+			}
+		}
+		// Remote domains are keyed by domain name: a domain added to or
+		// removed from the list is an added or removed object, and a
+		// domain that starts forwarding is a change of that domain alone.
+		for i := range x.RemoteDomains {
+			d := &x.RemoteDomains[i]
+			if err := emit(d.Key(), "Remote domain "+d.DomainName, d); err != nil {
 				return err
 			}
 		}

@@ -22,12 +22,13 @@ type Inventory string
 const (
 	InventoryFindings    Inventory = "findings"
 	InventoryAnyoneLinks Inventory = "anyone-links"
+	InventoryPeopleLinks Inventory = "people-links"
 	InventoryGuests      Inventory = "guests"
 	InventoryCalendar    Inventory = "calendar-exposure"
 )
 
 // Inventories lists the CSV inventories in the order they are written.
-var Inventories = []Inventory{InventoryFindings, InventoryAnyoneLinks, InventoryGuests, InventoryCalendar}
+var Inventories = []Inventory{InventoryFindings, InventoryAnyoneLinks, InventoryPeopleLinks, InventoryGuests, InventoryCalendar}
 
 // ErrUnknownInventory is returned for an inventory name that does not exist.
 var ErrUnknownInventory = errors.New("unknown inventory")
@@ -56,6 +57,8 @@ func CSV(w io.Writer, inv Inventory, in *Input) error {
 		err = csvFindings(cw, in)
 	case InventoryAnyoneLinks:
 		err = csvLinks(cw, in)
+	case InventoryPeopleLinks:
+		err = csvPeopleLinks(cw, in)
 	case InventoryGuests:
 		err = csvGuests(cw, in)
 	case InventoryCalendar:
@@ -199,6 +202,42 @@ func csvLinks(cw *csv.Writer, in *Input) error {
 		}
 		if err := cw.Write([]string{cell(r.Key), cell(r.SiteURL), cell(r.SiteTitle), cell(r.Label), cell(r.Library), cell(r.ItemPath),
 			strconv.FormatBool(r.Folder), r.Permission, csvTime(r.Expires), r.Expiry, csvBool(r.Password), csvBool(r.PreventsDownload), cell(r.WebURL)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// csvPeopleLinks lists the links for specific people ("users" scope) with
+// their recipients, the recipients' domains and those outside the
+// organization.
+func csvPeopleLinks(cw *csv.Writer, in *Input) error {
+	idx := newSiteIndex(in.Snapshot)
+	if err := cw.Write([]string{"key", "site_url", "site_title", "label", "library", "item_path", "folder", "permission",
+		"expires", "recipients", "recipient_domains", "external_recipients", "web_url"}); err != nil {
+		return err
+	}
+	for l, err := range in.links() {
+		if err != nil {
+			return fmt.Errorf("read links: %w", err)
+		}
+		if l.Scope != tenant.LinkScopeUsers {
+			continue
+		}
+		title, label := "", ""
+		if s := idx.lookup(l.SiteID, l.SiteURL); s != nil {
+			title, label = s.Title, s.SensitivityLabel
+		}
+		join := func(l []string) string {
+			out := make([]string, len(l))
+			for i, v := range l {
+				out[i] = cell(v)
+			}
+			return strings.Join(out, ";")
+		}
+		if err := cw.Write([]string{cell(l.Key()), cell(l.SiteURL), cell(title), cell(label), cell(l.Library), cell(l.ItemPath),
+			strconv.FormatBool(l.Folder), cell(string(l.Type)), csvTime(l.Expires), join(l.GrantedTo), join(l.RecipientDomains),
+			join(l.ExternalRecipients), cell(l.WebURL)}); err != nil {
 			return err
 		}
 	}

@@ -211,6 +211,12 @@ func currentSnapshot(ctx context.Context, h History, tenantName string, cur stor
 				}
 				s.Entra.CrossTenantDefault = &tenant.CrossTenantDefault{}
 				return decode(o, s.Entra.CrossTenantDefault)
+			case strings.HasPrefix(o.Key, tenant.KeyCrossTenantPartnerPrefix):
+				if s.Entra == nil {
+					s.Entra = &tenant.EntraSettings{}
+				}
+				s.Entra.CrossTenantPartners = append(s.Entra.CrossTenantPartners, tenant.CrossTenantPartner{})
+				return decode(o, &s.Entra.CrossTenantPartners[len(s.Entra.CrossTenantPartners)-1])
 			case o.Key == (*tenant.GroupsSettings).Key(nil):
 				groups := s.Groups
 				s.Groups = &tenant.GroupsSettings{}
@@ -232,6 +238,12 @@ func currentSnapshot(ctx context.Context, h History, tenantName string, cur stor
 				}
 				s.Exchange.SharingPolicies = append(s.Exchange.SharingPolicies, tenant.SharingPolicy{})
 				return decode(o, &s.Exchange.SharingPolicies[len(s.Exchange.SharingPolicies)-1])
+			case strings.HasPrefix(o.Key, "remotedomain:"):
+				if s.Exchange == nil {
+					s.Exchange = &tenant.ExchangeSettings{}
+				}
+				s.Exchange.RemoteDomains = append(s.Exchange.RemoteDomains, tenant.RemoteDomain{})
+				return decode(o, &s.Exchange.RemoteDomains[len(s.Exchange.RemoteDomains)-1])
 			case strings.HasPrefix(o.Key, "orgrel:"):
 				if s.Exchange == nil {
 					s.Exchange = &tenant.ExchangeSettings{}

@@ -276,7 +276,7 @@ func TestWriteCSVDir(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	want := []string{"anyone-links.csv", "calendar-exposure.csv", "findings.csv", "guests.csv"}
+	want := []string{"anyone-links.csv", "calendar-exposure.csv", "findings.csv", "guests.csv", "people-links.csv"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("files = %v, want %v", names, want)
 	}

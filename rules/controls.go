@@ -68,6 +68,7 @@ var scubaControls = map[string]string{
 	"MS.AAD.8.1v1":        "Guest users SHOULD have limited or restricted access to Microsoft Entra ID directory objects",
 	"MS.AAD.8.2v1":        "Only users with the Guest Inviter role SHOULD be able to invite guest users",
 	"MS.AAD.8.3v1":        "Guest invites SHOULD only be allowed to specific external domains that have been authorized by the agency for legitimate business purposes",
+	"MS.EXO.1.1v2":        "Automatic forwarding to external domains SHALL be disabled",
 	"MS.EXO.6.1v1":        "Contact folders SHALL NOT be shared with all domains",
 	"MS.EXO.6.2v1":        "Calendar details SHALL NOT be shared with all domains",
 	"MS.SHAREPOINT.1.1v1": "External sharing for SharePoint SHALL be limited to Existing guests or Only people in your organization",

@@ -12,6 +12,7 @@ const (
 	docSharingPolicy = "https://learn.microsoft.com/en-us/exchange/sharing/sharing-policies/sharing-policies"
 	docOrgRel        = "https://learn.microsoft.com/en-us/exchange/sharing/organization-relationships/organization-relationships"
 	docSetSharing    = "https://learn.microsoft.com/en-us/powershell/module/exchange/set-sharingpolicy"
+	docRemoteDomains = "https://learn.microsoft.com/en-us/exchange/mail-flow-best-practices/remote-domains/remote-domains"
 )
 
 const (
@@ -313,4 +314,57 @@ func evalOrgRelFreeBusy(r *builtin, e *env, emit func(tenant.Result)) {
 		}
 		emit(r.result(tenant.Pass, o.Key(), orgRelName(o), expected, freeBusyName(level), ""))
 	})
+}
+
+// keyRemoteDomains is the object of results about the remote domain list
+// as a whole.
+const keyRemoteDomains = "exchange:remoteDomains"
+
+func evalAutoForwarding(r *builtin, e *env, emit func(tenant.Result)) {
+	af := e.b.Exchange.AutoForwarding
+	const name = "Exchange remote domains"
+	if af == nil || af.Allowed == nil || *af.Allowed {
+		emit(notApplicable(r, keyRemoteDomains, name, silent))
+		return
+	}
+	const expected = "automatic forwarding disabled"
+	ex := exchangeSettings(r, e, emit, expected)
+	if ex == nil {
+		return
+	}
+	switch {
+	case ex.RemoteDomains == nil:
+		emit(r.result(tenant.Unknown, keyRemoteDomains, name, expected, "", "remote domains not collected"))
+		return
+	case len(ex.RemoteDomains) == 0:
+		// Exchange always has the Default remote domain; an empty list
+		// means it was not seen, not that nothing forwards.
+		emit(r.result(tenant.Unknown, keyRemoteDomains, name, expected, "", "no remote domain reported, not even the Default (*)"))
+		return
+	}
+	for i := range ex.RemoteDomains {
+		d := &ex.RemoteDomains[i]
+		dname := d.Name + " (" + d.DomainName + ")"
+		switch {
+		case d.AutoForwardEnabled == nil:
+			emit(r.result(tenant.Unknown, d.Key(), dname, expected, "", "AutoForwardEnabled missing"))
+		case !*d.AutoForwardEnabled:
+			emit(r.result(tenant.Pass, d.Key(), dname, expected, "disabled", ""))
+		case d.DomainName != domainAll && forwardingAllowed(af.AllowedDomains, d.DomainName):
+			emit(r.result(tenant.Pass, d.Key(), dname, expected, "enabled (allowed domain)", ""))
+		case d.DomainName == domainAll:
+			emit(r.result(tenant.Fail, d.Key(), dname, expected, "enabled", "mail clients may auto-forward to every external domain without a remote domain of its own"))
+		default:
+			emit(r.result(tenant.Fail, d.Key(), dname, expected, "enabled", "mail clients may auto-forward to "+d.DomainName))
+		}
+	}
+}
+
+func forwardingAllowed(globs []string, domain string) bool {
+	for _, g := range globs {
+		if baselines.Glob(g, domain) {
+			return true
+		}
+	}
+	return false
 }

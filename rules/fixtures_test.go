@@ -74,3 +74,39 @@ func TestFabrikamFailsEveryRule(t *testing.T) {
 		}
 	}
 }
+
+// TestPacksCoverTheirReferences: every SCuBA policy a rule cites is judged
+// (not left not_applicable) by some rule under the cisa-scuba pack, and
+// every CIS control a rule cites by some rule under the cis-m365 pack, on
+// the risky fixture. (Several rules may share a control: the allow list of
+// 1.3 is tenant-specific, its mode is not.)
+func TestPacksCoverTheirReferences(t *testing.T) {
+	s := loadFixture(t, "fabrikam")
+	meta := map[string]rules.Meta{}
+	for _, r := range rules.Builtin() {
+		meta[r.Meta().ID] = r.Meta()
+	}
+	for _, pack := range []struct {
+		name  string
+		cites func(rules.References) []string
+	}{
+		{"cisa-scuba", func(r rules.References) []string { return r.SCuBA }},
+		{"cis-m365", func(r rules.References) []string { return r.CIS }},
+	} {
+		judged := map[string]bool{}
+		for _, r := range rules.Evaluate(s, loadBaseline(t, pack.name)) {
+			if r.Outcome != tenant.NotApplicable {
+				for _, ref := range pack.cites(meta[r.RuleID].References) {
+					judged[ref] = true
+				}
+			}
+		}
+		for _, m := range meta {
+			for _, ref := range pack.cites(m.References) {
+				if !judged[ref] {
+					t.Errorf("%s cites %s but no rule judges it under %s", m.ID, ref, pack.name)
+				}
+			}
+		}
+	}
+}

@@ -4,12 +4,15 @@ package rules
 // name rules through these, so a renamed or removed rule fails to compile
 // there instead of silently matching nothing.
 const (
+	IDEntraCrossTenantDirectConnect    = "entra.cross_tenant_default_direct_connect"
+	IDEntraCrossTenantPartnerWider     = "entra.cross_tenant_partner_wider"
 	IDEntraGuestAccess                 = "entra.guest_access"
 	IDEntraInvitationAllowedDomains    = "entra.invitation_allowed_domains"
 	IDEntraInvitationBlockedDomains    = "entra.invitation_blocked_domains"
 	IDEntraInvitationDomainMode        = "entra.invitation_domain_mode"
 	IDEntraInviteFrom                  = "entra.invite_from"
 	IDExchangeAnonymousCalendarSharing = "exchange.anonymous_calendar_sharing"
+	IDExchangeAutoForwarding           = "exchange.auto_forwarding"
 	IDExchangeCalendarAllDomains       = "exchange.calendar_all_domains"
 	IDExchangeCalendarDomainDetail     = "exchange.calendar_domain_detail"
 	IDExchangeContactsAllDomains       = "exchange.contacts_all_domains"
@@ -26,6 +29,8 @@ const (
 	IDLinksAnyoneLinkEdit              = "links.anyone_link_edit"
 	IDLinksAnyoneLinkExpiry            = "links.anyone_link_expiry"
 	IDLinksAnyoneOnConfidential        = "links.anyone_on_confidential"
+	IDLinksPeopleBlockedDomain         = "links.people_blocked_domain"
+	IDLinksPeopleExternalConfidential  = "links.people_external_on_confidential"
 	IDSharePointAllowedDomains         = "sharepoint.allowed_domains"
 	IDSharePointAnyoneLinkExpiry       = "sharepoint.anyone_link_expiry"
 	IDSharePointAnyoneLinkPermission   = "sharepoint.anyone_link_permission"

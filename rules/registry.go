@@ -5,6 +5,18 @@ import "github.com/sharedrift/sharedrift/tenant"
 // builtins is the explicit list of built-in rules, in ID order.
 var builtins = []*builtin{
 	{meta: Meta{
+		ID: IDEntraCrossTenantDirectConnect, Title: "B2B direct connect is not open to every tenant by default", Section: tenant.SectionEntra, Reads: []tenant.Section{tenant.SectionEntra}, Severity: tenant.SeverityHigh,
+		Rationale:   "B2B direct connect lets users of other tenants reach Teams shared channels without a guest account in this directory; allowed in the default policy, it applies to every tenant not configured as a partner.",
+		Remediation: "Entra admin center > External Identities > Cross-tenant access settings > Default settings: block B2B direct connect inbound and outbound, and allow it per partner organization instead.",
+		References:  References{Docs: []string{docCrossTenant, docCrossPartner}},
+	}, eval: evalDefaultDirectConnect},
+	{meta: Meta{
+		ID: IDEntraCrossTenantPartnerWider, Title: "Cross-tenant partners are no wider than the default unless approved", Section: tenant.SectionEntra, Reads: []tenant.Section{tenant.SectionEntra}, Severity: tenant.SeverityMedium,
+		Rationale:   "A partner configuration that allows more than the default (B2B collaboration or direct connect, or trusting the partner's MFA) opens the tenant to that organization; it should be deliberate and recorded.",
+		Remediation: "Entra admin center > Cross-tenant access settings > Organizational settings: narrow or remove the partner, or add its tenant id to entra.cross_tenant.approved_partners.",
+		References:  References{Docs: []string{docCrossTenant}},
+	}, eval: evalPartnerWider},
+	{meta: Meta{
 		ID: IDEntraGuestAccess, Title: "Guest directory access is limited", Section: tenant.SectionEntra, Reads: []tenant.Section{tenant.SectionEntra}, Fixable: true, Severity: tenant.SeverityHigh,
 		Rationale:   "Guests with member-level directory access can enumerate users, groups and their memberships, which helps phishing and lateral movement.",
 		Remediation: "Entra admin center > External Identities > External collaboration settings: set Guest user access to 'limited access' or 'restricted access' (authorizationPolicy.guestUserRoleId).",
@@ -40,6 +52,12 @@ var builtins = []*builtin{
 		Remediation: "Remove the Anonymous entry from the sharing policy (Set-SharingPolicy -Domains) or disable the policy.",
 		References:  References{CIS: []string{"1.3.3"}, Docs: []string{docSharingPolicy, docSetSharing}},
 	}, eval: evalAnonCalendar},
+	{meta: Meta{
+		ID: IDExchangeAutoForwarding, Title: "Automatic forwarding to external domains is disabled", Section: tenant.SectionExchange, Reads: []tenant.Section{tenant.SectionExchange}, Severity: tenant.SeverityHigh,
+		Rationale:   "Inbox rules and client forwarding send every matching message out of the organization without anyone reviewing it; an attacker who takes over a mailbox sets one up first.",
+		Remediation: "Set-RemoteDomain Default -AutoForwardEnabled $false (and for every other remote domain that allows it), or list the domain in exchange.auto_forwarding.allowed_domains.",
+		References:  References{SCuBA: []string{"MS.EXO.1.1v2"}, Docs: []string{docRemoteDomains}},
+	}, eval: evalAutoForwarding},
 	{meta: Meta{
 		ID: IDExchangeCalendarAllDomains, Title: "Calendar detail shared with all domains", Section: tenant.SectionExchange, Reads: []tenant.Section{tenant.SectionExchange}, Fixable: true, Severity: tenant.SeverityMedium,
 		Rationale:   "A '*' entry applies to every external domain; sharing more than free/busy exposes meeting subjects and locations to anyone who asks.",
@@ -136,6 +154,18 @@ var builtins = []*builtin{
 		Remediation: "Remove the link at once; set the site's sharing to existing guests or lower and apply a label that blocks Anyone links.",
 		References:  References{Docs: []string{docLabels, docAnyone}},
 	}, eval: evalAnyoneConfidential},
+	{meta: Meta{
+		ID: IDLinksPeopleBlockedDomain, Title: "No links for people in blocked domains", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks, tenant.SectionSharePoint, tenant.SectionEntra}, Severity: tenant.SeverityHigh,
+		Rationale:   "Blocking a domain stops new shares but leaves links already given to people there working.",
+		Remediation: "Remove the recipient from the link (item > Manage access), or remove the link.",
+		References:  References{Docs: []string{docLinks, docDomains}},
+	}, eval: evalPeopleBlockedDomain},
+	{meta: Meta{
+		ID: IDLinksPeopleExternalConfidential, Title: "No links for people outside the organization on confidential content", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks, tenant.SectionSites}, Severity: tenant.SeverityHigh,
+		Rationale:   "A link for specific people on confidential content, given to a guest or an external address, takes that content out of the organization as surely as an Anyone link, only less visibly.",
+		Remediation: "Remove the external recipients from the link (item > Manage access) or remove the link; apply a label that blocks external sharing to the site.",
+		References:  References{Docs: []string{docLinks, docLabels, docPeopleLinks}},
+	}, eval: evalPeopleExternalConfidential},
 	{meta: Meta{
 		ID: IDSharePointAllowedDomains, Title: "SharePoint sharing allow list holds only approved domains", Section: tenant.SectionSharePoint, Reads: []tenant.Section{tenant.SectionSharePoint}, Fixable: true, Severity: tenant.SeverityMedium,
 		Rationale:   "A domain added to the SharePoint allow list lets its users receive shares; additions should be recorded in the baseline.",

@@ -75,6 +75,26 @@ func anyoneOn(s *tenant.Snapshot, siteSuffix, library string, typ tenant.LinkTyp
 	})
 }
 
+// peopleOn adds a link for specific people on a site, given to recipients
+// (outside the organization when external).
+func peopleOn(s *tenant.Snapshot, siteSuffix string, external bool, recipients ...string) {
+	st := site(s, siteSuffix)
+	l := tenant.Link{
+		DriveID: "b!test-" + st.ID[:8], ItemID: "01TESTITEM", PermissionID: "users-test",
+		SiteID: st.ID, SiteURL: st.URL, Library: "Shared Documents", ItemPath: "/Shared/people.docx",
+		Scope: tenant.LinkScopeUsers, Type: tenant.LinkTypeView, GrantedTo: recipients,
+	}
+	for _, r := range recipients {
+		if _, d, ok := strings.Cut(r, "@"); ok && !slices.Contains(l.RecipientDomains, d) {
+			l.RecipientDomains = append(l.RecipientDomains, d)
+		}
+	}
+	if external {
+		l.ExternalRecipients = recipients
+	}
+	s.Links = append(s.Links, l)
+}
+
 func sharingPolicy(s *tenant.Snapshot) *tenant.SharingPolicy { return &s.Exchange.SharingPolicies[0] }
 
 func days(s *tenant.Snapshot, n int) *time.Time { t := s.CollectedAt.AddDate(0, 0, n); return &t }
@@ -242,6 +262,34 @@ var cases = map[string][]ruleCase{
 		},
 			base: func(b *baselines.Baseline) { b.SharePoint.AnyoneLinks.Allowed = tenant.Ptr(true) }, want: tenant.NotApplicable},
 		{name: "scope missing", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "" }, want: tenant.Unknown},
+	},
+	"links.people_external_on_confidential": {
+		{name: "external recipients on ordinary sites", want: tenant.Pass},
+		{name: "guest on a confidential site", fixture: "fabrikam", want: tenant.Fail},
+		{name: "external address on a labelled site", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", true, "ann@gmail.com") }, want: tenant.Fail},
+		{name: "colleague on a labelled site", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", false, "megan@contoso.com") }, want: tenant.Pass},
+		{name: "recipients not reported", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", false) }, want: tenant.Unknown},
+		{name: "scope not recognised", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "somePeople" }, want: tenant.Unknown},
+		{name: "sites section failed", snap: func(s *tenant.Snapshot) {
+			peopleOn(s, "/sites/Legal", true, "ann@gmail.com")
+			s.Status[tenant.SectionSites] = tenant.SectionStatus{State: tenant.StateFailed, Error: "503"}
+		}, want: tenant.Unknown},
+		{name: "baseline allows it", base: func(b *baselines.Baseline) { b.SharePoint.PeopleLinks.AllowExternalOnConfidential = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "nothing confidential", base: func(b *baselines.Baseline) { b.Confidential = baselines.Confidential{} }, want: tenant.NotApplicable},
+	},
+	"links.people_blocked_domain": {
+		{name: "recipients in allowed domains", want: tenant.Pass},
+		{name: "recipient in a must-block domain", fixture: "fabrikam", want: tenant.Fail},
+		{name: "recipient in a domain SharePoint blocks", snap: func(s *tenant.Snapshot) {
+			peopleOn(s, "/sites/Marketing", true, "x@"+s.SharePoint.BlockedDomains[0])
+		}, want: tenant.Fail},
+		{name: "colleague", snap: func(s *tenant.Snapshot) { s.Links = nil; peopleOn(s, "/sites/Marketing", false, "megan@contoso.com") }, want: tenant.Pass},
+		{name: "recipient domain unknown", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Marketing", true, "urn:spo:guest") }, want: tenant.Unknown},
+		{name: "sharepoint section failed", snap: func(s *tenant.Snapshot) {
+			s.Status[tenant.SectionSharePoint] = tenant.SectionStatus{State: tenant.StateFailed, Error: "503"}
+		}, want: tenant.Unknown},
+		{name: "baseline allows it", base: func(b *baselines.Baseline) { b.SharePoint.PeopleLinks.AllowBlockedDomains = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.SharePoint.PeopleLinks = nil }, want: tenant.NotApplicable},
 	},
 	"links.anyone_on_confidential": {
 		{name: "sites section failed", snap: func(s *tenant.Snapshot) {
@@ -438,6 +486,51 @@ var cases = map[string][]ruleCase{
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.CalendarSharing.AllowContactsWithAllDomains = nil }, want: tenant.NotApplicable},
 		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Exchange = nil }, want: tenant.Unknown},
 	},
+	"entra.cross_tenant_default_direct_connect": {
+		{name: "blocked both ways", want: tenant.Pass},
+		{name: "open to every tenant", fixture: "fabrikam", want: tenant.Fail},
+		{name: "outbound only open", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault.B2BDirectConnectOutbound = tenant.AccessAllowed }, want: tenant.Fail},
+		{name: "value not recognised", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault.B2BDirectConnectInbound = "allowedForSome" }, want: tenant.Fail},
+		{name: "baseline allows it", base: func(b *baselines.Baseline) { b.Entra.CrossTenant.AllowDefaultDirectConnect = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.CrossTenant = nil }, want: tenant.NotApplicable},
+		{name: "access type missing", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault.B2BDirectConnectInbound = "" }, want: tenant.Unknown},
+		{name: "default not collected", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantDefault = nil }, want: tenant.Unknown},
+	},
+	"entra.cross_tenant_partner_wider": {
+		{name: "partner narrower than the default", want: tenant.Pass},
+		{name: "no partners", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantPartners = []tenant.CrossTenantPartner{} }, want: tenant.Pass},
+		{name: "partner trusts MFA beyond the default", fixture: "fabrikam", want: tenant.Fail},
+		{name: "partner opens direct connect", snap: func(s *tenant.Snapshot) {
+			s.Entra.CrossTenantPartners[0].B2BDirectConnectInbound = tenant.AccessAllowed
+		}, want: tenant.Fail},
+		{name: "wider partner approved", snap: func(s *tenant.Snapshot) {
+			s.Entra.CrossTenantPartners[0].B2BDirectConnectInbound = tenant.AccessAllowed
+		},
+			base: func(b *baselines.Baseline) {
+				b.Entra.CrossTenant.ApprovedPartners = &[]string{"2C4E6A8B-1D3F-4B5A-9C7E-0F2A4C6E8B93"}
+			}, want: tenant.Pass},
+		{name: "partner value not recognised", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantPartners[0].B2BCollaborationOutbound = "allowedSometimes" }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Entra.CrossTenant.ApprovedPartners = nil }, want: tenant.NotApplicable},
+		{name: "partners not collected", snap: func(s *tenant.Snapshot) { s.Entra.CrossTenantPartners = nil }, want: tenant.Unknown},
+		{name: "default missing to compare with", snap: func(s *tenant.Snapshot) {
+			s.Entra.CrossTenantPartners[0].B2BDirectConnectInbound = tenant.AccessAllowed
+			s.Entra.CrossTenantDefault.B2BDirectConnectInbound = ""
+		}, want: tenant.Unknown},
+	},
+	"exchange.auto_forwarding": {
+		{name: "disabled everywhere", want: tenant.Pass},
+		{name: "default and a free-mail domain forward", fixture: "fabrikam", want: tenant.Fail},
+		{name: "allowed domain forwards", snap: func(s *tenant.Snapshot) {
+			s.Exchange.RemoteDomains = append(s.Exchange.RemoteDomains, tenant.RemoteDomain{Name: "NW", DomainName: "northwindtraders.com", AutoForwardEnabled: tenant.Ptr(true)})
+		}, base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding.AllowedDomains = []string{"*.com"} }, want: tenant.Pass},
+		{name: "an allowed glob never covers the Default", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains[0].AutoForwardEnabled = tenant.Ptr(true) },
+			base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding.AllowedDomains = []string{"*"} }, want: tenant.Fail},
+		{name: "baseline allows forwarding", base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding.Allowed = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Exchange.AutoForwarding = nil }, want: tenant.NotApplicable},
+		{name: "value missing", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains[0].AutoForwardEnabled = nil }, want: tenant.Unknown},
+		{name: "not collected", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains = nil }, want: tenant.Unknown},
+		{name: "not even the Default reported", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains = []tenant.RemoteDomain{} }, want: tenant.Unknown},
+	},
 	"exchange.org_relationship_allowed": {
 		{name: "listed relationship", snap: addOrgRel("LimitedDetails"), base: allowOrgRel("*.fabrikam.com"), want: tenant.Pass},
 		{name: "unlisted relationship", snap: addOrgRel("AvailabilityOnly"), want: tenant.Fail},
@@ -624,8 +717,10 @@ func TestSilentBaselineIncompleteNotApplicable(t *testing.T) {
 // section first, and the rules that combine sections say so.
 func TestReadsDeclared(t *testing.T) {
 	want := map[string][]tenant.Section{
-		"links.anyone_on_confidential": {tenant.SectionLinks, tenant.SectionSites},
-		"guests.blocked_domain":        {tenant.SectionGuests, tenant.SectionEntra, tenant.SectionSharePoint},
+		"links.anyone_on_confidential":          {tenant.SectionLinks, tenant.SectionSites},
+		"links.people_external_on_confidential": {tenant.SectionLinks, tenant.SectionSites},
+		"links.people_blocked_domain":           {tenant.SectionLinks, tenant.SectionSharePoint, tenant.SectionEntra},
+		"guests.blocked_domain":                 {tenant.SectionGuests, tenant.SectionEntra, tenant.SectionSharePoint},
 	}
 	for _, r := range rules.Builtin() {
 		m := r.Meta()

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -148,7 +149,14 @@ type Link struct {
 	HasPassword      *bool      `json:"hasPassword,omitempty"`
 	PreventsDownload *bool      `json:"preventsDownload,omitempty"`
 	GrantedTo        []string   `json:"grantedTo,omitempty"`
-	WebURL           string     `json:"webUrl,omitempty"`
+	// RecipientDomains are the e-mail domains of the people the link was
+	// given to, sorted, lower case.
+	RecipientDomains []string `json:"recipientDomains,omitempty"`
+	// ExternalRecipients are the people of GrantedTo outside the tenant:
+	// guests, people without an account in the directory, and recipients
+	// the collector could not place (never counted as inside).
+	ExternalRecipients []string `json:"externalRecipients,omitempty"`
+	WebURL             string   `json:"webUrl,omitempty"`
 }
 
 // Key is the link's stable identity.
@@ -197,6 +205,9 @@ type EntraSettings struct {
 	// collected, Mode "none" when no list is configured.
 	Invitations        *DomainList         `json:"invitations,omitempty"`
 	CrossTenantDefault *CrossTenantDefault `json:"crossTenantDefault,omitempty"`
+	// CrossTenantPartners are the partner-specific cross-tenant access
+	// settings; null when not collected, [] when the tenant has none.
+	CrossTenantPartners []CrossTenantPartner `json:"crossTenantPartners"`
 	// NotInCloud names the settings the tenant's cloud does not offer
 	// (e.g. "invitations" outside the global cloud): they stay nil and
 	// rules over them are unknown, saying why.
@@ -221,6 +232,41 @@ type CrossTenantDefault struct {
 	B2BDirectConnectInbound  string `json:"b2bDirectConnectInbound,omitempty"`
 	B2BDirectConnectOutbound string `json:"b2bDirectConnectOutbound,omitempty"`
 	InboundTrustMFA          *bool  `json:"inboundTrustMfa,omitempty"`
+}
+
+// CrossTenantPartner is the cross-tenant access configuration for one
+// partner tenant. An empty access value means the partner inherits the
+// default for that direction (Graph sends null); InboundTrustMFA is nil
+// when the partner inherits the default inbound trust.
+type CrossTenantPartner struct {
+	TenantID                 string `json:"tenantId"`
+	B2BCollaborationInbound  string `json:"b2bCollaborationInbound,omitempty"`
+	B2BCollaborationOutbound string `json:"b2bCollaborationOutbound,omitempty"`
+	B2BDirectConnectInbound  string `json:"b2bDirectConnectInbound,omitempty"`
+	B2BDirectConnectOutbound string `json:"b2bDirectConnectOutbound,omitempty"`
+	InboundTrustMFA          *bool  `json:"inboundTrustMfa,omitempty"`
+}
+
+// Key is the partner configuration's stable identity: the partner's
+// tenant id, so an added or removed partner is an added or removed object.
+func (p *CrossTenantPartner) Key() string {
+	return KeyCrossTenantPartnerPrefix + strings.ToLower(p.TenantID)
+}
+
+// Access values of cross-tenant access settings.
+const (
+	AccessAllowed = "allowed"
+	AccessBlocked = "blocked"
+)
+
+// Effective returns the partner's access value for one direction given
+// the default's: the partner's own value, or the default's when the
+// partner inherits it.
+func Effective(partner, def string) string {
+	if partner == "" {
+		return def
+	}
+	return partner
 }
 
 // GroupsSettings is the Microsoft 365 Groups guest configuration.
@@ -258,11 +304,32 @@ type Label struct {
 	DisplayName string `json:"displayName,omitempty"`
 }
 
-// ExchangeSettings holds calendar sharing and organization relationships.
+// ExchangeSettings holds calendar sharing, organization relationships and
+// remote domains.
 type ExchangeSettings struct {
 	SharingPolicies           []SharingPolicy   `json:"sharingPolicies"`
 	OrganizationRelationships []OrgRelationship `json:"organizationRelationships"`
+	// RemoteDomains is null when not collected.
+	RemoteDomains []RemoteDomain `json:"remoteDomains"`
 }
+
+// RemoteDomain is an Exchange remote domain: what mail to the domain may
+// carry. DomainName "*" is the Default remote domain, which covers every
+// domain without one of its own. Pointer fields are nil when not reported.
+type RemoteDomain struct {
+	Name       string `json:"name"`
+	DomainName string `json:"domainName"`
+	// AutoForwardEnabled lets messages auto-forwarded by mail clients
+	// (inbox rules, forwarding set in Outlook) leave for the domain.
+	AutoForwardEnabled *bool `json:"autoForwardEnabled,omitempty"`
+	AutoReplyEnabled   *bool `json:"autoReplyEnabled,omitempty"`
+	// IsInternal treats the domain's recipients as internal.
+	IsInternal *bool `json:"isInternal,omitempty"`
+}
+
+// Key is the remote domain's stable identity: its domain name, so that the
+// list drifts by domain whatever the object is called.
+func (d *RemoteDomain) Key() string { return "remotedomain:" + strings.ToLower(d.DomainName) }
 
 // SharingPolicy is an Exchange sharing policy.
 type SharingPolicy struct {
@@ -302,4 +369,7 @@ const (
 	KeyEntraAuthorization = "entra:authorizationPolicy"
 	KeyEntraInvitations   = "entra:b2bInvitations"
 	KeyEntraCrossTenant   = "entra:crossTenantDefault"
+	// KeyCrossTenantPartnerPrefix starts the key of a partner's cross-tenant
+	// access configuration; the partner's tenant id follows.
+	KeyCrossTenantPartnerPrefix = "entra:crossTenantPartner:"
 )

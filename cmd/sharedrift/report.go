@@ -53,8 +53,8 @@ Formats:
   html      one self-contained file: no scripts, no external requests; prints to PDF
   markdown  for tickets
   json      every result and inventory row; schema "sharedrift.report/v1" (docs/reports.md)
-  csv       one file per inventory (findings, anyone-links, guests, calendar-exposure):
-            -o names a directory that receives all four; with --inventory, -o names
+  csv       one file per inventory (findings, anyone-links, people-links, guests,
+            calendar-exposure): -o names a directory that receives all five; with --inventory, -o names
             one file (or stdout when -o is not given)
   pdf       the html report printed by headless Chromium (found on PATH, or named by
             $SHAREDRIFT_CHROMIUM); the executive page is the first page
@@ -95,7 +95,7 @@ there are; JSON and CSV stream every row.`,
 	f.StringVar(&opts.baseline, "baseline", "recommended", "baseline `NAME|FILE`: a shipped baseline ("+strings.Join(baselines.Names(), ", ")+") or a YAML file")
 	f.StringVar(&opts.format, "format", string(report.FormatHTML), "output format: html, markdown, json, csv, or pdf (printed by headless Chromium: on PATH or $"+report.EnvChromium+")")
 	f.StringVarP(&opts.out, "output", "o", "", "write to this `PATH` instead of stdout (a directory for csv without --inventory)")
-	f.StringVar(&opts.inventory, "inventory", "", "csv only: write just this inventory: findings, anyone-links, guests or calendar-exposure")
+	f.StringVar(&opts.inventory, "inventory", "", "csv only: write just this inventory: findings, anyone-links, people-links, guests or calendar-exposure")
 	f.IntVar(&opts.maxRows, "max-rows", 200, "html and markdown: rows shown per inventory table before \"and N more\"")
 	f.BoolVar(&opts.allTenants, "all-tenants", false, "from history: one overview of every tenant in the store (posture, failing checks by severity, last scan); html, markdown, json or pdf")
 	f.IntVar(&opts.staleDays, "stale-days", 0, "days without sign-in that make a guest stale (default: the baseline's guests.stale_after_days, else 90)")

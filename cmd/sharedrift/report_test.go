@@ -64,7 +64,7 @@ func TestReportCommand(t *testing.T) {
 				for _, e := range entries {
 					names = append(names, e.Name())
 				}
-				want := []string{"anyone-links.csv", "calendar-exposure.csv", "findings.csv", "guests.csv"}
+				want := []string{"anyone-links.csv", "calendar-exposure.csv", "findings.csv", "guests.csv", "people-links.csv"}
 				if !reflect.DeepEqual(names, want) {
 					t.Errorf("files %v, want %v", names, want)
 				}
@@ -131,7 +131,7 @@ func TestReportFromHistory(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatalf("not JSON: %v", err)
 	}
-	if doc.Schema != report.SchemaV1 || len(doc.Changes) != 8 || len(doc.Exceptions) != 2 || doc.Summary.PreviousScore == nil || len(doc.AnyoneLinks.Items) != 3 {
+	if doc.Schema != report.SchemaV1 || len(doc.Changes) != 12 || len(doc.Exceptions) != 2 || doc.Summary.PreviousScore == nil || len(doc.AnyoneLinks.Items) != 3 {
 		t.Errorf("schema %q, %d changes, %d exceptions, previous score %v, %d Anyone links", doc.Schema, len(doc.Changes), len(doc.Exceptions), doc.Summary.PreviousScore, len(doc.AnyoneLinks.Items))
 	}
 

@@ -3,7 +3,9 @@ package m365_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/scanner/m365"
@@ -75,5 +77,48 @@ func TestEntraOutsideGlobalCloud(t *testing.T) {
 				t.Errorf("write: %v", err)
 			}
 		})
+	}
+}
+
+// TestRefusedReadNamesPermission: when a refused (403) read of the
+// cross-tenant partners makes the Entra section incomplete, its status
+// names the permission to grant, the partners stay "not collected" (never
+// "none"), and the other sections are complete.
+func TestRefusedReadNamesPermission(t *testing.T) {
+	srv, c := fake(t, m365test.Options{})
+	srv.Faults.Add("GET /v1.0/policies/crossTenantAccessPolicy/partners", m365test.Fault{Status: http.StatusForbidden})
+	snap := collectSection(t, c, m365.SourceOptions{}, tenant.SectionEntra, tenant.SectionGroups, tenant.SectionSharePoint)
+	st := snap.Status[tenant.SectionEntra]
+	if st.State != tenant.StatePartial || !strings.Contains(st.Error, "403") || !strings.Contains(st.Error, "Policy.Read.All") {
+		t.Errorf("entra status %+v", st)
+	}
+	t.Logf("entra: %s: %s", st.State, st.Error)
+	if snap.Entra == nil || snap.Entra.CrossTenantPartners != nil || snap.Entra.CrossTenantDefault == nil {
+		t.Errorf("entra %+v", snap.Entra)
+	}
+	for _, sec := range []tenant.Section{tenant.SectionGroups, tenant.SectionSharePoint} {
+		if !snap.Complete(sec) {
+			t.Errorf("%s: %+v", sec, snap.Status[sec])
+		}
+	}
+}
+
+// TestRemoteDomainsRefused: Get-RemoteDomain refused leaves the Exchange
+// section partial with the sharing policies read, remote domains not
+// collected (never "none") and the status naming what to grant.
+func TestRemoteDomainsRefused(t *testing.T) {
+	srv, c := fake(t, m365test.Options{})
+	srv.Faults.Add("EXO Get-RemoteDomain", m365test.Fault{Status: http.StatusForbidden})
+	snap := collectSection(t, c, m365.SourceOptions{}, tenant.SectionExchange, tenant.SectionEntra)
+	st := snap.Status[tenant.SectionExchange]
+	if st.State != tenant.StatePartial || !strings.Contains(st.Error, "403") || !strings.Contains(st.Error, "Exchange.ManageAsApp") {
+		t.Errorf("exchange status %+v", st)
+	}
+	t.Logf("exchange: %s: %s", st.State, st.Error)
+	if snap.Exchange == nil || snap.Exchange.RemoteDomains != nil || len(snap.Exchange.SharingPolicies) == 0 {
+		t.Errorf("exchange %+v", snap.Exchange)
+	}
+	if !snap.Complete(tenant.SectionEntra) {
+		t.Errorf("entra: %+v", snap.Status[tenant.SectionEntra])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/scanner"
@@ -38,12 +39,23 @@ var (
 	ctdDirectIn             = crossTenantSchema.object("b2bDirectConnectInbound", crossTenantAccessSchema)
 	ctdDirectOut            = crossTenantSchema.object("b2bDirectConnectOutbound", crossTenantAccessSchema)
 	ctdInboundTrust         = crossTenantSchema.object("inboundTrust", inboundTrustSchema)
+
+	// A partner configuration has the default's blocks; each is null when
+	// the partner inherits the default for it.
+	partnerSchema   = newSchema("partner")
+	ctpTenantID     = partnerSchema.identity("tenantId")
+	ctpCollabIn     = partnerSchema.object("b2bCollaborationInbound", crossTenantAccessSchema)
+	ctpCollabOut    = partnerSchema.object("b2bCollaborationOutbound", crossTenantAccessSchema)
+	ctpDirectIn     = partnerSchema.object("b2bDirectConnectInbound", crossTenantAccessSchema)
+	ctpDirectOut    = partnerSchema.object("b2bDirectConnectOutbound", crossTenantAccessSchema)
+	ctpInboundTrust = partnerSchema.object("inboundTrust", inboundTrustSchema)
 )
 
 const (
 	epAuthorizationPolicy = "GET /v1.0/policies/authorizationPolicy"
 	epB2BPolicies         = "GET /beta/policies/b2bManagementPolicies"
 	epCrossTenantDefault  = "GET /v1.0/policies/crossTenantAccessPolicy/default"
+	epCrossTenantPartners = "GET /v1.0/policies/crossTenantAccessPolicy/partners"
 )
 
 // ParseAuthorizationPolicy applies an authorizationPolicy body to e. The
@@ -155,6 +167,41 @@ func ParseCrossTenantDefault(body []byte) (*tenant.CrossTenantDefault, error) {
 	return d, r.err()
 }
 
+// ParseCrossTenantPartners reads the partner configurations. A partner
+// that cannot be read is left out and reported in FieldErrors, so the
+// section is partial and its absence is never read as a removal.
+func ParseCrossTenantPartners(items []json.RawMessage) ([]tenant.CrossTenantPartner, error) {
+	out := make([]tenant.CrossTenantPartner, 0, len(items))
+	var bad FieldErrors
+	var r, b, ug reader
+	for i, raw := range items {
+		if !r.item(epCrossTenantPartners, partnerSchema, raw, i) {
+			bad.add(r.first())
+			continue
+		}
+		access := func(f objField) string {
+			if r.open(f, &b) && b.open(ctaUsersAndGroups, &ug) {
+				return ug.str(atAccessType)
+			}
+			return ""
+		}
+		p := tenant.CrossTenantPartner{
+			TenantID:                r.str(ctpTenantID),
+			B2BCollaborationInbound: access(ctpCollabIn), B2BCollaborationOutbound: access(ctpCollabOut),
+			B2BDirectConnectInbound: access(ctpDirectIn), B2BDirectConnectOutbound: access(ctpDirectOut),
+		}
+		if r.open(ctpInboundTrust, &b) {
+			p.InboundTrustMFA = b.boolp(itMFAAccepted)
+		}
+		if r.failed() {
+			bad.add(r.first())
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, bad.err()
+}
+
 type entraSource struct{ c *Client }
 
 func (entraSource) Section() tenant.Section { return tenant.SectionEntra }
@@ -205,6 +252,17 @@ func (src entraSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		}
 		note(err)
 	}
+	var partners []json.RawMessage
+	if _, err := src.c.GraphPages(ctx, V1, "/policies/crossTenantAccessPolicy/partners"+selectQuery(partnerSelect()), nil, func(p []json.RawMessage) error {
+		partners = append(partners, p...)
+		return nil
+	}); err != nil {
+		errs = append(errs, forbiddenNeeds(err, "Policy.Read.All"))
+	} else {
+		l, err := ParseCrossTenantPartners(partners)
+		e.CrossTenantPartners = l
+		note(err)
+	}
 	if len(errs) == 0 {
 		snap.Entra = e
 		return nil
@@ -222,3 +280,15 @@ func authPolicySelect() []string { return authPolicySchema.names() }
 
 // crossTenantSelect lists the fields asked for.
 func crossTenantSelect() []string { return crossTenantSchema.names() }
+
+// partnerSelect lists the fields asked for of a partner configuration.
+func partnerSelect() []string { return partnerSchema.names() }
+
+// forbiddenNeeds names the application permission a refused (403) read
+// needs, so the section status says what to grant.
+func forbiddenNeeds(err error, perm string) error {
+	if IsStatus(err, http.StatusForbidden) {
+		return fmt.Errorf("%w (the app needs the %s application permission)", err, perm)
+	}
+	return err
+}

@@ -3,7 +3,9 @@ package m365
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -29,11 +31,19 @@ var (
 	orFreeBusyScope   = orgRelSchema.named("FreeBusyAccessScope")
 	orMailTipsEnabled = orgRelSchema.looseBool("MailTipsAccessEnabled")
 	orMailTipsLevel   = orgRelSchema.enum("MailTipsAccessLevel")
+
+	remoteDomainSchema = newSchema("remote domain")
+	rdDomainName       = remoteDomainSchema.identity("DomainName")
+	rdName             = remoteDomainSchema.str("Name")
+	rdAutoForward      = remoteDomainSchema.looseBool("AutoForwardEnabled")
+	rdAutoReply        = remoteDomainSchema.looseBool("AutoReplyEnabled")
+	rdIsInternal       = remoteDomainSchema.looseBool("IsInternal")
 )
 
 const (
 	epSharingPolicy = "Get-SharingPolicy (POST /adminapi/beta/{tenant-id}/InvokeCommand)"
 	epOrgRel        = "Get-OrganizationRelationship (POST /adminapi/beta/{tenant-id}/InvokeCommand)"
+	epRemoteDomain  = "Get-RemoteDomain (POST /adminapi/beta/{tenant-id}/InvokeCommand)"
 )
 
 // ParseSharingDomain splits "domain:Action,Action" (spaces tolerated).
@@ -113,6 +123,34 @@ func ParseOrgRelationships(items []json.RawMessage) ([]tenant.OrgRelationship, e
 	return out, bad.err()
 }
 
+// ParseRemoteDomains reads Get-RemoteDomain output. Domains that cannot be
+// read are left out and reported as FieldErrors.
+func ParseRemoteDomains(items []json.RawMessage) ([]tenant.RemoteDomain, error) {
+	out := make([]tenant.RemoteDomain, 0, len(items))
+	var bad FieldErrors
+	var r reader
+	for i, raw := range items {
+		if !r.item(epRemoteDomain, remoteDomainSchema, raw, i) {
+			bad.add(r.first())
+			continue
+		}
+		d := tenant.RemoteDomain{
+			Name:               r.str(rdName),
+			DomainName:         strings.ToLower(r.str(rdDomainName)),
+			AutoForwardEnabled: r.looseBool(rdAutoForward),
+			AutoReplyEnabled:   r.looseBool(rdAutoReply),
+			IsInternal:         r.looseBool(rdIsInternal),
+		}
+		if r.failed() {
+			bad.add(r.first())
+			continue
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].DomainName < out[j].DomainName })
+	return out, bad.err()
+}
+
 type exchangeSource struct{ c *Client }
 
 func (exchangeSource) Section() tenant.Section { return tenant.SectionExchange }
@@ -138,6 +176,25 @@ func (src exchangeSource) Collect(ctx context.Context, snap *tenant.Snapshot) er
 		return fmt.Errorf("collect exchange: %w", err)
 	}
 	snap.Exchange = &tenant.ExchangeSettings{SharingPolicies: pols, OrganizationRelationships: rels}
+	// Remote domains that cannot be listed leave the section partial with
+	// the sharing policies and relationships read; RemoteDomains stays nil
+	// (not collected), never "none".
+	items, err = src.c.InvokeCommand(ctx, "Get-RemoteDomain", nil, remoteDomainSelect())
+	if err != nil {
+		if IsStatus(err, http.StatusForbidden) {
+			err = fmt.Errorf("%w (the app needs Exchange.ManageAsApp and an Entra role that may read remote domains, such as Global Reader)", err)
+		}
+		errs := []error{err}
+		if b := bad.err(); b != nil {
+			errs = append(errs, b)
+		}
+		return scanner.Partial(fmt.Errorf("collect exchange: %w", errors.Join(errs...)))
+	}
+	doms, err := ParseRemoteDomains(items)
+	if err := noteItems(&bad, err); err != nil {
+		return scanner.Partial(fmt.Errorf("collect exchange: %w", err))
+	}
+	snap.Exchange.RemoteDomains = doms
 	if err := bad.err(); err != nil {
 		return scanner.Partial(fmt.Errorf("collect exchange: %w", err))
 	}
@@ -149,5 +206,8 @@ func sharingPolicySelect() []string { return sharingPolicySchema.names() }
 
 // orgRelSelect lists the fields asked for.
 func orgRelSelect() []string { return orgRelSchema.names() }
+
+// remoteDomainSelect lists the fields asked for.
+func remoteDomainSelect() []string { return remoteDomainSchema.names() }
 
 func freeBusyName(n int64) string { return string(tenant.FreeBusyLevels.FromCode(n)) }

@@ -152,6 +152,10 @@ func StrictParsers() []StrictParser {
 			_, err := ParseCrossTenantDefault(raw)
 			return err
 		}),
+		strictParser("cross-tenant partners", epCrossTenantPartners, partnerSchema, func(raw json.RawMessage) error {
+			_, err := ParseCrossTenantPartners(items(raw))
+			return err
+		}),
 		strictParser("group settings", epGroupSettings, settingSchema, func(raw json.RawMessage) error {
 			_, err := ParseGroupSettings(items(raw))
 			return err
@@ -170,6 +174,10 @@ func StrictParsers() []StrictParser {
 		}),
 		strictParser("organization relationships", epOrgRel, orgRelSchema, func(raw json.RawMessage) error {
 			_, err := ParseOrgRelationships(items(raw))
+			return err
+		}),
+		strictParser("remote domains", epRemoteDomain, remoteDomainSchema, func(raw json.RawMessage) error {
+			_, err := ParseRemoteDomains(items(raw))
 			return err
 		}),
 	}

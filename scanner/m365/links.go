@@ -1,6 +1,7 @@
 package m365
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"sort"
@@ -173,7 +174,7 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 		l.HasPassword = r.boolp(pmHasPassword)
 		l.PreventsDownload = link.boolp(slPreventsDownload)
 		l.WebURL = link.str(slWebURL)
-		l.GrantedTo = grantees(&r)
+		l.GrantedTo, l.RecipientDomains, l.ExternalRecipients = grantees(&r)
 		if r.failed() {
 			bad.add(r.first())
 			continue
@@ -186,49 +187,77 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 	return out, bad.err()
 }
 
-// grantees lists who a "users" link was given to, by e-mail when known.
-func grantees(r *reader) []string {
-	var out []string
+// grantees lists who a "users" link was given to, by e-mail when known,
+// with their e-mail domains and those of them outside the tenant.
+func grantees(r *reader) (names, domains, external []string) {
 	var set reader
+	add := func() {
+		g := readGrantee(&set)
+		if g.name == "" || slices.Contains(names, g.name) {
+			return
+		}
+		names = append(names, g.name)
+		if g.domain != "" && !slices.Contains(domains, g.domain) {
+			domains = append(domains, g.domain)
+		}
+		if g.outside {
+			external = append(external, g.name)
+		}
+	}
 	for l := r.list(pmGrantedToIDs); l.next(r, &set); {
-		out = addGrantee(out, &set)
+		add()
 	}
 	if r.open(pmGrantedTo, &set) {
-		out = addGrantee(out, &set)
+		add()
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(names)
+	sort.Strings(domains)
+	sort.Strings(external)
+	return names, domains, external
 }
 
-func addGrantee(out []string, set *reader) []string {
-	if name := granteeName(set); name != "" && !slices.Contains(out, name) {
-		return append(out, name)
-	}
-	return out
+// grantee is one identity set a link was given to.
+type grantee struct {
+	name, domain string
+	outside      bool
 }
 
-// granteeName names the first identity of a set: e-mail, login name or
+// readGrantee names the first identity of a set: e-mail, login name or
 // display name. Every identity present is read, so that none hides a
-// value of the wrong type.
-func granteeName(set *reader) string {
+// value of the wrong type. A group or site group is the tenant's own; a
+// person is placed by recipientOutside.
+func readGrantee(set *reader) grantee {
 	var who reader
-	name, found := "", false
+	var g grantee
+	var email, login string
+	found, person := false, false
 	for _, f := range [...]objField{isUser, isSiteUser, isGroup, isSiteGroup} {
 		if !set.open(f, &who) {
 			continue
 		}
-		n := strings.ToLower(who.str(idEmail))
+		e, l := strings.ToLower(who.str(idEmail)), who.str(idLoginName)
+		n := e
 		if n == "" {
-			n = who.str(idLoginName)
+			n = l
 		}
 		if n == "" {
 			n = who.str(idDisplayName)
 		}
 		if !found {
-			name, found = n, true
+			found, g.name = true, n
+			person = f == isUser || f == isSiteUser
+		}
+		// The user and siteUser of one set are the same person: either
+		// may carry the e-mail and the login name.
+		if person && (f == isUser || f == isSiteUser) {
+			email, login = cmp.Or(email, e), cmp.Or(login, l)
 		}
 	}
-	return name
+	if person {
+		g.domain = recipientDomain(email, login)
+		g.outside = recipientOutside(login)
+	}
+	return g
 }
 
 // itemPath builds "/folder/file" from the delta tree (delta omits

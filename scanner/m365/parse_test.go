@@ -201,6 +201,14 @@ func TestParseDocumentedExamples(t *testing.T) {
 		check(t, "default", d, &tenant.CrossTenantDefault{B2BCollaborationInbound: "allowed", B2BCollaborationOutbound: "allowed",
 			B2BDirectConnectInbound: "blocked", B2BDirectConnectOutbound: "blocked", InboundTrustMFA: tenant.Ptr(false)})
 	})
+	t.Run("crossTenantAccessPolicy partners", func(t *testing.T) {
+		l, err := ParseCrossTenantPartners(docItems(t, "crosstenantaccesspolicy-list-partners.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// null blocks inherit the default: they stay empty.
+		check(t, "partners", l, []tenant.CrossTenantPartner{{TenantID: "123f4846-ba00-4fd7-ba43-dac1f8f63013", B2BDirectConnectInbound: "allowed"}})
+	})
 	t.Run("groupSettings", func(t *testing.T) {
 		gs, err := ParseGroupSettings(docItems(t, "groupsettings-list.json"))
 		if err != nil {

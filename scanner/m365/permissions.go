@@ -39,6 +39,8 @@ var ReadPermissions = map[tenant.Section][]Need{
 		{Grant: Grant{AudienceGraph, []string{"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}}, Optional: true, Without: "group memberships carry ids without names"},
 	},
 	tenant.SectionEntra: {
+		// The authorization policy and the cross-tenant access policy,
+		// default and partners.
 		{Grant: Grant{AudienceGraph, []string{"Policy.Read.All"}}},
 		{Grant: Grant{AudienceGraph, []string{"Policy.Read.B2BManagementPolicy", "Policy.ReadWrite.B2BManagementPolicy"}}},
 	},

@@ -95,12 +95,13 @@ func Probe(ctx context.Context, c *Client) ProbeReport {
 		p.graph(epB2BPolicies, Beta, "/policies/b2bManagementPolicies", true)
 	}
 	p.graph(epCrossTenantDefault, V1, "/policies/crossTenantAccessPolicy/default", false)
+	p.graph(epCrossTenantPartners, V1, "/policies/crossTenantAccessPolicy/partners", true)
 	p.graph(epGroupSettings, V1, "/groupSettings", true)
 	p.graph(epGroups, V1, "/groups?$top=1", true)
 	p.graph(epSensitivityLabel, Beta, "/security/informationProtection/sensitivityLabels", true)
 	p.csom(epCSOMTenant, TenantQueryXML(csomTenantProps()), csomTenantType)
 	p.csom(epCSOMSites, SitesQueryXML("", csomSitesIncludeDetail, csomSiteProps()), csomSitesType)
-	for _, cmd := range []string{"Get-SharingPolicy", "Get-OrganizationRelationship"} {
+	for _, cmd := range []string{"Get-SharingPolicy", "Get-OrganizationRelationship", "Get-RemoteDomain"} {
 		p.exchange(cmd)
 	}
 	rep := ProbeReport{Cloud: c.o.Endpoints.Cloud, Answers: p.answers}

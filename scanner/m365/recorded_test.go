@@ -1,6 +1,7 @@
 package m365
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -81,6 +82,41 @@ func boolp(m map[string]any, k string) *bool {
 
 // wantGrantees names every identity set's first identity as the service
 // sent it: e-mail (lower case), else login name, else display name.
+// wantRecipients reads the recipients' e-mail domains and those outside the
+// tenant from a recorded permission: a person whose login name is not the
+// claims form of a directory member (or is a guest's, with #ext#).
+func wantRecipients(p map[string]any) (domains, external []string) {
+	var sets []map[string]any
+	for _, s := range p["grantedToIdentitiesV2"].([]any) {
+		sets = append(sets, s.(map[string]any))
+	}
+	if g := obj(p, "grantedToV2"); g != nil {
+		sets = append(sets, g)
+	}
+	for _, set := range sets {
+		var email, login string
+		for _, k := range []string{"user", "siteUser"} {
+			if id := obj(set, k); id != nil {
+				email = cmp.Or(email, strings.ToLower(str(id, "email")))
+				login = cmp.Or(login, str(id, "loginName"))
+			}
+		}
+		if email == "" && login == "" {
+			continue // a group: the tenant's own
+		}
+		if _, d, ok := strings.Cut(email, "@"); ok && !slices.Contains(domains, d) {
+			domains = append(domains, d)
+		}
+		l := strings.ToLower(login)
+		if !strings.HasPrefix(l, "i:0#.f|membership|") || strings.Contains(l, "#ext#") {
+			external = append(external, email)
+		}
+	}
+	sort.Strings(domains)
+	sort.Strings(external)
+	return domains, external
+}
+
 func wantGrantees(p map[string]any) []string {
 	var sets []map[string]any
 	for _, s := range p["grantedToIdentitiesV2"].([]any) {
@@ -147,6 +183,7 @@ func TestRecordedPermissions(t *testing.T) {
 					}
 					if _, ok := p["grantedToIdentitiesV2"]; ok {
 						w.GrantedTo = wantGrantees(p)
+						w.RecipientDomains, w.ExternalRecipients = wantRecipients(p)
 						sets += len(p["grantedToIdentitiesV2"].([]any))
 					}
 					if w.HasPassword == nil || w.PreventsDownload == nil {
@@ -188,7 +225,9 @@ func TestRecordedPermissionValues(t *testing.T) {
 		PermissionID: "a25b6a54-ee09-494f-be18-2d5ab6eed1a4", Scope: tenant.LinkScopeUsers, Type: tenant.LinkTypeView,
 		Roles: []string{"read"}, HasPassword: &f, PreventsDownload: &f,
 		GrantedTo: []string{"annal@bertonline.onmicrosoft.com", "bert.jansen@bertonline.onmicrosoft.com"},
-		WebURL:    "https://bertonline.sharepoint.com/:f:/s/prov-2/ErRfV2WMTLRFvERfy39V-ZEB_bNrSjYdIT0wbVs1pr8H3g",
+		// Both are members (claims login "i:0#.f|membership|…"): none outside.
+		RecipientDomains: []string{"bertonline.onmicrosoft.com"},
+		WebURL:           "https://bertonline.sharepoint.com/:f:/s/prov-2/ErRfV2WMTLRFvERfy39V-ZEB_bNrSjYdIT0wbVs1pr8H3g",
 	}})
 	// An invitation is a grant, not a link ("Read" capitalised as sent).
 	check(t, "invitation", one("graph-permission-invite", "share-file-using-invitation-test-1-00005.json"), []tenant.Link(nil))

@@ -71,12 +71,16 @@ var strictBase = map[string]string{
 	"cross-tenant default": `{"b2bCollaborationInbound":{"usersAndGroups":{"accessType":"allowed"}},"b2bCollaborationOutbound":{"usersAndGroups":{"accessType":"allowed"}},
 		"b2bDirectConnectInbound":{"usersAndGroups":{"accessType":"blocked"}},"b2bDirectConnectOutbound":{"usersAndGroups":{"accessType":"blocked"}},
 		"inboundTrust":{"isMfaAccepted":false}}`,
+	"cross-tenant partners": `{"tenantId":"3d0f5dba-5a2b-4c1e-9f4d-2b7e8c1a9f10","b2bCollaborationInbound":{"usersAndGroups":{"accessType":"allowed"}},
+		"b2bCollaborationOutbound":{"usersAndGroups":{"accessType":"allowed"}},"b2bDirectConnectInbound":{"usersAndGroups":{"accessType":"allowed"}},
+		"b2bDirectConnectOutbound":{"usersAndGroups":{"accessType":"blocked"}},"inboundTrust":{"isMfaAccepted":true}}`,
 	"group settings": `{"id":"4b1c627d-2f01-5996-94c6-a8f481b13499","templateId":"62375ab9-6b52-47ed-826b-58e47e0e304b",
 		"values":[{"name":"AllowToAddGuests","value":"true"}]}`,
 	"group guest settings": `{"id":"3c5b34c0-e7a2-5b7a-b298-d54cb5cc9e99","templateId":"08d542b9-071f-4e16-94b0-74abb372e3d9",
 		"values":[{"name":"AllowToAddGuests","value":"false"}]}`,
 	"groups": `{"id":"d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69","displayName":"Strict","mail":"strict@fabrikam.com","visibility":"Private",
 		"assignedLabels":[{"labelId":"5f2a1b3c-2222-4d4e-8f9a-1b2c3d4e5f02","displayName":"Confidential"}]}`,
+	"remote domains":   `{"Name":"Strict","DomainName":"strict.example","AutoForwardEnabled":false,"AutoReplyEnabled":true,"IsInternal":false}`,
 	"sharing policies": `{"Name":"Strict Sharing Policy","Enabled":true,"Default":false,"Domains":["*:CalendarSharingFreeBusySimple"]}`,
 	"organization relationships": `{"Name":"Strict","DomainNames":["partner.com"],"Enabled":true,"FreeBusyAccessEnabled":true,
 		"FreeBusyAccessLevel":"LimitedDetails","FreeBusyAccessScope":"","MailTipsAccessEnabled":false,"MailTipsAccessLevel":"None"}`,
@@ -518,11 +522,13 @@ var sourceRoutes = map[string]sourceRoute{
 	"authorization policy collection": {section: tenant.SectionEntra, pattern: "GET /v1.0/policies/authorizationPolicy", inject: replaceBody, shape: true},
 	"b2b policies":                    {section: tenant.SectionEntra, pattern: "GET /beta/policies/b2bManagementPolicies", inject: appendItem},
 	"cross-tenant default":            {section: tenant.SectionEntra, pattern: "GET /v1.0/policies/crossTenantAccessPolicy/default", inject: replaceBody},
+	"cross-tenant partners":           {section: tenant.SectionEntra, pattern: "GET /v1.0/policies/crossTenantAccessPolicy/partners", inject: appendItem},
 	"group settings":                  {section: tenant.SectionGroups, pattern: "GET /v1.0/groupSettings", inject: appendItem},
 	"group guest settings":            {section: tenant.SectionGroups, pattern: "GET /v1.0/groups/*/settings", inject: appendItem},
 	"groups":                          {section: tenant.SectionGroups, pattern: "GET /v1.0/groups", inject: appendItem},
 	"sharing policies":                {section: tenant.SectionExchange, pattern: "EXO Get-SharingPolicy", inject: appendItem},
 	"organization relationships":      {section: tenant.SectionExchange, pattern: "EXO Get-OrganizationRelationship", inject: appendItem},
+	"remote domains":                  {section: tenant.SectionExchange, pattern: "EXO Get-RemoteDomain", inject: appendItem},
 }
 
 // noSourceRoute names the parsers whose items no scan of a fake tenant
@@ -618,9 +624,9 @@ func scanWithItem(t *testing.T, route sourceRoute, item []byte) tenant.SectionSt
 	return snap.Status[route.section]
 }
 
-func collectSection(t *testing.T, c *m365.Client, o m365.SourceOptions, sec tenant.Section) *tenant.Snapshot {
+func collectSection(t *testing.T, c *m365.Client, o m365.SourceOptions, sec ...tenant.Section) *tenant.Snapshot {
 	t.Helper()
-	srcs, err := m365.SourcesFor(c, o, sec)
+	srcs, err := m365.SourcesFor(c, o, sec...)
 	if err != nil {
 		t.Fatal(err)
 	}

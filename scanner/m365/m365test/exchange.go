@@ -44,7 +44,7 @@ func (s *Server) exchange(method, path, rawQuery string, h http.Header, body []b
 	name := in.CmdletInput.CmdletName
 	params := in.CmdletInput.Parameters
 	switch name {
-	case "Get-SharingPolicy", "Get-OrganizationRelationship":
+	case "Get-SharingPolicy", "Get-OrganizationRelationship", "Get-RemoteDomain":
 		return s.exchangeList(path, name, q)
 	case "Set-SharingPolicy", "Set-OrganizationRelationship", "Remove-OrganizationRelationship":
 		noun := strings.SplitN(name, "-", 2)[1]

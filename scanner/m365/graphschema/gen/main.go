@@ -43,6 +43,7 @@ var roots = map[string][]string{
 		"microsoft.graph.orgContact",
 		"microsoft.graph.authorizationPolicy",
 		"microsoft.graph.crossTenantAccessPolicyConfigurationDefault",
+		"microsoft.graph.crossTenantAccessPolicyConfigurationPartner",
 		"microsoft.graph.groupSetting",
 	},
 	"beta": {

@@ -1,0 +1,103 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sharedrift/sharedrift/tenant"
+)
+
+const docPeopleLinks = "https://learn.microsoft.com/en-us/sharepoint/turn-external-sharing-on-or-off"
+
+// eachPeopleLink calls fn for every link for specific people ("users"
+// scope). A link whose scope is missing or not recognised may be one: it is
+// unknown, never skipped.
+func eachPeopleLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key, name string)) {
+	if why := e.incomplete(tenant.SectionLinks); why != "" {
+		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
+		return
+	}
+	n := 0
+	err := e.s.EachLink(func(l *tenant.Link) error {
+		known := tenant.LinkScopes.Known(l.Scope)
+		if known && l.Scope != tenant.LinkScopeUsers {
+			return nil
+		}
+		n++
+		if !known {
+			emit(r.result(tenant.Unknown, l.Key(), linkName(l), expected, string(l.Scope), e.memoText("link scope missing or not recognised: "+string(l.Scope))))
+			return nil
+		}
+		fn(l, l.Key(), linkName(l))
+		return nil
+	})
+	switch {
+	case err != nil:
+		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", "links could not be read: "+err.Error()))
+	case n == 0:
+		emit(r.result(tenant.Pass, keyLinks, "sharing links", expected, "no links for specific people", ""))
+	}
+}
+
+func evalPeopleExternalConfidential(r *builtin, e *env, emit func(tenant.Result)) {
+	pl := e.b.SharePoint.PeopleLinks
+	if pl == nil || pl.AllowExternalOnConfidential == nil || *pl.AllowExternalOnConfidential || !e.b.Confidential.Configured() {
+		emit(notApplicable(r, keyLinks, "sharing links", silent))
+		return
+	}
+	const expected = "no people outside the organization on confidential content"
+	eachPeopleLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		msg := e.linkConfidential(l)
+		switch {
+		case msg == "":
+			emit(r.result(tenant.Pass, key, name, expected, "not confidential", ""))
+		case len(l.ExternalRecipients) > 0:
+			where := strings.TrimPrefix(msg, "Anyone link on ")
+			emit(r.result(tenant.Fail, key, name, expected, "given to "+strings.Join(l.ExternalRecipients, ", "),
+				fmt.Sprintf("link on %s given to people outside the organization (%s)", where, strings.Join(l.RecipientDomains, ", "))))
+		case len(l.GrantedTo) == 0:
+			// Whom it was given to was not reported: it may be anyone.
+			emit(r.result(tenant.Unknown, key, name, expected, "", "recipients of the link not reported"))
+		default:
+			emit(r.result(tenant.Pass, key, name, expected, "recipients inside the organization", ""))
+		}
+	})
+}
+
+func evalPeopleBlockedDomain(r *builtin, e *env, emit func(tenant.Result)) {
+	pl := e.b.SharePoint.PeopleLinks
+	if pl == nil || pl.AllowBlockedDomains == nil || *pl.AllowBlockedDomains {
+		emit(notApplicable(r, keyLinks, "sharing links", silent))
+		return
+	}
+	const expected = "no recipients in blocked domains"
+	srcs := e.blockSources()
+	eachPeopleLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		if len(l.ExternalRecipients) == 0 {
+			if len(l.GrantedTo) == 0 {
+				emit(r.result(tenant.Unknown, key, name, expected, "", "recipients of the link not reported"))
+				return
+			}
+			emit(r.result(tenant.Pass, key, name, expected, "recipients inside the organization", ""))
+			return
+		}
+		if len(l.RecipientDomains) == 0 {
+			emit(r.result(tenant.Unknown, key, name, expected, "", "domains of the link's recipients not reported"))
+			return
+		}
+		unsure := false
+		for _, d := range l.RecipientDomains {
+			by, u := blockedBy(srcs, d)
+			if by != "" {
+				emit(r.result(tenant.Fail, key, name, expected, "given to "+d, fmt.Sprintf("link given to a recipient in %s, a blocked domain (%s)", d, by)))
+				return
+			}
+			unsure = unsure || u
+		}
+		if unsure {
+			emit(r.result(tenant.Unknown, key, name, expected, strings.Join(l.RecipientDomains, ", "), "a domain list was not collected completely"))
+			return
+		}
+		emit(r.result(tenant.Pass, key, name, expected, strings.Join(l.RecipientDomains, ", "), ""))
+	})
+}
