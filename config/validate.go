@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -106,6 +107,10 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 		ps.add(src, "defaults.site_properties_pages", "must not be negative (0 reads every page)")
 	}
 
+	// Notification secrets are resolved when they are used, so a relative
+	// file: path is made absolute here, against the configuration file,
+	// like every other path in it.
+	absNotifySecrets(reflect.ValueOf(&c.Notify).Elem(), baseDir)
 	validateNotify(ps, src, c)
 
 	if requireTenants && len(c.Tenants) == 0 {
@@ -114,7 +119,9 @@ func validate(ps *problems, src string, c *Config, getenv func(string) (string, 
 	for _, name := range sortedKeys(c.Tenants) {
 		t := c.Tenants[name]
 		t.Name = name
-		t.Fixture = relTo(baseDir, t.Fixture)
+		if !strings.HasPrefix(t.Fixture, BuiltinFixturePrefix) {
+			t.Fixture = relTo(baseDir, t.Fixture)
+		}
 		if t.Baseline == "" {
 			t.Baseline = c.Defaults.Baseline
 		}
@@ -322,6 +329,34 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 
 // relTo resolves a relative path against the config file's directory, so a
 // config works from whatever directory the daemon is started in.
+// absNotifySecrets rewrites every notifyconf.Secret under v of the form
+// "file:RELATIVE" to be relative to baseDir.
+func absNotifySecrets(v reflect.Value, baseDir string) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			absNotifySecrets(v.Elem(), baseDir)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				absNotifySecrets(v.Field(i), baseDir)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			absNotifySecrets(v.Index(i), baseDir)
+		}
+	case reflect.String:
+		if v.Type() != notifySecret || !v.CanSet() {
+			return
+		}
+		if p, ok := strings.CutPrefix(v.String(), "file:"); ok && p != "" {
+			v.SetString("file:" + relTo(baseDir, p))
+		}
+	}
+}
+
 func relTo(baseDir, p string) string {
 	if p == "" || baseDir == "" || filepath.IsAbs(p) {
 		return p

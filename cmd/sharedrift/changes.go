@@ -47,10 +47,11 @@ partly collected produces no changes, so missing data never shows up as a remova
 			default:
 				return usagef("--kind: %q, expected added, removed or modified", kind)
 			}
-			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
+			s, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
+			f.Tenant = name
 			defer s.Close()
 			cs, err := s.Changes(cmd.Context(), f)
 			if err != nil {

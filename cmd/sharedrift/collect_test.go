@@ -173,7 +173,7 @@ func TestScanFixtureResumesFromStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.DeltaToken(context.Background(), "fabrikam.onmicrosoft.com", "links/drive/b!Rt7-mktg")
+	tok, err := s.DeltaToken(context.Background(), "fabrikam", "links/drive/b!Rt7-mktg")
 	s.Close()
 	if err != nil || tok == "" {
 		t.Fatalf("no drive delta token stored: %q, %v", tok, err)

@@ -78,7 +78,7 @@ func TestDemoOnce(t *testing.T) {
 		t.Fatalf("second run summary %q, want scan 2 with %s open and 0 new\n%s", m2, m[2], out2)
 	}
 	_, stderr, code = cli(t, "demo", "--once", "--state-dir", state, "--fixture", "no/such/dir")
-	if code != 1 || !strings.Contains(stderr, "fixture no/such/dir not found") {
+	if code != 1 || !strings.Contains(stderr, "--fixture no/such/dir: fixture tenant not found") {
 		t.Errorf("missing fixture: exit %d %s", code, stderr)
 	}
 }

@@ -37,10 +37,11 @@ tenant did not change), the changes found and what happened to findings.`,
 					return usagef("--since: %w", err)
 				}
 			}
-			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
+			s, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
+			f.Tenant = name
 			defer s.Close()
 			scans, err := s.Scans(cmd.Context(), f)
 			if err != nil {
