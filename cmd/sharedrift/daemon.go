@@ -69,7 +69,7 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			ver, _ := buildInfo()
-			svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: openFixture})
+			svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: fixtureOpener(fixtureAnchors(ctx, cfg))})
 			if err != nil {
 				return err
 			}

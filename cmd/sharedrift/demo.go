@@ -126,7 +126,7 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	defer stop()
 	ver, _ := buildInfo()
 	cycles := &demoCycles{out: out}
-	svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Version: ver, OpenFixture: openFixture, WrapScan: cycles.wrap})
+	svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Version: ver, OpenFixture: fixtureOpener(fixtureAnchors(ctx, cfg)), WrapScan: cycles.wrap})
 	if err != nil {
 		return err
 	}

@@ -48,10 +48,13 @@ type Options struct {
 	// sent and what it was answered.
 	Observe func(Exchanged)
 	// ShiftTo, when set and the fixture has a recorded moment (Meta.Now),
-	// moves every RFC 3339 timestamp of the fixture by ShiftTo − Meta.Now
-	// and drops Meta.Now: the fixture then happened at ShiftTo and runs on
-	// the wall clock, with every age (link expiry, last sign-in) as it was
-	// recorded. The demo uses it so that its scans carry real times.
+	// moves every RFC 3339 timestamp of the fixture forward or back by the
+	// whole number of days that puts the recorded moment within the day
+	// before ShiftTo, and drops Meta.Now: the fixture then runs on the wall
+	// clock, with every age (link expiry, last sign-in) as recorded, give or
+	// take that day. Whole days keep the shift the same for every ShiftTo
+	// of one day, so the same anchor always serves the same timestamps. The
+	// demo uses it so that its scans carry real times.
 	ShiftTo time.Time
 }
 
@@ -137,7 +140,7 @@ func start(src fixtureSource, opts Options) (*Server, error) {
 		return nil, err
 	}
 	if !opts.ShiftTo.IsZero() && s.meta.Now != nil {
-		d := opts.ShiftTo.Sub(*s.meta.Now)
+		d := wholeDays(opts.ShiftTo.Sub(*s.meta.Now))
 		for k, v := range s.docs {
 			s.docs[k] = shiftTimes(v, d)
 		}
@@ -266,6 +269,16 @@ func (s *Server) load(src fixtureSource) error {
 		s.docs[key] = v
 		return nil
 	})
+}
+
+// wholeDays rounds d down to whole days.
+func wholeDays(d time.Duration) time.Duration {
+	const day = 24 * time.Hour
+	n := d / day
+	if d < 0 && d%day != 0 {
+		n--
+	}
+	return n * day
 }
 
 // shiftTimes returns v with every string that is an RFC 3339 time moved by

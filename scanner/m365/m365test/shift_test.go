@@ -18,6 +18,9 @@ func TestShiftToMovesEveryTimestamp(t *testing.T) {
 	defer plain.Close()
 	recorded := *plain.Meta().Now
 	to := time.Date(2031, 7, 4, 12, 30, 0, 0, time.UTC)
+	if recorded.Hour() != 6 || recorded.Minute() != 0 {
+		t.Fatalf("fixture recorded at %s; the test expects 06:00", recorded)
+	}
 	shifted, err := NewFS(os.DirFS(dir), "fabrikam", Options{ShiftTo: to})
 	if err != nil {
 		t.Fatal(err)
@@ -26,13 +29,28 @@ func TestShiftToMovesEveryTimestamp(t *testing.T) {
 	if shifted.Meta().Now != nil {
 		t.Fatalf("Meta.Now = %v after ShiftTo, want nil (wall clock)", shifted.Meta().Now)
 	}
-	d := to.Sub(recorded)
+	// Whole days: the recorded 06:00 lands on the day before 12:30.
+	d := time.Date(2031, 7, 4, 6, 0, 0, 0, time.UTC).Sub(recorded)
 	n := 0
 	for key, v := range plain.docs {
 		walkPair(t, key, v, shifted.docs[key], d, &n)
 	}
 	if n < 20 {
 		t.Fatalf("compared %d timestamps, want the fixture's dozens", n)
+	}
+	// Any anchor of the same day serves the same timestamps; one before
+	// the recorded time of day moves to the day before.
+	for _, tt := range []struct {
+		anchor time.Time
+		want   time.Time
+	}{
+		{time.Date(2031, 7, 5, 5, 59, 0, 0, time.UTC), time.Date(2031, 7, 4, 6, 0, 0, 0, time.UTC)},
+		{time.Date(2031, 7, 5, 6, 0, 0, 0, time.UTC), time.Date(2031, 7, 5, 6, 0, 0, 0, time.UTC)},
+		{time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2019, 12, 31, 6, 0, 0, 0, time.UTC)},
+	} {
+		if got := recorded.Add(wholeDays(tt.anchor.Sub(recorded))); !got.Equal(tt.want) {
+			t.Errorf("anchor %s: recorded moment moved to %s, want %s", tt.anchor, got, tt.want)
+		}
 	}
 }
 
