@@ -43,6 +43,9 @@ With PostgreSQL (store.dsn) any number of replicas may run: each due scan runs e
 once, and a dead replica's tenants are taken over when its lease expires. With the
 embedded SQLite store (store.state_dir) only one daemon may use a state directory.
 
+Logs go to stderr as JSON, one object a line, unless log.format (or --log-format)
+says text.
+
 SIGTERM or SIGINT stops scheduling, lets running scans finish within
 scheduler.grace_period, abandons the rest without committing, and exits 0.
 See docs/configuration.md, docs/api.md and docs/deploy.md.`,

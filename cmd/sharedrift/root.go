@@ -134,7 +134,8 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&logs.level, "log-level", "info", "log verbosity on stderr: debug, info, warn or error")
-	pf.StringVar(&logs.format, "log-format", "text", "log format on stderr: text or json")
+	// No default shown: commands log text, the daemon JSON (its log.format).
+	pf.StringVar(&logs.format, "log-format", "", "log format on stderr: text or json (default text; for the daemon json, or its log.format)")
 	pf.StringVar(&memoryLimit, "memory-limit", "", `soft memory limit of the process, e.g. 256MiB, or "off" (default: GOMEMLIMIT, else none)`)
 
 	// Every subcommand, one per line, in the order help lists them.
@@ -261,7 +262,7 @@ func (s *logState) configure() error {
 func (s *logState) build(lvl slog.Level) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch s.format {
-	case "text":
+	case "", "text":
 		return slog.New(slog.NewTextHandler(s.stderr, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(s.stderr, opts)), nil
