@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -232,6 +233,8 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, secret func(
 	if t.Fixture == "" {
 		if t.TenantID == "" {
 			ps.add(src, key+".tenant_id", "required (the Entra directory ID)")
+		} else if !guidRE.MatchString(t.TenantID) {
+			ps.add(src, key+".tenant_id", fmt.Sprintf("%q, expected a GUID (the Entra directory ID, not a domain)", t.TenantID))
 		}
 		if t.Domain == "" {
 			ps.add(src, key+".domain", "required (the initial domain prefix, as in NAME.onmicrosoft.com)")
@@ -357,6 +360,9 @@ func absNotifySecrets(v reflect.Value, baseDir string) {
 	}
 }
 
+// guidRE matches a directory or application ID.
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
 func relTo(baseDir, p string) string {
 	if p == "" || baseDir == "" || filepath.IsAbs(p) {
 		return p
@@ -365,6 +371,9 @@ func relTo(baseDir, p string) string {
 }
 
 func requireID(ps *problems, src, key string, cr *Credentials) {
+	if cr.ClientID != "" && !guidRE.MatchString(cr.ClientID) {
+		ps.add(src, key+".credentials.client_id", fmt.Sprintf("%q, expected the application (client) ID GUID", cr.ClientID))
+	}
 	if cr.ClientID == "" {
 		ps.add(src, key+".credentials.client_id", "required for method "+cr.Method)
 	}

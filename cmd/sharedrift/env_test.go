@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -10,6 +11,10 @@ import (
 // own: a command run without --state-dir uses the default store, which
 // must never be the real user's.
 func TestMain(m *testing.M) {
+	if os.Getenv(envRunAsCLI) == "1" {
+		// Run as the sharedrift binary, for tests that need a process.
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
 	home, err := os.MkdirTemp("", "sharedrift-cmd-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
