@@ -33,6 +33,10 @@ const (
 	envStoreDSN = "SHAREDRIFT_STORE_DSN"
 	envStateDir = "SHAREDRIFT_STATE_DIR"
 	envConfig   = "SHAREDRIFT_CONFIG"
+	// envCLIStoreDSN hands a --store DSN to a configuration, which takes
+	// DSNs only as secret references (no double underscore: not an
+	// override of its own).
+	envCLIStoreDSN = "SHAREDRIFT_CLI_STORE_DSN"
 )
 
 // storeFlags are the flags every command that reads or writes state shares:

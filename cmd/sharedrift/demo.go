@@ -88,18 +88,21 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	where := stateDir
-	storeKey, storeVal := "store.state_dir", any(stateDir)
-	if dsn != "" {
-		storeKey, storeVal, where = "store.dsn", dsn, "the --store database"
-	}
 	token := make([]byte, 16)
 	if _, err := rand.Read(token); err != nil {
 		return fmt.Errorf("generate API token: %w", err)
 	}
 	tokenValue := hex.EncodeToString(token)
+	where := stateDir
+	env := []string{"SHAREDRIFT_DEMO_TOKEN=" + tokenValue}
+	storeKey, storeVal := "store.state_dir", any(stateDir)
+	if dsn != "" {
+		// The configuration takes a DSN only as a secret reference.
+		env = append(env, envCLIStoreDSN+"="+dsn)
+		storeKey, storeVal, where = "store.dsn", "env:"+envCLIStoreDSN, "the --store database"
+	}
 	cfg, err := config.Load(config.Options{
-		Env: []string{"SHAREDRIFT_DEMO_TOKEN=" + tokenValue},
+		Env: env,
 		Overrides: map[string]any{
 			storeKey:                    storeVal,
 			"http.listen":               o.listen,

@@ -36,7 +36,7 @@ func newFindingsListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List findings, most severe first",
-		Example: `  sharedrift findings list --tenant fabrikam.onmicrosoft.com
+		Example: `  sharedrift findings list --tenant fabrikam
   sharedrift findings list --severity high --state all --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
