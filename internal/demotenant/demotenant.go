@@ -18,10 +18,6 @@ import (
 //go:embed all:fabrikam
 var files embed.FS
 
-// Prefix marks a fixture value that names a built-in fixture rather than
-// a directory.
-const Prefix = "builtin:"
-
 // Name is the built-in demo tenant.
 const Name = "fabrikam"
 
