@@ -112,14 +112,6 @@ func (f *storeFlags) config() (*config.Config, error) {
 	return cfg, nil
 }
 
-// tenantFlag is the command's --tenant, empty when it has none.
-func (f *storeFlags) tenantFlag() string {
-	if fl := f.fs.Lookup("tenant"); fl != nil {
-		return fl.Value.String()
-	}
-	return ""
-}
-
 // defaultStateDir follows the XDG base directory convention. The demo and
 // every command share it.
 func defaultStateDir() string {
