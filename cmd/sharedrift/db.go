@@ -210,17 +210,20 @@ func (f *storeFlags) openExisting(ctx context.Context, log *slog.Logger) (store.
 			return nil, fmt.Errorf("no store at %s (from %s)%s", path, source, otherStores(path))
 		}
 	}
-	s, err := f.open(ctx, log)
+	if path != "" {
+		return f.open(ctx, log)
+	}
+	// PostgreSQL: the database exists (or connecting fails), but a read
+	// command neither creates nor upgrades the schema in it.
+	s, err := store.Open(ctx, dsn, store.Options{Logger: log, NoMigrate: true})
+	if errors.Is(err, store.ErrSchemaOutdated) {
+		return nil, fmt.Errorf("%w (store from %s; commands that only read neither create nor upgrade a store)", err, source)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if path == "" {
-		// A PostgreSQL database that no scan has written to holds no
-		// tenants; say so rather than answer with empty lists.
-		ts, err := s.Tenants(ctx)
-		if err == nil && len(ts) == 0 {
-			log.Warn("the store holds no tenants yet: record a scan first", "store", s.Target())
-		}
+	if ts, err := s.Tenants(ctx); err == nil && len(ts) == 0 {
+		log.Warn("the store holds no tenants yet: record a scan first", "store", s.Target())
 	}
 	return s, nil
 }
