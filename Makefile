@@ -11,7 +11,7 @@ FUZZTIME ?= 20s
 FUZZMINIMIZETIME ?= 5s
 BENCH    ?= .
 
-.PHONY: all build test test-quick lint fmt vet bench fuzz golden clean
+.PHONY: all build test test-quick lint fmt vet bench fuzz golden demotenant clean
 
 all: build
 
@@ -54,6 +54,11 @@ fuzz:
 golden:
 	$(GO) test ./cmd/sharedrift/ ./report/ ./notify/slack/ ./notify/teams/ -run Golden -update
 	$(GO) test ./rules/ -run TestRulesDoc -update
+
+## demotenant: copy testdata/tenants/fabrikam into the binary's built-in demo tenant
+demotenant:
+	rm -rf internal/demotenant/fabrikam
+	cp -R testdata/tenants/fabrikam internal/demotenant/fabrikam
 
 clean:
 	rm -rf bin

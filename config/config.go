@@ -102,7 +102,9 @@ type Tenant struct {
 	Baseline    string      `koanf:"baseline"`
 	Credentials Credentials `koanf:"credentials"`
 	// Fixture, when set, scans an in-process fake tenant serving this
-	// fixture directory instead of Microsoft 365 (demos and tests).
+	// fixture directory instead of Microsoft 365 (demos and tests), or
+	// the fixture built into the binary that BuiltinFixturePrefix names
+	// ("builtin:fabrikam").
 	Fixture     string       `koanf:"fixture"`
 	Notify      TenantNotify `koanf:"notify"`
 	Remediation Remediation  `koanf:"remediation"`
@@ -220,13 +222,15 @@ func (c *Config) TenantNames() []string {
 
 // Default values for fields left unset.
 const (
-	DefaultListen      = "127.0.0.1:8080"
-	DefaultStateDir    = "/var/lib/sharedrift"
-	DefaultSchedule    = "@every 6h"
-	DefaultScanTimeout = 30 * time.Minute
-	DefaultGrace       = 30 * time.Second
-	DefaultLeaseTTL    = 60 * time.Second
-	DefaultJitter      = 30 * time.Second
+	DefaultListen   = "127.0.0.1:8080"
+	DefaultStateDir = "/var/lib/sharedrift"
+	// BuiltinFixturePrefix marks a tenant fixture built into the binary.
+	BuiltinFixturePrefix = "builtin:"
+	DefaultSchedule      = "@every 6h"
+	DefaultScanTimeout   = 30 * time.Minute
+	DefaultGrace         = 30 * time.Second
+	DefaultLeaseTTL      = 60 * time.Second
+	DefaultJitter        = 30 * time.Second
 
 	// DefaultFullScanEvery bounds how long an incremental view of a
 	// tenant may go without a full read.

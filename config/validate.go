@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -126,10 +128,16 @@ func validate(ps *problems, src string, c *Config, own map[string]Remediation, g
 // written, for validation to name the tenant's keys.
 func applyDefaults(c *Config, baseDir string) map[string]Remediation {
 	own := make(map[string]Remediation, len(c.Tenants))
+	// Notification secrets are resolved when they are used, so a relative
+	// file: path is made absolute here, against the configuration file,
+	// like every other path in it.
+	absNotifySecrets(reflect.ValueOf(&c.Notify).Elem(), baseDir)
 	for _, name := range sortedKeys(c.Tenants) {
 		t := c.Tenants[name]
 		t.Name = name
-		t.Fixture = relTo(baseDir, t.Fixture)
+		if !strings.HasPrefix(t.Fixture, BuiltinFixturePrefix) {
+			t.Fixture = relTo(baseDir, t.Fixture)
+		}
 		if t.Schedule == "" {
 			t.Schedule = c.Defaults.Schedule
 		}
@@ -287,6 +295,8 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, ownRemediati
 	if t.Fixture == "" {
 		if t.TenantID == "" {
 			ps.add(src, key+".tenant_id", "required (the Entra directory ID)")
+		} else if !guidRE.MatchString(t.TenantID) {
+			ps.add(src, key+".tenant_id", fmt.Sprintf("%q, expected a GUID (the Entra directory ID, not a domain)", t.TenantID))
 		}
 		if t.Domain == "" {
 			ps.add(src, key+".domain", "required (the initial domain prefix, as in NAME.onmicrosoft.com)")
@@ -344,6 +354,37 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, ownRemediati
 	}
 }
 
+// absNotifySecrets rewrites every notifyconf.Secret under v of the form
+// "file:RELATIVE" to be relative to baseDir.
+func absNotifySecrets(v reflect.Value, baseDir string) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			absNotifySecrets(v.Elem(), baseDir)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				absNotifySecrets(v.Field(i), baseDir)
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			absNotifySecrets(v.Index(i), baseDir)
+		}
+	case reflect.String:
+		if v.Type() != notifySecret || !v.CanSet() {
+			return
+		}
+		if p, ok := strings.CutPrefix(v.String(), "file:"); ok && p != "" {
+			v.SetString("file:" + relTo(baseDir, p))
+		}
+	}
+}
+
+// guidRE matches a directory or application ID.
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
 // relTo resolves a relative path against the config file's directory, so a
 // config works from whatever directory the daemon is started in.
 func relTo(baseDir, p string) string {
@@ -354,6 +395,9 @@ func relTo(baseDir, p string) string {
 }
 
 func requireID(ps *problems, src, key string, cr *Credentials) {
+	if cr.ClientID != "" && !guidRE.MatchString(cr.ClientID) {
+		ps.add(src, key+".credentials.client_id", fmt.Sprintf("%q, expected the application (client) ID GUID", cr.ClientID))
+	}
 	if cr.ClientID == "" {
 		ps.add(src, key+".credentials.client_id", "required for method "+cr.Method)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,35 @@ import (
 // findings resolved before cutoff. Sent and dead outbox messages older
 // than cutoff go too. The remediation audit is never pruned.
 func (s *sqlStore) Prune(ctx context.Context, cutoff time.Time) (PruneStats, error) {
+	return s.prune(ctx, cutoff, false)
+}
+
+// PruneDryRun implements Store.
+func (s *sqlStore) PruneDryRun(ctx context.Context, cutoff time.Time) (PruneStats, error) {
+	return s.prune(ctx, cutoff, true)
+}
+
+// errDryRun rolls back a dry run's transaction once it has counted.
+var errDryRun = errors.New("dry run")
+
+// prune deletes, or with dryRun counts, what is older than cutoff. A dry
+// run executes the very statements of a real one, so the counts agree.
+func (s *sqlStore) prune(ctx context.Context, cutoff time.Time, dryRun bool) (PruneStats, error) {
+	run := func(fn func(tx *sqlx.Tx) error) error {
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			if dryRun {
+				return errDryRun
+			}
+			return nil
+		})
+		if errors.Is(err, errDryRun) {
+			return nil
+		}
+		return err
+	}
 	var st PruneStats
 	var tenants []int64
 	if err := s.db.SelectContext(ctx, &tenants, `SELECT id FROM tenants ORDER BY id`); err != nil {
@@ -24,7 +54,7 @@ func (s *sqlStore) Prune(ctx context.Context, cutoff time.Time) (PruneStats, err
 	for _, tid := range tenants {
 		// One transaction per tenant keeps each short enough not to block
 		// scans of other tenants for long.
-		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := run(func(tx *sqlx.Tx) error {
 			var keep int64 // oldest scan kept: first at/after cutoff, else the latest
 			err := tx.GetContext(ctx, &keep, s.q(`SELECT COALESCE(
 				(SELECT MIN(id) FROM scans WHERE tenant_id = ? AND started_at >= ?),
@@ -76,11 +106,20 @@ func (s *sqlStore) Prune(ctx context.Context, cutoff time.Time) (PruneStats, err
 			return st, fmt.Errorf("prune tenant %d: %w", tid, err)
 		}
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?`), at)
+	err := run(func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?`), at)
+		if err != nil {
+			return err
+		}
+		st.Outbox, _ = res.RowsAffected()
+		return nil
+	})
 	if err != nil {
 		return st, fmt.Errorf("prune outbox: %w", err)
 	}
-	st.Outbox, _ = res.RowsAffected()
+	if dryRun {
+		return st, nil
+	}
 	s.log.Info("store pruned", "cutoff", cutoff, "scans", st.Scans, "object_versions", st.ObjectVersions,
 		"changes", st.Changes, "results", st.Results, "findings", st.Findings, "outbox", st.Outbox)
 	return st, nil

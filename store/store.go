@@ -62,6 +62,9 @@ type Admin interface {
 	Migrate(ctx context.Context) (int, error)
 	// Prune deletes what is older than cutoff (see PruneStats).
 	Prune(ctx context.Context, cutoff time.Time) (PruneStats, error)
+	// PruneDryRun counts what Prune would delete, deleting nothing: it runs
+	// the same statements in transactions that are rolled back.
+	PruneDryRun(ctx context.Context, cutoff time.Time) (PruneStats, error)
 	Close() error
 }
 

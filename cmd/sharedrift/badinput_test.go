@@ -31,7 +31,7 @@ func TestCommandsRejectBadInput(t *testing.T) {
 	if _, errOut, code := cli(t, "scan", "--snapshot", contoso, "--state-dir", recorded); code != exitOK {
 		t.Fatalf("recording a scan: exit %d\n%s", code, errOut)
 	}
-	notInStore := []string{`--tenant "nobody"`, "no such tenant", "contoso.onmicrosoft.com"}
+	notInStore := []string{`--tenant "nobody"`, "no such tenant", "(tenants: contoso)"}
 
 	tests := []struct {
 		name string
@@ -58,6 +58,14 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		{"report unknown tenant", []string{"report", "--tenant", "nobody", "--state-dir", recorded}, notInStore},
 		{"history bad age", []string{"history", "--since", "3x"}, []string{"--since", `"3x"`}},
 		{"history without a store", []string{"history"}, []string{"no store at", noStore, "record a scan first"}},
+		{"history missing config", []string{"history", "--config", missing}, []string{"--config", missing, "no such file"}},
+		{"history malformed config", []string{"history", "--config", badYAML}, []string{badYAML, "invalid YAML"}},
+		{"history missing state dir", []string{"history", "--state-dir", missing}, []string{"no store at", missing, "(from --state-dir)", "no store exists yet"}},
+		{"history missing sqlite store", []string{"history", "--store", "sqlite:" + missing}, []string{"no store at", missing, "(from --store)"}},
+		{"history misspelt flag", []string{"history", "--tennant", "x"}, []string{"unknown flag: --tennant", "did you mean --tenant?"}},
+		{"findings misspelt flag", []string{"findings", "list", "--state-dri", "x"}, []string{"unknown flag: --state-dri", "did you mean --state-dir?"}},
+		{"notify status without a store", []string{"notify", "status", "--state-dir", missing}, []string{"no store at", missing}},
+		{"db prune without a store", []string{"db", "prune", "--dry-run", "--state-dir", missing}, []string{"no store at", missing}},
 		{"history unknown tenant", []string{"history", "--tenant", "nobody", "--state-dir", recorded}, notInStore},
 		{"changes unknown kind", []string{"changes", "--kind", "weird"}, []string{"--kind", `"weird"`}},
 		{"changes unknown tenant", []string{"changes", "--tenant", "nobody", "--state-dir", recorded}, notInStore},

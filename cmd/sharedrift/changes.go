@@ -25,7 +25,7 @@ func newChangesCmd() *cobra.Command {
 collections of a section, with the fields that changed. A section that was only
 partly collected produces no changes, so missing data never shows up as a removal.`,
 		Example: `  sharedrift changes --since 7d
-  sharedrift changes --tenant fabrikam.onmicrosoft.com --section links --kind added
+  sharedrift changes --tenant fabrikam --section links --kind added
   sharedrift changes --scan 42 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,10 +47,11 @@ partly collected produces no changes, so missing data never shows up as a remova
 			default:
 				return usagef("--kind: %q, expected added, removed or modified", kind)
 			}
-			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
+			s, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
+			f.Tenant = name
 			defer s.Close()
 			cs, err := s.Changes(cmd.Context(), f)
 			if err != nil {

@@ -75,7 +75,7 @@ type liveSource struct {
 func (l *liveSource) resumeFrom(fn stateFunc) { l.state = fn }
 
 func (l *liveSource) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&l.config, "config", "", "read tenant connection settings from this YAML `FILE`: the daemon configuration (docs/configuration.md) or the short connection file (docs/azure-setup.md)")
+	fs.StringVar(&l.config, "config", "", configUsage)
 	fs.StringVar(&l.tenant, "tenant", "", "with --config: the tenant `NAME` to scan")
 	fs.DurationVar(&l.timeout, "section-timeout", scanner.DefaultTimeout, "with --config: time limit for collecting each section")
 }

@@ -134,7 +134,7 @@ func TestDoctorCommand(t *testing.T) {
 func TestLiveSourceErrors(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(cfg, []byte("tenants:\n  contoso:\n    tenantId: nope\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("tenants:\n  contoso:\n    tenant_id: nope\n    domain: contoso\n    baseline: recommended\n    credentials: {method: workload_identity, client_id: 6d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -142,7 +142,7 @@ func TestLiveSourceErrors(t *testing.T) {
 		mention string
 	}{
 		{[]string{"scan", "--tenant", "contoso"}, "--config and --tenant go together"},
-		{[]string{"scan", "--config", cfg, "--tenant", "contoso"}, cfg + `: tenants.contoso.tenantId: "nope", expected a GUID`},
+		{[]string{"scan", "--config", cfg, "--tenant", "contoso"}, `tenants.contoso.tenant_id: tenant "contoso": "nope", expected a GUID`},
 		{[]string{"doctor", "--config", cfg, "--tenant", "contoso"}, "expected a GUID"},
 		{[]string{"scan", "--fixture", dir}, "tenant.json"},
 		{[]string{"scan", "--fixture", fabrikamFixture, "--snapshot", fabrikam}, "cannot be combined"},
@@ -173,7 +173,7 @@ func TestScanFixtureResumesFromStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.DeltaToken(context.Background(), "fabrikam.onmicrosoft.com", "links/drive/b!Rt7-mktg")
+	tok, err := s.DeltaToken(context.Background(), "fabrikam", "links/drive/b!Rt7-mktg")
 	s.Close()
 	if err != nil || tok == "" {
 		t.Fatalf("no drive delta token stored: %q, %v", tok, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -14,64 +15,87 @@ import (
 	"github.com/sharedrift/sharedrift/scanner/m365"
 )
 
-// daemonTenantKeys are tenant keys only the daemon configuration has; the
-// short connection file spells its keys in camelCase (tenantId, auth).
-var daemonTenantKeys = []string{"tenant_id", "domain", "credentials", "fixture", "baseline", "schedule", "notify", "remediation", "report"}
+// oldConnectionKeys are the keys of the short connection file earlier
+// versions read besides the daemon's configuration, with what replaces
+// them. sharedrift now reads one format, the daemon's
+// (docs/configuration.md); a file with these keys gets an error that says
+// how to write it.
+var oldConnectionKeys = map[string]string{
+	"tenantId":         "tenant_id",
+	"sharepointTenant": "domain",
+	"clientId":         "credentials.client_id",
+	"auth":             "credentials (method: client_secret | certificate | workload_identity | managed_identity)",
+}
 
-// isDaemonConfig tells the daemon configuration (docs/configuration.md)
-// from the short connection file (docs/azure-setup.md): the daemon's has
-// sections besides tenants, or tenants with its snake_case keys.
-func isDaemonConfig(path string) (bool, error) {
+// oldAuthKeys translate the old auth block's keys.
+var oldAuthKeys = map[string]string{
+	"method":                  "credentials.method (secret → client_secret, certificate, workload → workload_identity, managed → managed_identity)",
+	"secretEnv":               "credentials.client_secret: env:VAR",
+	"secretFile":              "credentials.client_secret: file:PATH",
+	"certificateFile":         "credentials.certificate: file:PATH",
+	"certificatePasswordEnv":  "credentials.certificate_password: env:VAR",
+	"tokenFile":               "credentials.token_file",
+	"managedIdentityClientId": "credentials.client_id",
+}
+
+// checkOldConnectionFile refuses a configuration written with the old
+// short connection keys, naming each key and its replacement.
+func checkOldConnectionFile(path string) error {
 	raw, err := readcap.ReadFile(path, readcap.Config)
 	if err != nil {
-		return false, fmt.Errorf("read config: %w", err)
+		return fmt.Errorf("read config: %w", err)
 	}
-	var doc map[string]any
+	var doc struct {
+		Tenants map[string]map[string]any `yaml:"tenants"`
+	}
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return false, fmt.Errorf("%s: invalid YAML: %w", path, err)
+		return nil // config.Load reports the YAML error with its position
 	}
-	for k, v := range doc {
-		if k != "tenants" {
-			return true, nil
-		}
-		tenants, _ := v.(map[string]any)
-		for _, t := range tenants {
-			fields, _ := t.(map[string]any)
-			for _, dk := range daemonTenantKeys {
-				if _, ok := fields[dk]; ok {
-					return true, nil
+	var found []string
+	for name, fields := range doc.Tenants {
+		for k, v := range fields {
+			if repl, ok := oldConnectionKeys[k]; ok {
+				found = append(found, fmt.Sprintf("tenants.%s.%s → %s", name, k, repl))
+			}
+			if k == "auth" {
+				auth, _ := v.(map[string]any)
+				for ak := range auth {
+					if repl, ok := oldAuthKeys[ak]; ok {
+						found = append(found, fmt.Sprintf("tenants.%s.auth.%s → %s", name, ak, repl))
+					}
 				}
 			}
 		}
 	}
-	return false, nil
+	if len(found) == 0 {
+		return nil
+	}
+	sort.Strings(found)
+	return fmt.Errorf("%s: written in the old short connection format, which sharedrift no longer reads; use the configuration format (docs/configuration.md), also for a single tenant, and add its baseline:\n  %s",
+		path, strings.Join(found, "\n  "))
 }
 
-// tenantConnection reads how to reach tenant name from a configuration file
-// in either form. For the daemon's form the whole file is loaded and
-// checked as the daemon would (SHAREDRIFT_... variables included); a
-// tenant with a fixture is returned with fixture set and no connection.
+// tenantConnection reads how to reach tenant name from the configuration
+// file, loaded and checked as the daemon would (SHAREDRIFT_... variables
+// included); a tenant with a fixture is returned with fixture set and no
+// connection. name may also be the tenant's initial domain.
 func tenantConnection(path, name string) (tc m365.TenantConfig, fixture string, err error) {
-	daemonForm, err := isDaemonConfig(path)
-	if err != nil {
+	if err := checkOldConnectionFile(path); err != nil {
 		return tc, "", err
-	}
-	if !daemonForm {
-		cf, err := m365.LoadConfig(path)
-		if err != nil {
-			return tc, "", err
-		}
-		tc, err = cf.Tenant(name)
-		if err != nil {
-			return tc, "", fmt.Errorf("%s: %w", path, err)
-		}
-		return tc, "", nil
 	}
 	cfg, err := config.Load(config.Options{File: path, Env: os.Environ()})
 	if err != nil {
 		return tc, "", err
 	}
 	t, ok := cfg.Tenants[name]
+	if !ok {
+		for key, ct := range cfg.Tenants {
+			if ct.Domain != "" && (strings.EqualFold(name, ct.Domain) || strings.EqualFold(name, ct.Domain+".onmicrosoft.com")) {
+				t, ok, name = ct, true, key
+				break
+			}
+		}
+	}
 	if !ok {
 		names := cfg.TenantNames()
 		sort.Strings(names)

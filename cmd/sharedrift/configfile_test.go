@@ -60,19 +60,30 @@ func TestScanAndDoctorReadDaemonConfig(t *testing.T) {
 	}
 }
 
-// TestTenantConnectionForms: both file forms give the same connection.
-func TestTenantConnectionForms(t *testing.T) {
+// TestTenantConnectionOneFormat: the configuration format gives the
+// connection; the old short connection file is refused with each key's
+// replacement named.
+func TestTenantConnectionOneFormat(t *testing.T) {
 	t.Setenv("ACME_SECRET", "s3cret-value")
 	const id = "9c5f1e2a-0000-4000-8000-000000000001"
-	daemonForm := writeConfig(t, "tenants:\n  acme:\n    tenant_id: "+id+"\n    domain: acme\n    cloud: usgov\n    baseline: recommended\n    credentials: {method: client_secret, client_id: 6d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6, client_secret: env:ACME_SECRET}\n")
-	shortForm := writeConfig(t, "tenants:\n  acme:\n    tenantId: "+id+"\n    sharepointTenant: acme\n    cloud: usgov\n    clientId: 6d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6\n    auth: {method: secret, secretEnv: ACME_SECRET}\n")
+	p := writeConfig(t, "tenants:\n  acme:\n    tenant_id: "+id+"\n    domain: acme\n    cloud: usgov\n    baseline: recommended\n    credentials: {method: client_secret, client_id: 6d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6, client_secret: env:ACME_SECRET}\n")
 	want := m365.TenantConfig{TenantID: id, SharePointTenant: "acme", Cloud: "usgov", ClientID: "6d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6", Auth: m365.AuthConfig{Method: m365.AuthSecret, SecretEnv: "ACME_SECRET"}}
-	for name, p := range map[string]string{"daemon": daemonForm, "short": shortForm} {
-		t.Run(name, func(t *testing.T) {
-			tc, fixture, err := tenantConnection(p, "acme")
-			if err != nil || fixture != "" || tc != want {
-				t.Errorf("got %+v fixture %q err %v, want %+v", tc, fixture, err, want)
-			}
-		})
+	for _, name := range []string{"acme", "acme.onmicrosoft.com"} {
+		tc, fixture, err := tenantConnection(p, name)
+		if err != nil || fixture != "" || tc != want {
+			t.Errorf("%s: got %+v fixture %q err %v, want %+v", name, tc, fixture, err, want)
+		}
+	}
+
+	old := writeConfig(t, "tenants:\n  acme:\n    tenantId: "+id+"\n    sharepointTenant: acme\n    cloud: usgov\n    clientId: 6d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6\n    auth: {method: secret, secretEnv: ACME_SECRET}\n")
+	_, _, err := tenantConnection(old, "acme")
+	if err == nil {
+		t.Fatal("the old short connection file was accepted")
+	}
+	for _, w := range []string{old, "old short connection format", "tenants.acme.tenantId → tenant_id", "tenants.acme.sharepointTenant → domain",
+		"tenants.acme.auth.secretEnv → credentials.client_secret: env:VAR", "secret → client_secret"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not mention %q:\n%v", w, err)
+		}
 	}
 }

@@ -30,7 +30,7 @@ var daemonFlagKeys = map[string]string{
 }
 
 func newDaemonCmd() *cobra.Command {
-	var cfgFile, owner string
+	var cfgFile, owner, storeDSN string
 	var healthcheck bool
 	cmd := &cobra.Command{
 		Use:   "daemon",
@@ -43,6 +43,9 @@ With PostgreSQL (store.dsn) any number of replicas may run: each due scan runs e
 once, and a dead replica's tenants are taken over when its lease expires. With the
 embedded SQLite store (store.state_dir) only one daemon may use a state directory.
 
+Logs go to stderr as JSON, one object a line, unless log.format (or --log-format)
+says text.
+
 SIGTERM or SIGINT stops scheduling, lets running scans finish within
 scheduler.grace_period, abandons the rest without committing, and exits 0.
 See docs/configuration.md, docs/api.md and docs/deploy.md.`,
@@ -53,10 +56,22 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			if cfgFile == "" {
 				cfgFile = os.Getenv("SHAREDRIFT_CONFIG")
 			}
+			env, overrides := os.Environ(), config.FlagOverrides(cmd.Flags(), daemonFlagKeys)
+			if storeDSN != "" {
+				if cmd.Flags().Changed("state-dir") {
+					return usagef("--store and --state-dir cannot be combined; choose one")
+				}
+				if err := checkDSN("--store", storeDSN); err != nil {
+					return err
+				}
+				// The configuration takes a DSN only as a secret reference.
+				env = append(env, envCLIStoreDSN+"="+storeDSN)
+				overrides["store.dsn"] = "env:" + envCLIStoreDSN
+			}
 			cfg, err := config.Load(config.Options{
 				File:           cfgFile,
-				Env:            os.Environ(),
-				Overrides:      config.FlagOverrides(cmd.Flags(), daemonFlagKeys),
+				Env:            env,
+				Overrides:      overrides,
 				RequireTenants: true,
 			})
 			if err != nil {
@@ -69,7 +84,7 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			ver, _ := buildInfo()
-			svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: openFixture})
+			svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: fixtureOpener(fixtureAnchors(ctx, cfg))})
 			if err != nil {
 				return err
 			}
@@ -85,6 +100,7 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 	f.StringVar(&cfgFile, "config", "", "configuration `FILE` (YAML); default $SHAREDRIFT_CONFIG")
 	f.String("listen", "", "HTTP listen `ADDR` (host:port), overrides http.listen")
 	f.String("state-dir", "", "state `DIR` for the embedded store, overrides store.state_dir")
+	f.StringVar(&storeDSN, "store", "", "store `DSN` (postgres://…, host=… dbname=…, or sqlite:PATH), overrides store.dsn")
 	f.Bool("startup-scan", true, "scan every tenant's current slot at start, overrides scheduler.startup_scan")
 	f.BoolVar(&healthcheck, "healthcheck", false, "probe the running daemon's /readyz on http.listen and exit 0 if ready (for container health checks)")
 	f.StringVar(&owner, "replica-id", "", "`NAME` of this replica in leases (default host name and pid)")

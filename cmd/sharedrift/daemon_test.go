@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sharedrift/sharedrift/config"
 )
 
 func TestDaemonBadConfigExits1(t *testing.T) {
@@ -78,7 +82,29 @@ func TestDemoOnce(t *testing.T) {
 		t.Fatalf("second run summary %q, want scan 2 with %s open and 0 new\n%s", m2, m[2], out2)
 	}
 	_, stderr, code = cli(t, "demo", "--once", "--state-dir", state, "--fixture", "no/such/dir")
-	if code != 1 || !strings.Contains(stderr, "fixture no/such/dir not found") {
+	if code != 1 || !strings.Contains(stderr, "--fixture no/such/dir: fixture tenant not found") {
 		t.Errorf("missing fixture: exit %d %s", code, stderr)
+	}
+}
+
+// TestDaemonLogsWhatItsHelpSays: the daemon's help says JSON logs by
+// default, and a configuration without log.format gets JSON.
+func TestDaemonLogsWhatItsHelpSays(t *testing.T) {
+	help, _, code := cli(t, "daemon", "--help")
+	if code != 0 || !strings.Contains(help, "Logs go to stderr as JSON") || strings.Contains(help, `--log-format string   log format on stderr: text or json (default "text")`) {
+		t.Fatalf("daemon help does not state JSON logs (exit %d):\n%s", code, help)
+	}
+	p := filepath.Join(t.TempDir(), "sharedrift.yaml")
+	if err := os.WriteFile(p, []byte("tenants:\n  fabrikam:\n    fixture: builtin:fabrikam\n    baseline: recommended\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.Options{File: p, RequireTenants: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	daemonLogger(cfg.Log, &buf).Info("started", "k", "v")
+	if !json.Valid(buf.Bytes()) {
+		t.Fatalf("default daemon log line is not JSON: %q", buf.String())
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,33 +28,92 @@ import (
 )
 
 // Environment variables naming the store, so that a DSN with a password
-// need not appear on a command line.
+// need not appear on a command line, and the configuration file.
 const (
 	envStoreDSN = "SHAREDRIFT_STORE_DSN"
 	envStateDir = "SHAREDRIFT_STATE_DIR"
+	envConfig   = "SHAREDRIFT_CONFIG"
+	// envCLIStoreDSN hands a --store DSN to a configuration, which takes
+	// DSNs only as secret references (no double underscore: not an
+	// override of its own).
+	envCLIStoreDSN = "SHAREDRIFT_CLI_STORE_DSN"
 )
 
-// storeFlags selects the store: --store DSN (PostgreSQL or sqlite:PATH), or
-// the SQLite database in --state-dir, or by default in the XDG state
-// directory.
+// storeFlags are the flags every command that reads or writes state shares:
+// --store DSN (PostgreSQL or sqlite:PATH), --state-dir DIR (the embedded
+// SQLite database in it), --config FILE (the daemon's configuration, whose
+// store section is used when neither is given) and, where the command has
+// one, --tenant NAME. Without any of them the store is the SQLite database
+// in the default state directory, the one the demo writes.
 type storeFlags struct {
 	dsn      string
 	stateDir string
+	fs       *pflag.FlagSet
+	// cfg is the --config file, once loaded.
+	cfg *config.Config
 }
 
+// addStoreFlags adds --store, --state-dir and, unless a tenant source
+// already did, --config to fs.
 func addStoreFlags(fs *pflag.FlagSet) *storeFlags {
-	f := &storeFlags{}
-	fs.StringVar(&f.dsn, "store", "", "store `DSN`: postgres://…, host=… dbname=…, or sqlite:PATH (default $"+envStoreDSN+", else SQLite in the state directory)")
-	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` of the embedded SQLite store (default $"+envStateDir+", else $XDG_STATE_HOME/sharedrift)")
+	f := &storeFlags{fs: fs}
+	fs.StringVar(&f.dsn, "store", "", "store `DSN`: postgres://…, host=… dbname=…, or sqlite:PATH (default $"+envStoreDSN+", else the --config file's store, else SQLite in the state directory)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "`DIR` of the embedded SQLite store (default $"+envStateDir+", else the --config file's store.state_dir, else $XDG_STATE_HOME/sharedrift)")
+	addConfigFlag(fs)
 	return f
 }
 
+// addConfigFlag adds --config unless fs has it: the store flags and a
+// tenant source read the same one.
+func addConfigFlag(fs *pflag.FlagSet) {
+	if fs.Lookup("config") == nil {
+		fs.String("config", "", configUsage)
+	}
+}
+
+// aliasConfigFlag keeps an old spelling of --config working, hidden and
+// marked deprecated.
+func aliasConfigFlag(fs *pflag.FlagSet, old string) {
+	fs.Var(fs.Lookup("config").Value, old, configUsage)
+	_ = fs.MarkDeprecated(old, "use --config")
+}
+
+const configUsage = "configuration `FILE` (docs/configuration.md): its tenants and its store (default $" + envConfig + ")"
+
 // explicit reports whether the user chose a store by flag or environment.
+// A command that may work without a store (scan, report) records or reads
+// one only then.
 func (f *storeFlags) explicit() bool {
 	return f.dsn != "" || f.stateDir != "" || os.Getenv(envStoreDSN) != "" || os.Getenv(envStateDir) != ""
 }
 
-// defaultStateDir follows the XDG base directory convention.
+// configFile is --config, else $SHAREDRIFT_CONFIG.
+func (f *storeFlags) configFile() string {
+	if fl := f.fs.Lookup("config"); fl != nil && fl.Value.String() != "" {
+		return fl.Value.String()
+	}
+	return os.Getenv(envConfig)
+}
+
+// config loads the configuration file once; nil without one.
+func (f *storeFlags) config() (*config.Config, error) {
+	path := f.configFile()
+	if path == "" || f.cfg != nil {
+		return f.cfg, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("--config %s: %w", path, errors.Unwrap(err))
+	}
+	cfg, err := config.Load(config.Options{File: path, Env: os.Environ()})
+	if err != nil {
+		return nil, err
+	}
+	f.cfg = cfg
+	return cfg, nil
+}
+
+// defaultStateDir follows the XDG base directory convention. The demo and
+// every command share it.
 func defaultStateDir() string {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "sharedrift")
@@ -63,23 +124,35 @@ func defaultStateDir() string {
 	return ".sharedrift"
 }
 
-// choice returns the DSN the flags and environment choose, or the state
-// directory whose SQLite file is the store.
-func (f *storeFlags) choice() (dsn, stateDir string, err error) {
+// choice returns the DSN the flags, environment and configuration choose,
+// or the state directory whose SQLite file is the store, and where the
+// choice came from.
+func (f *storeFlags) choice() (dsn, stateDir, source string, err error) {
 	if f.dsn != "" && f.stateDir != "" {
-		return "", "", usagef("--store and --state-dir cannot be combined; choose one")
+		return "", "", "", usagef("--store and --state-dir cannot be combined; choose one")
 	}
 	switch {
 	case f.dsn != "":
-		return f.dsn, "", checkDSN("--store", f.dsn)
+		return f.dsn, "", "--store", checkDSN("--store", f.dsn)
 	case f.stateDir != "":
-		return "", f.stateDir, nil
+		return "", f.stateDir, "--state-dir", nil
 	case os.Getenv(envStoreDSN) != "":
-		return os.Getenv(envStoreDSN), "", checkDSN("$"+envStoreDSN, os.Getenv(envStoreDSN))
+		return os.Getenv(envStoreDSN), "", "$" + envStoreDSN, checkDSN("$"+envStoreDSN, os.Getenv(envStoreDSN))
 	case os.Getenv(envStateDir) != "":
-		return "", os.Getenv(envStateDir), nil
+		return "", os.Getenv(envStateDir), "$" + envStateDir, nil
 	}
-	return "", defaultStateDir(), nil
+	cfg, err := f.config()
+	if err != nil {
+		return "", "", "", err
+	}
+	if cfg != nil {
+		src := f.configFile() + ": store"
+		if dsn := cfg.Store.DSN.Value().Reveal(); dsn != "" {
+			return dsn, "", src + ".dsn", nil
+		}
+		return "", cfg.Store.StateDir, src + ".state_dir", nil
+	}
+	return "", defaultStateDir(), "the default state directory", nil
 }
 
 // urlScheme matches the scheme of a URL-like DSN.
@@ -100,9 +173,10 @@ func checkDSN(source, dsn string) error {
 	return usagef("%s: unknown store scheme %q, expected postgres://…, host=… dbname=…, or sqlite:PATH", source, m[0])
 }
 
-// open opens the chosen store, creating and migrating it when needed.
+// open opens the chosen store, creating and migrating it when needed: for
+// commands that write (scan --store, migrate, the demo).
 func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (store.Store, error) {
-	dsn, dir, err := f.choice()
+	dsn, dir, _, err := f.choice()
 	if err != nil {
 		return nil, err
 	}
@@ -113,34 +187,87 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (store.Store, e
 	return store.OpenStateDir(ctx, dir, opts)
 }
 
-// openExisting is open for commands that read what scans recorded: a state
-// directory without a store is an error, not a new empty store left behind.
+// openExisting is open for commands that read what scans recorded: a
+// store that does not exist is an error naming where it was looked for and
+// the stores that do exist, never a new empty store left behind.
 func (f *storeFlags) openExisting(ctx context.Context, log *slog.Logger) (store.Store, error) {
-	_, dir, err := f.choice()
+	dsn, dir, source, err := f.choice()
 	if err != nil {
 		return nil, err
 	}
-	if dir != "" {
-		path := filepath.Join(dir, store.DefaultDBFile)
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no store at %s: record a scan first (sharedrift scan --state-dir %s ...) or choose the store with --state-dir or --store", path, dir)
+	path := ""
+	switch {
+	case dir != "":
+		path = filepath.Join(dir, store.DefaultDBFile)
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
 		}
 	}
-	return f.open(ctx, log)
-}
-
-// openTenant opens the existing store and checks --tenant against it, for
-// the commands that list what scans recorded.
-func (f *storeFlags) openTenant(ctx context.Context, log *slog.Logger, tenantName string) (store.Store, error) {
-	s, err := f.openExisting(ctx, log)
+	if path != "" {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s (from %s)%s", path, source, otherStores(path))
+		}
+	}
+	if path != "" {
+		return f.open(ctx, log)
+	}
+	// PostgreSQL: the database exists (or connecting fails), but a read
+	// command neither creates nor upgrades the schema in it.
+	s, err := store.Open(ctx, dsn, store.Options{Logger: log, NoMigrate: true})
+	if errors.Is(err, store.ErrSchemaOutdated) {
+		return nil, fmt.Errorf("%w (store from %s; commands that only read neither create nor upgrade a store)", err, source)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTenant(ctx, s, tenantName); err != nil {
-		s.Close()
-		return nil, err
+	if ts, err := s.Tenants(ctx); err == nil && len(ts) == 0 {
+		log.Warn("the store holds no tenants yet: record a scan first", "store", s.Target())
 	}
 	return s, nil
+}
+
+// otherStores names the stores that do exist where sharedrift keeps them
+// by default, for an error about one that does not.
+func otherStores(missing string) string {
+	var found []string
+	candidates := []string{filepath.Join(defaultStateDir(), store.DefaultDBFile)}
+	if d := os.Getenv(envStateDir); d != "" {
+		candidates = append(candidates, filepath.Join(d, store.DefaultDBFile))
+	}
+	candidates = append(candidates, filepath.Join(config.DefaultStateDir, store.DefaultDBFile))
+	for _, c := range candidates {
+		if c == missing || slices.Contains(found, c) {
+			continue
+		}
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+			found = append(found, c)
+		}
+	}
+	if len(found) == 0 {
+		return ": no store exists yet: record a scan first (sharedrift demo --once, or sharedrift scan --store …)"
+	}
+	return "; stores that exist: " + strings.Join(found, ", ") + " (choose one with --state-dir DIR or --store sqlite:PATH)"
+}
+
+// openTenant opens the existing store and resolves --tenant against it,
+// for the commands that list what scans recorded. It returns the tenant's
+// name as the store holds it (empty for all tenants).
+func (f *storeFlags) openTenant(ctx context.Context, log *slog.Logger, tenantName string) (store.Store, string, error) {
+	s, err := f.openExisting(ctx, log)
+	if err != nil {
+		return nil, "", err
+	}
+	if tenantName == "" {
+		return s, "", nil
+	}
+	name, err := f.resolveTenant(ctx, s, tenantName)
+	if err != nil {
+		s.Close()
+		return nil, "", err
+	}
+	return s, name, nil
 }
 
 // writeList writes items as a JSON array ([] when there are none) or as a
@@ -163,27 +290,66 @@ func writeList[T any](w io.Writer, lf listFormat, items []T, empty string, heade
 	return table(w, header, rows)
 }
 
-// checkTenant makes a --tenant that names no tenant in the store an error
-// rather than an empty listing.
-func checkTenant(ctx context.Context, s store.Store, name string) error {
-	if name == "" {
-		return nil
-	}
+// resolveTenant finds the tenant --tenant names in the store. A tenant is
+// stored under its canonical name (see canonicalTenant): the configured
+// name, or for a fixture or snapshot scanned without a configuration its
+// initial-domain prefix. --tenant may give that name, the initial domain
+// (fabrikam.onmicrosoft.com), the directory ID, or, with --config, the
+// domain of a configured tenant. A name that matches nothing is an error
+// listing the tenants the store holds, never an empty listing.
+func (f *storeFlags) resolveTenant(ctx context.Context, s store.Store, name string) (string, error) {
 	ts, err := s.Tenants(ctx)
 	if err != nil {
-		return fmt.Errorf("list tenants: %w", err)
+		return "", fmt.Errorf("list tenants: %w", err)
+	}
+	want := []string{name, canonicalTenant(name)}
+	if cfg, _ := f.config(); cfg != nil {
+		for key, t := range cfg.Tenants {
+			if t.Domain != "" && (strings.EqualFold(name, t.Domain) || strings.EqualFold(name, t.Domain+".onmicrosoft.com") || strings.EqualFold(name, t.TenantID)) {
+				want = append(want, key)
+			}
+		}
 	}
 	names := make([]string, 0, len(ts))
-	for _, t := range ts {
-		if t.Name == name {
-			return nil
+	for _, w := range want {
+		for _, t := range ts {
+			if t.Name == w || strings.EqualFold(t.Name, w) || (t.TenantID != "" && strings.EqualFold(t.TenantID, name)) {
+				return t.Name, nil
+			}
 		}
+	}
+	for _, t := range ts {
 		names = append(names, t.Name)
 	}
+	sort.Strings(names)
 	if len(names) == 0 {
-		return fmt.Errorf("--tenant %q: the store %s holds no tenants yet: record a scan first", name, s.Target())
+		return "", fmt.Errorf("--tenant %q: the store %s holds no tenants yet: record a scan first", name, s.Target())
 	}
-	return fmt.Errorf("--tenant %q: no such tenant in the store %s (tenants: %s)", name, s.Target(), strings.Join(names, ", "))
+	return "", fmt.Errorf("--tenant %q: no such tenant in the store %s (tenants: %s)", name, s.Target(), strings.Join(names, ", "))
+}
+
+// resolveTenant is storeFlags.resolveTenant without a configuration.
+func resolveTenant(ctx context.Context, s store.Store, name string) (string, error) {
+	return (&storeFlags{fs: pflag.NewFlagSet("", pflag.ContinueOnError)}).resolveTenant(ctx, s, name)
+}
+
+// pickTenant resolves name, or without one returns the store's only tenant.
+func (f *storeFlags) pickTenant(ctx context.Context, s store.Store, name string) (string, error) {
+	if name != "" {
+		return f.resolveTenant(ctx, s, name)
+	}
+	return pickTenant(ctx, s, "")
+}
+
+// canonicalTenant is the name a tenant is stored under when it has no
+// configured name: the initial domain's prefix (fabrikam for
+// fabrikam.onmicrosoft.com), so that the demo, the daemon and a scan of the
+// same fixture are one tenant.
+func canonicalTenant(name string) string {
+	if p, ok := strings.CutSuffix(strings.ToLower(name), ".onmicrosoft.com"); ok && p != "" && !strings.Contains(p, ".") {
+		return p
+	}
+	return name
 }
 
 // recordStep is the scan step that records the scan when a store was
@@ -210,7 +376,7 @@ func (r *recordStep) resume(log *slog.Logger) stateFunc {
 			return nil, err
 		}
 		r.st = s
-		r.state = app.NewState(s, tenantName, config.DefaultFullScanEvery, time.Now())
+		r.state = app.NewState(s, canonicalTenant(tenantName), config.DefaultFullScanEvery, time.Now())
 		return r.state, nil
 	}
 }
@@ -234,6 +400,11 @@ func (r *recordStep) run(ctx context.Context, log *slog.Logger, sc *scanOutcome)
 		}
 		defer s.Close()
 	}
+	// The store knows a tenant by its canonical name, however the source
+	// named it; the printed scan keeps the source's name.
+	orig := sc.Snapshot.Tenant
+	sc.Snapshot.Tenant = canonicalTenant(orig)
+	defer func() { sc.Snapshot.Tenant = orig }()
 	job := app.RecordJob{Baseline: sc.Baseline, BaselineRef: sc.BaselineRef}
 	if r.state != nil {
 		// Only the tokens of sections that completed advance.
@@ -344,6 +515,7 @@ func newDBCmd() *cobra.Command {
 
 func newDBPruneCmd() *cobra.Command {
 	var olderThan, format string
+	var dryRun bool
 	var sf *storeFlags
 	cmd := &cobra.Command{
 		Use:   "prune",
@@ -352,7 +524,8 @@ func newDBPruneCmd() *cobra.Command {
 and changes, object versions superseded before it, findings resolved before it, and
 delivered or dead notifications. Each tenant's latest scan and its current state are
 always kept, and the remediation audit is never pruned.`,
-		Example: `  sharedrift db prune --older-than 90d
+		Example: `  sharedrift db prune --older-than 90d --dry-run
+  sharedrift db prune --older-than 90d
   sharedrift db prune --older-than 2w --store "$DSN" --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -369,19 +542,25 @@ always kept, and the remediation audit is never pruned.`,
 				return err
 			}
 			defer s.Close()
-			st, err := s.Prune(cmd.Context(), time.Now().Add(-age))
+			prune := s.Prune
+			verb := "pruned"
+			if dryRun {
+				prune, verb = s.PruneDryRun, "would prune"
+			}
+			st, err := prune(cmd.Context(), time.Now().Add(-age))
 			if err != nil {
 				return err
 			}
 			if lf == "json" {
 				return writeJSON(cmd.OutOrStdout(), st)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "pruned %d scans, %d object versions, %d changes, %d results, %d resolved findings, %d notifications\n",
-				st.Scans, st.ObjectVersions, st.Changes, st.Results, st.Findings, st.Outbox)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %d scans, %d object versions, %d changes, %d results, %d resolved findings, %d notifications\n",
+				verb, st.Scans, st.ObjectVersions, st.Changes, st.Results, st.Findings, st.Outbox)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&olderThan, "older-than", "90d", "retention `AGE`: 90d, 2w, 12h…")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be deleted and delete nothing")
 	addListFormat(cmd.Flags(), &format)
 	sf = addStoreFlags(cmd.Flags())
 	return cmd

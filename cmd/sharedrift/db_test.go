@@ -64,7 +64,7 @@ func TestStoreCommands(t *testing.T) {
 		t.Errorf("latest scan = %+v", scans[0])
 	}
 	out, _, _ = cli(t, "history", "--state-dir", dir)
-	if !strings.Contains(out, "WRITTEN/SEEN") || !strings.Contains(out, snap.Tenant) {
+	if !strings.Contains(out, "WRITTEN/SEEN") || !strings.Contains(out, canonicalTenant(snap.Tenant)) {
 		t.Errorf("history table:\n%s", out)
 	}
 

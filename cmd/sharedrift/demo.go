@@ -30,7 +30,7 @@ const demoTenant = "fabrikam"
 
 type demoOptions struct {
 	once     bool
-	stateDir string
+	store    *storeFlags
 	fixture  string
 	listen   string
 	interval time.Duration
@@ -42,13 +42,19 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run the daemon against a built-in fake tenant: nothing to install, no Microsoft account",
 		Long: `Demo starts the fake Microsoft 365 tenant in-process with the fabrikam fixture,
-keeps its state in an embedded database in a state directory, and runs the daemon on a
+keeps its state in the store every command reads (by default the embedded database in
+$XDG_STATE_HOME/sharedrift, so "sharedrift findings list" shows the demo's findings
+next), and runs the daemon on a
 short schedule: it prints the findings of the first scan and serves the JSON API on
 localhost with a fresh admin token. After the first scan it changes the fake tenant (a
 new Anyone link appears, one guest-domain drift is fixed), so the next cycle shows one
 new and one resolved finding; every cycle prints a one-line summary. With --once it
 runs one scan cycle, prints the findings and exits 0. A second run reuses the state
 directory, so findings keep their first-seen times and nothing is reported as new twice.
+
+The fixture is built into the binary, so the demo runs from any directory; its
+timestamps are moved to the moment the demo starts, so scans carry real times while
+every age in it (a link expiring in four days) stays as recorded.
 
 The summary and findings go to stdout; logs go to stderr at warn level unless
 --log-level asks for more.`,
@@ -59,30 +65,26 @@ The summary and findings go to stdout; logs go to stderr at warn level unless
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.once, "once", false, "run one scan cycle, print the findings and exit")
-	f.StringVar(&o.stateDir, "state-dir", defaultDemoStateDir(), "state `DIR` kept between runs")
-	f.StringVar(&o.fixture, "fixture", filepath.Join("testdata", "tenants", demoTenant), "fixture tenant `DIR` the fake tenant serves")
+	o.store = addStoreFlags(f)
+	f.StringVar(&o.fixture, "fixture", config.BuiltinFixturePrefix+demoTenant, "fixture tenant `DIR` the fake tenant serves (default: the one built in)")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "HTTP listen `ADDR` (not used with --once)")
 	f.DurationVar(&o.interval, "interval", 15*time.Second, "scan every `DURATION`")
 	return cmd
 }
 
-// defaultDemoStateDir follows the XDG base directory convention.
-func defaultDemoStateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "sharedrift", "demo")
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".local", "state", "sharedrift", "demo")
-	}
-	return filepath.Join(os.TempDir(), "sharedrift-demo")
-}
-
 func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	out := cmd.OutOrStdout()
-	if st, err := os.Stat(filepath.Join(o.fixture, "tenant.json")); err != nil || st.IsDir() {
-		return usagef("fixture %s not found: run from the repository root or pass --fixture DIR", o.fixture)
+	fixture := o.fixture
+	if !strings.HasPrefix(fixture, config.BuiltinFixturePrefix) {
+		if st, err := os.Stat(filepath.Join(fixture, "tenant.json")); err != nil || st.IsDir() {
+			return usagef("--fixture %s: fixture tenant not found (a directory with tenant.json); without --fixture the demo uses the one built in", fixture)
+		}
+		var err error
+		if fixture, err = filepath.Abs(fixture); err != nil {
+			return err
+		}
 	}
-	fixture, err := filepath.Abs(o.fixture)
+	dsn, stateDir, _, err := o.store.choice()
 	if err != nil {
 		return err
 	}
@@ -91,10 +93,18 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 		return fmt.Errorf("generate API token: %w", err)
 	}
 	tokenValue := hex.EncodeToString(token)
+	where := stateDir
+	env := []string{"SHAREDRIFT_DEMO_TOKEN=" + tokenValue}
+	storeKey, storeVal := "store.state_dir", any(stateDir)
+	if dsn != "" {
+		// The configuration takes a DSN only as a secret reference.
+		env = append(env, envCLIStoreDSN+"="+dsn)
+		storeKey, storeVal, where = "store.dsn", "env:"+envCLIStoreDSN, "the --store database"
+	}
 	cfg, err := config.Load(config.Options{
-		Env: []string{"SHAREDRIFT_DEMO_TOKEN=" + tokenValue},
+		Env: env,
 		Overrides: map[string]any{
-			"store.state_dir":           o.stateDir,
+			storeKey:                    storeVal,
 			"http.listen":               o.listen,
 			"http.tokens":               []any{map[string]any{"name": "demo", "scope": "admin", "secret": "env:SHAREDRIFT_DEMO_TOKEN"}},
 			"scheduler.startup_scan":    true,
@@ -118,15 +128,15 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	ver, _ := buildInfo()
-	cycles := &demoCycles{out: out, stateDir: o.stateDir}
-	svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Version: ver, OpenFixture: openFixture, WrapScan: cycles.wrap})
+	cycles := &demoCycles{out: out}
+	svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Version: ver, OpenFixture: fixtureOpener(fixtureAnchors(ctx, cfg)), WrapScan: cycles.wrap})
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
 	cycles.svc = svc
 
-	fmt.Fprintf(out, "sharedrift demo: fake tenant %q from %s, state in %s\n", demoTenant, o.fixture, o.stateDir)
+	fmt.Fprintf(out, "sharedrift demo: fake tenant %q from %s, state in %s\n", demoTenant, o.fixture, where)
 	if o.once {
 		res, err := svc.Daemon.ScanNow(ctx, demoTenant)
 		if err != nil {
@@ -135,7 +145,8 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 		if err := printDemoScan(ctx, out, svc.Store, res.ScanID); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nState kept in %s; run again to see the findings carried over.\n", o.stateDir)
+		fmt.Fprintf(out, "\nState kept in %s; run again to see the findings carried over, or look around:\n", where)
+		fmt.Fprintln(out, "  sharedrift findings list\n  sharedrift changes --since 7d\n  sharedrift history\n  sharedrift report -o review.html")
 		return nil
 	}
 
@@ -158,11 +169,10 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 // runs inside the scan function, so the change is in place before the next
 // scan of the tenant can start.
 type demoCycles struct {
-	out      io.Writer
-	stateDir string
-	svc      *app.Service
-	api      string
-	token    string
+	out   io.Writer
+	svc   *app.Service
+	api   string
+	token string
 
 	mu      sync.Mutex
 	n       int

@@ -48,7 +48,7 @@ is contradicted), 1 otherwise.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDoctor(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.live.config, "config", "", "the daemon configuration `FILE` (or the short connection file)")
+	f.StringVar(&o.live.config, "config", "", configUsage)
 	f.StringVar(&o.live.tenant, "tenant", "", "the tenant `NAME` in --config")
 	f.StringVar(&o.fixture, "fixture", "", "check a fixture tenant `DIR` instead (its tenant.json roles)")
 	f.StringVar(&o.format, "format", "table", "output format: table or json")

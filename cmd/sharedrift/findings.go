@@ -36,7 +36,7 @@ func newFindingsListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List findings, most severe first",
-		Example: `  sharedrift findings list --tenant fabrikam.onmicrosoft.com
+		Example: `  sharedrift findings list --tenant fabrikam
   sharedrift findings list --severity high --state all --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,10 +62,11 @@ func newFindingsListCmd() *cobra.Command {
 			if section != "" && !f.Section.Known() {
 				return usagef("--section: %q, expected one of %v", section, tenant.AllSections)
 			}
-			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
+			s, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
+			f.Tenant = name
 			defer s.Close()
 			fs, err := s.FindingsList(cmd.Context(), f)
 			if err != nil {
@@ -111,7 +112,7 @@ func stateLabel(f *store.Finding, now time.Time) string {
 // pickTenant returns --tenant, or the only tenant in the store.
 func pickTenant(ctx context.Context, s store.Store, name string) (string, error) {
 	if name != "" {
-		return name, checkTenant(ctx, s, name)
+		return resolveTenant(ctx, s, name)
 	}
 	ts, err := s.Tenants(ctx)
 	if err != nil {

@@ -23,7 +23,7 @@ func newHistoryCmd() *cobra.Command {
 		Long: `History lists the scans recorded in the store: when they ran, whether every section
 was collected completely, how many objects were seen and written (0 written means the
 tenant did not change), the changes found and what happened to findings.`,
-		Example: `  sharedrift history --tenant fabrikam.onmicrosoft.com
+		Example: `  sharedrift history --tenant fabrikam
   sharedrift history --since 30d --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -37,10 +37,11 @@ tenant did not change), the changes found and what happened to findings.`,
 					return usagef("--since: %w", err)
 				}
 			}
-			s, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
+			s, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
+			f.Tenant = name
 			defer s.Close()
 			scans, err := s.Scans(cmd.Context(), f)
 			if err != nil {

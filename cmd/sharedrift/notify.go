@@ -30,8 +30,15 @@ digests), then delivers them with retries. "notify test" sends a sample message 
 	return cmd
 }
 
-// notifyConfig loads the configuration file named by --config.
+// notifyConfig loads the configuration file named by --config, else by
+// $SHAREDRIFT_CONFIG.
 func notifyConfig(path string) (*config.Config, error) {
+	if path == "" {
+		path = os.Getenv(envConfig)
+	}
+	if path == "" {
+		return nil, usagef("--config: missing; the destinations are in the configuration file (or set $%s)", envConfig)
+	}
 	return config.Load(config.Options{File: path, Env: os.Environ()})
 }
 
@@ -74,7 +81,7 @@ func newNotifyTestCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&cfgPath, "config", "", "configuration file (YAML)")
+	cmd.Flags().StringVar(&cfgPath, "config", "", configUsage)
 	cmd.Flags().StringVar(&dest, "destination", "", "destination name from notify.destinations")
 	return cmd
 }
@@ -86,23 +93,20 @@ type notifyStatus struct {
 }
 
 func newNotifyStatusCmd() *cobra.Command {
-	var cfgPath, format string
+	var format string
 	var dead int
+	var sf *storeFlags
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show pending, sent and dead-lettered notifications per destination",
 		Example: `  sharedrift notify status --config sharedrift.yaml
-  sharedrift notify status --config sharedrift.yaml --format json`,
+  sharedrift notify status --state-dir /var/lib/sharedrift --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "table" && format != "json" {
 				return usagef("--format: %q, expected table or json", format)
 			}
-			cfg, err := notifyConfig(cfgPath)
-			if err != nil {
-				return err
-			}
-			st, err := notifyOpenStore(cmd.Context(), cfg)
+			st, err := sf.openExisting(cmd.Context(), logger(cmd))
 			if err != nil {
 				return err
 			}
@@ -132,18 +136,10 @@ func newNotifyStatusCmd() *cobra.Command {
 			return printNotifyStatus(cmd.OutOrStdout(), &out)
 		},
 	}
-	cmd.Flags().StringVar(&cfgPath, "config", "", "configuration file (YAML)")
+	sf = addStoreFlags(cmd.Flags())
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().IntVar(&dead, "dead", 10, "list this many of the latest dead letters")
 	return cmd
-}
-
-func notifyOpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	opts := store.Options{}
-	if dsn := cfg.Store.DSN.Value().Reveal(); dsn != "" {
-		return store.Open(ctx, dsn, opts)
-	}
-	return store.OpenStateDir(ctx, cfg.Store.StateDir, opts)
 }
 
 func printNotifyStatus(w io.Writer, s *notifyStatus) error {

@@ -28,8 +28,8 @@ import (
 // is (a fixture directory run in-process, or a live tenant), the store, the
 // output format and the remediation policy.
 type remediateFlags struct {
-	fixture, config, tenant, baseline, format string
-	store                                     *storeFlags
+	fixture, tenant, baseline, format string
+	store                             *storeFlags
 
 	mode             string
 	ruleModes        []string
@@ -55,7 +55,7 @@ func (f *remediateFlags) add(fs *pflag.FlagSet, withTenant bool) {
 		return
 	}
 	fs.StringVar(&f.fixture, "fixture", "", "work offline against the fixture tenant `DIR`, served in-process by the fake tenant")
-	fs.StringVar(&f.config, "m365-config", "", "connection settings `FILE` of a live tenant (see docs/azure-setup.md), with --tenant")
+	aliasConfigFlag(fs, "m365-config")
 	fs.StringVar(&f.baseline, "baseline", "recommended", "baseline `NAME` or file the plan restores")
 	fs.StringVar(&f.mode, "mode", "", "remediation `MODE` for every rule: off, notify, dry-run, approve or auto (default dry-run)")
 	fs.StringSliceVar(&f.ruleModes, "rule-mode", nil, "`RULE=MODE` for one rule (repeatable)")
@@ -68,6 +68,12 @@ func (f *remediateFlags) add(fs *pflag.FlagSet, withTenant bool) {
 	fs.StringSliceVar(&f.exclude.Users, "exclude-user", nil, "never touch users matching `GLOB` (id, mail or UPN; repeatable)")
 	fs.StringSliceVar(&f.exclude.Domains, "exclude-domain", nil, "never touch domains matching `GLOB` (repeatable)")
 	fs.StringSliceVar(&f.exclude.Labels, "exclude-label", nil, "never touch content labelled `LABEL` (repeatable)")
+}
+
+// liveConfig is --config: the configuration whose tenant the command
+// connects to (and whose store it uses unless --store or --state-dir).
+func (f *remediateFlags) liveConfig() string {
+	return f.store.fs.Lookup("config").Value.String()
 }
 
 func (f *remediateFlags) policy() (remediate.Policy, error) {
@@ -110,8 +116,8 @@ func (f *remediateFlags) policy() (remediate.Policy, error) {
 // live tenant.
 func (f *remediateFlags) client(log *slog.Logger) (*m365.Client, error) {
 	switch {
-	case f.fixture != "" && f.config != "":
-		return nil, usagef("--fixture and --m365-config cannot be combined; choose one")
+	case f.fixture != "" && f.liveConfig() != "":
+		return nil, usagef("--fixture and --config cannot be combined; choose one")
 	case f.fixture != "":
 		if f.fake == nil {
 			srv, err := m365test.New(f.fixture, m365test.Options{Logger: log})
@@ -123,11 +129,11 @@ func (f *remediateFlags) client(log *slog.Logger) (*m365.Client, error) {
 		co := f.fake.ClientOptions()
 		co.Logger = log
 		return m365.New(co)
-	case f.config != "":
-		c, _, err := (&liveSource{config: f.config, tenant: f.tenant}).client(log)
+	case f.liveConfig() != "":
+		c, _, err := (&liveSource{config: f.liveConfig(), tenant: f.tenant}).client(log)
 		return c, err
 	}
-	return nil, usagef("no tenant to work on: use --fixture DIR or --m365-config FILE --tenant NAME")
+	return nil, usagef("no tenant to work on: use --fixture DIR or --config FILE --tenant NAME")
 }
 
 func (f *remediateFlags) close() {
@@ -192,7 +198,7 @@ func (f *remediateFlags) open(ctx context.Context, log *slog.Logger, needTenant 
 		}
 		s.now = f.clock()
 		if f.fake != nil && f.tenant == "" {
-			f.tenant = f.fake.Meta().Tenant
+			f.tenant = canonicalTenant(f.fake.Meta().Tenant)
 		}
 	}
 	// Only plan records scans; the other commands act on what it recorded
@@ -435,7 +441,7 @@ func newRemediateDecideCmd(verb string) *cobra.Command {
 			ctx, log := cmd.Context(), logger(cmd)
 			// With a tenant, an approval is checked against it (and its
 			// clock); without one, against the store alone.
-			s, err := f.open(ctx, log, f.fixture != "" || f.config != "")
+			s, err := f.open(ctx, log, f.fixture != "" || f.liveConfig() != "")
 			if err != nil {
 				return err
 			}
@@ -459,7 +465,7 @@ func newRemediateDecideCmd(verb string) *cobra.Command {
 	// The mode recorded with each plan decides whether approving is
 	// allowed; the tenant, when given, shows whether the plan still fits.
 	cmd.Flags().StringVar(&f.fixture, "fixture", "", "check the plans against the fixture tenant `DIR` (offline; its clock dates the scans)")
-	cmd.Flags().StringVar(&f.config, "m365-config", "", "check the plans against the live tenant of this connection settings `FILE`, with --tenant")
+	aliasConfigFlag(cmd.Flags(), "m365-config")
 	f.baseline = "recommended"
 	return cmd
 }

@@ -44,9 +44,9 @@ DIR or a live collection) evaluated against --baseline. With --previous FILE, an
 earlier snapshot of the same tenant, the report also shows the trend and what
 changed.
 
-From history, --tenant NAME (without --config) names a tenant recorded in the
-store (--store, --state-dir, or their defaults, as for sharedrift history): the
-latest scan is the current state, the last scan before --since gives the trend,
+From history, with no snapshot source or with --tenant NAME (without --config), the
+report reads a tenant recorded in the store (--store, --state-dir, or their defaults,
+as for sharedrift history; without --tenant, the store's only tenant): the latest scan is the current state, the last scan before --since gives the trend,
 and the period's changes and remediation attempts fill the timeline and the log.
 
 Formats:
@@ -273,8 +273,12 @@ func storeReportInput(cmd *cobra.Command, opts *reportOptions, now time.Time) (*
 	if err != nil {
 		return nil, nil, usagef("--since: %w", err)
 	}
-	st, err := opts.store.openTenant(cmd.Context(), logger(cmd), name)
+	st, err := opts.store.openExisting(cmd.Context(), logger(cmd))
 	if err != nil {
+		return nil, nil, err
+	}
+	if name, err = opts.store.pickTenant(cmd.Context(), st, name); err != nil {
+		st.Close()
 		return nil, nil, err
 	}
 	in, err := report.FromStore(cmd.Context(), st, name, since, now, logger(cmd))
@@ -286,11 +290,17 @@ func storeReportInput(cmd *cobra.Command, opts *reportOptions, now time.Time) (*
 }
 
 // fromHistory reports whether the report reads the store: a tenant named
-// without --config, which would collect it live instead.
+// without --config (which would collect it live instead), or no snapshot
+// source at all, which reports the store's only tenant.
 func fromHistory(cmd *cobra.Command) bool {
-	t, _ := cmd.Flags().GetString("tenant")
-	c, _ := cmd.Flags().GetString("config")
-	return t != "" && c == ""
+	fl := cmd.Flags()
+	if c, _ := fl.GetString("config"); c != "" {
+		return false
+	}
+	if t, _ := fl.GetString("tenant"); t != "" {
+		return true
+	}
+	return !fl.Changed("snapshot") && !fl.Changed("fixture")
 }
 
 func orStdout(path string) string {

@@ -87,8 +87,8 @@ func TestReportCommand(t *testing.T) {
 			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, "--inventory applies to --format csv only") }},
 		{name: "previous of another tenant", args: []string{"report", "--snapshot", fabrikam, "--previous", contoso}, wantCode: exitError,
 			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, "previous snapshot is of tenant") }},
-		{name: "no snapshot", args: []string{"report"}, wantCode: exitError,
-			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, "no snapshot given") }},
+		{name: "no snapshot and no store", args: []string{"report"}, wantCode: exitError,
+			check: func(t *testing.T, _, stderr string) { wantIn(t, stderr, "no store at") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Process exit codes shared by every command.
@@ -129,11 +130,12 @@ Exit codes: 0 success, 1 error, 3 findings at or above the --fail-on threshold.`
 		},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err: suggestFlag(c, err)} })
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&logs.level, "log-level", "info", "log verbosity on stderr: debug, info, warn or error")
-	pf.StringVar(&logs.format, "log-format", "text", "log format on stderr: text or json")
+	// No default shown: commands log text, the daemon JSON (its log.format).
+	pf.StringVar(&logs.format, "log-format", "", "log format on stderr: text or json (default text; for the daemon json, or its log.format)")
 	pf.StringVar(&memoryLimit, "memory-limit", "", `soft memory limit of the process, e.g. 256MiB, or "off" (default: GOMEMLIMIT, else none)`)
 
 	// Every subcommand, one per line, in the order help lists them.
@@ -185,6 +187,53 @@ func refuseUnknownSubcommands(cmd *cobra.Command) {
 	}
 }
 
+// suggestFlag adds the nearest flag of the command to an unknown-flag
+// error ("did you mean --tenant?"), as cobra does for commands.
+func suggestFlag(c *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	best, bestD := "", 3
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden || f.Deprecated != "" {
+			return
+		}
+		d := editDistance(name, f.Name)
+		if strings.HasPrefix(f.Name, name) && d > 1 {
+			d = 1 // a flag cut short
+		}
+		if d < bestD || (d == bestD && f.Name < best) {
+			best, bestD = f.Name, d
+		}
+	})
+	if best == "" {
+		return err
+	}
+	return fmt.Errorf("%w; did you mean --%s?", err, best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
 // logState builds the process logger once the persistent flags are parsed.
 // Commands get it through logger(cmd); nothing uses a global logger.
 type logState struct {
@@ -213,7 +262,7 @@ func (s *logState) configure() error {
 func (s *logState) build(lvl slog.Level) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch s.format {
-	case "text":
+	case "", "text":
 		return slog.New(slog.NewTextHandler(s.stderr, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(s.stderr, opts)), nil

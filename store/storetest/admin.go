@@ -83,10 +83,20 @@ func testPrune(t *testing.T, s store.Store, c *Clock) {
 	s.MarkSent(ctx, old[0].ID, "")
 
 	c.Advance(5 * day)
+	// A dry run counts exactly what the real prune then deletes, and
+	// deletes nothing.
+	dry, err := s.PruneDryRun(ctx, T0.Add(5*day))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := s.Scans(ctx, store.ScanFilter{Tenant: Tenant}); len(all) != 3 {
+		t.Fatalf("dry run left %d scans, want all 3", len(all))
+	}
 	st, err := s.Prune(ctx, T0.Add(5*day))
 	if err != nil {
 		t.Fatal(err)
 	}
+	eq(t, "dry run counts what prune deletes", dry, st)
 	eq(t, "scans pruned", st.Scans, int64(2))
 	eq(t, "resolved findings pruned", st.Findings, int64(1))
 	eq(t, "outbox pruned", st.Outbox, int64(1))

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,6 +47,15 @@ type Options struct {
 	// sub-request is answered; tests use it to see every request a client
 	// sent and what it was answered.
 	Observe func(Exchanged)
+	// ShiftTo, when set and the fixture has a recorded moment (Meta.Now),
+	// moves every RFC 3339 timestamp of the fixture forward or back by the
+	// whole number of days that puts the recorded moment within the day
+	// before ShiftTo, and drops Meta.Now: the fixture then runs on the wall
+	// clock, with every age (link expiry, last sign-in) as recorded, give or
+	// take that day. Whole days keep the shift the same for every ShiftTo
+	// of one day, so the same anchor always serves the same timestamps. The
+	// demo uses it so that its scans carry real times.
+	ShiftTo time.Time
 }
 
 // Exchanged is one request the fake answered: its method, its URI (path
@@ -106,6 +116,16 @@ type Server struct {
 
 // New loads the fixture directory and starts the server.
 func New(dir string, opts Options) (*Server, error) {
+	return start(dirFixture(dir), opts)
+}
+
+// NewFS is New for a fixture held in fsys (its root is the fixture
+// directory), such as one embedded in the binary; name labels errors.
+func NewFS(fsys fs.FS, name string, opts Options) (*Server, error) {
+	return start(fsFixture{files: fsys, name: name}, opts)
+}
+
+func start(src fixtureSource, opts Options) (*Server, error) {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 100
 	}
@@ -116,8 +136,15 @@ func New(dir string, opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := newServer(opts)
-	if err := s.load(dir); err != nil {
+	if err := s.load(src); err != nil {
 		return nil, err
+	}
+	if !opts.ShiftTo.IsZero() && s.meta.Now != nil {
+		d := wholeDays(opts.ShiftTo.Sub(*s.meta.Now))
+		for k, v := range s.docs {
+			s.docs[k] = shiftTimes(v, d)
+		}
+		s.meta.Now = nil
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
@@ -141,13 +168,67 @@ func (s *Server) Usage() Usage { return s.meter.snapshot() }
 // ResetUsage zeroes the usage counters (budgets keep their state).
 func (s *Server) ResetUsage() { s.meter.reset() }
 
-// load reads the fixture. Each file is streamed into the decoder through
-// the readcap.FixtureBody cap, since a directory dropped in from elsewhere
-// may hold anything: a device is refused at its first byte, a huge file at
-// the cap.
-func (s *Server) load(dir string) error {
-	metaPath := filepath.Join(dir, "tenant.json")
-	data, err := readcap.ReadFile(metaPath, readcap.FixtureBody)
+// fixtureSource is where a fixture's files come from: a directory on disk
+// or a file system such as an embedded one.
+type fixtureSource interface {
+	fsys() fs.FS
+	// open opens a file by its slash-separated path in the fixture.
+	open(p string) (io.ReadCloser, error)
+	// label names the fixture, or one of its files, in errors.
+	label(p string) string
+}
+
+// dirFixture is a fixture directory. Each file is streamed into the
+// decoder through the readcap.FixtureBody cap, since a directory dropped in
+// from elsewhere may hold anything: a device is refused at its first byte, a
+// huge file at the cap.
+type dirFixture string
+
+func (d dirFixture) fsys() fs.FS { return os.DirFS(string(d)) }
+func (d dirFixture) open(p string) (io.ReadCloser, error) {
+	return readcap.Open(d.label(p), readcap.FixtureBody)
+}
+func (d dirFixture) label(p string) string {
+	if p == "." {
+		return string(d)
+	}
+	return filepath.Join(string(d), filepath.FromSlash(p))
+}
+
+// fsFixture is a fixture in a file system, under the same cap.
+type fsFixture struct {
+	files fs.FS
+	name  string
+}
+
+func (f fsFixture) fsys() fs.FS { return f.files }
+func (f fsFixture) open(p string) (io.ReadCloser, error) {
+	r, err := f.files.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{readcap.NewReader(r, f.label(p), readcap.FixtureBody), r}, nil
+}
+func (f fsFixture) label(p string) string {
+	if p == "." {
+		return f.name
+	}
+	return f.name + "/" + p
+}
+
+// load reads the fixture.
+func (s *Server) load(src fixtureSource) error {
+	dir := src.label(".")
+	metaPath := src.label("tenant.json")
+	mf, err := src.open("tenant.json")
+	if err != nil {
+		return fmt.Errorf("fixture %s: %w", dir, err)
+	}
+	data, err := io.ReadAll(mf)
+	mf.Close()
 	if err != nil {
 		return fmt.Errorf("fixture %s: %w", dir, err)
 	}
@@ -162,16 +243,15 @@ func (s *Server) load(dir string) error {
 	if s.meta.Tenant == "" {
 		s.meta.Tenant = s.meta.SharePointTenant
 	}
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(src.fsys(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return fmt.Errorf("fixture %s: %w", dir, err)
 		}
-		if d.IsDir() || !strings.HasSuffix(p, ".json") || p == metaPath {
+		if d.IsDir() || !strings.HasSuffix(p, ".json") || p == "tenant.json" {
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, p)
-		key := strings.TrimSuffix(filepath.ToSlash(rel), ".json")
-		f, err := readcap.Open(p, readcap.FixtureBody)
+		key := strings.TrimSuffix(p, ".json")
+		f, err := src.open(p)
 		if err != nil {
 			return fmt.Errorf("fixture %s: %w", dir, err)
 		}
@@ -181,14 +261,54 @@ func (s *Server) load(dir string) error {
 			return fmt.Errorf("fixture %s: %w", dir, err)
 		}
 		if err != nil {
-			return fmt.Errorf("fixture %s: %w", p, err)
+			return fmt.Errorf("fixture %s: %w", src.label(p), err)
 		}
 		if err := s.checkFixture(key, v); err != nil {
-			return fmt.Errorf("fixture %s: %w", p, err)
+			return fmt.Errorf("fixture %s: %w", src.label(p), err)
 		}
 		s.docs[key] = v
 		return nil
 	})
+}
+
+// wholeDays rounds d down to whole days.
+func wholeDays(d time.Duration) time.Duration {
+	const day = 24 * time.Hour
+	n := d / day
+	if d < 0 && d%day != 0 {
+		n--
+	}
+	return n * day
+}
+
+// shiftTimes returns v with every string that is an RFC 3339 time moved by
+// d, in the same layout (UTC, seconds or fractions as written). Other
+// strings, such as CSOM's /Date(…)/ placeholders, are left alone.
+func shiftTimes(v any, d time.Duration) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = shiftTimes(e, d)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = shiftTimes(e, d)
+		}
+	case string:
+		if len(x) < 20 || x[4] != '-' || x[10] != 'T' {
+			return x
+		}
+		t, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return x
+		}
+		layout := time.RFC3339
+		if strings.Contains(x, ".") {
+			layout = time.RFC3339Nano
+		}
+		return t.Add(d).UTC().Format(layout)
+	}
+	return v
 }
 
 // decodeAny decodes JSON keeping numbers exact.
