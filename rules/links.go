@@ -20,11 +20,18 @@ func linkName(l *tenant.Link) string {
 	return l.WebURL
 }
 
-// eachAnyoneLink runs fn over Anyone links after the common checks, in
-// one pass over the links (which may be spooled, so fn must not keep l);
-// links whose scope is missing get unknown, and a tenant without Anyone
-// links gets one tenant-level pass.
+// eachAnyoneLink runs fn over Anyone links after the common checks (see
+// eachLinkOfScope).
 func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key, name string)) {
+	eachLinkOfScope(r, e, emit, expected, tenant.LinkScopeAnonymous, "no Anyone links", fn)
+}
+
+// eachLinkOfScope runs fn over the links of one scope, in one pass over
+// the links (which may be spooled, so fn must not keep l). A link whose
+// scope is missing or not recognised may be of that scope: it is unknown,
+// never skipped; a tenant without such links gets one tenant-level pass
+// saying none.
+func eachLinkOfScope(r *builtin, e *env, emit func(tenant.Result), expected string, scope tenant.LinkScope, none string, fn func(l *tenant.Link, key, name string)) {
 	if why := e.incomplete(tenant.SectionLinks); why != "" {
 		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
 		return
@@ -32,12 +39,10 @@ func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected strin
 	n := 0
 	err := e.s.EachLink(func(l *tenant.Link) error {
 		known := tenant.LinkScopes.Known(l.Scope)
-		if known && l.Scope != tenant.LinkScopeAnonymous {
+		if known && l.Scope != scope {
 			return nil
 		}
 		n++
-		// A link whose scope is missing or not one we know may be an
-		// Anyone link: unknown, never "no Anyone links".
 		if !known {
 			emit(r.result(tenant.Unknown, l.Key(), linkName(l), expected, string(l.Scope), e.memoText("link scope missing or not recognised: "+string(l.Scope))))
 			return nil
@@ -49,7 +54,7 @@ func eachAnyoneLink(r *builtin, e *env, emit func(tenant.Result), expected strin
 	case err != nil:
 		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", "links could not be read: "+err.Error()))
 	case n == 0:
-		emit(r.result(tenant.Pass, keyLinks, "sharing links", expected, "no Anyone links", ""))
+		emit(r.result(tenant.Pass, keyLinks, "sharing links", expected, none, ""))
 	}
 }
 

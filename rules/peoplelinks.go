@@ -10,33 +10,9 @@ import (
 const docPeopleLinks = "https://learn.microsoft.com/en-us/sharepoint/turn-external-sharing-on-or-off"
 
 // eachPeopleLink calls fn for every link for specific people ("users"
-// scope). A link whose scope is missing or not recognised may be one: it is
-// unknown, never skipped.
+// scope); see eachLinkOfScope.
 func eachPeopleLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key, name string)) {
-	if why := e.incomplete(tenant.SectionLinks); why != "" {
-		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))
-		return
-	}
-	n := 0
-	err := e.s.EachLink(func(l *tenant.Link) error {
-		known := tenant.LinkScopes.Known(l.Scope)
-		if known && l.Scope != tenant.LinkScopeUsers {
-			return nil
-		}
-		n++
-		if !known {
-			emit(r.result(tenant.Unknown, l.Key(), linkName(l), expected, string(l.Scope), e.memoText("link scope missing or not recognised: "+string(l.Scope))))
-			return nil
-		}
-		fn(l, l.Key(), linkName(l))
-		return nil
-	})
-	switch {
-	case err != nil:
-		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", "links could not be read: "+err.Error()))
-	case n == 0:
-		emit(r.result(tenant.Pass, keyLinks, "sharing links", expected, "no links for specific people", ""))
-	}
+	eachLinkOfScope(r, e, emit, expected, tenant.LinkScopeUsers, "no links for specific people", fn)
 }
 
 func evalPeopleExternalConfidential(r *builtin, e *env, emit func(tenant.Result)) {
