@@ -100,12 +100,13 @@ func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
 	if so.GuestRefresh == 0 {
 		so.GuestRefresh = state.fullEvery
 	}
-	srcs := m365.Sources(job.Client, so)
-	if job.Sections != nil {
-		var err error
-		if srcs, err = m365.SourcesFor(job.Client, so, job.Sections...); err != nil {
-			return nil, err
-		}
+	sections := job.Sections
+	if sections == nil {
+		sections = tenant.AllSections
+	}
+	srcs, err := m365.SourcesFor(job.Client, so, sections...)
+	if err != nil {
+		return nil, err
 	}
 	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: job.Tenant, TenantID: job.TenantID, Timeout: job.Timeout, Logger: log, Now: job.Clock})
 	if err := ctx.Err(); err != nil {
