@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/baselines"
@@ -71,6 +72,40 @@ func TestFabrikamFailsEveryRule(t *testing.T) {
 	for _, r := range builtin {
 		if fails[r.Meta().ID] == 0 {
 			t.Errorf("rule %s has no failure on fabrikam", r.Meta().ID)
+		}
+	}
+}
+
+// TestFabrikamFailuresLink checks that every failure links to its object:
+// a link to its own web URL, a site to its URL, a setting to the admin
+// page where it is changed.
+func TestFabrikamFailuresLink(t *testing.T) {
+	s := loadFixture(t, "fabrikam")
+	linkURL := map[string]string{}
+	for i := range s.Links {
+		linkURL[s.Links[i].Key()] = s.Links[i].WebURL
+	}
+	siteURL := map[string]string{}
+	for i := range s.Sites {
+		siteURL[s.Sites[i].Key()] = s.Sites[i].URL
+	}
+	for _, r := range rules.Evaluate(s, loadBaseline(t, "recommended")) {
+		if r.Outcome != tenant.Fail {
+			continue
+		}
+		want, ok := linkURL[r.ObjectKey]
+		if !ok {
+			want, ok = siteURL[r.ObjectKey]
+		}
+		switch {
+		case r.ObjectURL == "":
+			t.Errorf("%s on %s has no object URL", r.RuleID, r.ObjectKey)
+		case ok && want != "" && r.ObjectURL != want:
+			t.Errorf("%s on %s links to %q, want %q", r.RuleID, r.ObjectKey, r.ObjectURL, want)
+		case !strings.HasPrefix(r.ObjectURL, "https://"):
+			t.Errorf("%s on %s: object URL %q is not https", r.RuleID, r.ObjectKey, r.ObjectURL)
+		case r.Section == tenant.SectionSharePoint && r.ObjectURL != "https://fabrikam-admin.sharepoint.com/_layouts/15/online/AdminHome.aspx#/sharing":
+			t.Errorf("%s on %s links to %q, not the SharePoint admin center's sharing page", r.RuleID, r.ObjectKey, r.ObjectURL)
 		}
 	}
 }

@@ -444,7 +444,7 @@ func (s *sqlStore) writeChanges(ctx context.Context, tx *sqlx.Tx, tid, prevScan 
 // are refreshed inside the scan's transaction.
 const analyzeThreshold = 5000
 
-var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object_name", "outcome", "severity", "fingerprint", "expected", "actual", "message", "exception"}
+var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object_name", "object_url", "outcome", "severity", "fingerprint", "expected", "actual", "message", "exception"}
 
 // writeResults stores non-pass and excepted results and counts every
 // outcome per rule; storing every pass of every object each scan would
@@ -478,7 +478,7 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results Result
 		if r.Outcome == tenant.Pass && r.Exception == "" {
 			return nil
 		}
-		return w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, string(r.Outcome), string(r.Severity),
+		return w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, r.ObjectURL, string(r.Outcome), string(r.Severity),
 			fp, r.Expected, r.Actual, r.Message, r.Exception)
 	})
 	if err != nil {
@@ -690,6 +690,7 @@ type resultRow struct {
 	Section    string `db:"section"`
 	ObjectKey  string `db:"object_key"`
 	ObjectName string `db:"object_name"`
+	ObjectURL  string `db:"object_url"`
 	Outcome    string `db:"outcome"`
 	Severity   string `db:"severity"`
 	Expected   string `db:"expected"`
@@ -700,11 +701,11 @@ type resultRow struct {
 
 func (r resultRow) result() tenant.Result {
 	return tenant.Result{RuleID: r.RuleID, Section: tenant.Section(r.Section), Outcome: tenant.Outcome(r.Outcome),
-		Severity: tenant.Severity(r.Severity), ObjectKey: r.ObjectKey, ObjectName: r.ObjectName,
+		Severity: tenant.Severity(r.Severity), ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL,
 		Expected: r.Expected, Actual: r.Actual, Message: r.Message, Exception: r.Exception}
 }
 
-const resultSelect = `SELECT rule_id, section, object_key, object_name, outcome, severity, expected, actual, message, exception FROM rule_results`
+const resultSelect = `SELECT rule_id, section, object_key, object_name, object_url, outcome, severity, expected, actual, message, exception FROM rule_results`
 
 // Results implements Scans.
 func (s *sqlStore) Results(ctx context.Context, scanID int64) ([]tenant.Result, error) {

@@ -325,6 +325,7 @@ type Finding struct {
 	Section      tenant.Section  `json:"section"`
 	ObjectKey    string          `json:"objectKey"`
 	ObjectName   string          `json:"objectName,omitempty"`
+	ObjectURL    string          `json:"objectUrl,omitempty"`
 	Severity     tenant.Severity `json:"severity"`
 	PrevSeverity tenant.Severity `json:"previousSeverity,omitempty"`
 	Expected     string          `json:"expected,omitempty"`

@@ -192,6 +192,7 @@ func showFinding(cmd *cobra.Command, f *store.Finding) error {
 		{"section", string(f.Section)},
 		{"object", f.ObjectKey},
 		{"name", f.ObjectName},
+		{"link", f.ObjectURL},
 		{"expected", f.Expected},
 		{"actual", f.Actual},
 		{"message", f.Message},
