@@ -455,6 +455,7 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 			reopen_count = findings.reopen_count + CASE WHEN findings.state = 'resolved' THEN 1 ELSE 0 END,
 			acknowledged_at = CASE WHEN findings.state = 'resolved' THEN NULL ELSE findings.acknowledged_at END,
 			acknowledged_by = CASE WHEN findings.state = 'resolved' THEN '' ELSE findings.acknowledged_by END,
+			ack_reason = CASE WHEN findings.state = 'resolved' THEN '' ELSE findings.ack_reason END,
 			resolved_at = NULL, resolved_scan_id = NULL
 		FROM finding_work w
 		WHERE w.op = 'refresh' AND findings.tenant_id = ? AND findings.fingerprint = w.fingerprint`, []any{at, sc.ID, sc.ID, at, sc.ID, tid}},

@@ -189,13 +189,13 @@ var _ slack.FindingActions = FindingActions{}
 
 // Acknowledge implements slack.FindingActions.
 func (a FindingActions) Acknowledge(ctx context.Context, tenantName, fp, by string) error {
-	_, err := a.S.AckFinding(ctx, tenantName, fp, by)
+	_, err := a.S.AckFinding(ctx, tenantName, fp, store.Mark{By: by, Reason: "acknowledged in Slack"})
 	return mapNotFound(err)
 }
 
 // Snooze implements slack.FindingActions.
 func (a FindingActions) Snooze(ctx context.Context, tenantName, fp string, until time.Time, by string) error {
-	_, err := a.S.SnoozeFinding(ctx, tenantName, fp, until, by)
+	_, err := a.S.SnoozeFinding(ctx, tenantName, fp, until, store.Mark{By: by, Reason: "snoozed in Slack"})
 	return mapNotFound(err)
 }
 
