@@ -49,6 +49,8 @@ type ScanJob struct {
 	// Fence, when set, commits the scan only while this lease is held.
 	Fence  *store.Lease
 	Logger *slog.Logger
+	// Progress, when set, follows the collection as it runs.
+	Progress *scanner.Progress
 	// Collected and Evaluated, when set, are called after collection and
 	// after evaluation (the benchmark measures between them).
 	Collected func(*tenant.Snapshot)
@@ -107,7 +109,7 @@ func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
 			return nil, err
 		}
 	}
-	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: job.Tenant, TenantID: job.TenantID, Timeout: job.Timeout, Logger: log, Now: job.Clock})
+	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: job.Tenant, TenantID: job.TenantID, Timeout: job.Timeout, Logger: log, Now: job.Clock, Progress: job.Progress})
 	if err := ctx.Err(); err != nil {
 		// Sections cut short by cancellation are not a tenant's state.
 		snap.Close()
