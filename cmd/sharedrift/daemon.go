@@ -43,6 +43,11 @@ With PostgreSQL (store.dsn) any number of replicas may run: each due scan runs e
 once, and a dead replica's tenants are taken over when its lease expires. With the
 embedded SQLite store (store.state_dir) only one daemon may use a state directory.
 
+SIGHUP reloads the configuration file: when it is valid the daemon stops gracefully
+and starts again with the new tenants, notification destinations and settings (in
+the same process, on the same address); when it is not, the error is logged and the
+running configuration stays.
+
 SIGTERM or SIGINT stops scheduling, lets running scans finish within
 scheduler.grace_period, abandons the rest without committing, and exits 0.
 See docs/configuration.md, docs/api.md and docs/deploy.md.`,
@@ -53,12 +58,15 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			if cfgFile == "" {
 				cfgFile = os.Getenv("SHAREDRIFT_CONFIG")
 			}
-			cfg, err := config.Load(config.Options{
-				File:           cfgFile,
-				Env:            os.Environ(),
-				Overrides:      config.FlagOverrides(cmd.Flags(), daemonFlagKeys),
-				RequireTenants: true,
-			})
+			load := func() (*config.Config, error) {
+				return config.Load(config.Options{
+					File:           cfgFile,
+					Env:            os.Environ(),
+					Overrides:      config.FlagOverrides(cmd.Flags(), daemonFlagKeys),
+					RequireTenants: true,
+				})
+			}
+			cfg, err := load()
 			if err != nil {
 				return err
 			}
@@ -69,16 +77,27 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			ver, _ := buildInfo()
-			svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: openFixture})
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			ln, err := svc.Listen()
-			if err != nil {
-				return err
-			}
-			return svc.Serve(ctx, ln)
+			// SIGHUP reloads the configuration file (tenants,
+			// notifications, everything): see app.Run.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			reload := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-hup:
+						select {
+						case reload <- struct{}{}:
+						case <-ctx.Done():
+							return
+						}
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			return app.Run(ctx, cfg, load, reload, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: openFixture})
 		},
 	}
 	f := cmd.Flags()
