@@ -61,7 +61,9 @@ func (f *fixtureSource) load(ctx context.Context, log *slog.Logger) (*tenant.Sna
 
 func (f *fixtureSource) resumeFrom(fn stateFunc) { f.state = fn }
 
-func (f *fixtureSource) showProgress(p *progressOpt, w func() io.Writer) { f.progress = progressTo{p, w} }
+func (f *fixtureSource) showProgress(p *progressOpt, w func() io.Writer) {
+	f.progress = progressTo{p, w}
+}
 
 func (l *liveSource) showProgress(p *progressOpt, w func() io.Writer) { l.progress = progressTo{p, w} }
 
