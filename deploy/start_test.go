@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/sharedrift/sharedrift/config"
 )
 
 // TestComposeTrial: the trial runs the daemon on the demo tenant with no
@@ -203,5 +207,56 @@ func TestReleaseWorkflow(t *testing.T) {
 		}
 	} else {
 		t.Log("actionlint not installed: the workflow was parsed and checked, not linted")
+	}
+}
+
+// TestGeneratedSecrets: gen-secrets.sh writes every file: secret the
+// replicated example references, private to its owner, with a certificate
+// the collector's credential loader accepts; run again it keeps them.
+func TestGeneratedSecrets(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	dir := filepath.Join(t.TempDir(), "secrets")
+	if out, err := exec.Command("bash", "gen-secrets.sh", dir, "contoso").CombinedOutput(); err != nil {
+		t.Fatalf("gen-secrets.sh: %v\n%s", err, out)
+	}
+	var read []string
+	readFile := func(p string) ([]byte, error) {
+		const mount = "/run/secrets/sharedrift/"
+		if !strings.HasPrefix(p, mount) {
+			return nil, os.ErrNotExist
+		}
+		read = append(read, p)
+		return os.ReadFile(filepath.Join(dir, strings.TrimPrefix(p, mount)))
+	}
+	setenv(t)
+	cfg, err := config.Load(config.Options{File: "config/sharedrift.yaml", Env: secretsEnv, ReadFile: readFile, RequireTenants: true})
+	if err != nil {
+		t.Fatalf("the example does not load with the generated secrets: %v", err)
+	}
+	if len(read) < 2 || cfg.HTTP.Tokens[0].Secret.Value().Reveal() == "" {
+		t.Errorf("secrets read: %v", read)
+	}
+	pem, err := os.ReadFile(filepath.Join(dir, "contoso.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, key, err := azidentity.ParseCertificates(pem, nil)
+	if err != nil || len(certs) != 1 || key == nil {
+		t.Errorf("contoso.pem: %d certificates, key %v, %v", len(certs), key != nil, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if info, _ := e.Info(); info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", e.Name(), info.Mode().Perm())
+		}
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "admin-token"))
+	if out, err := exec.Command("bash", "gen-secrets.sh", dir, "contoso").CombinedOutput(); err != nil || !strings.Contains(string(out), "kept") {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "admin-token")); string(after) != string(before) || len(strings.TrimSpace(string(after))) != 64 {
+		t.Errorf("admin token changed or short: %q", after)
 	}
 }
