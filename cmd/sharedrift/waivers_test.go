@@ -56,10 +56,10 @@ func TestAcceptRiskCommands(t *testing.T) {
 	}
 	finding := func() store.Finding {
 		t.Helper()
-		out, errOut, code := cli(t, "findings", "show", object, "--rule", rule, "--state-dir", dir, "--format", "json")
+		out, showErr, code := cli(t, "findings", "show", object, "--rule", rule, "--state-dir", dir, "--format", "json")
 		if code != 0 {
 			// A resolved finding is not found by object name: list all.
-			out, errOut, code = cli(t, "findings", "list", "--state-dir", dir, "--state", "resolved", "--format", "json")
+			out, errOut, code := cli(t, "findings", "list", "--state-dir", dir, "--state", "resolved", "--format", "json")
 			var fs []store.Finding
 			if code != 0 || json.Unmarshal([]byte(out), &fs) != nil {
 				t.Fatalf("findings list: %d %s %s", code, out, errOut)
@@ -69,7 +69,7 @@ func TestAcceptRiskCommands(t *testing.T) {
 					return f
 				}
 			}
-			t.Fatalf("no finding of %s on %s: %s", rule, object, errOut)
+			t.Fatalf("no finding of %s on %s: %s", rule, object, showErr)
 		}
 		var f store.Finding
 		if err := json.Unmarshal([]byte(out), &f); err != nil {
