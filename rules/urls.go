@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"net/url"
 	"sort"
 	"strings"
 
@@ -57,8 +56,8 @@ func (e *env) objectURL(res *tenant.Result) string {
 	case "sites":
 		return e.spoAdmin()
 	case "guest":
-		if id != "" && id != "tenant" {
-			return entraUser + url.PathEscape(id)
+		if isObjectID(id) {
+			return entraUser + id
 		}
 		return entraExternalCollab
 	case "guests":
@@ -71,7 +70,10 @@ func (e *env) objectURL(res *tenant.Result) string {
 	case "groups":
 		return m365GroupsSettings
 	case "group":
-		return entraGroup + url.PathEscape(id)
+		if isObjectID(id) {
+			return entraGroup + id
+		}
+		return m365GroupsSettings
 	case "sharingpolicy", "exchange":
 		return exoIndividualSharing
 	case "orgrel":
@@ -100,11 +102,14 @@ func (e *env) spoAdmin() string {
 	e.spoAdminDone = true
 	host := ""
 	for i := range e.s.Sites {
-		u, err := url.Parse(e.s.Sites[i].URL)
-		if err != nil || !strings.HasSuffix(u.Host, ".sharepoint.com") {
+		// The host of https://<name>.sharepoint.com/…, read without
+		// net/url: the rules stay free of I/O packages.
+		rest, ok := strings.CutPrefix(strings.ToLower(e.s.Sites[i].URL), "https://")
+		h, _, _ := strings.Cut(rest, "/")
+		if !ok || !strings.HasSuffix(h, ".sharepoint.com") {
 			continue
 		}
-		name := strings.TrimSuffix(u.Host, ".sharepoint.com")
+		name := strings.TrimSuffix(h, ".sharepoint.com")
 		name = strings.TrimSuffix(name, "-my") // OneDrive host
 		if name != "" && !strings.Contains(name, ".") {
 			host = name
@@ -120,4 +125,18 @@ func (e *env) spoAdmin() string {
 	}
 	e.spoAdminURL = "https://" + host + "-admin.sharepoint.com" + spoSharingPath
 	return e.spoAdminURL
+}
+
+// isObjectID reports whether id can be put in a portal URL as it is: an
+// Entra object ID (a GUID) has only hex digits and dashes.
+func isObjectID(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
