@@ -52,7 +52,7 @@ fuzz:
 
 ## golden: regenerate golden files after an intended output change
 golden:
-	$(GO) test ./cmd/sharedrift/ ./report/ ./notify/slack/ ./notify/teams/ -run Golden -update
+	$(GO) test ./cmd/sharedrift/ ./report/ ./app/ -run Golden -update
 	$(GO) test ./rules/ -run TestRulesDoc -update
 
 ## demotenant: copy testdata/tenants/fabrikam into the binary's built-in demo tenant

@@ -49,6 +49,8 @@ type ScanJob struct {
 	// Fence, when set, commits the scan only while this lease is held.
 	Fence  *store.Lease
 	Logger *slog.Logger
+	// Progress, when set, follows the collection as it runs.
+	Progress *scanner.Progress
 	// Collected and Evaluated, when set, are called after collection and
 	// after evaluation (the benchmark measures between them).
 	Collected func(*tenant.Snapshot)
@@ -108,7 +110,7 @@ func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: job.Tenant, TenantID: job.TenantID, Timeout: job.Timeout, Logger: log, Now: job.Clock})
+	snap := scanner.Scan(ctx, srcs, scanner.Options{Tenant: job.Tenant, TenantID: job.TenantID, Timeout: job.Timeout, Logger: log, Now: job.Clock, Progress: job.Progress})
 	if err := ctx.Err(); err != nil {
 		// Sections cut short by cancellation are not a tenant's state.
 		snap.Close()
@@ -145,7 +147,12 @@ func Record(ctx context.Context, st ScanStore, snap *tenant.Snapshot, job Record
 	// and the store reads them in the spool's order.
 	results := tenant.NewResultSpool("", 0)
 	if job.Baseline != nil {
-		if err := rules.Stream(snap, job.Baseline, results.Add); err != nil {
+		b, err := withAcceptedRisks(ctx, st, snap, job.Baseline)
+		if err != nil {
+			results.Close()
+			return nil, err
+		}
+		if err := rules.Stream(snap, b, results.Add); err != nil {
 			results.Close()
 			return nil, fmt.Errorf("evaluate %s: %w", snap.Tenant, err)
 		}
@@ -163,4 +170,33 @@ func Record(ctx context.Context, st ScanStore, snap *tenant.Snapshot, job Record
 		return nil, fmt.Errorf("record scan of %s: %w", snap.Tenant, err)
 	}
 	return &Scanned{Scan: sc, Snapshot: snap, Results: results, Tokens: len(job.Tokens)}, nil
+}
+
+// riskStore keeps the risks accepted on findings (every store.Store does).
+type riskStore interface {
+	AcceptedRisks(ctx context.Context, tenantName string, at time.Time) ([]store.Finding, error)
+}
+
+// withAcceptedRisks adds the tenant's accepted risks that hold at the
+// snapshot's time to the baseline as exceptions. Each names its object by
+// exact key and accepts the value the finding had, so the rules re-check
+// it like any exception: it holds while the value is the accepted one,
+// and a finding whose value changes, or whose acceptance lapses, fails.
+func withAcceptedRisks(ctx context.Context, st ScanStore, snap *tenant.Snapshot, b *baselines.Baseline) (*baselines.Baseline, error) {
+	rs, ok := st.(riskStore)
+	if !ok {
+		return b, nil
+	}
+	fs, err := rs.AcceptedRisks(ctx, snap.Tenant, snap.CollectedAt)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", snap.Tenant, err)
+	}
+	extra := make([]baselines.Exception, 0, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		a := f.Accepted
+		extra = append(extra, baselines.Exception{ID: f.ExceptionID(), Rule: f.RuleID, Name: f.ObjectKey, Accepted: a.Value,
+			Reason: a.Reason, Owner: a.Owner, Expires: a.Until.UTC().Format(time.RFC3339), ExpiresAt: a.Until})
+	}
+	return b.WithExceptions(extra...), nil
 }

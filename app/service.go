@@ -138,6 +138,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 
 	routes := append([]daemon.Route(nil), o.Routes...)
 	routes = append(routes, daemon.RemediationRoutes(s.Remediation, o.Logger)...)
+	routes = append(routes, daemon.WaiverRoutes(s.Store, o.Logger)...)
 	routes = append(routes, s.Reports.Route())
 	if cfg.Notify.Interactivity.SigningSecret != "" {
 		h, err := slack.NewInteractionHandler(cfg.Notify.Interactivity, slack.HandlerOptions{

@@ -99,6 +99,8 @@ func TestServiceOnSQLite(t *testing.T) {
 		var p struct {
 			Items []struct {
 				Fingerprint string `json:"fingerprint"`
+				ObjectKey   string `json:"objectKey"`
+				ObjectURL   string `json:"objectUrl"`
 			} `json:"items"`
 			NextCursor string `json:"nextCursor"`
 		}
@@ -110,6 +112,9 @@ func TestServiceOnSQLite(t *testing.T) {
 				t.Fatalf("finding %s on two pages", it.Fingerprint)
 			}
 			seen[it.Fingerprint] = true
+			if !strings.HasPrefix(it.ObjectURL, "https://") {
+				t.Errorf("API finding on %s has no object URL (%q)", it.ObjectKey, it.ObjectURL)
+			}
 		}
 		if cursor = p.NextCursor; cursor == "" {
 			break

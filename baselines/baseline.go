@@ -215,9 +215,12 @@ type Guests struct {
 // under one rule, until it expires. A result whose actual value differs from
 // Accepted still fails.
 type Exception struct {
-	ID       string `koanf:"id"`
-	Rule     string `koanf:"rule"`
+	ID   string `koanf:"id"`
+	Rule string `koanf:"rule"`
+	// Object is a glob over the object's key or display name; Name is an
+	// exact key or display name (no wildcards). One of the two is set.
 	Object   string `koanf:"object"`
+	Name     string `koanf:"name"`
 	Accepted string `koanf:"accepted"`
 	Reason   string `koanf:"reason"`
 	Owner    string `koanf:"owner"`
@@ -229,9 +232,27 @@ type Exception struct {
 }
 
 // Matches reports whether the exception covers an object of rule ruleID
-// with the given key or display name (case-insensitive glob).
+// with the given key or display name: exactly (Name), or by a
+// case-insensitive glob (Object).
 func (e *Exception) Matches(ruleID, key, name string) bool {
-	return e.Rule == ruleID && (Glob(e.Object, key) || (name != "" && Glob(e.Object, name)))
+	if e.Rule != ruleID {
+		return false
+	}
+	if e.Name != "" {
+		return e.Name == key || (name != "" && e.Name == name)
+	}
+	return Glob(e.Object, key) || (name != "" && Glob(e.Object, name))
+}
+
+// WithExceptions returns a copy of b with extra exceptions after its own
+// (b itself is shared and left as it is).
+func (b *Baseline) WithExceptions(extra ...Exception) *Baseline {
+	if len(extra) == 0 {
+		return b
+	}
+	c := *b
+	c.Exceptions = append(append(make([]Exception, 0, len(b.Exceptions)+len(extra)), b.Exceptions...), extra...)
+	return &c
 }
 
 // Lapsed reports whether the exception has expired at t.

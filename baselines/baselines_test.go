@@ -184,6 +184,9 @@ func TestLoadErrors(t *testing.T) {
 		{name: "bad expiry", doc: "exceptions:\n  - {id: a, rule: r, object: '*', accepted: x, reason: r, owner: o, expires: next year}\n", want: []string{"exceptions[0].expires", "next year", "YYYY-MM-DD"}},
 		{name: "exception without owner", doc: "exceptions:\n  - {id: a, rule: r, object: '*', accepted: x, reason: r, expires: 2026-01-01}\n", want: []string{"exceptions[0].owner"}},
 		{name: "duplicate exception id", doc: "exceptions:\n  - {id: a, rule: r, object: '*', accepted: x, reason: r, owner: o, expires: 2026-01-01}\n  - {id: a, rule: r, object: '*', accepted: x, reason: r, owner: o, expires: 2026-01-01}\n", want: []string{"exceptions[1].id"}},
+		{name: "exception object and name", doc: "exceptions:\n  - {id: a, rule: r, object: '*', name: 'Brand Kit.zip', accepted: x, reason: r, owner: o, expires: 2026-01-01}\n", want: []string{"exceptions[0].name", "not both"}},
+		{name: "exception name padded", doc: "exceptions:\n  - {id: a, rule: r, name: ' Brand Kit.zip', accepted: x, reason: r, owner: o, expires: 2026-01-01}\n", want: []string{"exceptions[0].name", "whitespace"}},
+		{name: "exception object padded", doc: "exceptions:\n  - {id: a, rule: r, object: 'Brand Kit* ', accepted: x, reason: r, owner: o, expires: 2026-01-01}\n", want: []string{"exceptions[0].object", "trailing"}},
 		{name: "extends cycle", file: "a.yaml", want: []string{"extends cycle", "a.yaml -> ", "b.yaml -> ", "c.yaml -> ", "a.yaml"}, is: baselines.ErrCycle},
 		{name: "extends itself", file: "self.yaml", is: baselines.ErrCycle, want: []string{"self.yaml"}},
 		{name: "extends missing file", doc: "extends: nowhere.yaml\n", want: []string{"bad.yaml: extends", "nowhere.yaml"}, is: baselines.ErrNotFound},
@@ -365,5 +368,36 @@ func TestDocExample(t *testing.T) {
 	}
 	if b.Name != "contoso" || len(b.Exceptions) != 1 || len(b.Sites.ByURL) != 2 || b.Exchange.OrganizationRelationships.Allowed == nil {
 		t.Errorf("example loaded incompletely: %+v", b)
+	}
+}
+
+// TestExceptionObjectsWithSpaces checks that an exception names objects as
+// admins see them: a pattern with spaces, or an exact name or key.
+func TestExceptionObjectsWithSpaces(t *testing.T) {
+	b, err := baselines.Parse([]byte(`exceptions:
+  - {id: kit, rule: links.anyone_link, object: '*/Brand Kit 2026.zip', accepted: Anyone link, reason: press, owner: comms, expires: 2099-01-01}
+  - {id: pay, rule: links.anyone_link, name: 'https://fabrikam.sharepoint.com/sites/Finance /Payroll/Payroll 2026.xlsx', accepted: Anyone link, reason: r, owner: o, expires: 2099-01-01}
+  - {id: key, rule: guests.pending, name: 'guest:G?1', accepted: pending, reason: r, owner: o, expires: 2099-01-01}
+`), "spaces.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kit, pay, key := &b.Exceptions[0], &b.Exceptions[1], &b.Exceptions[2]
+	for _, c := range []struct {
+		ex              *baselines.Exception
+		rule, key, name string
+		want            bool
+	}{
+		{kit, "links.anyone_link", "link:d/i/p", "https://fabrikam.sharepoint.com/sites/Marketing /Brand Kit 2026.zip", true},
+		{kit, "links.anyone_link", "link:d/i/p", "https://fabrikam.sharepoint.com/sites/Marketing /Brand Kit 2025.zip", false},
+		{pay, "links.anyone_link", "link:d/i/p", "https://fabrikam.sharepoint.com/sites/Finance /Payroll/Payroll 2026.xlsx", true},
+		{pay, "links.anyone_link", "link:d/i/p", "https://fabrikam.sharepoint.com/sites/finance /payroll/payroll 2026.xlsx", false},
+		{pay, "links.anyone_edit", "link:d/i/p", "https://fabrikam.sharepoint.com/sites/Finance /Payroll/Payroll 2026.xlsx", false},
+		{key, "guests.pending", "guest:G?1", "", true},
+		{key, "guests.pending", "guest:GX1", "", false}, // exact: ? is no wildcard
+	} {
+		if got := c.ex.Matches(c.rule, c.key, c.name); got != c.want {
+			t.Errorf("%s matches (%s, %s, %q) = %v, want %v", c.ex.ID, c.rule, c.key, c.name, got, c.want)
+		}
 	}
 }

@@ -73,6 +73,19 @@ func (c *checker) glob(key, p string) {
 	}
 }
 
+// objectGlob validates an exception's object pattern: object names have
+// spaces ("Payroll 2026.xlsx"), so inner spaces are allowed, unlike in
+// domain patterns.
+func (c *checker) objectGlob(key, p string) {
+	err := checkGlob(strings.ReplaceAll(p, " ", "_"))
+	if err == nil && strings.TrimSpace(p) != p {
+		err = fmt.Errorf("pattern has leading or trailing spaces")
+	}
+	if err != nil {
+		c.fail(key, p, "a glob pattern ("+err.Error()+")")
+	}
+}
+
 func (c *checker) domains(key string, list []string) {
 	for i, d := range list {
 		c.glob(fmt.Sprintf("%s[%d]", key, i), d)
@@ -210,7 +223,16 @@ func validate(b *Baseline, file string) error {
 			c.fail(key+".id", e.ID, "an id not used by another exception")
 		}
 		seen[e.ID] = true
-		c.glob(key+".object", e.Object)
+		switch {
+		case e.Object != "" && e.Name != "":
+			c.fail(key+".name", e.Name, "either object (a pattern) or name (an exact key or name), not both")
+		case e.Name != "":
+			if strings.TrimSpace(e.Name) != e.Name || strings.ContainsAny(e.Name, "\t\r\n") {
+				c.fail(key+".name", e.Name, "an object key or display name without leading or trailing whitespace")
+			}
+		default:
+			c.objectGlob(key+".object", e.Object)
+		}
 		if e.Expires != "" {
 			t, err := parseExpiry(e.Expires)
 			if err != nil {

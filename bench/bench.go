@@ -23,6 +23,7 @@ import (
 
 	"github.com/sharedrift/sharedrift/app"
 	"github.com/sharedrift/sharedrift/baselines"
+	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
 	"github.com/sharedrift/sharedrift/store"
@@ -69,6 +70,9 @@ type Config struct {
 	// reads (m365.SourceOptions); 0 reads every page.
 	SitePropertiesPages int
 	Logger              *slog.Logger
+	// Progress, when set, is called as each run's scan starts with what
+	// follows it; the returned func is called when the scan ends.
+	Progress func(run string, p *scanner.Progress) (stop func())
 }
 
 func (c *Config) defaults() error {
@@ -300,6 +304,12 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	debug.FreeOSMemory()
 	e.srv.ResetUsage()
 	mem := startMemory(e.cfg.HeapProfile, e.cfg.Logger)
+	var prog *scanner.Progress
+	if e.cfg.Progress != nil {
+		prog = &scanner.Progress{}
+		stop := e.cfg.Progress(name, prog)
+		defer stop()
+	}
 	start := time.Now()
 	var collected time.Duration
 	var afterCollect, afterRules int64
@@ -307,7 +317,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	scanned, err := app.Scan(ctx, e.st, app.ScanJob{Tenant: meta.Tenant, TenantID: meta.TenantID, Client: e.client,
 		Sources: m365.SourceOptions{Concurrency: e.cfg.Concurrency, SitePropertiesEvery: e.cfg.SitePropertiesEvery,
 			SitePropertiesPages: e.cfg.SitePropertiesPages, Now: e.srv.Clock().Now},
-		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: start, Timeout: 6 * time.Hour, Logger: e.cfg.Logger,
+		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: start, Timeout: 6 * time.Hour, Logger: e.cfg.Logger, Progress: prog,
 		Collected: func(*tenant.Snapshot) { collected, afterCollect = time.Since(start), liveHeap() },
 		Evaluated: func() { afterRules = liveHeap() }})
 	wall := time.Since(start)

@@ -3,9 +3,11 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
 )
 
@@ -17,10 +19,26 @@ func TestReducedS1(t *testing.T) {
 		t.Skip("benchmark run")
 	}
 	spec := m365test.Spec{Seed: 7, Sites: 50, ItemsPerDrive: 1000, SharedPerDrive: 100, LinksPerShared: 1, Guests: 500}
+	// Progress as `bench --progress` shows it: followed in each run.
+	var mu sync.Mutex
+	followed := map[string]scanner.ProgressTotals{}
+	progress := func(run string, p *scanner.Progress) func() {
+		return func() {
+			mu.Lock()
+			defer mu.Unlock()
+			followed[run] = p.Totals(time.Now())
+		}
+	}
 	rep, err := Execute(context.Background(), Config{Spec: &spec, Budget: 1200, EntraBudget: 400, TimeScale: 60,
-		Latency: 2 * time.Millisecond, Halved: true})
+		Latency: 2 * time.Millisecond, Halved: true, Progress: progress})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range rep.Runs {
+		got, ok := followed[r.Name]
+		if !ok || got.Done != got.Sections || got.Requests != r.Calls {
+			t.Errorf("run %s: progress %+v, %d calls reported", r.Name, got, r.Calls)
+		}
 	}
 	b, _ := json.MarshalIndent(rep, "", "  ")
 	t.Logf("%s", b)

@@ -223,6 +223,9 @@ func Markdown(w io.Writer, s *Scan, opts Options) error {
 				rule += " " + mdCell(it.Title)
 			}
 			obj := mdCell(it.Object())
+			if it.ObjectURL != "" {
+				obj = "[" + obj + "](<" + mdLinkURL.Replace(it.ObjectURL) + ">)"
+			}
 			if it.ObjectName != "" {
 				obj += "<br>`" + mdCode(it.ObjectKey) + "`"
 			}
@@ -348,3 +351,6 @@ func (e *errWriter) flush(what string) error {
 	}
 	return nil
 }
+
+// mdLinkURL keeps a URL inside a Markdown link destination and a table cell.
+var mdLinkURL = strings.NewReplacer("<", "%3C", ">", "%3E", "|", "%7C", " ", "%20", "\n", "", "\r", "")

@@ -91,6 +91,7 @@ type Item struct {
 	Severity    tenant.Severity `json:"severity"`
 	ObjectKey   string          `json:"objectKey"`
 	ObjectName  string          `json:"objectName,omitempty"`
+	ObjectURL   string          `json:"objectUrl,omitempty"`
 	Expected    string          `json:"expected,omitempty"`
 	Actual      string          `json:"actual,omitempty"`
 	Message     string          `json:"message,omitempty"`
@@ -152,7 +153,7 @@ func NewScan(in Input) *Scan {
 		}
 		it := Item{
 			RuleID: r.RuleID, Title: m.Title, Section: r.Section, Outcome: r.Outcome, Severity: r.Severity,
-			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Expected: r.Expected, Actual: r.Actual,
+			ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL, Expected: r.Expected, Actual: r.Actual,
 			Message: r.Message, Exception: r.Exception, Fingerprint: r.Fingerprint(), Count: r.Count,
 		}
 		if ok {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/sharedrift/sharedrift/baselines"
 	"github.com/sharedrift/sharedrift/drift"
 	"github.com/sharedrift/sharedrift/rules"
+	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -37,12 +39,28 @@ func ExceptionsFromBaseline(b *baselines.Baseline) []Exception {
 	}
 	out := make([]Exception, 0, len(b.Exceptions))
 	for _, e := range b.Exceptions {
-		x := Exception{ID: e.ID, RuleID: e.Rule, Object: e.Object, AcceptedValue: e.Accepted, Owner: e.Owner, Reason: e.Reason}
+		x := Exception{ID: e.ID, RuleID: e.Rule, Object: cmp.Or(e.Object, e.Name), AcceptedValue: e.Accepted, Owner: e.Owner, Reason: e.Reason}
 		if !e.ExpiresAt.IsZero() {
 			t := e.ExpiresAt
 			x.Expires = &t
 		}
 		out = append(out, x)
+	}
+	return out
+}
+
+// ExceptionsFromRisks lists the risks accepted on findings (from the CLI,
+// the API or Slack) for Input.Exceptions, next to the baseline's own.
+func ExceptionsFromRisks(fs []store.Finding) []Exception {
+	out := make([]Exception, 0, len(fs))
+	for i := range fs {
+		f := &fs[i]
+		if f.Accepted == nil {
+			continue
+		}
+		until := f.Accepted.Until
+		out = append(out, Exception{ID: f.ExceptionID(), RuleID: f.RuleID, Object: cmp.Or(f.ObjectName, f.ObjectKey),
+			AcceptedValue: f.Accepted.Value, Owner: f.Accepted.Owner, Reason: f.Accepted.Reason, Expires: &until})
 	}
 	return out
 }

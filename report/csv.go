@@ -163,7 +163,7 @@ func csvFindings(cw *csv.Writer, in *Input) error {
 	for i := range in.Rules {
 		meta[in.Rules[i].ID] = &in.Rules[i]
 	}
-	if err := cw.Write([]string{"rule_id", "rule_title", "section", "severity", "outcome", "object_key", "object_name",
+	if err := cw.Write([]string{"rule_id", "rule_title", "section", "severity", "outcome", "object_key", "object_name", "object_url",
 		"expected", "actual", "message", "exception", "fingerprint", "cis", "scuba", "remediation"}); err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func csvFindings(cw *csv.Writer, in *Input) error {
 			title, cis, scuba, fix = m.Title, strings.Join(m.CIS, ";"), strings.Join(m.SCuBA, ";"), m.Remediation
 		}
 		if err := cw.Write([]string{r.RuleID, cell(title), string(r.Section), string(r.Severity), string(r.Outcome),
-			cell(r.ObjectKey), cell(r.ObjectName), cell(r.Expected), cell(r.Actual), cell(r.Message), cell(r.Exception),
+			cell(r.ObjectKey), cell(r.ObjectName), cell(r.ObjectURL), cell(r.Expected), cell(r.Actual), cell(r.Message), cell(r.Exception),
 			r.Fingerprint(), cis, scuba, cell(fix)}); err != nil {
 			return err
 		}

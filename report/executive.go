@@ -81,17 +81,20 @@ func (v *view) buildExecutive() {
 }
 
 // wantedURLs lists the keys of every object the report names in a row,
-// for the link inventory's pass to fill with their web addresses.
+// with the URL its result carries (an admin-center page for a setting),
+// for the link inventory's pass to fill with links' web addresses.
 func (v *view) wantedURLs() map[string]string {
 	want := map[string]string{}
 	for _, rv := range v.Rules {
 		for _, r := range rv.Fails {
-			want[r.ObjectKey] = ""
+			want[r.ObjectKey] = r.ObjectURL
 		}
 	}
 	for _, l := range [][]riskRow{v.Exec.TopRisks, v.Exec.New, v.Exec.Fixed} {
 		for _, r := range l {
-			want[r.ObjectKey] = ""
+			if want[r.ObjectKey] == "" {
+				want[r.ObjectKey] = r.ObjectURL
+			}
 		}
 	}
 	return want

@@ -27,6 +27,7 @@ type History interface {
 	Changes(ctx context.Context, f store.ChangeFilter) ([]store.Change, error)
 	Remediations(ctx context.Context, f store.RemediationFilter) ([]store.Remediation, error)
 	CurrentObjects(ctx context.Context, tenantName string, sec tenant.Section, fn func(drift.Object) error) error
+	AcceptedRisks(ctx context.Context, tenantName string, at time.Time) ([]store.Finding, error)
 }
 
 // FromStore builds the input for a report of tenantName over the period
@@ -121,6 +122,11 @@ func FromStore(ctx context.Context, h History, tenantName string, since, now tim
 			}
 		}
 	}
+	risks, err := h.AcceptedRisks(ctx, tenantName, now)
+	if err != nil {
+		return nil, fmt.Errorf("report %s: %w", tenantName, err)
+	}
+	in.Exceptions = append(in.Exceptions, ExceptionsFromRisks(risks)...)
 	return in, nil
 }
 

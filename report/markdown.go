@@ -44,6 +44,15 @@ func (m *mdWriter) f(format string, args ...any) {
 
 // row writes one table row; cells are escaped.
 func (m *mdWriter) row(cells ...string) {
+	esc := make([]string, len(cells))
+	for i, c := range cells {
+		esc[i] = mdEscape(c)
+	}
+	m.rawRow(esc...)
+}
+
+// rawRow writes a table row of cells already in Markdown.
+func (m *mdWriter) rawRow(cells ...string) {
 	if m.err != nil {
 		return
 	}
@@ -51,7 +60,7 @@ func (m *mdWriter) row(cells ...string) {
 	b.WriteString("|")
 	for _, c := range cells {
 		b.WriteString(" ")
-		b.WriteString(mdEscape(c))
+		b.WriteString(c)
 		b.WriteString(" |")
 	}
 	b.WriteString("\n")
@@ -204,7 +213,7 @@ func (m *mdWriter) render(v *view) {
 			if len(r.Fails) > 0 {
 				m.head("Object", "Expected", "Actual", "Severity", "Exception")
 				for _, f := range r.Fails {
-					m.row(resultObject(f), f.Expected, f.Actual, string(f.Severity), orDash(f.Exception))
+					m.rawRow(mdObject(f), mdEscape(f.Expected), mdEscape(f.Actual), mdEscape(string(f.Severity)), mdEscape(orDash(f.Exception)))
 				}
 				m.more(r.MoreFails, "failing objects")
 				m.f("\n")
@@ -212,7 +221,7 @@ func (m *mdWriter) render(v *view) {
 			if len(r.Unknown) > 0 {
 				m.head("Object not evaluated", "Reason")
 				for _, f := range r.Unknown {
-					m.row(resultObject(f), orDefault(f.Message, "data missing"))
+					m.rawRow(mdObject(f), mdEscape(orDefault(f.Message, "data missing")))
 				}
 				m.more(r.MoreUnknown, "objects")
 				m.f("\n")
@@ -380,6 +389,19 @@ func refList(r RuleInfo) string {
 	refs = append(refs, r.SCuBA...)
 	return strings.Join(refs, ", ")
 }
+
+// mdObject is the result's object as Markdown, a link to it when the
+// scan knows where it lives.
+func mdObject(r tenant.Result) string {
+	text := mdEscape(resultObject(r))
+	if r.ObjectURL == "" {
+		return text
+	}
+	return "[" + text + "](<" + mdURL.Replace(r.ObjectURL) + ">)"
+}
+
+// mdURL keeps a URL inside a link destination and a table cell.
+var mdURL = strings.NewReplacer("<", "%3C", ">", "%3E", "|", "%7C", " ", "%20", "\n", "", "\r", "")
 
 func resultObject(r tenant.Result) string {
 	if r.ObjectName != "" && r.ObjectName != r.ObjectKey {

@@ -37,6 +37,12 @@ type env struct {
 
 	strs  map[memoKey]string
 	texts map[string]string
+
+	// linkKey and linkURL are the link being judged: links may be
+	// spooled, so its web URL is noted while it is at hand.
+	linkKey, linkURL string
+	spoAdminURL      string
+	spoAdminDone     bool
 }
 
 // memoKey identifies a formatted string by its format and one number.

@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/baselines"
@@ -107,6 +108,40 @@ func TestPacksCoverTheirReferences(t *testing.T) {
 					t.Errorf("%s cites %s but no rule judges it under %s", m.ID, ref, pack.name)
 				}
 			}
+		}
+	}
+}
+
+// TestFabrikamFailuresLink checks that every failure links to its object:
+// a link to its own web URL, a site to its URL, a setting to the admin
+// page where it is changed.
+func TestFabrikamFailuresLink(t *testing.T) {
+	s := loadFixture(t, "fabrikam")
+	linkURL := map[string]string{}
+	for i := range s.Links {
+		linkURL[s.Links[i].Key()] = s.Links[i].WebURL
+	}
+	siteURL := map[string]string{}
+	for i := range s.Sites {
+		siteURL[s.Sites[i].Key()] = s.Sites[i].URL
+	}
+	for _, r := range rules.Evaluate(s, loadBaseline(t, "recommended")) {
+		if r.Outcome != tenant.Fail {
+			continue
+		}
+		want, ok := linkURL[r.ObjectKey]
+		if !ok {
+			want, ok = siteURL[r.ObjectKey]
+		}
+		switch {
+		case r.ObjectURL == "":
+			t.Errorf("%s on %s has no object URL", r.RuleID, r.ObjectKey)
+		case ok && want != "" && r.ObjectURL != want:
+			t.Errorf("%s on %s links to %q, want %q", r.RuleID, r.ObjectKey, r.ObjectURL, want)
+		case !strings.HasPrefix(r.ObjectURL, "https://"):
+			t.Errorf("%s on %s: object URL %q is not https", r.RuleID, r.ObjectKey, r.ObjectURL)
+		case r.Section == tenant.SectionSharePoint && r.ObjectURL != "https://fabrikam-admin.sharepoint.com/_layouts/15/online/AdminHome.aspx#/sharing":
+			t.Errorf("%s on %s links to %q, not the SharePoint admin center's sharing page", r.RuleID, r.ObjectKey, r.ObjectURL)
 		}
 	}
 }

@@ -43,11 +43,13 @@ func eachLinkOfScope(r *builtin, e *env, emit func(tenant.Result), expected stri
 			return nil
 		}
 		n++
+		key := l.Key()
+		e.linkKey, e.linkURL = key, l.WebURL
 		if !known {
-			emit(r.result(tenant.Unknown, l.Key(), linkName(l), expected, string(l.Scope), e.memoText("link scope missing or not recognised: "+string(l.Scope))))
+			emit(r.result(tenant.Unknown, key, linkName(l), expected, string(l.Scope), e.memoText("link scope missing or not recognised: "+string(l.Scope))))
 			return nil
 		}
-		fn(l, l.Key(), linkName(l))
+		fn(l, key, linkName(l))
 		return nil
 	})
 	switch {

@@ -189,6 +189,9 @@ func StreamRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline, emit func
 			if res.Severity == "" {
 				res.Severity = m.Severity
 			}
+			if res.ObjectURL == "" {
+				res.ObjectURL = e.objectURL(res)
+			}
 			applyException(res, b, s)
 			err = emit(res)
 		}

@@ -37,6 +37,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now stamps CollectedAt; time.Now when nil.
 	Now func() time.Time
+	// Progress, when set, follows the scan as it runs (a progress line).
+	Progress *Progress
 }
 
 // partialError marks an error after which a source's data is still usable.
@@ -87,6 +89,9 @@ func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot 
 	}
 	results := make(chan outcome, len(sources))
 	var wg sync.WaitGroup
+	if opts.Progress != nil {
+		opts.Progress.begin(len(sources), time.Now())
+	}
 	for _, src := range sources {
 		wg.Add(1)
 		go func() {
@@ -100,6 +105,9 @@ func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot 
 				timeout = DefaultTimeout
 			}
 			stats := &Stats{}
+			if opts.Progress != nil {
+				opts.Progress.section(sec, stats)
+			}
 			sctx, cancel := context.WithTimeout(WithStats(ctx, stats), timeout)
 			defer cancel()
 			start := time.Now()
@@ -110,6 +118,9 @@ func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot 
 			}
 			st := statusFor(err)
 			stats.fill(&st)
+			if opts.Progress != nil {
+				opts.Progress.finish(sec, time.Since(start))
+			}
 			logger.LogAttrs(ctx, levelFor(st.State), "section collected",
 				slog.String("section", string(sec)), slog.String("state", string(st.State)),
 				slog.Int("calls", st.Calls), slog.Int("retries", st.Retries), slog.Int("throttled", st.Throttled),

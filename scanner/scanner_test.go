@@ -90,3 +90,41 @@ func TestPartial(t *testing.T) {
 		t.Error("Partial does not wrap")
 	}
 }
+
+// TestProgress follows a scan from another goroutine: sections done and
+// running, their requests, and an estimate once one section is done.
+func TestProgress(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	sources := []scanner.Source{
+		fakeSource{tenant.SectionSharePoint, func(ctx context.Context, _ *tenant.Snapshot) error {
+			scanner.StatsFrom(ctx).RU.Add(5)
+			return nil
+		}},
+		fakeSource{tenant.SectionLinks, func(ctx context.Context, _ *tenant.Snapshot) error {
+			scanner.StatsFrom(ctx).RU.Add(40)
+			close(started)
+			<-release
+			return nil
+		}},
+	}
+	p := &scanner.Progress{}
+	done := make(chan *tenant.Snapshot)
+	go func() { done <- scanner.Scan(context.Background(), sources, scanner.Options{Tenant: "t", Progress: p}) }()
+	<-started
+	var mid scanner.ProgressTotals
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if mid = p.Totals(time.Now()); mid.Done == 1 {
+			break
+		}
+	}
+	if mid.Sections != 2 || mid.Done != 1 || mid.Requests != 4 || mid.RU != 45 ||
+		len(mid.Running) != 1 || mid.Running[0] != tenant.SectionLinks || mid.Left <= 0 {
+		t.Errorf("mid-scan totals %+v", mid)
+	}
+	close(release)
+	<-done
+	if end := p.Totals(time.Now()); end.Done != 2 || len(end.Running) != 0 || end.Left != 0 {
+		t.Errorf("final totals %+v", end)
+	}
+}

@@ -19,6 +19,7 @@ type findingRow struct {
 	Section        string        `db:"section"`
 	ObjectKey      string        `db:"object_key"`
 	ObjectName     string        `db:"object_name"`
+	ObjectURL      string        `db:"object_url"`
 	Severity       string        `db:"severity"`
 	PrevSeverity   string        `db:"prev_severity"`
 	Expected       string        `db:"expected"`
@@ -39,6 +40,14 @@ type findingRow struct {
 	AcknowledgedBy string        `db:"acknowledged_by"`
 	SnoozedUntil   dbTime        `db:"snoozed_until"`
 	SnoozedBy      string        `db:"snoozed_by"`
+	AckReason      string        `db:"ack_reason"`
+	SnoozeReason   string        `db:"snooze_reason"`
+	AcceptedValue  string        `db:"accepted_value"`
+	AcceptedReason string        `db:"accepted_reason"`
+	AcceptedOwner  string        `db:"accepted_owner"`
+	AcceptedBy     string        `db:"accepted_by"`
+	AcceptedAt     dbTime        `db:"accepted_at"`
+	AcceptedUntil  dbTime        `db:"accepted_until"`
 }
 
 // lastSeen and lastScan are a finding's effective last_seen and
@@ -49,10 +58,11 @@ const (
 	lastScan = `CASE WHEN f.tracking THEN COALESCE(m.scan_id, f.last_scan_id) ELSE f.last_scan_id END`
 )
 
-const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.severity, f.prev_severity,
+const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.object_url, f.severity, f.prev_severity,
 	f.expected, f.actual, f.message, f.state, f.first_seen, ` + lastSeen + ` AS last_seen, f.resolved_at, f.reopened_at, f.reopen_count,
 	f.first_scan_id, ` + lastScan + ` AS last_scan_id, f.resolved_scan_id, f.reopened_scan_id, f.severity_scan_id,
-	f.acknowledged_at, f.acknowledged_by, f.snoozed_until, f.snoozed_by
+	f.acknowledged_at, f.acknowledged_by, f.snoozed_until, f.snoozed_by, f.ack_reason, f.snooze_reason,
+	f.accepted_value, f.accepted_reason, f.accepted_owner, f.accepted_by, f.accepted_at, f.accepted_until
 	FROM findings f JOIN tenants t ON t.id = f.tenant_id
 	LEFT JOIN finding_marks m ON m.tenant_id = f.tenant_id AND m.section = f.section`
 
@@ -60,9 +70,15 @@ const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.sect
 const severityRank = `CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END`
 
 func (r *findingRow) finding() Finding {
+	var acc *Acceptance
+	if r.AcceptedUntil.ptr() != nil {
+		acc = &Acceptance{Value: r.AcceptedValue, Reason: r.AcceptedReason, Owner: r.AcceptedOwner, By: r.AcceptedBy,
+			At: r.AcceptedAt.T, Until: r.AcceptedUntil.T}
+	}
 	return Finding{
+		AckReason: r.AckReason, SnoozeReason: r.SnoozeReason, Accepted: acc,
 		Tenant: r.Tenant, Fingerprint: r.Fingerprint, RuleID: r.RuleID, Section: tenant.Section(r.Section),
-		ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, Severity: tenant.Severity(r.Severity),
+		ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL, Severity: tenant.Severity(r.Severity),
 		PrevSeverity: tenant.Severity(r.PrevSeverity), Expected: r.Expected, Actual: r.Actual, Message: r.Message,
 		State: FindingState(r.State), FirstSeen: r.FirstSeen.T, LastSeen: r.LastSeen.T,
 		ResolvedAt: r.ResolvedAt.ptr(), ReopenedAt: r.ReopenedAt.ptr(), ReopenCount: r.ReopenCount,
@@ -157,24 +173,68 @@ func likePrefix(p string) string {
 }
 
 // AckFinding implements Findings.
-func (s *sqlStore) AckFinding(ctx context.Context, tenantName, fp, by string) (Finding, error) {
-	return s.annotate(ctx, tenantName, fp, `acknowledged_at = ?, acknowledged_by = ?`, s.t(s.now()), by)
+func (s *sqlStore) AckFinding(ctx context.Context, tenantName, fp string, m Mark) (Finding, error) {
+	return s.annotate(ctx, tenantName, fp, nil, `acknowledged_at = ?, acknowledged_by = ?, ack_reason = ?`, s.t(s.now()), m.By, m.Reason)
 }
 
 // SnoozeFinding implements Findings.
-func (s *sqlStore) SnoozeFinding(ctx context.Context, tenantName, fp string, until time.Time, by string) (Finding, error) {
+func (s *sqlStore) SnoozeFinding(ctx context.Context, tenantName, fp string, until time.Time, m Mark) (Finding, error) {
 	if until.IsZero() {
-		return s.annotate(ctx, tenantName, fp, `snoozed_until = NULL, snoozed_by = ?`, by)
+		return s.annotate(ctx, tenantName, fp, nil, `snoozed_until = NULL, snoozed_by = ?, snooze_reason = ?`, m.By, m.Reason)
 	}
-	return s.annotate(ctx, tenantName, fp, `snoozed_until = ?, snoozed_by = ?`, s.t(until), by)
+	return s.annotate(ctx, tenantName, fp, nil, `snoozed_until = ?, snoozed_by = ?, snooze_reason = ?`, s.t(until), m.By, m.Reason)
 }
 
-func (s *sqlStore) annotate(ctx context.Context, tenantName, fp, set string, args ...any) (Finding, error) {
+// AcceptRisk implements Findings.
+func (s *sqlStore) AcceptRisk(ctx context.Context, tenantName, fp string, a Acceptance) (Finding, error) {
+	now := s.now()
+	switch {
+	case strings.TrimSpace(a.Reason) == "":
+		return Finding{}, fmt.Errorf("accept risk: %w: a reason is required", ErrInvalid)
+	case strings.TrimSpace(a.Owner) == "":
+		return Finding{}, fmt.Errorf("accept risk: %w: an owner is required", ErrInvalid)
+	case !a.Until.After(now):
+		return Finding{}, fmt.Errorf("accept risk: %w: expiry %s is not in the future", ErrInvalid, a.Until.UTC().Format(time.RFC3339))
+	}
+	active := func(f *Finding) error {
+		if !f.Active() {
+			return fmt.Errorf("accept risk on finding %s: %w: it is resolved, so there is no value to accept", f.Fingerprint, ErrConflict)
+		}
+		return nil
+	}
+	// The accepted value is the finding's own, read in the same statement
+	// that stores it, so a scan in between cannot slip another value in.
+	return s.annotate(ctx, tenantName, fp, active, `accepted_value = actual, accepted_reason = ?, accepted_owner = ?, accepted_by = ?,
+		accepted_at = ?, accepted_until = ?, acknowledged_at = ?, acknowledged_by = ?, ack_reason = ?`,
+		a.Reason, a.Owner, a.By, s.t(now), s.t(a.Until), s.t(now), a.By, "risk accepted: "+a.Reason)
+}
+
+// AcceptedRisks implements Findings.
+func (s *sqlStore) AcceptedRisks(ctx context.Context, tenantName string, at time.Time) ([]Finding, error) {
+	var rows []findingRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(findingSelect+` WHERE t.name = ? AND f.accepted_until > ? ORDER BY f.fingerprint`),
+		tenantName, s.t(at)); err != nil {
+		return nil, fmt.Errorf("accepted risks of %s: %w", tenantName, err)
+	}
+	out := make([]Finding, len(rows))
+	for i := range rows {
+		out[i] = rows[i].finding()
+	}
+	return out, nil
+}
+
+// annotate updates one finding; check, when set, may refuse it first.
+func (s *sqlStore) annotate(ctx context.Context, tenantName, fp string, check func(*Finding) error, set string, args ...any) (Finding, error) {
 	var out Finding
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		f, err := s.finding(ctx, tx, tenantName, fp)
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(&f); err != nil {
+				return err
+			}
 		}
 		args = append(args, tenantName, f.Fingerprint)
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE findings SET `+set+`

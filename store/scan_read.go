@@ -192,6 +192,7 @@ type resultRow struct {
 	Section    string `db:"section"`
 	ObjectKey  string `db:"object_key"`
 	ObjectName string `db:"object_name"`
+	ObjectURL  string `db:"object_url"`
 	Outcome    string `db:"outcome"`
 	Severity   string `db:"severity"`
 	Expected   string `db:"expected"`
@@ -202,11 +203,11 @@ type resultRow struct {
 
 func (r resultRow) result() tenant.Result {
 	return tenant.Result{RuleID: r.RuleID, Section: tenant.Section(r.Section), Outcome: tenant.Outcome(r.Outcome),
-		Severity: tenant.Severity(r.Severity), ObjectKey: r.ObjectKey, ObjectName: r.ObjectName,
+		Severity: tenant.Severity(r.Severity), ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL,
 		Expected: r.Expected, Actual: r.Actual, Message: r.Message, Exception: r.Exception}
 }
 
-const resultSelect = `SELECT rule_id, section, object_key, object_name, outcome, severity, expected, actual, message, exception FROM rule_results`
+const resultSelect = `SELECT rule_id, section, object_key, object_name, object_url, outcome, severity, expected, actual, message, exception FROM rule_results`
 
 // Results implements Scans.
 func (s *sqlStore) Results(ctx context.Context, scanID int64) ([]tenant.Result, error) {

@@ -97,10 +97,18 @@ type Findings interface {
 	FindingsList(ctx context.Context, f FindingFilter) ([]Finding, error)
 	// Finding returns one finding by fingerprint or unique fingerprint prefix.
 	Finding(ctx context.Context, tenantName, fingerprint string) (Finding, error)
-	AckFinding(ctx context.Context, tenantName, fingerprint, by string) (Finding, error)
+	AckFinding(ctx context.Context, tenantName, fingerprint string, m Mark) (Finding, error)
 	// SnoozeFinding hides a finding from reminders until the given time;
 	// a zero time clears the snooze.
-	SnoozeFinding(ctx context.Context, tenantName, fingerprint string, until time.Time, by string) (Finding, error)
+	SnoozeFinding(ctx context.Context, tenantName, fingerprint string, until time.Time, m Mark) (Finding, error)
+	// AcceptRisk accepts an active finding's current value until a.Until
+	// (ErrInvalid without a reason, an owner or a future expiry; ErrConflict
+	// when the finding is resolved) and acknowledges it. Scans apply it
+	// like a baseline exception (see AcceptedRisks).
+	AcceptRisk(ctx context.Context, tenantName, fingerprint string, a Acceptance) (Finding, error)
+	// AcceptedRisks lists a tenant's findings with a risk accepted until
+	// after at.
+	AcceptedRisks(ctx context.Context, tenantName string, at time.Time) ([]Finding, error)
 	// Transitions returns what a scan did to findings: new, reopened,
 	// resolved, escalated (severity went up). This drives notifications.
 	Transitions(ctx context.Context, scanID int64) ([]Transition, error)
@@ -328,6 +336,7 @@ type Finding struct {
 	Section      tenant.Section  `json:"section"`
 	ObjectKey    string          `json:"objectKey"`
 	ObjectName   string          `json:"objectName,omitempty"`
+	ObjectURL    string          `json:"objectUrl,omitempty"`
 	Severity     tenant.Severity `json:"severity"`
 	PrevSeverity tenant.Severity `json:"previousSeverity,omitempty"`
 	Expected     string          `json:"expected,omitempty"`
@@ -347,6 +356,33 @@ type Finding struct {
 	AcknowledgedBy string     `json:"acknowledgedBy,omitempty"`
 	SnoozedUntil   *time.Time `json:"snoozedUntil,omitempty"`
 	SnoozedBy      string     `json:"snoozedBy,omitempty"`
+	AckReason      string     `json:"ackReason,omitempty"`
+	SnoozeReason   string     `json:"snoozeReason,omitempty"`
+	// Accepted is the risk accepted on the finding, if any (also once it
+	// has lapsed, until it is replaced).
+	Accepted *Acceptance `json:"accepted,omitempty"`
+}
+
+// Mark is who acknowledges or snoozes a finding, and why.
+type Mark struct {
+	By     string
+	Reason string
+}
+
+// Acceptance is a risk accepted on a finding: its value at the time
+// (Value) is accepted until Until, for Reason, with Owner answerable.
+type Acceptance struct {
+	Value  string    `json:"value"`
+	Reason string    `json:"reason"`
+	Owner  string    `json:"owner"`
+	Until  time.Time `json:"until"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// ExceptionID names the baseline exception an acceptance becomes.
+func (f *Finding) ExceptionID() string {
+	return "accepted-" + f.Fingerprint[:min(8, len(f.Fingerprint))]
 }
 
 // Active reports whether the finding is open or reopened.

@@ -60,9 +60,13 @@ type Result struct {
 	Severity   Severity `json:"severity"`
 	ObjectKey  string   `json:"objectKey"`
 	ObjectName string   `json:"objectName,omitempty"`
-	Expected   string   `json:"expected,omitempty"`
-	Actual     string   `json:"actual,omitempty"`
-	Message    string   `json:"message,omitempty"`
+	// ObjectURL opens the object where an admin can act on it: the
+	// file's, folder's or site's web URL, or the admin-center page of a
+	// tenant setting. Empty when the scan knows of none.
+	ObjectURL string `json:"objectUrl,omitempty"`
+	Expected  string `json:"expected,omitempty"`
+	Actual    string `json:"actual,omitempty"`
+	Message   string `json:"message,omitempty"`
 	// Exception names the baseline exception that accepted this result, if any.
 	Exception string `json:"exception,omitempty"`
 	// Count is how many objects an aggregate result stands for: rules over

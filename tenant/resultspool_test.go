@@ -16,7 +16,7 @@ func spoolResults(n int) []tenant.Result {
 	out := make([]tenant.Result, 0, n+1)
 	for i := 0; i < n; i++ {
 		r := tenant.Result{RuleID: fmt.Sprintf("links.rule%d", i%3), Section: tenant.SectionLinks, Outcome: tenant.Fail,
-			Severity: tenant.SeverityHigh, ObjectKey: fmt.Sprintf("d|i%05d|p", i), ObjectName: "naïve/ünïcode\x00name",
+			Severity: tenant.SeverityHigh, ObjectKey: fmt.Sprintf("d|i%05d|p", i), ObjectName: "naïve/ünïcode\x00name", ObjectURL: fmt.Sprintf("https://fabrikam.sharepoint.com/:w:/s/x/E%05d", i),
 			Expected: "no anyone links", Actual: "anonymous", Message: fmt.Sprintf("message %d", i)}
 		switch i % 4 {
 		case 1:

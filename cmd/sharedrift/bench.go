@@ -12,12 +12,14 @@ import (
 
 	"github.com/sharedrift/sharedrift/bench"
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/scanner"
 )
 
 func newBenchCmd() *cobra.Command {
 	var (
 		cfg    bench.Config
 		format string
+		prog   progressOpt
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -40,6 +42,14 @@ written, and checks the targets; it exits 1 when one is missed.`,
 				return usagef("--size: %q, expected s1 or s2", cfg.Size)
 			}
 			cfg.Logger = logger(cmd)
+			if _, err := prog.start(io.Discard, &scanner.Progress{}, ""); err != nil {
+				return err // a bad --progress value
+			}
+			errOut := cmd.ErrOrStderr()
+			cfg.Progress = func(run string, p *scanner.Progress) func() {
+				stop, _ := prog.start(errOut, p, "bench "+cfg.Size+" "+run)
+				return stop
+			}
 			rep, err := bench.Execute(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -75,6 +85,7 @@ written, and checks the targets; it exits 1 when one is missed.`,
 		"pages of site CSOM properties a re-scan reads, as a tenant's site_properties_pages does; 0 reads every page")
 	fs.StringVar(&format, "format", "table", "output format: table or json")
 	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the largest heap seen to this file")
+	addProgressFlag(fs, &prog)
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -22,7 +23,8 @@ type fixtureSource struct {
 	record *m365test.Recorder
 	state  stateFunc
 	// meta is the loaded fixture's identity, for recordings.
-	meta m365test.Meta
+	meta     m365test.Meta
+	progress progressTo
 }
 
 func (f *fixtureSource) addFlags(fs *pflag.FlagSet) {
@@ -54,10 +56,22 @@ func (f *fixtureSource) load(ctx context.Context, log *slog.Logger) (*tenant.Sna
 		// A fixture is a moment in time: age-based rules use its clock.
 		opts.Now = func() time.Time { return *meta.Now }
 	}
-	return collectSnapshot(ctx, log, c, opts, f.state)
+	return collectSnapshot(ctx, log, c, opts, f.state, f.progress)
 }
 
 func (f *fixtureSource) resumeFrom(fn stateFunc) { f.state = fn }
+
+func (f *fixtureSource) showProgress(p *progressOpt, w func() io.Writer) {
+	f.progress = progressTo{p, w}
+}
+
+func (l *liveSource) showProgress(p *progressOpt, w func() io.Writer) { l.progress = progressTo{p, w} }
+
+// progressTo is where a collecting source shows its progress.
+type progressTo struct {
+	opt *progressOpt
+	w   func() io.Writer // the command's stderr, once it runs
+}
 
 // liveSource scans a real tenant described in a configuration file.
 type liveSource struct {
@@ -68,8 +82,9 @@ type liveSource struct {
 	tc     m365.TenantConfig
 	tokens m365.TokenProvider
 	// fake serves a fixture tenant of a daemon configuration.
-	fake  *m365test.Server
-	state stateFunc
+	fake     *m365test.Server
+	state    stateFunc
+	progress progressTo
 }
 
 func (l *liveSource) resumeFrom(fn stateFunc) { l.state = fn }
@@ -96,7 +111,7 @@ func (l *liveSource) load(ctx context.Context, log *slog.Logger) (*tenant.Snapsh
 			opts.Now = func() time.Time { return *meta.Now }
 		}
 	}
-	return collectSnapshot(ctx, log, c, opts, l.state)
+	return collectSnapshot(ctx, log, c, opts, l.state, l.progress)
 }
 
 // fixtureClient serves a daemon configuration's fixture tenant in-process.
@@ -165,7 +180,7 @@ type stateFunc func(ctx context.Context, tenantName string) (m365.State, error)
 
 // collectSnapshot runs every section's source, resuming from the state
 // when there is one.
-func collectSnapshot(ctx context.Context, log *slog.Logger, c *m365.Client, opts scanner.Options, state stateFunc) (*tenant.Snapshot, error) {
+func collectSnapshot(ctx context.Context, log *slog.Logger, c *m365.Client, opts scanner.Options, state stateFunc, pt progressTo) (*tenant.Snapshot, error) {
 	start := time.Now()
 	so := m365.SourceOptions{}
 	if state != nil {
@@ -176,6 +191,14 @@ func collectSnapshot(ctx context.Context, log *slog.Logger, c *m365.Client, opts
 		so.State = st
 		// As the daemon's default: a window of site-properties pages.
 		so.SitePropertiesPages = config.DefaultSitePropertiesPages
+	}
+	if pt.opt != nil {
+		opts.Progress = &scanner.Progress{}
+		stop, err := pt.opt.start(pt.w(), opts.Progress, "collecting "+opts.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
 	}
 	snap := scanner.Scan(ctx, m365.Sources(c, so), opts)
 	calls := 0

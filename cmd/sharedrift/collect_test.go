@@ -123,7 +123,7 @@ func TestSnapshotAndRecord(t *testing.T) {
 
 func TestDoctorCommand(t *testing.T) {
 	out, stderr, code := cli(t, "doctor", "--fixture", fabrikamFixture)
-	if code != 0 || !strings.Contains(out, "exchange    yes") || !strings.Contains(out, "Sites.FullControl.All") {
+	if code != 0 || !strings.Contains(out, "ok    exchange") || !strings.Contains(out, "ok    sharepoint    certificate") {
 		t.Errorf("exit %d\n%s%s", code, out, stderr)
 	}
 	if _, stderr, code := cli(t, "doctor"); code != 1 || !strings.Contains(stderr, "doctor needs") {

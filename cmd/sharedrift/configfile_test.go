@@ -36,7 +36,7 @@ func TestScanAndDoctorReadDaemonConfig(t *testing.T) {
 	}
 
 	out, stderr, code = cli(t, "doctor", "--config", cfg, "--tenant", "fabrikam")
-	if code != 0 || !strings.Contains(out, "SECTION") {
+	if code != 0 || !strings.Contains(out, "Sections (read)") {
 		t.Errorf("doctor exit %d: %s\n%s", code, out, stderr)
 	}
 

@@ -46,6 +46,11 @@ embedded SQLite store (store.state_dir) only one daemon may use a state director
 Logs go to stderr as JSON, one object a line, unless log.format (or --log-format)
 says text.
 
+SIGHUP reloads the configuration file: when it is valid the daemon stops gracefully
+and starts again with the new tenants, notification destinations and settings (in
+the same process, on the same address); when it is not, the error is logged and the
+running configuration stays.
+
 SIGTERM or SIGINT stops scheduling, lets running scans finish within
 scheduler.grace_period, abandons the rest without committing, and exits 0.
 See docs/configuration.md, docs/api.md and docs/deploy.md.`,
@@ -68,12 +73,15 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 				env = append(env, envCLIStoreDSN+"="+storeDSN)
 				overrides["store.dsn"] = "env:" + envCLIStoreDSN
 			}
-			cfg, err := config.Load(config.Options{
-				File:           cfgFile,
-				Env:            env,
-				Overrides:      overrides,
-				RequireTenants: true,
-			})
+			load := func() (*config.Config, error) {
+				return config.Load(config.Options{
+					File:           cfgFile,
+					Env:            env,
+					Overrides:      overrides,
+					RequireTenants: true,
+				})
+			}
+			cfg, err := load()
 			if err != nil {
 				return err
 			}
@@ -84,16 +92,27 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			ver, _ := buildInfo()
-			svc, err := app.Open(ctx, cfg, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: fixtureOpener(fixtureAnchors(ctx, cfg))})
-			if err != nil {
-				return err
-			}
-			defer svc.Close()
-			ln, err := svc.Listen()
-			if err != nil {
-				return err
-			}
-			return svc.Serve(ctx, ln)
+			// SIGHUP reloads the configuration file (tenants,
+			// notifications, everything): see app.Run.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			reload := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-hup:
+						select {
+						case reload <- struct{}{}:
+						case <-ctx.Done():
+							return
+						}
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			return app.Run(ctx, cfg, load, reload, app.ServiceOptions{Logger: log, Owner: owner, Version: ver, OpenFixture: fixtureOpener(fixtureAnchors(ctx, cfg))})
 		},
 	}
 	f := cmd.Flags()

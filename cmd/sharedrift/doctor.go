@@ -20,6 +20,7 @@ type doctorOptions struct {
 	format    string
 	probe     bool
 	probeFile string
+	sendTest  bool
 }
 
 func newDoctorCmd() *cobra.Command {
@@ -39,8 +40,17 @@ Microsoft's documentation is silent (confirmed, contradicted or not seen, with t
 evidence), and writes a redacted probe file (--probe-file; every name, id and
 other string hashed) to attach to a bug report.
 
-Exit status: 0 when every section can be read (and, with --probe, no assumption
-is contradicted), 1 otherwise.`,
+Given the daemon's configuration, doctor also checks the store (reachable, schema
+up to date), every notification destination (its start-up check; --send-test
+also sends each a sample message) and, when the tenant's remediation mode is
+approve or auto, the write permissions remediation needs.
+
+The output is one line per check: the token of each service, each section, each
+missing permission, the store, each destination. An error is said once, where it
+happens; the lines that depend on it point there.
+
+Exit status: 0 when every check passes (and, with --probe, no assumption is
+contradicted), 1 otherwise.`,
 		Example: `  sharedrift doctor --config sharedrift.yaml --tenant contoso
   sharedrift doctor --config sharedrift.yaml --tenant contoso --probe --probe-file contoso-probe.json
   sharedrift doctor --fixture testdata/tenants/fabrikam --format json`,
@@ -54,6 +64,7 @@ is contradicted), 1 otherwise.`,
 	f.StringVar(&o.format, "format", "table", "output format: table or json")
 	f.BoolVar(&o.probe, "probe", false, "also read every endpoint once and check the collector's unconfirmed assumptions")
 	f.StringVar(&o.probeFile, "probe-file", "sharedrift-probe.json", "with --probe: where to write the redacted probe `FILE`")
+	f.BoolVar(&o.sendTest, "send-test", false, "with a daemon --config: send a sample message to every notification destination")
 	return cmd
 }
 
@@ -91,6 +102,7 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 		return usagef("doctor needs --config FILE --tenant NAME or --fixture DIR")
 	}
 	rep := m365.Doctor(cmd.Context(), tokens, ep)
+	extra := doctorExtras(cmd.Context(), o, &rep, logger(cmd))
 	var probe *m365.ProbeReport
 	if o.probe {
 		pr := m365.Probe(cmd.Context(), client)
@@ -103,23 +115,22 @@ func runDoctor(cmd *cobra.Command, o *doctorOptions) error {
 	if o.format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		v := any(rep)
-		if probe != nil {
-			v = struct {
-				m365.DoctorReport
-				Probe *m365.ProbeReport `json:"probe"`
-			}{rep, probe}
-		}
+		v := struct {
+			m365.DoctorReport
+			doctorExtra
+			Probe *m365.ProbeReport `json:"probe,omitempty"`
+		}{rep, extra, probe}
 		if err := enc.Encode(v); err != nil {
 			return err
 		}
 	} else {
 		printDoctor(out, &rep)
+		printExtras(out, &extra)
 		if probe != nil {
 			printProbe(out, probe, o.probeFile)
 		}
 	}
-	if !rep.OK() || (probe != nil && contradicted(probe)) {
+	if !rep.OK() || !extra.ok() || (probe != nil && contradicted(probe)) {
 		return withExitCode(exitError, nil)
 	}
 	return nil
@@ -169,48 +180,73 @@ func printProbe(w io.Writer, p *m365.ProbeReport, file string) {
 	fmt.Fprintf(w, "\nredacted probe written to %s (names, ids and other strings hashed)\n", file)
 }
 
+// printDoctor writes one line per token and section, and one per missing
+// permission under its section. A token error is written once; sections
+// that needed the token point to it.
 func printDoctor(w io.Writer, rep *m365.DoctorReport) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOKEN\tSCOPE\tSTATUS\tROLES")
+	fmt.Fprintln(w, "Tokens")
+	errs := map[string]m365.Audience{}
 	for _, t := range rep.Tokens {
+		switch {
+		case t.OK:
+			detail := []string{}
+			if t.Credential != "" {
+				detail = append(detail, t.Credential)
+			}
+			if !t.Expires.IsZero() {
+				detail = append(detail, "expires "+t.Expires.Format("2006-01-02 15:04Z"))
+			}
+			detail = append(detail, plural(len(t.Roles), "role"))
+			if len(t.DirectoryRoles) > 0 {
+				detail = append(detail, strings.Join(t.DirectoryRoles, ", "))
+			}
+			line(w, "ok", string(t.Audience), strings.Join(detail, ", "))
+		case errs[t.Error] != "":
+			line(w, "FAIL", string(t.Audience), "the same error as "+string(errs[t.Error]))
+		default:
+			errs[t.Error] = t.Audience
+			line(w, "FAIL", string(t.Audience), oneLine(t.Error))
+		}
+	}
+	fmt.Fprintln(w, "Sections (read)")
+	said := map[string]string{} // a need already written, by its first section
+	for _, sec := range rep.Sections {
 		status := "ok"
-		if !t.OK {
-			status = "error: " + t.Error
-		} else if !t.Expires.IsZero() {
-			status = "ok, expires " + t.Expires.Format("2006-01-02 15:04Z")
+		if !sec.Readable {
+			status = "FAIL"
+		} else if len(sec.Warnings) > 0 {
+			status = "warn"
 		}
-		if t.OK && t.Credential != "" {
-			status += ", " + t.Credential
+		line(w, status, string(sec.Section), "")
+		same := ""
+		for _, m := range sec.Missing {
+			if first, ok := said[m]; ok {
+				if first != same {
+					line(w, "", "", "needs the same as "+first)
+				}
+				same = first
+				continue
+			}
+			said[m] = string(sec.Section)
+			line(w, "", "", "needs "+m)
 		}
-		roles := strings.Join(t.Roles, ", ")
-		if len(t.DirectoryRoles) > 0 {
-			roles += " [" + strings.Join(t.DirectoryRoles, ", ") + "]"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Audience, t.Scope, status, roles)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SECTION\tREADABLE\tDETAIL")
-	for _, s := range rep.Sections {
-		readable := "yes"
-		if !s.Readable {
-			readable = "no"
-		}
-		var detail []string
-		for _, m := range s.Missing {
-			detail = append(detail, "missing "+m)
-		}
-		for _, m := range s.Warnings {
-			detail = append(detail, "optional "+m)
-		}
-		if len(detail) == 0 {
-			detail = []string{"-"}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Section, readable, detail[0])
-		for _, d := range detail[1:] {
-			fmt.Fprintf(tw, "\t\t%s\n", d)
+		for _, m := range sec.Warnings {
+			line(w, "", "", "optional "+m)
 		}
 	}
-	tw.Flush()
 }
+
+// line writes one check: a status, a name and a detail, in columns.
+func line(w io.Writer, status, name, detail string) {
+	fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-4s  %-12s  %s", status, name, detail), " "))
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// oneLine folds an error onto one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os/user"
 	"strings"
@@ -16,14 +18,14 @@ import (
 func newFindingsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "findings",
-		Short: "List, inspect, acknowledge and snooze findings",
+		Short: "List, inspect, acknowledge, snooze and accept findings",
 		Long: `A finding is one drift (a rule failing on one object) tracked across scans: it is
 open from the first scan that sees it, resolved when a complete scan no longer does,
 and reopened if it comes back. Findings are named by fingerprint; any unique prefix
 of it works.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newFindingsListCmd(), newFindingsShowCmd(), newFindingsAckCmd(), newFindingsSnoozeCmd())
+	cmd.AddCommand(newFindingsListCmd(), newFindingsShowCmd(), newFindingsAckCmd(), newFindingsSnoozeCmd(), newFindingsAcceptCmd())
 	return cmd
 }
 
@@ -135,11 +137,11 @@ func pickTenant(ctx context.Context, s store.Store, name string) (string, error)
 func findingCmd(use, short, example string, extra func(*cobra.Command),
 	act func(ctx context.Context, s store.Store, tenantName, fp string) (store.Finding, error)) *cobra.Command {
 	var (
-		tenantName, format string
-		sf                 *storeFlags
+		tenantName, format, rule string
+		sf                       *storeFlags
 	)
 	cmd := &cobra.Command{
-		Use:     use + " FINGERPRINT",
+		Use:     use + " FINGERPRINT|OBJECT",
 		Short:   short,
 		Example: example,
 		Args:    cobra.ExactArgs(1),
@@ -158,7 +160,11 @@ func findingCmd(use, short, example string, extra func(*cobra.Command),
 			if err != nil {
 				return err
 			}
-			f, err := act(ctx, s, name, args[0])
+			fp, err := resolveFinding(ctx, s, name, args[0], rule)
+			if err != nil {
+				return err
+			}
+			f, err := act(ctx, s, name, fp)
 			if err != nil {
 				return err
 			}
@@ -169,6 +175,7 @@ func findingCmd(use, short, example string, extra func(*cobra.Command),
 		},
 	}
 	cmd.Flags().StringVar(&tenantName, "tenant", "", "the finding's tenant (default: the only tenant in the store)")
+	cmd.Flags().StringVar(&rule, "rule", "", "with an object key or name: the finding of this rule")
 	addListFormat(cmd.Flags(), &format)
 	sf = addStoreFlags(cmd.Flags())
 	if extra != nil {
@@ -193,6 +200,7 @@ func showFinding(cmd *cobra.Command, f *store.Finding) error {
 		{"section", string(f.Section)},
 		{"object", f.ObjectKey},
 		{"name", f.ObjectName},
+		{"link", f.ObjectURL},
 		{"expected", f.Expected},
 		{"actual", f.Actual},
 		{"message", f.Message},
@@ -200,8 +208,9 @@ func showFinding(cmd *cobra.Command, f *store.Finding) error {
 		{"last seen", fmtTime(f.LastSeen)},
 		{"resolved", opt(f.ResolvedAt)},
 		{"reopened", fmt.Sprintf("%d times, last %s", f.ReopenCount, opt(f.ReopenedAt))},
-		{"acknowledged", strings.TrimSpace(opt(f.AcknowledgedAt) + " " + f.AcknowledgedBy)},
-		{"snoozed until", strings.TrimSpace(opt(f.SnoozedUntil) + " " + f.SnoozedBy)},
+		{"acknowledged", strings.TrimSpace(opt(f.AcknowledgedAt) + " " + f.AcknowledgedBy + reasonText(f.AckReason))},
+		{"snoozed until", strings.TrimSpace(opt(f.SnoozedUntil) + " " + f.SnoozedBy + reasonText(f.SnoozeReason))},
+		{"risk accepted", acceptedText(f)},
 	}
 	var out [][]string
 	for _, r := range rows {
@@ -219,6 +228,71 @@ func newFindingsShowCmd() *cobra.Command {
 		})
 }
 
+// resolveFinding finds the finding arg names: a fingerprint or a unique
+// prefix of one, else the exact key or display name of an active
+// finding's object (names have spaces: quote them).
+func resolveFinding(ctx context.Context, s store.Store, tenantName, arg, rule string) (string, error) {
+	f, err := s.Finding(ctx, tenantName, arg)
+	if err == nil {
+		return f.Fingerprint, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	fs, lerr := s.FindingsList(ctx, store.FindingFilter{Tenant: tenantName, States: []store.FindingState{store.FindingOpen, store.FindingReopened}})
+	if lerr != nil {
+		return "", lerr
+	}
+	var hits []store.Finding
+	for _, f := range fs {
+		if (f.ObjectKey == arg || f.ObjectName == arg) && (rule == "" || f.RuleID == rule) {
+			hits = append(hits, f)
+		}
+	}
+	switch len(hits) {
+	case 0:
+		return "", fmt.Errorf("%q is neither a finding's fingerprint nor the exact key or name of an open finding's object in tenant %s (see `sharedrift findings list`)", arg, tenantName)
+	case 1:
+		return hits[0].Fingerprint, nil
+	}
+	var b strings.Builder
+	for _, h := range hits {
+		fmt.Fprintf(&b, "\n  %s  %s", h.Fingerprint[:12], h.RuleID)
+	}
+	return "", fmt.Errorf("object %q has %d open findings; name one by fingerprint or --rule:%s", arg, len(hits), b.String())
+}
+
+// untilFlag is an expiry given as --until (a date or RFC 3339 time) or
+// --for (an age from now); --until wins.
+type untilFlag struct{ until, forAge string }
+
+func (u *untilFlag) add(c *cobra.Command, what, defFor string) {
+	c.Flags().StringVar(&u.forAge, "for", defFor, what+" for `AGE` from now (7d, 2w, 12h)")
+	c.Flags().StringVar(&u.until, "until", "", what+" until this date (through its end, UTC) or RFC 3339 time; overrides --for")
+}
+
+// at returns the expiry, or the zero time when neither flag is set.
+func (u *untilFlag) at(now time.Time) (time.Time, error) {
+	if u.until != "" {
+		if t, err := time.Parse(time.RFC3339, u.until); err == nil {
+			return t, nil
+		}
+		d, err := time.Parse(time.DateOnly, u.until)
+		if err != nil {
+			return time.Time{}, usagef("--until: %q, expected a date like 2026-04-01 or an RFC 3339 time", u.until)
+		}
+		return d.AddDate(0, 0, 1), nil
+	}
+	if u.forAge == "" {
+		return time.Time{}, nil
+	}
+	d, err := parseAge(u.forAge)
+	if err != nil {
+		return time.Time{}, usagef("--for: %w", err)
+	}
+	return now.Add(d), nil
+}
+
 // whoami names the person acknowledging or snoozing by default.
 func whoami() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
@@ -228,54 +302,109 @@ func whoami() string {
 }
 
 func newFindingsAckCmd() *cobra.Command {
-	var by string
-	return findingCmd("ack", "Acknowledge a finding (cleared if it is resolved and comes back)", "  sharedrift findings ack 3f9a1c --by alice",
+	var (
+		by, reason string
+		exp        untilFlag
+	)
+	return findingCmd("ack", "Acknowledge a finding (cleared if it is resolved and comes back)", `  sharedrift findings ack 3f9a1c --reason "owner told"
+  sharedrift findings ack 3f9a1c --reason "fix scheduled" --for 14d
+  sharedrift findings ack "guest:8b2c3d4e-0001-4f6a-9b0c-1d2e3f4a5b61" --reason "leaving"`,
 		func(c *cobra.Command) {
 			c.Flags().StringVar(&by, "by", "", "who acknowledges (default: the current user)")
+			c.Flags().StringVar(&reason, "reason", "", "why (shown with the finding and in reports)")
+			exp.add(c, "also silence reminders", "")
 		},
 		func(ctx context.Context, s store.Store, tn, fp string) (store.Finding, error) {
-			if by == "" {
-				by = whoami()
+			m := store.Mark{By: cmp.Or(by, whoami()), Reason: reason}
+			until, err := exp.at(time.Now())
+			if err != nil {
+				return store.Finding{}, err
 			}
-			return s.AckFinding(ctx, tn, fp, by)
+			f, err := s.AckFinding(ctx, tn, fp, m)
+			if err != nil || until.IsZero() {
+				return f, err
+			}
+			return s.SnoozeFinding(ctx, tn, fp, until, m)
 		})
 }
 
 func newFindingsSnoozeCmd() *cobra.Command {
 	var (
-		by, forAge, until string
-		clear             bool
+		by, reason string
+		exp        untilFlag
+		clear      bool
 	)
-	return findingCmd("snooze", "Silence reminders for a finding for a while", `  sharedrift findings snooze 3f9a1c --for 7d
+	return findingCmd("snooze", "Silence reminders for a finding for a while", `  sharedrift findings snooze 3f9a1c --for 7d --reason "after the audit"
   sharedrift findings snooze 3f9a1c --until 2026-04-01
   sharedrift findings snooze 3f9a1c --clear`,
 		func(c *cobra.Command) {
 			c.Flags().StringVar(&by, "by", "", "who snoozes (default: the current user)")
-			c.Flags().StringVar(&forAge, "for", "7d", "snooze for `AGE` (7d, 2w, 12h)")
-			c.Flags().StringVar(&until, "until", "", "snooze until this date or RFC 3339 time (overrides --for)")
+			c.Flags().StringVar(&reason, "reason", "", "why (shown with the finding)")
+			exp.add(c, "snooze", "7d")
 			c.Flags().BoolVar(&clear, "clear", false, "end the snooze now")
 		},
 		func(ctx context.Context, s store.Store, tn, fp string) (store.Finding, error) {
-			if by == "" {
-				by = whoami()
+			m := store.Mark{By: cmp.Or(by, whoami()), Reason: reason}
+			if clear {
+				return s.SnoozeFinding(ctx, tn, fp, time.Time{}, m)
 			}
-			var t time.Time
-			switch {
-			case clear:
-			case until != "":
-				var err error
-				if t, err = time.Parse(time.RFC3339, until); err != nil {
-					if t, err = time.Parse("2006-01-02", until); err != nil {
-						return store.Finding{}, usagef("--until: %q, expected a date like 2026-04-01 or an RFC 3339 time", until)
-					}
-				}
-			default:
-				d, err := parseAge(forAge)
-				if err != nil {
-					return store.Finding{}, usagef("--for: %w", err)
-				}
-				t = time.Now().Add(d)
+			t, err := exp.at(time.Now())
+			if err != nil {
+				return store.Finding{}, err
 			}
-			return s.SnoozeFinding(ctx, tn, fp, t, by)
+			return s.SnoozeFinding(ctx, tn, fp, t, m)
 		})
+}
+
+func newFindingsAcceptCmd() *cobra.Command {
+	var (
+		by, reason, owner string
+		exp               untilFlag
+	)
+	return findingCmd("accept", "Accept a finding's risk: its current value, until an expiry", `  sharedrift findings accept 3f9a1c --reason "press kit, public by design" --owner comms@fabrikam.com --for 90d
+  sharedrift findings accept "https://fabrikam.sharepoint.com/sites/Marketing /Brand Kit 2026.zip" --reason "public" --owner comms --until 2026-12-31
+
+The next scans treat the accepted value like a baseline exception: the finding
+passes while its object keeps that value, and fails again (reopens) when the
+value changes or the acceptance expires. Reports list it with the exceptions.`,
+		func(c *cobra.Command) {
+			c.Flags().StringVar(&by, "by", "", "who accepts (default: the current user)")
+			c.Flags().StringVar(&reason, "reason", "", "why the risk is accepted (required)")
+			c.Flags().StringVar(&owner, "owner", "", "who answers for the risk (required)")
+			exp.add(c, "accept", "")
+		},
+		func(ctx context.Context, s store.Store, tn, fp string) (store.Finding, error) {
+			until, err := exp.at(time.Now())
+			switch {
+			case err != nil:
+				return store.Finding{}, err
+			case until.IsZero():
+				return store.Finding{}, usagef("accept: an expiry is required: --for AGE or --until DATE")
+			case strings.TrimSpace(reason) == "":
+				return store.Finding{}, usagef("accept: --reason is required")
+			case strings.TrimSpace(owner) == "":
+				return store.Finding{}, usagef("accept: --owner is required")
+			}
+			return s.AcceptRisk(ctx, tn, fp, store.Acceptance{Reason: reason, Owner: owner, By: cmp.Or(by, whoami()), Until: until})
+		})
+}
+
+func reasonText(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+// acceptedText describes an accepted risk in one line.
+func acceptedText(f *store.Finding) string {
+	a := f.Accepted
+	if a == nil {
+		return ""
+	}
+	state := "until"
+	if !time.Now().Before(a.Until) {
+		state = "lapsed"
+	}
+	return fmt.Sprintf("value %q by %s, owner %s, %s %s: %s", a.Value, a.By, a.Owner, state, fmtTime(a.Until), a.Reason)
 }

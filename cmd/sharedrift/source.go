@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -40,6 +41,13 @@ type snapshotInput struct {
 	sources []snapshotSource
 	// state, when set, lets sources that collect resume from it.
 	state stateFunc
+	// progress is the --progress flag of sources that collect.
+	progress progressOpt
+}
+
+// progressive is a source that collects and can show its progress.
+type progressive interface {
+	showProgress(p *progressOpt, w func() io.Writer)
 }
 
 // resumable is a source that can collect incrementally.
@@ -50,7 +58,11 @@ func addSnapshotFlags(cmd *cobra.Command) *snapshotInput {
 	in := &snapshotInput{sources: snapshotSources()}
 	for _, s := range in.sources {
 		s.addFlags(cmd.Flags())
+		if p, ok := s.(progressive); ok {
+			p.showProgress(&in.progress, cmd.ErrOrStderr)
+		}
 	}
+	addProgressFlag(cmd.Flags(), &in.progress)
 	return in
 }
 

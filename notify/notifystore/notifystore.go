@@ -93,15 +93,13 @@ type Options struct {
 	// Remediable reports whether a rule has an automated fix (Approve
 	// fix / Reject buttons). Nil means none.
 	Remediable func(ruleID string) bool
-	// ObjectURL links an object key to a page (nil: no links).
-	ObjectURL func(tenantName, objectKey string) string
 }
 
 // Finding converts a store finding, adding the rule's title, fix and
 // references.
 func Finding(f *store.Finding, o Options) notify.Finding {
 	nf := notify.Finding{Fingerprint: f.Fingerprint, Tenant: f.Tenant, RuleID: f.RuleID, Section: f.Section, Severity: f.Severity,
-		PreviousSeverity: f.PrevSeverity, ObjectKey: f.ObjectKey, ObjectName: f.ObjectName, Expected: f.Expected, Actual: f.Actual,
+		PreviousSeverity: f.PrevSeverity, ObjectKey: f.ObjectKey, ObjectName: f.ObjectName, ObjectURL: f.ObjectURL, Expected: f.Expected, Actual: f.Actual,
 		Message: f.Message, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen, ResolvedAt: f.ResolvedAt}
 	if r, ok := rules.Lookup(f.RuleID); ok {
 		m := r.Meta()
@@ -110,9 +108,6 @@ func Finding(f *store.Finding, o Options) notify.Finding {
 	}
 	if o.Remediable != nil {
 		nf.Remediable = o.Remediable(f.RuleID)
-	}
-	if o.ObjectURL != nil {
-		nf.ObjectURL = o.ObjectURL(f.Tenant, f.ObjectKey)
 	}
 	return nf
 }
@@ -194,13 +189,13 @@ var _ slack.FindingActions = FindingActions{}
 
 // Acknowledge implements slack.FindingActions.
 func (a FindingActions) Acknowledge(ctx context.Context, tenantName, fp, by string) error {
-	_, err := a.S.AckFinding(ctx, tenantName, fp, by)
+	_, err := a.S.AckFinding(ctx, tenantName, fp, store.Mark{By: by, Reason: "acknowledged in Slack"})
 	return mapNotFound(err)
 }
 
 // Snooze implements slack.FindingActions.
 func (a FindingActions) Snooze(ctx context.Context, tenantName, fp string, until time.Time, by string) error {
-	_, err := a.S.SnoozeFinding(ctx, tenantName, fp, until, by)
+	_, err := a.S.SnoozeFinding(ctx, tenantName, fp, until, store.Mark{By: by, Reason: "snoozed in Slack"})
 	return mapNotFound(err)
 }
 

@@ -7,12 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sharedrift/sharedrift/internal/golden"
 	"github.com/sharedrift/sharedrift/notify"
 	"github.com/sharedrift/sharedrift/tenant"
 )
@@ -35,7 +33,7 @@ func TestAdaptiveCard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := notify.Finding{Fingerprint: "fp1", Tenant: "fabrikam", RuleID: "SPO-LINK-ANYONE-NO-EXPIRY", Title: "Anyone link without expiry",
+	f := notify.Finding{Fingerprint: "fp1", Tenant: "fabrikam", RuleID: "links.anyone_link_expiry", Title: "Anyone link without expiry",
 		Severity: tenant.SeverityCritical, ObjectKey: "link:d/i/p", ObjectName: "Board Pack.pptx", ObjectURL: "https://fabrikam.sharepoint.com/x",
 		Expected: "expires within 30 days", Actual: "never", Remediation: "Remove the link.", FirstSeen: time.Unix(1741080600, 0)}
 	if _, err := n.Notify(context.Background(), &notify.Notification{Kind: notify.KindNew, Tenant: "fabrikam", Finding: &f}); err != nil {
@@ -64,13 +62,12 @@ func TestAdaptiveCard(t *testing.T) {
 	}
 }
 
-const goldenDir = "../../testdata/golden/notify"
-
-// TestGoldenCards compares the whole Workflows payload (message envelope
-// and Adaptive Card) with files; run with -update after checking a change.
-func TestGoldenCards(t *testing.T) {
+// TestCards checks every kind of Workflows payload links to its object;
+// the payloads' goldens are produced by the real pipeline in app
+// (TestGoldenNotifications).
+func TestCards(t *testing.T) {
 	t0 := time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
-	f := notify.Finding{Fingerprint: "4f1c2a9e0b7d3c6a8e5f1b2c3d4e5f60", Tenant: "fabrikam", RuleID: "SPO-LINK-ANYONE-NO-EXPIRY",
+	f := notify.Finding{Fingerprint: "4f1c2a9e0b7d3c6a8e5f1b2c3d4e5f60", Tenant: "fabrikam", RuleID: "links.anyone_link_expiry",
 		Title: "Anyone link without expiry", Section: tenant.SectionLinks, Severity: tenant.SeverityCritical,
 		ObjectKey: "link:b!drive1/01ITEM/perm-anyone-1", ObjectName: "Board Pack Q3.pptx",
 		ObjectURL: "https://fabrikam.sharepoint.com/sites/Board/Shared%20Documents/Board%20Pack%20Q3.pptx",
@@ -88,7 +85,7 @@ func TestGoldenCards(t *testing.T) {
 	for i, sev := range []tenant.Severity{tenant.SeverityCritical, tenant.SeverityHigh, tenant.SeverityMedium} {
 		g := f
 		g.Fingerprint = strings.Repeat(string(rune('a'+i)), 32)
-		g.Severity, g.RuleID, g.Title = sev, "ENTRA-GUEST-BLOCKED-DOMAIN", "Guest from a blocked domain"
+		g.Severity, g.RuleID, g.Title = sev, "guests.blocked_domain", "Guest from a blocked domain"
 		g.ObjectKey, g.ObjectName = "guest:0000000"+string(rune('1'+i)), "guest"+string(rune('1'+i))+"@partner.example"
 		digest = append(digest, g)
 	}
@@ -110,8 +107,9 @@ func TestGoldenCards(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw = append(raw, '\n')
-			golden.Check(t, filepath.Join(goldenDir, tc.file), raw)
+			if tc.note.Finding != nil && !strings.Contains(string(raw), tc.note.Finding.ObjectURL) {
+				t.Errorf("%s does not link to %s:\n%s", tc.file, tc.note.Finding.ObjectURL, raw)
+			}
 		})
 	}
 }

@@ -98,7 +98,8 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 			if !tc.OK {
 				if !n.Optional {
 					sc.Readable = false
-					sc.Missing = appendOnce(sc.Missing, fmt.Sprintf("a %s token (%s)", n.Audience, tc.Error))
+					// The token's error is in Tokens: said once, not per section.
+					sc.Missing = appendOnce(sc.Missing, fmt.Sprintf("the %s token (see its error above)", n.Audience))
 				}
 				continue
 			}
@@ -121,6 +122,40 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 		rep.Sections = append(rep.Sections, sc)
 	}
 	return rep
+}
+
+// WriteCheck says whether remediation may change a section: what the
+// tokens lack of WritePermissions.
+type WriteCheck struct {
+	Section  tenant.Section `json:"section"`
+	Writable bool           `json:"writable"`
+	Missing  []string       `json:"missing,omitempty"`
+}
+
+// CheckWrite checks the roles of r's tokens against WritePermissions,
+// for tenants whose remediation may change things (approve or auto).
+func (r *DoctorReport) CheckWrite() []WriteCheck {
+	byAud := map[Audience]TokenCheck{}
+	for _, t := range r.Tokens {
+		byAud[t.Audience] = t
+	}
+	out := make([]WriteCheck, 0, len(tenant.AllSections))
+	for _, sec := range tenant.AllSections {
+		wc := WriteCheck{Section: sec, Writable: true}
+		for _, g := range WritePermissions[sec] {
+			tc := byAud[g.Audience]
+			switch {
+			case !tc.OK:
+				wc.Writable = false
+				wc.Missing = appendOnce(wc.Missing, fmt.Sprintf("the %s token (see its error above)", g.Audience))
+			case !hasAny(tc.Roles, g.AnyOf):
+				wc.Writable = false
+				wc.Missing = append(wc.Missing, describe(g))
+			}
+		}
+		out = append(out, wc)
+	}
+	return out
 }
 
 func describe(g Grant) string {

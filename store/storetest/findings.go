@@ -320,27 +320,28 @@ func testAckSnooze(t *testing.T, s store.Store, c *Clock) {
 	ctx := context.Background()
 	record(t, s, Snapshot(T0))
 	fp := linkFP("2")
-	f, err := s.AckFinding(ctx, Tenant, fp[:10], "alice")
+	f, err := s.AckFinding(ctx, Tenant, fp[:10], store.Mark{By: "alice", Reason: "known"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	eq(t, "acknowledged by", f.AcknowledgedBy, "alice")
+	eq(t, "acknowledged because", f.AckReason, "known")
 	if f.AcknowledgedAt == nil || !f.AcknowledgedAt.Equal(c.Now()) {
 		t.Errorf("acknowledged at %v", f.AcknowledgedAt)
 	}
 	until := c.Now().Add(7 * 24 * time.Hour)
-	f, err = s.SnoozeFinding(ctx, Tenant, fp, until, "bob")
+	f, err = s.SnoozeFinding(ctx, Tenant, fp, until, store.Mark{By: "bob", Reason: "after the audit"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.Snoozed(c.Now()) || f.Snoozed(until.Add(time.Second)) || f.SnoozedBy != "bob" {
+	if !f.Snoozed(c.Now()) || f.Snoozed(until.Add(time.Second)) || f.SnoozedBy != "bob" || f.SnoozeReason != "after the audit" {
 		t.Errorf("snooze = %v by %q", f.SnoozedUntil, f.SnoozedBy)
 	}
-	f, err = s.SnoozeFinding(ctx, Tenant, fp, time.Time{}, "bob")
+	f, err = s.SnoozeFinding(ctx, Tenant, fp, time.Time{}, store.Mark{By: "bob"})
 	if err != nil || f.SnoozedUntil != nil {
 		t.Errorf("unsnooze: %v %v", f.SnoozedUntil, err)
 	}
-	if _, err := s.AckFinding(ctx, Tenant, "ffffffffffff", "x"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.AckFinding(ctx, Tenant, "ffffffffffff", store.Mark{By: "x"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ack unknown: %v, want ErrNotFound", err)
 	}
 	if _, err := s.Finding(ctx, Tenant, ""); !errors.Is(err, store.ErrInvalid) {
@@ -416,4 +417,51 @@ func testFindingFilters(t *testing.T, s store.Store, _ *Clock) {
 		total += c.Count
 	}
 	eq(t, "counted", total, int64(4))
+}
+
+// testAcceptRisk stores an accepted risk with the finding's value, lists
+// it while it holds, and refuses one without reason, owner or future
+// expiry, or on a resolved finding.
+func testAcceptRisk(t *testing.T, s store.Store, c *Clock) {
+	ctx := context.Background()
+	record(t, s, Snapshot(T0))
+	fp := linkFP("2")
+	until := c.Now().Add(30 * 24 * time.Hour)
+	for _, bad := range []store.Acceptance{
+		{Owner: "alice", Until: until},
+		{Reason: "press kit", Until: until},
+		{Reason: "press kit", Owner: "alice", Until: c.Now().Add(-time.Second)},
+	} {
+		if _, err := s.AcceptRisk(ctx, Tenant, fp, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("accept %+v: %v, want ErrInvalid", bad, err)
+		}
+	}
+	f, err := s.AcceptRisk(ctx, Tenant, fp[:12], store.Acceptance{Reason: "press kit", Owner: "alice", By: "bob", Until: until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Accepted == nil {
+		t.Fatal("no acceptance stored")
+	}
+	eq(t, "accepted value", f.Accepted.Value, "anonymous")
+	eq(t, "accepted", [3]string{f.Accepted.Reason, f.Accepted.Owner, f.Accepted.By}, [3]string{"press kit", "alice", "bob"})
+	eq(t, "accepted until", f.Accepted.Until.Equal(until), true)
+	if f.AcknowledgedAt == nil || f.AckReason != "risk accepted: press kit" {
+		t.Errorf("accepting does not acknowledge: %v %q", f.AcknowledgedAt, f.AckReason)
+	}
+	got, err := s.AcceptedRisks(ctx, Tenant, c.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "accepted risks now", len(got), 1)
+	if got, _ = s.AcceptedRisks(ctx, Tenant, until); len(got) != 0 {
+		t.Errorf("accepted risks at expiry: %d, want 0", len(got))
+	}
+	// Link 2 gone: its finding resolves and can no longer be accepted.
+	snap := Snapshot(T0.Add(time.Hour))
+	snap.Links = snap.Links[:1]
+	record(t, s, snap)
+	if _, err := s.AcceptRisk(ctx, Tenant, linkFP("3"), store.Acceptance{Reason: "r", Owner: "o", Until: until}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("accept a resolved finding: %v, want ErrConflict", err)
+	}
 }

@@ -39,7 +39,8 @@ const Tenant = "contoso.example"
 // Link builds a fixture link with permission id perm.
 func Link(perm string, scope tenant.LinkScope) tenant.Link {
 	return tenant.Link{DriveID: "drive1", ItemID: "item" + perm, PermissionID: "perm" + perm, SiteID: "s1",
-		ItemPath: "/Shared Documents/file" + perm + ".docx", Scope: scope, Type: tenant.LinkTypeView}
+		ItemPath: "/Shared Documents/file" + perm + ".docx", Scope: scope, Type: tenant.LinkTypeView,
+		WebURL: "https://contoso.sharepoint.com/:w:/s/finance/E" + perm}
 }
 
 // Snapshot is a small tenant with every section complete: 12 objects,
@@ -111,7 +112,7 @@ func Evaluate(s *tenant.Snapshot) []tenant.Result {
 	for i := range s.Links {
 		l := &s.Links[i]
 		out = append(out, tenant.Result{RuleID: RuleAnyoneLink, Section: tenant.SectionLinks, Severity: tenant.SeverityHigh,
-			ObjectKey: l.Key(), ObjectName: l.ItemPath, Outcome: outcome(tenant.SectionLinks, l.Scope == tenant.LinkScopeAnonymous),
+			ObjectKey: l.Key(), ObjectName: l.ItemPath, ObjectURL: l.WebURL, Outcome: outcome(tenant.SectionLinks, l.Scope == tenant.LinkScopeAnonymous),
 			Expected: "no Anyone links", Actual: string(l.Scope)})
 	}
 	for i := range s.Guests {

@@ -131,6 +131,7 @@ func testFirstScan(t *testing.T, s store.Store, _ *Clock) {
 	eq(t, "first seen", f.FirstSeen, T0)
 	eq(t, "severity", f.Severity, tenant.SeverityHigh)
 	eq(t, "object name", f.ObjectName, "/Shared Documents/file2.docx")
+	eq(t, "object URL", f.ObjectURL, "https://contoso.sharepoint.com/:w:/s/finance/E2")
 	tr := transitions(t, s, sc.ID)
 	eq(t, "transitions", len(tr), 3)
 	for fp, k := range tr {
@@ -164,6 +165,17 @@ func testFirstScan(t *testing.T, s store.Store, _ *Clock) {
 		t.Fatal(err)
 	}
 	eq(t, "stored results (non-pass only)", len(res), 3)
+	for _, r := range res {
+		if r.Section == tenant.SectionLinks && r.ObjectURL == "" {
+			t.Errorf("stored result on %s lost its object URL", r.ObjectKey)
+		}
+	}
+
+	// A link whose web URL changes (it was re-created) is rewritten.
+	snap := Snapshot(T0.Add(time.Hour))
+	snap.Links[1].WebURL = "https://contoso.sharepoint.com/:w:/s/finance/E2new"
+	record(t, s, snap)
+	eq(t, "object URL after change", findings(t, s)[linkFP("2")].ObjectURL, "https://contoso.sharepoint.com/:w:/s/finance/E2new")
 }
 
 func testUnchanged(t *testing.T, s store.Store, _ *Clock) {

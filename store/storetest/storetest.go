@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ExceptionsInUse", testExceptions},
 		{"SeverityEscalation", testEscalation},
 		{"AckAndSnooze", testAckSnooze},
+		{"AcceptRisk", testAcceptRisk},
 		{"FindingFilters", testFindingFilters},
 		{"ScanHistory", testHistory},
 		{"RejectsBadInput", testBadInput},
