@@ -42,7 +42,7 @@ func readmeFirstHour(t *testing.T) [][]string {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		f := strings.Fields(line)
+		f := shellFields(t, line)
 		if f[0] != "sharedrift" {
 			t.Fatalf("README first-hour line %q does not run sharedrift", line)
 		}
@@ -120,6 +120,12 @@ func TestReadmeFirstHour(t *testing.T) {
 			if !regexp.MustCompile(`(?m)^acknowledged:\s+\d{4}-\d\d-\d\d `).MatchString(out) {
 				t.Errorf("findings ack:\n%s", out)
 			}
+			if reason := flagValue(args, "--reason"); reason != "" && !strings.Contains(out, reason) {
+				t.Errorf("findings ack does not show its reason %q:\n%s", reason, out)
+			}
+			if flagValue(args, "--for") != "" && !regexp.MustCompile(`(?mi)^snoozed[^\n]*\d{4}-\d\d-\d\d`).MatchString(out) {
+				t.Errorf("findings ack --for shows no expiry:\n%s", out)
+			}
 		case args[0] == "report":
 			html, err := os.ReadFile(filepath.Join(work, "review.html"))
 			if err != nil || !bytes.Contains(html, []byte("fabrikam")) || !bytes.Contains(html, []byte("Payroll 2026.xlsx")) {
@@ -149,4 +155,45 @@ func TestReadmeFirstHour(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(home, ".local", "state", "sharedrift", "sharedrift.db")); err != nil {
 		t.Errorf("the default store is not where the README says: %v", err)
 	}
+}
+
+// shellFields splits a README command line as a shell would for the
+// quoting the README uses: words, and double-quoted words with spaces.
+func shellFields(t *testing.T, line string) []string {
+	t.Helper()
+	var out []string
+	var cur strings.Builder
+	in, word := false, false
+	for _, r := range line {
+		switch {
+		case r == '"':
+			in, word = !in, true
+		case r == ' ' && !in:
+			if word {
+				out = append(out, cur.String())
+				cur.Reset()
+				word = false
+			}
+		default:
+			cur.WriteRune(r)
+			word = true
+		}
+	}
+	if in {
+		t.Fatalf("README line %q: unclosed quote", line)
+	}
+	if word {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// flagValue is the value of flag in args ("--flag value"), or "".
+func flagValue(args []string, flag string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			return args[i+1]
+		}
+	}
+	return ""
 }
