@@ -52,6 +52,8 @@ type Service struct {
 	// Notifications (nil when no destination is configured).
 	worker  *notify.Worker
 	planner *notify.Planner
+	// views opens Slack forms (accept risk); nil without a bot token.
+	views slack.ViewOpener
 	// Remediation records, approves and applies fixes.
 	Remediation *Remediations
 	// Reports serves and delivers security review reports.
@@ -142,7 +144,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	routes = append(routes, s.Reports.Route())
 	if cfg.Notify.Interactivity.SigningSecret != "" {
 		h, err := slack.NewInteractionHandler(cfg.Notify.Interactivity, slack.HandlerOptions{
-			Actions: notifystore.FindingActions{S: s.Store}, Approver: s.Remediation, Logger: o.Logger})
+			Actions: notifystore.FindingActions{S: s.Store}, Approver: s.Remediation, Views: s.views, Logger: o.Logger})
 		if err != nil {
 			return nil, fmt.Errorf("notify.interactivity: %w", err)
 		}
@@ -285,6 +287,14 @@ func (s *Service) setupNotify(o ServiceOptions) error {
 		return fmt.Errorf("register notification metrics: %w", err)
 	}
 	s.planner = notify.NewPlanner(&s.Config.Notify)
+	// The accept-risk form opens through the first Slack destination with a
+	// bot token, in configuration order (one workspace per daemon).
+	for _, d := range s.Config.Notify.Destinations {
+		if sn, ok := notifiers[d.Name].(*slack.Notifier); ok && sn.Interactive() {
+			s.views = sn
+			break
+		}
+	}
 	s.worker, err = notify.NewWorker(notify.WorkerOptions{
 		Outbox: &notifystore.Outbox{S: s.Store}, Notifiers: notifiers, Delivery: s.Config.Notify.Delivery,
 		Owner: o.Owner, Logger: o.Logger, Metrics: nm,

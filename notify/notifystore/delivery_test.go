@@ -646,3 +646,44 @@ func TestRuleWideUnknownSendsNoResolved(t *testing.T) {
 		})
 	}
 }
+
+// TestAcceptRiskFromSlack: the Slack form's acceptance reaches the store
+// with who made it; a finding resolved meanwhile is refused with a reason
+// the form can show, and an unknown one is not found.
+func TestAcceptRiskFromSlack(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			r.scan(fail("2"), fail("3"))
+			ctx := context.Background()
+			fs, err := r.st.FindingsList(ctx, store.FindingFilter{Tenant: storetest.Tenant})
+			if err != nil || len(fs) != 2 {
+				t.Fatalf("findings %d %v", len(fs), err)
+			}
+			acts := notifystore.FindingActions{S: r.st}
+			until := r.clock.Now().Add(30 * 24 * time.Hour)
+			if err := acts.AcceptRisk(ctx, storetest.Tenant, fs[0].Fingerprint, slack.Acceptance{Reason: "press kit", Owner: "comms", By: "slack:U0ADMIN01", Until: until}); err != nil {
+				t.Fatal(err)
+			}
+			f, err := r.st.Finding(ctx, storetest.Tenant, fs[0].Fingerprint)
+			if err != nil || f.Accepted == nil || f.Accepted.By != "slack:U0ADMIN01" || f.Accepted.Reason != "press kit" || !f.Accepted.Until.Equal(until) {
+				t.Fatalf("stored acceptance %+v %v", f.Accepted, err)
+			}
+			r.clock.Advance(time.Hour)
+			r.scan(fail("2")) // fail("3") resolves
+			other := fs[1].Fingerprint
+			if fs[1].ObjectKey == fail("2").ObjectKey {
+				other = fs[0].Fingerprint
+			}
+			err = acts.AcceptRisk(ctx, storetest.Tenant, other, slack.Acceptance{Reason: "r", Owner: "o", By: "slack:U0ADMIN01", Until: until})
+			if !errors.Is(err, slack.ErrRefused) {
+				t.Errorf("accept a resolved finding: %v, want refused", err)
+			}
+			if err := acts.AcceptRisk(ctx, storetest.Tenant, "ffffffffffff", slack.Acceptance{Reason: "r", Owner: "o", Until: until}); !errors.Is(err, slack.ErrNotFound) {
+				t.Errorf("accept an unknown finding: %v, want not found", err)
+			}
+		})
+	}
+}

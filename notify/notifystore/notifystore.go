@@ -199,6 +199,15 @@ func (a FindingActions) Snooze(ctx context.Context, tenantName, fp string, until
 	return mapNotFound(err)
 }
 
+// AcceptRisk implements slack.FindingActions.
+func (a FindingActions) AcceptRisk(ctx context.Context, tenantName, fp string, w slack.Acceptance) error {
+	_, err := a.S.AcceptRisk(ctx, tenantName, fp, store.Acceptance{Reason: w.Reason, Owner: w.Owner, By: w.By, Until: w.Until})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrInvalid) {
+		return fmt.Errorf("%w: %w", slack.ErrRefused, err)
+	}
+	return mapNotFound(err)
+}
+
 func mapNotFound(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %w", slack.ErrNotFound, err)

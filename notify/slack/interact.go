@@ -25,7 +25,31 @@ import (
 type FindingActions interface {
 	Acknowledge(ctx context.Context, tenant, fingerprint, by string) error
 	Snooze(ctx context.Context, tenant, fingerprint string, until time.Time, by string) error
+	// AcceptRisk records an accepted risk; it returns ErrRefused (wrapped,
+	// with the reason) when the store refuses it.
+	AcceptRisk(ctx context.Context, tenant, fingerprint string, a Acceptance) error
 }
+
+// Acceptance is an accepted risk as filled in the Slack form.
+type Acceptance struct {
+	Reason, Owner, By string
+	Until             time.Time
+}
+
+// ViewOpener opens a modal for an interaction's trigger_id: a Slack
+// destination in bot token mode.
+type ViewOpener interface {
+	OpenViewContext(ctx context.Context, triggerID string, view goslack.ModalViewRequest) (*goslack.ViewResponse, error)
+}
+
+// ErrRefused may be returned (wrapped) by AcceptRisk when the finding
+// cannot be accepted (resolved meanwhile, expiry in the past); the form
+// shows the reason.
+var ErrRefused = errors.New("refused")
+
+// MaxAcceptFor bounds an acceptance made from Slack; a longer one is a
+// decision for the baseline, reviewed like the rest of it.
+const MaxAcceptFor = 366 * 24 * time.Hour
 
 // Approver acts on a remediation decision made in Slack; remediation
 // implements it. by is "slack:<user ID>".
@@ -50,8 +74,11 @@ type HandlerOptions struct {
 	// Approver may be nil when remediation is not enabled; approval
 	// buttons are then refused.
 	Approver Approver
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Views opens the accept-risk form; nil refuses Accept risk presses
+	// (no Slack destination with a bot token).
+	Views  ViewOpener
+	Logger *slog.Logger
+	Now    func() time.Time
 	// HTTPClient posts the confirmation to the interaction's response_url.
 	HTTPClient *http.Client
 	// ResponseURLAllowed guards which response_url the handler will post to
@@ -129,7 +156,8 @@ func (h *InteractionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed payload: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	if cb.Type != goslack.InteractionTypeBlockActions {
+	isSubmission := cb.Type == goslack.InteractionTypeViewSubmission && cb.View.CallbackID == CallbackAccept
+	if cb.Type != goslack.InteractionTypeBlockActions && !isSubmission {
 		// Nothing else is wired; acknowledge so Slack does not show an error.
 		w.WriteHeader(http.StatusOK)
 		return
@@ -139,9 +167,13 @@ func (h *InteractionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "user not allowed to act on sharedrift findings", http.StatusForbidden)
 		return
 	}
+	if isSubmission {
+		h.submitAccept(r.Context(), w, &cb)
+		return
+	}
 	var done []string
 	for _, a := range cb.ActionCallback.BlockActions {
-		msg, status, err := h.act(r.Context(), cb.User.ID, a)
+		msg, status, err := h.act(r.Context(), &cb, a)
 		if err != nil {
 			h.o.Logger.Error("slack interaction failed", "action", a.ActionID, "user", cb.User.ID, "error", err)
 			http.Error(w, err.Error(), status)
@@ -207,7 +239,8 @@ func signedKey(ts string, body []byte) [sha256.Size]byte {
 	return k
 }
 
-func (h *InteractionHandler) act(ctx context.Context, user string, a *goslack.BlockAction) (string, int, error) {
+func (h *InteractionHandler) act(ctx context.Context, cb *goslack.InteractionCallback, a *goslack.BlockAction) (string, int, error) {
+	user := cb.User.ID
 	var v ActionValue
 	if err := json.Unmarshal([]byte(a.Value), &v); err != nil || v.Tenant == "" || v.Fingerprint == "" {
 		return "", http.StatusBadRequest, fmt.Errorf("action %s: malformed value", a.ActionID)
@@ -216,6 +249,17 @@ func (h *InteractionHandler) act(ctx context.Context, user string, a *goslack.Bl
 	var err error
 	var msg string
 	switch a.ActionID {
+	case ActionAccept:
+		if h.o.Views == nil {
+			return "", http.StatusBadRequest, errors.New("accepting a risk from Slack needs a Slack destination with a bot token")
+		}
+		if cb.TriggerID == "" {
+			return "", http.StatusBadRequest, fmt.Errorf("action %s: no trigger_id to open the form with", a.ActionID)
+		}
+		if _, err := h.o.Views.OpenViewContext(ctx, cb.TriggerID, acceptView(v, h.o.Now())); err != nil {
+			return "", http.StatusBadGateway, fmt.Errorf("action %s: open the accept-risk form: %w", a.ActionID, err)
+		}
+		return "", 0, nil // the form's submission does the rest
 	case ActionAck:
 		err = h.o.Actions.Acknowledge(ctx, v.Tenant, v.Fingerprint, by)
 		msg = fmt.Sprintf("<@%s> acknowledged finding `%s`.", user, short(v.Fingerprint))
@@ -282,4 +326,106 @@ func hostOf(u *url.URL) string {
 		return ""
 	}
 	return u.Host
+}
+
+// Block and action IDs of the accept-risk form's inputs.
+const (
+	acceptReason = "accept_reason"
+	acceptOwner  = "accept_owner"
+	acceptUntil  = "accept_until"
+)
+
+// acceptView is the accept-risk form for one finding; the finding travels
+// in the view's private metadata, which Slack returns with the submission.
+func acceptView(v ActionValue, now time.Time) goslack.ModalViewRequest {
+	meta, _ := json.Marshal(v)
+	input := func(id, label, hint string, el goslack.BlockElement) *goslack.InputBlock {
+		b := goslack.NewInputBlock(id, plain(label), plain(hint), el)
+		return b
+	}
+	reason := goslack.NewPlainTextInputBlockElement(plain("Why the risk is acceptable"), acceptReason)
+	reason.Multiline = true
+	reason.MaxLength = 500
+	owner := goslack.NewPlainTextInputBlockElement(plain("Name or e-mail"), acceptOwner)
+	owner.MaxLength = 200
+	until := goslack.NewDatePickerBlockElement(acceptUntil)
+	until.InitialDate = now.UTC().Add(90 * 24 * time.Hour).Format("2006-01-02")
+	return goslack.ModalViewRequest{
+		Type:            goslack.VTModal,
+		CallbackID:      CallbackAccept,
+		PrivateMetadata: string(meta),
+		Title:           plain("Accept risk"),
+		Submit:          plain("Accept"),
+		Close:           plain("Cancel"),
+		Blocks: goslack.Blocks{BlockSet: []goslack.Block{
+			goslack.NewSectionBlock(mrkdwn(fmt.Sprintf("Finding `%s` in *%s*: while its object keeps today's value, scans pass it; when the value changes or the date passes, it fails again.",
+				short(v.Fingerprint), esc(v.Tenant))), nil, nil),
+			input(acceptReason, "Reason", "Shown with the finding and in reports.", reason),
+			input(acceptOwner, "Owner", "Who answers for the risk.", owner),
+			input(acceptUntil, "Accepted until", "Through the end of this day (UTC), at most a year away.", until),
+		}},
+	}
+}
+
+// submitAccept records the accept-risk form. Invalid input is answered
+// with Slack's "errors" response, which keeps the form open and shows the
+// message under the field; nothing is stored then.
+func (h *InteractionHandler) submitAccept(ctx context.Context, w http.ResponseWriter, cb *goslack.InteractionCallback) {
+	var v ActionValue
+	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &v); err != nil || v.Tenant == "" || v.Fingerprint == "" {
+		http.Error(w, "accept-risk form: malformed private metadata", http.StatusBadRequest)
+		return
+	}
+	value := func(id string) goslack.BlockAction {
+		if b, ok := cb.View.State.Values[id]; ok {
+			return b[id]
+		}
+		return goslack.BlockAction{}
+	}
+	a := Acceptance{
+		Reason: strings.TrimSpace(value(acceptReason).Value),
+		Owner:  strings.TrimSpace(value(acceptOwner).Value),
+		By:     "slack:" + cb.User.ID,
+	}
+	errs := map[string]string{}
+	if a.Reason == "" {
+		errs[acceptReason] = "Say why the risk is accepted."
+	}
+	if a.Owner == "" {
+		errs[acceptOwner] = "Name who answers for the risk."
+	}
+	now := h.o.Now()
+	day, err := time.Parse("2006-01-02", value(acceptUntil).SelectedDate)
+	switch {
+	case err != nil:
+		errs[acceptUntil] = "Pick the last day the acceptance holds."
+	default:
+		a.Until = day.Add(24*time.Hour - time.Second) // through the end of the day, as the CLI's --until
+		if !a.Until.After(now) {
+			errs[acceptUntil] = "Pick a day after today."
+		} else if a.Until.Sub(now) > MaxAcceptFor {
+			errs[acceptUntil] = "At most a year away; a longer acceptance belongs in the baseline."
+		}
+	}
+	if len(errs) == 0 {
+		err := h.o.Actions.AcceptRisk(ctx, v.Tenant, v.Fingerprint, a)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			errs[acceptReason] = "This finding no longer exists."
+		case errors.Is(err, ErrRefused):
+			errs[acceptReason] = trunc(err.Error(), 150)
+		case err != nil:
+			h.o.Logger.Error("slack accept risk failed", "tenant", v.Tenant, "finding", short(v.Fingerprint), "error", err)
+			http.Error(w, "accept risk failed", http.StatusInternalServerError)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if len(errs) > 0 {
+		_ = json.NewEncoder(w).Encode(map[string]any{"response_action": "errors", "errors": errs})
+		return
+	}
+	h.o.Logger.Info("risk accepted in slack", "tenant", v.Tenant, "finding", short(v.Fingerprint), "by", a.By, "until", a.Until)
+	// An empty body closes the form.
+	w.WriteHeader(http.StatusOK)
 }

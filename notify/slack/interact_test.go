@@ -31,6 +31,8 @@ type call struct {
 type recorder struct {
 	mu    sync.Mutex
 	calls []call
+	// refuse, when set, is what AcceptRisk answers.
+	refuse error
 }
 
 func (r *recorder) add(c call) error {
@@ -44,6 +46,12 @@ func (r *recorder) Acknowledge(_ context.Context, t, fp, by string) error {
 }
 func (r *recorder) Snooze(_ context.Context, t, fp string, until time.Time, by string) error {
 	return r.add(call{Op: "snooze", Tenant: t, Fingerprint: fp, By: by, Until: until})
+}
+func (r *recorder) AcceptRisk(_ context.Context, t, fp string, a Acceptance) error {
+	if r.refuse != nil {
+		return r.refuse
+	}
+	return r.add(call{Op: "accept:" + a.Reason + "|" + a.Owner, Tenant: t, Fingerprint: fp, By: a.By, Until: a.Until})
 }
 func (r *recorder) Approve(_ context.Context, t, fp, by string) error {
 	return r.add(call{Op: "approve", Tenant: t, Fingerprint: fp, By: by})

@@ -20,7 +20,11 @@ const (
 	ActionSnooze  = "sharedrift_snooze"
 	ActionApprove = "sharedrift_approve"
 	ActionReject  = "sharedrift_reject"
-	actionsBlock  = "sharedrift_actions"
+	// ActionAccept opens the accept-risk form (a modal); its submission
+	// comes back as a view with CallbackAccept.
+	ActionAccept   = "sharedrift_accept"
+	CallbackAccept = "sharedrift_accept_risk"
+	actionsBlock   = "sharedrift_actions"
 )
 
 // digestLimit caps the findings listed in a digest; Slack allows 50 blocks.
@@ -225,6 +229,7 @@ func actionBlock(f *notify.Finding) goslack.Block {
 	elems := []goslack.BlockElement{
 		goslack.NewButtonBlockElement(ActionAck, val, plain("Acknowledge")),
 		goslack.NewButtonBlockElement(ActionSnooze, val, plain("Snooze 7 days")),
+		goslack.NewButtonBlockElement(ActionAccept, val, plain("Accept risk…")),
 	}
 	if f.Remediable {
 		approve := goslack.NewButtonBlockElement(ActionApprove, val, plain("Approve fix")).WithStyle(goslack.StylePrimary)

@@ -83,6 +83,15 @@ func transport(c *http.Client) http.RoundTripper {
 	return http.DefaultTransport
 }
 
+// OpenViewContext opens a modal for an interaction's trigger; it makes the
+// notifier a ViewOpener in bot token mode.
+func (n *Notifier) OpenViewContext(ctx context.Context, triggerID string, view goslack.ModalViewRequest) (*goslack.ViewResponse, error) {
+	if n.api == nil {
+		return nil, errors.New("slack: an incoming webhook cannot open forms; use a bot token")
+	}
+	return n.api.OpenViewContext(ctx, triggerID, view)
+}
+
 // Interactive reports whether messages carry buttons (bot token mode).
 func (n *Notifier) Interactive() bool { return n.api != nil }
 

@@ -246,6 +246,39 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch method {
+	case "views.open":
+		// Slack's checks that matter to a form: a trigger to answer, a modal
+		// with a callback, a title of at most 24 characters, labelled inputs.
+		var req struct {
+			TriggerID string `json:"trigger_id"`
+			View      struct {
+				Type       string `json:"type"`
+				CallbackID string `json:"callback_id"`
+				Title      struct {
+					Text string `json:"text"`
+				} `json:"title"`
+				Blocks []struct {
+					Type  string          `json:"type"`
+					Label json.RawMessage `json:"label"`
+				} `json:"blocks"`
+			} `json:"view"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil || req.TriggerID == "" {
+			fail("invalid_trigger_id")
+			return
+		}
+		v := req.View
+		if v.Type != "modal" || v.CallbackID == "" || v.Title.Text == "" || len([]rune(v.Title.Text)) > 24 || len(v.Blocks) == 0 || len(v.Blocks) > 100 {
+			fail("invalid_arguments")
+			return
+		}
+		for _, b := range v.Blocks {
+			if b.Type == "input" && len(b.Label) == 0 {
+				fail("invalid_arguments")
+				return
+			}
+		}
+		reply(map[string]any{"ok": true, "view": map[string]any{"id": "V0000001", "type": "modal", "callback_id": v.CallbackID}})
 	case "auth.test":
 		reply(map[string]any{"ok": true, "user_id": "UBOT0001", "team_id": "T0000001"})
 	case "conversations.info":
