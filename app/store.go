@@ -204,7 +204,7 @@ type ReaderStore interface {
 	Changes(ctx context.Context, f store.ChangeFilter) ([]store.Change, error)
 	FindingsList(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
 	FindingCounts(ctx context.Context, tenantName string) ([]store.FindingCount, error)
-	OutboxStats(ctx context.Context) ([]store.OutboxCount, error)
+	OutboxStats(ctx context.Context, tenantName string) ([]store.OutboxCount, error)
 }
 
 // Ready implements daemon.Reader: reachable and fully migrated.
@@ -287,7 +287,7 @@ func (r Reader) FindingCounts(ctx context.Context) ([]daemon.FindingCount, error
 
 // OutboxCounts implements daemon.StateSource.
 func (r Reader) OutboxCounts(ctx context.Context) ([]daemon.OutboxCount, error) {
-	cs, err := r.S.OutboxStats(ctx)
+	cs, err := r.S.OutboxStats(ctx, "")
 	if err != nil {
 		return nil, err
 	}

@@ -242,15 +242,19 @@ func (s *sqlStore) OutboxMessages(ctx context.Context, f OutboxFilter) ([]Outbox
 }
 
 // OutboxStats implements Outbox.
-func (s *sqlStore) OutboxStats(ctx context.Context) ([]OutboxCount, error) {
+func (s *sqlStore) OutboxStats(ctx context.Context, tenantName string) ([]OutboxCount, error) {
 	var rows []struct {
 		Destination string `db:"destination"`
 		State       string `db:"state"`
 		Count       int64  `db:"count"`
 		Oldest      dbTime `db:"oldest"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT destination, state, count(*) AS count, MIN(created_at) AS oldest
-		FROM outbox GROUP BY destination, state ORDER BY destination, state`); err != nil {
+	where, args := "", []any{}
+	if tenantName != "" {
+		where, args = "WHERE tenant = ?", append(args, tenantName)
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT destination, state, count(*) AS count, MIN(created_at) AS oldest
+		FROM outbox `+where+` GROUP BY destination, state ORDER BY destination, state`), args...); err != nil {
 		return nil, fmt.Errorf("outbox stats: %w", err)
 	}
 	out := make([]OutboxCount, len(rows))

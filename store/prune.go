@@ -15,13 +15,11 @@ import (
 // state at the cutoff and everything since stays reconstructable; and
 // findings resolved before cutoff. Sent and dead outbox messages older
 // than cutoff go too. The remediation audit is never pruned.
-func (s *sqlStore) Prune(ctx context.Context, cutoff time.Time) (PruneStats, error) {
-	return s.prune(ctx, cutoff, false)
-}
-
-// PruneDryRun implements Store.
-func (s *sqlStore) PruneDryRun(ctx context.Context, cutoff time.Time) (PruneStats, error) {
-	return s.prune(ctx, cutoff, true)
+func (s *sqlStore) Prune(ctx context.Context, o PruneOptions) (PruneStats, error) {
+	if o.Before.IsZero() {
+		return PruneStats{}, fmt.Errorf("%w: prune needs a cutoff", ErrInvalid)
+	}
+	return s.prune(ctx, o.Before, o.Tenant, o.DryRun)
 }
 
 // errDryRun rolls back a dry run's transaction once it has counted.
@@ -29,7 +27,7 @@ var errDryRun = errors.New("dry run")
 
 // prune deletes, or with dryRun counts, what is older than cutoff. A dry
 // run executes the very statements of a real one, so the counts agree.
-func (s *sqlStore) prune(ctx context.Context, cutoff time.Time, dryRun bool) (PruneStats, error) {
+func (s *sqlStore) prune(ctx context.Context, cutoff time.Time, tenantName string, dryRun bool) (PruneStats, error) {
 	run := func(fn func(tx *sqlx.Tx) error) error {
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 			if err := fn(tx); err != nil {
@@ -47,8 +45,17 @@ func (s *sqlStore) prune(ctx context.Context, cutoff time.Time, dryRun bool) (Pr
 	}
 	var st PruneStats
 	var tenants []int64
-	if err := s.db.SelectContext(ctx, &tenants, `SELECT id FROM tenants ORDER BY id`); err != nil {
-		return st, fmt.Errorf("prune: list tenants: %w", err)
+	if tenantName == "" {
+		if err := s.db.SelectContext(ctx, &tenants, `SELECT id FROM tenants ORDER BY id`); err != nil {
+			return st, fmt.Errorf("prune: list tenants: %w", err)
+		}
+	} else {
+		if err := s.db.SelectContext(ctx, &tenants, s.q(`SELECT id FROM tenants WHERE name = ?`), tenantName); err != nil {
+			return st, fmt.Errorf("prune: find tenant: %w", err)
+		}
+		if len(tenants) == 0 {
+			return st, fmt.Errorf("%w: prune: tenant %q", ErrNotFound, tenantName)
+		}
 	}
 	at := s.t(cutoff)
 	for _, tid := range tenants {
@@ -107,7 +114,11 @@ func (s *sqlStore) prune(ctx context.Context, cutoff time.Time, dryRun bool) (Pr
 		}
 	}
 	err := run(func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?`), at)
+		q, args := `DELETE FROM outbox WHERE state IN ('sent', 'dead') AND created_at < ?`, []any{at}
+		if tenantName != "" {
+			q, args = q+` AND tenant = ?`, append(args, tenantName)
+		}
+		res, err := tx.ExecContext(ctx, s.q(q), args...)
 		if err != nil {
 			return err
 		}
@@ -120,7 +131,7 @@ func (s *sqlStore) prune(ctx context.Context, cutoff time.Time, dryRun bool) (Pr
 	if dryRun {
 		return st, nil
 	}
-	s.log.Info("store pruned", "cutoff", cutoff, "scans", st.Scans, "object_versions", st.ObjectVersions,
+	s.log.Info("store pruned", "cutoff", cutoff, "tenant", tenantName, "scans", st.Scans, "object_versions", st.ObjectVersions,
 		"changes", st.Changes, "results", st.Results, "findings", st.Findings, "outbox", st.Outbox)
 	return st, nil
 }

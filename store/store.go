@@ -60,11 +60,10 @@ type Admin interface {
 	// Migrate applies pending migrations; safe when several processes call
 	// it at once. It returns how many were applied.
 	Migrate(ctx context.Context) (int, error)
-	// Prune deletes what is older than cutoff (see PruneStats).
-	Prune(ctx context.Context, cutoff time.Time) (PruneStats, error)
-	// PruneDryRun counts what Prune would delete, deleting nothing: it runs
-	// the same statements in transactions that are rolled back.
-	PruneDryRun(ctx context.Context, cutoff time.Time) (PruneStats, error)
+	// Prune deletes what is older than o.Before (see PruneStats), of one
+	// tenant or all; with o.DryRun it counts what it would delete and
+	// deletes nothing (the same statements, rolled back).
+	Prune(ctx context.Context, o PruneOptions) (PruneStats, error)
 	Close() error
 }
 
@@ -140,7 +139,9 @@ type Outbox interface {
 	DeadLetterExpired(ctx context.Context, cutoff time.Time) (int, error)
 	OutboxMessages(ctx context.Context, f OutboxFilter) ([]OutboxMessage, error)
 	// OutboxStats counts messages per destination and state.
-	OutboxStats(ctx context.Context) ([]OutboxCount, error)
+	// OutboxStats counts messages per destination and state, of one
+	// tenant's findings or ("" ) of all.
+	OutboxStats(ctx context.Context, tenantName string) ([]OutboxCount, error)
 	// ThreadRef returns the ExternalRef of the latest message sent to
 	// destination that announced a finding (its own message or a digest
 	// listing it in Members), for replies in the same thread. Messages sent
@@ -557,6 +558,18 @@ type Lease struct {
 	AcquiredAt time.Time `json:"acquiredAt"`
 	ExpiresAt  time.Time `json:"expiresAt"`
 	Generation int64     `json:"generation"`
+}
+
+// PruneOptions select what Prune deletes.
+type PruneOptions struct {
+	// Before is the cutoff: scans started, findings resolved and
+	// notifications created before it go.
+	Before time.Time
+	// Tenant limits pruning to one tenant's scans, findings and
+	// notifications; empty prunes every tenant.
+	Tenant string
+	// DryRun counts and deletes nothing.
+	DryRun bool
 }
 
 // PruneStats counts what Prune deleted. Prune keeps each tenant's latest

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ var daemonFlagKeys = map[string]string{
 
 func newDaemonCmd() *cobra.Command {
 	var cfgFile, owner, storeDSN string
+	var only []string
 	var healthcheck bool
 	cmd := &cobra.Command{
 		Use:   "daemon",
@@ -74,12 +76,16 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 				overrides["store.dsn"] = "env:" + envCLIStoreDSN
 			}
 			load := func() (*config.Config, error) {
-				return config.Load(config.Options{
+				c, err := config.Load(config.Options{
 					File:           cfgFile,
 					Env:            env,
 					Overrides:      overrides,
 					RequireTenants: true,
 				})
+				if err != nil {
+					return nil, err
+				}
+				return c, onlyTenants(c, only)
 			}
 			cfg, err := load()
 			if err != nil {
@@ -123,7 +129,39 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 	f.Bool("startup-scan", true, "scan every tenant's current slot at start, overrides scheduler.startup_scan")
 	f.BoolVar(&healthcheck, "healthcheck", false, "probe the running daemon's /readyz on http.listen and exit 0 if ready (for container health checks)")
 	f.StringVar(&owner, "replica-id", "", "`NAME` of this replica in leases (default host name and pid)")
+	f.StringSliceVar(&only, "tenant", nil, "run only this configured tenant `NAME` (repeat or separate with commas; default: every tenant)")
 	return cmd
+}
+
+// onlyTenants keeps the configured tenants --tenant names, given by their
+// configured name, domain, initial domain or directory ID; a name that
+// matches none is an error listing the configured tenants.
+func onlyTenants(cfg *config.Config, only []string) error {
+	if len(only) == 0 {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, want := range only {
+		found := ""
+		for key, t := range cfg.Tenants {
+			if strings.EqualFold(key, want) || strings.EqualFold(key, canonicalTenant(want)) ||
+				(t.Domain != "" && (strings.EqualFold(t.Domain, want) || strings.EqualFold(t.Domain+".onmicrosoft.com", want))) ||
+				(t.TenantID != "" && strings.EqualFold(t.TenantID, want)) {
+				found = key
+				break
+			}
+		}
+		if found == "" {
+			return usagef("--tenant %q: not in the configuration (tenants: %s)", want, strings.Join(cfg.TenantNames(), ", "))
+		}
+		keep[found] = true
+	}
+	for key := range cfg.Tenants {
+		if !keep[key] {
+			delete(cfg.Tenants, key)
+		}
+	}
+	return nil
 }
 
 // probeReady asks a running daemon whether it is ready. Images without a

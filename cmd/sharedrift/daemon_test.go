@@ -108,3 +108,49 @@ func TestDaemonLogsWhatItsHelpSays(t *testing.T) {
 		t.Fatalf("default daemon log line is not JSON: %q", buf.String())
 	}
 }
+
+// TestDaemonOnlyTenants: --tenant keeps the named configured tenants,
+// whichever spelling names them, and a name that matches none stops the
+// daemon listing what is configured.
+func TestDaemonOnlyTenants(t *testing.T) {
+	load := func() *config.Config {
+		return &config.Config{Tenants: map[string]config.Tenant{
+			"fabrikam": {Name: "fabrikam", Domain: "fabrikam", TenantID: "11111111-1111-1111-1111-111111111111"},
+			"contoso":  {Name: "contoso", Domain: "contoso"},
+			"tailspin": {Name: "tailspin"},
+		}}
+	}
+	for _, tc := range []struct {
+		only []string
+		want []string
+	}{
+		{nil, []string{"contoso", "fabrikam", "tailspin"}},
+		{[]string{"fabrikam.onmicrosoft.com"}, []string{"fabrikam"}},
+		{[]string{"11111111-1111-1111-1111-111111111111", "CONTOSO"}, []string{"contoso", "fabrikam"}},
+	} {
+		cfg := load()
+		if err := onlyTenants(cfg, tc.only); err != nil {
+			t.Fatalf("%v: %v", tc.only, err)
+		}
+		if got := cfg.TenantNames(); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("--tenant %v kept %v, want %v", tc.only, got, tc.want)
+		}
+	}
+	cfg := load()
+	err := onlyTenants(cfg, []string{"northwind"})
+	if err == nil || !strings.Contains(err.Error(), `"northwind"`) || !strings.Contains(err.Error(), "contoso, fabrikam, tailspin") {
+		t.Errorf("unknown tenant: %v", err)
+	}
+	if len(cfg.Tenants) != 3 {
+		t.Errorf("a refused --tenant changed the configuration: %v", cfg.TenantNames())
+	}
+
+	p := filepath.Join(t.TempDir(), "sharedrift.yaml")
+	if err := os.WriteFile(p, []byte("tenants:\n  acme:\n    fixture: builtin:fabrikam\n    baseline: recommended\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := cli(t, "daemon", "--config", p, "--tenant", "northwind", "--state-dir", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, `--tenant "northwind": not in the configuration (tenants: acme)`) {
+		t.Errorf("daemon --tenant northwind: exit %d\n%s", code, stderr)
+	}
+}

@@ -514,7 +514,7 @@ func newDBCmd() *cobra.Command {
 }
 
 func newDBPruneCmd() *cobra.Command {
-	var olderThan, format string
+	var olderThan, format, tenantName string
 	var dryRun bool
 	var sf *storeFlags
 	cmd := &cobra.Command{
@@ -523,9 +523,11 @@ func newDBPruneCmd() *cobra.Command {
 		Long: `Prune deletes, per tenant, scans that started before the cutoff with their results
 and changes, object versions superseded before it, findings resolved before it, and
 delivered or dead notifications. Each tenant's latest scan and its current state are
-always kept, and the remediation audit is never pruned.`,
+always kept, and the remediation audit is never pruned. --tenant prunes one tenant's
+history and notifications only.`,
 		Example: `  sharedrift db prune --older-than 90d --dry-run
   sharedrift db prune --older-than 90d
+  sharedrift db prune --older-than 30d --tenant contoso
   sharedrift db prune --older-than 2w --store "$DSN" --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -537,17 +539,16 @@ always kept, and the remediation audit is never pruned.`,
 			if err != nil {
 				return usagef("--older-than: %w", err)
 			}
-			s, err := sf.openExisting(cmd.Context(), logger(cmd))
+			s, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			prune := s.Prune
 			verb := "pruned"
 			if dryRun {
-				prune, verb = s.PruneDryRun, "would prune"
+				verb = "would prune"
 			}
-			st, err := prune(cmd.Context(), time.Now().Add(-age))
+			st, err := s.Prune(cmd.Context(), store.PruneOptions{Before: time.Now().Add(-age), Tenant: name, DryRun: dryRun})
 			if err != nil {
 				return err
 			}
@@ -561,13 +562,14 @@ always kept, and the remediation audit is never pruned.`,
 	}
 	cmd.Flags().StringVar(&olderThan, "older-than", "90d", "retention `AGE`: 90d, 2w, 12h…")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be deleted and delete nothing")
+	cmd.Flags().StringVar(&tenantName, "tenant", "", "only this tenant (default: all)")
 	addListFormat(cmd.Flags(), &format)
 	sf = addStoreFlags(cmd.Flags())
 	return cmd
 }
 
 func newDBStatusCmd() *cobra.Command {
-	var format string
+	var format, tenantName string
 	var sf *storeFlags
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -578,7 +580,7 @@ func newDBStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := sf.openExisting(cmd.Context(), logger(cmd))
+			s, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
@@ -592,16 +594,66 @@ func newDBStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if name != "" {
+				tenants = slices.DeleteFunc(tenants, func(t store.Tenant) bool { return t.Name != name })
+			}
 			if lf == "json" {
 				return writeJSON(cmd.OutOrStdout(), map[string]any{"driver": s.Driver(), "target": s.Target(),
 					"schemaVersion": cur, "supportedVersion": sup, "tenants": tenants})
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "store:   %s\nschema:  version %d (binary supports %d)\ntenants: %d\n", s.Target(), cur, sup, len(tenants))
-			return nil
+			fmt.Fprintf(w, "store:   %s\nschema:  version %d (binary supports %d)\n", s.Target(), cur, sup)
+			if name == "" {
+				fmt.Fprintf(w, "tenants: %d\n", len(tenants))
+				return nil
+			}
+			return printTenantStatus(ctx, w, s, tenants[0])
 		},
 	}
+	cmd.Flags().StringVar(&tenantName, "tenant", "", "also show this tenant's scans and open findings")
 	addListFormat(cmd.Flags(), &format)
 	sf = addStoreFlags(cmd.Flags())
 	return cmd
+}
+
+// printTenantStatus adds one tenant's lines to db status: its scans, the
+// latest one, and its open findings by severity.
+func printTenantStatus(ctx context.Context, w io.Writer, s store.Store, t store.Tenant) error {
+	scans, err := s.Scans(ctx, store.ScanFilter{Tenant: t.Name})
+	if err != nil {
+		return err
+	}
+	counts, err := s.FindingCounts(ctx, t.Name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "tenant:  %s", t.Name)
+	if t.TenantID != "" {
+		fmt.Fprintf(w, " (%s)", t.TenantID)
+	}
+	fmt.Fprintf(w, "\nscans:   %d", len(scans))
+	if len(scans) > 0 {
+		last := scans[0]
+		fmt.Fprintf(w, ", latest %d at %s, %s", last.ID, last.StartedAt.UTC().Format("2006-01-02 15:04"), last.Status)
+	}
+	open := map[string]int64{}
+	var total int64
+	for _, c := range counts {
+		if c.State != store.FindingResolved {
+			open[string(c.Severity)] += c.Count
+			total += c.Count
+		}
+	}
+	fmt.Fprintf(w, "\nopen:    %d findings", total)
+	var parts []string
+	for _, sev := range []string{"critical", "high", "medium", "low", "info"} {
+		if open[sev] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", open[sev], sev))
+		}
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintln(w)
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +110,36 @@ func TestStoreCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "tenants: 1") {
 		t.Errorf("db status: %d %s", code, out)
 	}
+	// --tenant: one tenant's status, prune and notifications; an unknown
+	// tenant is refused with the list of tenants and changes nothing.
+	name := canonicalTenant(snap.Tenant)
+	out, _, code = cli(t, "db", "status", "--state-dir", dir, "--tenant", snap.Tenant)
+	if code != 0 || !strings.Contains(out, "tenant:  "+name) || !regexp.MustCompile(`scans:\s+2, latest \d+ at `).MatchString(out) ||
+		!regexp.MustCompile(`open:\s+\d+ findings \(`).MatchString(out) {
+		t.Errorf("db status --tenant: %d\n%s", code, out)
+	}
+	for _, args := range [][]string{
+		{"db", "status", "--tenant", "northwind"},
+		{"db", "prune", "--older-than", "0d", "--tenant", "northwind"},
+		{"notify", "status", "--tenant", "northwind"},
+	} {
+		_, errOut, code := cli(t, append(args, "--state-dir", dir)...)
+		if code != 1 || !strings.Contains(errOut, `--tenant "northwind": no such tenant`) || !strings.Contains(errOut, "(tenants: "+name+")") {
+			t.Errorf("%v: exit %d\n%s", args, code, errOut)
+		}
+	}
+	out, _, code = cli(t, "db", "prune", "--older-than", "0d", "--tenant", name, "--dry-run", "--state-dir", dir)
+	if code != 0 || !strings.Contains(out, "would prune 1 scans") {
+		t.Errorf("db prune --tenant --dry-run: %d %s", code, out)
+	}
+	out, _, code = cli(t, "notify", "status", "--tenant", name, "--state-dir", dir)
+	if code != 0 || !strings.Contains(out, "(outbox empty)") {
+		t.Errorf("notify status --tenant: %d %s", code, out)
+	}
+	if all, _, _ := cli(t, "history", "--state-dir", dir, "--format", "json"); json.Unmarshal([]byte(all), &scans) != nil || len(scans) != 2 {
+		t.Errorf("refused or dry-run prunes deleted scans: %s", all)
+	}
+
 	out, _, code = cli(t, "db", "prune", "--older-than", "90d", "--state-dir", dir)
 	if code != 0 || !strings.Contains(out, "pruned") {
 		t.Errorf("db prune: %d %s", code, out)

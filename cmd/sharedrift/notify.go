@@ -93,7 +93,7 @@ type notifyStatus struct {
 }
 
 func newNotifyStatusCmd() *cobra.Command {
-	var format string
+	var format, tenantName string
 	var dead int
 	var sf *storeFlags
 	cmd := &cobra.Command{
@@ -106,17 +106,17 @@ func newNotifyStatusCmd() *cobra.Command {
 			if format != "table" && format != "json" {
 				return usagef("--format: %q, expected table or json", format)
 			}
-			st, err := sf.openExisting(cmd.Context(), logger(cmd))
+			st, name, err := sf.openTenant(cmd.Context(), logger(cmd), tenantName)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			var out notifyStatus
-			if out.Destinations, err = st.OutboxStats(cmd.Context()); err != nil {
+			if out.Destinations, err = st.OutboxStats(cmd.Context(), name); err != nil {
 				return err
 			}
 			if dead > 0 {
-				all, err := st.OutboxMessages(cmd.Context(), store.OutboxFilter{State: store.OutboxDead})
+				all, err := st.OutboxMessages(cmd.Context(), store.OutboxFilter{State: store.OutboxDead, Tenant: name})
 				if err != nil {
 					return err
 				}
@@ -139,6 +139,7 @@ func newNotifyStatusCmd() *cobra.Command {
 	sf = addStoreFlags(cmd.Flags())
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().IntVar(&dead, "dead", 10, "list this many of the latest dead letters")
+	cmd.Flags().StringVar(&tenantName, "tenant", "", "only notifications about this tenant (default: all)")
 	return cmd
 }
 

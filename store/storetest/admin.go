@@ -78,21 +78,33 @@ func testPrune(t *testing.T, s store.Store, c *Clock) {
 	s2.Links[2].Scope = tenant.LinkScopeUsers
 	s2.Guests = s2.Guests[1:] // removed on day 10
 	last := record(t, s, s2)
-	s.Enqueue(ctx, store.OutboxMessage{IdempotencyKey: "old", Destination: "slack", Payload: []byte("{}")})
+	s.Enqueue(ctx, store.OutboxMessage{IdempotencyKey: "old", Destination: "slack", Tenant: Tenant, Payload: []byte("{}")})
 	old, _ := s.ClaimDue(ctx, "w", 1, time.Minute)
 	s.MarkSent(ctx, old[0].ID, "")
 
 	c.Advance(5 * day)
 	// A dry run counts exactly what the real prune then deletes, and
 	// deletes nothing.
-	dry, err := s.PruneDryRun(ctx, T0.Add(5*day))
+	dry, err := s.Prune(ctx, store.PruneOptions{Before: T0.Add(5 * day), DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if all, _ := s.Scans(ctx, store.ScanFilter{Tenant: Tenant}); len(all) != 3 {
 		t.Fatalf("dry run left %d scans, want all 3", len(all))
 	}
-	st, err := s.Prune(ctx, T0.Add(5*day))
+	// Another tenant's history is not touched by a prune of this one.
+	other := Snapshot(T0)
+	other.Tenant, other.TenantID = "other.example", "00000000-0000-0000-0000-0000000000ff"
+	record(t, s, other)
+	other.CollectedAt = T0.Add(day)
+	record(t, s, other)
+	if _, err := s.Prune(ctx, store.PruneOptions{Before: T0.Add(5 * day), Tenant: "nobody.example"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("prune an unknown tenant: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Prune(ctx, store.PruneOptions{}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("prune without a cutoff: %v, want ErrInvalid", err)
+	}
+	st, err := s.Prune(ctx, store.PruneOptions{Before: T0.Add(5 * day), Tenant: Tenant})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +119,9 @@ func testPrune(t *testing.T, s store.Store, c *Clock) {
 	if len(scans) != 1 || scans[0].ID != last.ID {
 		t.Fatalf("kept scans %+v", scans)
 	}
+	if kept, _ := s.Scans(ctx, store.ScanFilter{Tenant: "other.example"}); len(kept) != 2 {
+		t.Errorf("a prune of %s left %d scans of other.example, want 2", Tenant, len(kept))
+	}
 	// The current state survived: an identical scan writes nothing and
 	// changes nothing.
 	s3 := Snapshot(T0.Add(11 * day))
@@ -115,7 +130,7 @@ func testPrune(t *testing.T, s store.Store, c *Clock) {
 	eq(t, "objects written after prune", sc.ObjectsWritten, int64(0))
 	eq(t, "changes after prune", sc.Changes, int64(0))
 	// Everything is pruned but the latest scan when the cutoff is later.
-	if _, err := s.Prune(ctx, T0.Add(100*day)); err != nil {
+	if _, err := s.Prune(ctx, store.PruneOptions{Before: T0.Add(100 * day)}); err != nil {
 		t.Fatal(err)
 	}
 	scans, _ = s.Scans(ctx, store.ScanFilter{Tenant: Tenant})

@@ -93,9 +93,12 @@ func testOutbox(t *testing.T, s store.Store, c *Clock) {
 		t.Fatal(err)
 	}
 	eq(t, "dead-lettered (c, d, e)", n, 3)
-	stats, err := s.OutboxStats(ctx)
+	stats, err := s.OutboxStats(ctx, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if none, err := s.OutboxStats(ctx, "nobody.example"); err != nil || len(none) != 0 {
+		t.Errorf("stats of a tenant with no messages: %v %v", none, err)
 	}
 	got2 := map[string]int64{}
 	for _, st := range stats {
@@ -283,7 +286,7 @@ func testOutboxDigestMembers(t *testing.T, s store.Store, c *Clock) {
 
 	// Pruning a sent digest takes its members along.
 	c.Advance(48 * time.Hour)
-	if _, err := s.Prune(ctx, c.Now()); err != nil {
+	if _, err := s.Prune(ctx, store.PruneOptions{Before: c.Now()}); err != nil {
 		t.Fatalf("prune with digest members: %v", err)
 	}
 	if _, ok, _ := s.ThreadRef(ctx, "slack", "fp-a"); ok {
