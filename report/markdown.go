@@ -355,13 +355,13 @@ func (m *mdWriter) render(v *view) {
 		m.f("No exceptions are configured.\n\n")
 	} else {
 		m.f("%d exceptions; %d lapse within %d days, %d expired.\n\n", len(v.Exceptions), v.Lapsing, v.Opt.LapseDays, v.Expired)
-		m.head("Exception", "Rule", "Object", "Accepted value", "Owner", "Expires", "Status", "-Results")
+		m.head("Exception", "Rule", "Object", "Accepted value", "Owner", "Reason", "Expires", "Status", "-Results")
 		for _, e := range v.Exceptions {
 			st := strings.ReplaceAll(e.Status, "_", " ")
 			if e.Status == "lapsing" {
 				st = fmt.Sprintf("lapses in %d days", e.DaysLeft)
 			}
-			m.row(e.ID, e.RuleID, orDefault(e.Object, "all objects"), orDash(e.AcceptedValue), e.Owner, datetimeptr(e.Expires), st, thousands(int64(e.Matched)))
+			m.row(e.ID, e.RuleID, orDefault(e.Object, "all objects"), orDash(e.AcceptedValue), e.Owner, orDash(e.Reason), datetimeptr(e.Expires), st, thousands(int64(e.Matched)))
 		}
 		m.f("\n")
 	}
