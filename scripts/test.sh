@@ -16,6 +16,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Pinned linter; bump deliberately and fix what the new version reports.
 GOLANGCI_LINT_VERSION=v2.15.0
+# Tools the deployment tests use when present (helm lint and template,
+# actionlint on the release workflow); installed from the Go module proxy.
+HELM_VERSION=v3.21.4
+ACTIONLINT_VERSION=v1.7.12
 TOOLS_DIR="${SHAREDRIFT_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sharedrift/tools}"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -181,6 +185,40 @@ ensure_chromium() {
   log "Chromium: $("$c" --version 2>/dev/null || echo "$c")"
 }
 
+# ---- deployment tools ----------------------------------------------------
+
+# ensure_deploy_tools makes the deployment files checkable by the tools that
+# consume them: helm (the chart renders and lints), actionlint (the release
+# workflow), Compose (the compose files parse) and systemd-analyze (the unit
+# verifies). It is best effort: a tool that cannot be installed here is
+# reported, and its test says it was skipped.
+ensure_deploy_tools() {
+  local dir
+  dir="$TOOLS_DIR/helm-$HELM_VERSION"
+  if [[ ! -x $dir/helm ]]; then
+    log "installing helm $HELM_VERSION into $dir (first run only)"
+    mkdir -p "$dir" && GOBIN="$dir" GOFLAGS= go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+      || log "WARNING: could not install helm; the chart is checked with text/template only"
+  fi
+  [[ -x $dir/helm ]] && PATH="$dir:$PATH"
+  dir="$TOOLS_DIR/actionlint-$ACTIONLINT_VERSION"
+  if [[ ! -x $dir/actionlint ]]; then
+    log "installing actionlint $ACTIONLINT_VERSION into $dir"
+    mkdir -p "$dir" && GOBIN="$dir" GOFLAGS= go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" \
+      || log "WARNING: could not install actionlint"
+  fi
+  [[ -x $dir/actionlint ]] && PATH="$dir:$PATH"
+  local pkgs=()
+  command -v docker-compose >/dev/null || pkgs+=(docker-compose)
+  command -v systemd-analyze >/dev/null || pkgs+=(systemd)
+  if [[ ${#pkgs[@]} -gt 0 ]] && command -v apt-get >/dev/null; then
+    ( apt_install "${pkgs[@]}" ) || log "WARNING: could not install ${pkgs[*]}"
+  fi
+  export PATH
+  log "deployment tools: $(for t in helm actionlint docker-compose systemd-analyze; do
+    command -v "$t" >/dev/null && printf '%s ' "$t" || printf '(no %s) ' "$t"; done)"
+}
+
 # ---- main ----------------------------------------------------------------
 
 cleanup() {
@@ -222,6 +260,7 @@ main() {
   fi
   check_postgres
   ensure_chromium
+  ensure_deploy_tools
 
   # Package patterns among the arguments replace ./... (flags do not).
   local status=0 arg pkgs=(./...)
