@@ -47,7 +47,7 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		{"scan malformed baseline", []string{"scan", "--snapshot", contoso, "--baseline", badYAML}, []string{"load baseline", badYAML, "malformed YAML"}},
 		{"scan bad duration", []string{"scan", "--snapshot", contoso, "--section-timeout", "5x"}, []string{"--section-timeout", `"5x"`}},
 		{"scan unknown store scheme", []string{"scan", "--snapshot", contoso, "--store", "bogus://x"}, []string{"--store", `"bogus://"`}},
-		{"scan missing config", []string{"scan", "--config", missing, "--tenant", "a"}, []string{"read config", missing}},
+		{"scan missing config", []string{"scan", "--config", missing, "--tenant", "a"}, []string{"no such file", missing}},
 		{"scan malformed config", []string{"scan", "--config", badYAML, "--tenant", "a"}, []string{badYAML, "invalid YAML"}},
 		{"scan unknown tenant", []string{"scan", "--config", config, "--tenant", "nobody"}, []string{config, `tenant "nobody" is not configured`}},
 		{"scan missing fixture", []string{"scan", "--fixture", missing}, []string{"fixture", missing}},
@@ -75,7 +75,7 @@ func TestCommandsRejectBadInput(t *testing.T) {
 		{"db status without a store", []string{"db", "status"}, []string{"no store at", noStore}},
 		{"db prune bad age", []string{"db", "prune", "--older-than", "3x"}, []string{"--older-than", `"3x"`}},
 		{"migrate unknown store scheme", []string{"migrate", "--store", "bogus://x"}, []string{"--store", `"bogus://"`}},
-		{"daemon missing config", []string{"daemon", "--config", missing}, []string{"read config", missing}},
+		{"daemon missing config", []string{"daemon", "--config", missing}, []string{"no such file", missing}},
 		{"daemon malformed config", []string{"daemon", "--config", badYAML}, []string{badYAML, "invalid YAML"}},
 		{"demo bad interval", []string{"demo", "--once", "--interval", "3x"}, []string{"--interval", `"3x"`}},
 		{"demo missing fixture", []string{"demo", "--once", "--fixture", missing}, []string{"fixture", missing, "not found"}},
@@ -123,5 +123,37 @@ func TestCommandsRejectBadInput(t *testing.T) {
 				t.Error("an unknown store scheme was taken for a file path")
 			}
 		})
+	}
+}
+
+// TestMissingConfigListsWhatExists: a --config that does not exist is
+// named, with the configuration files that do exist beside it, for every
+// kind of command that reads one; nothing is created.
+func TestMissingConfigListsWhatExists(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "sharedrift.yaml")
+	if err := os.WriteFile(real, []byte("tenants:\n  acme:\n    fixture: builtin:fabrikam\n    baseline: recommended\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another YAML file that is no configuration is not offered.
+	if err := os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("image: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	typo := filepath.Join(dir, "sharedrfit.yaml")
+	state := t.TempDir()
+	for _, args := range [][]string{
+		{"findings", "list", "--config", typo},
+		{"daemon", "--config", typo, "--state-dir", state},
+		{"notify", "status", "--config", typo},
+		{"notify", "test", "--config", typo, "--destination", "x"},
+		{"scan", "--config", typo, "--tenant", "acme"},
+	} {
+		_, stderr, code := cli(t, args...)
+		if code != 1 || !strings.Contains(stderr, "--config "+typo+": no such file") || !strings.Contains(stderr, real) || strings.Contains(stderr, "values.yaml") {
+			t.Errorf("%v: exit %d\n%s", args[:2], code, stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(state); len(entries) != 0 {
+		t.Errorf("a refused command wrote to the state directory: %v", entries)
 	}
 }

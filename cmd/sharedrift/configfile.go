@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -80,6 +84,9 @@ func checkOldConnectionFile(path string) error {
 // included); a tenant with a fixture is returned with fixture set and no
 // connection. name may also be the tenant's initial domain.
 func tenantConnection(path, name string) (tc m365.TenantConfig, fixture string, err error) {
+	if err := checkConfigExists(path); err != nil {
+		return tc, "", err
+	}
 	if err := checkOldConnectionFile(path); err != nil {
 		return tc, "", err
 	}
@@ -112,4 +119,56 @@ func tenantConnection(path, name string) (tc m365.TenantConfig, fixture string, 
 		return tc, "", errors.New(path + ": tenants." + name + ".tenant_id: required")
 	}
 	return tc, "", nil
+}
+
+// checkConfigExists says, for a --config file that does not exist, which
+// one was asked for and which configuration files exist where people keep
+// them (its directory, the working directory, the usual system and user
+// places), so a typo is one look away.
+func checkConfigExists(path string) error {
+	if path == "" {
+		return nil
+	}
+	_, err := os.Stat(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // other errors surface when the file is read
+	}
+	dirs := []string{filepath.Dir(path), ".", "/etc/sharedrift"}
+	if d, err := os.UserConfigDir(); err == nil {
+		dirs = append(dirs, filepath.Join(d, "sharedrift"))
+	}
+	var found []string
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		for _, pat := range []string{"*.yaml", "*.yml"} {
+			m, _ := filepath.Glob(filepath.Join(d, pat))
+			for _, f := range m {
+				if abs, err := filepath.Abs(f); err == nil && !seen[abs] && looksLikeConfig(f) {
+					seen[abs] = true
+					found = append(found, f)
+				}
+			}
+		}
+	}
+	if len(found) == 0 {
+		return fmt.Errorf("--config %s: no such file, and no sharedrift configuration in %s (see docs/configuration.md)", path, strings.Join(dirs, ", "))
+	}
+	return fmt.Errorf("--config %s: no such file; configuration files that exist: %s", path, strings.Join(found, ", "))
+}
+
+// looksLikeConfig reports whether a YAML file has a top-level tenants key,
+// the one key every sharedrift configuration has.
+func looksLikeConfig(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "tenants:") {
+			return true
+		}
+	}
+	return false
 }

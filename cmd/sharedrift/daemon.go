@@ -76,6 +76,9 @@ See docs/configuration.md, docs/api.md and docs/deploy.md.`,
 				overrides["store.dsn"] = "env:" + envCLIStoreDSN
 			}
 			load := func() (*config.Config, error) {
+				if err := checkConfigExists(cfgFile); err != nil {
+					return nil, err
+				}
 				c, err := config.Load(config.Options{
 					File:           cfgFile,
 					Env:            env,

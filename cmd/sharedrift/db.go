@@ -101,8 +101,8 @@ func (f *storeFlags) config() (*config.Config, error) {
 	if path == "" || f.cfg != nil {
 		return f.cfg, nil
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("--config %s: %w", path, errors.Unwrap(err))
+	if err := checkConfigExists(path); err != nil {
+		return nil, err
 	}
 	cfg, err := config.Load(config.Options{File: path, Env: os.Environ()})
 	if err != nil {

@@ -39,6 +39,9 @@ func notifyConfig(path string) (*config.Config, error) {
 	if path == "" {
 		return nil, usagef("--config: missing; the destinations are in the configuration file (or set $%s)", envConfig)
 	}
+	if err := checkConfigExists(path); err != nil {
+		return nil, err
+	}
 	return config.Load(config.Options{File: path, Env: os.Environ()})
 }
 
