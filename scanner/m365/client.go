@@ -433,7 +433,7 @@ func decodeError(endpoint string, status int, body []byte) *APIError {
 		e.Code, e.Message = f.ErrorCode, f.Message
 		return e
 	}
-		if info, err := csomErrorInfo(body); err == nil && info != nil {
+	if info, err := csomErrorInfo(body); err == nil && info != nil {
 		e.Code, e.Message = info.ErrorTypeName, info.ErrorMessage
 		return e
 	}

@@ -105,7 +105,9 @@ func Probe(ctx context.Context, c *Client) ProbeReport {
 	for _, cmd := range []string{"Get-SharingPolicy", "Get-OrganizationRelationship", "Get-RemoteDomain"} {
 		p.exchange(cmd)
 	}
-	p.raw(epTeamsFederation, func() ([]byte, error) { return c.TeamsGet(context.Background(), teamsConfigPath(teamsFederationConfig)) })
+	p.raw(epTeamsFederation, func() ([]byte, error) {
+		return c.TeamsGet(context.Background(), teamsConfigPath(teamsFederationConfig))
+	})
 	p.raw(epFabricTenantSettings, func() ([]byte, error) {
 		if c.o.Endpoints.Fabric == "" {
 			return nil, c.o.Endpoints.NotSupportedError(epFabricTenantSettings)

@@ -16,8 +16,8 @@ import (
 // of their form is unconfirmed): Get-CsTenantFederationConfiguration,
 // Get-CsTeamsClientConfiguration and Get-CsTeamsMeetingPolicy.
 var (
-	teamsFedSchema         = newSchema("")
-	tfIdentity             = teamsFedSchema.identity("Identity")
+	teamsFedSchema         = newSchema("federation configuration")
+	_                      = teamsFedSchema.str("Identity")
 	tfAllowFederatedUsers  = teamsFedSchema.boolean("AllowFederatedUsers")
 	tfAllowedDomains       = teamsFedSchema.objects("AllowedDomains", teamsDomainSchema)
 	tfBlockedDomains       = teamsFedSchema.objects("BlockedDomains", teamsDomainSchema)
@@ -26,14 +26,14 @@ var (
 	tfAllowPublicUsers     = teamsFedSchema.boolean("AllowPublicUsers")
 
 	teamsDomainSchema = newSchema("domain")
-	tdDomain          = teamsDomainSchema.identity("Domain")
+	tdDomain          = teamsDomainSchema.str("Domain")
 
-	teamsClientSchema = newSchema("")
-	tcIdentity        = teamsClientSchema.identity("Identity")
+	teamsClientSchema = newSchema("client configuration")
+	_                 = teamsClientSchema.str("Identity")
 	tcAllowGuestUser  = teamsClientSchema.boolean("AllowGuestUser")
 
-	teamsMeetingSchema   = newSchema("")
-	tmIdentity           = teamsMeetingSchema.identity("Identity")
+	teamsMeetingSchema   = newSchema("meeting policy")
+	_                    = teamsMeetingSchema.str("Identity")
 	tmAllowAnonymousJoin = teamsMeetingSchema.boolean("AllowAnonymousUsersToJoinMeeting")
 )
 
@@ -56,8 +56,12 @@ func ParseTeamsFederation(body []byte, t *tenant.TeamsSettings) error {
 			return nil
 		}
 		out := []string{}
+		// An entry without a domain is left out: an allow list that
+		// loses its last entry reads as "every domain", which fails.
 		for l.next(&r, &d) {
-			out = append(out, strings.ToLower(d.str(tdDomain)))
+			if v := strings.ToLower(d.str(tdDomain)); v != "" {
+				out = append(out, v)
+			}
 		}
 		return out
 	}
