@@ -534,7 +534,10 @@ var cases = map[string][]ruleCase{
 	"teams.external_access_all_domains": {
 		{name: "named domains only", want: tenant.Pass},
 		{name: "every domain", fixture: "fabrikam", want: tenant.Fail},
-		{name: "external access off", snap: func(s *tenant.Snapshot) { s.Teams.AllowFederatedUsers = tenant.Ptr(false); s.Teams.AllowedDomains = []string{} }, want: tenant.Pass},
+		{name: "external access off", snap: func(s *tenant.Snapshot) {
+			s.Teams.AllowFederatedUsers = tenant.Ptr(false)
+			s.Teams.AllowedDomains = []string{}
+		}, want: tenant.Pass},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Teams.AllowAllExternalDomains = nil }, want: tenant.NotApplicable},
 		{name: "Teams not licensed", snap: func(s *tenant.Snapshot) { s.Teams = &tenant.TeamsSettings{NotApplicable: "Teams is not licensed"} }, want: tenant.NotApplicable},
 		{name: "allowed list not reported", snap: func(s *tenant.Snapshot) { s.Teams.AllowedDomains = nil }, want: tenant.Unknown},
@@ -585,7 +588,9 @@ var cases = map[string][]ruleCase{
 			s.PowerBI.PublishToWeb.SecurityGroups = []string{"6c1f8e2a-4b3d-4e5f-9a7b-1c2d3e4f5a6b"}
 		}, want: tenant.Fail},
 		{name: "baseline silent", base: func(b *baselines.Baseline) { b.PowerBI.MaxPublishToWeb = nil }, want: tenant.NotApplicable},
-		{name: "Power BI not licensed", snap: func(s *tenant.Snapshot) { s.PowerBI = &tenant.PowerBISettings{NotApplicable: "Power BI is not licensed"} }, want: tenant.NotApplicable},
+		{name: "Power BI not licensed", snap: func(s *tenant.Snapshot) {
+			s.PowerBI = &tenant.PowerBISettings{NotApplicable: "Power BI is not licensed"}
+		}, want: tenant.NotApplicable},
 		{name: "setting not reported", snap: func(s *tenant.Snapshot) { s.PowerBI.PublishToWeb = nil }, want: tenant.Unknown},
 		{name: "enabled not reported", snap: func(s *tenant.Snapshot) { s.PowerBI.PublishToWeb.Enabled = nil }, want: tenant.Unknown},
 	},

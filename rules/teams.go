@@ -44,14 +44,6 @@ func teamsSettings(r *builtin, e *env, emit func(tenant.Result), expected string
 	return t
 }
 
-// onOff renders a setting for Actual.
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
 // teamsSwitch is a rule that one Teams setting must be off when the
 // baseline says so (allow false).
 func teamsSwitch(allow func(*baselines.Teams) *bool, field string, value func(*tenant.TeamsSettings) *bool, risk string) evalFunc {
