@@ -202,7 +202,7 @@ func printDoctor(w io.Writer, rep *m365.DoctorReport) {
 			detail = append(detail, "missing "+m)
 		}
 		for _, m := range s.Warnings {
-			detail = append(detail, "optional "+m)
+			detail = append(detail, "warning: "+m)
 		}
 		if len(detail) == 0 {
 			detail = []string{"-"}

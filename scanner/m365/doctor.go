@@ -132,7 +132,7 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 			sc.Readable = false
 			sc.Missing = append(sc.Missing, "no Fabric or Power BI application permission: Fabric refuses its admin API to apps that hold one (the token carries "+strings.Join(tc.Roles, ", ")+")")
 		case sec == tenant.SectionPowerBI && tc.OK:
-			sc.Warnings = append(sc.Warnings, "not visible in a token: the service principal must be in a security group allowed by the Fabric tenant setting \"Service principals can access read-only admin APIs\"")
+			sc.Warnings = append(sc.Warnings, "cannot be checked from a token: the service principal must be in a security group allowed by the Fabric tenant setting \"Service principals can access read-only admin APIs\"")
 		}
 		rep.Sections = append(rep.Sections, sc)
 	}
