@@ -128,7 +128,7 @@ func (teamsSource) Section() tenant.Section { return tenant.SectionTeams }
 // without a Teams service plan the section is not applicable; otherwise
 // the section fails with the error, naming the role a refusal needs.
 func (src teamsSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
-	t := &tenant.TeamsSettings{AllowedDomains: nil, BlockedDomains: nil}
+	t := &tenant.TeamsSettings{}
 	body, err := src.c.TeamsGet(ctx, teamsConfigPath(teamsFederationConfig))
 	if err != nil {
 		if why, ok := notLicensed(ctx, src.c, "Teams", teamsServicePlanPrefixes); ok {
