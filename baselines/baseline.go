@@ -22,6 +22,8 @@ type Baseline struct {
 	Entra        Entra        `koanf:"entra"`
 	Groups       Groups       `koanf:"groups"`
 	Exchange     Exchange     `koanf:"exchange"`
+	Teams        Teams        `koanf:"teams"`
+	PowerBI      PowerBI      `koanf:"powerbi"`
 	Guests       Guests       `koanf:"guests"`
 	Exceptions   []Exception  `koanf:"exceptions"`
 
@@ -154,6 +156,56 @@ type Exchange struct {
 	CalendarSharing           *CalendarSharing  `koanf:"calendar_sharing"`
 	OrganizationRelationships *OrgRelationships `koanf:"organization_relationships"`
 	AutoForwarding            *AutoForwarding   `koanf:"auto_forwarding"`
+}
+
+// Teams holds Teams external and guest access expectations; false means
+// the setting must be off, true (or nil) leaves it unchecked.
+type Teams struct {
+	// AllowAllExternalDomains false means external access, when on, must
+	// name the domains it allows (MS.TEAMS.2.1v2).
+	AllowAllExternalDomains *bool `koanf:"allow_all_external_domains"`
+	// AllowUnmanagedInbound: Teams accounts no organization manages may
+	// start conversations (MS.TEAMS.2.2v2).
+	AllowUnmanagedInbound *bool `koanf:"allow_unmanaged_inbound"`
+	// AllowUnmanagedOutbound: users may talk to such accounts
+	// (MS.TEAMS.2.3v2).
+	AllowUnmanagedOutbound *bool `koanf:"allow_unmanaged_outbound"`
+	// AllowSkypeConsumer: users may talk to Skype (consumer) users.
+	AllowSkypeConsumer        *bool `koanf:"allow_skype_consumer"`
+	AllowGuestAccess          *bool `koanf:"allow_guest_access"`
+	AllowAnonymousMeetingJoin *bool `koanf:"allow_anonymous_meeting_join"`
+}
+
+// PowerBI holds the ceilings on Power BI tenant settings that open content
+// to people outside the organization.
+type PowerBI struct {
+	MaxPublishToWeb    *PowerBIReach `koanf:"max_publish_to_web"`
+	MaxGuestAccess     *PowerBIReach `koanf:"max_guest_access"`
+	MaxExternalSharing *PowerBIReach `koanf:"max_external_sharing"`
+}
+
+// PowerBIReach is who a Power BI tenant setting is on for, on the scale
+// disabled < security_groups < everyone.
+type PowerBIReach string
+
+// Power BI reaches.
+const (
+	ReachDisabled       PowerBIReach = "disabled"
+	ReachSecurityGroups PowerBIReach = "security_groups"
+	ReachEveryone       PowerBIReach = "everyone"
+)
+
+// PowerBIReaches lists the reaches from the narrowest.
+var PowerBIReaches = []PowerBIReach{ReachDisabled, ReachSecurityGroups, ReachEveryone}
+
+// Rank is the reach's position on the scale; false when it is not one.
+func (r PowerBIReach) Rank() (int, bool) {
+	for i, v := range PowerBIReaches {
+		if v == r {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // AutoForwarding is the expectation on Exchange remote domains: whether

@@ -34,6 +34,10 @@ func enumValues(t reflect.Type) string {
 		vals = tenant.CalendarActions.BaselineNames()
 	case reflect.TypeOf(FreeBusy("")):
 		vals = tenant.FreeBusyLevels.BaselineNames()
+	case reflect.TypeOf(PowerBIReach("")):
+		for _, r := range PowerBIReaches {
+			vals = append(vals, string(r))
+		}
 	}
 	return strings.Join(vals, ", ")
 }
@@ -206,6 +210,10 @@ func validate(b *Baseline, file string) error {
 			}
 		}
 	}
+
+	enum(c, "powerbi.max_publish_to_web", b.PowerBI.MaxPublishToWeb)
+	enum(c, "powerbi.max_guest_access", b.PowerBI.MaxGuestAccess)
+	enum(c, "powerbi.max_external_sharing", b.PowerBI.MaxExternalSharing)
 
 	c.days("guests.stale_after_days", b.Guests.StaleAfterDays, 1)
 	c.days("guests.pending_max_days", b.Guests.PendingMaxDays, 1)

@@ -182,6 +182,9 @@ func fullSnapshot() *tenant.Snapshot {
 			SharingPolicies:           []tenant.SharingPolicy{{Name: "Default", Default: true, Domains: []tenant.SharingDomain{{Domain: "*"}}}},
 			OrganizationRelationships: []tenant.OrgRelationship{{Name: "Partner", DomainNames: []string{"partner.example"}, FreeBusyAccessLevel: "AvailabilityOnly"}},
 		},
+		Teams: &tenant.TeamsSettings{AllowFederatedUsers: tenant.Ptr(true), AllowedDomains: []string{"partner.example"}, BlockedDomains: []string{},
+			AllowTeamsConsumer: tenant.Ptr(false), AllowGuestUser: tenant.Ptr(false)},
+		PowerBI: &tenant.PowerBISettings{PublishToWeb: &tenant.PowerBISetting{Name: "PublishToWeb", Enabled: tenant.Ptr(false), SecurityGroups: []string{}}},
 	}
 	for _, sec := range tenant.AllSections {
 		s.Status[sec] = tenant.SectionStatus{State: tenant.StateComplete}
@@ -232,6 +235,16 @@ func hostile(s *tenant.Snapshot, sec tenant.Section, how string) *tenant.Snapsho
 		if blank {
 			c.Exchange = &tenant.ExchangeSettings{SharingPolicies: []tenant.SharingPolicy{{Name: "Default"}},
 				OrganizationRelationships: []tenant.OrgRelationship{{Name: "Partner"}}}
+		}
+	case tenant.SectionTeams:
+		c.Teams = nil
+		if blank {
+			c.Teams = &tenant.TeamsSettings{}
+		}
+	case tenant.SectionPowerBI:
+		c.PowerBI = nil
+		if blank {
+			c.PowerBI = &tenant.PowerBISettings{}
 		}
 	}
 	return &c
@@ -336,6 +349,37 @@ func TestRemoteDomainDrift(t *testing.T) {
 		}
 	}
 	want := map[string]string{"remotedomain:*": "modified", "remotedomain:old.example": "removed", "remotedomain:gmail.com": "added"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %v, want %v", got, want)
+	}
+}
+
+// TestTeamsAndPowerBIDrift: the Teams and Power BI settings are one object
+// each; a widened allow list or a setting turned on is a modification that
+// names the field.
+func TestTeamsAndPowerBIDrift(t *testing.T) {
+	prev := fullSnapshot()
+	cur := fullSnapshot()
+	cur.Teams.AllowedDomains = []string{}
+	cur.Teams.AllowTeamsConsumer = tenant.Ptr(true)
+	cur.PowerBI.PublishToWeb.Enabled = tenant.Ptr(true)
+	changes, err := Diff(prev, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, c := range changes {
+		if c.Kind != "modified" {
+			t.Errorf("%s: %s", c.Key, c.Kind)
+		}
+		for _, f := range c.Fields {
+			got[c.Key] = append(got[c.Key], f.String())
+		}
+	}
+	want := map[string][]string{
+		"teams:tenant":   {"allowTeamsConsumer: false -> true", "allowedDomains: -partner.example"},
+		"powerbi:tenant": {"publishToWeb.enabled: false -> true"},
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("changes %v, want %v", got, want)
 	}

@@ -153,6 +153,14 @@ func Objects(s *tenant.Snapshot, sec tenant.Section, fn func(Object) error) erro
 				return err
 			}
 		}
+	case tenant.SectionTeams:
+		if t := s.Teams; t != nil {
+			return emit(t.Key(), "Teams external and guest access", t)
+		}
+	case tenant.SectionPowerBI:
+		if p := s.PowerBI; p != nil {
+			return emit(p.Key(), "Power BI tenant settings", p)
+		}
 	default:
 		return fmt.Errorf("unknown section %q", sec)
 	}

@@ -191,7 +191,7 @@ func currentSnapshot(ctx context.Context, h History, tenantName string, cur stor
 		}
 		return nil
 	}
-	for _, sec := range []tenant.Section{tenant.SectionSharePoint, tenant.SectionSites, tenant.SectionEntra, tenant.SectionGroups, tenant.SectionExchange} {
+	for _, sec := range []tenant.Section{tenant.SectionSharePoint, tenant.SectionSites, tenant.SectionEntra, tenant.SectionGroups, tenant.SectionExchange, tenant.SectionTeams, tenant.SectionPowerBI} {
 		err := h.CurrentObjects(ctx, tenantName, sec, func(o drift.Object) error {
 			switch {
 			case o.Key == (*tenant.SharePointSettings).Key(nil):
@@ -256,6 +256,12 @@ func currentSnapshot(ctx context.Context, h History, tenantName string, cur stor
 				}
 				s.Exchange.OrganizationRelationships = append(s.Exchange.OrganizationRelationships, tenant.OrgRelationship{})
 				return decode(o, &s.Exchange.OrganizationRelationships[len(s.Exchange.OrganizationRelationships)-1])
+			case o.Key == (*tenant.TeamsSettings).Key(nil):
+				s.Teams = &tenant.TeamsSettings{}
+				return decode(o, s.Teams)
+			case o.Key == (*tenant.PowerBISettings).Key(nil):
+				s.PowerBI = &tenant.PowerBISettings{}
+				return decode(o, s.PowerBI)
 			}
 			return nil
 		})

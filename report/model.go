@@ -176,6 +176,8 @@ var sectionTitles = map[tenant.Section]string{
 	tenant.SectionEntra:      "Entra B2B",
 	tenant.SectionGroups:     "Microsoft 365 Groups",
 	tenant.SectionExchange:   "Exchange calendar sharing",
+	tenant.SectionTeams:      "Teams external and guest access",
+	tenant.SectionPowerBI:    "Power BI tenant settings",
 }
 
 func sectionTitle(s tenant.Section) string {

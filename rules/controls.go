@@ -11,7 +11,7 @@ package rules
 //     https://www.cisecurity.org/benchmark/microsoft_365).
 //   - CISA SCuBA secure configuration baselines (ScubaGear): the policy ID
 //     carries its own version suffix ("v1", "v2"); the statements are those of
-//     the SharePoint, Exchange and Entra ID baselines
+//     the SharePoint, Exchange, Entra ID, Teams and Power BI baselines
 //     (https://github.com/cisagov/ScubaGear, PowerShell/ScubaGear/baselines/).
 
 // Framework names a control catalogue.
@@ -62,6 +62,14 @@ var cisControls = map[string]string{
 	"7.2.9":   "Ensure guest access to a site or OneDrive will expire automatically",
 	"7.2.10":  "Ensure reauthentication with verification code is restricted",
 	"7.2.11":  "Ensure the SharePoint default sharing link permission is set",
+	"8.2.1":   "Ensure 'external access' is restricted in the Teams admin center",
+	"8.2.2":   "Ensure communication with unmanaged Teams users is disabled",
+	"8.2.3":   "Ensure external Teams users cannot initiate conversations",
+	"8.2.4":   "Ensure communication with Skype users is disabled",
+	"8.5.1":   "Ensure anonymous users can't join a meeting",
+	"9.1.1":   "Ensure guest user access is restricted",
+	"9.1.2":   "Ensure external user invitations are restricted",
+	"9.1.4":   "Ensure 'Publish to web' is restricted",
 }
 
 var scubaControls = map[string]string{
@@ -71,6 +79,9 @@ var scubaControls = map[string]string{
 	"MS.EXO.1.1v2":        "Automatic forwarding to external domains SHALL be disabled",
 	"MS.EXO.6.1v1":        "Contact folders SHALL NOT be shared with all domains",
 	"MS.EXO.6.2v1":        "Calendar details SHALL NOT be shared with all domains",
+	"MS.POWERBI.1.1v1":    "The Publish to Web feature SHOULD be disabled unless the agency mission requires the capability",
+	"MS.POWERBI.2.1v1":    "Guest user access to the Power BI tenant SHOULD be disabled unless the agency mission requires the capability",
+	"MS.POWERBI.3.1v1":    "The Invite external users to your organization feature SHOULD be disabled unless agency mission requires the capability",
 	"MS.SHAREPOINT.1.1v1": "External sharing for SharePoint SHALL be limited to Existing guests or Only people in your organization",
 	"MS.SHAREPOINT.1.2v1": "External sharing for OneDrive SHALL be limited to Existing guests or Only people in your organization",
 	"MS.SHAREPOINT.1.3v1": "External sharing SHALL be restricted to approved external domains and/or users in approved security groups per interagency collaboration needs",
@@ -79,6 +90,9 @@ var scubaControls = map[string]string{
 	"MS.SHAREPOINT.3.1v1": "Expiration days for Anyone links SHALL be set to 30 days or less",
 	"MS.SHAREPOINT.3.2v1": "The allowable file and folder permissions for links SHALL be set to view only",
 	"MS.SHAREPOINT.3.3v2": "Reauthentication days for people who use a verification code SHALL be set to 30 days or less",
+	"MS.TEAMS.2.1v2":      "External access for users SHALL only be enabled on a per-domain basis",
+	"MS.TEAMS.2.2v2":      "Unmanaged users SHALL NOT be enabled to initiate contact with internal users",
+	"MS.TEAMS.2.3v2":      "Internal users SHOULD NOT be enabled to initiate contact with unmanaged users",
 }
 
 // LookupControl returns the catalogue entry of a control; ok is false for an

@@ -167,6 +167,24 @@ var builtins = []*builtin{
 		References:  References{Docs: []string{docLinks, docLabels, docPeopleLinks}},
 	}, eval: evalPeopleExternalConfidential},
 	{meta: Meta{
+		ID: IDPowerBIExternalSharing, Title: "Power BI external invitations are restricted", Section: tenant.SectionPowerBI, Reads: []tenant.Section{tenant.SectionPowerBI}, Severity: tenant.SeverityMedium,
+		Rationale:   "When every user may invite external users through item sharing, Power BI adds guests to the directory outside the usual invitation process.",
+		Remediation: "Fabric admin portal > Tenant settings > Export and sharing settings: turn off \"Users can invite guest users to collaborate through item sharing and permissions\" (ExternalSharingV2) or limit it to specific security groups.",
+		References:  References{CIS: []string{"9.1.2"}, SCuBA: []string{"MS.POWERBI.3.1v1"}, Docs: []string{docFabricExport, docFabricSettings}},
+	}, eval: evalPowerBIExternalSharing},
+	{meta: Meta{
+		ID: IDPowerBIGuestAccess, Title: "Power BI guest access is restricted", Section: tenant.SectionPowerBI, Reads: []tenant.Section{tenant.SectionPowerBI}, Severity: tenant.SeverityMedium,
+		Rationale:   "Guests who may access Power BI can open every report and semantic model shared with them, outside the controls on the underlying data.",
+		Remediation: "Fabric admin portal > Tenant settings > Export and sharing settings: turn off \"Guest users can access Microsoft Fabric\" (AllowGuestUserToAccessSharedContent) or limit it to specific security groups.",
+		References:  References{CIS: []string{"9.1.1"}, SCuBA: []string{"MS.POWERBI.2.1v1"}, Docs: []string{docFabricExport, docFabricSettings}},
+	}, eval: evalPowerBIGuestAccess},
+	{meta: Meta{
+		ID: IDPowerBIPublishToWeb, Title: "Power BI publish to web is off", Section: tenant.SectionPowerBI, Reads: []tenant.Section{tenant.SectionPowerBI}, Severity: tenant.SeverityHigh,
+		Rationale:   "Publish to web makes a report readable by anyone on the internet who has (or guesses) its link, without signing in.",
+		Remediation: "Fabric admin portal > Tenant settings > Export and sharing settings: turn off \"Publish to web\" (PublishToWeb), or limit it to specific security groups where the baseline allows.",
+		References:  References{CIS: []string{"9.1.4"}, SCuBA: []string{"MS.POWERBI.1.1v1"}, Docs: []string{docFabricExport, docFabricSettings}},
+	}, eval: evalPowerBIPublishToWeb},
+	{meta: Meta{
 		ID: IDSharePointAllowedDomains, Title: "SharePoint sharing allow list holds only approved domains", Section: tenant.SectionSharePoint, Reads: []tenant.Section{tenant.SectionSharePoint}, Fixable: true, Severity: tenant.SeverityMedium,
 		Rationale:   "A domain added to the SharePoint allow list lets its users receive shares; additions should be recorded in the baseline.",
 		Remediation: "Remove the domain from the SharePoint admin center > Policies > Sharing > allowed domains, or add it to sharepoint.domain_restriction.allowed.",
@@ -256,4 +274,40 @@ var builtins = []*builtin{
 		Remediation: "Lower the site's sharing level (SharePoint admin center > Active sites > Sharing, or Set-SPOSite -SharingCapability).",
 		References:  References{Docs: []string{docSiteSharing}},
 	}, eval: evalSiteSharing},
+	{meta: Meta{
+		ID: IDTeamsAnonymousMeetingJoin, Title: "Anonymous users cannot join Teams meetings", Section: tenant.SectionTeams, Reads: []tenant.Section{tenant.SectionTeams}, Severity: tenant.SeverityMedium,
+		Rationale:   "Anyone holding a meeting link can join without an account, see shared screens and files, and cannot be held to account.",
+		Remediation: "Teams admin center > Meetings > Meeting policies > Global: turn off \"Anonymous users can join a meeting\" (Set-CsTeamsMeetingPolicy -Identity Global -AllowAnonymousUsersToJoinMeeting $false).",
+		References:  References{CIS: []string{"8.5.1"}, Docs: []string{docTeamsAnonymous}},
+	}, eval: evalTeamsAnonymousJoin},
+	{meta: Meta{
+		ID: IDTeamsAllExternalDomains, Title: "Teams external access is limited to named domains", Section: tenant.SectionTeams, Reads: []tenant.Section{tenant.SectionTeams}, Severity: tenant.SeverityHigh,
+		Rationale:   "External access open to every domain lets any Microsoft 365 organization, including throwaway tenants set up for phishing, chat and call users.",
+		Remediation: "Teams admin center > Users > External access: allow only specific external domains, or block all (Set-CsTenantFederationConfiguration -AllowedDomainsAsAList).",
+		References:  References{CIS: []string{"8.2.1"}, SCuBA: []string{"MS.TEAMS.2.1v2"}, Docs: []string{docTeamsExternal}},
+	}, eval: evalTeamsAllDomains},
+	{meta: Meta{
+		ID: IDTeamsGuestAccess, Title: "Teams guest access is off", Section: tenant.SectionTeams, Reads: []tenant.Section{tenant.SectionTeams}, Severity: tenant.SeverityMedium,
+		Rationale:   "Guest access lets team owners add people from outside the organization to teams, with their channels, chats and files.",
+		Remediation: "Teams admin center > Users > Guest access: turn it off (Set-CsTeamsClientConfiguration -Identity Global -AllowGuestUser $false), or set allow_guest_access in the baseline.",
+		References:  References{Docs: []string{docTeamsGuest}},
+	}, eval: evalTeamsGuestAccess},
+	{meta: Meta{
+		ID: IDTeamsSkypeConsumer, Title: "Teams users cannot talk to Skype users", Section: tenant.SectionTeams, Reads: []tenant.Section{tenant.SectionTeams}, Severity: tenant.SeverityMedium,
+		Rationale:   "Consumer Skype accounts are anonymous to the organization; chats with them leave no managed identity on the other side.",
+		Remediation: "Teams admin center > Users > External access: turn off communication with Skype users (Set-CsTenantFederationConfiguration -AllowPublicUsers $false).",
+		References:  References{CIS: []string{"8.2.4"}, Docs: []string{docTeamsExternal}},
+	}, eval: evalTeamsSkypeConsumer},
+	{meta: Meta{
+		ID: IDTeamsUnmanagedInbound, Title: "Unmanaged Teams accounts cannot start conversations", Section: tenant.SectionTeams, Reads: []tenant.Section{tenant.SectionTeams}, Severity: tenant.SeverityHigh,
+		Rationale:   "Anyone can create a free Teams account; letting such accounts start chats with users is an established phishing and malware route.",
+		Remediation: "Teams admin center > Users > External access: turn off \"External users with Teams accounts not managed by an organization can contact users in my organization\" (Set-CsTenantFederationConfiguration -AllowTeamsConsumerInbound $false).",
+		References:  References{CIS: []string{"8.2.3"}, SCuBA: []string{"MS.TEAMS.2.2v2"}, Docs: []string{docTeamsExternal}},
+	}, eval: evalTeamsUnmanagedInbound},
+	{meta: Meta{
+		ID: IDTeamsUnmanagedOutbound, Title: "Teams users cannot talk to unmanaged Teams accounts", Section: tenant.SectionTeams, Reads: []tenant.Section{tenant.SectionTeams}, Severity: tenant.SeverityMedium,
+		Rationale:   "Accounts no organization manages have no accountable owner; conversations with them are an unmonitored path out of the tenant.",
+		Remediation: "Teams admin center > Users > External access: turn off communication with unmanaged Teams accounts (Set-CsTenantFederationConfiguration -AllowTeamsConsumer $false).",
+		References:  References{CIS: []string{"8.2.2"}, SCuBA: []string{"MS.TEAMS.2.3v2"}, Docs: []string{docTeamsExternal}},
+	}, eval: evalTeamsUnmanagedOutbound},
 }

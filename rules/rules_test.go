@@ -531,6 +531,83 @@ var cases = map[string][]ruleCase{
 		{name: "not collected", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains = nil }, want: tenant.Unknown},
 		{name: "not even the Default reported", snap: func(s *tenant.Snapshot) { s.Exchange.RemoteDomains = []tenant.RemoteDomain{} }, want: tenant.Unknown},
 	},
+	"teams.external_access_all_domains": {
+		{name: "named domains only", want: tenant.Pass},
+		{name: "every domain", fixture: "fabrikam", want: tenant.Fail},
+		{name: "external access off", snap: func(s *tenant.Snapshot) {
+			s.Teams.AllowFederatedUsers = tenant.Ptr(false)
+			s.Teams.AllowedDomains = []string{}
+		}, want: tenant.Pass},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Teams.AllowAllExternalDomains = nil }, want: tenant.NotApplicable},
+		{name: "Teams not licensed", snap: func(s *tenant.Snapshot) { s.Teams = &tenant.TeamsSettings{NotApplicable: "Teams is not licensed"} }, want: tenant.NotApplicable},
+		{name: "allowed list not reported", snap: func(s *tenant.Snapshot) { s.Teams.AllowedDomains = nil }, want: tenant.Unknown},
+		{name: "switch not reported", snap: func(s *tenant.Snapshot) { s.Teams.AllowFederatedUsers = nil }, want: tenant.Unknown},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.Teams = nil }, want: tenant.Unknown},
+	},
+	"teams.unmanaged_inbound": {
+		{name: "unmanaged accounts off", want: tenant.Pass},
+		{name: "inbound on", fixture: "fabrikam", want: tenant.Fail},
+		{name: "outbound only", snap: func(s *tenant.Snapshot) { s.Teams.AllowTeamsConsumer = tenant.Ptr(true) }, want: tenant.Pass},
+		{name: "inbound on but outbound off", snap: func(s *tenant.Snapshot) { s.Teams.AllowTeamsConsumerInbound = tenant.Ptr(true) }, want: tenant.Pass},
+		{name: "baseline allows", base: func(b *baselines.Baseline) { b.Teams.AllowUnmanagedInbound = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "inbound not reported", snap: func(s *tenant.Snapshot) {
+			s.Teams.AllowTeamsConsumer = tenant.Ptr(true)
+			s.Teams.AllowTeamsConsumerInbound = nil
+		}, want: tenant.Unknown},
+	},
+	"teams.unmanaged_outbound": {
+		{name: "off", want: tenant.Pass},
+		{name: "on", fixture: "fabrikam", want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Teams.AllowUnmanagedOutbound = nil }, want: tenant.NotApplicable},
+		{name: "not reported", snap: func(s *tenant.Snapshot) { s.Teams.AllowTeamsConsumer = nil }, want: tenant.Unknown},
+	},
+	"teams.skype_consumer": {
+		{name: "off", want: tenant.Pass},
+		{name: "on", fixture: "fabrikam", want: tenant.Fail},
+		{name: "baseline allows", base: func(b *baselines.Baseline) { b.Teams.AllowSkypeConsumer = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "not reported", snap: func(s *tenant.Snapshot) { s.Teams.AllowPublicUsers = nil }, want: tenant.Unknown},
+	},
+	"teams.guest_access": {
+		{name: "off", want: tenant.Pass},
+		{name: "on", fixture: "fabrikam", want: tenant.Fail},
+		{name: "baseline allows", base: func(b *baselines.Baseline) { b.Teams.AllowGuestAccess = tenant.Ptr(true) }, want: tenant.NotApplicable},
+		{name: "not reported", snap: func(s *tenant.Snapshot) { s.Teams.AllowGuestUser = nil }, want: tenant.Unknown},
+	},
+	"teams.anonymous_meeting_join": {
+		{name: "off", want: tenant.Pass},
+		{name: "on", fixture: "fabrikam", want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.Teams.AllowAnonymousMeetingJoin = nil }, want: tenant.NotApplicable},
+		{name: "Teams not licensed", snap: func(s *tenant.Snapshot) { s.Teams = &tenant.TeamsSettings{NotApplicable: "Teams is not licensed"} }, want: tenant.NotApplicable},
+		{name: "not reported", snap: func(s *tenant.Snapshot) { s.Teams.AllowAnonymousUsersToJoinMeeting = nil }, want: tenant.Unknown},
+	},
+	"powerbi.publish_to_web": {
+		{name: "disabled", want: tenant.Pass},
+		{name: "everyone", fixture: "fabrikam", want: tenant.Fail},
+		{name: "security groups above a disabled ceiling", snap: func(s *tenant.Snapshot) {
+			s.PowerBI.PublishToWeb.Enabled = tenant.Ptr(true)
+			s.PowerBI.PublishToWeb.SecurityGroups = []string{"6c1f8e2a-4b3d-4e5f-9a7b-1c2d3e4f5a6b"}
+		}, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.PowerBI.MaxPublishToWeb = nil }, want: tenant.NotApplicable},
+		{name: "Power BI not licensed", snap: func(s *tenant.Snapshot) {
+			s.PowerBI = &tenant.PowerBISettings{NotApplicable: "Power BI is not licensed"}
+		}, want: tenant.NotApplicable},
+		{name: "setting not reported", snap: func(s *tenant.Snapshot) { s.PowerBI.PublishToWeb = nil }, want: tenant.Unknown},
+		{name: "enabled not reported", snap: func(s *tenant.Snapshot) { s.PowerBI.PublishToWeb.Enabled = nil }, want: tenant.Unknown},
+	},
+	"powerbi.guest_access": {
+		{name: "security groups", want: tenant.Pass},
+		{name: "everyone", fixture: "fabrikam", want: tenant.Fail},
+		{name: "groups above a disabled ceiling", base: func(b *baselines.Baseline) { b.PowerBI.MaxGuestAccess = tenant.Ptr(baselines.ReachDisabled) }, want: tenant.Fail},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.PowerBI.MaxGuestAccess = nil }, want: tenant.NotApplicable},
+		{name: "setting not reported", snap: func(s *tenant.Snapshot) { s.PowerBI.GuestAccess = nil }, want: tenant.Unknown},
+	},
+	"powerbi.external_sharing": {
+		{name: "disabled", want: tenant.Pass},
+		{name: "everyone", fixture: "fabrikam", want: tenant.Fail},
+		{name: "baseline allows everyone", fixture: "fabrikam", base: func(b *baselines.Baseline) { b.PowerBI.MaxExternalSharing = tenant.Ptr(baselines.ReachEveryone) }, want: tenant.Pass},
+		{name: "baseline silent", base: func(b *baselines.Baseline) { b.PowerBI.MaxExternalSharing = nil }, want: tenant.NotApplicable},
+		{name: "settings missing", snap: func(s *tenant.Snapshot) { s.PowerBI = nil }, want: tenant.Unknown},
+	},
 	"exchange.org_relationship_allowed": {
 		{name: "listed relationship", snap: addOrgRel("LimitedDetails"), base: allowOrgRel("*.fabrikam.com"), want: tenant.Pass},
 		{name: "unlisted relationship", snap: addOrgRel("AvailabilityOnly"), want: tenant.Fail},

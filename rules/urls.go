@@ -36,6 +36,15 @@ const (
 	// Unconfirmed: Exchange admin center > Mail flow > Remote domains; the
 	// page is documented, its deep link is not.
 	exoRemoteDomains = "https://admin.exchange.microsoft.com/#/remotedomains"
+	// Unconfirmed: Teams admin center > Users > External access, Guest
+	// access, and Meetings > Meeting settings; the pages are documented,
+	// their deep links are not.
+	teamsExternalAccess = "https://admin.teams.microsoft.com/company-wide-settings/external-communications"
+	teamsGuestAccess    = "https://admin.teams.microsoft.com/company-wide-settings/guest-configuration"
+	teamsMeetings       = "https://admin.teams.microsoft.com/meetings/settings"
+	// Unconfirmed: Fabric admin portal > Tenant settings (the Power BI
+	// admin portal moved there); documented page, undocumented deep link.
+	fabricTenantSettings = "https://app.fabric.microsoft.com/admin-portal/tenantSettings"
 )
 
 // objectURL is where an admin acts on the object a result is about: the
@@ -83,6 +92,16 @@ func (e *env) objectURL(res *tenant.Result) string {
 		return exoOrganizationSharing
 	case "remotedomain":
 		return exoRemoteDomains
+	case "teams":
+		switch res.RuleID {
+		case "teams.guest_access":
+			return teamsGuestAccess
+		case "teams.anonymous_meeting_join":
+			return teamsMeetings
+		}
+		return teamsExternalAccess
+	case "powerbi":
+		return fabricTenantSettings
 	}
 	return ""
 }

@@ -186,5 +186,9 @@ func copySection(dst, src *tenant.Snapshot, sec tenant.Section) {
 		dst.Groups = src.Groups
 	case tenant.SectionExchange:
 		dst.Exchange = src.Exchange
+	case tenant.SectionTeams:
+		dst.Teams = src.Teams
+	case tenant.SectionPowerBI:
+		dst.PowerBI = src.PowerBI
 	}
 }

@@ -113,6 +113,7 @@ func encodeStreaming(w io.Writer, s *Snapshot) error {
 	tail := []entry{
 		{"guests", s.Guests, len(s.Guests) == 0}, {"entra", s.Entra, s.Entra == nil},
 		{"groups", s.Groups, s.Groups == nil}, {"exchange", s.Exchange, s.Exchange == nil},
+		{"teams", s.Teams, s.Teams == nil}, {"powerbi", s.PowerBI, s.PowerBI == nil},
 	}
 	for _, e := range head {
 		if !e.omit {

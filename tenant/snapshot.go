@@ -9,10 +9,10 @@ import (
 // SchemaV1 is the schema tag of the current snapshot JSON encoding.
 const SchemaV1 = "sharedrift.snapshot/v1"
 
-// Section names one of the seven parts of a snapshot.
+// Section names one of the nine parts of a snapshot.
 type Section string
 
-// The seven sections of a snapshot.
+// The nine sections of a snapshot.
 const (
 	SectionSharePoint Section = "sharepoint"
 	SectionSites      Section = "sites"
@@ -21,10 +21,12 @@ const (
 	SectionEntra      Section = "entra"
 	SectionGroups     Section = "groups"
 	SectionExchange   Section = "exchange"
+	SectionTeams      Section = "teams"
+	SectionPowerBI    Section = "powerbi"
 )
 
 // AllSections lists the sections in their canonical order.
-var AllSections = []Section{SectionSharePoint, SectionSites, SectionLinks, SectionGuests, SectionEntra, SectionGroups, SectionExchange}
+var AllSections = []Section{SectionSharePoint, SectionSites, SectionLinks, SectionGuests, SectionEntra, SectionGroups, SectionExchange, SectionTeams, SectionPowerBI}
 
 // Known reports whether s is one of AllSections.
 func (s Section) Known() bool { return slices.Contains(AllSections, s) }
@@ -71,6 +73,8 @@ type Snapshot struct {
 	Entra      *EntraSettings      `json:"entra,omitempty"`
 	Groups     *GroupsSettings     `json:"groups,omitempty"`
 	Exchange   *ExchangeSettings   `json:"exchange,omitempty"`
+	Teams      *TeamsSettings      `json:"teams,omitempty"`
+	PowerBI    *PowerBISettings    `json:"powerbi,omitempty"`
 
 	// spool holds the links of a tenant too large for Links; see EachLink.
 	spool *LinkSpool
@@ -373,3 +377,63 @@ const (
 	// access configuration; the partner's tenant id follows.
 	KeyCrossTenantPartnerPrefix = "entra:crossTenantPartner:"
 )
+
+// TeamsSettings is the tenant's Teams external access, guest access and
+// anonymous meeting join. Pointer fields are nil when the service did not
+// report them.
+type TeamsSettings struct {
+	// NotApplicable, when set, says why the tenant has no Teams settings
+	// (Teams is not licensed); every other field is then empty and rules
+	// over the section are not applicable.
+	NotApplicable string `json:"notApplicable,omitempty"`
+	// AllowFederatedUsers lets users talk to people in other organizations
+	// (external access); AllowedDomains empty then means every domain not
+	// in BlockedDomains.
+	AllowFederatedUsers *bool    `json:"allowFederatedUsers,omitempty"`
+	AllowedDomains      []string `json:"allowedDomains"`
+	BlockedDomains      []string `json:"blockedDomains"`
+	// AllowTeamsConsumer lets users talk to Teams accounts no organization
+	// manages; AllowTeamsConsumerInbound lets those accounts start the
+	// conversation.
+	AllowTeamsConsumer        *bool `json:"allowTeamsConsumer,omitempty"`
+	AllowTeamsConsumerInbound *bool `json:"allowTeamsConsumerInbound,omitempty"`
+	// AllowPublicUsers lets users talk to Skype (consumer) users.
+	AllowPublicUsers *bool `json:"allowPublicUsers,omitempty"`
+	// AllowGuestUser turns guest access to Teams on.
+	AllowGuestUser *bool `json:"allowGuestUser,omitempty"`
+	// AllowAnonymousUsersToJoinMeeting is the Global meeting policy's
+	// setting.
+	AllowAnonymousUsersToJoinMeeting *bool `json:"allowAnonymousUsersToJoinMeeting,omitempty"`
+}
+
+// Key is the stable identity of the Teams settings object.
+func (*TeamsSettings) Key() string { return "teams:tenant" }
+
+// PowerBISettings holds the Power BI (Fabric) tenant settings that open
+// content to people outside the organization. A nil setting was not
+// reported by the tenant.
+type PowerBISettings struct {
+	// NotApplicable, when set, says why the tenant has no Power BI tenant
+	// settings (Power BI is not licensed); the settings are then nil.
+	NotApplicable string `json:"notApplicable,omitempty"`
+	// PublishToWeb lets users publish reports to the public web.
+	PublishToWeb *PowerBISetting `json:"publishToWeb,omitempty"`
+	// GuestAccess lets Entra guest users access Power BI content.
+	GuestAccess *PowerBISetting `json:"guestAccess,omitempty"`
+	// ExternalSharing lets users invite external users through item
+	// sharing and permissions.
+	ExternalSharing *PowerBISetting `json:"externalSharing,omitempty"`
+}
+
+// Key is the stable identity of the Power BI settings object.
+func (*PowerBISettings) Key() string { return "powerbi:tenant" }
+
+// PowerBISetting is one tenant setting: on or off, and when on, whether for
+// the whole organization or only for members of some security groups.
+type PowerBISetting struct {
+	Name    string `json:"name"`
+	Enabled *bool  `json:"enabled,omitempty"`
+	// SecurityGroups are the Entra object ids of the groups the setting
+	// is enabled for; empty means the whole organization.
+	SecurityGroups []string `json:"securityGroups"`
+}

@@ -231,7 +231,7 @@ func printDoctor(w io.Writer, rep *m365.DoctorReport) {
 			line(w, "", "", "needs "+m)
 		}
 		for _, m := range sec.Warnings {
-			line(w, "", "", "optional "+m)
+			line(w, "", "", "warning: "+m)
 		}
 	}
 }

@@ -26,7 +26,7 @@ func (c claimTokens) Token(_ context.Context, scope string) (string, error) {
 	for _, needs := range m365.ReadPermissions {
 		for _, n := range needs {
 			ep, _ := m365.LookupCloud("global")
-			if ep.Endpoints("contoso").Scope(n.Audience) == scope {
+			if ep.Endpoints("contoso").Scope(n.Audience) == scope && len(n.AnyOf) > 0 {
 				roles[scope] = append(roles[scope], n.AnyOf[0])
 			}
 		}

@@ -31,7 +31,8 @@ type CostPacer interface {
 
 // Budget windows of the meters: SharePoint meters resource units per
 // minute, Entra's token bucket spans 10 seconds.
-var defaultWindows = map[Meter]time.Duration{MeterSharePoint: time.Minute, MeterEntra: 10 * time.Second, MeterExchange: time.Minute}
+var defaultWindows = map[Meter]time.Duration{MeterSharePoint: time.Minute, MeterEntra: 10 * time.Second, MeterExchange: time.Minute,
+	MeterTeams: time.Minute, MeterFabric: time.Minute}
 
 // BudgetPacer paces each meter to its budget before the service throttles:
 //
@@ -328,6 +329,10 @@ func audienceMeter(aud Audience) Meter {
 		return MeterSharePoint
 	case AudienceExchange:
 		return MeterExchange
+	case AudienceTeams:
+		return MeterTeams
+	case AudienceFabric:
+		return MeterFabric
 	}
 	return MeterEntra
 }

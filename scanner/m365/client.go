@@ -399,8 +399,8 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// decodeError extracts code and message from a Graph, CSOM or Exchange
-// error body; an unparseable body still gives the status.
+// decodeError extracts code and message from a Graph, CSOM, Exchange or
+// Fabric error body; an unparseable body still gives the status.
 func decodeError(endpoint string, status int, body []byte) *APIError {
 	e := &APIError{Endpoint: endpoint, Status: status}
 	var g struct {
@@ -423,6 +423,14 @@ func decodeError(endpoint string, status int, body []byte) *APIError {
 		if m := exchangeDetailMessage(g.Error.Details); m != "" {
 			e.Message = m
 		}
+		return e
+	}
+	var f struct {
+		ErrorCode string `json:"errorCode"`
+		Message   string `json:"message"`
+	}
+	if json.Unmarshal(body, &f) == nil && f.ErrorCode != "" {
+		e.Code, e.Message = f.ErrorCode, f.Message
 		return e
 	}
 	if info, err := csomErrorInfo(body); err == nil && info != nil {

@@ -22,6 +22,11 @@ type Cloud struct {
 	SharePointSuffix string
 	// Exchange is the Exchange Online root; it is also the token audience.
 	Exchange string
+	// Teams is the Skype and Teams Tenant Admin API root and Fabric the
+	// Fabric REST API root; "" where the collector has no confirmed host
+	// (their sections then fail naming the cloud). Token audiences are in
+	// teamsAudience and fabricAudience.
+	Teams, Fabric string
 	// Unsupported names the endpoints (as in errors: "GET /beta/...")
 	// Microsoft does not offer in this cloud. Their data is reported as
 	// not supported there, and the rest of the section is complete.
@@ -40,6 +45,8 @@ var clouds = map[string]Cloud{
 		Graph:            "https://graph.microsoft.com",
 		SharePointSuffix: "sharepoint.com",
 		Exchange:         "https://outlook.office365.com",
+		Teams:            teamsAdminHost,
+		Fabric:           "https://api.fabric.microsoft.com",
 	},
 	// US Government GCC High (L4).
 	"usgov": {
@@ -118,6 +125,8 @@ func (c Cloud) Endpoints(spTenant string) Endpoints {
 		SharePointAdmin: admin, SharePointAudience: admin,
 		SharePoint: "https://" + spTenant + "." + c.SharePointSuffix, OneDrive: "https://" + spTenant + "-my." + c.SharePointSuffix,
 		Exchange: c.Exchange, ExchangeAudience: c.Exchange,
+		Teams: c.Teams, TeamsAudience: teamsAudience,
+		Fabric: c.Fabric, FabricAudience: fabricAudience,
 	}
 }
 
@@ -133,6 +142,9 @@ type Endpoints struct {
 	// site URL of any other host is refused (see siteBase).
 	SharePoint, OneDrive       string
 	Exchange, ExchangeAudience string
+	// Teams and Fabric are "" in a cloud without them.
+	Teams, TeamsAudience   string
+	Fabric, FabricAudience string
 }
 
 // Supported reports whether the endpoint ep ("GET /beta/...") exists in
@@ -153,18 +165,24 @@ func (e Endpoints) NotSupportedError(ep string) error {
 // ErrNotInCloud marks an endpoint Microsoft does not offer in a cloud.
 var ErrNotInCloud = errors.New("not supported")
 
-// Audience names one of the three services a token is issued for.
+// Audience names one of the services a token is issued for.
 type Audience string
 
-// The three audiences.
+// The audiences.
 const (
 	AudienceGraph      Audience = "graph"
 	AudienceSharePoint Audience = "sharepoint"
 	AudienceExchange   Audience = "exchange"
+	AudienceTeams      Audience = "teams"
+	AudienceFabric     Audience = "fabric"
 )
 
 // Audiences lists the audiences in a fixed order.
-var Audiences = []Audience{AudienceGraph, AudienceSharePoint, AudienceExchange}
+var Audiences = []Audience{AudienceGraph, AudienceSharePoint, AudienceExchange, AudienceTeams, AudienceFabric}
+
+// The Fabric REST API's token audience, from Microsoft's Fabric REST API
+// documentation (https://learn.microsoft.com/rest/api/fabric/articles/get-started/fabric-api-quickstart).
+const fabricAudience = "https://api.fabric.microsoft.com"
 
 // Scope returns the OAuth scope (resource/.default) for audience a.
 func (e Endpoints) Scope(a Audience) string {
@@ -173,6 +191,10 @@ func (e Endpoints) Scope(a Audience) string {
 		return e.SharePointAudience + "/.default"
 	case AudienceExchange:
 		return e.ExchangeAudience + "/.default"
+	case AudienceTeams:
+		return e.TeamsAudience + "/.default"
+	case AudienceFabric:
+		return e.FabricAudience + "/.default"
 	}
 	return e.GraphAudience + "/.default"
 }

@@ -17,6 +17,8 @@ const (
 	MeterSharePoint Meter = "sharepoint"
 	MeterEntra      Meter = "entra"
 	MeterExchange   Meter = "exchange"
+	MeterTeams      Meter = "teams"
+	MeterFabric     Meter = "fabric"
 )
 
 // SharePoint's published resource-unit costs of Graph calls.
@@ -121,6 +123,10 @@ func requestCost(r request) (Meter, int64) {
 		return MeterSharePoint, RUCSOM
 	case AudienceExchange:
 		return MeterExchange, 1
+	case AudienceTeams:
+		return MeterTeams, 1
+	case AudienceFabric:
+		return MeterFabric, 1
 	}
 	return GraphCost(r.method, r.url)
 }

@@ -72,8 +72,12 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 				tc.Expires = time.Unix(c.Exp, 0).UTC()
 			}
 			tc.Credential = c.credential()
+			roles := exchangeRoles
+			if a == AudienceTeams {
+				roles = teamsRoles
+			}
 			for _, w := range c.Wids {
-				if n, ok := exchangeRoles[strings.ToLower(w)]; ok {
+				if n, ok := roles[strings.ToLower(w)]; ok {
 					tc.DirectoryRoles = append(tc.DirectoryRoles, n)
 				}
 			}
@@ -103,7 +107,7 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 				}
 				continue
 			}
-			if hasAny(tc.Roles, n.AnyOf) {
+			if len(n.AnyOf) == 0 || hasAny(tc.Roles, n.AnyOf) {
 				continue
 			}
 			want := describe(n.Grant)
@@ -118,6 +122,18 @@ func Doctor(ctx context.Context, tokens TokenProvider, ep Endpoints) DoctorRepor
 			if tc := byAud[AudienceExchange]; tc.OK && len(tc.DirectoryRoles) == 0 {
 				sc.Warnings = append(sc.Warnings, "no Global Reader or Exchange Administrator role seen in the token: the admin API refuses cmdlets without an Entra role")
 			}
+		}
+		switch tc := byAud[AudienceTeams]; {
+		case sec == tenant.SectionTeams && tc.OK && len(tc.DirectoryRoles) == 0:
+			sc.Readable = false
+			sc.Missing = append(sc.Missing, "an Entra role that may read Teams settings, such as Global Reader or Teams Administrator (none in the Teams token): the Teams admin API takes no API permission")
+		}
+		switch tc := byAud[AudienceFabric]; {
+		case sec == tenant.SectionPowerBI && tc.OK && len(tc.Roles) > 0:
+			sc.Readable = false
+			sc.Missing = append(sc.Missing, "no Fabric or Power BI application permission: Fabric refuses its admin API to apps that hold one (the token carries "+strings.Join(tc.Roles, ", ")+")")
+		case sec == tenant.SectionPowerBI && tc.OK:
+			sc.Warnings = append(sc.Warnings, "cannot be checked from a token: the service principal must be in a security group allowed by the Fabric tenant setting \"Service principals can access read-only admin APIs\"")
 		}
 		rep.Sections = append(rep.Sections, sc)
 	}
@@ -159,7 +175,8 @@ func (r *DoctorReport) CheckWrite() []WriteCheck {
 }
 
 func describe(g Grant) string {
-	app := map[Audience]string{AudienceGraph: "Microsoft Graph", AudienceSharePoint: "SharePoint", AudienceExchange: "Office 365 Exchange Online"}[g.Audience]
+	app := map[Audience]string{AudienceGraph: "Microsoft Graph", AudienceSharePoint: "SharePoint", AudienceExchange: "Office 365 Exchange Online",
+		AudienceTeams: "Skype and Teams Tenant Admin API", AudienceFabric: "Microsoft Fabric"}[g.Audience]
 	return strings.Join(g.AnyOf, " or ") + " (" + app + ", application)"
 }
 

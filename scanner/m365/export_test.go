@@ -180,6 +180,27 @@ func StrictParsers() []StrictParser {
 			_, err := ParseRemoteDomains(items(raw))
 			return err
 		}),
+		strictParser("teams federation", epTeamsFederation, teamsFedSchema, func(raw json.RawMessage) error {
+			return ParseTeamsFederation(raw, &tenant.TeamsSettings{})
+		}),
+		strictParser("teams client", epTeamsClient, teamsClientSchema, func(raw json.RawMessage) error {
+			return ParseTeamsClient(raw, &tenant.TeamsSettings{})
+		}),
+		strictParser("teams meeting policy", epTeamsMeeting, teamsMeetingSchema, func(raw json.RawMessage) error {
+			return ParseTeamsMeetingPolicy(raw, &tenant.TeamsSettings{})
+		}),
+		strictParser("subscribed skus", epSubscribedSkus, skuSchema, func(raw json.RawMessage) error {
+			_, err := ParseServicePlans(items(raw))
+			return err
+		}),
+		strictParser("fabric tenant settings", epFabricTenantSettings, tenantSettingSchema, func(raw json.RawMessage) error {
+			_, err := ParseFabricTenantSettings([]byte(`{"value":[`+string(raw)+`]}`), &tenant.PowerBISettings{})
+			return err
+		}),
+		strictParser("fabric tenant settings page", epFabricTenantSettings, fabricPageSchema, func(raw json.RawMessage) error {
+			_, err := ParseFabricTenantSettings(raw, &tenant.PowerBISettings{})
+			return err
+		}),
 	}
 }
 

@@ -50,7 +50,26 @@ var ReadPermissions = map[tenant.Section][]Need{
 	tenant.SectionExchange: {
 		{Grant: Grant{AudienceExchange, []string{"Exchange.ManageAsApp"}}},
 	},
+	// The Skype and Teams Tenant Admin API takes a token without any API
+	// permission and authorizes by the Entra role it carries (teamsRoles,
+	// checked by Doctor). The subscriptions tell an unlicensed tenant.
+	tenant.SectionTeams: {
+		{Grant: Grant{AudienceTeams, nil}},
+		{Grant: Grant{AudienceGraph, licenseReaders}, Optional: true, Without: notLicensedWithout},
+	},
+	// Fabric's admin API refuses apps that hold Fabric permissions: the
+	// service principal is allowed through a tenant setting instead
+	// (Doctor cannot see it, and says so).
+	tenant.SectionPowerBI: {
+		{Grant: Grant{AudienceFabric, nil}},
+		{Grant: Grant{AudienceGraph, licenseReaders}, Optional: true, Without: notLicensedWithout},
+	},
 }
+
+// licenseReaders may list the tenant's subscriptions (GET /subscribedSkus).
+var licenseReaders = []string{"LicenseAssignment.Read.All", "Organization.Read.All", "Directory.Read.All"}
+
+const notLicensedWithout = "a tenant without the service is reported as failed instead of not applicable"
 
 // WritePermissions lists what remediation additionally needs, per section.
 var WritePermissions = map[tenant.Section][]Grant{
@@ -62,6 +81,14 @@ var WritePermissions = map[tenant.Section][]Grant{
 		{AudienceGraph, []string{"Policy.ReadWrite.CrossTenantAccess"}}},
 	tenant.SectionGroups:   {{AudienceGraph, []string{"Directory.ReadWrite.All"}}, {AudienceGraph, []string{"Group.ReadWrite.All"}}},
 	tenant.SectionExchange: {{AudienceExchange, []string{"Exchange.ManageAsApp"}}},
+}
+
+// Entra directory role template ids that let the Teams admin API read
+// (Global Reader, Teams Administrator) Teams settings.
+var teamsRoles = map[string]string{
+	"f2ef992c-3afb-46b9-b7cf-a126ee74c451": "Global Reader",
+	"69091246-20e8-4a56-aa4d-066075b2a7a8": "Teams Administrator",
+	"62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
 }
 
 // Entra directory role template ids that let the Exchange admin API read

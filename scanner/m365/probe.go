@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 )
 
 // A probe reads every endpoint the collector uses once, read-only, keeps
@@ -104,6 +105,20 @@ func Probe(ctx context.Context, c *Client) ProbeReport {
 	for _, cmd := range []string{"Get-SharingPolicy", "Get-OrganizationRelationship", "Get-RemoteDomain"} {
 		p.exchange(cmd)
 	}
+	p.raw(epTeamsFederation, func() ([]byte, error) {
+		return c.TeamsGet(context.Background(), teamsConfigPath(teamsFederationConfig))
+	})
+	p.raw(epFabricTenantSettings, func() ([]byte, error) {
+		if c.o.Endpoints.Fabric == "" {
+			return nil, c.o.Endpoints.NotSupportedError(epFabricTenantSettings)
+		}
+		resp, err := c.send(context.Background(), request{aud: AudienceFabric, method: http.MethodGet,
+			url: strings.TrimRight(c.o.Endpoints.Fabric, "/") + "/v1/admin/tenantsettings", header: jsonHeader()})
+		if err != nil {
+			return nil, err
+		}
+		return resp.body, nil
+	})
 	rep := ProbeReport{Cloud: c.o.Endpoints.Cloud, Answers: p.answers}
 	for i := range p.answers {
 		p.byEP[p.answers[i].Endpoint] = &p.answers[i]
@@ -198,6 +213,21 @@ func (p *prober) csom(ep, xml, objType string) {
 	}
 	if err != nil {
 		a.Status, a.Error = statusOf(err), errorCode(err)
+	}
+	p.add(a)
+}
+
+// raw keeps a whole answer of a service other than Graph, CSOM and
+// Exchange.
+func (p *prober) raw(ep string, get func() ([]byte, error)) {
+	a := ProbeAnswer{Endpoint: ep, Status: http.StatusOK}
+	body, err := get()
+	if err != nil {
+		a.Status, a.Error = statusOf(err), errorCode(err)
+	} else if obj, err := teamsConfigObject(ep, body); err == nil {
+		a.body = obj
+	} else {
+		a.body = body
 	}
 	p.add(a)
 }

@@ -30,7 +30,8 @@ func TestProbe(t *testing.T) {
 			t.Fatalf("%d verdicts for %d assumptions", len(rep.Assumptions), len(m365.Assumptions))
 		}
 		want := map[string]string{"settings-bare": m365.Confirmed, "csom-domain-list-spaces": m365.Confirmed,
-			"csom-next-start-index": m365.NotSeen, "b2b-definition-keys": m365.Confirmed, "link-permission-fields": m365.Confirmed}
+			"csom-next-start-index": m365.NotSeen, "b2b-definition-keys": m365.Confirmed, "link-permission-fields": m365.Confirmed,
+			"teams-config-object": m365.Confirmed, "fabric-settings-value": m365.Confirmed}
 		for id, v := range verdicts(rep) {
 			if v.State != want[id] || v.Evidence == "" {
 				t.Errorf("%s: %s (%s), want %s", id, v.State, v.Evidence, want[id])

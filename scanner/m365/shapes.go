@@ -8,6 +8,7 @@ package m365
 // ones (DoD's SharePoint suffix and Exchange host).
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -353,6 +354,89 @@ func higherLink(a, b *tenant.Link) bool {
 	return a.ItemID < b.ItemID
 }
 
+// Teams settings are read from the Skype and Teams Tenant Admin API, the
+// service the Teams PowerShell module calls for *-Cs cmdlets. Microsoft
+// documents its token audience (48ac35b8-9aa8-4d74-927d-1f4a14a0b239,
+// "Skype and Teams Tenant Admin API") and that application tokens are
+// authorized by the Entra role they carry, with no API permission
+// (https://learn.microsoft.com/microsoftteams/teams-powershell-application-authentication),
+// and that app-only access exists in the commercial cloud only.
+// Unconfirmed, to be corrected here:
+//   - the host, api.interfaces.records.teams.microsoft.com, and the paths
+//     /Skype.Policy/configurations/{name}/configuration/Global, with the
+//     names below for Get-CsTenantFederationConfiguration,
+//     Get-CsTeamsClientConfiguration and Get-CsTeamsMeetingPolicy (as
+//     public tools that call the service use them);
+//   - that each answers the Global configuration as one JSON object (a
+//     one-element array is accepted too) carrying the cmdlets' property
+//     names, with JSON booleans;
+//   - that AllowedDomains and BlockedDomains are arrays of {"Domain": …};
+//     any other form (such as an object for "all known domains") is a
+//     field error, never "no domains";
+//   - what the service answers for a tenant without Teams: a failed read
+//     is taken as "not licensed" only when the tenant's subscriptions
+//     (GET /v1.0/subscribedSkus) hold no service plan whose name starts
+//     with one of teamsServicePlanPrefixes.
+const (
+	teamsAdminHost        = "https://api.interfaces.records.teams.microsoft.com"
+	teamsAudience         = "48ac35b8-9aa8-4d74-927d-1f4a14a0b239"
+	teamsFederationConfig = "TenantFederationSettings"
+	teamsClientConfig     = "TeamsClientConfiguration"
+	teamsMeetingConfig    = "TeamsMeetingPolicy"
+
+	epTeamsFederation = "GET /Skype.Policy/configurations/TenantFederationSettings/configuration/Global"
+	epTeamsClient     = "GET /Skype.Policy/configurations/TeamsClientConfiguration/configuration/Global"
+	epTeamsMeeting    = "GET /Skype.Policy/configurations/TeamsMeetingPolicy/configuration/Global"
+)
+
+var teamsServicePlanPrefixes = []string{"TEAMS"}
+
+// teamsConfigPath is the path of a Global configuration.
+func teamsConfigPath(name string) string {
+	return "/Skype.Policy/configurations/" + name + "/configuration/Global"
+}
+
+// teamsConfigObject returns the configuration object of an answer: the
+// body itself, or the one element of an array.
+func teamsConfigObject(ep string, body []byte) ([]byte, error) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || b[0] != '[' {
+		var probe json.RawMessage
+		if err := decodeJSON(ep, b, &probe); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	var arr []json.RawMessage
+	if err := decodeJSON(ep, b, &arr); err != nil {
+		return nil, err
+	}
+	if len(arr) != 1 {
+		return nil, fmt.Errorf("%s: expected one Global configuration, got an array of %d", ep, len(arr))
+	}
+	return arr[0], nil
+}
+
+// Power BI tenant settings come from the Fabric REST API's documented
+// List Tenant Settings. The setting names are those CISA's ScubaGear reads
+// for MS.POWERBI.1.1, 2.1 and 3.1. Unconfirmed, to be corrected here:
+//   - the page's array: Microsoft's English reference shows "value", an
+//     older localized copy "tenantSettings"; either is read, neither is an
+//     error;
+//   - what the service answers for a tenant without Power BI: as for
+//     Teams, a failed read is "not licensed" only when no subscription
+//     holds a service plan starting with one of powerBIServicePlanPrefixes
+//     (BI_AZURE_P0/P1/P2/P3 are Power BI free, Pro, Premium and Premium
+//     per user).
+const (
+	fabricLegacyArray     = "tenantSettings"
+	fabricPublishToWeb    = "PublishToWeb"
+	fabricGuestAccess     = "AllowGuestUserToAccessSharedContent"
+	fabricExternalSharing = "ExternalSharingV2"
+)
+
+var powerBIServicePlanPrefixes = []string{"BI_AZURE_", "PBI_"}
+
 // Assumption is one unconfirmed fact about Microsoft's answers the
 // collector relies on, with how a probe of a real tenant tells whether it
 // holds. Every "Unconfirmed" above has an entry here.
@@ -447,6 +531,33 @@ var Assumptions = []Assumption{
 			}
 			_, hp := a.Properties["hasPassword"]
 			return seen(hp, fmt.Sprintf("properties %v", a.SortedProperties()))
+		}},
+	{ID: "teams-config-object", Text: "a Teams Global configuration (" + teamsFederationConfig + ") answers one object with AllowFederatedUsers and AllowedDomains as an array",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epTeamsFederation]
+			if a == nil || len(a.body) == 0 {
+				return notSeen("%s", answerNote(a, epTeamsFederation))
+			}
+			if _, ok := rawField(a, "AllowFederatedUsers"); !ok {
+				return seen(false, fmt.Sprintf("properties %v", a.SortedProperties()))
+			}
+			v, ok := rawField(a, "AllowedDomains")
+			if !ok {
+				return notSeen("no AllowedDomains property")
+			}
+			k := jsonKind(decodeAny(v))
+			return seen(k == "array", "AllowedDomains is "+k)
+		}},
+	{ID: "fabric-settings-value", Text: "GET /v1/admin/tenantsettings holds its settings in \"value\"",
+		Check: func(an map[string]*ProbeAnswer) Verdict {
+			a := an[epFabricTenantSettings]
+			if _, ok := rawField(a, "value"); ok {
+				return seen(true, "value present")
+			}
+			if _, ok := rawField(a, fabricLegacyArray); ok {
+				return seen(false, "settings in "+fabricLegacyArray)
+			}
+			return notSeen("%s", answerNote(a, epFabricTenantSettings))
 		}},
 }
 

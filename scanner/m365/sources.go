@@ -74,6 +74,7 @@ func Sources(c *Client, o SourceOptions) []scanner.Source {
 	return []scanner.Source{
 		sharePointSource{c}, sitesSource{c: c, o: o}, linksSource{c: c, o: o},
 		guestsSource{c: c, o: o}, entraSource{c}, groupsSource{c}, exchangeSource{c},
+		teamsSource{c}, powerBISource{c},
 	}
 }
 

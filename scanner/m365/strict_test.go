@@ -80,7 +80,15 @@ var strictBase = map[string]string{
 		"values":[{"name":"AllowToAddGuests","value":"false"}]}`,
 	"groups": `{"id":"d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69","displayName":"Strict","mail":"strict@fabrikam.com","visibility":"Private",
 		"assignedLabels":[{"labelId":"5f2a1b3c-2222-4d4e-8f9a-1b2c3d4e5f02","displayName":"Confidential"}]}`,
-	"remote domains":   `{"Name":"Strict","DomainName":"strict.example","AutoForwardEnabled":false,"AutoReplyEnabled":true,"IsInternal":false}`,
+	"remote domains": `{"Name":"Strict","DomainName":"strict.example","AutoForwardEnabled":false,"AutoReplyEnabled":true,"IsInternal":false}`,
+	"teams federation": `{"Identity":"Global","AllowFederatedUsers":true,"AllowedDomains":[{"Domain":"partner.com"}],"BlockedDomains":[{"Domain":"bad.example"}],
+		"AllowTeamsConsumer":false,"AllowTeamsConsumerInbound":false,"AllowPublicUsers":false}`,
+	"teams client":           `{"Identity":"Global","AllowGuestUser":false}`,
+	"teams meeting policy":   `{"Identity":"Global","AllowAnonymousUsersToJoinMeeting":false}`,
+	"subscribed skus":        `{"skuId":"6fd2c87f-b296-42f0-b197-1e91e994b900","servicePlans":[{"servicePlanId":"57ff2da0-773e-42df-b2af-ffb7a2317929","servicePlanName":"TEAMS1"}]}`,
+	"fabric tenant settings": `{"settingName":"PublishToWeb","enabled":true,"enabledSecurityGroups":[{"graphId":"6c1f8e2a-4b3d-4e5f-9a7b-1c2d3e4f5a6b","name":"Analysts"}]}`,
+	"fabric tenant settings page": `{"value":[{"settingName":"PublishToWeb","enabled":false}],"tenantSettings":[],
+		"continuationUri":"https://api.fabric.microsoft.com/v1/admin/tenantsettings?continuationToken=2"}`,
 	"sharing policies": `{"Name":"Strict Sharing Policy","Enabled":true,"Default":false,"Domains":["*:CalendarSharingFreeBusySimple"]}`,
 	"organization relationships": `{"Name":"Strict","DomainNames":["partner.com"],"Enabled":true,"FreeBusyAccessEnabled":true,
 		"FreeBusyAccessLevel":"LimitedDetails","FreeBusyAccessScope":"","MailTipsAccessEnabled":false,"MailTipsAccessLevel":"None"}`,
@@ -529,12 +537,18 @@ var sourceRoutes = map[string]sourceRoute{
 	"sharing policies":                {section: tenant.SectionExchange, pattern: "EXO Get-SharingPolicy", inject: appendItem},
 	"organization relationships":      {section: tenant.SectionExchange, pattern: "EXO Get-OrganizationRelationship", inject: appendItem},
 	"remote domains":                  {section: tenant.SectionExchange, pattern: "EXO Get-RemoteDomain", inject: appendItem},
+	"teams federation":                {section: tenant.SectionTeams, pattern: "GET /Skype.Policy/configurations/TenantFederationSettings/configuration/Global", inject: replaceBody},
+	"teams client":                    {section: tenant.SectionTeams, pattern: "GET /Skype.Policy/configurations/TeamsClientConfiguration/configuration/Global", inject: replaceBody},
+	"teams meeting policy":            {section: tenant.SectionTeams, pattern: "GET /Skype.Policy/configurations/TeamsMeetingPolicy/configuration/Global", inject: replaceBody},
+	"fabric tenant settings":          {section: tenant.SectionPowerBI, pattern: "GET /v1/admin/tenantsettings", inject: appendItem},
+	"fabric tenant settings page":     {section: tenant.SectionPowerBI, pattern: "GET /v1/admin/tenantsettings", inject: replaceBody, shape: true},
 }
 
 // noSourceRoute names the parsers whose items no scan of a fake tenant
 // reads by themselves, and why; their fields are covered above.
 var noSourceRoute = map[string]string{
 	"csom site by url": "read only for sites a sites delta adds; its schema is that of \"csom sites\"",
+	"subscribed skus":  "read only after a Teams or Fabric read failed; a bad item then keeps the section failed with that error (TestServiceNotLicensed)",
 }
 
 // TestStrictFieldsAtSource scans a fake tenant whose answer carries one

@@ -16,6 +16,7 @@ var emptyCollections = []string{
 	"graph/v1.0/drives/*/items/*/permissions", "graph/v1.0/sites/*/drives", "graph/beta/policies/b2bManagementPolicies",
 	"graph/v1.0/groupSettings", "graph/v1.0/groups", "graph/v1.0/users", "graph/v1.0/sites/getAllSites",
 	"graph/beta/security/informationProtection/sensitivityLabels", "graph/v1.0/policies/crossTenantAccessPolicy/partners",
+	"graph/v1.0/subscribedSkus",
 }
 
 func matchesAny(key string, patterns []string) bool {

@@ -206,6 +206,10 @@ func costOf(kind service, method, path, rawQuery string) (meter string, cost int
 		return meterSharePoint, 2, "csom"
 	case svcExchange:
 		return meterOther, 1, "exchange"
+	case svcTeams:
+		return meterOther, 1, "teams"
+	case svcFabric:
+		return meterOther, 1, "fabric"
 	case svcSPREST:
 		return meterSharePoint, 5, "permissions" // a sharing (permission) operation
 	case svcGraph:

@@ -53,7 +53,33 @@ func (r *Recorder) Record(rec m365.Recording) {
 		if json.Unmarshal(rec.RequestBody, &in) == nil && strings.HasPrefix(in.CmdletInput.CmdletName, "Get-") {
 			r.mergePage("exchange/"+in.CmdletInput.CmdletName, rec.URL, body)
 		}
+	case rec.Audience == m365.AudienceTeams && rec.Method == http.MethodGet:
+		r.docs["teams"+u.Path] = scrub(body)
+	case rec.Audience == m365.AudienceFabric && rec.Method == http.MethodGet:
+		r.recordFabricPage("fabric"+u.Path, rec.URL, body)
 	}
+}
+
+// recordFabricPage stores a page of a Fabric collection, appending it to
+// the pages before when this URL is their continuationUri; the fixture
+// holds every item in one "value" array, as the fake pages it itself.
+func (r *Recorder) recordFabricPage(key, pageURL string, body any) {
+	m, ok := body.(map[string]any)
+	if !ok {
+		r.docs[key] = scrub(body)
+		return
+	}
+	next, _ := m["continuationUri"].(string)
+	delete(m, "continuationUri")
+	delete(m, "continuationToken")
+	if prev, ok := r.docs[key].(map[string]any); ok && r.next[key] != "" && r.next[key] == pageURL {
+		items, _ := prev["value"].([]any)
+		more, _ := m["value"].([]any)
+		prev["value"] = append(items, scrub(more).([]any)...)
+	} else {
+		r.docs[key] = scrub(m)
+	}
+	r.next[key] = next
 }
 
 // mergePage stores a body, appending to the collection already recorded

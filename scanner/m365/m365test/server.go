@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -343,6 +344,7 @@ func (s *Server) Endpoints() m365.Endpoints {
 	c, _ := m365.LookupCloud("global")
 	e := c.Endpoints(s.meta.SharePointTenant)
 	e.Graph, e.SharePointAdmin, e.Exchange = s.srv.URL, s.srv.URL, s.srv.URL
+	e.Teams, e.Fabric = s.srv.URL, s.srv.URL
 	e.SharePoint, e.OneDrive = s.srv.URL, s.srv.URL
 	return e
 }
@@ -405,6 +407,10 @@ func (s *Server) TokenWith(cred Credential, aud m365.Audience, ttl time.Duration
 		audURL = e.SharePointAudience
 	case m365.AudienceExchange:
 		audURL = e.ExchangeAudience
+	case m365.AudienceTeams:
+		audURL = e.TeamsAudience
+	case m365.AudienceFabric:
+		audURL = e.FabricAudience
 	default:
 		audURL = e.GraphAudience
 	}
@@ -566,6 +572,10 @@ func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool
 		rr = s.exchange(method, path, rawQuery, h, body)
 	case kind == svcSPREST:
 		rr = s.spREST(method, path, h, body)
+	case kind == svcTeams:
+		rr = s.teams(method, path, rawQuery, h)
+	case kind == svcFabric:
+		rr = s.fabric(method, path, rawQuery)
 	default:
 		rr = graphError(http.StatusNotFound, "UnknownEndpoint", "no such endpoint: "+path)
 	}
@@ -587,6 +597,8 @@ const (
 	svcExchange
 	svcSPREST
 	svcToken
+	svcTeams
+	svcFabric
 )
 
 func serviceOf(path string) service {
@@ -601,6 +613,10 @@ func serviceOf(path string) service {
 		return svcSPREST
 	case strings.HasSuffix(path, "/oauth2/v2.0/token"):
 		return svcToken
+	case strings.HasPrefix(path, "/Skype.Policy/"):
+		return svcTeams
+	case strings.HasPrefix(path, "/v1/"):
+		return svcFabric
 	}
 	return svcUnknown
 }
@@ -641,6 +657,7 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 		AppIDACR string   `json:"appidacr"`
 		Scp      string   `json:"scp"`
 		Roles    []string `json:"roles"`
+		Wids     []string `json:"wids"`
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return authError(kind, "InvalidAuthenticationToken", "IDX14100: JWT is not well formed.")
@@ -649,12 +666,17 @@ func (s *Server) authenticate(kind service, h http.Header) *reply {
 		return authError(kind, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	}
 	e := s.Endpoints()
-	want := map[service]string{svcGraph: e.GraphAudience, svcCSOM: e.SharePointAudience, svcSPREST: e.SharePointAudience, svcExchange: e.ExchangeAudience}[kind]
+	want := map[service]string{svcGraph: e.GraphAudience, svcCSOM: e.SharePointAudience, svcSPREST: e.SharePointAudience, svcExchange: e.ExchangeAudience,
+		svcTeams: e.TeamsAudience, svcFabric: e.FabricAudience}[kind]
 	if c.Aud != "" && want != "" && strings.TrimRight(c.Aud, "/") != want {
 		return authError(kind, "InvalidAuthenticationToken", "Invalid audience.")
 	}
 	if (kind == svcCSOM || kind == svcSPREST) && c.Scp == "" && c.AppIDACR == string(CredentialSecret) {
 		return unsupportedAppOnly()
+	}
+	// The Teams admin API authorizes an application by its directory role.
+	if kind == svcTeams && c.Scp == "" && !slices.ContainsFunc(c.Wids, func(w string) bool { return slices.Contains(teamsRoleIDs, strings.ToLower(w)) }) {
+		return teamsError(http.StatusForbidden, "Forbidden", msgTeamsNoRole)
 	}
 	return nil
 }

@@ -44,6 +44,7 @@ var routes = []route{
 	{"v1.0", "policies/authorizationPolicy", "microsoft.graph.authorizationPolicy", false, 0},
 	{"v1.0", "policies/crossTenantAccessPolicy/default", "microsoft.graph.crossTenantAccessPolicyConfigurationDefault", false, 0},
 	{"v1.0", "policies/crossTenantAccessPolicy/partners", "microsoft.graph.crossTenantAccessPolicyConfigurationPartner", true, 0},
+	{"v1.0", "subscribedSkus", "microsoft.graph.subscribedSku", true, 0},
 	{"v1.0", "groupSettings", "microsoft.graph.groupSetting", true, 999},
 	{"v1.0", "groupSettings/*", "microsoft.graph.groupSetting", false, 0},
 	{"v1.0", "groups", "microsoft.graph.group", true, 999},

@@ -76,3 +76,29 @@ func unsupportedAppOnly() *reply {
 	h.Set("WWW-Authenticate", `Bearer realm="", client_id="00000003-0000-0ff1-ce00-000000000000"`)
 	return &reply{status: http.StatusUnauthorized, header: h, body: []byte(`{"error_description":"Unsupported app only token."}`)}
 }
+
+// The Teams admin API's and Fabric's refusals. Unconfirmed: every wording
+// and status below except Fabric's ErrorResponse body shape (requestId,
+// errorCode, message), which Microsoft documents.
+const (
+	msgTeamsQuery  = "The query %q is not supported on a configuration."
+	msgFabricQuery = "The query parameter '%s' is not supported."
+	// A Teams token without a directory role that may read the settings.
+	msgTeamsNoRole = "The caller does not have a role that allows reading this configuration."
+)
+
+// teamsError is the fake's error body of the Teams admin API (Unconfirmed:
+// Graph's shape is assumed).
+func teamsError(status int, code, msg string) *reply { return graphError(status, code, msg) }
+
+// teamsNotLicensed answers a Teams read in a tenant without Teams.
+// Unconfirmed: the service's status and words.
+func teamsNotLicensed() *reply {
+	return teamsError(http.StatusForbidden, "Forbidden", "The tenant is not licensed for Microsoft Teams.")
+}
+
+// fabricNotLicensed answers a Fabric admin read in a tenant without Power
+// BI. Unconfirmed: the service's status and words.
+func fabricNotLicensed() *reply {
+	return fabricError(http.StatusForbidden, "PowerBINotLicensed", "The tenant has no Power BI license.")
+}

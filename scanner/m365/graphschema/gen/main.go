@@ -45,6 +45,7 @@ var roots = map[string][]string{
 		"microsoft.graph.crossTenantAccessPolicyConfigurationDefault",
 		"microsoft.graph.crossTenantAccessPolicyConfigurationPartner",
 		"microsoft.graph.groupSetting",
+		"microsoft.graph.subscribedSku",
 	},
 	"beta": {
 		"microsoft.graph.sharepointSettings",
