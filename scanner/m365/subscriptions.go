@@ -38,7 +38,9 @@ const (
 	SecurityWebhooksPrefer = "includesecuritywebhooks"
 )
 
-// Lifecycle events Graph sends to lifecycleNotificationUrl.
+// Lifecycle events Graph sends to lifecycleNotificationUrl. Renewing a
+// subscription also reauthorizes it (lifecycle events page), so
+// reauthorizationRequired is answered with RenewSubscription.
 const (
 	LifecycleReauthorizationRequired = "reauthorizationRequired"
 	LifecycleSubscriptionRemoved     = "subscriptionRemoved"
@@ -121,14 +123,6 @@ func (c *Client) RenewSubscription(ctx context.Context, id string, expires time.
 		return Subscription{}, fmt.Errorf("renew subscription %s: answer lacks expirationDateTime", id)
 	}
 	return out, nil
-}
-
-// Reauthorize answers a reauthorizationRequired lifecycle event.
-func (c *Client) Reauthorize(ctx context.Context, id string) error {
-	if err := c.subscriptionWrite(ctx, http.MethodPost, "/subscriptions/"+escapePath(id)+"/reauthorize", nil, nil); err != nil {
-		return fmt.Errorf("reauthorize subscription %s: %w", id, err)
-	}
-	return nil
 }
 
 // Unsubscribe deletes a subscription; one already gone is not an error.

@@ -45,6 +45,8 @@ var roots = map[string][]string{
 		"microsoft.graph.crossTenantAccessPolicyConfigurationDefault",
 		"microsoft.graph.crossTenantAccessPolicyConfigurationPartner",
 		"microsoft.graph.groupSetting",
+		"microsoft.graph.subscription",
+		"microsoft.graph.changeNotificationCollection",
 	},
 	"beta": {
 		"microsoft.graph.sharepointSettings",
