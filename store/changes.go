@@ -227,4 +227,3 @@ func (s *sqlStore) ClearDriveChanges(ctx context.Context, done []DriveChange) er
 		return nil
 	})
 }
-
