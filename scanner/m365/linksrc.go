@@ -512,3 +512,23 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 }
 
 var itemPathSelect = []string{"id", "name", "parentReference", "folder", "file"}
+
+// DriveInventoryKey is the delta-token key under which the links section
+// keeps the drives it reads; change notifications subscribe to them.
+const DriveInventoryKey = tokenLinksDrives
+
+// StoredDrives returns the drive ids of a stored drive inventory.
+func StoredDrives(raw string) ([]string, error) {
+	var inv []driveRef
+	if err := json.Unmarshal([]byte(raw), &inv); err != nil {
+		return nil, fmt.Errorf("stored drive inventory: %w", err)
+	}
+	out := make([]string, 0, len(inv))
+	for _, d := range inv {
+		if d.DriveID == "" {
+			return nil, errors.New("stored drive inventory: a drive without id")
+		}
+		out = append(out, d.DriveID)
+	}
+	return out, nil
+}
