@@ -439,20 +439,8 @@ func (f *ChangeFeed) renew(ctx context.Context, c *m365.Client, name string, s s
 // read again; it resolves nothing either (the store never resolves from
 // an incomplete section). It returns whether a scan ran.
 func (f *ChangeFeed) Process(ctx context.Context, name string) (bool, error) {
-	marks, err := f.o.Store.DriveChanges(ctx, name)
-	if err != nil || len(marks) == 0 {
+	if due, err := f.due(ctx, name); err != nil || len(due) == 0 {
 		return false, err
-	}
-	now := f.o.Now()
-	debounce := f.o.Config.Debounce.D()
-	var due []store.DriveChange
-	for _, m := range marks {
-		if !m.FirstAt.After(now.Add(-debounce)) {
-			due = append(due, m)
-		}
-	}
-	if len(due) == 0 {
-		return false, nil
 	}
 	// A distinct owner: the scheduler of this replica cannot take the
 	// tenant while its changes are read, nor the other way round.
@@ -462,6 +450,12 @@ func (f *ChangeFeed) Process(ctx context.Context, name string) (bool, error) {
 		return false, err // a scan is running; the marks wait
 	}
 	defer func() { _ = f.o.Store.ReleaseLease(context.WithoutCancel(ctx), l.Name, l.Owner) }()
+	// Read again under the lease: another replica may have processed
+	// them between the look above and the lease.
+	due, err := f.due(ctx, name)
+	if err != nil || len(due) == 0 {
+		return false, err
+	}
 	res, err := f.o.Pipeline.scan(ctx, daemon.ScanRequest{Tenant: f.tenants[name], Lease: daemon.Lease{Name: l.Name, Owner: l.Owner, Generation: l.Generation}}, changeSections)
 	if err != nil {
 		return false, err
@@ -476,4 +470,20 @@ func (f *ChangeFeed) Process(ctx context.Context, name string) (bool, error) {
 		f.o.Processed(ProcessedChanges{Tenant: name, Marks: due, ScanID: res.ScanID, Done: f.o.Now()})
 	}
 	return true, nil
+}
+
+// due returns the tenant's marks older than the debounce.
+func (f *ChangeFeed) due(ctx context.Context, name string) ([]store.DriveChange, error) {
+	marks, err := f.o.Store.DriveChanges(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	cutoff := f.o.Now().Add(-f.o.Config.Debounce.D())
+	var due []store.DriveChange
+	for _, m := range marks {
+		if !m.FirstAt.After(cutoff) {
+			due = append(due, m)
+		}
+	}
+	return due, nil
 }
