@@ -16,8 +16,10 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	var (
-		cfg    bench.Config
-		format string
+		cfg      bench.Config
+		format   string
+		scenario string
+		anyone   bench.AnyoneConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -35,6 +37,12 @@ written, and checks the targets; it exits 1 when one is missed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "table" && format != "json" {
 				return usagef("--format: %q, expected table or json", format)
+			}
+			if scenario != "" {
+				if scenario != bench.ScenarioAnyoneLinks {
+					return usagef("--scenario: %q, expected %s", scenario, bench.ScenarioAnyoneLinks)
+				}
+				return runAnyoneBench(cmd, anyone, cfg, format)
 			}
 			if cfg.Size != "s1" && cfg.Size != "s2" {
 				return usagef("--size: %q, expected s1 or s2", cfg.Size)
@@ -75,7 +83,66 @@ written, and checks the targets; it exits 1 when one is missed.`,
 		"pages of site CSOM properties a re-scan reads, as a tenant's site_properties_pages does; 0 reads every page")
 	fs.StringVar(&format, "format", "table", "output format: table or json")
 	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the largest heap seen to this file")
+	fs.StringVar(&scenario, "scenario", "", "run a scenario instead of the three scans: "+bench.ScenarioAnyoneLinks+
+		" (Anyone links created on the built-in tenant's confidential library while change notifications run)")
+	fs.IntVar(&anyone.Links, "links", 20, "anyone-links: links to create while notifications are delivered")
+	fs.DurationVar(&anyone.Every, "every", 90*time.Second, "anyone-links: simulated time between two links")
+	fs.Float64Var(&anyone.DropRate, "drop-rate", 0.2, "anyone-links: share of notifications the fake drops")
+	fs.IntVar(&anyone.DroppedLinks, "dropped-links", 3, "anyone-links: links created afterwards with every notification dropped")
+	fs.DurationVar(&anyone.SafetyNet, "safety-net", 15*time.Minute, "anyone-links: scheduled scan interval (simulated)")
+	fs.DurationVar(&anyone.Debounce, "debounce", config.DefaultChangeDebounce, "anyone-links: change_notifications.debounce (simulated)")
 	return cmd
+}
+
+// runAnyoneBench runs the anyone-links scenario with the shared flags
+// (seed, latency, time scale, store) and reports it.
+func runAnyoneBench(cmd *cobra.Command, a bench.AnyoneConfig, cfg bench.Config, format string) error {
+	a.Seed, a.Latency, a.StoreDSN, a.Logger = cfg.Seed, cfg.Latency, cfg.StoreDSN, logger(cmd)
+	a.TimeScale = 30
+	if cmd.Flags().Changed("time-scale") {
+		a.TimeScale = cfg.TimeScale
+	}
+	rep, err := bench.ExecuteAnyoneLinks(cmd.Context(), a)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		err = writeJSON(cmd.OutOrStdout(), rep)
+	} else {
+		err = writeAnyoneBench(cmd.OutOrStdout(), rep)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.OK {
+		return withExitCode(exitError, bench.ErrChecks)
+	}
+	return nil
+}
+
+func writeAnyoneBench(w io.Writer, rep *bench.AnyoneReport) error {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario %s: tenant %s, drive %s, %d links (drop rate %g) then %d with every notification dropped, time scale %g, store %s\n",
+		rep.Scenario, rep.Tenant, rep.Drive, rep.Links, rep.DropRate, rep.DroppedLinks, rep.TimeScale, rep.Store)
+	fmt.Fprintf(tw, "delivery model: %s\n\n", rep.DeliveryModel)
+	fmt.Fprintln(tw, "SIMULATED SECONDS\tCOUNT\tMEAN\tP50\tP95\tMAX")
+	for _, q := range []struct {
+		name string
+		q    bench.Quantiles
+	}{{"delivery delay (fake)", rep.Delivery}, {"link to finding, notified", rep.Notified}, {"arrival to finding and alert", rep.Own},
+		{"link to finding, dropped, covered by a later read", rep.DroppedCovered}, {"link to finding, all dropped (safety net)", rep.Dropped}} {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", q.name, q.q.Count, q.q.Mean, q.q.P50, q.q.P95, q.q.Max)
+	}
+	fmt.Fprintf(tw, "\nrecorded before their own notification arrived %d, change feed scans %d, refused notifications %d, safety net %.0fs, longest scheduled scan %.1fs, debounce %.0fs\n\n",
+		rep.EarlierRead, rep.Processings, rep.Refused, rep.SafetyNetSecs, rep.LongestScanSecs, rep.DebounceSecs)
+	for _, c := range rep.Checks {
+		mark := "ok"
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", mark, c.Name, c.Value, c.Limit)
+	}
+	return tw.Flush()
 }
 
 func writeBench(w io.Writer, rep *bench.Report) error {

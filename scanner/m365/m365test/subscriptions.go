@@ -344,7 +344,10 @@ func (sb *subscriptions) validate(u string) error {
 
 // notifyDrive delivers a notification to every live subscription of the
 // drive that asked for security webhooks, after a random delay, or drops
-// it. Called when an item's sharing changed.
+// it. Called when an item's sharing changed. Unconfirmed: that without
+// Prefer: includesecuritywebhooks a sharing change is not notified at
+// all (the fake's strictest reading of reference/m365-apis.md); no
+// retries of failed deliveries are modelled.
 func (s *Server) notifyDrive(driveID string) {
 	sb := s.subs()
 	now := s.clock.Now()
