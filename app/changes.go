@@ -98,6 +98,40 @@ type ChangeFeed struct {
 	// not yet answered.
 	mu       sync.Mutex
 	renewing map[string]bool
+	// backoff holds, per tenant and task, when to try again after
+	// failures, so a drive that cannot be read or an endpoint Microsoft
+	// cannot validate is not retried every interval.
+	backoff map[string]retryState
+}
+
+type retryState struct {
+	next     time.Time
+	failures int
+}
+
+// maxBackoff bounds the wait after repeated failures.
+const maxBackoff = 10 * time.Minute
+
+// ready reports whether key may run now.
+func (f *ChangeFeed) ready(key string, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !now.Before(f.backoff[key].next)
+}
+
+// settle records a run's outcome: a failure doubles the wait.
+func (f *ChangeFeed) settle(key string, now time.Time, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil {
+		delete(f.backoff, key)
+		return
+	}
+	r := f.backoff[key]
+	r.failures++
+	wait := f.o.Config.Interval.D() << min(r.failures, 16)
+	r.next = now.Add(min(wait, maxBackoff))
+	f.backoff[key] = r
 }
 
 // NewChangeFeed checks the options and registers the receiver's counters.
@@ -123,7 +157,7 @@ func NewChangeFeed(o ChangeFeedOptions) (*ChangeFeed, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	f := &ChangeFeed{o: o, log: o.Logger, tenants: map[string]config.Tenant{}, renewing: map[string]bool{},
+	f := &ChangeFeed{o: o, log: o.Logger, tenants: map[string]config.Tenant{}, renewing: map[string]bool{}, backoff: map[string]retryState{},
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sharedrift_change_notifications_total",
 			Help: "Change notification requests received, by result (accepted, lifecycle, validated, or why they were refused).",
@@ -287,11 +321,19 @@ func (f *ChangeFeed) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for _, name := range sortedTenantNames(f.tenants) {
-			if err := f.Maintain(ctx, name); err != nil && ctx.Err() == nil {
-				f.log.Warn("maintain subscriptions", "tenant", name, "error", err)
+			if now := time.Now(); f.ready("maintain:"+name, now) {
+				err := f.Maintain(ctx, name)
+				f.settle("maintain:"+name, now, err)
+				if err != nil && ctx.Err() == nil {
+					f.log.Warn("maintain subscriptions", "tenant", name, "error", err)
+				}
 			}
-			if _, err := f.Process(ctx, name); err != nil && ctx.Err() == nil {
-				f.log.Warn("process change notifications", "tenant", name, "error", err)
+			if now := time.Now(); f.ready("process:"+name, now) {
+				_, err := f.Process(ctx, name)
+				f.settle("process:"+name, now, err)
+				if err != nil && ctx.Err() == nil {
+					f.log.Warn("process change notifications", "tenant", name, "error", err)
+				}
 			}
 		}
 		select {

@@ -364,3 +364,25 @@ func TestChangeNotificationsProcessedOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestChangeFeedBackoff(t *testing.T) {
+	f := &ChangeFeed{o: ChangeFeedOptions{Config: config.ChangeNotifications{Interval: config.Duration(time.Second)}}, backoff: map[string]retryState{}}
+	t0 := time.Unix(0, 0)
+	if !f.ready("k", t0) {
+		t.Fatal("not ready before any failure")
+	}
+	f.settle("k", t0, io.EOF)
+	if f.ready("k", t0.Add(time.Second)) || !f.ready("k", t0.Add(2*time.Second)) {
+		t.Fatal("one failure: want a 2s wait")
+	}
+	for i := 0; i < 30; i++ {
+		f.settle("k", t0, io.EOF)
+	}
+	if f.ready("k", t0.Add(maxBackoff-time.Second)) || !f.ready("k", t0.Add(maxBackoff)) {
+		t.Fatal("repeated failures: want the wait capped at maxBackoff")
+	}
+	f.settle("k", t0, nil)
+	if !f.ready("k", t0) {
+		t.Fatal("success must clear the wait")
+	}
+}
