@@ -498,7 +498,12 @@ func (f *ChangeFeed) Process(ctx context.Context, name string) (bool, error) {
 	if err != nil || len(due) == 0 {
 		return false, err
 	}
-	res, err := f.o.Pipeline.scan(ctx, daemon.ScanRequest{Tenant: f.tenants[name], Lease: daemon.Lease{Name: l.Name, Owner: l.Owner, Generation: l.Generation}}, changeSections)
+	drives := make([]string, len(due))
+	for i, m := range due {
+		drives[i] = m.DriveID
+	}
+	res, err := f.o.Pipeline.scan(ctx, daemon.ScanRequest{Tenant: f.tenants[name], Lease: daemon.Lease{Name: l.Name, Owner: l.Owner, Generation: l.Generation}},
+		changeSections, drives)
 	if err != nil {
 		return false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -143,11 +144,32 @@ func TestChangeNotificationsEndToEnd(t *testing.T) {
 	}
 	var processed []ProcessedChanges
 	hs.svc.Changes.o.Processed = func(p ProcessedChanges) { processed = append(processed, p) }
+	deltas := func() map[string]int {
+		out := map[string]int{}
+		for k, n := range hs.fake.Calls() {
+			if d, ok := strings.CutPrefix(k, "GET /v1.0/drives/"); ok && strings.HasSuffix(d, "/root/delta") {
+				d, _ = url.PathUnescape(strings.TrimSuffix(d, "/root/delta"))
+				out[d] = n
+			}
+		}
+		return out
+	}
+	deltasBefore := deltas()
 	if ran, err := hs.svc.Changes.Process(ctx, "fabrikam"); err != nil || !ran {
 		t.Fatalf("process: %v %v", ran, err)
 	}
 	if len(processed) != 1 || len(processed[0].Marks) != 1 {
 		t.Fatalf("processed: %+v", processed)
+	}
+	// Only the notified drive's delta is read; the others keep their links.
+	for d, n := range deltas() {
+		want := deltasBefore[d]
+		if d == "b!Qx1-fin" {
+			want++
+		}
+		if n != want {
+			t.Errorf("delta reads of %s: %d, want %d", d, n, want)
+		}
 	}
 	after, err := hs.svc.Store.FindingsList(ctx, store.FindingFilter{Tenant: "fabrikam"})
 	if err != nil {

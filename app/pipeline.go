@@ -208,7 +208,7 @@ func (p *Pipeline) Close() {
 
 // Scan implements daemon.ScanFunc: collect, evaluate, record.
 func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.ScanResult, error) {
-	res, err := p.scan(ctx, req, nil)
+	res, err := p.scan(ctx, req, nil, nil)
 	return res.ScanResult, err
 }
 
@@ -218,9 +218,9 @@ type pipelineScan struct {
 	sections map[tenant.Section]tenant.SectionStatus
 }
 
-// scan collects the sections named (nil: all), evaluates and records, and
-// runs AfterRecord.
-func (p *Pipeline) scan(ctx context.Context, req daemon.ScanRequest, sections []tenant.Section) (pipelineScan, error) {
+// scan collects the sections named (nil: all), of the links only the
+// drives named (nil: all), evaluates and records, and runs AfterRecord.
+func (p *Pipeline) scan(ctx context.Context, req daemon.ScanRequest, sections []tenant.Section, drives []string) (pipelineScan, error) {
 	tg, ok := p.targets[req.Tenant.Name]
 	if !ok {
 		return pipelineScan{}, daemon.ErrUnknownTenant
@@ -238,7 +238,7 @@ func (p *Pipeline) scan(ctx context.Context, req daemon.ScanRequest, sections []
 	if req.Lease.Name != "" {
 		job.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
 	}
-	job.Sections = sections
+	job.Sections, job.Sources.OnlyDrives = sections, drives
 	scanned, err := Scan(ctx, p.o.Store, job)
 	if errors.Is(err, store.ErrLeaseLost) {
 		return pipelineScan{}, daemon.ErrLeaseLost
