@@ -90,6 +90,22 @@ func (hs *changesHarness) marks(t *testing.T) []store.DriveChange {
 	return m
 }
 
+// subscribed runs the first scan, subscribes every drive and processes
+// the catch-up marks the new subscriptions leave.
+func (hs *changesHarness) subscribed(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := hs.svc.Daemon.ScanNow(ctx, "fabrikam"); err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.svc.Changes.Maintain(ctx, "fabrikam"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hs.svc.Changes.Process(ctx, "fabrikam"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestChangeNotificationsEndToEnd: the first scan lists the drives, the
 // feed subscribes to each (the fake validates the endpoint), a new Anyone
 // link on the confidential finance library is notified, and processing
@@ -222,15 +238,7 @@ func TestChangeNotificationsEndToEnd(t *testing.T) {
 func TestChangeNotificationLifecycle(t *testing.T) {
 	hs := newChangesHarness(t)
 	ctx := context.Background()
-	if _, err := hs.svc.Daemon.ScanNow(ctx, "fabrikam"); err != nil {
-		t.Fatal(err)
-	}
-	if err := hs.svc.Changes.Maintain(ctx, "fabrikam"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hs.svc.Changes.Process(ctx, "fabrikam"); err != nil {
-		t.Fatal(err)
-	}
+	hs.subscribed(t)
 	var fin store.ChangeSubscription
 	subs, _ := hs.svc.Store.Subscriptions(ctx, "fabrikam")
 	for _, s := range subs {
@@ -289,19 +297,11 @@ func TestChangeNotificationLifecycle(t *testing.T) {
 func TestChangeNotificationBadInput(t *testing.T) {
 	hs := newChangesHarness(t)
 	ctx := context.Background()
-	if _, err := hs.svc.Daemon.ScanNow(ctx, "fabrikam"); err != nil {
-		t.Fatal(err)
-	}
 	// No subscription is being created: a validation request is refused.
 	if status, _ := hs.post(t, "?validationToken=abc", ""); status != http.StatusForbidden {
 		t.Fatalf("unexpected validation: %d", status)
 	}
-	if err := hs.svc.Changes.Maintain(ctx, "fabrikam"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := hs.svc.Changes.Process(ctx, "fabrikam"); err != nil {
-		t.Fatal(err)
-	}
+	hs.subscribed(t)
 	subs, _ := hs.svc.Store.Subscriptions(ctx, "fabrikam")
 	id := subs[0].ID
 	note := func(sub, state, resource string) string {

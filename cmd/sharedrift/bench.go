@@ -52,18 +52,7 @@ written, and checks the targets; it exits 1 when one is missed.`,
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				err = writeJSON(cmd.OutOrStdout(), rep)
-			} else {
-				err = writeBench(cmd.OutOrStdout(), rep)
-			}
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return withExitCode(exitError, bench.ErrChecks)
-			}
-			return nil
+			return emitBench(cmd.OutOrStdout(), format, rep, rep.OK, func(w io.Writer) error { return writeBench(w, rep) })
 		},
 	}
 	fs := cmd.Flags()
@@ -106,15 +95,22 @@ func runAnyoneBench(cmd *cobra.Command, a bench.AnyoneConfig, cfg bench.Config, 
 	if err != nil {
 		return err
 	}
+	return emitBench(cmd.OutOrStdout(), format, rep, rep.OK, func(w io.Writer) error { return writeAnyoneBench(w, rep) })
+}
+
+// emitBench writes a benchmark report as JSON or a table and exits 1
+// when a check was missed.
+func emitBench(w io.Writer, format string, rep any, ok bool, table func(io.Writer) error) error {
+	var err error
 	if format == "json" {
-		err = writeJSON(cmd.OutOrStdout(), rep)
+		err = writeJSON(w, rep)
 	} else {
-		err = writeAnyoneBench(cmd.OutOrStdout(), rep)
+		err = table(w)
 	}
 	if err != nil {
 		return err
 	}
-	if !rep.OK {
+	if !ok {
 		return withExitCode(exitError, bench.ErrChecks)
 	}
 	return nil
