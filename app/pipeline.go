@@ -208,9 +208,22 @@ func (p *Pipeline) Close() {
 
 // Scan implements daemon.ScanFunc: collect, evaluate, record.
 func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.ScanResult, error) {
+	res, err := p.scan(ctx, req, nil, nil)
+	return res.ScanResult, err
+}
+
+// pipelineScan is a scan's result with its sections' states.
+type pipelineScan struct {
+	daemon.ScanResult
+	sections map[tenant.Section]tenant.SectionStatus
+}
+
+// scan collects the sections named (nil: all), of the links only the
+// drives named (nil: all), evaluates and records, and runs AfterRecord.
+func (p *Pipeline) scan(ctx context.Context, req daemon.ScanRequest, sections []tenant.Section, drives []string) (pipelineScan, error) {
 	tg, ok := p.targets[req.Tenant.Name]
 	if !ok {
-		return daemon.ScanResult{}, daemon.ErrUnknownTenant
+		return pipelineScan{}, daemon.ErrUnknownTenant
 	}
 	// A scan never starts before its slot, even on a replica whose clock
 	// lags: replicas recognise a slot as done by a scan started at or after
@@ -225,12 +238,13 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 	if req.Lease.Name != "" {
 		job.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
 	}
+	job.Sections, job.Sources.OnlyDrives = sections, drives
 	scanned, err := Scan(ctx, p.o.Store, job)
 	if errors.Is(err, store.ErrLeaseLost) {
-		return daemon.ScanResult{}, daemon.ErrLeaseLost
+		return pipelineScan{}, daemon.ErrLeaseLost
 	}
 	if err != nil {
-		return daemon.ScanResult{}, err
+		return pipelineScan{}, err
 	}
 	defer scanned.Close()
 	sc, snap, results := scanned.Scan, scanned.Snapshot, scanned.Results
@@ -244,5 +258,5 @@ func (p *Pipeline) Scan(ctx context.Context, req daemon.ScanRequest) (daemon.Sca
 			p.log.Warn("after scan", "tenant", tg.cfg.Name, "scan_id", sc.ID, "error", err)
 		}
 	}
-	return res, nil
+	return pipelineScan{ScanResult: res, sections: sc.Sections}, nil
 }

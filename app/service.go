@@ -58,6 +58,9 @@ type Service struct {
 	Remediation *Remediations
 	// Reports serves and delivers security review reports.
 	Reports *Reports
+	// Changes receives Graph change notifications (nil when
+	// change_notifications.url is not set).
+	Changes *ChangeFeed
 }
 
 // DefaultOwner is host name and pid, unique per replica.
@@ -159,6 +162,15 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	s.closers = append(s.closers, s.Pipeline.Close)
 	// Runs started by approvals stop before the fake tenants and the store.
 	s.closers = append(s.closers, s.Remediation.close)
+
+	if cfg.Changes.URL != "" {
+		s.Changes, err = NewChangeFeed(ChangeFeedOptions{Store: s.Store, Pipeline: s.Pipeline, Tenants: tenants, Config: cfg.Changes,
+			Owner: o.Owner, LeaseTTL: cfg.Scheduler.LeaseTTL.D(), Logger: o.Logger, Registry: s.Metrics.Registry})
+		if err != nil {
+			return nil, err
+		}
+		routes = append(routes, s.Changes.Route())
+	}
 
 	reader := Reader{S: s.Store}
 	if err := s.Metrics.RegisterStateSource(reader, o.Logger); err != nil {
@@ -402,6 +414,13 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		defer bg.Done()
 		s.Reports.Run(runCtx)
 	}()
+	if s.Changes != nil {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			s.Changes.Run(runCtx)
+		}()
+	}
 	err := s.Daemon.Run(runCtx)
 	cancel()
 	bg.Wait()

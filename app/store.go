@@ -85,16 +85,25 @@ func (c *Coordinator) ReleaseTenant(ctx context.Context, l daemon.Lease) error {
 	return c.S.ReleaseLease(ctx, l.Name, l.Owner)
 }
 
-// lastStart returns when the tenant's latest recorded scan started.
+// lastStart returns when the tenant's latest scheduled-kind scan started. Scans of some sections (those change notifications
+// run) cover no slot: the scheduled scan stays the safety net.
 func (c *Coordinator) lastStart(ctx context.Context, tenantName string) (time.Time, error) {
-	scans, err := c.S.Scans(ctx, store.ScanFilter{Tenant: tenantName, Limit: 1})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("latest scan of %s: %w", tenantName, err)
+	f := store.ScanFilter{Tenant: tenantName, Limit: 1}
+	for {
+		scans, err := c.S.Scans(ctx, f)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("latest scan of %s: %w", tenantName, err)
+		}
+		for _, sc := range scans {
+			if coversSlot(sc) {
+				return sc.StartedAt, nil
+			}
+		}
+		if len(scans) < f.Limit {
+			return time.Time{}, nil
+		}
+		f.BeforeID, f.Limit = scans[len(scans)-1].ID, 100
 	}
-	if len(scans) == 0 {
-		return time.Time{}, nil
-	}
-	return scans[0].StartedAt, nil
 }
 
 // uncovered drops (and forgets) the slots a recorded scan already covers

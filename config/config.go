@@ -11,13 +11,33 @@ import (
 
 // Config is the whole daemon configuration.
 type Config struct {
-	Log       Log               `koanf:"log"`
-	Store     Store             `koanf:"store"`
-	HTTP      HTTP              `koanf:"http"`
-	Scheduler Scheduler         `koanf:"scheduler"`
-	Defaults  Defaults          `koanf:"defaults"`
-	Notify    notifyconf.Config `koanf:"notify"`
-	Tenants   map[string]Tenant `koanf:"tenants"`
+	Log       Log                 `koanf:"log"`
+	Store     Store               `koanf:"store"`
+	HTTP      HTTP                `koanf:"http"`
+	Scheduler Scheduler           `koanf:"scheduler"`
+	Defaults  Defaults            `koanf:"defaults"`
+	Notify    notifyconf.Config   `koanf:"notify"`
+	Changes   ChangeNotifications `koanf:"change_notifications"`
+	Tenants   map[string]Tenant   `koanf:"tenants"`
+}
+
+// ChangeNotifications subscribes to every drive's changes through Graph
+// change notifications, so that a new sharing link is seen within
+// minutes; scheduled scans stay the safety net. Empty URL disables it.
+type ChangeNotifications struct {
+	// URL is the public https base URL at which Microsoft reaches this
+	// daemon's HTTP server (an ingress in front of it); notifications go
+	// to URL + "/graph/notifications/{tenant}".
+	URL string `koanf:"url"`
+	// Debounce waits this long after a drive's first unprocessed
+	// notification before reading the drive, so a burst is read once.
+	Debounce Duration `koanf:"debounce"`
+	// Lifetime is what each subscription is created or renewed for; it is
+	// renewed when less than half is left.
+	Lifetime Duration `koanf:"lifetime"`
+	// Interval is how often marked drives are processed and subscriptions
+	// maintained.
+	Interval Duration `koanf:"interval"`
 }
 
 // Log configures the daemon's structured logger.
@@ -230,7 +250,11 @@ const (
 	DefaultScanTimeout   = 30 * time.Minute
 	DefaultGrace         = 30 * time.Second
 	DefaultLeaseTTL      = 60 * time.Second
-	DefaultJitter        = 30 * time.Second
+	// Change notification defaults.
+	DefaultChangeDebounce = 10 * time.Second
+	DefaultChangeLifetime = 72 * time.Hour
+	DefaultChangeInterval = 5 * time.Second
+	DefaultJitter         = 30 * time.Second
 
 	// DefaultFullScanEvery bounds how long an incremental view of a
 	// tenant may go without a full read.

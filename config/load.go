@@ -194,6 +194,7 @@ func defaults() *Config {
 			LeaseTTL:      Duration(DefaultLeaseTTL),
 			MaxConcurrent: 4,
 		},
+		Changes:  ChangeNotifications{Debounce: Duration(DefaultChangeDebounce), Lifetime: Duration(DefaultChangeLifetime), Interval: Duration(DefaultChangeInterval)},
 		Defaults: Defaults{Schedule: DefaultSchedule, FullScanEvery: Duration(DefaultFullScanEvery), Remediation: Remediation{Mode: ModeDryRun}},
 	}
 }

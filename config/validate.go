@@ -3,11 +3,13 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sharedrift/sharedrift/config/notifyconf"
 	"github.com/sharedrift/sharedrift/internal/readcap"
@@ -109,6 +111,7 @@ func validate(ps *problems, src string, c *Config, own map[string]Remediation, g
 	}
 
 	validateNotify(ps, src, c)
+	validateChanges(ps, src, c)
 
 	if requireTenants && len(c.Tenants) == 0 {
 		ps.add(src, "tenants", "no tenants configured")
@@ -400,5 +403,33 @@ func requireID(ps *problems, src, key string, cr *Credentials) {
 	}
 	if cr.ClientID == "" {
 		ps.add(src, key+".credentials.client_id", "required for method "+cr.Method)
+	}
+}
+
+// validateChanges checks change_notifications: Microsoft only calls an
+// absolute https URL, and the daemon must serve HTTP to receive.
+func validateChanges(ps *problems, src string, c *Config) {
+	ch := &c.Changes
+	if ch.URL != "" {
+		u, err := url.Parse(ch.URL)
+		switch {
+		case err != nil || u.Host == "" || u.Scheme != "https":
+			ps.add(src, "change_notifications.url", fmt.Sprintf("want an absolute https URL Microsoft can reach, got %q", ch.URL))
+		case u.RawQuery != "" || u.Fragment != "":
+			ps.add(src, "change_notifications.url", fmt.Sprintf("want a base URL without query or fragment, got %q", ch.URL))
+		}
+		if c.HTTP.Listen == "" {
+			ps.add(src, "http.listen", "required when change_notifications.url is set: notifications arrive on the HTTP server")
+		}
+	}
+	if ch.Debounce < 0 || ch.Debounce.D() > 5*time.Minute {
+		ps.add(src, "change_notifications.debounce", fmt.Sprintf("want 0 to 5m, got %s", ch.Debounce.D()))
+	}
+	if ch.Interval.D() < 100*time.Millisecond {
+		ps.add(src, "change_notifications.interval", fmt.Sprintf("want at least 100ms, got %s", ch.Interval.D()))
+	}
+	// Graph's upper bound is checked where its limits are kept (app).
+	if ch.Lifetime.D() < time.Hour {
+		ps.add(src, "change_notifications.lifetime", fmt.Sprintf("want at least 1h, got %s", ch.Lifetime.D()))
 	}
 }

@@ -43,6 +43,7 @@ type Store interface {
 	RemediationAudit
 	DeltaTokens
 	Leases
+	ChangeFeeds
 	Admin
 }
 

@@ -17,9 +17,11 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	var (
-		cfg    bench.Config
-		format string
-		prog   progressOpt
+		cfg      bench.Config
+		format   string
+		prog     progressOpt
+		scenario string
+		anyone   bench.AnyoneConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -38,6 +40,12 @@ written, and checks the targets; it exits 1 when one is missed.`,
 			if format != "table" && format != "json" {
 				return usagef("--format: %q, expected table or json", format)
 			}
+			if scenario != "" {
+				if scenario != bench.ScenarioAnyoneLinks {
+					return usagef("--scenario: %q, expected %s", scenario, bench.ScenarioAnyoneLinks)
+				}
+				return runAnyoneBench(cmd, anyone, cfg, format)
+			}
 			if cfg.Size != "s1" && cfg.Size != "s2" {
 				return usagef("--size: %q, expected s1 or s2", cfg.Size)
 			}
@@ -54,18 +62,7 @@ written, and checks the targets; it exits 1 when one is missed.`,
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				err = writeJSON(cmd.OutOrStdout(), rep)
-			} else {
-				err = writeBench(cmd.OutOrStdout(), rep)
-			}
-			if err != nil {
-				return err
-			}
-			if !rep.OK {
-				return withExitCode(exitError, bench.ErrChecks)
-			}
-			return nil
+			return emitBench(cmd.OutOrStdout(), format, rep, rep.OK, func(w io.Writer) error { return writeBench(w, rep) })
 		},
 	}
 	fs := cmd.Flags()
@@ -86,7 +83,73 @@ written, and checks the targets; it exits 1 when one is missed.`,
 	fs.StringVar(&format, "format", "table", "output format: table or json")
 	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the largest heap seen to this file")
 	addProgressFlag(fs, &prog)
+	fs.StringVar(&scenario, "scenario", "", "run a scenario instead of the three scans: "+bench.ScenarioAnyoneLinks+
+		" (Anyone links created on the built-in tenant's confidential library while change notifications run)")
+	fs.IntVar(&anyone.Links, "links", 20, "anyone-links: links to create while notifications are delivered")
+	fs.DurationVar(&anyone.Every, "every", 90*time.Second, "anyone-links: simulated time between two links")
+	fs.Float64Var(&anyone.DropRate, "drop-rate", 0.2, "anyone-links: share of notifications the fake drops")
+	fs.IntVar(&anyone.DroppedLinks, "dropped-links", 3, "anyone-links: links created afterwards with every notification dropped")
+	fs.DurationVar(&anyone.SafetyNet, "safety-net", 15*time.Minute, "anyone-links: scheduled scan interval (simulated)")
+	fs.DurationVar(&anyone.Debounce, "debounce", config.DefaultChangeDebounce, "anyone-links: change_notifications.debounce (simulated)")
 	return cmd
+}
+
+// runAnyoneBench runs the anyone-links scenario with the shared flags
+// (seed, latency, time scale, store) and reports it.
+func runAnyoneBench(cmd *cobra.Command, a bench.AnyoneConfig, cfg bench.Config, format string) error {
+	a.Seed, a.Latency, a.StoreDSN, a.Logger = cfg.Seed, cfg.Latency, cfg.StoreDSN, logger(cmd)
+	a.TimeScale = 30
+	if cmd.Flags().Changed("time-scale") {
+		a.TimeScale = cfg.TimeScale
+	}
+	rep, err := bench.ExecuteAnyoneLinks(cmd.Context(), a)
+	if err != nil {
+		return err
+	}
+	return emitBench(cmd.OutOrStdout(), format, rep, rep.OK, func(w io.Writer) error { return writeAnyoneBench(w, rep) })
+}
+
+// emitBench writes a benchmark report as JSON or a table and exits 1
+// when a check was missed.
+func emitBench(w io.Writer, format string, rep any, ok bool, table func(io.Writer) error) error {
+	var err error
+	if format == "json" {
+		err = writeJSON(w, rep)
+	} else {
+		err = table(w)
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return withExitCode(exitError, bench.ErrChecks)
+	}
+	return nil
+}
+
+func writeAnyoneBench(w io.Writer, rep *bench.AnyoneReport) error {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario %s: tenant %s, drive %s, %d links (drop rate %g) then %d with every notification dropped, time scale %g, store %s\n",
+		rep.Scenario, rep.Tenant, rep.Drive, rep.Links, rep.DropRate, rep.DroppedLinks, rep.TimeScale, rep.Store)
+	fmt.Fprintf(tw, "delivery model: %s\n\n", rep.DeliveryModel)
+	fmt.Fprintln(tw, "SIMULATED SECONDS\tCOUNT\tMEAN\tP50\tP95\tMAX")
+	for _, q := range []struct {
+		name string
+		q    bench.Quantiles
+	}{{"delivery delay (fake)", rep.Delivery}, {"link to finding, notified", rep.Notified}, {"arrival to finding and alert", rep.Own},
+		{"link to finding, dropped, covered by a later read", rep.DroppedCovered}, {"link to finding, all dropped (safety net)", rep.Dropped}} {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", q.name, q.q.Count, q.q.Mean, q.q.P50, q.q.P95, q.q.Max)
+	}
+	fmt.Fprintf(tw, "\nrecorded before their own notification arrived %d, change feed scans %d, refused notifications %d, safety net %.0fs, longest scheduled scan %.1fs, debounce %.0fs\n\n",
+		rep.EarlierRead, rep.Processings, rep.Refused, rep.SafetyNetSecs, rep.LongestScanSecs, rep.DebounceSecs)
+	for _, c := range rep.Checks {
+		mark := "ok"
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", mark, c.Name, c.Value, c.Limit)
+	}
+	return tw.Flush()
 }
 
 func writeBench(w io.Writer, rep *bench.Report) error {

@@ -68,17 +68,42 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// Sites and drives that cannot be read leave the drives of the
 	// inventory unknown: the others are read and the section is partial.
 	var bad FieldErrors
-	inv, sitesLink, err := src.inventory(ctx, inv, prevTokens[tokenLinksSites])
-	if err := noteItems(&bad, err); err != nil {
-		return fmt.Errorf("collect links: %w", err)
+	// kept are drives of the inventory left unread (OnlyDrives): their
+	// stored links and tokens stay as they are.
+	var kept []driveRef
+	var sitesLink string
+	if len(src.o.OnlyDrives) > 0 && inv != nil {
+		only := make(map[string]bool, len(src.o.OnlyDrives))
+		for _, d := range src.o.OnlyDrives {
+			only[d] = true
+		}
+		var read []driveRef
+		for _, d := range inv {
+			if only[d.DriveID] {
+				read = append(read, d)
+			} else {
+				kept = append(kept, d)
+			}
+		}
+		inv, sitesLink = read, prevTokens[tokenLinksSites]
+	} else {
+		var err error
+		inv, sitesLink, err = src.inventory(ctx, inv, prevTokens[tokenLinksSites])
+		if err := noteItems(&bad, err); err != nil {
+			return fmt.Errorf("collect links: %w", err)
+		}
 	}
 	// Links go to a spool as each drive completes: a large tenant's links
 	// are never all in memory at once.
 	spool := tenant.NewLinkSpool(src.o.TempDir, src.o.LinkRun)
 	var failures []error
 	var spoolErr error
-	byDrive := make(map[string]*driveResult, len(inv))
-	incremental := false
+	byDrive := make(map[string]*driveResult, len(inv)+len(kept))
+	incremental := len(kept) > 0
+	for _, d := range kept {
+		// Read "incrementally" with nothing touched: every stored link stays.
+		byDrive[d.DriveID] = &driveResult{ref: d}
+	}
 	// Links of drives read incrementally are held until the merge with
 	// the stored links (only the items whose sharing changed: few), so
 	// that a folder's link an item below it shows too is kept once.
@@ -183,7 +208,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		if sitesLink != "" && sitesLink != prevTokens[tokenLinksSites] {
 			tokens[tokenLinksSites] = sitesLink
 		}
-		if b, err := json.Marshal(inv); err == nil && string(b) != prevTokens[tokenLinksDrives] {
+		if len(kept) > 0 {
+			// The inventory was not refreshed: it stays as stored.
+		} else if b, err := json.Marshal(inv); err == nil && string(b) != prevTokens[tokenLinksDrives] {
 			tokens[tokenLinksDrives] = string(b)
 		}
 		st.SaveDeltaTokens(tenant.SectionLinks, tokens)
@@ -512,3 +539,23 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 }
 
 var itemPathSelect = []string{"id", "name", "parentReference", "folder", "file"}
+
+// DriveInventoryKey is the delta-token key under which the links section
+// keeps the drives it reads; change notifications subscribe to them.
+const DriveInventoryKey = tokenLinksDrives
+
+// StoredDrives returns the drive ids of a stored drive inventory.
+func StoredDrives(raw string) ([]string, error) {
+	var inv []driveRef
+	if err := json.Unmarshal([]byte(raw), &inv); err != nil {
+		return nil, fmt.Errorf("stored drive inventory: %w", err)
+	}
+	out := make([]string, 0, len(inv))
+	for _, d := range inv {
+		if d.DriveID == "" {
+			return nil, errors.New("stored drive inventory: a drive without id")
+		}
+		out = append(out, d.DriveID)
+	}
+	return out, nil
+}

@@ -47,6 +47,12 @@ type SourceOptions struct {
 	// memory before they are (default tenant.DefaultLinkRun).
 	TempDir string
 	LinkRun int
+	// OnlyDrives, with a State holding a drive inventory, reads only these
+	// drives (from their delta links) and keeps every other drive's stored
+	// links and tokens as they are; the inventory is not refreshed. Change
+	// notifications use it to read just the drives they named. Without a
+	// stored inventory it is ignored.
+	OnlyDrives []string
 }
 
 // State is what incremental collection keeps between scans. Tokens handed

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"DeltaTokens", testDeltaTokens},
 		{"Leases", testLeases},
 		{"FencedScan", testFence},
+		{"ChangeFeeds", testChangeFeeds},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrent},
 		{"OutboxThreadIsLatestAnnouncement", testOutboxLatestThread},

@@ -29,6 +29,7 @@ func (s *Server) touchItem(driveID, itemID string) {
 	d := s.driveState(driveID)
 	d.version++
 	d.itemVersion[itemID] = d.version
+	s.notifyDrive(driveID)
 }
 
 // driveDeltaPage serves GET /drives/{id}/root/delta with tokens "v<N>":

@@ -113,6 +113,10 @@ type Server struct {
 
 	// siteStates are the sites as each sites delta link saw them.
 	siteStates []map[string]string
+
+	// Change notification subscriptions (subscriptions.go).
+	subOnce  sync.Once
+	subState *subscriptions
 }
 
 // New loads the fixture directory and starts the server.
@@ -559,6 +563,8 @@ func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool
 	}
 	switch {
 	case rr != nil:
+	case kind == svcGraph && isSubscriptionPath(path):
+		rr = s.subscriptionRequest(method, path, h, body)
 	case kind == svcGraph && s.gen != nil:
 		rr = s.gen.graph(s, method, path, rawQuery, h, body)
 		if rr == nil {

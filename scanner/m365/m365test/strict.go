@@ -53,6 +53,8 @@ var routes = []route{
 	{"beta", "policies/b2bManagementPolicies", "microsoft.graph.b2bManagementPolicy", true, 999},
 	{"beta", "policies/b2bManagementPolicies/*", "microsoft.graph.b2bManagementPolicy", false, 0},
 	{"beta", "security/informationProtection/sensitivityLabels", "microsoft.graph.security.sensitivityLabel", true, 999},
+	{"v1.0", "subscriptions", "microsoft.graph.subscription", true, 0},
+	{"v1.0", "subscriptions/*", "microsoft.graph.subscription", false, 0},
 }
 
 // signInTop is the page size limit of users with signInActivity.

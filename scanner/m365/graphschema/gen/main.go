@@ -46,6 +46,8 @@ var roots = map[string][]string{
 		"microsoft.graph.crossTenantAccessPolicyConfigurationPartner",
 		"microsoft.graph.groupSetting",
 		"microsoft.graph.subscribedSku",
+		"microsoft.graph.subscription",
+		"microsoft.graph.changeNotificationCollection",
 	},
 	"beta": {
 		"microsoft.graph.sharepointSettings",
