@@ -123,6 +123,11 @@ func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding
 		where = append(where, "("+lastScan+") = ?")
 		args = append(args, f.ScanID)
 	}
+	if f.Search != "" {
+		where = append(where, `(LOWER(f.object_name) LIKE ? ESCAPE '\' OR LOWER(f.object_key) LIKE ? ESCAPE '\' OR LOWER(f.rule_id) LIKE ? ESCAPE '\')`)
+		pat := "%" + likeEscape(strings.ToLower(f.Search)) + "%"
+		args = append(args, pat, pat, pat)
+	}
 	query := findingSelect + whereClause(where) + " ORDER BY t.name, " + severityRank + " DESC, f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit)
 	if f.Offset > 0 {
 		if f.Limit <= 0 {
@@ -170,6 +175,12 @@ func (s *sqlStore) finding(ctx context.Context, q sqlx.QueryerContext, tenantNam
 func likePrefix(p string) string {
 	r := strings.NewReplacer("%", "", "_", "")
 	return r.Replace(p) + "%"
+}
+
+// likeEscape escapes LIKE's wildcards and its escape character, for
+// patterns with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
 // AckFinding implements Findings.

@@ -302,6 +302,8 @@ type ChangeFilter struct {
 	ScanID  int64
 	Section tenant.Section
 	Kind    drift.Kind
+	// ObjectKey selects the changes of one object.
+	ObjectKey string
 	// AfterID pages by keyset: only changes with a larger ID (the ID of the
 	// last change of the previous page).
 	AfterID int64
@@ -402,6 +404,9 @@ type FindingFilter struct {
 	RuleID      string
 	// ScanID selects findings last seen in that scan.
 	ScanID int64
+	// Search matches findings whose object name, object key or rule ID
+	// contains it, ignoring case.
+	Search string
 	Limit  int
 	Offset int
 }
@@ -482,6 +487,9 @@ type OutboxFilter struct {
 	State       OutboxState
 	Destination string
 	Tenant      string
+	// Fingerprint selects the messages about a finding: its own and the
+	// digests that listed it.
+	Fingerprint string
 	Limit       int
 }
 

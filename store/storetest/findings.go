@@ -391,6 +391,11 @@ func testFindingFilters(t *testing.T, s store.Store, _ *Clock) {
 		{"page", store.FindingFilter{Tenant: Tenant, Limit: 2, Offset: 1}, []string{RuleAnyoneLink, RuleAnyoneLink}},
 		{"offset only", store.FindingFilter{Tenant: Tenant, Offset: 3}, []string{RuleGuestSponsor}},
 		{"other tenant", store.FindingFilter{Tenant: "nobody"}, nil},
+		{"search object name, any case", store.FindingFilter{Tenant: Tenant, Search: "FILE2.docx"}, []string{RuleAnyoneLink}},
+		{"search object key", store.FindingFilter{Tenant: Tenant, Search: "guest:g2"}, []string{RuleGuestSponsor}},
+		{"search rule", store.FindingFilter{Tenant: Tenant, Search: "sponsor"}, []string{RuleGuestSponsor}},
+		{"search wildcards are literal", store.FindingFilter{Tenant: Tenant, Search: "file_.docx"}, nil},
+		{"search percent is literal", store.FindingFilter{Tenant: Tenant, Search: "%"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
