@@ -432,9 +432,9 @@ func parseDays(s string) (time.Duration, error) {
 }
 
 type scansView struct {
-	Tenant   string
-	Items []store.Scan
-	Next  string
+	Tenant string
+	Items  []store.Scan
+	Next   string
 }
 
 func (c *Console) scans(w http.ResponseWriter, r *http.Request, p principal) {
@@ -609,8 +609,12 @@ func (c *Console) accept(w http.ResponseWriter, r *http.Request, p principal) {
 	c.done(w, r, tn, f.Fingerprint, "accepted")
 }
 
-func (c *Console) approve(w http.ResponseWriter, r *http.Request, p principal) { c.decide(w, r, p, true) }
-func (c *Console) reject(w http.ResponseWriter, r *http.Request, p principal)  { c.decide(w, r, p, false) }
+func (c *Console) approve(w http.ResponseWriter, r *http.Request, p principal) {
+	c.decide(w, r, p, true)
+}
+func (c *Console) reject(w http.ResponseWriter, r *http.Request, p principal) {
+	c.decide(w, r, p, false)
+}
 
 func (c *Console) decide(w http.ResponseWriter, r *http.Request, p principal, approve bool) {
 	tn, ok := c.tenantOf(w, r)
