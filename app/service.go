@@ -183,6 +183,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	con, err := console.New(console.Options{
 		Store: s.Store, Remediation: s.Remediation, Reports: s.Reports, Tenants: s.Daemon,
 		Tokens: daemon.NewTokenSet(tokens), Console: cfg.HTTP.Console, Logger: o.Logger,
+		TenantClock: func(name string) time.Time { return s.Pipeline.Clock(name)() },
 	})
 	if err != nil {
 		return nil, err

@@ -144,7 +144,14 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, code int, msg string) {
-	tok := randomToken()
+	// An existing login token is kept: the browser's other requests (a
+	// favicon, a second tab) must not invalidate the form on screen.
+	tok := ""
+	if ck, err := r.Cookie(loginCookie); err == nil && len(ck.Value) == 43 {
+		tok = ck.Value
+	} else {
+		tok = randomToken()
+	}
 	setCookie(w, r, loginCookie, tok, c.o.Now().Add(time.Hour))
 	c.render(w, r, code, "login", principal{}, "Sign in", loginView{CSRF: tok, Error: msg, Proxy: c.proxy != nil})
 }

@@ -64,6 +64,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// TenantClock is a tenant's clock, for windows such as "changed in the
+	// last day" (a fixture tenant's recorded time); default Now.
+	TenantClock func(tenantName string) time.Time
 }
 
 // Console is the web console's HTTP handler.
@@ -84,6 +87,9 @@ func New(o Options) (*Console, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.TenantClock == nil {
+		o.TenantClock = func(string) time.Time { return o.Now() }
 	}
 	if o.Store == nil || o.Tenants == nil {
 		return nil, errors.New("console: a store and the tenants are required")

@@ -177,7 +177,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p principal) 
 		if len(scans) > 0 {
 			row.LastScan = &scans[0]
 		}
-		ch, err := c.o.Store.Changes(ctx, store.ChangeFilter{Tenant: st.Name, Since: now.Add(-24 * time.Hour), Limit: changesSinceDay + 1})
+		ch, err := c.o.Store.Changes(ctx, store.ChangeFilter{Tenant: st.Name, Since: c.o.TenantClock(st.Name).Add(-24 * time.Hour), Limit: changesSinceDay + 1})
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -392,7 +392,7 @@ func (c *Console) changes(w http.ResponseWriter, r *http.Request, p principal) {
 	}
 	ctx, cancel := c.ctx(r)
 	defer cancel()
-	items, err := c.o.Store.Changes(ctx, store.ChangeFilter{Tenant: tn, Since: c.o.Now().Add(-d), AfterID: after, Limit: changesPerPage + 1})
+	items, err := c.o.Store.Changes(ctx, store.ChangeFilter{Tenant: tn, Since: c.o.TenantClock(tn).Add(-d), AfterID: after, Limit: changesPerPage + 1})
 	if err != nil {
 		c.fail(w, r, err)
 		return

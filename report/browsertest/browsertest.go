@@ -335,6 +335,22 @@ func (b *Browser) Navigate(ctx context.Context, url string) error {
 	}
 }
 
+// Act evaluates a JavaScript expression that makes the page navigate (a
+// click on a link, a form's submit) and waits for the next load event.
+func (b *Browser) Act(ctx context.Context, expr string) error {
+	loaded := b.waitFor("Page.loadEventFired")
+	var ignored any
+	if err := b.Eval(ctx, "("+expr+", true)", &ignored); err != nil {
+		return err
+	}
+	select {
+	case <-loaded:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("act %q: waiting for load: %w", expr, ctx.Err())
+	}
+}
+
 // Eval evaluates a JavaScript expression in the page and decodes its value.
 func (b *Browser) Eval(ctx context.Context, expr string, out any) error {
 	var res struct {
