@@ -3,6 +3,8 @@ package console
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -20,11 +22,10 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-// Page sizes: findings are paged by offset, changes and scans by keyset.
+// Page sizes: every list pages by keyset, so a deep page costs what the
+// first does.
 const (
-	pageSize = 50
-	// maxPage bounds the offset a query string can ask the store to skip.
-	maxPage        = 2000
+	pageSize       = 50
 	changesPerPage = 100
 	scansPerPage   = 25
 	// changesSinceDay caps the "changed since yesterday" count per tenant.
@@ -191,18 +192,40 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p principal) 
 // findingFilter is the findings page's query string.
 type findingFilter struct {
 	Tenant, Severity, Rule, Section, State, Q string
-	Page                                      int
+	// After is the cursor of the page: the last finding of the previous one.
+	After string
 }
 
-func (f findingFilter) query(page int) string {
+// encodeAfter and decodeAfter turn a finding's list position into an
+// opaque query parameter and back.
+func encodeAfter(k store.FindingKey) string {
+	b, _ := json.Marshal(k)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeAfter(v string) (*store.FindingKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) > 4096 {
+		return nil, errors.New("after: not a page cursor of this console")
+	}
+	var k store.FindingKey
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&k); err != nil || k.Tenant == "" || k.Fingerprint == "" {
+		return nil, errors.New("after: not a page cursor of this console")
+	}
+	return &k, nil
+}
+
+func (f findingFilter) query(after string) string {
 	v := url.Values{}
 	for k, s := range map[string]string{"tenant": f.Tenant, "severity": f.Severity, "rule": f.Rule, "section": f.Section, "state": f.State, "q": f.Q} {
 		if s != "" {
 			v.Set(k, s)
 		}
 	}
-	if page > 1 {
-		v.Set("page", strconv.Itoa(page))
+	if after != "" {
+		v.Set("after", after)
 	}
 	return "/findings?" + v.Encode()
 }
@@ -217,10 +240,8 @@ type findingsView struct {
 	Sections  []string
 	Severity  []tenant.Severity
 	States    []option
-	Prev      string
+	First     string
 	Next      string
-	FirstItem int
-	LastItem  int
 	Now       time.Time
 }
 
@@ -229,7 +250,7 @@ var stateOptions = []option{{"active", "Active (open or reopened)"}, {"open", "O
 func (c *Console) parseFindingFilter(r *http.Request) (findingFilter, store.FindingFilter, int, string) {
 	q := r.URL.Query()
 	f := findingFilter{Tenant: q.Get("tenant"), Severity: q.Get("severity"), Rule: q.Get("rule"), Section: q.Get("section"),
-		State: q.Get("state"), Q: strings.TrimSpace(q.Get("q")), Page: 1}
+		State: q.Get("state"), Q: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
 	sf := store.FindingFilter{Tenant: f.Tenant, RuleID: f.Rule, Section: tenant.Section(f.Section), Search: f.Q, Limit: pageSize + 1}
 	if f.Tenant != "" && !c.o.Tenants.HasTenant(f.Tenant) {
 		return f, sf, http.StatusNotFound, fmt.Sprintf("No tenant named %q is configured.", f.Tenant)
@@ -260,14 +281,13 @@ func (c *Console) parseFindingFilter(r *http.Request) (findingFilter, store.Find
 	default:
 		return f, sf, http.StatusBadRequest, fmt.Sprintf("state: %q is not one of active, open, reopened, resolved, all.", f.State)
 	}
-	if v := q.Get("page"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			return f, sf, http.StatusBadRequest, fmt.Sprintf("page: %q is not a number between 1 and %d.", v, maxPage)
+	if f.After != "" {
+		k, err := decodeAfter(f.After)
+		if err != nil {
+			return f, sf, http.StatusBadRequest, err.Error()
 		}
-		f.Page = n
+		sf.After = k
 	}
-	sf.Offset = (f.Page - 1) * pageSize
 	return f, sf, 0, ""
 }
 
@@ -284,15 +304,15 @@ func (c *Console) findings(w http.ResponseWriter, r *http.Request, p principal) 
 		c.fail(w, r, err)
 		return
 	}
-	v := findingsView{Filter: f, Severity: severities, States: stateOptions, FirstItem: sf.Offset + 1, Now: c.o.Now()}
+	v := findingsView{Filter: f, Severity: severities, States: stateOptions, Now: c.o.Now()}
 	if len(items) > pageSize {
 		items = items[:pageSize]
-		v.Next = f.query(f.Page + 1)
+		v.Next = f.query(encodeAfter(items[len(items)-1].Key()))
 	}
-	if f.Page > 1 {
-		v.Prev = f.query(f.Page - 1)
+	if f.After != "" {
+		v.First = f.query("")
 	}
-	v.Items, v.LastItem = items, sf.Offset+len(items)
+	v.Items = items
 	for _, st := range c.o.Tenants.Status() {
 		v.Tenants = append(v.Tenants, st.Name)
 	}

@@ -407,8 +407,26 @@ type FindingFilter struct {
 	// Search matches findings whose object name, object key or rule ID
 	// contains it, ignoring case.
 	Search string
+	// After pages by keyset: only findings after this one in list order.
+	// It cannot be combined with Offset.
+	After  *FindingKey
 	Limit  int
 	Offset int
+}
+
+// FindingKey is a finding's place in list order: tenant, severity (most
+// severe first), rule, object key, fingerprint.
+type FindingKey struct {
+	Tenant      string          `json:"t"`
+	Severity    tenant.Severity `json:"s"`
+	RuleID      string          `json:"r"`
+	ObjectKey   string          `json:"o"`
+	Fingerprint string          `json:"f"`
+}
+
+// Key returns the finding's place in list order.
+func (f *Finding) Key() FindingKey {
+	return FindingKey{Tenant: f.Tenant, Severity: f.Severity, RuleID: f.RuleID, ObjectKey: f.ObjectKey, Fingerprint: f.Fingerprint}
 }
 
 // TransitionKind is what a scan did to a finding.
