@@ -233,16 +233,16 @@ func (f findingFilter) query(after string) string {
 type option struct{ Value, Label string }
 
 type findingsView struct {
-	Filter    findingFilter
-	Items     []store.Finding
-	Tenants   []string
-	Rules     []option
-	Sections  []string
-	Severity  []tenant.Severity
-	States    []option
-	First     string
-	Next      string
-	Now       time.Time
+	Filter   findingFilter
+	Items    []store.Finding
+	Tenants  []string
+	Rules    []option
+	Sections []string
+	Severity []tenant.Severity
+	States   []option
+	First    string
+	Next     string
+	Now      time.Time
 }
 
 var stateOptions = []option{{"active", "Active (open or reopened)"}, {"open", "Open"}, {"reopened", "Reopened"}, {"resolved", "Resolved"}, {"all", "All"}}
