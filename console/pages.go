@@ -664,7 +664,7 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request, p principal, ap
 		c.fail(w, r, err)
 		return
 	}
-	c.log.Info("console: remediation plan "+what, "tenant", tn, "fingerprint", f.Fingerprint, "by", p.by())
+	c.log.Info("console: remediation plan decided", "decision", what, "tenant", tn, "fingerprint", f.Fingerprint, "by", p.by())
 	c.done(w, r, tn, f.Fingerprint, what)
 }
 
