@@ -566,67 +566,48 @@ func mark(r *http.Request, p principal) store.Mark {
 	return store.Mark{By: p.by(), Reason: strings.TrimSpace(r.PostForm.Get("reason"))}
 }
 
+// waiver is one of the finding marks, through the function the API uses.
+type waiver func(ctx context.Context, tn, fp string, m store.Mark, until *time.Time, r *http.Request) (store.Finding, error)
+
 func (c *Console) ack(w http.ResponseWriter, r *http.Request, p principal) {
-	tn, ok := c.tenantOf(w, r)
-	if !ok {
-		return
-	}
-	until, err := untilField(r, "until", false)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	ctx, cancel := c.ctx(r)
-	defer cancel()
-	f, err := daemon.Acknowledge(ctx, c.o.Store, tn, r.PathValue("fp"), mark(r, p), until)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.log.Info("console: finding acknowledged", "tenant", tn, "fingerprint", f.Fingerprint, "by", p.by())
-	c.done(w, r, tn, f.Fingerprint, "acknowledged")
+	c.waive(w, r, p, "acknowledged", false, func(ctx context.Context, tn, fp string, m store.Mark, until *time.Time, _ *http.Request) (store.Finding, error) {
+		return daemon.Acknowledge(ctx, c.o.Store, tn, fp, m, until)
+	})
 }
 
 func (c *Console) snooze(w http.ResponseWriter, r *http.Request, p principal) {
-	tn, ok := c.tenantOf(w, r)
-	if !ok {
-		return
-	}
-	until, err := untilField(r, "until", false)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	ctx, cancel := c.ctx(r)
-	defer cancel()
-	f, err := daemon.Snooze(ctx, c.o.Store, tn, r.PathValue("fp"), mark(r, p), until)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.log.Info("console: finding snoozed", "tenant", tn, "fingerprint", f.Fingerprint, "by", p.by())
-	c.done(w, r, tn, f.Fingerprint, "snoozed")
+	c.waive(w, r, p, "snoozed", false, func(ctx context.Context, tn, fp string, m store.Mark, until *time.Time, _ *http.Request) (store.Finding, error) {
+		return daemon.Snooze(ctx, c.o.Store, tn, fp, m, until)
+	})
 }
 
 func (c *Console) accept(w http.ResponseWriter, r *http.Request, p principal) {
+	c.waive(w, r, p, "accepted", true, func(ctx context.Context, tn, fp string, m store.Mark, until *time.Time, r *http.Request) (store.Finding, error) {
+		return daemon.Accept(ctx, c.o.Store, tn, fp, m, strings.TrimSpace(r.PostForm.Get("owner")), until)
+	})
+}
+
+// waive reads the form's reason and until (required or not), applies the
+// waiver as the principal and returns to the finding.
+func (c *Console) waive(w http.ResponseWriter, r *http.Request, p principal, what string, untilRequired bool, do waiver) {
 	tn, ok := c.tenantOf(w, r)
 	if !ok {
 		return
 	}
-	until, err := untilField(r, "until", true)
+	until, err := untilField(r, "until", untilRequired)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	ctx, cancel := c.ctx(r)
 	defer cancel()
-	f, err := daemon.Accept(ctx, c.o.Store, tn, r.PathValue("fp"), mark(r, p), strings.TrimSpace(r.PostForm.Get("owner")), until)
+	f, err := do(ctx, tn, r.PathValue("fp"), mark(r, p), until, r)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.log.Info("console: risk accepted", "tenant", tn, "fingerprint", f.Fingerprint, "by", p.by(), "until", until)
-	c.done(w, r, tn, f.Fingerprint, "accepted")
+	c.log.Info("console: finding waived", "waiver", what, "tenant", tn, "fingerprint", f.Fingerprint, "by", p.by(), "until", until)
+	c.done(w, r, tn, f.Fingerprint, what)
 }
 
 func (c *Console) approve(w http.ResponseWriter, r *http.Request, p principal) {
