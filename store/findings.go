@@ -260,8 +260,9 @@ func (s *sqlStore) findingConds(f FindingFilter) ([]string, []any, error) {
 		args = append(args, f.ScanID)
 	}
 	if f.Search != "" {
-		where = append(where, `(LOWER(f.object_name) LIKE ? ESCAPE '\' OR LOWER(f.object_key) LIKE ? ESCAPE '\' OR LOWER(f.rule_id) LIKE ? ESCAPE '\')`)
-		pat := "%" + likeEscape(strings.ToLower(f.Search)) + "%"
+		like := " " + s.d.likeFold() + ` ? ESCAPE '\'`
+		where = append(where, "(f.object_name"+like+" OR f.object_key"+like+" OR f.rule_id"+like+")")
+		pat := "%" + likeEscape(f.Search) + "%"
 		args = append(args, pat, pat, pat)
 	}
 	return where, args, nil
