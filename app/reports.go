@@ -159,6 +159,12 @@ func (r *Reports) input(ctx context.Context, name string) (*report.Input, error)
 	return in, nil
 }
 
+// Render renders the latest report of a tenant in a single-file format
+// (the console's report download).
+func (r *Reports) Render(ctx context.Context, name string, f report.Format) ([]byte, error) {
+	return r.render(ctx, name, f)
+}
+
 // render renders the latest report of a tenant in a single-file format.
 func (r *Reports) render(ctx context.Context, name string, f report.Format) ([]byte, error) {
 	in, err := r.input(ctx, name)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/console"
 	"github.com/sharedrift/sharedrift/daemon"
 	"github.com/sharedrift/sharedrift/notify"
 	"github.com/sharedrift/sharedrift/notify/destinations"
@@ -192,9 +193,18 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 	if err != nil {
 		return nil, err
 	}
+	tokens := daemon.TokensFrom(cfg.HTTP)
+	con, err := console.New(console.Options{
+		Store: s.Store, Remediation: s.Remediation, Reports: s.Reports, Tenants: s.Daemon,
+		Tokens: daemon.NewTokenSet(tokens), Console: cfg.HTTP.Console, Logger: o.Logger,
+		TenantClock: func(name string) time.Time { return s.Pipeline.Clock(name)() },
+	})
+	if err != nil {
+		return nil, err
+	}
 	s.Handler = daemon.NewHandler(daemon.ServerOptions{
-		Scheduler: s.Daemon, Reader: reader, Tokens: daemon.TokensFrom(cfg.HTTP),
-		Metrics: s.Metrics, Logger: o.Logger, Routes: routes,
+		Scheduler: s.Daemon, Reader: reader, Tokens: tokens,
+		Metrics: s.Metrics, Logger: o.Logger, Routes: routes, Console: con,
 	})
 	return s, nil
 }

@@ -59,6 +59,36 @@ type HTTP struct {
 	// Listen is a host:port; empty disables the server.
 	Listen string     `koanf:"listen"`
 	Tokens []APIToken `koanf:"tokens"`
+	// Console configures the web console served at /.
+	Console Console `koanf:"console"`
+}
+
+// Console configures the web console's sign-in.
+type Console struct {
+	// SessionTTL is how long a console session lasts after sign-in.
+	SessionTTL Duration `koanf:"session_ttl"`
+	// TrustedHeader signs people in from a header set by an
+	// authenticating proxy in front of the daemon; off by default.
+	TrustedHeader TrustedHeader `koanf:"trusted_header"`
+}
+
+// TrustedHeader names the user a proxy (oauth2-proxy style) has
+// authenticated. Only requests from the proxies' addresses are believed,
+// and only users on the allow list get in, with the scope listed.
+type TrustedHeader struct {
+	Enabled bool `koanf:"enabled"`
+	// Header carries the user, e.g. X-Forwarded-Email.
+	Header string `koanf:"header"`
+	// Proxies are the CIDRs the proxy connects from.
+	Proxies []string `koanf:"proxies"`
+	// Users is the allow list.
+	Users []TrustedUser `koanf:"users"`
+}
+
+// TrustedUser is one user the trusted header may name, and its scope.
+type TrustedUser struct {
+	Name  string `koanf:"name"`
+	Scope Scope  `koanf:"scope"`
 }
 
 // Scope is what an API token may do.
@@ -254,7 +284,11 @@ const (
 	DefaultChangeDebounce = 10 * time.Second
 	DefaultChangeLifetime = 72 * time.Hour
 	DefaultChangeInterval = 5 * time.Second
-	DefaultJitter         = 30 * time.Second
+	// DefaultSessionTTL is how long a console session lasts.
+	DefaultSessionTTL = 8 * time.Hour
+	// DefaultTrustedHeader is the header oauth2-proxy sets to the signed-in email.
+	DefaultTrustedHeader = "X-Forwarded-Email"
+	DefaultJitter        = 30 * time.Second
 
 	// DefaultFullScanEvery bounds how long an incremental view of a
 	// tenant may go without a full read.

@@ -185,7 +185,7 @@ func defaults() *Config {
 	return &Config{
 		Log:   Log{Level: "info", Format: "json"},
 		Store: Store{StateDir: DefaultStateDir},
-		HTTP:  HTTP{Listen: DefaultListen},
+		HTTP:  HTTP{Listen: DefaultListen, Console: Console{SessionTTL: Duration(DefaultSessionTTL), TrustedHeader: TrustedHeader{Header: DefaultTrustedHeader}}},
 		Scheduler: Scheduler{
 			Jitter:        Duration(DefaultJitter),
 			StartupScan:   true,

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -82,6 +83,8 @@ func validate(ps *problems, src string, c *Config, own map[string]Remediation, g
 			values[v] = tok.Name
 		}
 	}
+
+	validateConsole(ps, src, &c.HTTP.Console)
 
 	s := &c.Scheduler
 	if s.ScanTimeout <= 0 {
@@ -431,5 +434,45 @@ func validateChanges(ps *problems, src string, c *Config) {
 	// Graph's upper bound is checked where its limits are kept (app).
 	if ch.Lifetime.D() < time.Hour {
 		ps.add(src, "change_notifications.lifetime", fmt.Sprintf("want at least 1h, got %s", ch.Lifetime.D()))
+	}
+}
+
+func validateConsole(ps *problems, src string, c *Console) {
+	if c.SessionTTL.D() < time.Minute || c.SessionTTL.D() > 7*24*time.Hour {
+		ps.add(src, "http.console.session_ttl", fmt.Sprintf("want between 1m and 7d, got %s", c.SessionTTL.D()))
+	}
+	th := &c.TrustedHeader
+	if !th.Enabled {
+		return
+	}
+	const key = "http.console.trusted_header"
+	if th.Header == "" || strings.EqualFold(th.Header, "Authorization") || strings.EqualFold(th.Header, "Cookie") {
+		ps.add(src, key+".header", fmt.Sprintf("want a header set by the proxy such as X-Forwarded-Email, got %q", th.Header))
+	}
+	if len(th.Proxies) == 0 {
+		ps.add(src, key+".proxies", "required when enabled: the CIDRs the proxy connects from (otherwise anyone could send the header)")
+	}
+	for i, p := range th.Proxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			ps.add(src, fmt.Sprintf("%s.proxies[%d]", key, i), fmt.Sprintf("want a CIDR like 10.0.0.0/8, got %q", p))
+		}
+	}
+	if len(th.Users) == 0 {
+		ps.add(src, key+".users", "required when enabled: the allow list of users and their scopes")
+	}
+	seen := map[string]bool{}
+	for i, u := range th.Users {
+		k := fmt.Sprintf("%s.users[%d]", key, i)
+		n := strings.ToLower(strings.TrimSpace(u.Name))
+		switch {
+		case n == "":
+			ps.add(src, k+".name", "required")
+		case seen[n]:
+			ps.add(src, k+".name", fmt.Sprintf("duplicate user %q", u.Name))
+		}
+		seen[n] = true
+		if u.Scope != ScopeRead && u.Scope != ScopeAdmin {
+			ps.add(src, k+".scope", oneOf(string(u.Scope), []string{"read", "admin"}))
+		}
 	}
 }

@@ -115,11 +115,29 @@ type ServerOptions struct {
 	Metrics   *Metrics
 	Logger    *slog.Logger
 	Routes    []Route
+	// Console, when set, answers every path no other route matches (the
+	// web console at /); paths under /api/ still answer JSON 404s.
+	Console http.Handler
 }
 
 type server struct {
 	o      ServerOptions
 	log    *slog.Logger
+	tokens *TokenSet
+}
+
+// Principal is who a request acts as: a token's name, or a user named by
+// a trusted proxy, with the scope granted.
+type Principal struct {
+	Name  string
+	Scope config.Scope
+}
+
+// CanAct reports whether the principal may change things (admin scope).
+func (p Principal) CanAct() bool { return p.Scope == config.ScopeAdmin }
+
+// TokenSet checks API tokens; the API and the console share it.
+type TokenSet struct {
 	tokens []hashedToken
 }
 
@@ -127,6 +145,33 @@ type hashedToken struct {
 	name  string
 	scope config.Scope
 	sum   [sha256.Size]byte
+}
+
+// NewTokenSet hashes the tokens for constant-time checks.
+func NewTokenSet(tokens []Token) *TokenSet {
+	ts := &TokenSet{}
+	for _, t := range tokens {
+		// Hashing first gives equal-length inputs to the constant-time compare.
+		ts.tokens = append(ts.tokens, hashedToken{name: t.Name, scope: t.Scope, sum: sha256.Sum256([]byte(t.Value.Reveal()))})
+	}
+	return ts
+}
+
+// Check returns the principal of a token value, comparing it with every
+// token so that timing does not reveal which one matched.
+func (ts *TokenSet) Check(value string) (Principal, bool) {
+	if ts == nil || value == "" {
+		return Principal{}, false
+	}
+	sum := sha256.Sum256([]byte(value))
+	var found hashedToken
+	match := 0
+	for _, t := range ts.tokens {
+		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 {
+			found, match = t, 1
+		}
+	}
+	return Principal{Name: found.name, Scope: found.scope}, match == 1
 }
 
 // Pagination bounds.
@@ -141,11 +186,7 @@ func NewHandler(o ServerOptions) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{o: o, log: o.Logger}
-	for _, t := range o.Tokens {
-		// Hashing first gives equal-length inputs to the constant-time compare.
-		s.tokens = append(s.tokens, hashedToken{name: t.Name, scope: t.Scope, sum: sha256.Sum256([]byte(t.Value.Reveal()))})
-	}
+	s := &server{o: o, log: o.Logger, tokens: NewTokenSet(o.Tokens)}
 
 	mux := http.NewServeMux()
 	handle := func(pattern string, scope config.Scope, h http.HandlerFunc) {
@@ -179,9 +220,15 @@ func NewHandler(o ServerOptions) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
 		})
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+	notFound := func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
-	})
+	}
+	if o.Console != nil {
+		mux.HandleFunc("/api/", notFound)
+		mux.Handle("/", o.Console)
+	} else {
+		mux.HandleFunc("/", notFound)
+	}
 	return s.recoverer(mux)
 }
 
@@ -240,7 +287,7 @@ func (s *server) auth(scope config.Scope, next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "unauthorized")
 			return
 		}
-		if scope == config.ScopeAdmin && tok.scope != config.ScopeAdmin {
+		if scope == config.ScopeAdmin && !tok.CanAct() {
 			writeError(w, http.StatusForbidden, "forbidden")
 			return
 		}
@@ -248,22 +295,13 @@ func (s *server) auth(scope config.Scope, next http.Handler) http.Handler {
 	})
 }
 
-func (s *server) identify(r *http.Request) (hashedToken, bool) {
+func (s *server) identify(r *http.Request) (Principal, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, cred, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
-		return hashedToken{}, false
+		return Principal{}, false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(cred)))
-	var found hashedToken
-	match := 0
-	// Every token is compared, so timing does not reveal which one matched.
-	for _, t := range s.tokens {
-		if subtle.ConstantTimeCompare(sum[:], t.sum[:]) == 1 {
-			found, match = t, 1
-		}
-	}
-	return found, match == 1
+	return s.tokens.Check(strings.TrimSpace(cred))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

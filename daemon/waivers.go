@@ -104,32 +104,51 @@ func (h *waiverAPI) handle(do waiverFunc) http.Handler {
 
 var errWaiver = errors.New("bad request")
 
+// ErrWaiver marks a waiver request that is malformed (a field that does
+// not belong, a missing expiry); its message says which.
+var ErrWaiver = errWaiver
+
+// Acknowledge acknowledges a finding and, when until is set, also
+// silences its reminders until then. The API and the console share it.
+func Acknowledge(ctx context.Context, fm FindingMarks, tn, fp string, m store.Mark, until *time.Time) (store.Finding, error) {
+	f, err := fm.AckFinding(ctx, tn, fp, m)
+	if err != nil || until == nil {
+		return f, err
+	}
+	return fm.SnoozeFinding(ctx, tn, fp, *until, m)
+}
+
+// Snooze hides a finding from reminders until then; nil clears the snooze.
+func Snooze(ctx context.Context, fm FindingMarks, tn, fp string, m store.Mark, until *time.Time) (store.Finding, error) {
+	var t time.Time
+	if until != nil {
+		t = *until
+	}
+	return fm.SnoozeFinding(ctx, tn, fp, t, m)
+}
+
+// Accept accepts a finding's risk until then, with a reason and an owner.
+func Accept(ctx context.Context, fm FindingMarks, tn, fp string, m store.Mark, owner string, until *time.Time) (store.Finding, error) {
+	if until == nil {
+		return store.Finding{}, fmt.Errorf("%w: until (an RFC 3339 time) is required", errWaiver)
+	}
+	return fm.AcceptRisk(ctx, tn, fp, store.Acceptance{Reason: m.Reason, Owner: owner, By: m.By, Until: *until})
+}
+
 func (h *waiverAPI) ack(ctx context.Context, tn, fp string, b *waiverBody) (store.Finding, error) {
 	if b.Owner != "" {
 		return store.Finding{}, fmt.Errorf("%w: owner belongs to accept, not ack", errWaiver)
 	}
-	f, err := h.fm.AckFinding(ctx, tn, fp, b.mark())
-	if err != nil || b.Until == nil {
-		return f, err
-	}
-	return h.fm.SnoozeFinding(ctx, tn, fp, *b.Until, b.mark())
+	return Acknowledge(ctx, h.fm, tn, fp, b.mark(), b.Until)
 }
 
 func (h *waiverAPI) snooze(ctx context.Context, tn, fp string, b *waiverBody) (store.Finding, error) {
 	if b.Owner != "" {
 		return store.Finding{}, fmt.Errorf("%w: owner belongs to accept, not snooze", errWaiver)
 	}
-	var until time.Time
-	if b.Until != nil {
-		until = *b.Until
-	}
-	return h.fm.SnoozeFinding(ctx, tn, fp, until, b.mark())
+	return Snooze(ctx, h.fm, tn, fp, b.mark(), b.Until)
 }
 
 func (h *waiverAPI) accept(ctx context.Context, tn, fp string, b *waiverBody) (store.Finding, error) {
-	if b.Until == nil {
-		return store.Finding{}, fmt.Errorf("%w: until (an RFC 3339 time) is required", errWaiver)
-	}
-	m := b.mark()
-	return h.fm.AcceptRisk(ctx, tn, fp, store.Acceptance{Reason: b.Reason, Owner: b.Owner, By: m.By, Until: *b.Until})
+	return Accept(ctx, h.fm, tn, fp, b.mark(), b.Owner, b.Until)
 }

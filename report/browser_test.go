@@ -39,32 +39,7 @@ const a11yScript = `(() => {
   for (const svg of document.querySelectorAll('svg')) {
     if (svg.getAttribute('role') !== 'img' || !svg.getAttribute('aria-label')) problems.push('svg without role=img and aria-label');
   }
-  const lum = c => {
-    const m = c.match(/[\d.]+/g).map(Number);
-    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-    return 0.2126 * f(m[0]) + 0.7152 * f(m[1]) + 0.0722 * f(m[2]);
-  };
-  const bg = el => {
-    for (let e = el; e; e = e.parentElement) {
-      const c = getComputedStyle(e).backgroundColor;
-      if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c;
-    }
-    return 'rgb(255, 255, 255)';
-  };
-  const seen = new Set();
-  for (const el of document.querySelectorAll('body *')) {
-    if (el.closest('svg') || !el.childNodes.length) continue;
-    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
-    const s = getComputedStyle(el);
-    const a = lum(s.color), b = lum(bg(el));
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    const large = parseFloat(s.fontSize) >= 24 || (parseFloat(s.fontSize) >= 18.66 && +s.fontWeight >= 700);
-    const key = s.color + '/' + bg(el);
-    if (ratio < (large ? 3 : 4.5) && !seen.has(key)) {
-      seen.add(key);
-      problems.push('contrast ' + ratio.toFixed(2) + ' for ' + key + ' on ' + el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '"');
-    }
-  }
+  ` + browsertest.ContrastCheck + `(problems);
   if (document.querySelectorAll('[src], link[href], script, iframe, object, embed').length) problems.push('external resource element present');
   for (const a of document.querySelectorAll('a[href]')) {
     const href = a.getAttribute('href');

@@ -261,3 +261,9 @@ func sparkline(tenantName string, points []TrendPoint) template.HTML {
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
+
+// Sparkline is a tenant's posture over points as a small inline SVG with
+// role="img" and a text alternative, as the rollup draws it.
+func Sparkline(tenantName string, points []TrendPoint) template.HTML {
+	return sparkline(tenantName, points)
+}

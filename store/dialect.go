@@ -43,6 +43,9 @@ type dialect interface {
 	forUpdate() string
 	// noLimit is the LIMIT clause that lets an OFFSET stand alone.
 	noLimit() string
+	// likeFold is the LIKE operator that ignores case: SQLite's LIKE
+	// already folds ASCII (as its LOWER does), PostgreSQL needs ILIKE.
+	likeFold() string
 	// migrationsTableExists selects whether schema_migrations exists.
 	migrationsTableExists() string
 }
@@ -135,6 +138,8 @@ func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
 
 func (postgresDialect) noLimit() string { return " LIMIT ALL" }
 
+func (postgresDialect) likeFold() string { return "ILIKE" }
+
 func (postgresDialect) migrationsTableExists() string {
 	return `SELECT to_regclass('schema_migrations') IS NOT NULL`
 }
@@ -216,6 +221,8 @@ func (sqliteDialect) skipLocked() string { return "" }
 func (sqliteDialect) forUpdate() string { return "" }
 
 func (sqliteDialect) noLimit() string { return " LIMIT -1" }
+
+func (sqliteDialect) likeFold() string { return "LIKE" }
 
 func (sqliteDialect) migrationsTableExists() string {
 	return `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -88,8 +89,143 @@ func (r *findingRow) finding() Finding {
 	}
 }
 
-// FindingsList implements Findings.
+// FindingsList implements Findings. A page from the start or after a key
+// is read severity by severity along the findings_page index; a page at an
+// offset sorts every matching finding.
 func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding, error) {
+	if f.After != nil && f.Offset > 0 {
+		return nil, fmt.Errorf("list findings: %w: After and Offset together", ErrInvalid)
+	}
+	// A search filters most rows out: one scan and a top-N sort beats
+	// walking the index and fetching every row it passes.
+	if f.Limit > 0 && f.Offset == 0 && f.ScanID == 0 && f.Search == "" {
+		return s.findingsByKey(ctx, f)
+	}
+	where, args, err := s.findingConds(f)
+	if err != nil {
+		return nil, err
+	}
+	if k := f.After; k != nil {
+		rank, _ := k.Severity.Rank() // an unknown severity sorts with info, as severityRank does
+		where = append(where, `(t.name > ? OR (t.name = ? AND (`+severityRank+` < ? OR (`+severityRank+` = ? AND (f.rule_id > ? OR (f.rule_id = ? AND (f.object_key > ? OR (f.object_key = ? AND f.fingerprint > ?))))))))`)
+		args = append(args, k.Tenant, k.Tenant, rank, rank, k.RuleID, k.RuleID, k.ObjectKey, k.ObjectKey, k.Fingerprint)
+	}
+	query := findingSelect + whereClause(where) + " ORDER BY t.name, " + severityRank + " DESC, f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit)
+	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			query += s.d.noLimit()
+		}
+		query += fmt.Sprintf(" OFFSET %d", f.Offset)
+	}
+	return s.selectFindings(ctx, query, args)
+}
+
+func (s *sqlStore) selectFindings(ctx context.Context, query string, args []any) ([]Finding, error) {
+	var rows []findingRow
+	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
+		return nil, fmt.Errorf("list findings: %w", err)
+	}
+	out := make([]Finding, len(rows))
+	for i := range rows {
+		out[i] = rows[i].finding()
+	}
+	return out, nil
+}
+
+// listSeverities are the buckets of list order, most severe first. A
+// severity outside them (never written by the rules) comes last.
+var listSeverities = []tenant.Severity{tenant.SeverityCritical, tenant.SeverityHigh, tenant.SeverityMedium, tenant.SeverityLow, tenant.SeverityInfo}
+
+// findingsByKey reads a page tenant by tenant and severity by severity,
+// each bucket in (rule, object key, fingerprint) order from the index,
+// until the page is full.
+func (s *sqlStore) findingsByKey(ctx context.Context, f FindingFilter) ([]Finding, error) {
+	where, args, err := s.findingConds(f)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if f.Tenant != "" {
+		names = []string{f.Tenant}
+	} else {
+		ts, err := s.Tenants(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list findings: %w", err)
+		}
+		for _, t := range ts {
+			names = append(names, t.Name)
+		}
+		sort.Strings(names)
+	}
+	minRank := 0
+	if f.MinSeverity != "" {
+		minRank, _ = f.MinSeverity.Rank()
+	}
+	type bucket struct {
+		cond string
+		args []any
+		sev  tenant.Severity
+	}
+	var buckets []bucket
+	for _, sev := range listSeverities {
+		if r, _ := sev.Rank(); r >= minRank {
+			buckets = append(buckets, bucket{cond: "f.severity = ?", args: []any{string(sev)}, sev: sev})
+		}
+	}
+	if minRank == 0 {
+		buckets = append(buckets, bucket{cond: "f.severity NOT IN ('critical', 'high', 'medium', 'low', 'info')", sev: "?"})
+	}
+	var out []Finding
+	started := f.After == nil
+	for _, name := range names {
+		if !started && name < f.After.Tenant {
+			continue
+		}
+		for _, b := range buckets {
+			w := append(append([]string{}, where...), "t.name = ?", b.cond)
+			a := append(append(append([]any{}, args...), name), b.args...)
+			if !started {
+				rank := func(s tenant.Severity) int {
+					r, ok := s.Rank()
+					if !ok {
+						return -1
+					}
+					return r
+				}
+				if name == f.After.Tenant {
+					br := rank(b.sev)
+					if b.sev == "?" {
+						br = -1
+					}
+					ar := rank(f.After.Severity)
+					if br > ar {
+						continue // a bucket before the key
+					}
+					if br == ar {
+						w = append(w, "(f.rule_id > ? OR (f.rule_id = ? AND (f.object_key > ? OR (f.object_key = ? AND f.fingerprint > ?))))")
+						k := f.After
+						a = append(a, k.RuleID, k.RuleID, k.ObjectKey, k.ObjectKey, k.Fingerprint)
+					}
+				}
+			}
+			q := findingSelect + whereClause(w) + " ORDER BY f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit-len(out))
+			rows, err := s.selectFindings(ctx, q, a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rows...)
+			if len(out) >= f.Limit {
+				return out, nil
+			}
+		}
+		started = true
+	}
+	return out, nil
+}
+
+// findingConds are the WHERE conditions of a finding filter (all but
+// paging).
+func (s *sqlStore) findingConds(f FindingFilter) ([]string, []any, error) {
 	var where []string
 	var args []any
 	if f.Tenant != "" {
@@ -106,7 +242,7 @@ func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding
 	if f.MinSeverity != "" {
 		rank, ok := f.MinSeverity.Rank()
 		if !ok {
-			return nil, fmt.Errorf("list findings: %w: severity %q", ErrInvalid, f.MinSeverity)
+			return nil, nil, fmt.Errorf("list findings: %w: severity %q", ErrInvalid, f.MinSeverity)
 		}
 		where = append(where, severityRank+" >= ?")
 		args = append(args, rank)
@@ -123,22 +259,13 @@ func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding
 		where = append(where, "("+lastScan+") = ?")
 		args = append(args, f.ScanID)
 	}
-	query := findingSelect + whereClause(where) + " ORDER BY t.name, " + severityRank + " DESC, f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit)
-	if f.Offset > 0 {
-		if f.Limit <= 0 {
-			query += s.d.noLimit()
-		}
-		query += fmt.Sprintf(" OFFSET %d", f.Offset)
+	if f.Search != "" {
+		like := " " + s.d.likeFold() + ` ? ESCAPE '\'`
+		where = append(where, "(f.object_name"+like+" OR f.object_key"+like+" OR f.rule_id"+like+")")
+		pat := "%" + likeEscape(f.Search) + "%"
+		args = append(args, pat, pat, pat)
 	}
-	var rows []findingRow
-	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
-		return nil, fmt.Errorf("list findings: %w", err)
-	}
-	out := make([]Finding, len(rows))
-	for i := range rows {
-		out[i] = rows[i].finding()
-	}
-	return out, nil
+	return where, args, nil
 }
 
 // Finding implements Findings.
@@ -170,6 +297,12 @@ func (s *sqlStore) finding(ctx context.Context, q sqlx.QueryerContext, tenantNam
 func likePrefix(p string) string {
 	r := strings.NewReplacer("%", "", "_", "")
 	return r.Replace(p) + "%"
+}
+
+// likeEscape escapes LIKE's wildcards and its escape character, for
+// patterns with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
 // AckFinding implements Findings.

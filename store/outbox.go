@@ -230,6 +230,10 @@ func (s *sqlStore) OutboxMessages(ctx context.Context, f OutboxFilter) ([]Outbox
 		where = append(where, "tenant = ?")
 		args = append(args, f.Tenant)
 	}
+	if f.Fingerprint != "" {
+		where = append(where, "(fingerprint = ? OR id IN (SELECT outbox_id FROM outbox_members WHERE fingerprint = ?))")
+		args = append(args, f.Fingerprint, f.Fingerprint)
+	}
 	var rows []outboxRow
 	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT `+outboxCols+` FROM outbox`+whereClause(where)+` ORDER BY id`+limitClause(f.Limit)), args...); err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)

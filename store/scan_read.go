@@ -148,6 +148,10 @@ func (s *sqlStore) Changes(ctx context.Context, f ChangeFilter) ([]Change, error
 		where = append(where, "c.kind = ?")
 		args = append(args, string(f.Kind))
 	}
+	if f.ObjectKey != "" {
+		where = append(where, "c.object_key = ?")
+		args = append(args, f.ObjectKey)
+	}
 	if f.AfterID != 0 {
 		where = append(where, "c.id > ?")
 		args = append(args, f.AfterID)

@@ -304,6 +304,8 @@ type ChangeFilter struct {
 	ScanID  int64
 	Section tenant.Section
 	Kind    drift.Kind
+	// ObjectKey selects the changes of one object.
+	ObjectKey string
 	// AfterID pages by keyset: only changes with a larger ID (the ID of the
 	// last change of the previous page).
 	AfterID int64
@@ -404,8 +406,29 @@ type FindingFilter struct {
 	RuleID      string
 	// ScanID selects findings last seen in that scan.
 	ScanID int64
+	// Search matches findings whose object name, object key or rule ID
+	// contains it, ignoring case.
+	Search string
+	// After pages by keyset: only findings after this one in list order.
+	// It cannot be combined with Offset.
+	After  *FindingKey
 	Limit  int
 	Offset int
+}
+
+// FindingKey is a finding's place in list order: tenant, severity (most
+// severe first), rule, object key, fingerprint.
+type FindingKey struct {
+	Tenant      string          `json:"t"`
+	Severity    tenant.Severity `json:"s"`
+	RuleID      string          `json:"r"`
+	ObjectKey   string          `json:"o"`
+	Fingerprint string          `json:"f"`
+}
+
+// Key returns the finding's place in list order.
+func (f *Finding) Key() FindingKey {
+	return FindingKey{Tenant: f.Tenant, Severity: f.Severity, RuleID: f.RuleID, ObjectKey: f.ObjectKey, Fingerprint: f.Fingerprint}
 }
 
 // TransitionKind is what a scan did to a finding.
@@ -484,6 +507,9 @@ type OutboxFilter struct {
 	State       OutboxState
 	Destination string
 	Tenant      string
+	// Fingerprint selects the messages about a finding: its own and the
+	// digests that listed it.
+	Fingerprint string
 	Limit       int
 }
 

@@ -157,6 +157,7 @@ func runDemo(cmd *cobra.Command, o *demoOptions) error {
 	base := "http://" + ln.Addr().String()
 	cycles.api, cycles.token = base, tokenValue
 	fmt.Fprintf(out, "API listening on %s (admin token %s)\n", base, tokenValue)
+	fmt.Fprintf(out, "  Console: open %s/ in a browser and sign in with the admin token\n", base)
 	fmt.Fprintf(out, "  curl -H 'Authorization: Bearer %s' %s/api/v1/tenants/%s/findings\n", tokenValue, base, demoTenant)
 	fmt.Fprintf(out, "  curl -H 'Authorization: Bearer %s' '%s/reports/%s?format=markdown'\n", tokenValue, base, demoTenant)
 	fmt.Fprintf(out, "  curl %s/metrics\n", base)

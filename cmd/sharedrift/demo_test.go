@@ -77,6 +77,20 @@ func TestDemoCycles(t *testing.T) {
 		t.Errorf("changes API: %d %s", resp.StatusCode, body)
 	}
 
+	// The console answers at / and signs in with the printed token.
+	if !strings.Contains(got, "Console: open "+api[1]+"/ in a browser") {
+		t.Errorf("demo does not print the console address:\n%s", got)
+	}
+	resp, err = http.Get(api[1] + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `name="token"`) {
+		t.Errorf("console login page: %d", resp.StatusCode)
+	}
+
 	cancel()
 	select {
 	case c := <-code:

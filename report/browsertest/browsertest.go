@@ -22,6 +22,40 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// ContrastCheck is a JavaScript function of a problems array: it adds
+// one entry for every pair of text and background colours on the page
+// whose contrast is below 4.5:1 (3:1 for large text), WCAG's AA level.
+// Text inside SVG and text that is hidden or moved off screen is skipped.
+const ContrastCheck = `(problems => {
+  const lum = c => {
+    const m = c.match(/[\d.]+/g).map(Number);
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(m[0]) + 0.7152 * f(m[1]) + 0.0722 * f(m[2]);
+  };
+  const bg = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  const seen = new Set();
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg') || !el.childNodes.length) continue;
+    if (![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || el.getBoundingClientRect().right < 0) continue;
+    const a = lum(s.color), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const large = parseFloat(s.fontSize) >= 24 || (parseFloat(s.fontSize) >= 18.66 && +s.fontWeight >= 700);
+    const key = s.color + '/' + bg(el);
+    if (ratio < (large ? 3 : 4.5) && !seen.has(key)) {
+      seen.add(key);
+      problems.push('contrast ' + ratio.toFixed(2) + ' for ' + key + ' on ' + el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '"');
+    }
+  }
+})`
+
 // ErrNoChromium is returned when no Chromium binary can be found.
 var ErrNoChromium = errors.New("no chromium binary: set SHAREDRIFT_TEST_CHROMIUM or install Debian's chromium package")
 
@@ -332,6 +366,22 @@ func (b *Browser) Navigate(ctx context.Context, url string) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("navigate %s: waiting for load: %w", url, ctx.Err())
+	}
+}
+
+// Act evaluates a JavaScript expression that makes the page navigate (a
+// click on a link, a form's submit) and waits for the next load event.
+func (b *Browser) Act(ctx context.Context, expr string) error {
+	loaded := b.waitFor("Page.loadEventFired")
+	var ignored any
+	if err := b.Eval(ctx, "("+expr+", true)", &ignored); err != nil {
+		return err
+	}
+	select {
+	case <-loaded:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("act %q: waiting for load: %w", expr, ctx.Err())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -391,6 +392,11 @@ func testFindingFilters(t *testing.T, s store.Store, _ *Clock) {
 		{"page", store.FindingFilter{Tenant: Tenant, Limit: 2, Offset: 1}, []string{RuleAnyoneLink, RuleAnyoneLink}},
 		{"offset only", store.FindingFilter{Tenant: Tenant, Offset: 3}, []string{RuleGuestSponsor}},
 		{"other tenant", store.FindingFilter{Tenant: "nobody"}, nil},
+		{"search object name, any case", store.FindingFilter{Tenant: Tenant, Search: "FILE2.docx"}, []string{RuleAnyoneLink}},
+		{"search object key", store.FindingFilter{Tenant: Tenant, Search: "guest:g2"}, []string{RuleGuestSponsor}},
+		{"search rule", store.FindingFilter{Tenant: Tenant, Search: "sponsor"}, []string{RuleGuestSponsor}},
+		{"search wildcards are literal", store.FindingFilter{Tenant: Tenant, Search: "file_.docx"}, nil},
+		{"search percent is literal", store.FindingFilter{Tenant: Tenant, Search: "%"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -404,6 +410,62 @@ func testFindingFilters(t *testing.T, s store.Store, _ *Clock) {
 			}
 			eq(t, "rules", got, tc.want)
 		})
+	}
+	// Keyset pages of every size walk the same order as one sorted read.
+	all, err := s.FindingsList(ctx, store.FindingFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for size := 1; size <= len(all)+1; size++ {
+		var got []string
+		f := store.FindingFilter{Limit: size}
+		for pages := 0; pages <= len(all)+1; pages++ {
+			page, err := s.FindingsList(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range page {
+				got = append(got, x.Fingerprint)
+			}
+			if len(page) < size {
+				break
+			}
+			k := page[len(page)-1].Key()
+			f.After = &k
+		}
+		var want []string
+		for _, x := range all {
+			want = append(want, x.Fingerprint)
+		}
+		eq(t, "keyset pages of "+strconv.Itoa(size), got, want)
+	}
+	// A search pages by key too (it reads in one sorted scan).
+	var got []string
+	f := store.FindingFilter{Search: "e", Limit: 1}
+	for {
+		page, err := s.FindingsList(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page[0].RuleID)
+		k := page[0].Key()
+		f.After = &k
+	}
+	eq(t, "search pages", got, []string{RuleSharingLevel, RuleAnyoneLink, RuleAnyoneLink, RuleGuestSponsor})
+	high, err := s.FindingsList(ctx, store.FindingFilter{Tenant: Tenant, MinSeverity: tenant.SeverityHigh, Limit: 2})
+	if err != nil || len(high) != 2 {
+		t.Fatalf("first high page: %v %v", high, err)
+	}
+	k := high[1].Key()
+	rest, err := s.FindingsList(ctx, store.FindingFilter{Tenant: Tenant, MinSeverity: tenant.SeverityHigh, Limit: 5, After: &k})
+	if err != nil || len(rest) != 1 || rest[0].RuleID != RuleAnyoneLink {
+		t.Errorf("page after %+v: %v %v", k, rest, err)
+	}
+	if _, err := s.FindingsList(ctx, store.FindingFilter{Limit: 1, Offset: 1, After: &k}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("After with Offset: %v", err)
 	}
 	if _, err := s.FindingsList(ctx, store.FindingFilter{MinSeverity: "urgent"}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("bad severity: %v", err)
