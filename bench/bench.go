@@ -225,7 +225,7 @@ type Report struct {
 	// (--memory-limit or GOMEMLIMIT); absent when there was none.
 	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
 	// LowerBound explains the RU lower bound.
-	LowerBound string  `json:"lowerBoundFormula"`
+	LowerBound string `json:"lowerBoundFormula"`
 	// Discovery and RESTCost are the links method and the REST cost the
 	// fake charged; LinkMix states the generated sharing mix.
 	Discovery string `json:"discovery"`
@@ -240,12 +240,12 @@ type Report struct {
 	// 6,250 with 6M); RUPerDay what a day costs with ChangeFraction of
 	// the items changing per day: one scan after the day's changes plus
 	// ScansPerDay-1 unchanged scans.
-	DailyCapRU  int64 `json:"dailyCapRu"`
-	ScansPerDay int   `json:"scansPerDay"`
-	RUPerDay    int64 `json:"ruPerDay"`
-	Runs       []Run   `json:"runs"`
-	Checks     []Check `json:"checks"`
-	OK         bool    `json:"ok"`
+	DailyCapRU  int64   `json:"dailyCapRu"`
+	ScansPerDay int     `json:"scansPerDay"`
+	RUPerDay    int64   `json:"ruPerDay"`
+	Runs        []Run   `json:"runs"`
+	Checks      []Check `json:"checks"`
+	OK          bool    `json:"ok"`
 }
 
 // TenantCount is what the generated tenant holds before the change set.

@@ -549,10 +549,10 @@ func (src linksSource) newGroupCache() *groupCache {
 // groupCache reads each site's sharing-link groups once per collection,
 // for every drive of the site, and remembers which method each site used.
 type groupCache struct {
-	mu    sync.Mutex
-	sites map[string]*siteGroups
+	mu         sync.Mutex
+	sites      map[string]*siteGroups
 	deltaSites map[string]bool
-	items []tenant.SiteMethod
+	items      []tenant.SiteMethod
 }
 
 type siteGroups struct {

@@ -353,6 +353,28 @@ func higherLink(a, b *tenant.Link) bool {
 	return a.ItemID < b.ItemID
 }
 
+// Sharing-link groups (SourceOptions.Discovery "groups"). SharePoint keeps
+// a site group per sharing link titled
+// SharingLinks.<itemUniqueId>.<kind>.<shareId> (the recorded answer in
+// reference/recorded/sp-rest-sitegroups shows one); GET
+// {site}/_api/web/sitegroups lists a site collection's groups
+// (https://learn.microsoft.com/previous-versions/office/sharepoint-visio/jj246603(v=office.15)).
+// Unconfirmed, to be corrected in sitegroups.go:
+//   - the shareId of the title is the Graph permission id of the link
+//     (the same assumption as for ShareLink above);
+//   - the item id of the title is the list item's UniqueId, which Graph
+//     reports as a drive item's sharepointIds.listItemUniqueId, and drive
+//     delta returns sharepointIds when it is $select-ed;
+//   - the kinds are the SharingLinkKind names above; a link's group is
+//     removed with the link or its item at most some time later (an
+//     orphan's item is then gone or unshared, or, for an Anyone group,
+//     its permission is gone: none of them is taken for a link), and a
+//     group exists for every link (an item shared without any group is
+//     read item by item);
+//   - the collection may page with odata.nextLink (followed if sent);
+//   - its cost in resource units is not published (the fake charges a
+//     parameter, 2 by default; docs/scale.md reports 2, 5 and 10).
+
 // Assumption is one unconfirmed fact about Microsoft's answers the
 // collector relies on, with how a probe of a real tenant tells whether it
 // holds. Every "Unconfirmed" above has an entry here.

@@ -245,7 +245,9 @@ func guidOf(h uint64) string {
 
 // permID is the id of link k of item j: a GUID, as SharePoint's link
 // permission ids are, so that a sharing-link group can name it.
-func (g *Generated) permID(d, j, k int) string { return guidOf(g.h(3, uint64(d), uint64(j), uint64(k))) }
+func (g *Generated) permID(d, j, k int) string {
+	return guidOf(g.h(3, uint64(d), uint64(j), uint64(k)))
+}
 
 // linkScope is the scope of link k of item j in variant v (see LinkMix).
 func (g *Generated) linkScope(d, j, k, v int) string {
