@@ -55,6 +55,14 @@ type Generated struct {
 	guests map[int]guestOverride
 	added  int         // guests created by change sets
 	floor  map[int]int // drive → oldest epoch whose tokens are still valid
+	// joins are guests added to a group by change sets: a membership
+	// change, which users delta does not report and groups delta does.
+	joins []groupJoin
+}
+
+// groupJoin is a guest added to group (an index of guestGroupID) at epoch.
+type groupJoin struct {
+	epoch, guest, group int
 }
 
 type itemOverride struct {
@@ -459,7 +467,7 @@ func (g *Generated) guestRefs(i int, kind uint64, n int) []any {
 			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.user", "id": fmt.Sprintf("5a0e0000-0000-4000-8000-%012d", s), "displayName": fmt.Sprintf("Sponsor %02d", s)})
 		} else {
 			gr := int(hk % 300)
-			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.group", "id": fmt.Sprintf("6b0e0000-0000-4000-8000-%012d", gr), "displayName": fmt.Sprintf("Group %03d", gr)})
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.group", "id": guestGroupID(gr), "displayName": fmt.Sprintf("Group %03d", gr)})
 		}
 	}
 	return out
@@ -472,9 +480,17 @@ func (g *Generated) sponsors(i int) []any {
 	return []any{}
 }
 
+// guestGroupID is the id of generated group gr (of 300).
+func guestGroupID(gr int) string { return fmt.Sprintf("6b0e0000-0000-4000-8000-%012d", gr) }
+
 func (g *Generated) memberOf(i int) []any {
 	n := int(g.h(4, uint64(i), 2, 0) % 3)
 	refs := g.guestRefs(i, 1, n)
+	for _, jn := range g.joins {
+		if jn.guest == i {
+			refs = append(refs, map[string]any{"@odata.type": "#microsoft.graph.group", "id": guestGroupID(jn.group), "displayName": fmt.Sprintf("Group %03d", jn.group)})
+		}
+	}
 	// Two draws may name the same group; a user is a member once.
 	seen := map[string]bool{}
 	out := refs[:0]
@@ -611,6 +627,15 @@ func (g *Generated) ApplyChanges(fraction float64) Truth {
 			o.deleted = true
 		}
 		g.guests[i] = o
+		tr.Guests = append(tr.Guests, "guest:"+g.guestID(i))
+	}
+	// As many guests again join a group: only groups delta tells.
+	for i := 0; i < g.spec.Guests+g.added; i++ {
+		r := g.h(13, uint64(e), uint64(i), 0)
+		if !g.guestExists(i) || r&0xffffffff >= threshold {
+			continue
+		}
+		g.joins = append(g.joins, groupJoin{epoch: e, guest: i, group: int((r >> 32) % 300)})
 		tr.Guests = append(tr.Guests, "guest:"+g.guestID(i))
 	}
 	n := int(fraction * float64(g.spec.Guests) / 4)
