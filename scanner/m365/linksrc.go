@@ -553,6 +553,10 @@ type groupCache struct {
 	sites      map[string]*siteGroups
 	deltaSites map[string]bool
 	items      []tenant.SiteMethod
+	// refused is set once SharePoint refuses the app's token (401, e.g.
+	// a client secret, which SharePoint does not accept app-only): the
+	// other sites are then read item by item without asking again.
+	refused error
 }
 
 type siteGroups struct {
@@ -575,9 +579,19 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef) map[strin
 	}
 	gc.mu.Unlock()
 	e.once.Do(func() {
-		g, err := c.siteLinkGroups(ctx, d.SiteURL)
+		gc.mu.Lock()
+		refused := gc.refused
+		gc.mu.Unlock()
+		var g map[string][]linkGroup
+		err := refused
+		if err == nil {
+			g, err = c.siteLinkGroups(ctx, d.SiteURL)
+		}
 		if err != nil {
 			gc.mu.Lock()
+			if IsStatus(err, http.StatusUnauthorized) && gc.refused == nil {
+				gc.refused = err
+			}
 			gc.items = append(gc.items, tenant.SiteMethod{Site: d.SiteURL, Reason: "sharing-link groups not read: " + err.Error()})
 			gc.mu.Unlock()
 			return

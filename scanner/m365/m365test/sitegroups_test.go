@@ -249,3 +249,22 @@ func TestSiteGroupsStrict(t *testing.T) {
 		t.Errorf("fixture tenant: %d %s", status, body)
 	}
 }
+
+// TestGroupDiscoveryTokenRefused: once SharePoint refuses the app's token
+// (401), the other sites are read item by item without asking again.
+func TestGroupDiscoveryTokenRefused(t *testing.T) {
+	srv := newGroupTenant(t)
+	const pattern = "GET /sites/*/_api/web/sitegroups"
+	srv.Faults.Add(pattern, m365test.Fault{Status: http.StatusUnauthorized})
+	snap := scanLinks(t, srv, m365.SourceOptions{Discovery: m365.DiscoveryGroups, Concurrency: 1})
+	if got, want := len(byKey(snap)), len(truthKeys(srv)); got != want {
+		t.Fatalf("found %d links, the tenant has %d", got, want)
+	}
+	d := snap.Status[tenant.SectionLinks].Discovery
+	if d == nil || d.GroupSites != 0 || len(d.ItemSites) != groupSpec.Sites {
+		t.Fatalf("discovery status %+v", d)
+	}
+	if n := srv.Faults.Fired(pattern); n == 0 || n > 2 {
+		t.Errorf("site groups asked %d times after the token was refused", n)
+	}
+}
