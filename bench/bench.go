@@ -77,7 +77,11 @@ type Config struct {
 	// ScansPerDay is how many scans a day the RU-per-day figure assumes
 	// (default 4: the daemon's default schedule, every 6 hours).
 	ScansPerDay int
-	Logger      *slog.Logger
+	// FullScanEvery is how often each section is read in full (the
+	// daemon's full_scan_every, default 24h); the RU-per-day figure adds
+	// a first scan's RU that often.
+	FullScanEvery time.Duration
+	Logger        *slog.Logger
 }
 
 func (c *Config) defaults() error {
@@ -120,6 +124,9 @@ func (c *Config) defaults() error {
 	}
 	if c.ScansPerDay <= 0 {
 		c.ScansPerDay = 4
+	}
+	if c.FullScanEvery <= 0 {
+		c.FullScanEvery = 24 * time.Hour
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -239,13 +246,15 @@ type Report struct {
 	// budget × 960: Microsoft pairs 1,250 RU/min with 1.2M RU/day and
 	// 6,250 with 6M); RUPerDay what a day costs with ChangeFraction of
 	// the items changing per day: one scan after the day's changes plus
-	// ScansPerDay-1 unchanged scans.
-	DailyCapRU  int64   `json:"dailyCapRu"`
-	ScansPerDay int     `json:"scansPerDay"`
-	RUPerDay    int64   `json:"ruPerDay"`
-	Runs        []Run   `json:"runs"`
-	Checks      []Check `json:"checks"`
-	OK          bool    `json:"ok"`
+	// ScansPerDay-1 unchanged scans, plus the first scan's RU times the
+	// full reads a day (24h / FullScanEvery).
+	DailyCapRU    int64   `json:"dailyCapRu"`
+	ScansPerDay   int     `json:"scansPerDay"`
+	FullScanEvery string  `json:"fullScanEvery"`
+	RUPerDay      int64   `json:"ruPerDay"`
+	Runs          []Run   `json:"runs"`
+	Checks        []Check `json:"checks"`
+	OK            bool    `json:"ok"`
 }
 
 // TenantCount is what the generated tenant holds before the change set.
@@ -415,7 +424,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	scanned, err := app.Scan(ctx, e.st, app.ScanJob{Tenant: meta.Tenant, TenantID: meta.TenantID, Client: e.client,
 		Sources: m365.SourceOptions{Concurrency: e.cfg.Concurrency, SitePropertiesEvery: e.cfg.SitePropertiesEvery,
 			SitePropertiesPages: e.cfg.SitePropertiesPages, Now: e.srv.Clock().Now, Discovery: e.cfg.Discovery},
-		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: start, Timeout: 6 * time.Hour, Logger: e.cfg.Logger,
+		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: start, FullEvery: e.cfg.FullScanEvery, Timeout: 6 * time.Hour, Logger: e.cfg.Logger,
 		Collected: func(*tenant.Snapshot) { collected, afterCollect = time.Since(start), liveHeap() },
 		Evaluated: func() { afterRules = liveHeap() }})
 	wall := time.Since(start)
@@ -528,7 +537,8 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Discovery, rep.RESTCost, rep.LinkMix = cfg.Discovery, cfg.RESTCost, m365test.LinkMix
 	rep.PerItemRU = first.LowerBoundRU
 	rep.DailyCapRU, rep.ScansPerDay = int64(cfg.Budget)*960, cfg.ScansPerDay
-	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU
+	rep.FullScanEvery = cfg.FullScanEvery.String()
+	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU + int64(float64(first.RU)*float64(24*time.Hour)/float64(cfg.FullScanEvery))
 	rep.Checks = checks(rep)
 	rep.OK = true
 	for _, c := range rep.Checks {
