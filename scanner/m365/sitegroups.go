@@ -47,11 +47,11 @@ var linkKinds = map[string]linkKind{
 
 const sharingLinksPrefix = "SharingLinks."
 
-// ParseSharingLinkGroup reads a site group title. A title that is not a
+// parseSharingLinkGroup reads a site group title. A title that is not a
 // sharing-link group's gives ok false and no error; one that starts like
 // it but does not parse is an error, so that its link is never dropped
 // silently. An unknown kind is not an error: the caller reads the item.
-func ParseSharingLinkGroup(title string) (g linkGroup, ok bool, err error) {
+func parseSharingLinkGroup(title string) (g linkGroup, ok bool, err error) {
 	rest, found := strings.CutPrefix(title, sharingLinksPrefix)
 	if !found {
 		return linkGroup{}, false, nil
@@ -118,7 +118,7 @@ func (c *Client) siteLinkGroups(ctx context.Context, siteURL string) (map[string
 			if g.ID == nil || g.Title == nil {
 				return nil, fmt.Errorf("%s: group %d: Id or Title missing", epSiteGroups, i)
 			}
-			lg, ok, err := ParseSharingLinkGroup(*g.Title)
+			lg, ok, err := parseSharingLinkGroup(*g.Title)
 			if err != nil {
 				return nil, fmt.Errorf("%s: group %d: %w", epSiteGroups, *g.ID, err)
 			}

@@ -41,7 +41,7 @@ func TestParseSharingLinkGroup(t *testing.T) {
 		{"huge", "SharingLinks." + strings.Repeat("a", 100000) + ".Flexible." + recordedShare, true, "…", linkGroup{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			g, isLink, err := ParseSharingLinkGroup(tt.title)
+			g, isLink, err := parseSharingLinkGroup(tt.title)
 			if isLink != tt.isLink {
 				t.Fatalf("link group %v, want %v", isLink, tt.isLink)
 			}
@@ -66,7 +66,7 @@ func FuzzParseSharingLinkGroup(f *testing.F) {
 	f.Add("SharingLinks...")
 	f.Add("Owners")
 	f.Fuzz(func(t *testing.T, title string) {
-		g, isLink, err := ParseSharingLinkGroup(title)
+		g, isLink, err := parseSharingLinkGroup(title)
 		if !strings.HasPrefix(title, sharingLinksPrefix) && (isLink || err != nil) {
 			t.Fatalf("%q: not a link group, got %v %v", title, isLink, err)
 		}
