@@ -84,7 +84,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// the stored links (only the items whose sharing changed: few), so
 	// that a folder's link an item below it shows too is kept once.
 	var held []tenant.Link
-	gc := src.newGroupCache()
+	gc := src.newGroupCache(inv)
 	src.scanDrives(ctx, inv, prevTokens, gc, func(r *driveResult) {
 		// The links a drive gave are kept even when some of its reads
 		// failed: the section is then partial.
@@ -439,6 +439,7 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, 
 	var groups map[string][]linkGroup
 	if res.full {
 		groups = gc.site(ctx, src.c, d)
+		defer gc.release(d)
 	} else {
 		gc.delta(d)
 	}
@@ -539,18 +540,27 @@ func (src linksSource) discovery() string {
 
 // newGroupCache returns the cache of site groups of one collection; with
 // item discovery it is nil and every site is read item by item.
-func (src linksSource) newGroupCache() *groupCache {
+func (src linksSource) newGroupCache(inv []driveRef) *groupCache {
 	if src.discovery() != DiscoveryGroups {
 		return nil
 	}
-	return &groupCache{sites: map[string]*siteGroups{}}
+	gc := &groupCache{sites: map[string]*siteGroups{}, drives: map[string]int{}}
+	for _, d := range inv {
+		gc.drives[d.SiteFullID]++
+	}
+	return gc
 }
 
 // groupCache reads each site's sharing-link groups once per collection,
 // for every drive of the site, and remembers which method each site used.
 type groupCache struct {
-	mu         sync.Mutex
-	sites      map[string]*siteGroups
+	mu    sync.Mutex
+	sites map[string]*siteGroups
+	// drives counts each site's drives not yet read: a site's groups are
+	// dropped when its last drive is done, so that a large tenant's
+	// groups are never all held at once.
+	drives     map[string]int
+	groupSites int
 	deltaSites map[string]bool
 	items      []tenant.SiteMethod
 	// refused is set once SharePoint refuses the app's token (401, e.g.
@@ -597,8 +607,24 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef) map[strin
 			return
 		}
 		e.groups = g
+		gc.mu.Lock()
+		gc.groupSites++
+		gc.mu.Unlock()
 	})
 	return e.groups
+}
+
+// release notes that a drive of the site was read.
+func (gc *groupCache) release(d driveRef) {
+	if gc == nil {
+		return
+	}
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	gc.drives[d.SiteFullID]--
+	if e, ok := gc.sites[d.SiteFullID]; ok && gc.drives[d.SiteFullID] <= 0 {
+		e.groups = nil
+	}
 }
 
 // delta notes a drive read from its delta link.
@@ -623,12 +649,10 @@ func (gc *groupCache) report(method string) *tenant.LinkDiscovery {
 	}
 	gc.mu.Lock()
 	defer gc.mu.Unlock()
-	for full, e := range gc.sites {
-		if e.groups != nil {
-			r.GroupSites++
-		}
+	for full := range gc.sites {
 		delete(gc.deltaSites, full)
 	}
+	r.GroupSites = gc.groupSites
 	r.DeltaSites = len(gc.deltaSites)
 	r.ItemSites = append([]tenant.SiteMethod(nil), gc.items...)
 	sort.Slice(r.ItemSites, func(i, j int) bool { return r.ItemSites[i].Site < r.ItemSites[j].Site })

@@ -635,7 +635,15 @@ func (g *Generated) ApplyChanges(fraction float64) Truth {
 		if !g.guestExists(i) || r&0xffffffff >= threshold {
 			continue
 		}
-		g.joins = append(g.joins, groupJoin{epoch: e, guest: i, group: int((r >> 32) % 300)})
+		gr := int((r >> 32) % 300)
+		member := false
+		for _, ref := range g.memberOf(i) {
+			member = member || ref.(map[string]any)["id"] == guestGroupID(gr)
+		}
+		if member {
+			continue // already a member: nothing changes
+		}
+		g.joins = append(g.joins, groupJoin{epoch: e, guest: i, group: gr})
 		tr.Guests = append(tr.Guests, "guest:"+g.guestID(i))
 	}
 	n := int(fraction * float64(g.spec.Guests) / 4)
