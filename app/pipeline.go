@@ -234,7 +234,8 @@ func (p *Pipeline) scan(ctx context.Context, req daemon.ScanRequest, sections []
 	}
 	job := ScanJob{Tenant: tg.cfg.Name, TenantID: tg.cfg.TenantID, Client: tg.client, Baseline: tg.baseline, BaselineRef: tg.cfg.Baseline,
 		FullEvery: tg.cfg.FullScanEvery.D(), Started: started, Timeout: p.o.SectionTimeout, Clock: tg.now, Logger: p.log,
-		Sources: m365.SourceOptions{SitePropertiesEvery: tg.cfg.SitePropertiesEvery.D(), SitePropertiesPages: tg.cfg.SitePropertiesWindow(), Now: tg.now}}
+		Sources: m365.SourceOptions{SitePropertiesEvery: tg.cfg.SitePropertiesEvery.D(), SitePropertiesPages: tg.cfg.SitePropertiesWindow(), Now: tg.now,
+			Discovery: tg.cfg.LinkDiscovery}}
 	if req.Lease.Name != "" {
 		job.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
 	}

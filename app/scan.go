@@ -99,6 +99,9 @@ func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
 	state := NewState(st, job.Tenant, job.FullEvery, started)
 	so := job.Sources
 	so.State = state
+	// Group discovery leaves out the recipients of links for specific
+	// people unless a rule of the baseline judges them.
+	so.PeopleLinkDetail = so.PeopleLinkDetail || job.Baseline.NeedsLinkRecipients()
 	if so.GuestRefresh == 0 {
 		so.GuestRefresh = state.fullEvery
 	}

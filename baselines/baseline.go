@@ -57,6 +57,18 @@ type SharePoint struct {
 	PeopleLinks *PeopleLinks `koanf:"people_links"`
 }
 
+// NeedsLinkRecipients says whether a rule of the baseline judges the
+// recipients of links for specific people, which only the links'
+// permissions tell (a sharing-link group does not).
+func (b *Baseline) NeedsLinkRecipients() bool {
+	if b == nil || b.SharePoint.PeopleLinks == nil {
+		return false
+	}
+	pl := b.SharePoint.PeopleLinks
+	return pl.AllowExternalOnConfidential != nil && !*pl.AllowExternalOnConfidential ||
+		pl.AllowBlockedDomains != nil && !*pl.AllowBlockedDomains
+}
+
 // PeopleLinks is the expectation on links for specific people ("users"
 // scope): false means the rule holds them to it.
 type PeopleLinks struct {

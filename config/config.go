@@ -135,6 +135,7 @@ type Defaults struct {
 	FullScanEvery       Duration `koanf:"full_scan_every"`
 	SitePropertiesEvery Duration `koanf:"site_properties_every"`
 	SitePropertiesPages *int     `koanf:"site_properties_pages"`
+	LinkDiscovery       string   `koanf:"link_discovery"`
 }
 
 // Tenant is one Microsoft 365 tenant to watch.
@@ -172,6 +173,12 @@ type Tenant struct {
 	// 0 means every page. Nil (unset) takes defaults' value, else
 	// DefaultSitePropertiesPages; Load always fills it in.
 	SitePropertiesPages *int `koanf:"site_properties_pages"`
+	// LinkDiscovery is how a full read finds a site's links: "groups"
+	// (the site's sharing-link groups, one call per site, permissions read
+	// only where a rule needs their detail; a site whose groups cannot be
+	// read is read item by item) or "items" (every shared item's
+	// permissions). Default DefaultLinkDiscovery.
+	LinkDiscovery string `koanf:"link_discovery"`
 }
 
 // SitePropertiesWindow is the pages of site properties an incremental
@@ -298,6 +305,9 @@ const (
 	// properties (3,000 sites at 500 a page) whole each scan, and keeps a
 	// larger tenant's unchanged re-scan at 6 CSOM calls besides its drives.
 	DefaultSitePropertiesPages = 6
+	// DefaultLinkDiscovery finds links through the sites' sharing-link
+	// groups (docs/scale.md).
+	DefaultLinkDiscovery = "groups"
 )
 
 var tenantNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)

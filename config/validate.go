@@ -28,6 +28,9 @@ func oneOf(v string, allowed []string) string {
 
 // validate checks the merged configuration, fills tenant names and
 // defaults, and resolves every secret reference.
+// linkDiscoveries are the values of link_discovery.
+var linkDiscoveries = []string{"groups", "items"}
+
 func validate(ps *problems, src string, c *Config, own map[string]Remediation, getenv func(string) (string, bool), readFile func(path string, limit int64) ([]byte, error), baseDir string, requireTenants bool) {
 	// secret resolves ref; a file it names is read up to limit bytes.
 	secret := func(key string, ref *SecretRef, required bool, limit int64) {
@@ -112,6 +115,9 @@ func validate(ps *problems, src string, c *Config, own map[string]Remediation, g
 	if p := c.Defaults.SitePropertiesPages; p != nil && *p < 0 {
 		ps.add(src, "defaults.site_properties_pages", "must not be negative (0 reads every page)")
 	}
+	if d := c.Defaults.LinkDiscovery; d != "" && !slices.Contains(linkDiscoveries, d) {
+		ps.add(src, "defaults.link_discovery", oneOf(d, linkDiscoveries))
+	}
 
 	validateNotify(ps, src, c)
 	validateChanges(ps, src, c)
@@ -169,6 +175,12 @@ func applyDefaults(c *Config, baseDir string) map[string]Remediation {
 				n = *d
 			}
 			t.SitePropertiesPages = &n
+		}
+		if t.LinkDiscovery == "" {
+			t.LinkDiscovery = c.Defaults.LinkDiscovery
+		}
+		if t.LinkDiscovery == "" {
+			t.LinkDiscovery = DefaultLinkDiscovery
 		}
 		if t.Cloud == "" {
 			t.Cloud = "global"
@@ -292,6 +304,9 @@ func validateTenant(ps *problems, src string, c *Config, t *Tenant, ownRemediati
 	// Unset is nil, so that an explicit 0 (every page) is kept.
 	if p := t.SitePropertiesPages; p != nil && *p < 0 {
 		ps.add(src, key+".site_properties_pages", "must not be negative (0 reads every page)")
+	}
+	if !slices.Contains(linkDiscoveries, t.LinkDiscovery) {
+		ps.add(src, key+".link_discovery", oneOf(t.LinkDiscovery, linkDiscoveries))
 	}
 	if !slices.Contains(clouds, t.Cloud) {
 		ps.add(src, key+".cloud", oneOf(t.Cloud, clouds))

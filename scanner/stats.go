@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -15,6 +16,16 @@ type Stats struct {
 	Retries   atomic.Int64
 	Throttled atomic.Int64
 	RU        atomic.Int64
+
+	mu        sync.Mutex
+	discovery *tenant.LinkDiscovery
+}
+
+// SetLinkDiscovery records how the links section found its links.
+func (s *Stats) SetLinkDiscovery(d *tenant.LinkDiscovery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.discovery = d
 }
 
 type statsKey struct{}
@@ -35,4 +46,7 @@ func (s *Stats) fill(st *tenant.SectionStatus) {
 	st.Retries = int(s.Retries.Load())
 	st.Throttled = int(s.Throttled.Load())
 	st.RU = s.RU.Load()
+	s.mu.Lock()
+	st.Discovery = s.discovery
+	s.mu.Unlock()
 }

@@ -54,6 +54,30 @@ type SectionStatus struct {
 	Retries   int   `json:"retries,omitempty"`
 	Throttled int   `json:"throttled,omitempty"`
 	RU        int64 `json:"ru,omitempty"`
+	// Discovery says how the links section found each site's links.
+	Discovery *LinkDiscovery `json:"discovery,omitempty"`
+}
+
+// LinkDiscovery says which method found each site's links: every site not
+// listed under ItemSites or counted in DeltaSites used its sharing-link
+// groups.
+type LinkDiscovery struct {
+	// Method is the configured method: "groups" or "items".
+	Method string `json:"method"`
+	// GroupSites counts sites read through their sharing-link groups.
+	GroupSites int `json:"groupSites"`
+	// ItemSites are the sites whose shared items' permissions were all
+	// read, with why (the method, or the groups' failure).
+	ItemSites []SiteMethod `json:"itemSites,omitempty"`
+	// DeltaSites counts sites read from their stored delta only (their
+	// changed items' permissions read one by one).
+	DeltaSites int `json:"deltaSites"`
+}
+
+// SiteMethod is one site read item by item, and why.
+type SiteMethod struct {
+	Site   string `json:"site"`
+	Reason string `json:"reason"`
 }
 
 // Snapshot is a tenant's sharing state at one point in time.

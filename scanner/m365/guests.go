@@ -48,9 +48,10 @@ var (
 )
 
 const (
-	epUsers      = "GET /v1.0/users"
-	epUsersDelta = "GET /v1.0/users/delta"
-	epRefs       = "GET /v1.0/users/{id}/sponsors|memberOf"
+	epUsers       = "GET /v1.0/users"
+	epUsersDelta  = "GET /v1.0/users/delta"
+	epGroupsDelta = "GET /v1.0/groups/delta"
+	epRefs        = "GET /v1.0/users/{id}/sponsors|memberOf"
 )
 
 // signInPageSize is Graph's page limit when signInActivity is selected.

@@ -20,6 +20,7 @@ const (
 	tokenGuestsDelta   = "guests/delta"   // users delta link
 	tokenGuestsSignIns = "guests/signins" // time from which sign-ins are to be read again
 	tokenGuestsFull    = "guests/full"    // time of the last full read
+	tokenGuestsGroups  = "guests/groups"  // groups delta link (membership changes)
 	signInsUnavailable = "unavailable"
 )
 
@@ -52,8 +53,11 @@ func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) erro
 		delta, _ := st.DeltaToken(ctx, tokenGuestsDelta)
 		signIns, _ := st.DeltaToken(ctx, tokenGuestsSignIns)
 		full, _ := st.DeltaToken(ctx, tokenGuestsFull)
-		if t, err := time.Parse(time.RFC3339, full); err == nil && delta != "" && signIns != "" && src.o.now().Sub(t) < src.refresh() {
-			err := src.incremental(ctx, snap, delta, signIns, full)
+		groups, _ := st.DeltaToken(ctx, tokenGuestsGroups)
+		// Without a groups delta link membership changes cannot be seen:
+		// read everything.
+		if t, err := time.Parse(time.RFC3339, full); err == nil && delta != "" && signIns != "" && groups != "" && src.o.now().Sub(t) < src.refresh() {
+			err := src.incremental(ctx, snap, delta, signIns, full, groups)
 			if !IsStatus(err, http.StatusGone, http.StatusBadRequest) {
 				return err
 			}
@@ -64,6 +68,9 @@ func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) erro
 	return src.full(ctx, snap)
 }
 
+// groupsDeltaPath asks groups delta for membership changes only.
+const groupsDeltaPath = "/groups/delta?$select=members"
+
 func guestDeltaPath() string {
 	return "/users/delta" + selectQuery(append(append([]string{}, guestSelect...), "userType"))
 }
@@ -71,13 +78,20 @@ func guestDeltaPath() string {
 func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 	c := src.c
 	start := src.o.now()
-	deltaLink := ""
+	deltaLink, groupsLink := "", ""
 	if src.o.State != nil {
 		// The token comes first: changes made while listing are then read
 		// again next time, never lost.
 		l, err := c.GraphPages(ctx, V1, guestDeltaPath()+"&$deltatoken=latest", nil, func([]json.RawMessage) error { return nil })
 		if err == nil {
 			deltaLink = l
+		}
+		// Memberships change without the user changing: groups delta
+		// reports them. Without its link the next scan reads in full.
+		if l, err := c.GraphPages(ctx, V1, groupsDeltaPath+"&$deltatoken=latest", nil, func([]json.RawMessage) error { return nil }); err == nil {
+			groupsLink = l
+		} else {
+			deltaLink = ""
 		}
 	}
 	// Users that cannot be read are left out and make the section partial.
@@ -122,6 +136,7 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 		}
 		src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{
 			tokenGuestsDelta: deltaLink, tokenGuestsSignIns: since, tokenGuestsFull: start.UTC().Format(time.RFC3339),
+			tokenGuestsGroups: groupsLink,
 		})
 	}
 	return nil
@@ -235,7 +250,7 @@ func (src guestsSource) readRefs(ctx context.Context, guests []tenant.Guest, whi
 
 // incremental merges users delta and recent sign-ins onto the stored
 // guests.
-func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, deltaLink, signInsSince, full string) error {
+func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, deltaLink, signInsSince, full, groupsLink string) error {
 	c := src.c
 	start := src.o.now()
 	if !sameOrigin(c.graphURL(V1, "/"), deltaLink) {
@@ -315,6 +330,12 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	if err != nil {
 		return err
 	}
+	// Guests whose memberships changed: members added to or removed from
+	// a group, and the members of a deleted group.
+	members, goneGroups, newGroupsLink, err := src.membershipChanges(ctx, groupsLink, &bad)
+	if err != nil {
+		return err
+	}
 	if haveSignIns {
 		recent, err := src.signIns(ctx, signInsSince)
 		if err := noteItems(&bad, err); err != nil {
@@ -329,13 +350,17 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	clear(byID)
 	guests = slices.DeleteFunc(guests, func(g tenant.Guest) bool { return g.ID == "" })
 	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
-	which := map[string]int{}
+	which, memberships := map[string]int{}, map[string]int{}
 	for i, g := range guests {
-		if changed[g.ID] {
+		switch {
+		case changed[g.ID]:
 			which[g.ID] = i
+		case members[g.ID] || memberOfAny(g.MemberOf, goneGroups):
+			memberships[g.ID] = i
 		}
 	}
 	errs := src.readRefs(ctx, guests, which, true)
+	errs = append(errs, src.readRefs(ctx, guests, memberships, false)...)
 	snap.Guests = guests
 	if err := partialGuests(&bad, errs); err != nil {
 		return err
@@ -344,6 +369,57 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	if haveSignIns {
 		since = start.Add(-signInLag).UTC().Format(time.RFC3339)
 	}
-	src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{tokenGuestsDelta: newLink, tokenGuestsSignIns: since, tokenGuestsFull: full})
+	src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{tokenGuestsDelta: newLink, tokenGuestsSignIns: since, tokenGuestsFull: full,
+		tokenGuestsGroups: newGroupsLink})
 	return nil
+}
+
+func memberOfAny(refs []tenant.Ref, ids map[string]bool) bool {
+	for _, r := range refs {
+		if ids[r.ID] {
+			return true
+		}
+	}
+	return false
+}
+
+// membershipChanges follows groups delta from link: the ids of members
+// added or removed, the ids of groups deleted, and the next link. A group
+// entry that cannot be read is noted in bad (the section is then partial
+// and the link not kept).
+func (src guestsSource) membershipChanges(ctx context.Context, link string, bad *FieldErrors) (members, gone map[string]bool, next string, err error) {
+	if !sameOrigin(src.c.graphURL(V1, "/"), link) {
+		return nil, nil, "", &APIError{Endpoint: epGroupsDelta, Status: http.StatusGone, Message: "stored delta link points to another host"}
+	}
+	members, gone = map[string]bool{}, map[string]bool{}
+	next, err = src.c.graphPagesURL(ctx, link, nil, func(items []json.RawMessage) error {
+		for i, raw := range items {
+			var g struct {
+				ID      string          `json:"id"`
+				Removed json.RawMessage `json:"@removed"`
+				Members *[]struct {
+					ID string `json:"id"`
+				} `json:"members@delta"`
+			}
+			if err := json.Unmarshal(raw, &g); err != nil || g.ID == "" {
+				bad.add(&FieldError{Endpoint: epGroupsDelta, Item: "group", Index: i, Field: "id", Want: "a group with an id", Got: clip(string(raw))})
+				continue
+			}
+			if len(g.Removed) > 0 {
+				gone[g.ID] = true
+			}
+			if g.Members == nil {
+				continue
+			}
+			for j, m := range *g.Members {
+				if m.ID == "" {
+					bad.add(&FieldError{Endpoint: epGroupsDelta, Item: "group", ID: g.ID, Index: i, Field: fmt.Sprintf("members@delta[%d].id", j), Want: "string", Got: "missing"})
+					continue
+				}
+				members[m.ID] = true
+			}
+		}
+		return nil
+	})
+	return members, gone, next, err
 }

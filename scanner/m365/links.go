@@ -34,7 +34,12 @@ var (
 	diDeleted           = deltaItemSchema.facet("deleted")
 	diShared            = deltaItemSchema.facet("shared")
 	diSharedChanged     = deltaItemSchema.str("@microsoft.graph.sharedChanged")
-	deltaSelect         = []string{"id", "name", "parentReference", "folder", "file", "root", "shared", "deleted"}
+	diSPIDs             = deltaItemSchema.object("sharepointIds", spIDsSchema)
+	spIDsSchema         = newSchema("")
+	spUniqueID          = spIDsSchema.str("listItemUniqueId")
+	// sharepointIds gives the list item's UniqueId, which names the item
+	// in its sharing-link groups' titles.
+	deltaSelect = []string{"id", "name", "parentReference", "folder", "file", "root", "shared", "deleted", "sharepointIds"}
 
 	sharingLinkSchema  = newSchema("")
 	slScope            = sharingLinkSchema.str("scope")
@@ -106,6 +111,9 @@ type DriveItem struct {
 	// which marks unique permissions) or a sharedChanged annotation;
 	// SharedChanged when the annotation says its sharing changed.
 	Shared, SharedChanged bool
+	// UniqueID is the list item's UniqueId (sharepointIds), lower case;
+	// empty when not reported.
+	UniqueID string
 }
 
 // ParseDeltaItems reads the items of one drive delta page. Items that
@@ -117,7 +125,7 @@ func ParseDeltaItems(items []json.RawMessage) ([]DriveItem, error) {
 func parseDriveItems(ep string, items []json.RawMessage) ([]DriveItem, error) {
 	out := make([]DriveItem, 0, len(items))
 	var bad FieldErrors
-	var r, pr reader
+	var r, pr, sp reader
 	for i, raw := range items {
 		if !r.item(ep, deltaItemSchema, raw, i) {
 			bad.add(r.first())
@@ -130,6 +138,9 @@ func parseDriveItems(ep string, items []json.RawMessage) ([]DriveItem, error) {
 		it.Shared = r.has(diShared) || it.SharedChanged
 		if r.open(diParent, &pr) {
 			it.ParentID, it.ParentPath = pr.str(irID), pr.str(irPath)
+		}
+		if r.open(diSPIDs, &sp) {
+			it.UniqueID = strings.ToLower(sp.str(spUniqueID))
 		}
 		if r.failed() {
 			bad.add(r.first())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"sync"
 
 	"github.com/sharedrift/sharedrift/scanner"
@@ -108,7 +109,8 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// the stored links (only the items whose sharing changed: few), so
 	// that a folder's link an item below it shows too is kept once.
 	var held []tenant.Link
-	src.scanDrives(ctx, inv, prevTokens, func(r *driveResult) {
+	gc := src.newGroupCache(inv)
+	src.scanDrives(ctx, inv, prevTokens, gc, func(r *driveResult) {
 		// The links a drive gave are kept even when some of its reads
 		// failed: the section is then partial.
 		if !r.full && r.err == nil {
@@ -138,6 +140,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			tokens[tokenDrivePrefix+r.ref.DriveID] = r.deltaLink
 		}
 	})
+	if s := scanner.StatsFrom(ctx); s != nil {
+		s.SetLinkDiscovery(gc.report(src.discovery()))
+	}
 	if spoolErr != nil {
 		spool.Close()
 		return fmt.Errorf("collect links: %w", spoolErr)
@@ -380,7 +385,7 @@ func (src linksSource) concurrency() int {
 
 // scanDrives reads every drive, several at once, and hands each drive's
 // result to done as soon as it is read, one call at a time.
-func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, done func(*driveResult)) {
+func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, done func(*driveResult)) {
 	next := make(chan int)
 	var mu sync.Mutex
 	finish := func(r driveResult) {
@@ -394,7 +399,7 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				finish(src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID]))
+				finish(src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID], gc))
 			}
 		}()
 	}
@@ -414,7 +419,7 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 // driveLinks reads one drive: from its delta link when there is one
 // (only what changed), otherwise the whole drive. An expired link (410)
 // falls back to a whole read.
-func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) driveResult {
+func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, gc *groupCache) driveResult {
 	res := driveResult{ref: d, full: link == ""}
 	if link != "" && !sameOrigin(src.c.graphURL(V1, "/"), link) {
 		res.full, link = true, ""
@@ -456,12 +461,27 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 	var reqs, itemReqs []BatchRequest
 	res.touched = map[string]bool{}
 	var pathOnly []string
+	// A full read may take its links from the site's sharing-link groups;
+	// a read of changes reads the changed items' permissions.
+	var groups map[string][]linkGroup
+	if res.full {
+		groups = gc.site(ctx, src.c, d)
+		defer gc.release(d)
+	} else {
+		gc.delta(d)
+	}
 	for _, id := range order {
 		it := byID[id]
 		switch {
 		case it.Root:
 		case it.Deleted:
 			res.touched[id] = true
+		case groups != nil && it.Shared && it.UniqueID != "" && len(groups[it.UniqueID]) > 0 && !needsDetail(groups[it.UniqueID], src.o.PeopleLinkDetail):
+			// Groups whose item is gone or unshared are never looked up.
+			res.touched[id] = true
+			base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
+				ItemPath: itemPath(it, byID), Folder: it.Folder}
+			res.links = append(res.links, groupLinks(groups[it.UniqueID], base)...)
 		case res.full && it.Shared, !res.full && it.SharedChanged:
 			res.touched[id] = true
 			reqs = append(reqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(id) + "/permissions" + selectQuery(permissionSelect())})
@@ -536,6 +556,134 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string) 
 	res.links = dedupeLinks(res.links)
 	res.err = errors.Join(errs...)
 	return res
+}
+
+func (src linksSource) discovery() string {
+	if src.o.Discovery == DiscoveryGroups {
+		return DiscoveryGroups
+	}
+	return DiscoveryItems
+}
+
+// newGroupCache returns the cache of site groups of one collection; with
+// item discovery it is nil and every site is read item by item.
+func (src linksSource) newGroupCache(inv []driveRef) *groupCache {
+	if src.discovery() != DiscoveryGroups {
+		return nil
+	}
+	gc := &groupCache{sites: map[string]*siteGroups{}, drives: map[string]int{}}
+	for _, d := range inv {
+		gc.drives[d.SiteFullID]++
+	}
+	return gc
+}
+
+// groupCache reads each site's sharing-link groups once per collection,
+// for every drive of the site, and remembers which method each site used.
+type groupCache struct {
+	mu    sync.Mutex
+	sites map[string]*siteGroups
+	// drives counts each site's drives not yet read: a site's groups are
+	// dropped when its last drive is done, so that a large tenant's
+	// groups are never all held at once.
+	drives     map[string]int
+	groupSites int
+	deltaSites map[string]bool
+	items      []tenant.SiteMethod
+	// refused is set once SharePoint refuses the app's token (401, e.g.
+	// a client secret, which SharePoint does not accept app-only): the
+	// other sites are then read item by item without asking again.
+	refused error
+}
+
+type siteGroups struct {
+	once   sync.Once
+	groups map[string][]linkGroup
+}
+
+// site returns the site's groups by item UniqueId, or nil when the site is
+// to be read item by item (item discovery, or the groups could not be
+// read: the failure is recorded, never a finding).
+func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef) map[string][]linkGroup {
+	if gc == nil {
+		return nil
+	}
+	gc.mu.Lock()
+	e, ok := gc.sites[d.SiteFullID]
+	if !ok {
+		e = &siteGroups{}
+		gc.sites[d.SiteFullID] = e
+	}
+	gc.mu.Unlock()
+	e.once.Do(func() {
+		gc.mu.Lock()
+		refused := gc.refused
+		gc.mu.Unlock()
+		var g map[string][]linkGroup
+		err := refused
+		if err == nil {
+			g, err = c.siteLinkGroups(ctx, d.SiteURL)
+		}
+		if err != nil {
+			gc.mu.Lock()
+			if IsStatus(err, http.StatusUnauthorized) && gc.refused == nil {
+				gc.refused = err
+			}
+			gc.items = append(gc.items, tenant.SiteMethod{Site: d.SiteURL, Reason: "sharing-link groups not read: " + err.Error()})
+			gc.mu.Unlock()
+			return
+		}
+		e.groups = g
+		gc.mu.Lock()
+		gc.groupSites++
+		gc.mu.Unlock()
+	})
+	return e.groups
+}
+
+// release notes that a drive of the site was read.
+func (gc *groupCache) release(d driveRef) {
+	if gc == nil {
+		return
+	}
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	gc.drives[d.SiteFullID]--
+	if e, ok := gc.sites[d.SiteFullID]; ok && gc.drives[d.SiteFullID] <= 0 {
+		e.groups = nil
+	}
+}
+
+// delta notes a drive read from its delta link.
+func (gc *groupCache) delta(d driveRef) {
+	if gc == nil {
+		return
+	}
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	if gc.deltaSites == nil {
+		gc.deltaSites = map[string]bool{}
+	}
+	gc.deltaSites[d.SiteFullID] = true
+}
+
+// report summarises the methods; with item discovery there is nothing to
+// list site by site.
+func (gc *groupCache) report(method string) *tenant.LinkDiscovery {
+	r := &tenant.LinkDiscovery{Method: method}
+	if gc == nil {
+		return r
+	}
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	for full := range gc.sites {
+		delete(gc.deltaSites, full)
+	}
+	r.GroupSites = gc.groupSites
+	r.DeltaSites = len(gc.deltaSites)
+	r.ItemSites = append([]tenant.SiteMethod(nil), gc.items...)
+	sort.Slice(r.ItemSites, func(i, j int) bool { return r.ItemSites[i].Site < r.ItemSites[j].Site })
+	return r
 }
 
 var itemPathSelect = []string{"id", "name", "parentReference", "folder", "file"}

@@ -437,6 +437,41 @@ const (
 
 var powerBIServicePlanPrefixes = []string{"BI_AZURE_", "PBI_"}
 
+// Sharing-link groups (SourceOptions.Discovery "groups"). SharePoint keeps
+// a site group per sharing link titled
+// SharingLinks.<itemUniqueId>.<kind>.<shareId> (the recorded answer in
+// reference/recorded/sp-rest-sitegroups shows one); GET
+// {site}/_api/web/sitegroups lists a site collection's groups
+// (https://learn.microsoft.com/previous-versions/office/sharepoint-visio/jj246603(v=office.15)).
+// Unconfirmed, to be corrected in sitegroups.go:
+//   - the shareId of the title is the Graph permission id of the link
+//     (the same assumption as for ShareLink above);
+//   - the item id of the title is the list item's UniqueId, which Graph
+//     reports as a drive item's sharepointIds.listItemUniqueId, and drive
+//     delta returns sharepointIds when it is $select-ed;
+//   - the kinds are the SharingLinkKind names above; a link's group is
+//     removed with the link or its item at most some time later (an
+//     orphan's item is then gone or unshared, or, for an Anyone group,
+//     its permission is gone: none of them is taken for a link), and a
+//     group exists for every link (an item shared without any group is
+//     read item by item);
+//   - the collection may page with odata.nextLink (followed if sent);
+//   - its cost in resource units is not published (the fake charges a
+//     parameter, 2 by default; docs/scale.md reports 2, 5 and 10).
+
+// Guest memberships between full reads (guestsrc.go). Users delta does not
+// report a membership change; GET /groups/delta?$select=members reports
+// each group whose members changed, with members@delta naming the members
+// added or removed (https://learn.microsoft.com/graph/api/group-delta).
+// The guests whose ids appear there, and the members of a deleted group,
+// have their memberOf read again. Unconfirmed, to be corrected there:
+//   - groups delta accepts $deltatoken=latest (documented for users);
+//   - a member removed shows in members@delta (with @removed) under its
+//     group, as the documentation describes.
+// Memberships of directory roles and administrative units (memberOf lists
+// them too) are not in groups delta: they are refreshed by the daily full
+// read (GuestRefresh), as before.
+
 // Assumption is one unconfirmed fact about Microsoft's answers the
 // collector relies on, with how a probe of a real tenant tells whether it
 // holds. Every "Unconfirmed" above has an entry here.

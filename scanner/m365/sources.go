@@ -53,6 +53,12 @@ type SourceOptions struct {
 	// notifications use it to read just the drives they named. Without a
 	// stored inventory it is ignored.
 	OnlyDrives []string
+	// Discovery is how a full read of a site finds its links:
+	// DiscoveryGroups or DiscoveryItems ("" means items).
+	Discovery string
+	// PeopleLinkDetail makes group discovery read the permissions of items
+	// with links for specific people too, for rules that judge recipients.
+	PeopleLinkDetail bool
 }
 
 // State is what incremental collection keeps between scans. Tokens handed

@@ -55,6 +55,14 @@ type Generated struct {
 	guests map[int]guestOverride
 	added  int         // guests created by change sets
 	floor  map[int]int // drive → oldest epoch whose tokens are still valid
+	// joins are guests added to a group by change sets: a membership
+	// change, which users delta does not report and groups delta does.
+	joins []groupJoin
+}
+
+// groupJoin is a guest added to group (an index of guestGroupID) at epoch.
+type groupJoin struct {
+	epoch, guest, group int
 }
 
 type itemOverride struct {
@@ -227,6 +235,57 @@ func (g *Generated) ItemPath(j int) string {
 
 var scopes = []string{"anonymous", "organization", "users"}
 
+// LinkMix states the generated sharing mix: what the benchmark reports.
+const LinkMix = "one shared item in five carries an Anyone link (its first link); " +
+	"the other links are organization links, one in 25 a link for specific people; " +
+	"a change set rotates the scopes of the links it re-scopes; " +
+	"orphaned sharing-link groups: about one unshared file in 97 keeps a group of a removed Anyone link, " +
+	"one Anyone item in ten a second group whose link is gone, and items deleted or unshared by a change set keep their groups"
+
+// uniqueID is the list item UniqueId of item j of drive d.
+func (g *Generated) uniqueID(d, j int) string {
+	return fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", uint32(g.seed), d&0xffff, (j>>12)&0xfff, j&0xfff, uint64(d)<<24|uint64(j))
+}
+
+func guidOf(h uint64) string {
+	return fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", uint32(h>>32), uint16(h>>16), h&0xfff, (h>>12)&0xfff, h&0xffffffffffff)
+}
+
+// permID is the id of link k of item j: a GUID, as SharePoint's link
+// permission ids are, so that a sharing-link group can name it.
+func (g *Generated) permID(d, j, k int) string {
+	return guidOf(g.h(3, uint64(d), uint64(j), uint64(k)))
+}
+
+// linkScope is the scope of link k of item j in variant v (see LinkMix).
+func (g *Generated) linkScope(d, j, k, v int) string {
+	base := 1 // organization
+	switch {
+	case k == 0 && g.h(8, uint64(d), uint64(j), 0)%5 == 0:
+		base = 0
+	case g.h(9, uint64(d), uint64(j), uint64(k))%25 == 0:
+		base = 2
+	}
+	return scopes[(base+v)%3]
+}
+
+// linkKind is the SharingLinkKind a link's group title names.
+func linkKind(scope, typ string) string {
+	switch scope {
+	case "anonymous":
+		if typ == "edit" {
+			return "AnonymousEdit"
+		}
+		return "AnonymousView"
+	case "organization":
+		if typ == "edit" {
+			return "OrganizationEdit"
+		}
+		return "OrganizationView"
+	}
+	return "Flexible"
+}
+
 // permissions are the sharing links of an item in its current state.
 func (g *Generated) permissions(d, j int, it item) []any {
 	if !it.shared {
@@ -235,7 +294,7 @@ func (g *Generated) permissions(d, j int, it item) []any {
 	out := make([]any, 0, g.spec.LinksPerShared)
 	for k := 0; k < g.spec.LinksPerShared; k++ {
 		hk := g.h(2, uint64(d), uint64(j), uint64(k))
-		scope := scopes[(int(hk%3)+it.variant)%3]
+		scope := g.linkScope(d, j, k, it.variant)
 		typ, roles := "view", []string{"read"}
 		if (hk>>8)%3 == 0 {
 			typ, roles = "edit", []string{"write"}
@@ -243,7 +302,7 @@ func (g *Generated) permissions(d, j int, it item) []any {
 		// Shaped like the recorded answers: hasPassword on every link,
 		// the legacy grantedToIdentities beside the V2 form.
 		p := map[string]any{
-			"id":                    fmt.Sprintf("p%016x", g.h(3, uint64(d), uint64(j), uint64(k))),
+			"id":                    g.permID(d, j, k),
 			"roles":                 roles,
 			"hasPassword":           false,
 			"grantedToIdentitiesV2": []any{},
@@ -273,6 +332,48 @@ func (g *Generated) permissions(d, j int, it item) []any {
 	return out
 }
 
+// groupTitles appends the titles of the sharing-link groups of item j:
+// one per current link, plus the orphans of LinkMix.
+func (g *Generated) groupTitles(out []string, d, j int, it item) []string {
+	uid := g.uniqueID(d, j)
+	add := func(st item) {
+		for _, p := range g.permissions(d, j, st) {
+			m := p.(map[string]any)
+			l := m["link"].(map[string]any)
+			out = append(out, "SharingLinks."+uid+"."+linkKind(l["scope"].(string), l["type"].(string))+"."+m["id"].(string))
+		}
+	}
+	add(it)
+	if _, changed := g.items[d][j]; changed && !it.shared && g.baseShared(d, j) {
+		// Deleted or unshared: SharePoint may keep the groups.
+		add(item{exists: true, shared: true})
+	}
+	switch {
+	case !g.baseShared(d, j) && g.h(10, uint64(d), uint64(j), 0)%97 == 0:
+		out = append(out, "SharingLinks."+uid+".AnonymousView."+guidOf(g.h(11, uint64(d), uint64(j), 0)))
+	case it.shared && g.linkScope(d, j, 0, it.variant) == "anonymous" && g.h(12, uint64(d), uint64(j), 0)%10 == 0:
+		out = append(out, "SharingLinks."+uid+".AnonymousEdit."+guidOf(g.h(11, uint64(d), uint64(j), 1)))
+	}
+	return out
+}
+
+// SiteGroupTitles lists the titles of site d's groups: its three standard
+// groups and its sharing-link groups.
+func (g *Generated) SiteGroupTitles(d int) []string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.siteGroupTitles(d)
+}
+
+func (g *Generated) siteGroupTitles(d int) []string {
+	name := fmt.Sprintf("s%05d", d)
+	out := []string{name + " Owners", name + " Members", name + " Visitors"}
+	for j := g.folders() + 1; j < g.spec.ItemsPerDrive; j++ {
+		out = g.groupTitles(out, d, j, g.item(d, j))
+	}
+	return out
+}
+
 // linkKeys are the snapshot keys of an item's links.
 func (g *Generated) linkKeys(d, j int, it item) []string {
 	if !it.exists || !it.shared {
@@ -280,9 +381,24 @@ func (g *Generated) linkKeys(d, j int, it item) []string {
 	}
 	out := make([]string, 0, g.spec.LinksPerShared)
 	for k := 0; k < g.spec.LinksPerShared; k++ {
-		out = append(out, "link:"+driveID(d)+"/"+itemID(d, j)+"/"+fmt.Sprintf("p%016x", g.h(3, uint64(d), uint64(j), uint64(k))))
+		out = append(out, "link:"+driveID(d)+"/"+itemID(d, j)+"/"+g.permID(d, j, k))
 	}
 	return out
+}
+
+// EachLinkKey calls fn with every link key of the tenant, in key order.
+func (g *Generated) EachLinkKey(fn func(key string)) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	for d := 0; d < g.spec.Sites; d++ {
+		for j := 0; j < g.spec.ItemsPerDrive; j++ {
+			keys := g.linkKeys(d, j, g.item(d, j))
+			sort.Strings(keys)
+			for _, k := range keys {
+				fn(k)
+			}
+		}
+	}
 }
 
 func (g *Generated) deltaItem(d, j int, it item, changed bool) map[string]any {
@@ -297,6 +413,9 @@ func (g *Generated) deltaItem(d, j int, it item, changed bool) map[string]any {
 		return m
 	}
 	m["name"] = g.itemName(j)
+	if j > 0 {
+		m["sharepointIds"] = map[string]any{"listItemUniqueId": g.uniqueID(d, j)}
+	}
 	switch {
 	case it.root:
 		m["root"] = map[string]any{}
@@ -348,7 +467,7 @@ func (g *Generated) guestRefs(i int, kind uint64, n int) []any {
 			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.user", "id": fmt.Sprintf("5a0e0000-0000-4000-8000-%012d", s), "displayName": fmt.Sprintf("Sponsor %02d", s)})
 		} else {
 			gr := int(hk % 300)
-			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.group", "id": fmt.Sprintf("6b0e0000-0000-4000-8000-%012d", gr), "displayName": fmt.Sprintf("Group %03d", gr)})
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.group", "id": guestGroupID(gr), "displayName": fmt.Sprintf("Group %03d", gr)})
 		}
 	}
 	return out
@@ -361,9 +480,17 @@ func (g *Generated) sponsors(i int) []any {
 	return []any{}
 }
 
+// guestGroupID is the id of generated group gr (of 300).
+func guestGroupID(gr int) string { return fmt.Sprintf("6b0e0000-0000-4000-8000-%012d", gr) }
+
 func (g *Generated) memberOf(i int) []any {
 	n := int(g.h(4, uint64(i), 2, 0) % 3)
 	refs := g.guestRefs(i, 1, n)
+	for _, jn := range g.joins {
+		if jn.guest == i {
+			refs = append(refs, map[string]any{"@odata.type": "#microsoft.graph.group", "id": guestGroupID(jn.group), "displayName": fmt.Sprintf("Group %03d", jn.group)})
+		}
+	}
 	// Two draws may name the same group; a user is a member once.
 	seen := map[string]bool{}
 	out := refs[:0]
@@ -500,6 +627,23 @@ func (g *Generated) ApplyChanges(fraction float64) Truth {
 			o.deleted = true
 		}
 		g.guests[i] = o
+		tr.Guests = append(tr.Guests, "guest:"+g.guestID(i))
+	}
+	// As many guests again join a group: only groups delta tells.
+	for i := 0; i < g.spec.Guests+g.added; i++ {
+		r := g.h(13, uint64(e), uint64(i), 0)
+		if !g.guestExists(i) || r&0xffffffff >= threshold {
+			continue
+		}
+		gr := int((r >> 32) % 300)
+		member := false
+		for _, ref := range g.memberOf(i) {
+			member = member || ref.(map[string]any)["id"] == guestGroupID(gr)
+		}
+		if member {
+			continue // already a member: nothing changes
+		}
+		g.joins = append(g.joins, groupJoin{epoch: e, guest: i, group: gr})
 		tr.Guests = append(tr.Guests, "guest:"+g.guestID(i))
 	}
 	n := int(fraction * float64(g.spec.Guests) / 4)

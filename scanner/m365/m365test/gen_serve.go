@@ -84,6 +84,8 @@ func (g *Generated) graph(s *Server, method, path, rawQuery string, h http.Heade
 		return g.usersPage(base, q, size)
 	case p == "/users/delta":
 		return g.usersDelta(base, q, size)
+	case p == "/groups/delta":
+		return g.groupsDelta(base, q)
 	case len(seg) == 3 && seg[0] == "users" && (seg[2] == "memberOf" || seg[2] == "sponsors"):
 		i, ok := g.guestIndex(seg[1])
 		if !ok || !g.guestExists(i) {
@@ -314,6 +316,46 @@ func (g *Generated) usersDelta(base string, q url.Values, size int) *reply {
 		}
 		// Delta answers fit one page here: change sets are small.
 		return jsonReply(http.StatusOK, map[string]any{"value": page, "@odata.deltaLink": deltaLink})
+	}
+	return gone(base)
+}
+
+// groupsDelta serves the membership changes of the guests' groups since a
+// token: each changed group with members@delta naming the members added
+// (the generator only adds). A full enumeration is not served: the
+// collector only asks for the latest token and for changes.
+func (g *Generated) groupsDelta(base string, q url.Values) *reply {
+	deltaLink := base + "?$select=members&$deltatoken=g" + strconv.Itoa(g.epoch)
+	if sel := q.Get("$select"); sel != "members" {
+		return graphError(http.StatusNotImplemented, "NotImplemented", "fake: groups delta is served with $select=members only")
+	}
+	tok := q.Get("$deltatoken")
+	switch {
+	case tok == "latest":
+		return jsonReply(http.StatusOK, map[string]any{"value": []any{}, "@odata.deltaLink": deltaLink})
+	case strings.HasPrefix(tok, "g"):
+		k, err := strconv.Atoi(tok[1:])
+		if err != nil || k > g.epoch {
+			return gone(base)
+		}
+		byGroup := map[int][]any{}
+		for _, jn := range g.joins {
+			if jn.epoch > k && g.guestExists(jn.guest) {
+				byGroup[jn.group] = append(byGroup[jn.group], map[string]any{"@odata.type": "#microsoft.graph.user", "id": g.guestID(jn.guest)})
+			}
+		}
+		groups := make([]int, 0, len(byGroup))
+		for gr := range byGroup {
+			groups = append(groups, gr)
+		}
+		sort.Ints(groups)
+		page := make([]any, 0, len(groups))
+		for _, gr := range groups {
+			page = append(page, map[string]any{"id": guestGroupID(gr), "members@delta": byGroup[gr]})
+		}
+		return jsonReply(http.StatusOK, map[string]any{"value": page, "@odata.deltaLink": deltaLink})
+	case tok == "":
+		return graphError(http.StatusNotImplemented, "NotImplemented", "fake: a full groups enumeration is not served by the generated tenant")
 	}
 	return gone(base)
 }

@@ -93,13 +93,18 @@ func (b *bucket) refill(now time.Time) {
 type meterState struct {
 	clock *Clock
 
+	restCost int64
+
 	mu      sync.Mutex
 	buckets map[string]*bucket
 	usage   Usage
 }
 
 func newMeterState(o Options, clock *Clock) *meterState {
-	m := &meterState{clock: clock, buckets: map[string]*bucket{}}
+	m := &meterState{clock: clock, buckets: map[string]*bucket{}, restCost: int64(o.RESTCost)}
+	if m.restCost <= 0 {
+		m.restCost = 2
+	}
 	m.reset()
 	now := clock.Now()
 	if o.Budget > 0 {
@@ -115,7 +120,7 @@ func newMeterState(o Options, clock *Clock) *meterState {
 // are charged one by one). It returns a 429 reply when the budget cannot
 // pay, and the budget headers to add to the answer.
 func (m *meterState) charge(kind service, method, path, rawQuery string, sub bool) (*reply, http.Header) {
-	meter, cost, label := costOf(kind, method, path, rawQuery)
+	meter, cost, label := costOf(kind, method, path, rawQuery, m.restCost)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if sub {
@@ -200,7 +205,7 @@ func (m *meterState) reset() {
 // without token or write, 5 permission operation; CSOM, which has no
 // published cost, as a multi-item query) and Graph's identity and access
 // costs for the rest. label names the endpoint kind for the counters.
-func costOf(kind service, method, path, rawQuery string) (meter string, cost int64, label string) {
+func costOf(kind service, method, path, rawQuery string, restCost int64) (meter string, cost int64, label string) {
 	switch kind {
 	case svcCSOM:
 		return meterSharePoint, 2, "csom"
@@ -211,6 +216,9 @@ func costOf(kind service, method, path, rawQuery string) (meter string, cost int
 	case svcFabric:
 		return meterOther, 1, "fabric"
 	case svcSPREST:
+		if method == http.MethodGet && siteGroupsPath.MatchString(path) {
+			return meterSharePoint, restCost, "site groups"
+		}
 		return meterSharePoint, 5, "permissions" // a sharing (permission) operation
 	case svcGraph:
 	default:

@@ -44,6 +44,9 @@ type Options struct {
 	// TimeScale makes budgets refill that many times faster than real
 	// time; the client should then use Clock() for its waits.
 	TimeScale float64
+	// RESTCost is the RU a SharePoint REST read (a site's groups) costs:
+	// Microsoft publishes none (default 2, a multi-item query).
+	RESTCost int
 	// Observe, when set, is called after every request and $batch
 	// sub-request is answered; tests use it to see every request a client
 	// sent and what it was answered.
@@ -577,7 +580,7 @@ func (s *Server) answer(method, uri string, h http.Header, body []byte, sub bool
 	case kind == svcExchange:
 		rr = s.exchange(method, path, rawQuery, h, body)
 	case kind == svcSPREST:
-		rr = s.spREST(method, path, h, body)
+		rr = s.spREST(method, path, rawQuery, h, body)
 	case kind == svcTeams:
 		rr = s.teams(method, path, rawQuery, h)
 	case kind == svcFabric:

@@ -49,10 +49,13 @@ func unknownProp(obj map[string]any, known map[string]bool, typ string) *reply {
 	return nil
 }
 
-func (s *Server) spREST(method, path string, h http.Header, body []byte) *reply {
+func (s *Server) spREST(method, path, rawQuery string, h http.Header, body []byte) *reply {
 	upath, err := url.PathUnescape(path)
 	if err != nil {
 		return badArgument("invalid path")
+	}
+	if m := siteGroupsPath.FindStringSubmatch(upath); m != nil {
+		return s.siteGroups(method, m[1], rawQuery, h)
 	}
 	m := shareLinkPath.FindStringSubmatch(upath)
 	if m == nil {
@@ -166,4 +169,75 @@ func (s *Server) listItem(listID, itemID string) (driveID, driveItemID, siteURL 
 		}
 	}
 	return "", "", "", false
+}
+
+// siteGroupsPath is a site's group collection (the URL is case-insensitive).
+var siteGroupsPath = regexp.MustCompile(`(?i)^(.*)/_api/web/sitegroups$`)
+
+// spGroupProps are the properties of SP.Group.
+var spGroupProps = map[string]bool{
+	"AllowMembersEditMembership": true, "AllowRequestToJoinLeave": true, "AutoAcceptRequestToJoinLeave": true,
+	"CanCurrentUserEditMembership": true, "CanCurrentUserManageGroup": true, "CanCurrentUserViewMembership": true,
+	"Description": true, "Id": true, "IsHiddenInUI": true, "LoginName": true, "OnlyAllowMembersViewMembership": true,
+	"OwnerTitle": true, "PrincipalType": true, "RequestToJoinLeaveEmailSetting": true, "Title": true,
+}
+
+// siteGroups answers GET {site}/_api/web/sitegroups for a generated
+// tenant's site, in odata=nometadata, paged with odata.nextLink. A
+// fixture tenant serves no site groups: the collector then reads each
+// shared item's permissions.
+func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *reply {
+	if method != http.MethodGet {
+		return spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource 'SiteGroups'.")
+	}
+	if !strings.Contains(strings.ToLower(h.Get("Accept")), "application/json") {
+		return badArgument("The fake serves JSON only: send Accept: application/json;odata=nometadata.")
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return badArgument("invalid query string: " + err.Error())
+	}
+	skip := 0
+	for k, v := range q {
+		switch k {
+		case "$select":
+			for _, p := range strings.Split(v[0], ",") {
+				if !spGroupProps[strings.TrimSpace(p)] {
+					return badArgument(fmt.Sprintf("The property '%s' does not exist on type 'SP.Group'. Make sure to only use property names that are defined by the type.", strings.TrimSpace(p)))
+				}
+			}
+		case "$skiptoken":
+			n, err := strconv.Atoi(strings.TrimPrefix(v[0], "Paged=TRUE&p_ID="))
+			if err != nil || n < 0 {
+				return badArgument("invalid $skiptoken " + v[0])
+			}
+			skip = n
+		default:
+			return badArgument("The query parameter '" + k + "' is not supported here.")
+		}
+	}
+	if s.gen == nil {
+		return spRESTError(http.StatusNotFound, "-1, System.IO.FileNotFoundException", "File Not Found.")
+	}
+	d, ok := parseIndex(strings.TrimPrefix(sitePath, "/sites/"), "s")
+	if !ok || d >= s.gen.spec.Sites || sitePath != fmt.Sprintf("/sites/s%05d", d) {
+		return spRESTError(http.StatusNotFound, "-1, System.IO.FileNotFoundException", "File Not Found.")
+	}
+	titles := s.gen.SiteGroupTitles(d)
+	size := s.opts.PageSize
+	out := []any{}
+	for i := skip; i < len(titles) && len(out) < size; i++ {
+		out = append(out, map[string]any{"Id": i + 1, "Title": titles[i]})
+	}
+	body := map[string]any{"value": out}
+	if skip+len(out) < len(titles) {
+		nq := url.Values{"$skiptoken": {"Paged=TRUE&p_ID=" + strconv.Itoa(skip+len(out))}}
+		if sel := q.Get("$select"); sel != "" {
+			nq.Set("$select", sel)
+		}
+		body["odata.nextLink"] = s.srv.URL + sitePath + "/_api/web/sitegroups?" + nq.Encode()
+	}
+	r := jsonReply(http.StatusOK, body)
+	r.header.Set("Content-Type", "application/json;odata=nometadata;charset=utf-8")
+	return r
 }

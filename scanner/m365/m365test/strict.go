@@ -48,6 +48,7 @@ var routes = []route{
 	{"v1.0", "groupSettings", "microsoft.graph.groupSetting", true, 999},
 	{"v1.0", "groupSettings/*", "microsoft.graph.groupSetting", false, 0},
 	{"v1.0", "groups", "microsoft.graph.group", true, 999},
+	{"v1.0", "groups/delta", "microsoft.graph.group", true, 999},
 	{"v1.0", "groups/*/settings", "microsoft.graph.groupSetting", true, 999},
 	{"v1.0", "groups/*/settings/*", "microsoft.graph.groupSetting", false, 0},
 	{"beta", "policies/b2bManagementPolicies", "microsoft.graph.b2bManagementPolicy", true, 999},
