@@ -269,7 +269,7 @@ func (r Reader) Scans(ctx context.Context, q daemon.ScanQuery) ([]store.Scan, er
 // Findings implements daemon.Reader.
 func (r Reader) Findings(ctx context.Context, q daemon.FindingQuery) ([]store.Finding, error) {
 	f := store.FindingFilter{Tenant: q.Tenant, MinSeverity: tenant.Severity(q.MinSeverity),
-		Section: tenant.Section(q.Section), RuleID: q.RuleID, Limit: q.Limit, Offset: q.Offset}
+		Section: tenant.Section(q.Section), RuleID: q.RuleID, Label: q.Label, Limit: q.Limit, Offset: q.Offset}
 	for _, s := range q.States {
 		f.States = append(f.States, store.FindingState(s))
 	}

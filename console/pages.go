@@ -191,7 +191,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p principal) 
 
 // findingFilter is the findings page's query string.
 type findingFilter struct {
-	Tenant, Severity, Rule, Section, State, Q string
+	Tenant, Severity, Rule, Section, State, Label, Q string
 	// After is the cursor of the page: the last finding of the previous one.
 	After string
 }
@@ -219,7 +219,7 @@ func decodeAfter(v string) (*store.FindingKey, error) {
 
 func (f findingFilter) query(after string) string {
 	v := url.Values{}
-	for k, s := range map[string]string{"tenant": f.Tenant, "severity": f.Severity, "rule": f.Rule, "section": f.Section, "state": f.State, "q": f.Q} {
+	for k, s := range map[string]string{"tenant": f.Tenant, "severity": f.Severity, "rule": f.Rule, "section": f.Section, "state": f.State, "label": f.Label, "q": f.Q} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -250,8 +250,8 @@ var stateOptions = []option{{"active", "Active (open or reopened)"}, {"open", "O
 func (c *Console) parseFindingFilter(r *http.Request) (findingFilter, store.FindingFilter, int, string) {
 	q := r.URL.Query()
 	f := findingFilter{Tenant: q.Get("tenant"), Severity: q.Get("severity"), Rule: q.Get("rule"), Section: q.Get("section"),
-		State: q.Get("state"), Q: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
-	sf := store.FindingFilter{Tenant: f.Tenant, RuleID: f.Rule, Section: tenant.Section(f.Section), Search: f.Q, Limit: pageSize + 1}
+		State: q.Get("state"), Label: strings.TrimSpace(q.Get("label")), Q: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
+	sf := store.FindingFilter{Tenant: f.Tenant, RuleID: f.Rule, Section: tenant.Section(f.Section), Label: f.Label, Search: f.Q, Limit: pageSize + 1}
 	if f.Tenant != "" && !c.o.Tenants.HasTenant(f.Tenant) {
 		return f, sf, http.StatusNotFound, fmt.Sprintf("No tenant named %q is configured.", f.Tenant)
 	}
@@ -268,6 +268,9 @@ func (c *Console) parseFindingFilter(r *http.Request) (findingFilter, store.Find
 		if _, ok := rules.Lookup(f.Rule); !ok {
 			return f, sf, http.StatusBadRequest, fmt.Sprintf("rule: unknown rule %q.", f.Rule)
 		}
+	}
+	if len(f.Label) > 200 {
+		return f, sf, http.StatusBadRequest, "label: at most 200 characters."
 	}
 	if len(f.Q) > 200 {
 		return f, sf, http.StatusBadRequest, "search: at most 200 characters."

@@ -32,8 +32,10 @@ type FindingQuery struct {
 	MinSeverity string
 	Section     string
 	RuleID      string
-	Limit       int
-	Offset      int
+	// Label is the object's sensitivity label, matched ignoring case.
+	Label  string
+	Limit  int
+	Offset int
 }
 
 // ScanQuery selects a tenant's scans, newest first, with ID below BeforeID
@@ -535,12 +537,12 @@ func (s *server) listFindings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := params(r, "limit", "cursor", "state", "severity", "section", "rule")
+	p, err := params(r, "limit", "cursor", "state", "severity", "section", "rule", "label")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	q := FindingQuery{Tenant: t, Section: p["section"], RuleID: p["rule"], MinSeverity: p["severity"]}
+	q := FindingQuery{Tenant: t, Section: p["section"], RuleID: p["rule"], MinSeverity: p["severity"], Label: p["label"]}
 	if q.Limit, err = limitParam(p); err != nil {
 		s.fail(w, r, err)
 		return

@@ -41,8 +41,12 @@ type env struct {
 	// linkKey and linkURL are the link being judged: links may be
 	// spooled, so its web URL is noted while it is at hand.
 	linkKey, linkURL string
-	spoAdminURL      string
-	spoAdminDone     bool
+	// linkSiteID and linkSiteURL place the link being judged, for its
+	// site's sensitivity label.
+	linkSiteID, linkSiteURL string
+	groupLabels             map[string]string // group key -> its labels, built on first use
+	spoAdminURL             string
+	spoAdminDone            bool
 }
 
 // memoKey identifies a formatted string by its format and one number.

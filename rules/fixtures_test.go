@@ -145,3 +145,48 @@ func TestFabrikamFailuresLink(t *testing.T) {
 		}
 	}
 }
+
+// TestFabrikamObjectLabels checks that results carry the sensitivity label
+// of their object: a link its site's, a site its own, a group its own, and
+// a tenant setting none.
+func TestFabrikamObjectLabels(t *testing.T) {
+	s := loadFixture(t, "fabrikam")
+	want := map[string]string{}
+	for i := range s.Sites {
+		want[s.Sites[i].Key()] = s.Sites[i].SensitivityLabel
+	}
+	siteLabel := map[string]string{}
+	for i := range s.Sites {
+		siteLabel[s.Sites[i].ID] = s.Sites[i].SensitivityLabel
+	}
+	for i := range s.Links {
+		want[s.Links[i].Key()] = siteLabel[s.Links[i].SiteID]
+	}
+	for i := range s.Groups.Groups {
+		g := &s.Groups.Groups[i]
+		if len(g.Labels) == 1 {
+			want[g.Key()] = g.Labels[0].DisplayName
+		}
+	}
+	seen := map[string]bool{}
+	for _, r := range rules.Evaluate(s, loadBaseline(t, "recommended")) {
+		w, ok := want[r.ObjectKey]
+		if !ok {
+			if r.ObjectLabel != "" {
+				t.Errorf("%s on %s has label %q, want none", r.RuleID, r.ObjectKey, r.ObjectLabel)
+			}
+			continue
+		}
+		if r.ObjectLabel != w {
+			t.Errorf("%s on %s has label %q, want %q", r.RuleID, r.ObjectKey, r.ObjectLabel, w)
+		}
+		if r.Outcome == tenant.Fail && w != "" {
+			seen[r.RuleID+" "+w] = true
+		}
+	}
+	// The critical finding of the fixture: an Anyone link on the
+	// Confidential Payroll file's site.
+	if !seen[rules.IDLinksAnyoneOnConfidential+" Confidential"] {
+		t.Errorf("no failing %s result labelled Confidential; labelled failures: %v", rules.IDLinksAnyoneOnConfidential, seen)
+	}
+}

@@ -45,6 +45,7 @@ func eachLinkOfScope(r *builtin, e *env, emit func(tenant.Result), expected stri
 		n++
 		key := l.Key()
 		e.linkKey, e.linkURL = key, l.WebURL
+		e.linkSiteID, e.linkSiteURL = l.SiteID, l.SiteURL
 		if !known {
 			emit(r.result(tenant.Unknown, key, linkName(l), expected, string(l.Scope), e.memoText("link scope missing or not recognised: "+string(l.Scope))))
 			return nil

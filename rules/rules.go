@@ -192,6 +192,9 @@ func StreamRules(rs []Rule, s *tenant.Snapshot, b *baselines.Baseline, emit func
 			if res.ObjectURL == "" {
 				res.ObjectURL = e.objectURL(res)
 			}
+			if res.ObjectLabel == "" {
+				res.ObjectLabel = e.objectLabel(res.ObjectKey)
+			}
 			applyException(res, b, s)
 			err = emit(res)
 		}

@@ -21,6 +21,7 @@ type findingRow struct {
 	ObjectKey      string        `db:"object_key"`
 	ObjectName     string        `db:"object_name"`
 	ObjectURL      string        `db:"object_url"`
+	ObjectLabel    string        `db:"object_label"`
 	Severity       string        `db:"severity"`
 	PrevSeverity   string        `db:"prev_severity"`
 	Expected       string        `db:"expected"`
@@ -59,7 +60,7 @@ const (
 	lastScan = `CASE WHEN f.tracking THEN COALESCE(m.scan_id, f.last_scan_id) ELSE f.last_scan_id END`
 )
 
-const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.object_url, f.severity, f.prev_severity,
+const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.object_url, f.object_label, f.severity, f.prev_severity,
 	f.expected, f.actual, f.message, f.state, f.first_seen, ` + lastSeen + ` AS last_seen, f.resolved_at, f.reopened_at, f.reopen_count,
 	f.first_scan_id, ` + lastScan + ` AS last_scan_id, f.resolved_scan_id, f.reopened_scan_id, f.severity_scan_id,
 	f.acknowledged_at, f.acknowledged_by, f.snoozed_until, f.snoozed_by, f.ack_reason, f.snooze_reason,
@@ -79,7 +80,7 @@ func (r *findingRow) finding() Finding {
 	return Finding{
 		AckReason: r.AckReason, SnoozeReason: r.SnoozeReason, Accepted: acc,
 		Tenant: r.Tenant, Fingerprint: r.Fingerprint, RuleID: r.RuleID, Section: tenant.Section(r.Section),
-		ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL, Severity: tenant.Severity(r.Severity),
+		ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL, ObjectLabel: r.ObjectLabel, Severity: tenant.Severity(r.Severity),
 		PrevSeverity: tenant.Severity(r.PrevSeverity), Expected: r.Expected, Actual: r.Actual, Message: r.Message,
 		State: FindingState(r.State), FirstSeen: r.FirstSeen.T, LastSeen: r.LastSeen.T,
 		ResolvedAt: r.ResolvedAt.ptr(), ReopenedAt: r.ReopenedAt.ptr(), ReopenCount: r.ReopenCount,
@@ -254,6 +255,11 @@ func (s *sqlStore) findingConds(f FindingFilter) ([]string, []any, error) {
 	if f.RuleID != "" {
 		where = append(where, "f.rule_id = ?")
 		args = append(args, f.RuleID)
+	}
+	if f.Label != "" {
+		// Case-insensitive equality: the pattern has no wildcards.
+		where = append(where, "f.object_label "+s.d.likeFold()+` ? ESCAPE '\'`)
+		args = append(args, likeEscape(f.Label))
 	}
 	if f.ScanID != 0 {
 		where = append(where, "("+lastScan+") = ?")

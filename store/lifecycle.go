@@ -79,7 +79,7 @@ func digest(r *tenant.Result) int64 {
 		prime  = 1099511628211
 	)
 	h := uint64(offset)
-	for _, s := range [...]string{string(r.Severity), r.ObjectName, r.ObjectURL, r.Actual, r.Message} {
+	for _, s := range [...]string{string(r.Severity), r.ObjectName, r.ObjectURL, r.ObjectLabel, r.Actual, r.Message} {
 		for i := 0; i < len(s); i++ {
 			h = (h ^ uint64(s[i])) * prime
 		}
@@ -88,7 +88,7 @@ func digest(r *tenant.Result) int64 {
 	return int64(h) //nolint:gosec // a hash, stored bit for bit
 }
 
-var findingCols = []string{"tenant_id", "fingerprint", "rule_id", "section", "object_key", "object_name", "object_url",
+var findingCols = []string{"tenant_id", "fingerprint", "rule_id", "section", "object_key", "object_name", "object_url", "object_label",
 	"severity", "expected", "actual", "message", "state", "first_seen", "last_seen", "first_scan_id", "last_scan_id",
 	"tracking", "digest"}
 
@@ -216,7 +216,7 @@ func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64, 
 // findings a scan rewrites (op refresh, with the new content), resolves or
 // stops tracking. It lets each of those be one set-based statement however
 // many findings it touches.
-var workCols = []string{"fingerprint", "op", "section", "object_name", "object_url", "severity", "actual", "message", "digest"}
+var workCols = []string{"fingerprint", "op", "section", "object_name", "object_url", "object_label", "severity", "actual", "message", "digest"}
 
 const (
 	opRefresh = "refresh"
@@ -297,7 +297,7 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 				return nil
 			}
 			lastNew = fpHex
-			return w.Write(tid, fpHex, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, r.ObjectURL, string(r.Severity),
+			return w.Write(tid, fpHex, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, r.ObjectURL, r.ObjectLabel, string(r.Severity),
 				r.Expected, r.Actual, r.Message, string(FindingOpen), at, at, sc.ID, sc.ID, true, digest(r))
 		case m.flags&fSeen == 0:
 			m.flags |= fSeen
@@ -376,7 +376,7 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE finding_work (fingerprint TEXT NOT NULL, op TEXT NOT NULL,
-		section TEXT NOT NULL, object_name TEXT NOT NULL, object_url TEXT NOT NULL, severity TEXT NOT NULL, actual TEXT NOT NULL, message TEXT NOT NULL,
+		section TEXT NOT NULL, object_name TEXT NOT NULL, object_url TEXT NOT NULL, object_label TEXT NOT NULL, severity TEXT NOT NULL, actual TEXT NOT NULL, message TEXT NOT NULL,
 		digest BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create finding work table: %w", err)
 	}
@@ -396,7 +396,7 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 			default:
 				continue
 			}
-			if err := w.Write(hex.EncodeToString(m.fp[:]), op, "", "", "", "", "", "", int64(0)); err != nil {
+			if err := w.Write(hex.EncodeToString(m.fp[:]), op, "", "", "", "", "", "", "", int64(0)); err != nil {
 				return err
 			}
 		}
@@ -417,7 +417,7 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 				return nil
 			}
 			m.flags |= fWritten
-			return w.Write(fpHex, opRefresh, string(r.Section), r.ObjectName, r.ObjectURL, string(r.Severity), r.Actual, r.Message, digest(r))
+			return w.Write(fpHex, opRefresh, string(r.Section), r.ObjectName, r.ObjectURL, r.ObjectLabel, string(r.Severity), r.Actual, r.Message, digest(r))
 		})
 	}()
 	if err != nil {
@@ -448,7 +448,7 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 			last_seen = ?, last_scan_id = ?, tracking = TRUE, digest = w.digest,
 			prev_severity = CASE WHEN findings.severity <> w.severity THEN findings.severity ELSE findings.prev_severity END,
 			severity_scan_id = CASE WHEN findings.severity <> w.severity THEN ? ELSE findings.severity_scan_id END,
-			severity = w.severity, actual = w.actual, message = w.message, object_name = w.object_name, object_url = w.object_url, section = w.section,
+			severity = w.severity, actual = w.actual, message = w.message, object_name = w.object_name, object_url = w.object_url, object_label = w.object_label, section = w.section,
 			state = CASE WHEN findings.state = 'resolved' THEN 'reopened' ELSE findings.state END,
 			reopened_at = CASE WHEN findings.state = 'resolved' THEN ? ELSE findings.reopened_at END,
 			reopened_scan_id = CASE WHEN findings.state = 'resolved' THEN ? ELSE findings.reopened_scan_id END,

@@ -192,26 +192,27 @@ func (s *sqlStore) Changes(ctx context.Context, f ChangeFilter) ([]Change, error
 }
 
 type resultRow struct {
-	RuleID     string `db:"rule_id"`
-	Section    string `db:"section"`
-	ObjectKey  string `db:"object_key"`
-	ObjectName string `db:"object_name"`
-	ObjectURL  string `db:"object_url"`
-	Outcome    string `db:"outcome"`
-	Severity   string `db:"severity"`
-	Expected   string `db:"expected"`
-	Actual     string `db:"actual"`
-	Message    string `db:"message"`
-	Exception  string `db:"exception"`
+	RuleID      string `db:"rule_id"`
+	Section     string `db:"section"`
+	ObjectKey   string `db:"object_key"`
+	ObjectName  string `db:"object_name"`
+	ObjectURL   string `db:"object_url"`
+	ObjectLabel string `db:"object_label"`
+	Outcome     string `db:"outcome"`
+	Severity    string `db:"severity"`
+	Expected    string `db:"expected"`
+	Actual      string `db:"actual"`
+	Message     string `db:"message"`
+	Exception   string `db:"exception"`
 }
 
 func (r resultRow) result() tenant.Result {
 	return tenant.Result{RuleID: r.RuleID, Section: tenant.Section(r.Section), Outcome: tenant.Outcome(r.Outcome),
-		Severity: tenant.Severity(r.Severity), ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL,
+		Severity: tenant.Severity(r.Severity), ObjectKey: r.ObjectKey, ObjectName: r.ObjectName, ObjectURL: r.ObjectURL, ObjectLabel: r.ObjectLabel,
 		Expected: r.Expected, Actual: r.Actual, Message: r.Message, Exception: r.Exception}
 }
 
-const resultSelect = `SELECT rule_id, section, object_key, object_name, object_url, outcome, severity, expected, actual, message, exception FROM rule_results`
+const resultSelect = `SELECT rule_id, section, object_key, object_name, object_url, object_label, outcome, severity, expected, actual, message, exception FROM rule_results`
 
 // Results implements Scans.
 func (s *sqlStore) Results(ctx context.Context, scanID int64) ([]tenant.Result, error) {

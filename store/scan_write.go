@@ -447,7 +447,7 @@ func (s *sqlStore) writeChanges(ctx context.Context, tx *sqlx.Tx, tid, prevScan 
 // are refreshed inside the scan's transaction.
 const analyzeThreshold = 5000
 
-var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object_name", "object_url", "outcome", "severity", "fingerprint", "expected", "actual", "message", "exception"}
+var resultCols = []string{"scan_id", "rule_id", "section", "object_key", "object_name", "object_url", "object_label", "outcome", "severity", "fingerprint", "expected", "actual", "message", "exception"}
 
 // writeResults stores non-pass and excepted results and counts every
 // outcome per rule; storing every pass of every object each scan would
@@ -481,7 +481,7 @@ func (s *sqlStore) writeResults(ctx context.Context, tx *sqlx.Tx, results Result
 		if r.Outcome == tenant.Pass && r.Exception == "" {
 			return nil
 		}
-		return w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, r.ObjectURL, string(r.Outcome), string(r.Severity),
+		return w.Write(sc.ID, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, r.ObjectURL, r.ObjectLabel, string(r.Outcome), string(r.Severity),
 			fp, r.Expected, r.Actual, r.Message, r.Exception)
 	})
 	if err != nil {

@@ -334,13 +334,16 @@ const (
 // Finding is one drift, identified by tenant.Result.Fingerprint, tracked
 // across scans.
 type Finding struct {
-	Tenant       string          `json:"tenant"`
-	Fingerprint  string          `json:"fingerprint"`
-	RuleID       string          `json:"ruleId"`
-	Section      tenant.Section  `json:"section"`
-	ObjectKey    string          `json:"objectKey"`
-	ObjectName   string          `json:"objectName,omitempty"`
-	ObjectURL    string          `json:"objectUrl,omitempty"`
+	Tenant      string         `json:"tenant"`
+	Fingerprint string         `json:"fingerprint"`
+	RuleID      string         `json:"ruleId"`
+	Section     tenant.Section `json:"section"`
+	ObjectKey   string         `json:"objectKey"`
+	ObjectName  string         `json:"objectName,omitempty"`
+	ObjectURL   string         `json:"objectUrl,omitempty"`
+	// ObjectLabel is the object's sensitivity label (see
+	// tenant.Result.ObjectLabel).
+	ObjectLabel  string          `json:"objectLabel,omitempty"`
 	Severity     tenant.Severity `json:"severity"`
 	PrevSeverity tenant.Severity `json:"previousSeverity,omitempty"`
 	Expected     string          `json:"expected,omitempty"`
@@ -406,6 +409,9 @@ type FindingFilter struct {
 	RuleID      string
 	// ScanID selects findings last seen in that scan.
 	ScanID int64
+	// Label selects findings whose object carries this sensitivity label
+	// (its display name, or its ID when it has none), ignoring case.
+	Label string
 	// Search matches findings whose object name, object key or rule ID
 	// contains it, ignoring case.
 	Search string

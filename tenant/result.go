@@ -64,9 +64,14 @@ type Result struct {
 	// file's, folder's or site's web URL, or the admin-center page of a
 	// tenant setting. Empty when the scan knows of none.
 	ObjectURL string `json:"objectUrl,omitempty"`
-	Expected  string `json:"expected,omitempty"`
-	Actual    string `json:"actual,omitempty"`
-	Message   string `json:"message,omitempty"`
+	// ObjectLabel is the sensitivity label of the object as the snapshot
+	// has it: a site's own label, a link's site's label, a group's labels
+	// (joined with ", "). Empty when the object carries none or has no
+	// label at all (tenant settings, guests).
+	ObjectLabel string `json:"objectLabel,omitempty"`
+	Expected    string `json:"expected,omitempty"`
+	Actual      string `json:"actual,omitempty"`
+	Message     string `json:"message,omitempty"`
 	// Exception names the baseline exception that accepted this result, if any.
 	Exception string `json:"exception,omitempty"`
 	// Count is how many objects an aggregate result stands for: rules over

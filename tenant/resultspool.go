@@ -71,7 +71,7 @@ func appendResult(b []byte, r *Result) ([]byte, error) {
 		}
 	}
 	for _, s := range [...]string{r.RuleID, string(r.Section), string(r.Outcome), string(r.Severity),
-		r.ObjectKey, r.ObjectName, r.ObjectURL, r.Expected, r.Actual, r.Message, r.Exception, string(expect)} {
+		r.ObjectKey, r.ObjectName, r.ObjectURL, r.ObjectLabel, r.Expected, r.Actual, r.Message, r.Exception, string(expect)} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -89,7 +89,7 @@ var errShortResult = errors.New("truncated result")
 
 func decodeResult(b []byte, r *Result) error {
 	var sec, out, sev, expect string
-	for _, p := range [...]*string{&r.RuleID, &sec, &out, &sev, &r.ObjectKey, &r.ObjectName, &r.ObjectURL, &r.Expected, &r.Actual, &r.Message, &r.Exception, &expect} {
+	for _, p := range [...]*string{&r.RuleID, &sec, &out, &sev, &r.ObjectKey, &r.ObjectName, &r.ObjectURL, &r.ObjectLabel, &r.Expected, &r.Actual, &r.Message, &r.Exception, &expect} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return errShortResult

@@ -31,22 +31,23 @@ of it works.`,
 
 func newFindingsListCmd() *cobra.Command {
 	var (
-		tenantName, format, state, severity, section, rule string
-		limit                                              int
-		sf                                                 *storeFlags
+		tenantName, format, state, severity, section, rule, label string
+		limit                                                     int
+		sf                                                        *storeFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List findings, most severe first",
 		Example: `  sharedrift findings list --tenant fabrikam
-  sharedrift findings list --severity high --state all --format json`,
+  sharedrift findings list --severity high --state all --format json
+  sharedrift findings list --label "Highly Confidential"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lf, err := parseListFormat(format)
 			if err != nil {
 				return err
 			}
-			f := store.FindingFilter{Tenant: tenantName, MinSeverity: tenant.Severity(severity), Section: tenant.Section(section), RuleID: rule, Limit: limit}
+			f := store.FindingFilter{Tenant: tenantName, MinSeverity: tenant.Severity(severity), Section: tenant.Section(section), RuleID: rule, Label: label, Limit: limit}
 			switch state {
 			case "active":
 				f.States = []store.FindingState{store.FindingOpen, store.FindingReopened}
@@ -93,6 +94,7 @@ func newFindingsListCmd() *cobra.Command {
 	fl.StringVar(&severity, "severity", "", "only findings at or above this `SEVERITY`")
 	fl.StringVar(&section, "section", "", "only this section")
 	fl.StringVar(&rule, "rule", "", "only this rule `ID`")
+	fl.StringVar(&label, "label", "", "only findings on objects with this sensitivity `LABEL` (any case)")
 	fl.IntVar(&limit, "limit", 0, "at most `N` findings (0: no limit)")
 	addListFormat(fl, &format)
 	sf = addStoreFlags(fl)
@@ -201,6 +203,7 @@ func showFinding(cmd *cobra.Command, f *store.Finding) error {
 		{"object", f.ObjectKey},
 		{"name", f.ObjectName},
 		{"link", f.ObjectURL},
+		{"label", f.ObjectLabel},
 		{"expected", f.Expected},
 		{"actual", f.Actual},
 		{"message", f.Message},

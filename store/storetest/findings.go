@@ -378,6 +378,7 @@ func testFindingFilters(t *testing.T, s store.Store, _ *Clock) {
 	ctx := context.Background()
 	sp := Snapshot(T0)
 	sp.SharePoint.SharingCapability = tenant.SharingAnyone // adds a critical
+	sp.Sites[0].SensitivityLabel = "Confidential"          // the Anyone links' site
 	record(t, s, sp)
 	tests := []struct {
 		name string
@@ -397,6 +398,12 @@ func testFindingFilters(t *testing.T, s store.Store, _ *Clock) {
 		{"search rule", store.FindingFilter{Tenant: Tenant, Search: "sponsor"}, []string{RuleGuestSponsor}},
 		{"search wildcards are literal", store.FindingFilter{Tenant: Tenant, Search: "file_.docx"}, nil},
 		{"search percent is literal", store.FindingFilter{Tenant: Tenant, Search: "%"}, nil},
+		{"label, any case", store.FindingFilter{Tenant: Tenant, Label: "CONFIDENTIAL"}, []string{RuleAnyoneLink, RuleAnyoneLink}},
+		{"label is not a prefix", store.FindingFilter{Tenant: Tenant, Label: "Confid"}, nil},
+		{"label wildcards are literal", store.FindingFilter{Tenant: Tenant, Label: "Confidentia_"}, nil},
+		{"label with other filters", store.FindingFilter{Tenant: Tenant, Label: "confidential", MinSeverity: tenant.SeverityCritical}, nil},
+		{"label, keyset page", store.FindingFilter{Tenant: Tenant, Label: "confidential", Limit: 1}, []string{RuleAnyoneLink}},
+		{"label of no finding", store.FindingFilter{Tenant: Tenant, Label: "General"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

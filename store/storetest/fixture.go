@@ -89,7 +89,7 @@ const (
 )
 
 // Evaluate is a miniature rule set over the fixture, enough to drive the
-// findings lifecycle: Anyone links fail (high), guests without sponsors
+// findings lifecycle (a link result carries its site's label): Anyone links fail (high), guests without sponsors
 // fail (medium), tenant sharing above existing guests fails (critical).
 // Objects of an incomplete section get unknown, as real rules do.
 func Evaluate(s *tenant.Snapshot) []tenant.Result {
@@ -109,10 +109,14 @@ func Evaluate(s *tenant.Snapshot) []tenant.Result {
 			ObjectKey: sp.Key(), Outcome: outcome(tenant.SectionSharePoint, r > 1),
 			Expected: string(tenant.SharingExistingGuests), Actual: string(sp.SharingCapability)})
 	}
+	siteLabel := map[string]string{}
+	for _, st := range s.Sites {
+		siteLabel[st.ID] = st.SensitivityLabel
+	}
 	for i := range s.Links {
 		l := &s.Links[i]
 		out = append(out, tenant.Result{RuleID: RuleAnyoneLink, Section: tenant.SectionLinks, Severity: tenant.SeverityHigh,
-			ObjectKey: l.Key(), ObjectName: l.ItemPath, ObjectURL: l.WebURL, Outcome: outcome(tenant.SectionLinks, l.Scope == tenant.LinkScopeAnonymous),
+			ObjectKey: l.Key(), ObjectName: l.ItemPath, ObjectURL: l.WebURL, ObjectLabel: siteLabel[l.SiteID], Outcome: outcome(tenant.SectionLinks, l.Scope == tenant.LinkScopeAnonymous),
 			Expected: "no Anyone links", Actual: string(l.Scope)})
 	}
 	for i := range s.Guests {

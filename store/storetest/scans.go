@@ -178,6 +178,24 @@ func testFirstScan(t *testing.T, s store.Store, _ *Clock) {
 	snap.Links[1].WebURL = "https://contoso.sharepoint.com/:w:/s/finance/E2new"
 	record(t, s, snap)
 	eq(t, "object URL after change", findings(t, s)[linkFP("2")].ObjectURL, "https://contoso.sharepoint.com/:w:/s/finance/E2new")
+	eq(t, "no label yet", findings(t, s)[linkFP("2")].ObjectLabel, "")
+
+	// A site labelled later labels its links' findings and results, like a
+	// changed URL does.
+	snap = Snapshot(T0.Add(2 * time.Hour))
+	snap.Links[1].WebURL = "https://contoso.sharepoint.com/:w:/s/finance/E2new"
+	snap.Sites[0].SensitivityLabel = "Confidential"
+	sc = record(t, s, snap)
+	eq(t, "object label after change", findings(t, s)[linkFP("2")].ObjectLabel, "Confidential")
+	res, err = s.Results(context.Background(), sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Section == tenant.SectionLinks && r.ObjectLabel != "Confidential" {
+			t.Errorf("stored result on %s has label %q", r.ObjectKey, r.ObjectLabel)
+		}
+	}
 }
 
 func testUnchanged(t *testing.T, s store.Store, _ *Clock) {
