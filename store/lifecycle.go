@@ -79,7 +79,15 @@ func digest(r *tenant.Result) int64 {
 		prime  = 1099511628211
 	)
 	h := uint64(offset)
-	for _, s := range [...]string{string(r.Severity), r.ObjectName, r.ObjectURL, r.ObjectLabel, r.Actual, r.Message} {
+	// The label comes last and only when set, so that findings without one
+	// keep the digests written before labels were stored and are not all
+	// rewritten by the first scan after the upgrade.
+	fields := [...]string{string(r.Severity), r.ObjectName, r.ObjectURL, r.Actual, r.Message, r.ObjectLabel}
+	n := len(fields)
+	if r.ObjectLabel == "" {
+		n--
+	}
+	for _, s := range fields[:n] {
 		for i := 0; i < len(s); i++ {
 			h = (h ^ uint64(s[i])) * prime
 		}
