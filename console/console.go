@@ -30,6 +30,7 @@ type Store interface {
 	daemon.FindingMarks
 	FindingsList(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
 	Finding(ctx context.Context, tenantName, fingerprint string) (store.Finding, error)
+	FindingEvents(ctx context.Context, tenantName, fingerprint string) ([]store.FindingEvent, error)
 	FindingCounts(ctx context.Context, tenantName string) ([]store.FindingCount, error)
 	OutboxMessages(ctx context.Context, f store.OutboxFilter) ([]store.OutboxMessage, error)
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -452,5 +453,78 @@ func TestFindingsPaging(t *testing.T) {
 	}
 	if pages != 3 || len(seen) != len(want) {
 		t.Errorf("%d pages with %d findings, want 3 pages with %d", pages, len(seen), len(want))
+	}
+}
+
+// TestLabelFilterAndEvents: findings filter by their object's sensitivity
+// label, and a finding's page lists the scans that opened and reopened it.
+func TestLabelFilterAndEvents(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenStateDir(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Now().Add(-3 * time.Hour).UTC().Truncate(time.Second)
+	var scans []store.Scan
+	for i, fixed := range []bool{false, true, false} {
+		snap := storetest.Snapshot(t0.Add(time.Duration(i) * time.Hour))
+		snap.Sites[0].SensitivityLabel = "Confidential" // the links' site
+		if fixed {
+			snap.Links[1].Scope = tenant.LinkScopeUsers
+		}
+		sc, err := st.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: storetest.Evaluate(snap)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scans = append(scans, sc)
+	}
+	srv := httptest.NewServer(newTestConsole(t, st, config.Console{}))
+	defer srv.Close()
+	c := newClient(t, srv.URL)
+	c.signIn(readToken)
+
+	resp, body := c.do("GET", "/findings?label=CONFIDENTIAL", nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("label filter: %d", resp.StatusCode)
+	}
+	if n := strings.Count(body, "<td>Confidential</td>"); n != 2 {
+		t.Errorf("label filter shows %d labelled rows, want the 2 Anyone links", n)
+	}
+	if strings.Contains(body, "bob@other.example") {
+		t.Error("label filter shows the unlabelled guest finding")
+	}
+	if !strings.Contains(body, `id="f-label" name="label" value="CONFIDENTIAL"`) {
+		t.Error("the label field does not keep the filter")
+	}
+	_, body = c.do("GET", "/findings?label=General", nil, nil)
+	if !strings.Contains(body, "No finding matches these filters") {
+		t.Error("a label no object carries matched findings")
+	}
+	resp, body = c.do("GET", "/findings?label="+strings.Repeat("x", 201), nil, nil)
+	if resp.StatusCode != 400 || !strings.Contains(body, "label: at most 200 characters") {
+		t.Errorf("an overlong label: %d", resp.StatusCode)
+	}
+
+	fs, err := st.FindingsList(ctx, store.FindingFilter{Tenant: storetest.Tenant, Search: "file2.docx"})
+	if err != nil || len(fs) != 1 {
+		t.Fatalf("finding of link 2: %v %v", fs, err)
+	}
+	_, body = c.do("GET", "/tenants/"+storetest.Tenant+"/findings/"+fs[0].Fingerprint, nil, nil)
+	for _, want := range []string{
+		"<dt>Sensitivity label</dt><dd>Confidential</dd>",
+		fmt.Sprintf(`href="/tenants/%s/scans?before=%d#scan-%d">Scan %d</a>`, storetest.Tenant, scans[0].ID+1, scans[0].ID, scans[0].ID),
+		"<td>Opened (high)</td>",
+		fmt.Sprintf(`#scan-%d">Scan %d</a>`, scans[2].ID, scans[2].ID),
+		"<td>Reopened</td>",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("finding page lacks %s", want)
+		}
+	}
+	// The link lands on the scans page that holds the scan.
+	resp, body = c.do("GET", fmt.Sprintf("/tenants/%s/scans?before=%d", storetest.Tenant, scans[0].ID+1), nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, fmt.Sprintf(`id="scan-%d"`, scans[0].ID)) {
+		t.Errorf("the events' scan link does not show the scan: %d", resp.StatusCode)
 	}
 }

@@ -332,6 +332,7 @@ func (c *Console) findings(w http.ResponseWriter, r *http.Request, p principal) 
 type findingView struct {
 	F             store.Finding
 	RuleTitle     string
+	Events        []store.FindingEvent
 	Changes       []store.Change
 	Notifications []store.OutboxMessage
 	Plan          *remediate.PlanRecord
@@ -360,6 +361,10 @@ func (c *Console) finding(w http.ResponseWriter, r *http.Request, p principal) {
 	}
 	if ru, ok := rules.Lookup(f.RuleID); ok {
 		v.RuleTitle = ru.Meta().Title
+	}
+	if v.Events, err = c.o.Store.FindingEvents(ctx, tn, f.Fingerprint); err != nil {
+		c.fail(w, r, err)
+		return
 	}
 	if v.Changes, err = c.o.Store.Changes(ctx, store.ChangeFilter{Tenant: tn, ObjectKey: f.ObjectKey, Limit: 100}); err != nil {
 		c.fail(w, r, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
@@ -31,7 +32,9 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprint(t)
 	},
-	"day": func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"day":       func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+	"inc":       func(n int64) int64 { return n + 1 },
+	"eventText": eventText,
 	"score": func(s *float64) string {
 		if s == nil {
 			return "no score yet"
@@ -62,4 +65,27 @@ func parsePages() (map[string]*template.Template, error) {
 		out[name] = t
 	}
 	return out, nil
+}
+
+// eventText says in words what a scan did to a finding.
+func eventText(e store.FindingEvent) string {
+	switch e.Kind {
+	case store.TransitionNew:
+		if e.Severity != "" {
+			return "Opened (" + string(e.Severity) + ")"
+		}
+		return "Opened"
+	case store.TransitionReopened:
+		if e.Count > 1 {
+			return fmt.Sprintf("Reopened (%d times in all)", e.Count)
+		}
+		return "Reopened"
+	case store.TransitionResolved:
+		return "Resolved"
+	case store.TransitionEscalated:
+		return fmt.Sprintf("Escalated from %s to %s", e.PrevSeverity, e.Severity)
+	case store.TransitionDeescalated:
+		return fmt.Sprintf("Severity lowered from %s to %s", e.PrevSeverity, e.Severity)
+	}
+	return string(e.Kind)
 }

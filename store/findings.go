@@ -280,22 +280,90 @@ func (s *sqlStore) Finding(ctx context.Context, tenantName, fingerprint string) 
 }
 
 func (s *sqlStore) finding(ctx context.Context, q sqlx.QueryerContext, tenantName, fp string) (Finding, error) {
+	r, err := s.findingRow(ctx, q, tenantName, fp)
+	if err != nil {
+		return Finding{}, err
+	}
+	return r.finding(), nil
+}
+
+// findingRow reads one finding by fingerprint or unique prefix.
+func (s *sqlStore) findingRow(ctx context.Context, q sqlx.QueryerContext, tenantName, fp string) (findingRow, error) {
 	if fp == "" {
-		return Finding{}, fmt.Errorf("finding: %w: empty fingerprint", ErrInvalid)
+		return findingRow{}, fmt.Errorf("finding: %w: empty fingerprint", ErrInvalid)
 	}
 	var rows []findingRow
 	err := sqlx.SelectContext(ctx, q, &rows, s.q(findingSelect+` WHERE t.name = ? AND f.fingerprint LIKE ? ORDER BY f.fingerprint LIMIT 2`),
 		tenantName, likePrefix(fp))
 	if err != nil {
-		return Finding{}, fmt.Errorf("read finding %s: %w", fp, err)
+		return findingRow{}, fmt.Errorf("read finding %s: %w", fp, err)
 	}
 	switch {
 	case len(rows) == 0:
-		return Finding{}, fmt.Errorf("finding %s of tenant %q: %w", fp, tenantName, ErrNotFound)
+		return findingRow{}, fmt.Errorf("finding %s of tenant %q: %w", fp, tenantName, ErrNotFound)
 	case len(rows) > 1 && rows[0].Fingerprint != fp:
-		return Finding{}, fmt.Errorf("finding %s of tenant %q: %w", fp, tenantName, ErrAmbiguous)
+		return findingRow{}, fmt.Errorf("finding %s of tenant %q: %w", fp, tenantName, ErrAmbiguous)
 	}
-	return rows[0].finding(), nil
+	return rows[0], nil
+}
+
+// FindingEvents implements Findings. The events come from the scan
+// columns Transitions reads, so they agree with what was notified.
+func (s *sqlStore) FindingEvents(ctx context.Context, tenantName, fingerprint string) ([]FindingEvent, error) {
+	r, err := s.findingRow(ctx, s.db, tenantName, fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	f := r.finding()
+	out := []FindingEvent{{ScanID: r.FirstScanID, At: f.FirstSeen, Kind: TransitionNew, Severity: f.Severity}}
+	if f.PrevSeverity != "" {
+		out[0].Severity = "" // not known: only the latest change is stored
+	}
+	if id := r.ReopenedScanID.Int64; r.ReopenedScanID.Valid && r.ReopenedAt.Valid {
+		out = append(out, FindingEvent{ScanID: id, At: r.ReopenedAt.T, Kind: TransitionReopened, Count: f.ReopenCount})
+	}
+	if id := r.ResolvedScanID.Int64; r.ResolvedScanID.Valid && r.ResolvedAt.Valid {
+		out = append(out, FindingEvent{ScanID: id, At: r.ResolvedAt.T, Kind: TransitionResolved})
+	}
+	if id := r.SeverityScanID.Int64; r.SeverityScanID.Valid && f.PrevSeverity != "" && f.PrevSeverity != f.Severity {
+		kind := TransitionDeescalated
+		if f.Severity.AtLeast(f.PrevSeverity) {
+			kind = TransitionEscalated
+		}
+		out = append(out, FindingEvent{ScanID: id, Kind: kind, Severity: f.Severity, PrevSeverity: f.PrevSeverity})
+	}
+	// The scans' own times: a severity change has no other, and the scan
+	// row says when the scan that saw it ran. Pruned scans leave At as is.
+	ids := make([]any, len(out))
+	for i := range out {
+		ids[i] = out[i].ScanID
+	}
+	var scans []struct {
+		ID        int64  `db:"id"`
+		StartedAt dbTime `db:"started_at"`
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	if err := s.db.SelectContext(ctx, &scans, s.q(`SELECT id, started_at FROM scans WHERE id IN (`+ph+`)`), ids...); err != nil {
+		return nil, fmt.Errorf("scans of finding %s: %w", fingerprint, err)
+	}
+	started := make(map[int64]time.Time, len(scans))
+	for _, sc := range scans {
+		started[sc.ID] = sc.StartedAt.T
+	}
+	for i := range out {
+		e := &out[i]
+		e.ScanStarted = started[e.ScanID]
+		if e.At.IsZero() {
+			e.At = e.ScanStarted
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].ScanID != out[j].ScanID {
+			return out[i].ScanID < out[j].ScanID
+		}
+		return out[i].Kind == TransitionNew // opened before anything else in its scan
+	})
+	return out, nil
 }
 
 // likePrefix escapes LIKE wildcards (fingerprints are hex, but input is

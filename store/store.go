@@ -112,6 +112,11 @@ type Findings interface {
 	// Transitions returns what a scan did to findings: new, reopened,
 	// resolved, escalated (severity went up). This drives notifications.
 	Transitions(ctx context.Context, scanID int64) ([]Transition, error)
+	// FindingEvents lists the scans that opened, reopened, resolved or
+	// changed the severity of one finding, oldest first. Only the latest
+	// reopening, resolution and severity change are stored (with the
+	// count of reopenings), so earlier ones are not listed.
+	FindingEvents(ctx context.Context, tenantName, fingerprint string) ([]FindingEvent, error)
 	// FindingCounts counts findings by tenant, state and severity (for
 	// metrics); an empty tenantName counts all tenants.
 	FindingCounts(ctx context.Context, tenantName string) ([]FindingCount, error)
@@ -446,7 +451,27 @@ const (
 	TransitionReopened  TransitionKind = "reopened"
 	TransitionResolved  TransitionKind = "resolved"
 	TransitionEscalated TransitionKind = "escalated"
+	// TransitionDeescalated (severity went down) appears only among a
+	// finding's events: Transitions leaves it out, nobody is notified.
+	TransitionDeescalated TransitionKind = "deescalated"
 )
+
+// FindingEvent is one thing a scan did to a finding.
+type FindingEvent struct {
+	ScanID int64          `json:"scanId"`
+	Kind   TransitionKind `json:"kind"`
+	// At is when the scan recorded it (the finding's first seen, reopened
+	// or resolved time; for a severity change, the scan's start).
+	At time.Time `json:"at"`
+	// ScanStarted is when the scan started; zero when it was pruned.
+	ScanStarted time.Time `json:"scanStarted,omitzero"`
+	// Severity is the severity the event left (new, escalated,
+	// deescalated), with PrevSeverity the one before a change.
+	Severity     tenant.Severity `json:"severity,omitempty"`
+	PrevSeverity tenant.Severity `json:"previousSeverity,omitempty"`
+	// Count is, for a reopening, how many times the finding reopened.
+	Count int `json:"count,omitempty"`
+}
 
 // Transition is one finding that changed state (or severity) in a scan.
 type Transition struct {

@@ -534,3 +534,58 @@ func testAcceptRisk(t *testing.T, s store.Store, c *Clock) {
 		t.Errorf("accept a resolved finding: %v, want ErrConflict", err)
 	}
 }
+
+// testFindingEvents: a finding's events name the scans that opened,
+// reopened, escalated and resolved it, oldest first.
+func testFindingEvents(t *testing.T, s store.Store, _ *Clock) {
+	ctx := context.Background()
+	fp := linkFP("2")
+	sc1 := record(t, s, Snapshot(T0))
+	fixed := func(at time.Time) *tenant.Snapshot {
+		snap := Snapshot(at)
+		snap.Links[1].Scope = tenant.LinkScopeUsers
+		return snap
+	}
+	record(t, s, fixed(T0.Add(time.Hour)))
+	sc3 := record(t, s, Snapshot(T0.Add(2*time.Hour)))
+	snap := Snapshot(T0.Add(3 * time.Hour))
+	results := Evaluate(snap)
+	for i := range results {
+		if results[i].ObjectKey == "link:drive1/item2/perm2" {
+			results[i].Severity = tenant.SeverityCritical
+		}
+	}
+	sc4, err := s.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: results})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc5 := record(t, s, fixed(T0.Add(4*time.Hour)))
+
+	got, err := s.FindingEvents(ctx, Tenant, fp[:10]) // a unique prefix will do
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		got[i].At, got[i].ScanStarted = got[i].At.UTC(), got[i].ScanStarted.UTC()
+	}
+	eq(t, "events", got, []store.FindingEvent{
+		{ScanID: sc1.ID, Kind: store.TransitionNew, At: T0, ScanStarted: sc1.StartedAt.UTC()},
+		{ScanID: sc3.ID, Kind: store.TransitionReopened, At: T0.Add(2 * time.Hour), ScanStarted: sc3.StartedAt.UTC(), Count: 1},
+		{ScanID: sc4.ID, Kind: store.TransitionEscalated, At: sc4.StartedAt.UTC(), ScanStarted: sc4.StartedAt.UTC(),
+			Severity: tenant.SeverityCritical, PrevSeverity: tenant.SeverityHigh},
+		{ScanID: sc5.ID, Kind: store.TransitionResolved, At: T0.Add(4 * time.Hour), ScanStarted: sc5.StartedAt.UTC()},
+	})
+	// A finding never changed is one event with its severity.
+	got, err = s.FindingEvents(ctx, Tenant, guestFP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "events of an unchanged finding", len(got), 1)
+	eq(t, "its severity", got[0].Severity, tenant.SeverityMedium)
+	if _, err := s.FindingEvents(ctx, Tenant, "ffffffffffffffff"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("events of an unknown finding: %v, want ErrNotFound", err)
+	}
+	if _, err := s.FindingEvents(ctx, "nobody", fp); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("events of another tenant's finding: %v, want ErrNotFound", err)
+	}
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"DuplicateResultsOneFinding", testDuplicateResults},
 		{"ExceptionsInUse", testExceptions},
 		{"SeverityEscalation", testEscalation},
+		{"FindingEvents", testFindingEvents},
 		{"AckAndSnooze", testAckSnooze},
 		{"AcceptRisk", testAcceptRisk},
 		{"FindingFilters", testFindingFilters},
