@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/report"
 	"github.com/sharedrift/sharedrift/report/browsertest"
 	"github.com/sharedrift/sharedrift/store"
 )
@@ -377,6 +379,22 @@ func TestConsoleReportDownload(t *testing.T) {
 	}
 	if doc["tenant"] == nil && doc["Tenant"] == nil {
 		t.Errorf("report JSON has no tenant: keys %v", keys(doc))
+	}
+	// The PDF: printed by the machine's Chromium, or a 503 page without one.
+	req, _ = http.NewRequest("GET", srv.URL+"/tenants/fabrikam/report?format=pdf", nil)
+	req.AddCookie(sess)
+	presp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(presp.Body)
+	presp.Body.Close()
+	if _, cerr := report.FindChromium(); cerr == nil {
+		if presp.StatusCode != 200 || presp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+			t.Errorf("PDF report with Chromium: %d %s %.20q", presp.StatusCode, presp.Header.Get("Content-Type"), pdf)
+		}
+	} else if presp.StatusCode != 503 || !strings.Contains(string(pdf), "need Chromium") {
+		t.Errorf("PDF report without Chromium: %d, want a 503 page", presp.StatusCode)
 	}
 	// The JSON API keeps answering JSON 404s under /api/.
 	resp2, err := http.Get(srv.URL + "/api/v1/nothing")

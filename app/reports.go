@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/sharedrift/sharedrift/config"
+	"github.com/sharedrift/sharedrift/console"
 	"github.com/sharedrift/sharedrift/daemon"
 	"github.com/sharedrift/sharedrift/notify/destinations"
 	"github.com/sharedrift/sharedrift/report"
@@ -334,4 +335,25 @@ func (r *Reports) deliverSlot(ctx context.Context, name string, slot time.Time, 
 	if err := r.Deliver(dctx, name); err != nil && ctx.Err() == nil {
 		r.log.Error("report delivery failed", "tenant", name, "slot", slot, "error", err)
 	}
+}
+
+// PDFPrinter prints reports with headless Chromium for the console.
+type PDFPrinter struct {
+	Reports  *Reports
+	Chromium string // the browser binary (report.FindChromium)
+}
+
+// RenderPDF implements console.PDFReports: the HTML report printed by the
+// browser. Reading the report's data fails as Render does; the print
+// itself fails with console.ErrPrint.
+func (p PDFPrinter) RenderPDF(ctx context.Context, name string) ([]byte, error) {
+	in, err := p.Reports.input(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := report.PDF(ctx, &buf, in, p.Chromium); err != nil {
+		return nil, fmt.Errorf("%w: %w", console.ErrPrint, err)
+	}
+	return buf.Bytes(), nil
 }

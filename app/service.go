@@ -19,6 +19,7 @@ import (
 	"github.com/sharedrift/sharedrift/notify/notifystore"
 	"github.com/sharedrift/sharedrift/notify/slack"
 	"github.com/sharedrift/sharedrift/remediate"
+	"github.com/sharedrift/sharedrift/report"
 	"github.com/sharedrift/sharedrift/store"
 )
 
@@ -194,11 +195,18 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		return nil, err
 	}
 	tokens := daemon.TokensFrom(cfg.HTTP)
-	con, err := console.New(console.Options{
+	conOpts := console.Options{
 		Store: s.Store, Remediation: s.Remediation, Reports: s.Reports, Tenants: s.Daemon,
 		Tokens: daemon.NewTokenSet(tokens), Console: cfg.HTTP.Console, Logger: o.Logger,
 		TenantClock: func(name string) time.Time { return s.Pipeline.Clock(name)() },
-	})
+	}
+	// The console offers PDF reports only where a browser can print them.
+	if bin, err := report.FindChromium(); err == nil {
+		conOpts.PDF = PDFPrinter{Reports: s.Reports, Chromium: bin}
+	} else {
+		o.Logger.Info("console: no PDF reports", "reason", err.Error())
+	}
+	con, err := console.New(conOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,16 @@ type Reports interface {
 	Render(ctx context.Context, tenantName string, f report.Format) ([]byte, error)
 }
 
+// PDFReports prints a tenant's latest security review to PDF (app's
+// Chromium printer). A failure of the printer itself wraps ErrPrint.
+type PDFReports interface {
+	RenderPDF(ctx context.Context, tenantName string) ([]byte, error)
+}
+
+// ErrPrint marks a PDF that could not be printed (the browser is missing,
+// failed or timed out): the console answers 503, not a broken download.
+var ErrPrint = errors.New("the PDF printer is unavailable")
+
 // Tenants are the configured tenants and their schedule (the daemon).
 type Tenants interface {
 	Status() []daemon.TenantStatus
@@ -58,7 +68,10 @@ type Options struct {
 	Store       Store
 	Remediation Remediation
 	Reports     Reports
-	Tenants     Tenants
+	// PDF prints reports to PDF; nil when the server has no Chromium, and
+	// then the console offers no PDF download.
+	PDF     PDFReports
+	Tenants Tenants
 	// Tokens are the API tokens people sign in with.
 	Tokens  *daemon.TokenSet
 	Console config.Console

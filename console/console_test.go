@@ -17,6 +17,7 @@ import (
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/daemon"
+	"github.com/sharedrift/sharedrift/report"
 	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/store/storetest"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -526,5 +527,75 @@ func TestLabelFilterAndEvents(t *testing.T) {
 	resp, body = c.do("GET", fmt.Sprintf("/tenants/%s/scans?before=%d", storetest.Tenant, scans[0].ID+1), nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, fmt.Sprintf(`id="scan-%d"`, scans[0].ID)) {
 		t.Errorf("the events' scan link does not show the scan: %d", resp.StatusCode)
+	}
+}
+
+// fakeReports renders a fixed HTML report; fakePDF prints a fixed PDF or
+// fails like a missing browser.
+type fakeReports struct{}
+
+func (fakeReports) Render(context.Context, string, report.Format) ([]byte, error) {
+	return []byte("<!doctype html><title>r</title>"), nil
+}
+
+type fakePDF struct{ err error }
+
+func (p fakePDF) RenderPDF(context.Context, string) ([]byte, error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	return []byte("%PDF-1.7\n"), nil
+}
+
+// TestPDFDownload: without a printer the PDF is not offered and asking for
+// it answers a 503 page; with one it downloads; a failed print is a 503
+// page, never a broken file.
+func TestPDFDownload(t *testing.T) {
+	st := testStore(t, 0)
+	scansPath := "/tenants/" + storetest.Tenant + "/scans"
+	pdfPath := "/tenants/" + storetest.Tenant + "/report?format=pdf"
+	for _, tc := range []struct {
+		name      string
+		pdf       PDFReports
+		offered   bool
+		code      int
+		wantType  string
+		wantInBdy string
+	}{
+		{"no printer", nil, false, 503, "text/html", "PDF reports need Chromium on the server"},
+		{"printer", fakePDF{}, true, 200, "application/pdf", "%PDF-"},
+		{"printer fails", fakePDF{err: fmt.Errorf("%w: chromium: exit status 1", ErrPrint)}, true, 503, "text/html", "could not be printed just now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			con, err := New(Options{
+				Store: st, Tenants: staticTenants{storetest.Tenant}, Reports: fakeReports{}, PDF: tc.pdf,
+				Tokens: daemon.NewTokenSet([]daemon.Token{{Name: "auditor", Scope: config.ScopeRead, Value: readToken}}),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(con)
+			defer srv.Close()
+			c := newClient(t, srv.URL)
+			c.signIn(readToken)
+			_, body := c.do("GET", scansPath, nil, nil)
+			if got := strings.Contains(body, `href="`+pdfPath+`"`); got != tc.offered {
+				t.Errorf("PDF link offered: %v, want %v", got, tc.offered)
+			}
+			if !strings.Contains(body, `report?format=html">HTML</a>`) {
+				t.Error("the HTML report is not offered")
+			}
+			resp, body := c.do("GET", pdfPath, nil, nil)
+			if resp.StatusCode != tc.code || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.wantType) || !strings.Contains(body, tc.wantInBdy) {
+				t.Errorf("GET pdf: %d %s %.80q, want %d %s with %q", resp.StatusCode, resp.Header.Get("Content-Type"), body, tc.code, tc.wantType, tc.wantInBdy)
+			}
+			cd := resp.Header.Get("Content-Disposition")
+			if tc.code == 200 && !strings.HasSuffix(cd, `.pdf"`) {
+				t.Errorf("Content-Disposition %q", cd)
+			}
+			if tc.code != 200 && cd != "" {
+				t.Errorf("a refused PDF is sent as a download: %q", cd)
+			}
+		})
 	}
 }

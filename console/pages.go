@@ -461,6 +461,7 @@ func parseDays(s string) (time.Duration, error) {
 
 type scansView struct {
 	Tenant string
+	PDF    bool // a PDF report can be printed here
 	Items  []store.Scan
 	Next   string
 }
@@ -485,7 +486,7 @@ func (c *Console) scans(w http.ResponseWriter, r *http.Request, p principal) {
 		c.fail(w, r, err)
 		return
 	}
-	v := scansView{Tenant: tn}
+	v := scansView{Tenant: tn, PDF: c.o.PDF != nil}
 	if len(items) > scansPerPage {
 		items = items[:scansPerPage]
 		v.Next = fmt.Sprintf("/tenants/%s/scans?before=%d", url.PathEscape(tn), items[len(items)-1].ID)
@@ -497,7 +498,11 @@ func (c *Console) scans(w http.ResponseWriter, r *http.Request, p principal) {
 var reportFormats = map[string]struct {
 	f   report.Format
 	ext string
-}{"html": {report.FormatHTML, "html"}, "markdown": {report.FormatMarkdown, "md"}, "json": {report.FormatJSON, "json"}}
+}{"html": {report.FormatHTML, "html"}, "markdown": {report.FormatMarkdown, "md"}, "json": {report.FormatJSON, "json"},
+	"pdf": {report.FormatPDF, "pdf"}}
+
+// pdfSlots lets one PDF print run at a time: each starts a browser.
+var pdfSlots = make(chan struct{}, 1)
 
 // report downloads the tenant's latest security review (the same render
 // as GET /reports/{tenant}).
@@ -516,12 +521,35 @@ func (c *Console) report(w http.ResponseWriter, r *http.Request, _ principal) {
 	}
 	rf, ok := reportFormats[name]
 	if !ok {
-		c.errorPage(w, r, http.StatusBadRequest, fmt.Sprintf("format: %q is not one of html, markdown, json.", name))
+		c.errorPage(w, r, http.StatusBadRequest, fmt.Sprintf("format: %q is not one of html, markdown, json, pdf.", name))
+		return
+	}
+	if rf.f == report.FormatPDF && c.o.PDF == nil {
+		w.Header().Set("Retry-After", "3600")
+		c.errorPage(w, r, http.StatusServiceUnavailable, "PDF reports need Chromium on the server, and none was found when it started "+
+			"(install chromium or set "+report.EnvChromium+"). The HTML report prints to PDF from a browser.")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
 	defer cancel()
-	data, err := c.o.Reports.Render(ctx, tn, rf.f)
+	var data []byte
+	var err error
+	if rf.f == report.FormatPDF {
+		select {
+		case pdfSlots <- struct{}{}:
+			data, err = c.o.PDF.RenderPDF(ctx, tn)
+			<-pdfSlots
+		case <-ctx.Done():
+			err = fmt.Errorf("%w: waited too long for another PDF to print", ErrPrint)
+		}
+	} else {
+		data, err = c.o.Reports.Render(ctx, tn, rf.f)
+	}
+	if errors.Is(err, ErrPrint) {
+		c.log.Warn("console: PDF report not printed", "tenant", tn, "err", err)
+		c.errorPage(w, r, http.StatusServiceUnavailable, "The PDF report could not be printed just now; try again later, or download the HTML report.")
+		return
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		c.errorPage(w, r, http.StatusNotFound, "This tenant has no recorded scan yet, so there is no report.")
 		return

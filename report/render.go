@@ -46,6 +46,8 @@ func (f Format) ContentType() string {
 		return "application/json"
 	case FormatCSV:
 		return "text/csv; charset=utf-8"
+	case FormatPDF:
+		return "application/pdf"
 	}
 	return "application/octet-stream"
 }
