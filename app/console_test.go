@@ -134,7 +134,8 @@ const badConsolePage = `<!DOCTYPE html><html><body><h1>x</h1><h3>skip</h3><input
 
 // TestConsoleInChromium walks the console as a person would in headless
 // Chromium: a wrong token is refused, sign in with the admin token, filter
-// the findings, open one, approve its fix plan, accept another finding's
+// the findings, open one, approve its fix plan, filter by sensitivity label
+// and read a finding's scan events, accept another finding's
 // risk with an expiry, look at changes and scans, see a form posted without
 // its CSRF token refused, and sign out. Every page passes consoleA11y and
 // leaves a screenshot in testdata/artifacts.
@@ -251,6 +252,25 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	if approvedBy != "console:token:ops" {
 		t.Errorf("plan approved by %q, want console:token:ops (records %+v)", approvedBy, recs)
+	}
+
+	// Filter by sensitivity label: only findings on Confidential objects,
+	// the critical Anyone link on the Payroll file among them.
+	nav("/findings")
+	act(`document.getElementById('f-tenant').value = 'fabrikam', document.getElementById('f-label').value = 'confidential', document.querySelector('form.filters').submit()`)
+	if p := path(); !strings.Contains(p, "label=confidential") {
+		t.Errorf("label filter went to %s", p)
+	}
+	check("findings-label", "links.anyone_on_confidential", "Payroll 2026.xlsx")
+	labels := eval(`[...document.querySelectorAll('main tbody tr')].map(tr => tr.cells[4].textContent).join('|')`)
+	if labels == "" || strings.Trim(strings.ReplaceAll(labels, "Confidential", ""), "|") != "" {
+		t.Errorf("label filter rows carry labels %q, want only Confidential", labels)
+	}
+	// Its events: the scan that opened it, as a table linking to the scan.
+	act(`[...document.querySelectorAll('main tbody tr')].find(tr => tr.cells[2].textContent === 'links.anyone_on_confidential').querySelector('a').click()`)
+	check("finding-events", "Sensitivity label", "Confidential", "Scans that moved it", "Opened (critical)")
+	if ev := eval(`[...document.querySelectorAll('main table')].find(t => t.caption.textContent.startsWith('What each scan did')).querySelectorAll('tbody tr a[href*="/scans?before="]').length + ''`); ev == "0" {
+		t.Error("the events table links to no scan")
 	}
 
 	// Accept the risk of an Anyone link with an expiry.

@@ -489,7 +489,7 @@ func TestLabelFilterAndEvents(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("label filter: %d", resp.StatusCode)
 	}
-	if n := strings.Count(body, "<td>Confidential</td>"); n != 2 {
+	if n := strings.Count(body, `<td class="word">Confidential</td>`); n != 2 {
 		t.Errorf("label filter shows %d labelled rows, want the 2 Anyone links", n)
 	}
 	if strings.Contains(body, "bob@other.example") {
