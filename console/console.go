@@ -28,7 +28,7 @@ var assetFS embed.FS
 type Store interface {
 	report.History
 	daemon.FindingMarks
-	FindingsList(ctx context.Context, f store.FindingFilter) ([]store.Finding, error)
+	FindingsPage(ctx context.Context, f store.FindingFilter) (store.FindingPage, error)
 	Finding(ctx context.Context, tenantName, fingerprint string) (store.Finding, error)
 	FindingEvents(ctx context.Context, tenantName, fingerprint string) ([]store.FindingEvent, error)
 	FindingCounts(ctx context.Context, tenantName string) ([]store.FindingCount, error)

@@ -242,8 +242,16 @@ type findingsView struct {
 	States   []option
 	First    string
 	Next     string
+	// Searched is set when a search stopped at its budget before filling
+	// the page: how many findings it looked at.
+	Searched int
 	Now      time.Time
 }
+
+// searchBudget is how many findings one search page examines at most, so
+// that a search that matches little cannot read a whole large tenant in
+// one request; the next page searches on.
+const searchBudget = 50_000
 
 var stateOptions = []option{{"active", "Active (open or reopened)"}, {"open", "Open"}, {"reopened", "Reopened"}, {"resolved", "Resolved"}, {"all", "All"}}
 
@@ -252,6 +260,9 @@ func (c *Console) parseFindingFilter(r *http.Request) (findingFilter, store.Find
 	f := findingFilter{Tenant: q.Get("tenant"), Severity: q.Get("severity"), Rule: q.Get("rule"), Section: q.Get("section"),
 		State: q.Get("state"), Label: strings.TrimSpace(q.Get("label")), Q: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
 	sf := store.FindingFilter{Tenant: f.Tenant, RuleID: f.Rule, Section: tenant.Section(f.Section), Label: f.Label, Search: f.Q, Limit: pageSize + 1}
+	if f.Q != "" {
+		sf.SearchBudget = searchBudget
+	}
 	if f.Tenant != "" && !c.o.Tenants.HasTenant(f.Tenant) {
 		return f, sf, http.StatusNotFound, fmt.Sprintf("No tenant named %q is configured.", f.Tenant)
 	}
@@ -302,15 +313,20 @@ func (c *Console) findings(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	ctx, cancel := c.ctx(r)
 	defer cancel()
-	items, err := c.o.Store.FindingsList(ctx, sf)
+	pg, err := c.o.Store.FindingsPage(ctx, sf)
 	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
+	items := pg.Items
 	v := findingsView{Filter: f, Severity: severities, States: stateOptions, Now: c.o.Now()}
-	if len(items) > pageSize {
+	switch {
+	case len(items) > pageSize:
 		items = items[:pageSize]
 		v.Next = f.query(encodeAfter(items[len(items)-1].Key()))
+	case pg.Resume != nil:
+		// The search used its budget: the next page searches on from there.
+		v.Next, v.Searched = f.query(encodeAfter(*pg.Resume)), searchBudget
 	}
 	if f.After != "" {
 		v.First = f.query("")

@@ -94,13 +94,37 @@ func (r *findingRow) finding() Finding {
 // is read severity by severity along the findings_page index; a page at an
 // offset sorts every matching finding.
 func (s *sqlStore) FindingsList(ctx context.Context, f FindingFilter) ([]Finding, error) {
+	if f.SearchBudget != 0 {
+		return nil, fmt.Errorf("list findings: %w: a search budget needs FindingsPage, which says where the search stopped", ErrInvalid)
+	}
+	return s.findingsList(ctx, f)
+}
+
+// FindingsPage implements Findings.
+func (s *sqlStore) FindingsPage(ctx context.Context, f FindingFilter) (FindingPage, error) {
+	switch {
+	case f.Limit <= 0 || f.Offset != 0:
+		return FindingPage{}, fmt.Errorf("findings page: %w: a page needs a limit and no offset", ErrInvalid)
+	case f.SearchBudget < 0:
+		return FindingPage{}, fmt.Errorf("findings page: %w: negative search budget %d", ErrInvalid, f.SearchBudget)
+	case f.SearchBudget > 0 && f.Search != "" && f.ScanID == 0:
+		items, resume, err := s.findingsByKey(ctx, f)
+		return FindingPage{Items: items, Resume: resume}, err
+	}
+	f.SearchBudget = 0
+	items, err := s.findingsList(ctx, f)
+	return FindingPage{Items: items}, err
+}
+
+func (s *sqlStore) findingsList(ctx context.Context, f FindingFilter) ([]Finding, error) {
 	if f.After != nil && f.Offset > 0 {
 		return nil, fmt.Errorf("list findings: %w: After and Offset together", ErrInvalid)
 	}
-	// A search filters most rows out: one scan and a top-N sort beats
-	// walking the index and fetching every row it passes.
+	// An unbounded search filters most rows out: one scan and a top-N sort
+	// beats walking the index and fetching every row it passes.
 	if f.Limit > 0 && f.Offset == 0 && f.ScanID == 0 && f.Search == "" {
-		return s.findingsByKey(ctx, f)
+		out, _, err := s.findingsByKey(ctx, f)
+		return out, err
 	}
 	where, args, err := s.findingConds(f)
 	if err != nil {
@@ -139,11 +163,17 @@ var listSeverities = []tenant.Severity{tenant.SeverityCritical, tenant.SeverityH
 
 // findingsByKey reads a page tenant by tenant and severity by severity,
 // each bucket in (rule, object key, fingerprint) order from the index,
-// until the page is full.
-func (s *sqlStore) findingsByKey(ctx context.Context, f FindingFilter) ([]Finding, error) {
+// until the page is full. A search with a budget reads each bucket only up
+// to the budget's last index entry, and returns that entry as where to
+// resume when the budget ran out first.
+func (s *sqlStore) findingsByKey(ctx context.Context, f FindingFilter) ([]Finding, *FindingKey, error) {
 	where, args, err := s.findingConds(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	budget := 0
+	if f.Search != "" {
+		budget = f.SearchBudget
 	}
 	var names []string
 	if f.Tenant != "" {
@@ -151,7 +181,7 @@ func (s *sqlStore) findingsByKey(ctx context.Context, f FindingFilter) ([]Findin
 	} else {
 		ts, err := s.Tenants(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("list findings: %w", err)
+			return nil, nil, fmt.Errorf("list findings: %w", err)
 		}
 		for _, t := range ts {
 			names = append(names, t.Name)
@@ -185,6 +215,8 @@ func (s *sqlStore) findingsByKey(ctx context.Context, f FindingFilter) ([]Findin
 		for _, b := range buckets {
 			w := append(append([]string{}, where...), "t.name = ?", b.cond)
 			a := append(append(append([]any{}, args...), name), b.args...)
+			var after []string // the bucket's keyset condition, if any
+			var afterArgs []any
 			if !started {
 				rank := func(s tenant.Severity) int {
 					r, ok := s.Rank()
@@ -203,25 +235,81 @@ func (s *sqlStore) findingsByKey(ctx context.Context, f FindingFilter) ([]Findin
 						continue // a bucket before the key
 					}
 					if br == ar {
-						w = append(w, "(f.rule_id > ? OR (f.rule_id = ? AND (f.object_key > ? OR (f.object_key = ? AND f.fingerprint > ?))))")
 						k := f.After
-						a = append(a, k.RuleID, k.RuleID, k.ObjectKey, k.ObjectKey, k.Fingerprint)
+						after = []string{keyAfter}
+						afterArgs = []any{k.RuleID, k.ObjectKey, k.Fingerprint}
 					}
+				}
+			}
+			w, a = append(w, after...), append(a, afterArgs...)
+			var last *FindingKey // the budget's last entry in this bucket
+			if budget > 0 {
+				n, end, err := s.bucketWindow(ctx, name, b.cond, b.args, after, afterArgs, budget)
+				if err != nil {
+					return nil, nil, err
+				}
+				budget -= n
+				if end != nil {
+					end.Tenant, end.Severity = name, b.sev
+					if b.sev == "?" {
+						end.Severity = "" // sorts like any unknown severity
+					}
+					last = end
+					w = append(w, "(f.rule_id, f.object_key, f.fingerprint) <= (?, ?, ?)")
+					a = append(a, end.RuleID, end.ObjectKey, end.Fingerprint)
 				}
 			}
 			q := findingSelect + whereClause(w) + " ORDER BY f.rule_id, f.object_key, f.fingerprint" + limitClause(f.Limit-len(out))
 			rows, err := s.selectFindings(ctx, q, a)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, rows...)
 			if len(out) >= f.Limit {
-				return out, nil
+				return out, nil, nil
+			}
+			if last != nil && budget <= 0 {
+				return out, last, nil
 			}
 		}
 		started = true
 	}
-	return out, nil
+	return out, nil, nil
+}
+
+// keyAfter is a finding's key after (rule, object key, fingerprint) ? in
+// list order, within one tenant and severity. A row value, not the
+// equivalent ORs: both databases bound an index range with it, so a page
+// reads from its key on instead of filtering every entry before it.
+const keyAfter = "(f.rule_id, f.object_key, f.fingerprint) > (?, ?, ?)"
+
+// bucketWindow reads the next at most budget index entries of one
+// tenant's severity bucket (after the keyset condition, if any), from the
+// findings_page index alone: how many there are, and the last one when
+// the budget ends inside the bucket (nil when the bucket ends first).
+func (s *sqlStore) bucketWindow(ctx context.Context, tenantName, sevCond string, sevArgs []any, after []string, afterArgs []any, budget int) (int, *FindingKey, error) {
+	w := append([]string{"f.tenant_id = (SELECT id FROM tenants WHERE name = ?)", sevCond}, after...)
+	a := append(append([]any{tenantName}, sevArgs...), afterArgs...)
+	var keys []struct {
+		RuleID      string `db:"rule_id"`
+		ObjectKey   string `db:"object_key"`
+		Fingerprint string `db:"fingerprint"`
+	}
+	q := `SELECT f.rule_id, f.object_key, f.fingerprint FROM findings f` + whereClause(w) +
+		` ORDER BY f.rule_id, f.object_key, f.fingerprint` + fmt.Sprintf(" LIMIT 1 OFFSET %d", budget-1)
+	if err := s.db.SelectContext(ctx, &keys, s.q(q), a...); err != nil {
+		return 0, nil, fmt.Errorf("list findings: search window: %w", err)
+	}
+	if len(keys) == 1 {
+		k := keys[0]
+		return budget, &FindingKey{RuleID: k.RuleID, ObjectKey: k.ObjectKey, Fingerprint: k.Fingerprint}, nil
+	}
+	var n int
+	q = `SELECT count(*) FROM (SELECT 1 FROM findings f` + whereClause(w) + fmt.Sprintf(" LIMIT %d) w", budget)
+	if err := s.db.GetContext(ctx, &n, s.q(q), a...); err != nil {
+		return 0, nil, fmt.Errorf("list findings: search window: %w", err)
+	}
+	return n, nil, nil
 }
 
 // findingConds are the WHERE conditions of a finding filter (all but

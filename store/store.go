@@ -95,6 +95,9 @@ type Scans interface {
 // Findings reads and annotates the findings lifecycle.
 type Findings interface {
 	FindingsList(ctx context.Context, f FindingFilter) ([]Finding, error)
+	// FindingsPage is FindingsList for one page (Limit set, no Offset)
+	// that also says where a search bounded by SearchBudget stopped.
+	FindingsPage(ctx context.Context, f FindingFilter) (FindingPage, error)
 	// Finding returns one finding by fingerprint or unique fingerprint prefix.
 	Finding(ctx context.Context, tenantName, fingerprint string) (Finding, error)
 	AckFinding(ctx context.Context, tenantName, fingerprint string, m Mark) (Finding, error)
@@ -420,11 +423,25 @@ type FindingFilter struct {
 	// Search matches findings whose object name, object key or rule ID
 	// contains it, ignoring case.
 	Search string
+	// SearchBudget bounds a search's work: at most this many findings, in
+	// list order from After, are examined for one page (see FindingsPage).
+	// 0 examines all. Only FindingsPage accepts it.
+	SearchBudget int
 	// After pages by keyset: only findings after this one in list order.
 	// It cannot be combined with Offset.
 	After  *FindingKey
 	Limit  int
 	Offset int
+}
+
+// FindingPage is one page of findings.
+type FindingPage struct {
+	Items []Finding
+	// Resume is set when a search used up its budget before it filled the
+	// page or reached the end of the list: the next page goes on after it
+	// (as FindingFilter.After). It is a place in list order, not
+	// necessarily a matching finding.
+	Resume *FindingKey
 }
 
 // FindingKey is a finding's place in list order: tenant, severity (most

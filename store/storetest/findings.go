@@ -589,3 +589,77 @@ func testFindingEvents(t *testing.T, s store.Store, _ *Clock) {
 		t.Errorf("events of another tenant's finding: %v, want ErrNotFound", err)
 	}
 }
+
+// testSearchBudget: a search bounded by a budget examines at most that
+// many findings a page and says where it stopped; walking its pages finds
+// exactly what an unbounded search finds, in list order, across tenants
+// and severities.
+func testSearchBudget(t *testing.T, s store.Store, _ *Clock) {
+	ctx := context.Background()
+	a := Snapshot(T0)
+	a.SharePoint.SharingCapability = tenant.SharingAnyone // a critical too
+	record(t, s, a)
+	b := Snapshot(T0)
+	b.Tenant, b.TenantID = "b-"+Tenant, "00000000-0000-0000-0000-00000000b0de"
+	b.Links = append(b.Links, Link("4", tenant.LinkScopeAnonymous), Link("5", tenant.LinkScopeAnonymous))
+	record(t, s, b)
+	for _, search := range []string{"e", "file3", "FILE5", "nothing matches"} {
+		all, err := s.FindingsList(ctx, store.FindingFilter{Search: search})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, x := range all {
+			want = append(want, x.Fingerprint)
+		}
+		for budget := 1; budget <= 10; budget++ {
+			for limit := 1; limit <= 3; limit++ {
+				f := store.FindingFilter{Search: search, SearchBudget: budget, Limit: limit}
+				var got []string
+				for calls := 0; ; calls++ {
+					if calls > 50 {
+						t.Fatalf("%q budget %d limit %d: no end after %d pages", search, budget, limit, calls)
+					}
+					pg, err := s.FindingsPage(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(pg.Items) > limit {
+						t.Fatalf("page of %d items, limit %d", len(pg.Items), limit)
+					}
+					for _, x := range pg.Items {
+						got = append(got, x.Fingerprint)
+					}
+					switch {
+					case len(pg.Items) == limit:
+						k := pg.Items[limit-1].Key()
+						f.After = &k
+					case pg.Resume != nil:
+						f.After = pg.Resume
+					default:
+						f.After = nil
+					}
+					if f.After == nil {
+						break
+					}
+				}
+				eq(t, "search "+strconv.Quote(search)+" budget "+strconv.Itoa(budget)+" limit "+strconv.Itoa(limit), got, want)
+			}
+		}
+	}
+	// The budget bounds the work: with a budget of 1 a search that matches
+	// nothing stops after one finding and says where.
+	pg, err := s.FindingsPage(ctx, store.FindingFilter{Search: "nothing matches", SearchBudget: 1, Limit: 5})
+	if err != nil || len(pg.Items) != 0 || pg.Resume == nil {
+		t.Errorf("budget 1: %+v %v, want no items and a place to resume", pg, err)
+	}
+	if _, err := s.FindingsList(ctx, store.FindingFilter{Search: "e", SearchBudget: 5}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("FindingsList with a budget: %v, want ErrInvalid", err)
+	}
+	if _, err := s.FindingsPage(ctx, store.FindingFilter{Search: "e", SearchBudget: 5}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("FindingsPage without a limit: %v, want ErrInvalid", err)
+	}
+	if _, err := s.FindingsPage(ctx, store.FindingFilter{Search: "e", SearchBudget: -1, Limit: 1}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("negative budget: %v, want ErrInvalid", err)
+	}
+}

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"AckAndSnooze", testAckSnooze},
 		{"AcceptRisk", testAcceptRisk},
 		{"FindingFilters", testFindingFilters},
+		{"SearchBudget", testSearchBudget},
 		{"ScanHistory", testHistory},
 		{"RejectsBadInput", testBadInput},
 		{"DeltaTokens", testDeltaTokens},
