@@ -91,6 +91,8 @@ type Console struct {
 	sessions *sessions
 	proxy    *trustedHeader
 	mux      *http.ServeMux
+	// searchBudget is searchBudget; tests make it small.
+	searchBudget int
 }
 
 // New builds the console. It fails when a template does not parse or the
@@ -112,7 +114,7 @@ func New(o Options) (*Console, error) {
 	if ttl <= 0 {
 		ttl = config.DefaultSessionTTL
 	}
-	c := &Console{o: o, log: o.Logger, sessions: newSessions(ttl, o.Now)}
+	c := &Console{o: o, log: o.Logger, sessions: newSessions(ttl, o.Now), searchBudget: searchBudget}
 	var err error
 	if c.pages, err = parsePages(); err != nil {
 		return nil, err

@@ -599,3 +599,38 @@ func TestPDFDownload(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchFurther: a search that uses up its budget before filling a
+// page says so and offers "Search further", which goes on where it
+// stopped until the match shows.
+func TestSearchFurther(t *testing.T) {
+	st := testStore(t, 30)
+	con := newTestConsole(t, st, config.Console{})
+	con.searchBudget = 4
+	srv := httptest.NewServer(con)
+	defer srv.Close()
+	c := newClient(t, srv.URL)
+	c.signIn(readToken)
+	// Links x0…x29 sort as x0, x1, x10, …: x9 is far down the list.
+	next, pages := "/findings?q=filex9.docx", 0
+	for ; pages < 20; pages++ {
+		resp, body := c.do("GET", next, nil, nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", next, resp.StatusCode)
+		}
+		if strings.Contains(body, "/filex9.docx</a>") {
+			break
+		}
+		if !strings.Contains(body, "No match yet (this page searched 4 findings; the next page searches on)") {
+			t.Fatalf("page %d without the match does not say it searched on:\n%s", pages+1, body)
+		}
+		m := regexp.MustCompile(`<a href="([^"]+)" rel="next">Search further</a>`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("page %d: no Search further link", pages+1)
+		}
+		next = strings.ReplaceAll(m[1], "&amp;", "&")
+	}
+	if pages == 0 || pages >= 20 {
+		t.Errorf("match found after %d further pages, want a few", pages)
+	}
+}

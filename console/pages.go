@@ -261,7 +261,7 @@ func (c *Console) parseFindingFilter(r *http.Request) (findingFilter, store.Find
 		State: q.Get("state"), Label: strings.TrimSpace(q.Get("label")), Q: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
 	sf := store.FindingFilter{Tenant: f.Tenant, RuleID: f.Rule, Section: tenant.Section(f.Section), Label: f.Label, Search: f.Q, Limit: pageSize + 1}
 	if f.Q != "" {
-		sf.SearchBudget = searchBudget
+		sf.SearchBudget = c.searchBudget
 	}
 	if f.Tenant != "" && !c.o.Tenants.HasTenant(f.Tenant) {
 		return f, sf, http.StatusNotFound, fmt.Sprintf("No tenant named %q is configured.", f.Tenant)
@@ -326,7 +326,7 @@ func (c *Console) findings(w http.ResponseWriter, r *http.Request, p principal) 
 		v.Next = f.query(encodeAfter(items[len(items)-1].Key()))
 	case pg.Resume != nil:
 		// The search used its budget: the next page searches on from there.
-		v.Next, v.Searched = f.query(encodeAfter(*pg.Resume)), searchBudget
+		v.Next, v.Searched = f.query(encodeAfter(*pg.Resume)), c.searchBudget
 	}
 	if f.After != "" {
 		v.First = f.query("")
