@@ -251,7 +251,7 @@ type findingsView struct {
 // searchBudget is how many findings one search page examines at most, so
 // that a search that matches little cannot read a whole large tenant in
 // one request; the next page searches on.
-const searchBudget = 50_000
+const searchBudget = 25_000
 
 var stateOptions = []option{{"active", "Active (open or reopened)"}, {"open", "Open"}, {"reopened", "Reopened"}, {"resolved", "Resolved"}, {"all", "All"}}
 

@@ -83,6 +83,16 @@ func TestStoreCommands(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &fs) != nil || len(fs) == 0 || int64(len(fs)) != scans[0].FindingsOpen {
 		t.Fatalf("findings list: code %d, %d findings, want %d", code, len(fs), scans[0].FindingsOpen)
 	}
+	out, _, code = cli(t, "findings", "list", "--state-dir", dir, "--label", "CONFIDENTIAL", "--format", "json")
+	var labelled []store.Finding
+	if code != 0 || json.Unmarshal([]byte(out), &labelled) != nil || len(labelled) == 0 || len(labelled) >= len(fs) {
+		t.Fatalf("findings list --label: code %d, %d of %d findings", code, len(labelled), len(fs))
+	}
+	for _, f := range labelled {
+		if f.ObjectLabel != "Confidential" {
+			t.Errorf("--label CONFIDENTIAL listed %s on %s labelled %q", f.RuleID, f.ObjectKey, f.ObjectLabel)
+		}
+	}
 	out, _, _ = cli(t, "findings", "list", "--state-dir", dir, "--state", "resolved")
 	if !strings.Contains(out, "links.anyone_link_expiry") {
 		t.Errorf("resolved findings:\n%s", out)
