@@ -465,7 +465,7 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, 
 	// a read of changes reads the changed items' permissions.
 	var groups map[string][]linkGroup
 	if res.full {
-		groups = gc.site(ctx, src.c, d)
+		groups = gc.site(ctx, src.c, d, src.o.PeopleLinkDetail)
 		defer gc.release(d)
 	} else {
 		gc.delta(d)
@@ -604,7 +604,7 @@ type siteGroups struct {
 // site returns the site's groups by item UniqueId, or nil when the site is
 // to be read item by item (item discovery, or the groups could not be
 // read: the failure is recorded, never a finding).
-func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef) map[string][]linkGroup {
+func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members bool) map[string][]linkGroup {
 	if gc == nil {
 		return nil
 	}
@@ -622,7 +622,7 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef) map[strin
 		var g map[string][]linkGroup
 		err := refused
 		if err == nil {
-			g, err = c.siteLinkGroups(ctx, d.SiteURL)
+			g, err = c.siteLinkGroups(ctx, d.SiteURL, members)
 		}
 		if err != nil {
 			gc.mu.Lock()
