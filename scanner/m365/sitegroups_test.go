@@ -81,7 +81,9 @@ func FuzzParseSharingLinkGroup(f *testing.F) {
 // TestNeedsDetail: Anyone and unknown kinds always need the item's
 // permissions; links for specific people only when asked.
 func TestNeedsDetail(t *testing.T) {
-	g := func(kind string) linkGroup { return linkGroup{ItemUID: recordedItem, Kind: kind, ShareID: recordedShare} }
+	g := func(kind string) linkGroup {
+		return linkGroup{ItemUID: recordedItem, Kind: kind, ShareID: recordedShare}
+	}
 	for _, tt := range []struct {
 		kinds  []string
 		people bool
