@@ -470,6 +470,13 @@ var powerBIServicePlanPrefixes = []string{"BI_AZURE_", "PBI_"}
 //     expansion is not documented): a next link, or a missing "Users",
 //     makes the site be read item by item; an empty Flexible group makes
 //     its item's permissions be read.
+//
+// Rolling full re-read (rolling.go, app/state.go). Unconfirmed, to be
+// corrected in rolling.go: a change to an existing Anyone link's settings
+// (expiry, password, download block) marks its item sharedChanged in the
+// drive's delta, like any other permission change; the non-deep re-read
+// keeps those settings from the store when the groups confirm the link,
+// and every DeepEvery-th turn reads them again regardless.
 
 // Guest memberships between full reads (guestsrc.go). Users delta does not
 // report a membership change; GET /groups/delta?$select=members reports
