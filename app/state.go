@@ -2,17 +2,30 @@ package app
 
 import (
 	"context"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sharedrift/sharedrift/config"
 	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // resyncKey is the token recording when a section was last read in full.
 func resyncKey(sec tenant.Section) string { return string(sec) + "/resync" }
+
+// rollingKey is the token recording when a section read in rolling turns
+// (the links section) last completed; rolling lists those sections.
+func rollingKey(sec tenant.Section) string { return string(sec) + "/rolling" }
+
+var rolling = map[tenant.Section]bool{tenant.SectionLinks: true}
+
+// DeepEvery is how many periods (FullEvery) apart a unit's rolling full
+// reads are deep: Anyone links' permissions read again even when their
+// sharing-link groups confirm the stored links.
+const DeepEvery = 7
 
 // State is one scan's incremental-collection state (m365.State) backed by
 // the store: delta tokens from store.DeltaToken, the previous objects of a
@@ -34,6 +47,9 @@ type State struct {
 	mu     sync.Mutex
 	full   map[tenant.Section]bool
 	tokens map[tenant.Section]map[string]string
+	// prev is when a rolling section last completed (zero: never, or not
+	// read yet).
+	prev map[tenant.Section]time.Time
 }
 
 // stateStore is what a scan's state reads: tokens and the current objects
@@ -50,7 +66,7 @@ func NewState(st stateStore, tenantName string, fullEvery time.Duration, now tim
 		fullEvery = config.DefaultFullScanEvery
 	}
 	return &State{st: st, tenant: tenantName, fullEvery: fullEvery, now: now,
-		full: map[tenant.Section]bool{}, tokens: map[tenant.Section]map[string]string{}}
+		full: map[tenant.Section]bool{}, tokens: map[tenant.Section]map[string]string{}, prev: map[tenant.Section]time.Time{}}
 }
 
 // fullRead reports whether sec is due for a full read: never read in full
@@ -63,13 +79,77 @@ func (s *State) fullRead(ctx context.Context, sec tenant.Section) bool {
 	if known {
 		return due
 	}
-	v, err := s.st.DeltaToken(ctx, s.tenant, resyncKey(sec))
+	key := resyncKey(sec)
+	if rolling[sec] {
+		key = rollingKey(sec)
+	}
+	v, err := s.st.DeltaToken(ctx, s.tenant, key)
 	t, perr := time.Parse(time.RFC3339, v)
-	due = err != nil || perr != nil || s.now.Sub(t) >= s.fullEvery || t.After(s.now.Add(s.fullEvery))
+	if rolling[sec] {
+		// Read in turns: the whole section only when its last completion
+		// is unknown or unreadable or in the future; else each unit when
+		// its turn comes (Turn).
+		due = err != nil || perr != nil || t.After(s.now)
+	} else {
+		due = err != nil || perr != nil || s.now.Sub(t) >= s.fullEvery || t.After(s.now.Add(s.fullEvery))
+	}
 	s.mu.Lock()
 	s.full[sec] = due
+	if !due && rolling[sec] {
+		s.prev[sec] = t
+	}
 	s.mu.Unlock()
 	return due
+}
+
+// Turn says whether a unit of the links section (a token key: a drive,
+// the site inventory) is due for a full read in this scan. Each unit has
+// a fixed offset in the period, from a hash of its key: its turns come at
+// offset + k*FullEvery. A unit is due when a turn of it falls after the
+// section's last completed collection and at or before this scan: the
+// windows of completed collections follow one another, so every unit is
+// read in full at the first completed scan at or after each of its turns,
+// at most FullEvery plus one scan interval apart, while each scan reads
+// the units whose turns fell since the last (about interval/FullEvery of
+// them). A scan that does not complete leaves the window open: its units
+// are due again at the next. Every DeepEvery-th turn of a unit is deep.
+func (s *State) Turn(ctx context.Context, unit string) m365.Turn {
+	sec := sectionOf(unit)
+	if !rolling[sec] || s.fullRead(ctx, sec) {
+		return m365.Turn{Full: s.fullRead(ctx, sec), Deep: true}
+	}
+	s.mu.Lock()
+	prev := s.prev[sec]
+	s.mu.Unlock()
+	return turn(unit, prev, s.now, s.fullEvery)
+}
+
+// turn is Turn's arithmetic, on nanoseconds since the Unix epoch.
+func turn(unit string, prev, now time.Time, every time.Duration) m365.Turn {
+	f := max(int64(every), 1)
+	h := fnv.New64a()
+	h.Write([]byte(unit))
+	sum := h.Sum64()
+	off := int64(sum % uint64(f))
+	deepOff := int64((sum / uint64(f)) % DeepEvery)
+	kNow := floorDiv(now.UnixNano()-off, f)
+	kPrev := floorDiv(prev.UnixNano()-off, f)
+	if kNow <= kPrev {
+		return m365.Turn{}
+	}
+	t := m365.Turn{Full: true, Deep: kNow-kPrev >= DeepEvery}
+	for k := kPrev + 1; k <= kNow && !t.Deep; k++ {
+		t.Deep = (k+deepOff)%DeepEvery == 0
+	}
+	return t
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func sectionOf(key string) tenant.Section {
@@ -105,7 +185,9 @@ func (s *State) SaveDeltaTokens(sec tenant.Section, toks map[string]string) {
 	for k, v := range toks {
 		m[k] = v
 	}
-	if s.full[sec] {
+	if rolling[sec] {
+		m[rollingKey(sec)] = s.now.UTC().Format(time.RFC3339Nano)
+	} else if s.full[sec] {
 		m[resyncKey(sec)] = s.now.UTC().Format(time.RFC3339)
 	}
 }

@@ -250,15 +250,18 @@ type Report struct {
 	// budget × 960: Microsoft pairs 1,250 RU/min with 1.2M RU/day and
 	// 6,250 with 6M); RUPerDay what a day costs with ChangeFraction of
 	// the items changing per day: one scan after the day's changes plus
-	// ScansPerDay-1 unchanged scans, plus the first scan's RU times the
-	// full reads a day (24h / FullScanEvery).
-	DailyCapRU    int64   `json:"dailyCapRu"`
-	ScansPerDay   int     `json:"scansPerDay"`
-	FullScanEvery string  `json:"fullScanEvery"`
-	RUPerDay      int64   `json:"ruPerDay"`
-	Runs          []Run   `json:"runs"`
-	Checks        []Check `json:"checks"`
-	OK            bool    `json:"ok"`
+	// ScansPerDay-1 unchanged scans, plus ScansPerDay times the rolling
+	// full re-read's share of a scan (RollingExtraRU: the "rolling" run,
+	// a scan interval after the others, less the unchanged run).
+	DailyCapRU      int64   `json:"dailyCapRu"`
+	RollingExtraRU  int64   `json:"rollingExtraRu"`
+	RUPerDayFormula string  `json:"ruPerDayFormula"`
+	ScansPerDay     int     `json:"scansPerDay"`
+	FullScanEvery   string  `json:"fullScanEvery"`
+	RUPerDay        int64   `json:"ruPerDay"`
+	Runs            []Run   `json:"runs"`
+	Checks          []Check `json:"checks"`
+	OK              bool    `json:"ok"`
 }
 
 // TenantCount is what the generated tenant holds before the change set.
@@ -306,6 +309,9 @@ type env struct {
 	base   *baselines.Baseline
 	// truth makes the next scan compare its links with the generator's.
 	truth bool
+	// at is the instant the next scan is said to start (the daemon's
+	// Started): the rolling full re-read is scheduled on it.
+	at time.Time
 }
 
 // compareLinks walks the snapshot's links and the generator's in key order
@@ -428,13 +434,17 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		defer stop()
 	}
 	start := time.Now()
+	at := e.at
+	if at.IsZero() {
+		at = start
+	}
 	var collected time.Duration
 	var afterCollect, afterRules int64
 	// The daemon's scan, measured between its steps.
 	scanned, err := app.Scan(ctx, e.st, app.ScanJob{Tenant: meta.Tenant, TenantID: meta.TenantID, Client: e.client,
 		Sources: m365.SourceOptions{Concurrency: e.cfg.Concurrency, SitePropertiesEvery: e.cfg.SitePropertiesEvery,
 			SitePropertiesPages: e.cfg.SitePropertiesPages, Now: e.srv.Clock().Now, Discovery: e.cfg.Discovery},
-		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: start, FullEvery: e.cfg.FullScanEvery, Timeout: 6 * time.Hour, Logger: e.cfg.Logger, Progress: prog,
+		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: at, FullEvery: e.cfg.FullScanEvery, Timeout: 6 * time.Hour, Logger: e.cfg.Logger, Progress: prog,
 		Collected: func(*tenant.Snapshot) { collected, afterCollect = time.Since(start), liveHeap() },
 		Evaluated: func() { afterRules = liveHeap() }})
 	wall := time.Since(start)
@@ -495,6 +505,10 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	log := cfg.Logger
 
+	// Scans are said to start a second apart, so that the rolling full
+	// re-read has no turn between them, however long they take; the
+	// "rolling" scan starts a scan interval (24h / ScansPerDay) later.
+	e.at = time.Now().UTC().Truncate(time.Second)
 	e.truth = true
 	first, _, err := e.scan(ctx, "first")
 	e.truth = false
@@ -504,6 +518,7 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	first.LowerBoundRU = fullLowerBound(*cfg.Spec, count)
 	log.Info("first scan", "ru", first.RU, "lower_bound", first.LowerBoundRU, "wall", first.WallSeconds)
 
+	e.at = e.at.Add(time.Second)
 	unchanged, _, err := e.scan(ctx, "unchanged")
 	if err != nil {
 		return nil, fmt.Errorf("unchanged re-scan: %w", err)
@@ -513,6 +528,7 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 
 	truth := gen.ApplyChanges(cfg.ChangeFraction)
 	changedShared := changedItems(truth.Links)
+	e.at = e.at.Add(time.Second)
 	changed, sc, err := e.scan(ctx, "changed")
 	if err != nil {
 		return nil, fmt.Errorf("re-scan after changes: %w", err)
@@ -522,7 +538,17 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	log.Info("re-scan after changes", "calls", changed.Calls, "missed_links", len(changed.MissedLinks), "missed_guests", len(changed.MissedGuests))
-	rep.Runs = append(rep.Runs, first, unchanged, changed)
+	// The next scan of the day: the drives whose turn came in the
+	// interval are read in full (rolling), the others from their deltas.
+	e.at = e.at.Add(24 * time.Hour / time.Duration(cfg.ScansPerDay))
+	e.truth = true
+	roll, _, err := e.scan(ctx, "rolling")
+	e.truth = false
+	if err != nil {
+		return nil, fmt.Errorf("rolling re-scan: %w", err)
+	}
+	log.Info("rolling re-scan", "ru", roll.RU, "calls", roll.Calls)
+	rep.Runs = append(rep.Runs, first, unchanged, changed, roll)
 	e.close()
 
 	if cfg.Halved {
@@ -548,7 +574,12 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	rep.PerItemRU = first.LowerBoundRU
 	rep.DailyCapRU, rep.ScansPerDay = int64(cfg.Budget)*960, cfg.ScansPerDay
 	rep.FullScanEvery = cfg.FullScanEvery.String()
-	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU + int64(float64(first.RU)*float64(24*time.Hour)/float64(cfg.FullScanEvery))
+	// Each scan of the day re-reads in full the drives whose turn came
+	// since the last: the rolling scan's RU beyond an unchanged scan's,
+	// once per scan. (Measured over one interval of 24h / ScansPerDay.)
+	rep.RollingExtraRU = max(0, roll.RU-unchanged.RU)
+	rep.RUPerDayFormula = "changed + (scansPerDay-1) x unchanged + scansPerDay x rollingExtraRu (rolling - unchanged)"
+	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU + int64(cfg.ScansPerDay)*rep.RollingExtraRU
 	rep.Checks = checks(rep)
 	rep.OK = true
 	for _, c := range rep.Checks {
@@ -663,6 +694,21 @@ func checks(rep *Report) []Check {
 			check("changed: sections complete", b2f(complete(c)), "= 1", complete(c)),
 			check("changed: changed links and guests missed", float64(missed), "= 0", missed == 0),
 			check("RU per day / daily cap", float64(rep.RUPerDay)/float64(max(1, rep.DailyCapRU)), "<= 0.05", rep.RUPerDay <= rep.DailyCapRU/20))
+	}
+	if r := find("rolling"); r != nil {
+		share := -1.0
+		if r.Discovery != nil {
+			share = float64(r.Discovery.RollingFullDrives) / float64(max(1, rep.Tenant.Drives))
+		}
+		// A scan interval (24h / ScansPerDay) of the period: about that
+		// share of the drives.
+		every, _ := time.ParseDuration(rep.FullScanEvery)
+		want := min(1, float64(24*time.Hour)/float64(max(1, rep.ScansPerDay))/float64(max(time.Second, every)))
+		out = append(out,
+			check("rolling: sections complete", b2f(complete(r)), "= 1", complete(r)),
+			check("rolling: links missed against the generator", float64(r.LinksMissed+r.LinksExtra), "= 0", r.LinksMissed+r.LinksExtra == 0),
+			check("rolling: drives read in full / drives", share, fmt.Sprintf("%.2f .. %.2f", want/2, want*1.5),
+				share >= want/2 && share <= want*1.5))
 	}
 	if rep.Size == "s2" {
 		// The memory target is set for s2; it covers every run, the

@@ -72,6 +72,14 @@ type LinkDiscovery struct {
 	// DeltaSites counts sites read from their stored delta only (their
 	// changed items' permissions read one by one).
 	DeltaSites int `json:"deltaSites"`
+	// RollingFullDrives counts drives read in full because their turn in
+	// the rolling full re-read came (none on a first or whole read).
+	RollingFullDrives int `json:"rollingFullDrives,omitempty"`
+	// VerifiedDrives counts those whose full read was not deep; their
+	// Anyone links that the groups confirmed kept their stored detail
+	// (KeptAnyoneLinks).
+	VerifiedDrives  int `json:"verifiedDrives,omitempty"`
+	KeptAnyoneLinks int `json:"keptAnyoneLinks,omitempty"`
 }
 
 // SiteMethod is one site read item by item, and why.

@@ -73,6 +73,10 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// stored links and tokens stay as they are.
 	var kept []driveRef
 	var sitesLink string
+	// verified are the drives whose rolling full read keeps the stored
+	// detail of the Anyone links their groups confirm.
+	var verified map[string]bool
+	rollFull := 0
 	if len(src.o.OnlyDrives) > 0 && inv != nil {
 		only := make(map[string]bool, len(src.o.OnlyDrives))
 		for _, d := range src.o.OnlyDrives {
@@ -88,6 +92,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		}
 		inv, sitesLink = read, prevTokens[tokenLinksSites]
 	} else {
+		verified, rollFull = src.rollingTurns(ctx, inv, prevTokens)
 		var err error
 		inv, sitesLink, err = src.inventory(ctx, inv, prevTokens[tokenLinksSites])
 		if err := noteItems(&bad, err); err != nil {
@@ -110,7 +115,12 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// that a folder's link an item below it shows too is kept once.
 	var held []tenant.Link
 	gc := src.newGroupCache(inv)
-	src.scanDrives(ctx, inv, prevTokens, gc, func(r *driveResult) {
+	stored, err := src.storedAnyone(ctx, verified, gc)
+	if err != nil {
+		spool.Close()
+		return fmt.Errorf("collect links: %w", err)
+	}
+	src.scanDrives(ctx, inv, prevTokens, gc, stored, func(r *driveResult) {
 		// The links a drive gave are kept even when some of its reads
 		// failed: the section is then partial.
 		if !r.full && r.err == nil {
@@ -141,7 +151,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		}
 	})
 	if s := scanner.StatsFrom(ctx); s != nil {
-		s.SetLinkDiscovery(gc.report(src.discovery()))
+		r := gc.report(src.discovery())
+		r.RollingFullDrives = rollFull
+		s.SetLinkDiscovery(r)
 	}
 	if spoolErr != nil {
 		spool.Close()
@@ -385,7 +397,7 @@ func (src linksSource) concurrency() int {
 
 // scanDrives reads every drive, several at once, and hands each drive's
 // result to done as soon as it is read, one call at a time.
-func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, done func(*driveResult)) {
+func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, stored map[string]map[string][]tenant.Link, done func(*driveResult)) {
 	next := make(chan int)
 	var mu sync.Mutex
 	finish := func(r driveResult) {
@@ -399,7 +411,7 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				finish(src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID], gc))
+				finish(src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID], gc, stored[inv[i].DriveID]))
 			}
 		}()
 	}
@@ -419,7 +431,12 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 // driveLinks reads one drive: from its delta link when there is one
 // (only what changed), otherwise the whole drive. An expired link (410)
 // falls back to a whole read.
-func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, gc *groupCache) driveResult {
+//
+// stored, for a drive whose rolling full read is not deep, holds its
+// stored Anyone links by item: an item whose sharing-link groups name
+// exactly those links (same ids, same kinds) keeps their detail instead
+// of having its permissions read again.
+func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, gc *groupCache, stored map[string][]tenant.Link) driveResult {
 	res := driveResult{ref: d, full: link == ""}
 	if link != "" && !sameOrigin(src.c.graphURL(V1, "/"), link) {
 		res.full, link = true, ""
@@ -465,7 +482,7 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, 
 	// a read of changes reads the changed items' permissions.
 	var groups map[string][]linkGroup
 	if res.full {
-		groups = gc.site(ctx, src.c, d)
+		groups = gc.site(ctx, src.c, d, src.o.PeopleLinkDetail)
 		defer gc.release(d)
 	} else {
 		gc.delta(d)
@@ -482,6 +499,16 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, 
 			base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
 				ItemPath: itemPath(it, byID), Folder: it.Folder}
 			res.links = append(res.links, groupLinks(groups[it.UniqueID], base)...)
+		case groups != nil && stored != nil && it.Shared && it.UniqueID != "" && confirmsAnyone(groups[it.UniqueID], stored[it.ID], src.o.PeopleLinkDetail):
+			res.touched[id] = true
+			base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
+				ItemPath: itemPath(it, byID), Folder: it.Folder}
+			res.links = append(res.links, groupLinks(withoutAnyone(groups[it.UniqueID]), base)...)
+			for _, l := range stored[it.ID] {
+				l.SiteID, l.SiteURL, l.Library, l.ItemPath, l.Folder = base.SiteID, base.SiteURL, base.Library, base.ItemPath, base.Folder
+				res.links = append(res.links, l)
+			}
+			gc.keptAnyone(len(stored[it.ID]))
 		case res.full && it.Shared, !res.full && it.SharedChanged:
 			res.touched[id] = true
 			reqs = append(reqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(id) + "/permissions" + selectQuery(permissionSelect())})
@@ -589,7 +616,10 @@ type groupCache struct {
 	drives     map[string]int
 	groupSites int
 	deltaSites map[string]bool
-	items      []tenant.SiteMethod
+	// verified counts drives read in full but not deep, kept their Anyone
+	// links whose stored detail the groups confirmed.
+	verified, kept int
+	items          []tenant.SiteMethod
 	// refused is set once SharePoint refuses the app's token (401, e.g.
 	// a client secret, which SharePoint does not accept app-only): the
 	// other sites are then read item by item without asking again.
@@ -604,7 +634,7 @@ type siteGroups struct {
 // site returns the site's groups by item UniqueId, or nil when the site is
 // to be read item by item (item discovery, or the groups could not be
 // read: the failure is recorded, never a finding).
-func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef) map[string][]linkGroup {
+func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members bool) map[string][]linkGroup {
 	if gc == nil {
 		return nil
 	}
@@ -622,7 +652,7 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef) map[strin
 		var g map[string][]linkGroup
 		err := refused
 		if err == nil {
-			g, err = c.siteLinkGroups(ctx, d.SiteURL)
+			g, err = c.siteLinkGroups(ctx, d.SiteURL, members)
 		}
 		if err != nil {
 			gc.mu.Lock()
@@ -654,6 +684,22 @@ func (gc *groupCache) release(d driveRef) {
 	}
 }
 
+func (gc *groupCache) setVerified(n int) {
+	if gc != nil {
+		gc.mu.Lock()
+		gc.verified = n
+		gc.mu.Unlock()
+	}
+}
+
+func (gc *groupCache) keptAnyone(n int) {
+	if gc != nil {
+		gc.mu.Lock()
+		gc.kept += n
+		gc.mu.Unlock()
+	}
+}
+
 // delta notes a drive read from its delta link.
 func (gc *groupCache) delta(d driveRef) {
 	if gc == nil {
@@ -680,6 +726,7 @@ func (gc *groupCache) report(method string) *tenant.LinkDiscovery {
 		delete(gc.deltaSites, full)
 	}
 	r.GroupSites = gc.groupSites
+	r.VerifiedDrives, r.KeptAnyoneLinks = gc.verified, gc.kept
 	r.DeltaSites = len(gc.deltaSites)
 	r.ItemSites = append([]tenant.SiteMethod(nil), gc.items...)
 	sort.Slice(r.ItemSites, func(i, j int) bool { return r.ItemSites[i].Site < r.ItemSites[j].Site })

@@ -457,7 +457,26 @@ var powerBIServicePlanPrefixes = []string{"BI_AZURE_", "PBI_"}
 //     read item by item);
 //   - the collection may page with odata.nextLink (followed if sent);
 //   - its cost in resource units is not published (the fake charges a
-//     parameter, 2 by default; docs/scale.md reports 2, 5 and 10).
+//     parameter, 2 by default; docs/scale.md reports 2, 5 and 10);
+//   - with $expand=Users (and Users/LoginName, Users/Email, Users/Title in
+//     $select) each group carries its members in "Users", in the same one
+//     request (Group.Users is documented, e.g. the SP.Group users property
+//     in https://learn.microsoft.com/previous-versions/office/developer/sharepoint-rest-reference/dn531432(v=office.15));
+//     a Flexible (specific people) group's members are the people its
+//     link was given to, the same people its Graph permission names; the
+//     login names are of the forms recipients.go knows;
+//   - an expanded member list is complete unless the group carries
+//     "Users@odata.nextLink" (whether and where SharePoint caps an
+//     expansion is not documented): a next link, or a missing "Users",
+//     makes the site be read item by item; an empty Flexible group makes
+//     its item's permissions be read.
+//
+// Rolling full re-read (rolling.go, app/state.go). Unconfirmed, to be
+// corrected in rolling.go: a change to an existing Anyone link's settings
+// (expiry, password, download block) marks its item sharedChanged in the
+// drive's delta, like any other permission change; the non-deep re-read
+// keeps those settings from the store when the groups confirm the link,
+// and every DeepEvery-th turn reads them again regardless.
 
 // Guest memberships between full reads (guestsrc.go). Users delta does not
 // report a membership change; GET /groups/delta?$select=members reports

@@ -1,9 +1,12 @@
 package m365
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -27,6 +30,15 @@ type linkGroup struct {
 	ItemUID string // the list item's UniqueId, lower case
 	Kind    string // SharingLinkKind name, as written
 	ShareID string // the link's shareId, lower case
+	// Members are the group's users when they were read (members true):
+	// for a link for specific people, the people it was given to.
+	Members []groupMember
+	members bool
+}
+
+// groupMember is a site group's user as SharePoint lists it (SP.User).
+type groupMember struct {
+	Login, Email, Title string
 }
 
 // linkKind is what a known SharingLinkKind tells about its link.
@@ -82,15 +94,26 @@ func clip(s string) string {
 	return s
 }
 
-// siteLinkGroups lists the sharing-link groups of a site by item UniqueId.
-// Any group title that looks like a sharing-link group but does not parse
-// fails the whole list: the site is then read item by item.
-func (c *Client) siteLinkGroups(ctx context.Context, siteURL string) (map[string][]linkGroup, error) {
+// siteGroupsQuery is the query of the site groups request; with members
+// it expands each group's users (see shapes.go).
+func siteGroupsQuery(members bool) string {
+	if members {
+		return "?$select=Id,Title,Users/LoginName,Users/Email,Users/Title&$expand=Users"
+	}
+	return "?$select=Id,Title"
+}
+
+// siteLinkGroups lists the sharing-link groups of a site by item UniqueId,
+// with their members when asked. Any group title that looks like a
+// sharing-link group but does not parse, and a sharing-link group whose
+// members were asked for but are missing or announced as continued
+// elsewhere, fail the whole list: the site is then read item by item.
+func (c *Client) siteLinkGroups(ctx context.Context, siteURL string, members bool) (map[string][]linkGroup, error) {
 	base, err := c.siteBase(siteURL)
 	if err != nil {
 		return nil, err
 	}
-	next := base + "/_api/web/sitegroups?$select=Id,Title"
+	next := base + "/_api/web/sitegroups" + siteGroupsQuery(members)
 	out := map[string][]linkGroup{}
 	h := http.Header{"Accept": {"application/json;odata=nometadata"}}
 	for page := 0; next != ""; page++ {
@@ -105,6 +128,12 @@ func (c *Client) siteLinkGroups(ctx context.Context, siteURL string) (map[string
 			Value *[]struct {
 				ID    *int64  `json:"Id"`
 				Title *string `json:"Title"`
+				Users *[]struct {
+					LoginName *string `json:"LoginName"`
+					Email     *string `json:"Email"`
+					Title     *string `json:"Title"`
+				} `json:"Users"`
+				UsersNext *string `json:"Users@odata.nextLink"`
 			} `json:"value"`
 			Next string `json:"odata.nextLink"`
 		}
@@ -122,9 +151,25 @@ func (c *Client) siteLinkGroups(ctx context.Context, siteURL string) (map[string
 			if err != nil {
 				return nil, fmt.Errorf("%s: group %d: %w", epSiteGroups, *g.ID, err)
 			}
-			if ok {
-				out[lg.ItemUID] = append(out[lg.ItemUID], lg)
+			if !ok {
+				continue
 			}
+			if members {
+				switch {
+				case g.UsersNext != nil:
+					return nil, fmt.Errorf("%s: group %d: its member list is truncated (a next link)", epSiteGroups, *g.ID)
+				case g.Users == nil:
+					return nil, fmt.Errorf("%s: group %d: members asked for but not listed", epSiteGroups, *g.ID)
+				}
+				for j, u := range *g.Users {
+					if u.LoginName == nil {
+						return nil, fmt.Errorf("%s: group %d: member %d: LoginName missing", epSiteGroups, *g.ID, j)
+					}
+					lg.Members = append(lg.Members, groupMember{Login: *u.LoginName, Email: deref(u.Email), Title: deref(u.Title)})
+				}
+				lg.members = true
+			}
+			out[lg.ItemUID] = append(out[lg.ItemUID], lg)
 		}
 		if body.Next != "" && !sameOrigin(base, body.Next) {
 			return nil, fmt.Errorf("%s: next link %q points to another host", epSiteGroups, clip(body.Next))
@@ -134,14 +179,24 @@ func (c *Client) siteLinkGroups(ctx context.Context, siteURL string) (map[string
 	return out, nil
 }
 
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // needsDetail says whether an item's links must be read from its Graph
 // permissions: an Anyone link (expiry, password), a kind not known, or a
-// link for specific people when people rules need its recipients.
+// link for specific people when people rules need its recipients and the
+// group's members were not read or are none (a link given to nobody the
+// group lists is not taken as given to nobody).
 func needsDetail(gs []linkGroup, peopleDetail bool) bool {
 	for _, g := range gs {
 		k, ok := linkKinds[g.Kind]
 		switch {
-		case !ok, k.scope == tenant.LinkScopeAnonymous, k.scope == tenant.LinkScopeUsers && peopleDetail:
+		case !ok, k.scope == tenant.LinkScopeAnonymous,
+			k.scope == tenant.LinkScopeUsers && peopleDetail && (!g.members || len(g.Members) == 0):
 			return true
 		}
 	}
@@ -149,8 +204,9 @@ func needsDetail(gs []linkGroup, peopleDetail bool) bool {
 }
 
 // groupLinks are an item's links as its groups describe them, for items
-// that need no detail: scope, type and roles; a Flexible link's type and
-// recipients are not known (the people rules then judge it unknown).
+// that need no detail: scope, type and roles; a Flexible link's type is
+// not known, its recipients are its group's members when they were read
+// (else not known: the people rules then judge it unknown).
 func groupLinks(gs []linkGroup, base tenant.Link) []tenant.Link {
 	out := make([]tenant.Link, 0, len(gs))
 	for _, g := range gs {
@@ -163,7 +219,34 @@ func groupLinks(gs []linkGroup, base tenant.Link) []tenant.Link {
 		case tenant.LinkTypeEdit:
 			l.Roles = []string{"write"}
 		}
+		if k.scope == tenant.LinkScopeUsers && g.members {
+			l.GrantedTo, l.RecipientDomains, l.ExternalRecipients = memberRecipients(g.Members)
+		}
 		out = append(out, l)
 	}
 	return out
+}
+
+// memberRecipients names a people link's recipients from its group's
+// members as grantees does from a permission: by e-mail, else login name,
+// else display name; each placed by its login name (recipients.go).
+func memberRecipients(ms []groupMember) (names, domains, external []string) {
+	for _, m := range ms {
+		email := strings.ToLower(m.Email)
+		n := cmp.Or(email, m.Login, m.Title)
+		if n == "" || slices.Contains(names, n) {
+			continue
+		}
+		names = append(names, n)
+		if d := recipientDomain(email, m.Login); d != "" && !slices.Contains(domains, d) {
+			domains = append(domains, d)
+		}
+		if recipientOutside(m.Login) {
+			external = append(external, n)
+		}
+	}
+	sort.Strings(names)
+	sort.Strings(domains)
+	sort.Strings(external)
+	return names, domains, external
 }

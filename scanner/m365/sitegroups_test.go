@@ -1,6 +1,8 @@
 package m365
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,9 +24,9 @@ func TestParseSharingLinkGroup(t *testing.T) {
 		err         string
 		want        linkGroup
 	}{
-		{"recorded", "SharingLinks." + recordedItem + ".Flexible." + recordedShare, true, "", linkGroup{recordedItem, "Flexible", recordedShare}},
-		{"upper-case ids", "SharingLinks." + strings.ToUpper(recordedItem) + ".AnonymousView." + strings.ToUpper(recordedShare), true, "", linkGroup{recordedItem, "AnonymousView", recordedShare}},
-		{"unknown kind", "SharingLinks." + recordedItem + ".FutureKind." + recordedShare, true, "", linkGroup{recordedItem, "FutureKind", recordedShare}},
+		{"recorded", "SharingLinks." + recordedItem + ".Flexible." + recordedShare, true, "", linkGroup{ItemUID: recordedItem, Kind: "Flexible", ShareID: recordedShare}},
+		{"upper-case ids", "SharingLinks." + strings.ToUpper(recordedItem) + ".AnonymousView." + strings.ToUpper(recordedShare), true, "", linkGroup{ItemUID: recordedItem, Kind: "AnonymousView", ShareID: recordedShare}},
+		{"unknown kind", "SharingLinks." + recordedItem + ".FutureKind." + recordedShare, true, "", linkGroup{ItemUID: recordedItem, Kind: "FutureKind", ShareID: recordedShare}},
 		{"site group", "prov-2 Members", false, "", linkGroup{}},
 		{"empty", "", false, "", linkGroup{}},
 		{"lower-case prefix", "sharinglinks." + recordedItem + ".Flexible." + recordedShare, false, "", linkGroup{}},
@@ -54,7 +56,7 @@ func TestParseSharingLinkGroup(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || g != tt.want {
+			if err != nil || !reflect.DeepEqual(g, tt.want) {
 				t.Fatalf("got %+v, %v; want %+v", g, err, tt.want)
 			}
 		})
@@ -79,7 +81,9 @@ func FuzzParseSharingLinkGroup(f *testing.F) {
 // TestNeedsDetail: Anyone and unknown kinds always need the item's
 // permissions; links for specific people only when asked.
 func TestNeedsDetail(t *testing.T) {
-	g := func(kind string) linkGroup { return linkGroup{recordedItem, kind, recordedShare} }
+	g := func(kind string) linkGroup {
+		return linkGroup{ItemUID: recordedItem, Kind: kind, ShareID: recordedShare}
+	}
 	for _, tt := range []struct {
 		kinds  []string
 		people bool
@@ -105,5 +109,38 @@ func TestNeedsDetail(t *testing.T) {
 	if len(ls) != 2 || ls[0].Scope != tenant.LinkScopeOrganization || ls[0].Type != tenant.LinkTypeEdit || ls[0].Roles[0] != "write" ||
 		ls[0].PermissionID != recordedShare || ls[1].Scope != tenant.LinkScopeUsers || ls[1].Type != "" || ls[1].Roles != nil {
 		t.Errorf("group links %+v", ls)
+	}
+}
+
+// TestGroupMembers: a people link whose group's members were read needs no
+// permission read and carries the members as recipients, placed like a
+// permission's grantees (an unknown login form is outside); an empty
+// member list still needs the item's permissions.
+func TestGroupMembers(t *testing.T) {
+	members := []groupMember{
+		{Login: "i:0#.f|membership|ann@contoso.com", Email: "Ann@contoso.com", Title: "Ann"},
+		{Login: "i:0#.f|membership|bo_gmail.com#ext#@contoso.onmicrosoft.com", Email: "bo@gmail.com", Title: "Bo"},
+		{Login: "urn:spo:guest#cy@fabrikam.com", Email: "", Title: "Cy"},
+		{Login: "c:0o.c|federateddirectoryclaimprovider|1234", Email: "", Title: "Some group"},
+		{Login: "i:0#.f|membership|ann@contoso.com", Email: "ann@contoso.com", Title: "Ann again"},
+	}
+	read := linkGroup{ItemUID: recordedItem, Kind: "Flexible", ShareID: recordedShare, Members: members, members: true}
+	empty := linkGroup{ItemUID: recordedItem, Kind: "Flexible", ShareID: recordedShare, members: true}
+	if needsDetail([]linkGroup{read}, true) {
+		t.Error("a people group with members read needs detail")
+	}
+	if !needsDetail([]linkGroup{empty}, true) {
+		t.Error("an empty people group needs no detail")
+	}
+	ls := groupLinks([]linkGroup{read}, tenant.Link{DriveID: "d", ItemID: "i"})
+	wantNames := []string{"ann@contoso.com", "bo@gmail.com", "c:0o.c|federateddirectoryclaimprovider|1234", "urn:spo:guest#cy@fabrikam.com"}
+	if len(ls) != 1 || !slices.Equal(ls[0].GrantedTo, wantNames) {
+		t.Fatalf("links %+v, want recipients %v", ls, wantNames)
+	}
+	if want := []string{"contoso.com", "fabrikam.com", "gmail.com"}; !slices.Equal(ls[0].RecipientDomains, want) {
+		t.Errorf("domains %v, want %v", ls[0].RecipientDomains, want)
+	}
+	if want := []string{"bo@gmail.com", "c:0o.c|federateddirectoryclaimprovider|1234", "urn:spo:guest#cy@fabrikam.com"}; !slices.Equal(ls[0].ExternalRecipients, want) {
+		t.Errorf("outside %v, want %v", ls[0].ExternalRecipients, want)
 	}
 }

@@ -74,6 +74,22 @@ type State interface {
 	SaveDeltaTokens(sec tenant.Section, tokens map[string]string)
 }
 
+// RollingState is a State that spreads the links section's full re-read
+// over the period: each drive, and the site inventory, has its turn once
+// a period instead of all of them at once.
+type RollingState interface {
+	// Turn says whether the unit (a token key) is due for a full read in
+	// this scan, and whether that read is deep: every Anyone link's
+	// permission read again. A full read that is not deep keeps the
+	// stored detail of Anyone links its sharing-link groups confirm.
+	Turn(ctx context.Context, unit string) Turn
+}
+
+// Turn is a unit's turn in a rolling full re-read.
+type Turn struct {
+	Full, Deep bool
+}
+
 func (o SourceOptions) now() time.Time {
 	if o.Now != nil {
 		return o.Now()

@@ -332,15 +332,32 @@ func (g *Generated) permissions(d, j int, it item) []any {
 	return out
 }
 
-// groupTitles appends the titles of the sharing-link groups of item j:
-// one per current link, plus the orphans of LinkMix.
-func (g *Generated) groupTitles(out []string, d, j int, it item) []string {
+// SiteUser is a member of a site group as SharePoint lists it (SP.User).
+type SiteUser struct {
+	LoginName, Email, Title string
+}
+
+// SiteGroup is a site group: its title and members.
+type SiteGroup struct {
+	Title string
+	Users []SiteUser
+}
+
+// linkGroups appends the sharing-link groups of item j: one per current
+// link, plus the orphans of LinkMix. A link for specific people has its
+// recipients as members, the same people its permission names.
+func (g *Generated) linkGroups(out []SiteGroup, d, j int, it item) []SiteGroup {
 	uid := g.uniqueID(d, j)
 	add := func(st item) {
 		for _, p := range g.permissions(d, j, st) {
 			m := p.(map[string]any)
 			l := m["link"].(map[string]any)
-			out = append(out, "SharingLinks."+uid+"."+linkKind(l["scope"].(string), l["type"].(string))+"."+m["id"].(string))
+			grp := SiteGroup{Title: "SharingLinks." + uid + "." + linkKind(l["scope"].(string), l["type"].(string)) + "." + m["id"].(string)}
+			for _, gi := range m["grantedToIdentitiesV2"].([]any) {
+				su := gi.(map[string]any)["siteUser"].(map[string]any)
+				grp.Users = append(grp.Users, SiteUser{LoginName: su["loginName"].(string), Email: su["email"].(string), Title: su["displayName"].(string)})
+			}
+			out = append(out, grp)
 		}
 	}
 	add(it)
@@ -350,26 +367,34 @@ func (g *Generated) groupTitles(out []string, d, j int, it item) []string {
 	}
 	switch {
 	case !g.baseShared(d, j) && g.h(10, uint64(d), uint64(j), 0)%97 == 0:
-		out = append(out, "SharingLinks."+uid+".AnonymousView."+guidOf(g.h(11, uint64(d), uint64(j), 0)))
+		out = append(out, SiteGroup{Title: "SharingLinks." + uid + ".AnonymousView." + guidOf(g.h(11, uint64(d), uint64(j), 0))})
 	case it.shared && g.linkScope(d, j, 0, it.variant) == "anonymous" && g.h(12, uint64(d), uint64(j), 0)%10 == 0:
-		out = append(out, "SharingLinks."+uid+".AnonymousEdit."+guidOf(g.h(11, uint64(d), uint64(j), 1)))
+		out = append(out, SiteGroup{Title: "SharingLinks." + uid + ".AnonymousEdit." + guidOf(g.h(11, uint64(d), uint64(j), 1))})
 	}
 	return out
 }
 
-// SiteGroupTitles lists the titles of site d's groups: its three standard
-// groups and its sharing-link groups.
+// SiteGroupTitles lists the titles of site d's groups (see SiteGroups).
 func (g *Generated) SiteGroupTitles(d int) []string {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.siteGroupTitles(d)
+	gs := g.SiteGroups(d)
+	out := make([]string, len(gs))
+	for i, sg := range gs {
+		out[i] = sg.Title
+	}
+	return out
 }
 
-func (g *Generated) siteGroupTitles(d int) []string {
+// SiteGroups lists site d's groups: its three standard groups (the
+// owners group holding the site's owner) and its sharing-link groups.
+func (g *Generated) SiteGroups(d int) []SiteGroup {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
 	name := fmt.Sprintf("s%05d", d)
-	out := []string{name + " Owners", name + " Members", name + " Visitors"}
+	owner := SiteUser{LoginName: "i:0#.f|membership|owner-" + name + "@" + strings.TrimSuffix(g.host, ".sharepoint.com") + ".onmicrosoft.com",
+		Email: "owner-" + name + "@" + strings.TrimSuffix(g.host, ".sharepoint.com") + ".onmicrosoft.com", Title: "Owner of " + name}
+	out := []SiteGroup{{Title: name + " Owners", Users: []SiteUser{owner}}, {Title: name + " Members"}, {Title: name + " Visitors"}}
 	for j := g.folders() + 1; j < g.spec.ItemsPerDrive; j++ {
-		out = g.groupTitles(out, d, j, g.item(d, j))
+		out = g.linkGroups(out, d, j, g.item(d, j))
 	}
 	return out
 }

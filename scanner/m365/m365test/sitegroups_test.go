@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,17 +137,80 @@ func TestGroupDiscoveryMatchesItems(t *testing.T) {
 		t.Fatal("the generated tenant has no orphaned groups")
 	}
 
-	// Rules judging people links' recipients need their permissions.
-	scanLinks(t, srv, m365.SourceOptions{Discovery: m365.DiscoveryGroups, PeopleLinkDetail: true})
-	both := map[string]bool{}
-	for i := range anyoneItems {
-		both[i] = true
+	// Rules judging people links' recipients get them from the groups'
+	// members: the same recipients as the permissions name, and no
+	// permission read beyond the Anyone items.
+	people := scanLinks(t, srv, m365.SourceOptions{Discovery: m365.DiscoveryGroups, PeopleLinkDetail: true})
+	if n := srv.Usage().ByKind["permissions"]; int(n) != len(anyoneItems) || len(peopleItems) == 0 {
+		t.Errorf("with people detail: %d permission reads, want %d (%d people items)", n, len(anyoneItems), len(peopleItems))
 	}
-	for i := range peopleItems {
-		both[i] = true
+	if n := srv.Usage().ByKind["site groups"]; n != int64(groupSpec.Sites) {
+		t.Errorf("with people detail: %d site group calls, want %d", n, groupSpec.Sites)
 	}
-	if n := srv.Usage().ByKind["permissions"]; int(n) != len(both) || len(peopleItems) == 0 {
-		t.Errorf("with people detail: %d permission reads, want %d (%d people items)", n, len(both), len(peopleItems))
+	samePeople(t, want, byKey(people))
+}
+
+// samePeople checks that every people link of want has the same
+// recipients in got, and that recipients were found at all.
+func samePeople(t *testing.T, want, got map[string]tenant.Link) {
+	t.Helper()
+	n, outside := 0, 0
+	for k, w := range want {
+		if w.Scope != tenant.LinkScopeUsers {
+			continue
+		}
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("people link %s missing", k)
+			continue
+		}
+		n++
+		if len(w.GrantedTo) == 0 {
+			t.Fatalf("people link %s: the per-item read names no recipient", k)
+		}
+		if !slices.Equal(g.GrantedTo, w.GrantedTo) || !slices.Equal(g.RecipientDomains, w.RecipientDomains) ||
+			!slices.Equal(g.ExternalRecipients, w.ExternalRecipients) {
+			t.Errorf("people link %s: recipients %v %v %v, per item %v %v %v", k,
+				g.GrantedTo, g.RecipientDomains, g.ExternalRecipients, w.GrantedTo, w.RecipientDomains, w.ExternalRecipients)
+		}
+		outside += len(g.ExternalRecipients)
+	}
+	if n == 0 || outside == 0 {
+		t.Fatalf("%d people links, %d outside recipients: nothing compared", n, outside)
+	}
+}
+
+// TestGroupMembersFallback: a site whose sharing-link groups' members are
+// truncated or not listed is read item by item and named in the status;
+// an empty people group has its item's permissions read. Recipients are
+// the per-item ones either way.
+func TestGroupMembersFallback(t *testing.T) {
+	srv := newGroupTenant(t)
+	want := byKey(scanLinks(t, srv, m365.SourceOptions{Discovery: m365.DiscoveryItems}))
+	srv.Faults.Add("GET /sites/s00001/_api/web/sitegroups", m365test.Fault{Rewrite: func(_ string, b []byte) []byte {
+		i := strings.Index(string(b), `.Flexible.`)
+		return []byte(string(b)[:i] + strings.Replace(string(b)[i:], `"Users":[`, `"Users@odata.nextLink":"https://x/next","Users":[`, 1))
+	}})
+	emptied := false
+	srv.Faults.Add("GET /sites/s00002/_api/web/sitegroups", m365test.Fault{Rewrite: func(_ string, b []byte) []byte {
+		emptied = true
+		i := strings.Index(string(b), `.Flexible.`)
+		j := strings.Index(string(b)[i:], `"Users":[`)
+		k := strings.Index(string(b)[i+j:], `]`)
+		return []byte(string(b)[:i+j] + `"Users":[]` + string(b)[i+j+k+1:])
+	}})
+	snap := scanLinks(t, srv, m365.SourceOptions{Discovery: m365.DiscoveryGroups, PeopleLinkDetail: true})
+	if !emptied {
+		t.Fatal("the fault emptying a people group's members did not apply")
+	}
+	got := byKey(snap)
+	if len(got) != len(want) {
+		t.Fatalf("found %d links, items %d", len(got), len(want))
+	}
+	samePeople(t, want, got)
+	d := snap.Status[tenant.SectionLinks].Discovery
+	if d == nil || len(d.ItemSites) != 1 || !strings.Contains(d.ItemSites[0].Site, "s00001") || !strings.Contains(d.ItemSites[0].Reason, "truncated") {
+		t.Errorf("discovery status %+v, want s00001 read item by item for its truncated members", d)
 	}
 }
 
@@ -213,6 +277,12 @@ func TestSiteGroupsStrict(t *testing.T) {
 		{"write", "POST", "/sites/s00001/_api/web/sitegroups", tok, 405, "cannot be used"},
 		{"unknown site", "GET", "/sites/s99999/_api/web/sitegroups", tok, 404, "File Not Found"},
 		{"no token", "GET", "/sites/s00001/_api/web/sitegroups", map[string]string{"Accept": tok["Accept"]}, 401, ""},
+		{"members", "GET", "/sites/s00001/_api/web/sitegroups?$select=Id,Title,Users/LoginName,Users/Email,Users/Title&$expand=Users", tok, 200,
+			`"Users":[{"Email":"owner-s00001@`},
+		{"members not expanded", "GET", "/sites/s00001/_api/web/sitegroups?$select=Id,Title,Users/LoginName", tok, 400, "$expand"},
+		{"unknown member property", "GET", "/sites/s00001/_api/web/sitegroups?$select=Id,Users/Mail&$expand=Users", tok, 400, "The property 'Mail' does not exist on type 'SP.User'"},
+		{"unknown expansion", "GET", "/sites/s00001/_api/web/sitegroups?$expand=Owner", tok, 400, "'Owner' does not exist"},
+		{"expanded, not selected", "GET", "/sites/s00001/_api/web/sitegroups?$select=Id,Title&$expand=Users", tok, 200, `"Title":"s00001 Owners"}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := do(t, srv, tt.method, tt.path, tt.h, "")

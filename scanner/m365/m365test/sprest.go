@@ -182,10 +182,20 @@ var spGroupProps = map[string]bool{
 	"OwnerTitle": true, "PrincipalType": true, "RequestToJoinLeaveEmailSetting": true, "Title": true,
 }
 
+// spUserProps are the properties of SP.User a sitegroups answer may
+// $select through $expand=Users.
+var spUserProps = map[string]bool{
+	"Email": true, "Expiration": true, "Id": true, "IsEmailAuthenticationGuestUser": true, "IsHiddenInUI": true,
+	"IsShareByEmailGuestUser": true, "IsSiteAdmin": true, "LoginName": true, "PrincipalType": true, "Title": true,
+	"UserPrincipalName": true,
+}
+
 // siteGroups answers GET {site}/_api/web/sitegroups for a generated
-// tenant's site, in odata=nometadata, paged with odata.nextLink. A
-// fixture tenant serves no site groups: the collector then reads each
-// shared item's permissions.
+// tenant's site, in odata=nometadata, paged with odata.nextLink. With
+// $expand=Users each group carries its members, restricted to the
+// Users/<property> names of $select (all of them when $select names
+// Users itself, none when $select names neither). A fixture tenant serves
+// no site groups: the collector then reads each shared item's permissions.
 func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *reply {
 	if method != http.MethodGet {
 		return spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource 'SiteGroups'.")
@@ -198,14 +208,31 @@ func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *r
 		return badArgument("invalid query string: " + err.Error())
 	}
 	skip := 0
+	expand := false
+	var userSel []string
+	allUsers := false
 	for k, v := range q {
 		switch k {
 		case "$select":
 			for _, p := range strings.Split(v[0], ",") {
-				if !spGroupProps[strings.TrimSpace(p)] {
-					return badArgument(fmt.Sprintf("The property '%s' does not exist on type 'SP.Group'. Make sure to only use property names that are defined by the type.", strings.TrimSpace(p)))
+				p = strings.TrimSpace(p)
+				switch sub, isUser := strings.CutPrefix(p, "Users/"); {
+				case p == "Users":
+					allUsers = true
+				case isUser:
+					if !spUserProps[sub] {
+						return badArgument(fmt.Sprintf("The property '%s' does not exist on type 'SP.User'. Make sure to only use property names that are defined by the type.", sub))
+					}
+					userSel = append(userSel, sub)
+				case !spGroupProps[p]:
+					return badArgument(fmt.Sprintf("The property '%s' does not exist on type 'SP.Group'. Make sure to only use property names that are defined by the type.", p))
 				}
 			}
+		case "$expand":
+			if strings.TrimSpace(v[0]) != "Users" {
+				return badArgument(fmt.Sprintf("The field or property '%s' does not exist.", v[0]))
+			}
+			expand = true
 		case "$skiptoken":
 			n, err := strconv.Atoi(strings.TrimPrefix(v[0], "Paged=TRUE&p_ID="))
 			if err != nil || n < 0 {
@@ -216,6 +243,15 @@ func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *r
 			return badArgument("The query parameter '" + k + "' is not supported here.")
 		}
 	}
+	if (allUsers || len(userSel) > 0) && !expand {
+		return badArgument("The query to field 'Users' is not valid. The $select query string must specify the target fields and the $expand query string must contains Users.")
+	}
+	if expand && q.Get("$select") == "" {
+		allUsers = true
+	}
+	if allUsers {
+		userSel = []string{"LoginName", "Email", "Title"}
+	}
 	if s.gen == nil {
 		return spRESTError(http.StatusNotFound, "-1, System.IO.FileNotFoundException", "File Not Found.")
 	}
@@ -223,17 +259,40 @@ func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *r
 	if !ok || d >= s.gen.spec.Sites || sitePath != fmt.Sprintf("/sites/s%05d", d) {
 		return spRESTError(http.StatusNotFound, "-1, System.IO.FileNotFoundException", "File Not Found.")
 	}
-	titles := s.gen.SiteGroupTitles(d)
+	groups := s.gen.SiteGroups(d)
 	size := s.opts.PageSize
 	out := []any{}
-	for i := skip; i < len(titles) && len(out) < size; i++ {
-		out = append(out, map[string]any{"Id": i + 1, "Title": titles[i]})
+	for i := skip; i < len(groups) && len(out) < size; i++ {
+		g := map[string]any{"Id": i + 1, "Title": groups[i].Title}
+		if expand && len(userSel) > 0 {
+			users := []any{}
+			for _, u := range groups[i].Users {
+				m := map[string]any{}
+				for _, p := range userSel {
+					switch p {
+					case "LoginName":
+						m[p] = u.LoginName
+					case "Email":
+						m[p] = u.Email
+					case "Title":
+						m[p] = u.Title
+					default:
+						m[p] = nil // not modelled by the generator
+					}
+				}
+				users = append(users, m)
+			}
+			g["Users"] = users
+		}
+		out = append(out, g)
 	}
 	body := map[string]any{"value": out}
-	if skip+len(out) < len(titles) {
+	if skip+len(out) < len(groups) {
 		nq := url.Values{"$skiptoken": {"Paged=TRUE&p_ID=" + strconv.Itoa(skip+len(out))}}
-		if sel := q.Get("$select"); sel != "" {
-			nq.Set("$select", sel)
+		for _, k := range []string{"$select", "$expand"} {
+			if v := q.Get(k); v != "" {
+				nq.Set(k, v)
+			}
 		}
 		body["odata.nextLink"] = s.srv.URL + sitePath + "/_api/web/sitegroups?" + nq.Encode()
 	}
