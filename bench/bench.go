@@ -61,7 +61,8 @@ type Config struct {
 	Concurrency int
 	// HeapProfile, when set, is a file that receives a heap profile each
 	// time the sampled heap reaches a new peak (by a tenth or more), so
-	// that it ends up describing the largest heap seen.
+	// that it ends up describing the largest heap seen; runs after the
+	// first write FILE.unchanged and FILE.changed.
 	HeapProfile string
 	// SitePropertiesEvery spaces the reads of every site's CSOM properties
 	// (m365.SourceOptions); 0 reads them each scan.
@@ -426,7 +427,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	e.srv.ResetUsage()
-	mem := startMemory(e.cfg.HeapProfile, e.cfg.Logger)
+	mem := startMemory(runProfile(e.cfg.HeapProfile, name), e.cfg.Logger)
 	var prog *scanner.Progress
 	if e.cfg.Progress != nil {
 		prog = &scanner.Progress{}
@@ -733,6 +734,15 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// runProfile names a run's heap profile: FILE for the first run, FILE.NAME
+// for the others, so that each run's peak can be read.
+func runProfile(file, run string) string {
+	if file == "" || run == "first" {
+		return file
+	}
+	return file + "." + run
 }
 
 // liveHeap collects garbage and returns the reachable heap.

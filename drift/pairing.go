@@ -39,14 +39,21 @@ type pairEntry struct {
 type Pairing struct {
 	prev   []pairEntry
 	seen   []bool
-	added  map[[HashSize]byte]struct{}
 	ready  bool
 	unseen int
+
+	// Added keys, for duplicate detection. While they come in ascending
+	// order (as a spooled section's do) a duplicate can only be the last
+	// one, and their hashes are kept in a slice (16 bytes each, a third of
+	// a map's cost); the first key out of order moves them into the map.
+	lastAdded string
+	addedRun  [][HashSize]byte
+	added     map[[HashSize]byte]struct{}
 }
 
 // NewPairing returns an empty pairing sized for about hint previous objects.
 func NewPairing(hint int) *Pairing {
-	return &Pairing{prev: make([]pairEntry, 0, hint+hint/64+16), added: map[[HashSize]byte]struct{}{}}
+	return &Pairing{prev: make([]pairEntry, 0, hint+hint/64+16)}
 }
 
 // AddPrevious records a previous object by its key and content hash (as
@@ -82,11 +89,7 @@ func (p *Pairing) Match(key string, hash [HashSize]byte) Pair {
 	kh := Hash([]byte(key))
 	i, ok := p.find(kh)
 	if !ok {
-		if _, dup := p.added[kh]; dup {
-			return PairDuplicate
-		}
-		p.added[kh] = struct{}{}
-		return PairAdded
+		return p.add(key, kh)
 	}
 	if p.seen[i] {
 		return PairDuplicate
@@ -118,6 +121,31 @@ func (p *Pairing) Removed(key string) bool {
 	return true
 }
 
+// add records a key no previous object has: PairAdded the first time,
+// PairDuplicate after.
+func (p *Pairing) add(key string, kh [HashSize]byte) Pair {
+	if p.added == nil {
+		switch {
+		case len(p.addedRun) == 0 || key > p.lastAdded:
+			p.addedRun = append(p.addedRun, kh)
+			p.lastAdded = key
+			return PairAdded
+		case key == p.lastAdded:
+			return PairDuplicate
+		}
+		p.added = make(map[[HashSize]byte]struct{}, len(p.addedRun)+1)
+		for _, h := range p.addedRun {
+			p.added[h] = struct{}{}
+		}
+		p.addedRun, p.lastAdded = nil, ""
+	}
+	if _, dup := p.added[kh]; dup {
+		return PairDuplicate
+	}
+	p.added[kh] = struct{}{}
+	return PairAdded
+}
+
 // ForgetAdded drops the keys of added objects, which only duplicate
 // detection needs, once the current objects are all matched.
-func (p *Pairing) ForgetAdded() { clear(p.added) }
+func (p *Pairing) ForgetAdded() { p.added, p.addedRun, p.lastAdded = nil, nil, "" }

@@ -1,6 +1,9 @@
 package drift
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -57,5 +60,73 @@ func TestPairingEmptyPrevious(t *testing.T) {
 	}
 	if p.Unseen() != 0 || p.Removed("k") {
 		t.Error("nothing was there to remove")
+	}
+}
+
+// TestPairingAddedOrder: added keys are told apart from duplicates whether
+// they come in ascending order (kept as a run), out of order after a run
+// (moved into the map), or interleaved with previous keys.
+func TestPairingAddedOrder(t *testing.T) {
+	h := func(s string) [HashSize]byte { return Hash([]byte(s)) }
+	p := NewPairing(1)
+	prev := h("p")
+	p.AddPrevious("m", prev[:])
+	for i, c := range []struct {
+		key  string
+		want Pair
+	}{
+		{"b", PairAdded},
+		{"b", PairDuplicate}, // the last of the run
+		{"d", PairAdded},
+		{"m", PairUnchanged}, // a previous key between added ones
+		{"f", PairAdded},
+		{"b", PairDuplicate}, // out of order: an earlier key of the run
+		{"a", PairAdded},     // out of order, new
+		{"f", PairDuplicate},
+		{"z", PairAdded},
+		{"a", PairDuplicate},
+		{"z", PairDuplicate},
+		{"m", PairDuplicate},
+	} {
+		if got := p.Match(c.key, prev); got != c.want {
+			t.Errorf("%d: Match(%s) = %v, want %v", i, c.key, got, c.want)
+		}
+	}
+}
+
+// BenchmarkPairingAdded matches a first scan's objects (no previous
+// state), in key order as a spooled section gives them and shuffled; it
+// reports the bytes the pairing holds per object once all are matched.
+func BenchmarkPairingAdded(b *testing.B) {
+	const n = 1 << 20
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("link:%08d", i)
+	}
+	shuffled := slices.Clone(keys)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	h := Hash([]byte("doc"))
+	for _, c := range []struct {
+		name string
+		keys []string
+	}{{"ascending", keys}, {"shuffled", shuffled}} {
+		b.Run(c.name, func(b *testing.B) {
+			var held uint64
+			for b.Loop() {
+				var ms runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				before := ms.HeapAlloc
+				p := NewPairing(0)
+				for _, k := range c.keys {
+					p.Match(k, h)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				held = ms.HeapAlloc - before
+				runtime.KeepAlive(p)
+			}
+			b.ReportMetric(float64(held)/n, "held-B/object")
+		})
 	}
 }

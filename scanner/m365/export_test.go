@@ -134,6 +134,10 @@ func StrictParsers() []StrictParser {
 			_, _, err := userDelta(raw, 0)
 			return err
 		}),
+		strictParser("stored guests", epStoredGuests, storedGuestSchema, func(raw json.RawMessage) error {
+			_, err := decodeStoredGuest(raw)
+			return err
+		}),
 		strictParser("directory objects", epRefs, refSchema, func(raw json.RawMessage) error {
 			_, err := ParseRefs(items(raw))
 			return err

@@ -195,6 +195,7 @@ func odataType(t string) string {
 // states, the groups and sponsors they point to) with every other copy:
 // a large tenant's guests are all held while a scan runs.
 func compactGuest(g *tenant.Guest) {
+	packGuestStrings(g)
 	g.Domain = intern(g.Domain)
 	g.State = tenant.GuestState(intern(string(g.State)))
 	g.Sponsors = compactRefs(g.Sponsors)
@@ -212,3 +213,99 @@ func compactRefs(rs []tenant.Ref) []tenant.Ref {
 }
 
 func intern(s string) string { return unique.Make(s).Value() }
+
+// packGuestStrings puts a guest's own strings (id, UPN, mail, name) into
+// one allocation: four small ones each rounded up to a size class cost a
+// large tenant's guests a few megabytes more.
+func packGuestStrings(g *tenant.Guest) {
+	fields := [...]*string{&g.ID, &g.UPN, &g.Mail, &g.DisplayName}
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.WriteString(*f)
+	}
+	all := b.String()
+	for _, f := range fields {
+		l := len(*f)
+		*f, all = all[:l], all[l:]
+	}
+}
+
+// The fields of a guest as the store keeps it (tenant.Guest's JSON),
+// read back by incremental scans without encoding/json's reflection: a
+// large tenant's stored guests are all decoded at once, and what that
+// decoding leaves behind set the scan's peak memory.
+var (
+	storedSignInSchema = newSchema("")
+	ssLast             = storedSignInSchema.time("last")
+	ssLastSuccessful   = storedSignInSchema.time("lastSuccessful")
+
+	storedRefSchema = newSchema("object")
+	srID            = storedRefSchema.identity("id")
+	srName          = storedRefSchema.str("displayName")
+	srType          = storedRefSchema.str("type")
+
+	storedGuestSchema = newSchema("guest")
+	sgID              = storedGuestSchema.identity("id")
+	sgUPN             = storedGuestSchema.str("userPrincipalName")
+	sgMail            = storedGuestSchema.str("mail")
+	sgDisplayName     = storedGuestSchema.str("displayName")
+	sgDomain          = storedGuestSchema.str("domain")
+	sgState           = storedGuestSchema.str("state")
+	sgStateChanged    = storedGuestSchema.time("stateChangedAt")
+	sgCreated         = storedGuestSchema.time("createdAt")
+	sgAccountEnabled  = storedGuestSchema.boolean("accountEnabled")
+	sgSignIn          = storedGuestSchema.object("signIn", storedSignInSchema)
+	sgSponsors        = storedGuestSchema.objects("sponsors", storedRefSchema)
+	sgMemberOf        = storedGuestSchema.objects("memberOf", storedRefSchema)
+)
+
+const epStoredGuests = "stored guests"
+
+// storedGuestFields is how many fields tenant.Guest has; decodeStoredGuest
+// reads each of them (a test keeps the two in step).
+const storedGuestFields = 12
+
+// decodeStoredGuest reads a guest document written by the store, its
+// repeated strings shared (see compactGuest). A document that is not a
+// guest is an error naming the field.
+func decodeStoredGuest(doc []byte) (tenant.Guest, error) {
+	var r, sub reader
+	if !r.item(epStoredGuests, storedGuestSchema, doc, 0) {
+		return tenant.Guest{}, r.err()
+	}
+	g := tenant.Guest{
+		ID: r.str(sgID), UPN: r.str(sgUPN), Mail: r.str(sgMail), DisplayName: r.str(sgDisplayName),
+		Domain: intern(r.str(sgDomain)), State: tenant.GuestState(intern(r.str(sgState))),
+		StateChangedAt: r.time(sgStateChanged), CreatedAt: r.time(sgCreated), AccountEnabled: r.boolp(sgAccountEnabled),
+	}
+	if r.open(sgSignIn, &sub) {
+		g.SignIn = &tenant.SignIn{Last: sub.time(ssLast), LastSuccessful: sub.time(ssLastSuccessful)}
+	}
+	g.Sponsors = storedRefs(&r, &sub, sgSponsors)
+	g.MemberOf = storedRefs(&r, &sub, sgMemberOf)
+	if r.failed() {
+		return tenant.Guest{}, r.err()
+	}
+	packGuestStrings(&g)
+	return g, nil
+}
+
+// storedRefs reads a stored list of refs into a slice of its exact length:
+// nil when null (not collected), empty when [].
+func storedRefs(r, sub *reader, f objsField) []tenant.Ref {
+	l := r.list(f)
+	if !l.present() {
+		return nil
+	}
+	var tmp [8]tenant.Ref
+	refs := tmp[:0]
+	for l.next(r, sub) {
+		refs = append(refs, tenant.Ref{ID: intern(sub.str(srID)), DisplayName: intern(sub.str(srName)), Type: intern(sub.str(srType))})
+	}
+	return append(make([]tenant.Ref, 0, len(refs)), refs...)
+}

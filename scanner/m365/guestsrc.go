@@ -215,35 +215,56 @@ func (src guestsSource) signIns(ctx context.Context, since string) (map[string]*
 	return out, bad.err()
 }
 
-// readRefs fills memberships (and sponsors when not expanded) with $batch.
+// refsChunk is how many sub-requests readRefs sends before it parses their
+// answers: a tenant's guests' memberships are read chunk by chunk, so that
+// the raw answers of only one chunk are held at a time. A multiple of
+// maxBatch keeps the $batch envelopes full.
+const refsChunk = 50 * maxBatch
+
+// readRefs fills memberships (and sponsors when not expanded) with $batch,
+// in the order of the guests' ids, memberships first.
 func (src guestsSource) readRefs(ctx context.Context, guests []tenant.Guest, which map[string]int, sponsors bool) []error {
-	var reqs []BatchRequest
+	ids := make([]string, 0, len(which))
 	for id := range which {
-		if sponsors {
-			reqs = append(reqs, BatchRequest{ID: "s:" + id, URL: "/users/" + escapePath(id) + "/sponsors" + selectQuery(refSelect)})
-		}
-		reqs = append(reqs, BatchRequest{ID: "m:" + id, URL: "/users/" + escapePath(id) + "/memberOf" + selectQuery(refSelect)})
+		ids = append(ids, id)
 	}
-	sort.Slice(reqs, func(i, j int) bool { return reqs[i].ID < reqs[j].ID })
-	res := src.c.BatchCollections(ctx, V1, reqs)
+	sort.Strings(ids)
+	kinds := []string{"m:"}
+	if sponsors {
+		kinds = append(kinds, "s:")
+	}
 	var errs []error
-	for _, r := range reqs {
-		g := &guests[which[r.ID[2:]]]
-		dst := &g.MemberOf
-		if r.ID[0] == 's' {
-			dst = &g.Sponsors
+	reqs := make([]BatchRequest, 0, min(len(ids), refsChunk))
+	for _, kind := range kinds {
+		path := "/memberOf"
+		if kind == "s:" {
+			path = "/sponsors"
 		}
-		br := res[r.ID]
-		if br.Err != nil {
-			errs = append(errs, br.Err)
-			continue
+		for start := 0; start < len(ids); start += refsChunk {
+			reqs = reqs[:0]
+			for _, id := range ids[start:min(start+refsChunk, len(ids))] {
+				reqs = append(reqs, BatchRequest{ID: kind + id, URL: "/users/" + escapePath(id) + path + selectQuery(refSelect)})
+			}
+			res := src.c.BatchCollections(ctx, V1, reqs)
+			for _, r := range reqs {
+				g := &guests[which[r.ID[2:]]]
+				dst := &g.MemberOf
+				if kind == "s:" {
+					dst = &g.Sponsors
+				}
+				br := res[r.ID]
+				if br.Err != nil {
+					errs = append(errs, br.Err)
+					continue
+				}
+				refs, err := ParseRefs(br.Items)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				*dst = refs
+			}
 		}
-		refs, err := ParseRefs(br.Items)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		*dst = refs
 	}
 	return errs
 }
@@ -261,11 +282,10 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	var guests []tenant.Guest
 	byID := map[string]int{}
 	err := src.o.State.Previous(ctx, tenant.SectionGuests, func(doc []byte) error {
-		var g tenant.Guest
-		if err := json.Unmarshal(doc, &g); err != nil {
+		g, err := decodeStoredGuest(doc)
+		if err != nil {
 			return fmt.Errorf("stored guest: %w", err)
 		}
-		compactGuest(&g)
 		if i, ok := byID[g.ID]; ok {
 			guests[i] = g
 			return nil

@@ -64,6 +64,11 @@ var strictBase = map[string]string{
 		"externalUserStateChangeDateTime":"2024-11-04T12:00:00Z","createdDateTime":"2024-11-04T11:50:00Z","accountEnabled":true,
 		"signInActivity":{"lastSignInDateTime":"2025-05-19T22:10:00Z","lastNonInteractiveSignInDateTime":"2025-05-20T22:10:00Z","lastSuccessfulSignInDateTime":"2025-05-19T22:10:00Z"},
 		"sponsors":[{"@odata.type":"#microsoft.graph.user","id":"1977ad05-ecc9-5a83-a400-e8c3caf81a98","displayName":"Megan Bowen"}]}`,
+	"stored guests": `{"id":"8b2c3d4e-0009-4f6a-9b0c-1d2e3f4a5b69","userPrincipalName":"strict_partner.com#EXT#@fabrikam.onmicrosoft.com",
+		"mail":"strict@partner.com","displayName":"Strict","domain":"partner.com","state":"Accepted","stateChangedAt":"2024-11-04T12:00:00Z",
+		"createdAt":"2024-11-04T11:50:00Z","accountEnabled":true,"signIn":{"last":"2025-05-20T22:10:00Z","lastSuccessful":"2025-05-19T22:10:00Z"},
+		"sponsors":[{"id":"1977ad05-ecc9-5a83-a400-e8c3caf81a98","displayName":"Megan Bowen","type":"user"}],
+		"memberOf":[{"id":"d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69","displayName":"Strict","type":"group"}]}`,
 	"users delta":                     `{"id":"8b2c3d4e-0009-4f6a-9b0c-1d2e3f4a5b69","@removed":{"reason":"changed"}}`,
 	"directory objects":               `{"@odata.type":"#microsoft.graph.group","id":"d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69","displayName":"Strict"}`,
 	"authorization policy":            `{"allowInvitesFrom":"everyone","guestUserRoleId":"10dae51f-b6af-4016-8d66-8c2a99b929b3"}`,
@@ -549,6 +554,7 @@ var sourceRoutes = map[string]sourceRoute{
 // reads by themselves, and why; their fields are covered above.
 var noSourceRoute = map[string]string{
 	"csom site by url": "read only for sites a sites delta adds; its schema is that of \"csom sites\"",
+	"stored guests":    "read from the store by incremental scans, not from Microsoft 365 (TestDecodeStoredGuestRefusesBadDocuments)",
 	"subscribed skus":  "read only after a Teams or Fabric read failed; a bad item then keeps the section failed with that error (TestServiceNotLicensed)",
 }
 
