@@ -66,8 +66,12 @@ type ChangeFeedOptions struct {
 	LeaseTTL time.Duration
 	// Now is the clock marks and subscriptions are stamped with (default
 	// time.Now; the benchmark passes the fake tenant's).
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// ValidationWindow is how long after a subscription is begun its
+	// validation request is answered, on the Now clock (default 30s; a
+	// clock running faster than real time needs a longer one).
+	ValidationWindow time.Duration
+	Logger           *slog.Logger
 	// Registry receives the receiver's counters when set.
 	Registry prometheus.Registerer
 	// Processed, when set, is called after marked drives were read and
@@ -147,6 +151,9 @@ func NewChangeFeed(o ChangeFeedOptions) (*ChangeFeed, error) {
 	}
 	if o.Config.Interval <= 0 {
 		o.Config.Interval = config.Duration(config.DefaultChangeInterval)
+	}
+	if o.ValidationWindow <= 0 {
+		o.ValidationWindow = validationWindow
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = config.DefaultLeaseTTL
@@ -299,7 +306,7 @@ func (f *ChangeFeed) validate(w http.ResponseWriter, r *http.Request, t config.T
 		f.refuse(w, http.StatusBadRequest, "malformed", "bad validationToken", "tenant", t.Name)
 		return
 	}
-	creating, err := f.o.Store.SubscriptionCreating(r.Context(), t.Name, f.o.Now().Add(-validationWindow))
+	creating, err := f.o.Store.SubscriptionCreating(r.Context(), t.Name, f.o.Now().Add(-f.o.ValidationWindow))
 	if err != nil {
 		f.log.Error("read subscriptions", "error", err)
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
@@ -394,7 +401,7 @@ func (f *ChangeFeed) Maintain(ctx context.Context, name string) error {
 		want[d] = true
 		s, has := byDrive[d]
 		switch {
-		case !has || (s.Creating && now.Sub(s.UpdatedAt) > validationWindow) || (!s.Creating && !s.Expires.After(now)):
+		case !has || (s.Creating && now.Sub(s.UpdatedAt) > f.o.ValidationWindow) || (!s.Creating && !s.Expires.After(now)):
 			if err := f.subscribe(ctx, c, name, d, now.Add(lifetime)); err != nil {
 				errs = append(errs, err)
 			}

@@ -233,7 +233,10 @@ func ExecuteAnyoneLinks(ctx context.Context, c AnyoneConfig) (*AnyoneReport, err
 	// The feed runs on the fake's clock (debounce, marks), driven below.
 	feed, err := app.NewChangeFeed(app.ChangeFeedOptions{Store: svc.Store, Pipeline: svc.Pipeline, Tenants: []config.Tenant{cfg.Tenants[tenantName]},
 		Config: config.ChangeNotifications{URL: ts.URL, Debounce: config.Duration(c.Debounce), Lifetime: config.Duration(config.DefaultChangeLifetime),
-			Interval: config.Duration(config.DefaultChangeInterval)}, Owner: "bench-feed", LeaseTTL: time.Minute, Now: clk.Now, Logger: c.Logger})
+			Interval: config.Duration(config.DefaultChangeInterval)}, Owner: "bench-feed", LeaseTTL: time.Minute, Now: clk.Now, Logger: c.Logger,
+		// Microsoft's validation request arrives within seconds of real
+		// time; on the scaled clock that is TimeScale times longer.
+		ValidationWindow: time.Duration(30 * float64(time.Second) * c.TimeScale)})
 	if err != nil {
 		return nil, err
 	}
