@@ -17,6 +17,13 @@ var pageNames = []string{"login", "error", "overview", "findings", "finding", "c
 
 var funcs = template.FuncMap{
 	"httpsURL": httpsURL,
+	// count says "1 finding", "2 findings".
+	"count": func(n int, noun string) string {
+		if n == 1 {
+			return "1 " + noun
+		}
+		return fmt.Sprintf("%d %ss", n, noun)
+	},
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case time.Time:
