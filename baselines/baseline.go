@@ -58,8 +58,9 @@ type SharePoint struct {
 }
 
 // NeedsLinkRecipients says whether a rule of the baseline judges the
-// recipients of links for specific people, which only the links'
-// permissions tell (a sharing-link group does not).
+// recipients of links for specific people, which the links' permissions
+// or their sharing-link groups' members tell: without such a rule the
+// collector reads neither.
 func (b *Baseline) NeedsLinkRecipients() bool {
 	if b == nil || b.SharePoint.PeopleLinks == nil {
 		return false

@@ -340,8 +340,7 @@ const (
 func acceptView(v ActionValue, now time.Time) goslack.ModalViewRequest {
 	meta, _ := json.Marshal(v)
 	input := func(id, label, hint string, el goslack.BlockElement) *goslack.InputBlock {
-		b := goslack.NewInputBlock(id, plain(label), plain(hint), el)
-		return b
+		return goslack.NewInputBlock(id, plain(label), plain(hint), el)
 	}
 	reason := goslack.NewPlainTextInputBlockElement(plain("Why the risk is acceptable"), acceptReason)
 	reason.Multiline = true

@@ -56,8 +56,9 @@ type SourceOptions struct {
 	// Discovery is how a full read of a site finds its links:
 	// DiscoveryGroups or DiscoveryItems ("" means items).
 	Discovery string
-	// PeopleLinkDetail makes group discovery read the permissions of items
-	// with links for specific people too, for rules that judge recipients.
+	// PeopleLinkDetail makes group discovery read who links for specific
+	// people were given to, for rules that judge recipients: from their
+	// groups' members, else from the items' permissions.
 	PeopleLinkDetail bool
 }
 
