@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -60,9 +61,10 @@ type Config struct {
 	// Concurrency bounds drives read at once (default 8).
 	Concurrency int
 	// HeapProfile, when set, is a file that receives a heap profile each
-	// time the sampled heap reaches a new peak (by a tenth or more), so
-	// that it ends up describing the largest heap seen; runs after the
-	// first write FILE.unchanged and FILE.changed.
+	// time the heap live after a collection reaches a new peak (by a
+	// twentieth or more), so that it ends up describing the largest live
+	// heap seen; runs after the first write FILE.unchanged, FILE.changed
+	// and FILE.rolling.
 	HeapProfile string
 	// SitePropertiesEvery spaces the reads of every site's CSOM properties
 	// (m365.SourceOptions); 0 reads them each scan.
@@ -173,6 +175,10 @@ type Run struct {
 	// (Sys - HeapReleased); the rest of the resident set is the program's
 	// code and what the embedded database allocates itself.
 	PeakGoBytes int64 `json:"peakGoBytes"`
+	// PeakLiveBytes is the largest heap found reachable by a collection
+	// during the run: without a memory limit the collector lets the heap
+	// grow to about twice that before it runs again.
+	PeakLiveBytes int64 `json:"peakLiveBytes"`
 	// LiveHeap* is the heap still reachable after collection (the
 	// snapshot) and after rule evaluation (snapshot and results).
 	LiveHeapAfterCollectBytes int64 `json:"liveHeapAfterCollectBytes"`
@@ -449,7 +455,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		Collected: func(*tenant.Snapshot) { collected, afterCollect = time.Since(start), liveHeap() },
 		Evaluated: func() { afterRules = liveHeap() }})
 	wall := time.Since(start)
-	rss, heap, goBytes := mem.stop()
+	rss, heap, goBytes, live := mem.stop()
 	if err != nil {
 		return Run{}, store.Scan{}, err
 	}
@@ -459,7 +465,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	r := Run{Name: name, Calls: u.Requests, SubRequests: u.SubRequests, CallsByKind: u.ByKind,
 		RU: sc.Stats.RU, ServedRU: u.RU, EntraRU: u.EntraRU, Throttled: u.Throttled, ThrottledByKind: u.ThrottledByKind, PermissionCalls: u.ByKind["permissions"],
 		WallSeconds: wall.Seconds(), SimulatedSeconds: e.srv.Clock().Sim(wall).Seconds(),
-		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap, PeakGoBytes: goBytes,
+		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap, PeakGoBytes: goBytes, PeakLiveBytes: live,
 		LiveHeapAfterCollectBytes: afterCollect, LiveHeapAfterRulesBytes: afterRules,
 		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
 		Sections: map[tenant.Section]tenant.State{}, Links: snap.LinkCount(), Guests: len(snap.Guests), TokensWritten: scanned.Tokens}
@@ -761,6 +767,7 @@ type memory struct {
 	rss      int64
 	heap     int64
 	goBytes  int64
+	live     int64
 	hwmReset bool
 
 	profile     string
@@ -799,8 +806,12 @@ func (m *memory) sample() {
 	m.rss = max(m.rss, rss)
 	m.heap = max(m.heap, int64(ms.HeapInuse))
 	m.goBytes = max(m.goBytes, int64(ms.Sys-ms.HeapReleased))
-	if m.profile != "" && int64(ms.HeapInuse) > m.profiled+m.profiled/10 {
-		m.profiled = int64(ms.HeapInuse)
+	// A heap profile describes the heap as of the last collection, so it
+	// is written when that collection's live heap is a new peak.
+	live := liveAtLastGC()
+	m.live = max(m.live, live)
+	if m.profile != "" && live > m.profiled+m.profiled/20 {
+		m.profiled = live
 		m.writeProfile()
 	}
 	m.mu.Unlock()
@@ -825,14 +836,24 @@ func (m *memory) writeProfile() {
 	}
 }
 
-func (m *memory) stop() (rss, heap, goBytes int64) {
+// liveAtLastGC is the heap the last collection found reachable.
+func liveAtLastGC() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+func (m *memory) stop() (rss, heap, goBytes, live int64) {
 	m.sample()
 	close(m.done)
 	m.wg.Wait()
 	if m.hwmReset {
 		m.rss = max(m.rss, procStatus("VmHWM"))
 	}
-	return m.rss, m.heap, m.goBytes
+	return m.rss, m.heap, m.goBytes, m.live
 }
 
 // procStatus reads a "kB" field of /proc/self/status in bytes (0 when

@@ -85,7 +85,7 @@ written, and checks the targets; it exits 1 when one is missed.`,
 	fs.IntVar(&cfg.SitePropertiesPages, "site-properties-pages", config.DefaultSitePropertiesPages,
 		"pages of site CSOM properties a re-scan reads, as a tenant's site_properties_pages does; 0 reads every page")
 	fs.StringVar(&format, "format", "table", "output format: table or json")
-	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the first scan's largest heap to this file (later runs: FILE.unchanged, FILE.changed)")
+	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the first scan's largest live heap to this file (later runs: FILE.unchanged, FILE.changed, FILE.rolling)")
 	addProgressFlag(fs, &prog)
 	fs.StringVar(&scenario, "scenario", "", "run a scenario instead of the three scans: "+bench.ScenarioAnyoneLinks+
 		" (Anyone links created on the built-in tenant's confidential library while change notifications run)")

@@ -1,6 +1,7 @@
 package m365
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"sort"
@@ -214,6 +215,38 @@ func compactRefs(rs []tenant.Ref) []tenant.Ref {
 
 func intern(s string) string { return unique.Make(s).Value() }
 
+// refLists shares equal lists of refs between the guests of one read:
+// guests invited together belong to the same groups and have the same
+// sponsors, and a large tenant's guests are all held at once. A shared
+// list is never modified in place; a guest's list is only ever replaced.
+type refLists map[string][]tenant.Ref
+
+// share returns the read's copy of a list equal to rs (stored on first
+// sight, exactly sized); nil (not collected) stays nil.
+func (l refLists) share(rs []tenant.Ref) []tenant.Ref {
+	if rs == nil {
+		return nil
+	}
+	var kb [256]byte
+	k := kb[:0]
+	for _, r := range rs {
+		for _, f := range [...]string{r.ID, r.DisplayName, r.Type} {
+			k = binary.AppendUvarint(k, uint64(len(f)))
+			k = append(k, f...)
+		}
+	}
+	if got, ok := l[string(k)]; ok {
+		return got
+	}
+	own := append(make([]tenant.Ref, 0, len(rs)), rs...)
+	for i := range own {
+		r := &own[i]
+		r.ID, r.DisplayName, r.Type = intern(r.ID), intern(r.DisplayName), intern(r.Type)
+	}
+	l[string(k)] = own
+	return own
+}
+
 // packGuestStrings puts a guest's own strings (id, UPN, mail, name) into
 // one allocation: four small ones each rounded up to a size class cost a
 // large tenant's guests a few megabytes more.
@@ -273,7 +306,11 @@ const storedGuestFields = 12
 // decodeStoredGuest reads a guest document written by the store, its
 // repeated strings shared (see compactGuest). A document that is not a
 // guest is an error naming the field.
-func decodeStoredGuest(doc []byte) (tenant.Guest, error) {
+func decodeStoredGuest(doc []byte) (tenant.Guest, error) { return decodeStoredGuestWith(doc, nil) }
+
+// decodeStoredGuestWith decodes a stored guest sharing its lists of refs
+// through lists (nil shares none).
+func decodeStoredGuestWith(doc []byte, lists refLists) (tenant.Guest, error) {
 	var r, sub reader
 	if !r.item(epStoredGuests, storedGuestSchema, doc, 0) {
 		return tenant.Guest{}, r.err()
@@ -286,8 +323,8 @@ func decodeStoredGuest(doc []byte) (tenant.Guest, error) {
 	if r.open(sgSignIn, &sub) {
 		g.SignIn = &tenant.SignIn{Last: sub.time(ssLast), LastSuccessful: sub.time(ssLastSuccessful)}
 	}
-	g.Sponsors = storedRefs(&r, &sub, sgSponsors)
-	g.MemberOf = storedRefs(&r, &sub, sgMemberOf)
+	g.Sponsors = storedRefs(&r, &sub, sgSponsors, lists)
+	g.MemberOf = storedRefs(&r, &sub, sgMemberOf, lists)
 	if r.failed() {
 		return tenant.Guest{}, r.err()
 	}
@@ -297,7 +334,7 @@ func decodeStoredGuest(doc []byte) (tenant.Guest, error) {
 
 // storedRefs reads a stored list of refs into a slice of its exact length:
 // nil when null (not collected), empty when [].
-func storedRefs(r, sub *reader, f objsField) []tenant.Ref {
+func storedRefs(r, sub *reader, f objsField, lists refLists) []tenant.Ref {
 	l := r.list(f)
 	if !l.present() {
 		return nil
@@ -306,6 +343,9 @@ func storedRefs(r, sub *reader, f objsField) []tenant.Ref {
 	refs := tmp[:0]
 	for l.next(r, sub) {
 		refs = append(refs, tenant.Ref{ID: intern(sub.str(srID)), DisplayName: intern(sub.str(srName)), Type: intern(sub.str(srType))})
+	}
+	if lists != nil {
+		return lists.share(refs)
 	}
 	return append(make([]tenant.Ref, 0, len(refs)), refs...)
 }

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sharedrift/sharedrift/scanner"
@@ -21,6 +23,7 @@ const (
 	tokenGuestsSignIns = "guests/signins" // time from which sign-ins are to be read again
 	tokenGuestsFull    = "guests/full"    // time of the last full read
 	tokenGuestsGroups  = "guests/groups"  // groups delta link (membership changes)
+	tokenGuestsCount   = "guests/count"   // guests the last read kept: room reserved for the next
 	signInsUnavailable = "unavailable"
 )
 
@@ -119,12 +122,12 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 			}
 		}
 	}
-	idx := make(map[string]int, len(guests))
-	for i, g := range guests {
-		idx[g.ID] = i
-	}
-	errs := src.readRefs(ctx, guests, idx, !expanded)
 	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
+	lists := refLists{}
+	for i := range guests {
+		guests[i].Sponsors = lists.share(guests[i].Sponsors)
+	}
+	errs := src.readRefs(ctx, guests, nil, !expanded, lists)
 	snap.Guests = guests
 	if err := partialGuests(&bad, errs); err != nil {
 		return err
@@ -136,7 +139,7 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 		}
 		src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{
 			tokenGuestsDelta: deltaLink, tokenGuestsSignIns: since, tokenGuestsFull: start.UTC().Format(time.RFC3339),
-			tokenGuestsGroups: groupsLink,
+			tokenGuestsGroups: groupsLink, tokenGuestsCount: itoa(len(guests)),
 		})
 	}
 	return nil
@@ -222,32 +225,35 @@ func (src guestsSource) signIns(ctx context.Context, since string) (map[string]*
 const refsChunk = 50 * maxBatch
 
 // readRefs fills memberships (and sponsors when not expanded) with $batch,
-// in the order of the guests' ids, memberships first.
-func (src guestsSource) readRefs(ctx context.Context, guests []tenant.Guest, which map[string]int, sponsors bool) []error {
-	ids := make([]string, 0, len(which))
-	for id := range which {
-		ids = append(ids, id)
+// memberships first, for the guests at the indices which (all when nil),
+// in the guests' order.
+func (src guestsSource) readRefs(ctx context.Context, guests []tenant.Guest, which []int, sponsors bool, lists refLists) []error {
+	if which == nil {
+		which = make([]int, len(guests))
+		for i := range which {
+			which[i] = i
+		}
 	}
-	sort.Strings(ids)
 	kinds := []string{"m:"}
 	if sponsors {
 		kinds = append(kinds, "s:")
 	}
 	var errs []error
-	reqs := make([]BatchRequest, 0, min(len(ids), refsChunk))
+	reqs := make([]BatchRequest, 0, min(len(which), refsChunk))
 	for _, kind := range kinds {
 		path := "/memberOf"
 		if kind == "s:" {
 			path = "/sponsors"
 		}
-		for start := 0; start < len(ids); start += refsChunk {
+		for start := 0; start < len(which); start += refsChunk {
+			chunk := which[start:min(start+refsChunk, len(which))]
 			reqs = reqs[:0]
-			for _, id := range ids[start:min(start+refsChunk, len(ids))] {
-				reqs = append(reqs, BatchRequest{ID: kind + id, URL: "/users/" + escapePath(id) + path + selectQuery(refSelect)})
+			for _, i := range chunk {
+				reqs = append(reqs, BatchRequest{ID: kind + guests[i].ID, URL: "/users/" + escapePath(guests[i].ID) + path + selectQuery(refSelect)})
 			}
 			res := src.c.BatchCollections(ctx, V1, reqs)
-			for _, r := range reqs {
-				g := &guests[which[r.ID[2:]]]
+			for k, r := range reqs {
+				g := &guests[chunk[k]]
 				dst := &g.MemberOf
 				if kind == "s:" {
 					dst = &g.Sponsors
@@ -262,7 +268,7 @@ func (src guestsSource) readRefs(ctx context.Context, guests []tenant.Guest, whi
 					errs = append(errs, err)
 					continue
 				}
-				*dst = refs
+				*dst = lists.share(refs)
 			}
 		}
 	}
@@ -277,30 +283,44 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	if !sameOrigin(c.graphURL(V1, "/"), deltaLink) {
 		return &APIError{Endpoint: "GET /v1.0/users/delta", Status: http.StatusGone, Message: "stored delta link points to another host"}
 	}
-	// The guests live in one slice, found by ID through an index; a
-	// removed guest is blanked and dropped at the end.
-	var guests []tenant.Guest
-	byID := map[string]int{}
+	// The guests live in one slice sized from the last read's count: the
+	// stored ones sorted by ID and found by binary search, the new ones
+	// after them through a small index; removed ones are dropped at the
+	// end. (A map over every guest, and a slice grown by appending, each
+	// cost a large tenant's scan megabytes at its peak.)
+	guests := make([]tenant.Guest, 0, guestRoom(ctx, src.o.State))
+	lists := refLists{}
 	err := src.o.State.Previous(ctx, tenant.SectionGuests, func(doc []byte) error {
-		g, err := decodeStoredGuest(doc)
+		g, err := decodeStoredGuestWith(doc, lists)
 		if err != nil {
 			return fmt.Errorf("stored guest: %w", err)
 		}
-		if i, ok := byID[g.ID]; ok {
-			guests[i] = g
-			return nil
-		}
-		byID[g.ID] = len(guests)
 		guests = append(guests, g)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("collect guests: stored guests: %w", err)
 	}
+	// The store lists objects by key, but its collation need not be
+	// bytewise; a guest stored twice keeps its last document.
+	if !slices.IsSortedFunc(guests, cmpGuestID) {
+		slices.SortStableFunc(guests, cmpGuestID)
+	}
+	guests = dedupLastByID(guests)
+	stored := len(guests)
+	added := map[string]int{}
+	removed := map[int]bool{}
+	find := func(id string) (int, bool) {
+		if i, ok := added[id]; ok {
+			return i, true
+		}
+		i, ok := slices.BinarySearchFunc(guests[:stored], id, func(g tenant.Guest, id string) int { return strings.Compare(g.ID, id) })
+		return i, ok && !removed[i]
+	}
 	remove := func(id string) {
-		if i, ok := byID[id]; ok {
-			guests[i] = tenant.Guest{}
-			delete(byID, id)
+		if i, ok := find(id); ok {
+			removed[i] = true
+			delete(added, id)
 		}
 	}
 	haveSignIns := signInsSince != signInsUnavailable
@@ -310,14 +330,14 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 	var bad FieldErrors
 	newLink, err := c.graphPagesURL(ctx, deltaLink, nil, func(items []json.RawMessage) error {
 		for i, raw := range items {
-			id, removed, err := userDelta(raw, i)
+			id, isRemoved, err := userDelta(raw, i)
 			if err != nil {
 				if err := noteItems(&bad, err); err != nil {
 					return err
 				}
 				continue
 			}
-			if removed {
+			if isRemoved {
 				remove(id)
 				continue
 			}
@@ -333,14 +353,14 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 				continue
 			}
 			g := gs[0]
-			if i, ok := byID[id]; ok {
+			if i, ok := find(id); ok {
 				g.SignIn = guests[i].SignIn
 				guests[i] = g
 			} else {
 				if haveSignIns {
 					g.SignIn = &tenant.SignIn{}
 				}
-				byID[id] = len(guests)
+				added[id] = len(guests)
 				guests = append(guests, g)
 			}
 			changed[id] = true
@@ -362,25 +382,34 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 			return fmt.Errorf("collect guests: recent sign-ins: %w", err)
 		}
 		for id, si := range recent {
-			if i, ok := byID[id]; ok {
+			if i, ok := find(id); ok {
 				guests[i].SignIn = si
 			}
 		}
 	}
-	clear(byID)
-	guests = slices.DeleteFunc(guests, func(g tenant.Guest) bool { return g.ID == "" })
-	sort.Slice(guests, func(i, j int) bool { return guests[i].ID < guests[j].ID })
-	which, memberships := map[string]int{}, map[string]int{}
+	// Drop the removed, then put the new ones in order.
+	kept := guests[:0]
+	for i := range guests {
+		if !removed[i] {
+			kept = append(kept, guests[i])
+		}
+	}
+	clear(guests[len(kept):])
+	guests = kept
+	if len(added) > 0 {
+		slices.SortFunc(guests, cmpGuestID)
+	}
+	var which, memberships []int
 	for i, g := range guests {
 		switch {
 		case changed[g.ID]:
-			which[g.ID] = i
+			which = append(which, i)
 		case members[g.ID] || memberOfAny(g.MemberOf, goneGroups):
-			memberships[g.ID] = i
+			memberships = append(memberships, i)
 		}
 	}
-	errs := src.readRefs(ctx, guests, which, true)
-	errs = append(errs, src.readRefs(ctx, guests, memberships, false)...)
+	errs := src.readRefs(ctx, guests, which, true, lists)
+	errs = append(errs, src.readRefs(ctx, guests, memberships, false, lists)...)
 	snap.Guests = guests
 	if err := partialGuests(&bad, errs); err != nil {
 		return err
@@ -390,8 +419,41 @@ func (src guestsSource) incremental(ctx context.Context, snap *tenant.Snapshot, 
 		since = start.Add(-signInLag).UTC().Format(time.RFC3339)
 	}
 	src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{tokenGuestsDelta: newLink, tokenGuestsSignIns: since, tokenGuestsFull: full,
-		tokenGuestsGroups: newGroupsLink})
+		tokenGuestsGroups: newGroupsLink, tokenGuestsCount: itoa(len(guests))})
 	return nil
+}
+
+func cmpGuestID(a, b tenant.Guest) int { return strings.Compare(a.ID, b.ID) }
+
+// dedupLastByID keeps the last of guests sharing an ID (sorted stably).
+func dedupLastByID(gs []tenant.Guest) []tenant.Guest {
+	out := gs[:0]
+	for i := range gs {
+		if i+1 < len(gs) && gs[i+1].ID == gs[i].ID {
+			continue
+		}
+		out = append(out, gs[i])
+	}
+	clear(gs[len(out):])
+	return out
+}
+
+// maxGuestRoom bounds the room a stored count may reserve: the count is a
+// hint, and a wrong one must not cost more than a large tenant's guests.
+const maxGuestRoom = 2_000_000
+
+// guestRoom is the room to reserve for the guests of an incremental read:
+// the last read's count and a sixteenth more for new guests, so that the
+// slice is not regrown (and briefly held twice) while a large tenant's
+// guests are read. Without a count the slice grows as it goes.
+func guestRoom(ctx context.Context, st State) int {
+	v, _ := st.DeltaToken(ctx, tokenGuestsCount)
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	n = min(n, maxGuestRoom)
+	return n + n/16 + 64
 }
 
 func memberOfAny(refs []tenant.Ref, ids map[string]bool) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -22,6 +23,9 @@ type memState struct {
 	links   []tenant.Link
 	guests  []tenant.Guest
 	sites   []tenant.Site
+	// reorder, when set, changes the order (and copies) in which stored
+	// guests are handed back, as a store with another collation might.
+	reorder func([]tenant.Guest) []tenant.Guest
 }
 
 func (m *memState) DeltaToken(_ context.Context, key string) (string, error) {
@@ -38,8 +42,12 @@ func (m *memState) Previous(_ context.Context, sec tenant.Section, fn func([]byt
 			docs = append(docs, &m.links[i])
 		}
 	case tenant.SectionGuests:
-		for i := range m.guests {
-			docs = append(docs, &m.guests[i])
+		gs := m.guests
+		if m.reorder != nil {
+			gs = m.reorder(slices.Clone(gs))
+		}
+		for i := range gs {
+			docs = append(docs, &gs[i])
 		}
 	case tenant.SectionSites:
 		for i := range m.sites {

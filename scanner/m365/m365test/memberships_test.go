@@ -1,7 +1,13 @@
 package m365test_test
 
 import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
 	"testing"
+
+	"github.com/sharedrift/sharedrift/tenant"
 
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
 )
@@ -51,5 +57,67 @@ func TestMembershipChangesFromGroupsDelta(t *testing.T) {
 	}
 	if joined == 0 {
 		t.Fatal("no guest joined a group: the test proves nothing")
+	}
+}
+
+// TestIncrementalGuestsInAnyStoredOrder: stored guests handed back out of
+// ID order (a store whose collation is not bytewise), one of them twice
+// with a stale copy first, still merge into what a full read gives; the
+// guests' count is kept for the next read, and guests in the same groups
+// share one list of them.
+func TestIncrementalGuestsInAnyStoredOrder(t *testing.T) {
+	spec := m365test.Spec{Seed: 12, Sites: 2, ItemsPerDrive: 50, SharedPerDrive: 5, LinksPerShared: 1, Guests: 1500}
+	srv, err := m365test.NewGenerated(spec, m365test.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	st := &memState{tokens: map[string]string{}, pending: map[string]string{}}
+	first := genScan(t, srv, st)
+	st.commit(first)
+	if got := st.tokens["guests/count"]; got != strconv.Itoa(len(first.Guests)) {
+		t.Fatalf("guests/count token %q after a full read of %d guests", got, len(first.Guests))
+	}
+	stale := first.Guests[len(first.Guests)/2]
+	st.reorder = func(gs []tenant.Guest) []tenant.Guest {
+		slices.Reverse(gs)
+		s := stale
+		s.DisplayName, s.MemberOf = "stale copy", []tenant.Ref{}
+		return append([]tenant.Guest{s}, gs...)
+	}
+	truth := srv.Generated().ApplyChanges(0.02)
+	srv.ResetUsage()
+	inc := genScan(t, srv, st)
+	if u := srv.Usage(); u.ByKind["users"] != 0 || len(truth.Guests) == 0 {
+		t.Fatalf("%d guests changed; the guests were listed in full (%d pages): the incremental read is not tested", len(truth.Guests), u.ByKind["users"])
+	}
+	full := genScan(t, srv, nil)
+	if len(inc.Guests) != len(full.Guests) {
+		t.Fatalf("incremental %d guests, full %d", len(inc.Guests), len(full.Guests))
+	}
+	for i := range full.Guests {
+		a, b := inc.Guests[i], full.Guests[i]
+		if a.ID != b.ID || a.DisplayName != b.DisplayName || a.State != b.State || !reflect.DeepEqual(a.SignIn, b.SignIn) || !slices.Equal(a.MemberOf, b.MemberOf) || !slices.Equal(a.Sponsors, b.Sponsors) {
+			t.Fatalf("guest %d: incremental %+v, full %+v", i, a, b)
+		}
+	}
+	shared, pairs := 0, 0
+	byList := map[string]*tenant.Ref{}
+	for _, g := range inc.Guests {
+		if len(g.MemberOf) == 0 {
+			continue
+		}
+		k := fmt.Sprint(g.MemberOf)
+		if p, ok := byList[k]; ok {
+			pairs++
+			if p == &g.MemberOf[0] {
+				shared++
+			}
+			continue
+		}
+		byList[k] = &g.MemberOf[0]
+	}
+	if pairs == 0 || shared != pairs {
+		t.Fatalf("%d of %d equal membership lists share their storage", shared, pairs)
 	}
 }
