@@ -179,6 +179,9 @@ type Run struct {
 	// during the run: without a memory limit the collector lets the heap
 	// grow to about twice that before it runs again.
 	PeakLiveBytes int64 `json:"peakLiveBytes"`
+	// PeakLiveByStep splits it by the scan's steps: "collect", "rules"
+	// (evaluation) and "record" (writing the scan to the store).
+	PeakLiveByStep map[string]int64 `json:"peakLiveByStep,omitempty"`
 	// LiveHeap* is the heap still reachable after collection (the
 	// snapshot) and after rule evaluation (snapshot and results).
 	LiveHeapAfterCollectBytes int64 `json:"liveHeapAfterCollectBytes"`
@@ -452,10 +455,17 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		Sources: m365.SourceOptions{Concurrency: e.cfg.Concurrency, SitePropertiesEvery: e.cfg.SitePropertiesEvery,
 			SitePropertiesPages: e.cfg.SitePropertiesPages, Now: e.srv.Clock().Now, Discovery: e.cfg.Discovery},
 		Sections: benchSections, Baseline: e.base, BaselineRef: e.cfg.Baseline, Started: at, FullEvery: e.cfg.FullScanEvery, Timeout: 6 * time.Hour, Logger: e.cfg.Logger, Progress: prog,
-		Collected: func(*tenant.Snapshot) { collected, afterCollect = time.Since(start), liveHeap() },
-		Evaluated: func() { afterRules = liveHeap() }})
+		Collected: func(*tenant.Snapshot) {
+			collected = time.Since(start)
+			mem.step("rules")
+			afterCollect = liveHeap()
+		},
+		Evaluated: func() {
+			mem.step("record")
+			afterRules = liveHeap()
+		}})
 	wall := time.Since(start)
-	rss, heap, goBytes, live := mem.stop()
+	rss, heap, goBytes, live, byStep := mem.stop()
 	if err != nil {
 		return Run{}, store.Scan{}, err
 	}
@@ -465,7 +475,7 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 	r := Run{Name: name, Calls: u.Requests, SubRequests: u.SubRequests, CallsByKind: u.ByKind,
 		RU: sc.Stats.RU, ServedRU: u.RU, EntraRU: u.EntraRU, Throttled: u.Throttled, ThrottledByKind: u.ThrottledByKind, PermissionCalls: u.ByKind["permissions"],
 		WallSeconds: wall.Seconds(), SimulatedSeconds: e.srv.Clock().Sim(wall).Seconds(),
-		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap, PeakGoBytes: goBytes, PeakLiveBytes: live,
+		CollectWallSeconds: collected.Seconds(), CollectSimulatedSeconds: e.srv.Clock().Sim(collected).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap, PeakGoBytes: goBytes, PeakLiveBytes: live, PeakLiveByStep: byStep,
 		LiveHeapAfterCollectBytes: afterCollect, LiveHeapAfterRulesBytes: afterRules,
 		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
 		Sections: map[tenant.Section]tenant.State{}, Links: snap.LinkCount(), Guests: len(snap.Guests), TokensWritten: scanned.Tokens}
@@ -769,6 +779,9 @@ type memory struct {
 	goBytes  int64
 	live     int64
 	hwmReset bool
+	// cur is the scan's step; byStep the peak live heap in each.
+	cur    string
+	byStep map[string]int64
 
 	profile     string
 	profiled    int64
@@ -777,7 +790,7 @@ type memory struct {
 }
 
 func startMemory(profile string, log *slog.Logger) *memory {
-	m := &memory{done: make(chan struct{}), profile: profile, log: log}
+	m := &memory{done: make(chan struct{}), profile: profile, log: log, cur: "collect", byStep: map[string]int64{}}
 	// Resetting the kernel's high-water mark makes VmHWM per run; when not
 	// allowed, sampling VmRSS is the fallback.
 	m.hwmReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
@@ -810,6 +823,7 @@ func (m *memory) sample() {
 	// is written when that collection's live heap is a new peak.
 	live := liveAtLastGC()
 	m.live = max(m.live, live)
+	m.byStep[m.cur] = max(m.byStep[m.cur], live)
 	if m.profile != "" && live > m.profiled+m.profiled/20 {
 		m.profiled = live
 		m.writeProfile()
@@ -846,14 +860,22 @@ func liveAtLastGC() int64 {
 	return int64(s[0].Value.Uint64())
 }
 
-func (m *memory) stop() (rss, heap, goBytes, live int64) {
+// step marks the start of a scan's next step.
+func (m *memory) step(name string) {
+	m.sample()
+	m.mu.Lock()
+	m.cur = name
+	m.mu.Unlock()
+}
+
+func (m *memory) stop() (rss, heap, goBytes, live int64, byStep map[string]int64) {
 	m.sample()
 	close(m.done)
 	m.wg.Wait()
 	if m.hwmReset {
 		m.rss = max(m.rss, procStatus("VmHWM"))
 	}
-	return m.rss, m.heap, m.goBytes, m.live
+	return m.rss, m.heap, m.goBytes, m.live, m.byStep
 }
 
 // procStatus reads a "kB" field of /proc/self/status in bytes (0 when

@@ -62,8 +62,24 @@ func IsPartial(err error) bool {
 	return errors.As(err, &p)
 }
 
-// Scan runs every source concurrently, each under its own timeout, and
-// returns the assembled snapshot. It never fails as a whole: each section's
+// TenantSized is implemented by sources whose working set grows with the
+// tenant (a million links, a hundred thousand guests). Scan runs them one
+// after another, in the order given, beside the others: their peaks then
+// do not add up, and a scan of a large tenant fits a small container. It
+// costs little time, as they spend different services' budgets and the
+// largest (links) dwarfs the others.
+type TenantSized interface {
+	TenantSized() bool
+}
+
+func tenantSized(src Source) bool {
+	ts, ok := src.(TenantSized)
+	return ok && ts.TenantSized()
+}
+
+// Scan runs every source concurrently (those TenantSized one at a time),
+// each under its own timeout from its start, and returns the assembled
+// snapshot. It never fails as a whole: each section's
 // outcome is in Status. Sections without a source get no status entry.
 func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot {
 	logger := opts.Logger
@@ -92,42 +108,57 @@ func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot 
 	if opts.Progress != nil {
 		opts.Progress.begin(len(sources), time.Now())
 	}
+	run := func(src Source) {
+		sec := src.Section()
+		timeout := opts.Timeout
+		if t, ok := opts.Timeouts[sec]; ok {
+			timeout = t
+		}
+		if timeout <= 0 {
+			timeout = DefaultTimeout
+		}
+		stats := &Stats{}
+		if opts.Progress != nil {
+			opts.Progress.section(sec, stats)
+		}
+		sctx, cancel := context.WithTimeout(WithStats(ctx, stats), timeout)
+		defer cancel()
+		start := time.Now()
+		part := &tenant.Snapshot{}
+		err := collect(sctx, src, part)
+		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			err = fmt.Errorf("%w (section timeout %s)", err, timeout)
+		}
+		st := statusFor(err)
+		stats.fill(&st)
+		if opts.Progress != nil {
+			opts.Progress.finish(sec, time.Since(start))
+		}
+		logger.LogAttrs(ctx, levelFor(st.State), "section collected",
+			slog.String("section", string(sec)), slog.String("state", string(st.State)),
+			slog.Int("calls", st.Calls), slog.Int("retries", st.Retries), slog.Int("throttled", st.Throttled),
+			slog.Duration("elapsed", time.Since(start)), slog.String("error", st.Error))
+		results <- outcome{sec: sec, part: part, status: st}
+	}
+	var sized []Source
 	for _, src := range sources {
+		if tenantSized(src) {
+			sized = append(sized, src)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sec := src.Section()
-			timeout := opts.Timeout
-			if t, ok := opts.Timeouts[sec]; ok {
-				timeout = t
-			}
-			if timeout <= 0 {
-				timeout = DefaultTimeout
-			}
-			stats := &Stats{}
-			if opts.Progress != nil {
-				opts.Progress.section(sec, stats)
-			}
-			sctx, cancel := context.WithTimeout(WithStats(ctx, stats), timeout)
-			defer cancel()
-			start := time.Now()
-			part := &tenant.Snapshot{}
-			err := collect(sctx, src, part)
-			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-				err = fmt.Errorf("%w (section timeout %s)", err, timeout)
-			}
-			st := statusFor(err)
-			stats.fill(&st)
-			if opts.Progress != nil {
-				opts.Progress.finish(sec, time.Since(start))
-			}
-			logger.LogAttrs(ctx, levelFor(st.State), "section collected",
-				slog.String("section", string(sec)), slog.String("state", string(st.State)),
-				slog.Int("calls", st.Calls), slog.Int("retries", st.Retries), slog.Int("throttled", st.Throttled),
-				slog.Duration("elapsed", time.Since(start)), slog.String("error", st.Error))
-			results <- outcome{sec: sec, part: part, status: st}
+			run(src)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for _, src := range sized {
+			run(src)
+		}
+	}()
 	wg.Wait()
 	close(results)
 	for r := range results {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,5 +127,63 @@ func TestProgress(t *testing.T) {
 	<-done
 	if end := p.Totals(time.Now()); end.Done != 2 || len(end.Running) != 0 || end.Left != 0 {
 		t.Errorf("final totals %+v", end)
+	}
+}
+
+type sizedSource struct{ fakeSource }
+
+func (sizedSource) TenantSized() bool { return true }
+
+// TestTenantSizedOneAtATime: sources that hold a tenant-sized working set
+// never run together, and run in the order given, while the others run
+// beside them; a sized source's timeout counts from its own start.
+func TestTenantSizedOneAtATime(t *testing.T) {
+	var mu sync.Mutex
+	var order []tenant.Section
+	running, overlap := 0, false
+	besides := make(chan struct{})
+	sized := func(sec tenant.Section) scanner.Source {
+		return sizedSource{fakeSource{sec, func(ctx context.Context, _ *tenant.Snapshot) error {
+			// The other sources run beside: this one waits for sites.
+			select {
+			case <-besides:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			mu.Lock()
+			running++
+			overlap = overlap || running > 1
+			order = append(order, sec)
+			mu.Unlock()
+			select {
+			case <-time.After(300 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			mu.Lock()
+			running--
+			mu.Unlock()
+			return nil
+		}}}
+	}
+	sources := []scanner.Source{
+		sized(tenant.SectionLinks),
+		fakeSource{tenant.SectionSites, func(ctx context.Context, _ *tenant.Snapshot) error {
+			close(besides)
+			return nil
+		}},
+		sized(tenant.SectionGuests),
+	}
+	snap := scanner.Scan(context.Background(), sources, scanner.Options{Tenant: "t", Timeout: 500 * time.Millisecond})
+	for _, sec := range []tenant.Section{tenant.SectionLinks, tenant.SectionSites, tenant.SectionGuests} {
+		if !snap.Complete(sec) {
+			t.Errorf("%s: %+v (the second sized source's timeout must start with it)", sec, snap.Status[sec])
+		}
+	}
+	if overlap {
+		t.Error("two tenant-sized sources ran at once")
+	}
+	if len(order) != 2 || order[0] != tenant.SectionLinks || order[1] != tenant.SectionGuests {
+		t.Errorf("tenant-sized sources ran in order %v, want links then guests", order)
 	}
 }

@@ -31,8 +31,8 @@ func TestSQLiteScanCacheIsTemporary(t *testing.T) {
 		t.Fatalf("pool of %d connections", len(sizes))
 	}
 	for i, v := range sizes {
-		if v != -4096 {
-			t.Errorf("connection %d: cache_size %d, want -4096 (4 MiB)", i, v)
+		if v != -2048 {
+			t.Errorf("connection %d: cache_size %d, want -2048 (2 MiB)", i, v)
 		}
 	}
 }

@@ -238,8 +238,8 @@ func (sqliteDialect) analyze(context.Context, *sqlx.Tx, string) error { return n
 // connection (readers stream, they gain little from caching) and a large
 // one only while a scan is written, whose index inserts would thrash.
 const (
-	sqliteCacheKiB     = 4096
-	sqliteScanCacheKiB = 16384
+	sqliteCacheKiB     = 2048
+	sqliteScanCacheKiB = 8192
 )
 
 func (sqliteDialect) scanCache(ctx context.Context, tx *sqlx.Tx, large bool) error {

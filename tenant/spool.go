@@ -268,7 +268,7 @@ func (h *runHeap[T]) Pop() any {
 func (sp *spool[T]) merge(fn func(string, *T) error) error {
 	h := make(runHeap[T], 0, len(sp.runs))
 	for i, r := range sp.runs {
-		rr := &runReader[T]{sp: sp, r: bufio.NewReaderSize(io.NewSectionReader(sp.f, r.off, r.size), 32<<10), seq: i}
+		rr := &runReader[T]{sp: sp, r: bufio.NewReaderSize(io.NewSectionReader(sp.f, r.off, r.size), 8<<10), seq: i}
 		ok, err := rr.next()
 		if err != nil {
 			return err

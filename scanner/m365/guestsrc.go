@@ -44,6 +44,10 @@ type guestsSource struct {
 
 func (guestsSource) Section() tenant.Section { return tenant.SectionGuests }
 
+// TenantSized: every guest is held while the section is read
+// (scanner.TenantSized).
+func (guestsSource) TenantSized() bool { return true }
+
 func (src guestsSource) refresh() time.Duration {
 	if src.o.GuestRefresh > 0 {
 		return src.o.GuestRefresh
@@ -110,7 +114,11 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("collect guests: sign-in activity: %w", err)
 	}
-	guests, expanded, err := src.listGuests(ctx)
+	room := 0
+	if src.o.State != nil {
+		room = guestRoom(ctx, src.o.State)
+	}
+	guests, expanded, err := src.listGuests(ctx, room)
 	if err := noteItems(&bad, err); err != nil {
 		return fmt.Errorf("collect guests: %w", err)
 	}
@@ -127,7 +135,11 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 	for i := range guests {
 		guests[i].Sponsors = lists.share(guests[i].Sponsors)
 	}
-	errs := src.readRefs(ctx, guests, nil, !expanded, lists)
+	all := make([]int, len(guests))
+	for i := range all {
+		all[i] = i
+	}
+	errs := src.readRefs(ctx, guests, all, !expanded, lists)
 	snap.Guests = guests
 	if err := partialGuests(&bad, errs); err != nil {
 		return err
@@ -161,11 +173,13 @@ func partialGuests(bad *FieldErrors, refErrs []error) error {
 	return scanner.Partial(errors.Join(errs...))
 }
 
-// listGuests pages through guests with their sponsors expanded; expanded
-// is false when the service refused the expansion. Users that cannot be
+// listGuests pages through guests with their sponsors expanded, with room
+// reserved for that many; expanded is false when the service refused the
+// expansion. Users that cannot be
 // read are left out and returned as FieldErrors with the others.
-func (src guestsSource) listGuests(ctx context.Context) (guests []tenant.Guest, expanded bool, err error) {
+func (src guestsSource) listGuests(ctx context.Context, room int) (guests []tenant.Guest, expanded bool, err error) {
 	c := src.c
+	guests = make([]tenant.Guest, 0, room)
 	var bad FieldErrors
 	page := func(expand bool) error {
 		guests = guests[:0]
@@ -225,15 +239,9 @@ func (src guestsSource) signIns(ctx context.Context, since string) (map[string]*
 const refsChunk = 50 * maxBatch
 
 // readRefs fills memberships (and sponsors when not expanded) with $batch,
-// memberships first, for the guests at the indices which (all when nil),
-// in the guests' order.
+// memberships first, for the guests at the indices which, in the guests'
+// order.
 func (src guestsSource) readRefs(ctx context.Context, guests []tenant.Guest, which []int, sponsors bool, lists refLists) []error {
-	if which == nil {
-		which = make([]int, len(guests))
-		for i := range which {
-			which[i] = i
-		}
-	}
 	kinds := []string{"m:"}
 	if sponsors {
 		kinds = append(kinds, "s:")

@@ -44,6 +44,10 @@ type linksSource struct {
 
 func (linksSource) Section() tenant.Section { return tenant.SectionLinks }
 
+// TenantSized: a large tenant's links section holds runs of links, site
+// groups and stored Anyone links while it reads (scanner.TenantSized).
+func (linksSource) TenantSized() bool { return true }
+
 // driveResult is what one drive's delta gave.
 type driveResult struct {
 	ref   driveRef

@@ -101,6 +101,13 @@ func TestIncrementalGuestsInAnyStoredOrder(t *testing.T) {
 			t.Fatalf("guest %d: incremental %+v, full %+v", i, a, b)
 		}
 	}
+	// Nothing changed since: no membership or sponsor is read again.
+	st.commit(inc)
+	srv.ResetUsage()
+	genScan(t, srv, st)
+	if u := srv.Usage(); u.ByKind["users memberOf"] != 0 || u.ByKind["users sponsors"] != 0 || u.ByKind["users"] != 0 {
+		t.Fatalf("an unchanged incremental read listed %d pages of guests, %d memberships and %d sponsors", u.ByKind["users"], u.ByKind["users memberOf"], u.ByKind["users sponsors"])
+	}
 	shared, pairs := 0, 0
 	byList := map[string]*tenant.Ref{}
 	for _, g := range inc.Guests {
