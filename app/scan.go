@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/sharedrift/sharedrift/baselines"
@@ -119,6 +120,10 @@ func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
 		snap.Close()
 		return nil, fmt.Errorf("collect %s: %w", job.Tenant, context.Cause(ctx))
 	}
+	// What collecting left behind is freed before rules and recording
+	// start: the collector then sizes their heap by what they hold, not
+	// by a large tenant's collection garbage (about 2x the live heap).
+	runtime.GC()
 	if job.Collected != nil {
 		job.Collected(snap)
 	}
@@ -160,6 +165,7 @@ func Record(ctx context.Context, st ScanStore, snap *tenant.Snapshot, job Record
 			return nil, fmt.Errorf("evaluate %s: %w", snap.Tenant, err)
 		}
 	}
+	runtime.GC() // as after collecting: recording starts from what it holds
 	if job.Evaluated != nil {
 		job.Evaluated()
 	}
