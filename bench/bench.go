@@ -269,6 +269,9 @@ type Report struct {
 	ScansPerDay     int     `json:"scansPerDay"`
 	FullScanEvery   string  `json:"fullScanEvery"`
 	RUPerDay        int64   `json:"ruPerDay"`
+	// RUPerDayAtRESTCost is RUPerDay had each SharePoint REST read cost
+	// 2, 5 or 10 RU (the runs' RUAtRESTCost in the same formula).
+	RUPerDayAtRESTCost map[string]int64 `json:"ruPerDayAtRestCost,omitempty"`
 	Runs            []Run   `json:"runs"`
 	Checks          []Check `json:"checks"`
 	OK              bool    `json:"ok"`
@@ -597,6 +600,16 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	rep.RollingExtraRU = max(0, roll.RU-unchanged.RU)
 	rep.RUPerDayFormula = "changed + (scansPerDay-1) x unchanged + scansPerDay x rollingExtraRu (rolling - unchanged)"
 	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU + int64(cfg.ScansPerDay)*rep.RollingExtraRU
+	rep.RUPerDayAtRESTCost = map[string]int64{}
+	for _, c := range []string{"2", "5", "10"} {
+		at := func(r Run) int64 {
+			if v, ok := r.RUAtRESTCost[c]; ok {
+				return v
+			}
+			return r.RU // no REST read in the run
+		}
+		rep.RUPerDayAtRESTCost[c] = at(changed) + int64(cfg.ScansPerDay-1)*at(unchanged) + int64(cfg.ScansPerDay)*max(0, at(roll)-at(unchanged))
+	}
 	rep.Checks = checks(rep)
 	rep.OK = true
 	for _, c := range rep.Checks {
@@ -711,6 +724,11 @@ func checks(rep *Report) []Check {
 			check("changed: sections complete", b2f(complete(c)), "= 1", complete(c)),
 			check("changed: changed links and guests missed", float64(missed), "= 0", missed == 0),
 			check("RU per day / daily cap", float64(rep.RUPerDay)/float64(max(1, rep.DailyCapRU)), "<= 0.05", rep.RUPerDay <= rep.DailyCapRU/20))
+		for _, cost := range []string{"2", "5", "10"} {
+			if v, ok := rep.RUPerDayAtRESTCost[cost]; ok {
+				out = append(out, check("RU per day / daily cap, REST "+cost+" RU", float64(v)/float64(max(1, rep.DailyCapRU)), "<= 0.05", v <= rep.DailyCapRU/20))
+			}
+		}
 	}
 	if r := find("rolling"); r != nil {
 		share := -1.0
