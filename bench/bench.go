@@ -263,18 +263,18 @@ type Report struct {
 	// ScansPerDay-1 unchanged scans, plus ScansPerDay times the rolling
 	// full re-read's share of a scan (RollingExtraRU: the "rolling" run,
 	// a scan interval after the others, less the unchanged run).
-	DailyCapRU      int64   `json:"dailyCapRu"`
-	RollingExtraRU  int64   `json:"rollingExtraRu"`
-	RUPerDayFormula string  `json:"ruPerDayFormula"`
-	ScansPerDay     int     `json:"scansPerDay"`
-	FullScanEvery   string  `json:"fullScanEvery"`
-	RUPerDay        int64   `json:"ruPerDay"`
+	DailyCapRU      int64  `json:"dailyCapRu"`
+	RollingExtraRU  int64  `json:"rollingExtraRu"`
+	RUPerDayFormula string `json:"ruPerDayFormula"`
+	ScansPerDay     int    `json:"scansPerDay"`
+	FullScanEvery   string `json:"fullScanEvery"`
+	RUPerDay        int64  `json:"ruPerDay"`
 	// RUPerDayAtRESTCost is RUPerDay had each SharePoint REST read cost
 	// 2, 5 or 10 RU (the runs' RUAtRESTCost in the same formula).
 	RUPerDayAtRESTCost map[string]int64 `json:"ruPerDayAtRestCost,omitempty"`
-	Runs            []Run   `json:"runs"`
-	Checks          []Check `json:"checks"`
-	OK              bool    `json:"ok"`
+	Runs               []Run            `json:"runs"`
+	Checks             []Check          `json:"checks"`
+	OK                 bool             `json:"ok"`
 }
 
 // TenantCount is what the generated tenant holds before the change set.
