@@ -12,7 +12,7 @@ import (
 // file, so a second lock in this process would not show the conflict the
 // way a second daemon sees it).
 func TestLockStateDir(t *testing.T) {
-	dir := t.TempDir()
+	// The child exits without cleaning up: it makes no directory of its own.
 	if os.Getenv("SHAREDRIFT_LOCK_CHILD") != "" {
 		if _, err := LockStateDir(os.Getenv("SHAREDRIFT_LOCK_CHILD")); err != nil {
 			os.Exit(2)
@@ -21,6 +21,7 @@ func TestLockStateDir(t *testing.T) {
 		_, _ = os.Stdin.Read(make([]byte, 1)) // hold until the parent closes stdin
 		os.Exit(0)
 	}
+	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLockStateDir$")
 	cmd.Env = append(os.Environ(), "SHAREDRIFT_LOCK_CHILD="+dir)
 	stdin, _ := cmd.StdinPipe()
