@@ -167,7 +167,8 @@ type Site struct {
 // Key is the site's stable identity.
 func (s *Site) Key() string { return "site:" + s.ID }
 
-// Link is one sharing permission on a file or folder.
+// Link is one sharing permission on a file or folder: a sharing link, or
+// (Direct) a grant to people made by invitation, which has no link.
 type Link struct {
 	DriveID      string    `json:"driveId"`
 	ItemID       string    `json:"itemId"`
@@ -193,6 +194,10 @@ type Link struct {
 	// the collector could not place (never counted as inside).
 	ExternalRecipients []string `json:"externalRecipients,omitempty"`
 	WebURL             string   `json:"webUrl,omitempty"`
+	// Direct marks a grant made by invitation, not through a link: its
+	// scope is "users", its type follows its roles, and it has no URL,
+	// expiry or password.
+	Direct bool `json:"direct,omitempty"`
 }
 
 // Key is the link's stable identity.

@@ -186,7 +186,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		// unchanged one) is one permission: it stays on the higher item.
 		byPerm := make(map[string]int, len(held))
 		for i := range held {
-			byPerm[held[i].DriveID+"\x00"+held[i].PermissionID] = i
+			byPerm[permKey(&held[i])] = i
 		}
 		dropped := map[int]bool{}
 		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
@@ -201,7 +201,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			if p, ok := r.paths[l.ItemID]; ok {
 				l.ItemPath = p
 			}
-			if i, ok := byPerm[l.DriveID+"\x00"+l.PermissionID]; ok {
+			if i, ok := byPerm[permKey(&l)]; ok {
 				if !higherLink(&l, &held[i]) {
 					return nil
 				}

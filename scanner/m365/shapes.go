@@ -324,7 +324,7 @@ func shareLinkExpiration(t *time.Time) string {
 func dedupeLinks(links []tenant.Link) []tenant.Link {
 	best := make(map[string]int, len(links))
 	for i := range links {
-		k := links[i].DriveID + "\x00" + links[i].PermissionID
+		k := permKey(&links[i])
 		if j, ok := best[k]; !ok || higherLink(&links[i], &links[j]) {
 			best[k] = i
 		}
@@ -334,11 +334,23 @@ func dedupeLinks(links []tenant.Link) []tenant.Link {
 	}
 	out := links[:0:0]
 	for i := range links {
-		if best[links[i].DriveID+"\x00"+links[i].PermissionID] == i {
+		if best[permKey(&links[i])] == i {
 			out = append(out, links[i])
 		}
 	}
 	return out
+}
+
+// permKey names one permission of a drive: a link by its id, which the
+// copies a folder passes down share; a direct grant by its id and item,
+// since a grant's id names its grantee and the same person may be granted
+// several items (the recorded invitations' ids are the base64 of the
+// grantee's claims login).
+func permKey(l *tenant.Link) string {
+	if l.Direct {
+		return l.DriveID + "\x00" + l.PermissionID + "\x00" + l.ItemID
+	}
+	return l.DriveID + "\x00" + l.PermissionID
 }
 
 // higherLink reports whether a sits higher in the drive's tree than b.
