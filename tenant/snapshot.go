@@ -67,8 +67,13 @@ type LinkDiscovery struct {
 	// GroupSites counts sites read through their sharing-link groups.
 	GroupSites int `json:"groupSites"`
 	// ItemSites are the sites whose shared items' permissions were all
-	// read, with why (the method, or the groups' failure).
+	// read, with why (the method, the groups' or the site users'
+	// failure, or site users who may be outside the organization).
 	ItemSites []SiteMethod `json:"itemSites,omitempty"`
+	// OutsiderSites counts those of ItemSites read item by item because
+	// some of their users may be outside the organization: a direct grant
+	// to them shows in item permissions only.
+	OutsiderSites int `json:"outsiderSites,omitempty"`
 	// DeltaSites counts sites read from their stored delta only (their
 	// changed items' permissions read one by one).
 	DeltaSites int `json:"deltaSites"`

@@ -222,10 +222,12 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 const unidentifiedGrantee = "(unidentified grantee)"
 
 // directGrant fills l from a permission without a link and reports whether
-// it is recorded: not when it is inherited, nor when it is granted only to
-// SharePoint groups of the site (site membership, not sharing with
-// people). A grant whose identity is of no known kind is recorded with an
-// unidentified grantee outside the organization.
+// it is recorded: not when it is inherited, nor when it names no person:
+// only groups (a SharePoint group of the site is site membership; a
+// Microsoft 365 or security group's members are not known here, and a
+// guest's memberships are the guests section's) or SharePoint's own
+// accounts. A grant whose identity is missing or of no known kind is
+// recorded with an unidentified grantee outside the organization.
 func directGrant(r *reader, l *tenant.Link) bool {
 	if r.has(pmInherited) {
 		return false
@@ -233,18 +235,22 @@ func directGrant(r *reader, l *tenant.Link) bool {
 	id := r.str(pmID)
 	var set reader
 	var gs []grantee
-	siteGroupOnly := false
+	notPeople := false
 	add := func() {
 		g := readGrantee(&set)
 		switch {
-		case g.siteGroup:
-			siteGroupOnly = true
+		case g.siteGroup, g.kind == isGroup, g.person && notPerson(g.login):
+			notPeople = true
 			return
 		case g.name == "":
 			g = grantee{name: unidentifiedGrantee, outside: true}
 		case g.person && g.login == "":
 			// No login name: the one the id encodes places the grantee.
 			if login := loginFromPermissionID(id); login != "" {
+				if notPerson(login) {
+					notPeople = true
+					return
+				}
 				g.outside = recipientOutside(login)
 				g.domain = cmp.Or(g.domain, recipientDomain("", login))
 			}
@@ -261,7 +267,7 @@ func directGrant(r *reader, l *tenant.Link) bool {
 		add()
 	}
 	if len(gs) == 0 {
-		if siteGroupOnly {
+		if notPeople {
 			return false
 		}
 		gs = append(gs, grantee{name: unidentifiedGrantee, outside: true})
@@ -326,10 +332,11 @@ func collectGrantees(gs []grantee) (names, domains, external []string) {
 type grantee struct {
 	name, domain, login string
 	outside             bool
-	// person: the set names a user or site user (whose login may still
-	// be Everyone's or a group's claim); siteGroup: it names only a
-	// SharePoint group of the site.
+	// person: the set names a user or site user first (whose login may
+	// still be Everyone's or a group's claim); siteGroup: a SharePoint
+	// group of the site; kind: the identity that named it.
 	person, siteGroup bool
+	kind              objField
 }
 
 // readGrantee names the first identity of a set: e-mail, login name or
@@ -344,7 +351,6 @@ func readGrantee(set *reader) grantee {
 	var g grantee
 	var email string
 	found := false
-	kind := objField{}
 	for _, f := range [...]objField{isUser, isSiteUser, isGroup, isSiteGroup, isSPGroup, isApplication, isDevice} {
 		if !set.open(f, &who) {
 			continue
@@ -352,7 +358,7 @@ func readGrantee(set *reader) grantee {
 		e, l := strings.ToLower(who.str(idEmail)), who.str(idLoginName)
 		n := cmp.Or(e, l, who.str(idDisplayName))
 		if !found {
-			found, g.name, kind = true, n, f
+			found, g.name, g.kind = true, n, f
 			g.person = f == isUser || f == isSiteUser
 		}
 		// The user and siteUser of one set are the same person: either
@@ -365,9 +371,9 @@ func readGrantee(set *reader) grantee {
 	case g.person:
 		g.domain = recipientDomain(email, g.login)
 		g.outside = recipientOutside(g.login)
-	case kind == isGroup:
+	case g.kind == isGroup:
 		g.outside = true
-	case kind == isSiteGroup, kind == isSPGroup:
+	case g.kind == isSiteGroup, g.kind == isSPGroup:
 		g.siteGroup = true
 	case found:
 		g.outside = true

@@ -23,7 +23,10 @@ import (
 // "c:0-.f|rolemanager|spo-grid-all-users/<tenantId>" (members only);
 // "Everyone" is "c:0(.s|true" (guests included); a Microsoft 365 group is
 // "c:0o.c|federateddirectoryclaimprovider|<groupId>" (its owners with
-// "_o" after the id) and a security group "c:0t.c|tenant|<groupId>". The
+// "_o" after the id) and a security group "c:0t.c|tenant|<groupId>".
+// SharePoint's own accounts are not people: the system account
+// "SHAREPOINT\system" and app principals, whose logins start "i:0i.t|"
+// (e.g. "i:0i.t|00000003-0000-0ff1-ce00-000000000000|app@sharepoint"). The
 // id of a permission granted by invitation is the base64 (URL alphabet,
 // unpadded) of its grantee's claims login (the recorded invitations of
 // reference/recorded/graph-permission-invite show it); it is read only
@@ -37,6 +40,8 @@ const (
 	loginEveryone      = "c:0(.s|true"
 	loginM365Group     = "c:0o.c|federateddirectoryclaimprovider|"
 	loginSecurityGroup = "c:0t.c|tenant|"
+	loginSystem        = "sharepoint\\system"
+	loginAppPrincipal  = "i:0i.t|"
 )
 
 // principal is what a login name says about who holds it.
@@ -54,6 +59,8 @@ const (
 	// principalGroup is a Microsoft 365 or security group: not a person,
 	// and its members are not known here (it may hold guests).
 	principalGroup
+	// principalSystem is SharePoint's system account or an app principal.
+	principalSystem
 )
 
 // classifyLogin places a login name (see the forms above).
@@ -72,20 +79,34 @@ func classifyLogin(login string) principal {
 	case strings.HasPrefix(l, loginM365Group) && len(l) > len(loginM365Group),
 		strings.HasPrefix(l, loginSecurityGroup) && len(l) > len(loginSecurityGroup):
 		return principalGroup
+	case l == loginSystem, strings.HasPrefix(l, loginAppPrincipal) && len(l) > len(loginAppPrincipal):
+		return principalSystem
 	}
 	return principalOutside
 }
 
 // recipientOutside reports whether the holder of this login name may be
-// outside the tenant. A login name of no known form (or none), Everyone
-// and a group whose members are not known count as outside: a recipient
-// that cannot be placed is never taken for a member.
+// outside the tenant. A login name of no known form (or none), Everyone,
+// a group whose members are not known and an account that is no person
+// count as outside: a recipient that cannot be placed is never taken for
+// a member.
 func recipientOutside(login string) bool {
 	switch classifyLogin(login) {
 	case principalMember, principalEveryoneInOrg:
 		return false
 	}
 	return true
+}
+
+// notPerson reports whether a login names a group or one of SharePoint's
+// own accounts: a grant to it is not sharing with people (directGrant),
+// and a site user of this kind does not make a site be read item by item.
+func notPerson(login string) bool {
+	switch classifyLogin(login) {
+	case principalGroup, principalSystem:
+		return true
+	}
+	return false
 }
 
 // loginFromPermissionID decodes an invitation's permission id into the

@@ -53,8 +53,10 @@ func TestClassifyLogin(t *testing.T) {
 		"c:0o.c|federateddirectoryclaimprovider|d2b3c4d5-0002-4b6c-9d0e-1f2a3b4c5d62_o": principalGroup,
 		"c:0t.c|tenant|d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69":                            principalGroup,
 		"c:0t.c|tenant|":                                                                principalOutside,
-		"SHAREPOINT\\system":                                                            principalOutside,
-		"":                                                                              principalOutside,
+		"SHAREPOINT\\system":                                                            principalSystem,
+		"i:0i.t|00000003-0000-0ff1-ce00-000000000000|app@sharepoint":                    principalSystem,
+		"i:0i.t|": principalOutside,
+		"":        principalOutside,
 	} {
 		if got := classifyLogin(login); got != want {
 			t.Errorf("classifyLogin(%q) = %d, want %d", login, got, want)
@@ -103,10 +105,6 @@ func TestDirectGrants(t *testing.T) {
 	if len(everyone.ExternalRecipients) != 1 || len(everyone.RecipientDomains) != 0 {
 		t.Errorf("Everyone grant: %+v", everyone)
 	}
-	group := perm(`{"id":"g","roles":["read"],"grantedToV2":{"group":{"id":"d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69","displayName":"Finance team"}}}`)
-	if len(group.ExternalRecipients) != 1 {
-		t.Errorf("a group's members are not known, so it never counts as inside: %+v", group)
-	}
 	for _, body := range []string{
 		`{"id":"u","roles":["read"]}`,
 		`{"id":"u","roles":["read"],"grantedToV2":{}}`,
@@ -118,6 +116,9 @@ func TestDirectGrants(t *testing.T) {
 			t.Errorf("%s: a grantee that cannot be placed must count outside: %+v", body, l)
 		}
 	}
+	// Groups are not people: the guests section reports guests' groups.
+	none(`{"id":"g","roles":["read"],"grantedToV2":{"group":{"id":"d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69","displayName":"Finance team"}}}`)
+	none(`{"id":"g","roles":["read"],"grantedToV2":{"siteUser":{"id":"12","displayName":"Finance team","loginName":"c:0t.c|tenant|d2b3c4d5-0009-4b6c-9d0e-1f2a3b4c5d69"}}}`)
 	none(`{"id":"s","roles":["owner"],"grantedToV2":{"siteGroup":{"id":"3","displayName":"Finance Owners","loginName":"Finance Owners"}}}`)
 	none(`{"id":"h","roles":["read"],"inheritedFrom":{"driveId":"d","id":"01PARENT"},"grantedToV2":{"user":{"email":"ann@gmail.com"}}}`)
 	// A grantee of the wrong type fails the permission, never drops it.
