@@ -193,10 +193,12 @@ type Run struct {
 	MissedGuests  []string `json:"missedGuests,omitempty"`
 	ExtraChanges  int      `json:"extraChanges,omitempty"`
 	TokensWritten int      `json:"tokensWritten"`
-	// SiteGroupCalls are the SharePoint REST reads of site groups;
-	// RUAtRESTCost the run's RU had each cost 2, 5 or 10 RU (the other
+	// SiteGroupCalls and SiteUserCalls are the SharePoint REST reads of
+	// site groups and site users; RUAtRESTCost the run's RU had every
+	// SharePoint REST read (RESTReadKinds) cost 2, 5 or 10 RU (the other
 	// requests unchanged).
 	SiteGroupCalls int64            `json:"siteGroupCalls,omitempty"`
+	SiteUserCalls  int64            `json:"siteUserCalls,omitempty"`
 	RUAtRESTCost   map[string]int64 `json:"ruAtRestCost,omitempty"`
 	// Discovery is the links section's per-site method (its status).
 	Discovery *tenant.LinkDiscovery `json:"discovery,omitempty"`
@@ -207,6 +209,11 @@ type Run struct {
 	LinksExtra        int      `json:"linksExtra"`
 	MissedLinkSamples []string `json:"missedLinkSamples,omitempty"`
 }
+
+// RESTReadKinds are the request kinds (m365test's Usage.ByKind) of the
+// SharePoint REST reads whose cost Microsoft does not publish: the fake
+// charges them RESTCost, and RUAtRESTCost reprices them.
+var RESTReadKinds = []string{"site groups", "site users"}
 
 // Check is one target.
 type Check struct {
@@ -463,12 +470,16 @@ func (e *env) scan(ctx context.Context, name string) (Run, store.Scan, error) {
 		LiveHeapAfterCollectBytes: afterCollect, LiveHeapAfterRulesBytes: afterRules,
 		ObjectsSeen: sc.ObjectsSeen, ObjectsWritten: sc.ObjectsWritten, ResultsWritten: sc.ResultsWritten, Changes: sc.Changes,
 		Sections: map[tenant.Section]tenant.State{}, Links: snap.LinkCount(), Guests: len(snap.Guests), TokensWritten: scanned.Tokens}
-	r.SiteGroupCalls = u.ByKind["site groups"]
+	r.SiteGroupCalls, r.SiteUserCalls = u.ByKind["site groups"], u.ByKind["site users"]
 	r.Discovery = snap.Status[tenant.SectionLinks].Discovery
-	if r.SiteGroupCalls > 0 {
+	var restReads int64
+	for _, k := range RESTReadKinds {
+		restReads += u.ByKind[k]
+	}
+	if restReads > 0 {
 		r.RUAtRESTCost = map[string]int64{}
 		for _, c := range []int64{2, 5, 10} {
-			r.RUAtRESTCost[strconv.FormatInt(c, 10)] = r.RU + r.SiteGroupCalls*(c-int64(e.cfg.RESTCost))
+			r.RUAtRESTCost[strconv.FormatInt(c, 10)] = r.RU + restReads*(c-int64(e.cfg.RESTCost))
 		}
 	}
 	if e.truth {

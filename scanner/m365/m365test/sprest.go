@@ -313,7 +313,10 @@ var siteUsersPath = regexp.MustCompile(`(?i)^(.*)/_api/web/siteusers$`)
 // sharepoint/sites/Finance/_api/web/siteusers.json (the root site's at
 // sharepoint/_api/web/siteusers.json).
 func SiteUsersFixture(sitePath string) string {
-	return "sharepoint/" + strings.Trim(sitePath, "/") + "/_api/web/siteusers"
+	if p := strings.Trim(sitePath, "/"); p != "" {
+		return "sharepoint/" + p + "/_api/web/siteusers"
+	}
+	return "sharepoint/_api/web/siteusers"
 }
 
 // siteUsers answers GET {site}/_api/web/siteusers in odata=nometadata,
@@ -447,7 +450,7 @@ func checkSiteUsers(v any) error {
 					return fmt.Errorf("value[%d].%s: expected a string, got %s", i, k, jsonKind(p))
 				}
 			case "Id", "PrincipalType":
-				if _, ok := p.(float64); !ok {
+				if _, ok := p.(json.Number); !ok {
 					return fmt.Errorf("value[%d].%s: expected a number, got %s", i, k, jsonKind(p))
 				}
 			case "IsShareByEmailGuestUser", "IsEmailAuthenticationGuestUser", "IsSiteAdmin", "IsHiddenInUI":
