@@ -3,6 +3,8 @@ package m365test_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +181,74 @@ func TestGroundTruthHasGrants(t *testing.T) {
 	})
 	if grants == 0 {
 		t.Error("no direct grant among the generator's link keys")
+	}
+}
+
+// TestFixtureSiteUsers: group discovery on the fixture tenants reads every
+// site's users from its fixture file; the sites listing someone who may be
+// outside are read item by item for that reason (their groups never asked
+// for), the others for their groups, which fixtures do not serve. The
+// direct grants are found either way.
+func TestFixtureSiteUsers(t *testing.T) {
+	for name, want := range map[string]map[string]string{
+		"fabrikam": {"/sites/Finance": "quickdeals_mailinator.com#ext#", "/sites/Sales": "urn:spo:guest#chris.d@outlook.com"},
+		"contoso":  {"/sites/Marketing": "priya.patel_adatum.com#ext#", "/sites/ProjectAtlas": "jordan.lee_northwindtraders.com#ext#"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, err := m365test.New(filepath.Join(repoRoot, "testdata", "tenants", name), m365test.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			snap := scanLinks(t, srv, m365.SourceOptions{Discovery: m365.DiscoveryGroups, PeopleLinkDetail: true})
+			u := srv.Usage()
+			d := snap.Status[tenant.SectionLinks].Discovery
+			if d == nil || d.OutsiderSites != len(want) || u.ByKind["site users"] == 0 {
+				t.Fatalf("discovery %+v, %d site users calls", d, u.ByKind["site users"])
+			}
+			for _, s := range d.ItemSites {
+				path := s.Site[strings.Index(s.Site, ".com")+4:]
+				if w, ok := want[path]; ok {
+					if !strings.Contains(s.Reason, "may be outside the organization") || !strings.Contains(s.Reason, w) {
+						t.Errorf("%s: %q, want its outside users (%s)", s.Site, s.Reason, w)
+					}
+				} else if !strings.HasPrefix(s.Reason, "sharing-link groups not read: ") {
+					t.Errorf("%s: %q, want its groups not found", s.Site, s.Reason)
+				}
+			}
+			grants := 0
+			for _, l := range allLinks(snap) {
+				if l.Direct {
+					grants++
+				}
+			}
+			if wantGrants := map[string]int{"fabrikam": 1, "contoso": 2}[name]; grants != wantGrants {
+				t.Errorf("%d direct grants, want %d", grants, wantGrants)
+			}
+		})
+	}
+}
+
+// TestSiteUsersFixtureRefused: a site users fixture that SharePoint could
+// not have sent is refused at load with the file and the property named.
+func TestSiteUsersFixtureRefused(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{`{"value":[{"LoginName":"i:0#.f|membership|a@fabrikam.com","PrincipalType":"User"}]}`, "value[0].PrincipalType: expected a number"},
+		{`{"value":[{"LoginName":"i:0#.f|membership|a@fabrikam.com"}]}`, "value[0]: PrincipalType missing"},
+		{`{"value":[{"LoginName":"i:0#.f|membership|a@fabrikam.com","PrincipalType":1,"IsGuest":true}]}`, `property "IsGuest" is not defined on type SP.User`},
+		{`{"d":{"results":[]}}`, "a site users body holds only"},
+	} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "testdata", "tenants", "fabrikam"))); err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, "sharepoint", "sites", "Finance", "_api", "web", "siteusers.json")
+		if err := os.WriteFile(f, []byte(tt.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := m365test.New(dir, m365test.Options{})
+		if err == nil || !strings.Contains(err.Error(), "sharepoint/sites/Finance/_api/web/siteusers.json") || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want the file named and %q", tt.body, err, tt.want)
+		}
 	}
 }
