@@ -201,15 +201,9 @@ var spUserProps = map[string]bool{
 // Users itself, none when $select names neither). A fixture tenant serves
 // no site groups: the collector then reads each shared item's permissions.
 func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *reply {
-	if method != http.MethodGet {
-		return spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource 'SiteGroups'.")
-	}
-	if !strings.Contains(strings.ToLower(h.Get("Accept")), "application/json") {
-		return badArgument("The fake serves JSON only: send Accept: application/json;odata=nometadata.")
-	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return badArgument("invalid query string: " + err.Error())
+	q, bad := restRead(method, "SiteGroups", rawQuery, h)
+	if bad != nil {
+		return bad
 	}
 	skip := 0
 	expand := false
@@ -305,6 +299,22 @@ func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *r
 	return r
 }
 
+// restRead checks what every SharePoint REST read the fake serves
+// requires, a GET asking for JSON, and parses its query.
+func restRead(method, resource, rawQuery string, h http.Header) (url.Values, *reply) {
+	if method != http.MethodGet {
+		return nil, spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource '"+resource+"'.")
+	}
+	if !strings.Contains(strings.ToLower(h.Get("Accept")), "application/json") {
+		return nil, badArgument("The fake serves JSON only: send Accept: application/json;odata=nometadata.")
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, badArgument("invalid query string: " + err.Error())
+	}
+	return q, nil
+}
+
 // siteUsersPath is a site's user collection (the URL is case-insensitive).
 var siteUsersPath = regexp.MustCompile(`(?i)^(.*)/_api/web/siteusers$`)
 
@@ -325,15 +335,9 @@ func SiteUsersFixture(sitePath string) string {
 // restricts the properties to SP.User's; any other query option, $filter
 // included, is refused: the fake does not model it.
 func (s *Server) siteUsers(method, sitePath, rawQuery string, h http.Header) *reply {
-	if method != http.MethodGet {
-		return spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource 'SiteUsers'.")
-	}
-	if !strings.Contains(strings.ToLower(h.Get("Accept")), "application/json") {
-		return badArgument("The fake serves JSON only: send Accept: application/json;odata=nometadata.")
-	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return badArgument("invalid query string: " + err.Error())
+	q, bad := restRead(method, "SiteUsers", rawQuery, h)
+	if bad != nil {
+		return bad
 	}
 	skip := 0
 	var sel []string
