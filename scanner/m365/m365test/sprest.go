@@ -232,11 +232,9 @@ func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *r
 			}
 			expand = true
 		case "$skiptoken":
-			n, err := strconv.Atoi(strings.TrimPrefix(v[0], "Paged=TRUE&p_ID="))
-			if err != nil || n < 0 {
-				return badArgument("invalid $skiptoken " + v[0])
+			if skip, bad = skipToken(v[0]); bad != nil {
+				return bad
 			}
-			skip = n
 		default:
 			return badArgument("The query parameter '" + k + "' is not supported here.")
 		}
@@ -315,6 +313,15 @@ func restRead(method, resource, rawQuery string, h http.Header) (url.Values, *re
 	return q, nil
 }
 
+// skipToken reads the position a $skiptoken the fake sent names.
+func skipToken(v string) (int, *reply) {
+	n, err := strconv.Atoi(strings.TrimPrefix(v, "Paged=TRUE&p_ID="))
+	if err != nil || n < 0 {
+		return 0, badArgument("invalid $skiptoken " + v)
+	}
+	return n, nil
+}
+
 // siteUsersPath is a site's user collection (the URL is case-insensitive).
 var siteUsersPath = regexp.MustCompile(`(?i)^(.*)/_api/web/siteusers$`)
 
@@ -352,11 +359,9 @@ func (s *Server) siteUsers(method, sitePath, rawQuery string, h http.Header) *re
 				sel = append(sel, p)
 			}
 		case "$skiptoken":
-			n, err := strconv.Atoi(strings.TrimPrefix(v[0], "Paged=TRUE&p_ID="))
-			if err != nil || n < 0 {
-				return badArgument("invalid $skiptoken " + v[0])
+			if skip, bad = skipToken(v[0]); bad != nil {
+				return bad
 			}
-			skip = n
 		default:
 			return badArgument("The query parameter '" + k + "' is not supported here.")
 		}
