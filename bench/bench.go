@@ -280,6 +280,10 @@ type TenantCount struct {
 	SharedItems int `json:"sharedItems"`
 	Links       int `json:"links"`
 	Guests      int `json:"guests"`
+	// OutsiderSites have guests among their users (read item by item by
+	// group discovery); DirectGrants, among Links, are invitations.
+	OutsiderSites int `json:"outsiderSites"`
+	DirectGrants  int `json:"directGrants"`
 }
 
 // LowerBoundFormula is how LowerBoundRU is computed for a full scan.
@@ -511,7 +515,8 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	count := gen.Count()
 	rep := &Report{Size: cfg.Size, Spec: *cfg.Spec, Latency: cfg.Latency.String(), Budget: cfg.Budget, EntraBudget: cfg.EntraBudget,
 		TimeScale: cfg.TimeScale, SitePropertiesEvery: cfg.SitePropertiesEvery.String(), SitePropertiesPages: cfg.SitePropertiesPages, Store: e.st.Driver(), Baseline: cfg.Baseline, LowerBound: LowerBoundFormula,
-		Tenant: TenantCount{Sites: count.Sites, Drives: count.Drives, Items: count.Items, SharedItems: count.SharedItems, Links: count.Links, Guests: count.Guests}}
+		Tenant: TenantCount{Sites: count.Sites, Drives: count.Drives, Items: count.Items, SharedItems: count.SharedItems, Links: count.Links, Guests: count.Guests,
+			OutsiderSites: count.OutsiderSites, DirectGrants: count.DirectGrants}}
 	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
 		rep.MemoryLimitBytes = l
 	}
@@ -683,8 +688,16 @@ func checks(rep *Report) []Check {
 				ratio := float64(f.RUAtRESTCost[c]) / float64(max(1, rep.PerItemRU))
 				out = append(out, check("first, groups, REST "+c+" RU: RU / per-item RU", ratio, "<= 0.3", f.RUAtRESTCost[c] > 0 && ratio <= 0.3))
 			}
+			// Only the sites with guests among their users are read item
+			// by item, every one of them.
 			d := f.Discovery
-			out = append(out, check("first: sites read item by item", float64(len(d.ItemSites)), "= 0", d != nil && len(d.ItemSites) == 0))
+			other, outsiders := -1, -1
+			if d != nil {
+				other, outsiders = len(d.ItemSites)-d.OutsiderSites, d.OutsiderSites
+			}
+			out = append(out,
+				check("first: sites read item by item, not for their users", float64(other), "= 0", other == 0),
+				check("first: sites read item by item for their users - sites with guests", float64(outsiders-rep.Tenant.OutsiderSites), "= 0", outsiders == rep.Tenant.OutsiderSites))
 		}
 		out = append(out,
 			check("first: 429s / calls", f.ThrottledShare, "<= 0.01", f.ThrottledShare <= 0.01))

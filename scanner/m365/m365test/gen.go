@@ -812,6 +812,9 @@ func dedupe(s []string) []string {
 // Count is what the tenant holds right now.
 type Count struct {
 	Sites, Drives, Items, SharedItems, Links, Guests int
+	// OutsiderSites have guests among their users; DirectGrants (counted
+	// in Links too) are the invitations on their items (LinkMix).
+	OutsiderSites, DirectGrants int
 }
 
 // Count walks the tenant (cost: one pass over every item).
@@ -820,6 +823,9 @@ func (g *Generated) Count() Count {
 	defer g.mu.RUnlock()
 	c := Count{Sites: g.spec.Sites, Drives: g.spec.Sites}
 	for d := 0; d < g.spec.Sites; d++ {
+		if g.outsiderSite(d) {
+			c.OutsiderSites++
+		}
 		for j := 0; j < g.spec.ItemsPerDrive; j++ {
 			it := g.item(d, j)
 			if !it.exists {
@@ -829,6 +835,10 @@ func (g *Generated) Count() Count {
 			if it.shared {
 				c.SharedItems++
 				c.Links += g.spec.LinksPerShared
+				if g.directGrant(d, j) {
+					c.Links++
+					c.DirectGrants++
+				}
 			}
 		}
 	}
