@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -726,13 +727,23 @@ func (g *Generated) ApplyChanges(fraction float64) Truth {
 			default:
 				continue
 			}
-			tr.Links = append(tr.Links, g.linkKeys(d, j, it)...)
+			before := g.linkKeys(d, j, it)
 			if g.items[d] == nil {
 				g.items[d] = map[int]itemOverride{}
 			}
 			g.items[d][j] = o
-			after := g.item(d, j)
-			tr.Links = append(tr.Links, g.linkKeys(d, j, after)...)
+			after := g.linkKeys(d, j, g.item(d, j))
+			// Every link changes (re-scoped, removed or added); a direct
+			// grant only when it comes or goes with the item's sharing.
+			grant := ""
+			if g.directGrant(d, j) {
+				grant = "link:" + driveID(d) + "/" + itemID(d, j) + "/" + grantID(g.guestLogin(g.siteGuest(d)))
+			}
+			for _, k := range append(before, after...) {
+				if k != grant || slices.Contains(before, k) != slices.Contains(after, k) {
+					tr.Links = append(tr.Links, k)
+				}
+			}
 		}
 	}
 	for i := 0; i < g.spec.Guests+g.added; i++ {
