@@ -208,13 +208,13 @@ func csvLinks(cw *csv.Writer, in *Input) error {
 	return nil
 }
 
-// csvPeopleLinks lists the links for specific people ("users" scope) with
-// their recipients, the recipients' domains and those outside the
-// organization.
+// csvPeopleLinks lists the links for specific people ("users" scope) and
+// the direct grants (invitations) with their recipients, the recipients'
+// domains and those outside the organization; via says which.
 func csvPeopleLinks(cw *csv.Writer, in *Input) error {
 	idx := newSiteIndex(in.Snapshot)
 	if err := cw.Write([]string{"key", "site_url", "site_title", "label", "library", "item_path", "folder", "permission",
-		"expires", "recipients", "recipient_domains", "external_recipients", "web_url"}); err != nil {
+		"expires", "recipients", "recipient_domains", "external_recipients", "web_url", "via"}); err != nil {
 		return err
 	}
 	for l, err := range in.links() {
@@ -237,11 +237,19 @@ func csvPeopleLinks(cw *csv.Writer, in *Input) error {
 		}
 		if err := cw.Write([]string{cell(l.Key()), cell(l.SiteURL), cell(title), cell(label), cell(l.Library), cell(l.ItemPath),
 			strconv.FormatBool(l.Folder), cell(string(l.Type)), csvTime(l.Expires), join(l.GrantedTo), join(l.RecipientDomains),
-			join(l.ExternalRecipients), cell(l.WebURL)}); err != nil {
+			join(l.ExternalRecipients), cell(l.WebURL), via(l)}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// via is how people were given an item: "link" or "direct grant".
+func via(l *tenant.Link) string {
+	if l.Direct {
+		return "direct grant"
+	}
+	return "link"
 }
 
 func csvGuests(cw *csv.Writer, in *Input) error {

@@ -10,7 +10,8 @@ import (
 const docPeopleLinks = "https://learn.microsoft.com/en-us/sharepoint/turn-external-sharing-on-or-off"
 
 // eachPeopleLink calls fn for every link for specific people ("users"
-// scope); see eachLinkOfScope.
+// scope) and every direct grant (an invitation, recorded with that scope);
+// see eachLinkOfScope.
 func eachPeopleLink(r *builtin, e *env, emit func(tenant.Result), expected string, fn func(l *tenant.Link, key, name string)) {
 	eachLinkOfScope(r, e, emit, expected, tenant.LinkScopeUsers, "no links for specific people", fn)
 }
@@ -29,11 +30,11 @@ func evalPeopleExternalConfidential(r *builtin, e *env, emit func(tenant.Result)
 			emit(r.result(tenant.Pass, key, name, expected, "not confidential", ""))
 		case len(l.ExternalRecipients) > 0:
 			where := strings.TrimPrefix(msg, "Anyone link on ")
-			emit(r.result(tenant.Fail, key, name, expected, "given to "+strings.Join(l.ExternalRecipients, ", "),
-				fmt.Sprintf("link on %s given to people outside the organization (%s)", where, strings.Join(l.RecipientDomains, ", "))))
+			emit(r.result(tenant.Fail, key, name, expected, givenTo(l)+strings.Join(l.ExternalRecipients, ", "),
+				fmt.Sprintf("%s on %s given to people outside the organization (%s)", what(l), where, strings.Join(l.RecipientDomains, ", "))))
 		case len(l.GrantedTo) == 0:
 			// Whom it was given to was not reported: it may be anyone.
-			emit(r.result(tenant.Unknown, key, name, expected, "", "recipients of the link not reported"))
+			emit(r.result(tenant.Unknown, key, name, expected, "", "recipients of the "+what(l)+" not reported"))
 		default:
 			emit(r.result(tenant.Pass, key, name, expected, "recipients inside the organization", ""))
 		}
@@ -51,21 +52,21 @@ func evalPeopleBlockedDomain(r *builtin, e *env, emit func(tenant.Result)) {
 	eachPeopleLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
 		if len(l.ExternalRecipients) == 0 {
 			if len(l.GrantedTo) == 0 {
-				emit(r.result(tenant.Unknown, key, name, expected, "", "recipients of the link not reported"))
+				emit(r.result(tenant.Unknown, key, name, expected, "", "recipients of the "+what(l)+" not reported"))
 				return
 			}
 			emit(r.result(tenant.Pass, key, name, expected, "recipients inside the organization", ""))
 			return
 		}
 		if len(l.RecipientDomains) == 0 {
-			emit(r.result(tenant.Unknown, key, name, expected, "", "domains of the link's recipients not reported"))
+			emit(r.result(tenant.Unknown, key, name, expected, "", "domains of the "+what(l)+"'s recipients not reported"))
 			return
 		}
 		unsure := false
 		for _, d := range l.RecipientDomains {
 			by, u := blockedBy(srcs, d)
 			if by != "" {
-				emit(r.result(tenant.Fail, key, name, expected, "given to "+d, fmt.Sprintf("link given to a recipient in %s, a blocked domain (%s)", d, by)))
+				emit(r.result(tenant.Fail, key, name, expected, givenTo(l)+d, fmt.Sprintf("%s given to a recipient in %s, a blocked domain (%s)", what(l), d, by)))
 				return
 			}
 			unsure = unsure || u
@@ -76,4 +77,20 @@ func evalPeopleBlockedDomain(r *builtin, e *env, emit func(tenant.Result)) {
 		}
 		emit(r.result(tenant.Pass, key, name, expected, strings.Join(l.RecipientDomains, ", "), ""))
 	})
+}
+
+// what names a people entry in messages: a link, or a direct grant.
+func what(l *tenant.Link) string {
+	if l.Direct {
+		return "direct grant"
+	}
+	return "link"
+}
+
+// givenTo starts an actual value naming recipients.
+func givenTo(l *tenant.Link) string {
+	if l.Direct {
+		return "granted to "
+	}
+	return "given to "
 }

@@ -155,15 +155,15 @@ var builtins = []*builtin{
 		References:  References{Docs: []string{docLabels, docAnyone}},
 	}, eval: evalAnyoneConfidential},
 	{meta: Meta{
-		ID: IDLinksPeopleBlockedDomain, Title: "No links for people in blocked domains", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks, tenant.SectionSharePoint, tenant.SectionEntra}, Severity: tenant.SeverityHigh,
-		Rationale:   "Blocking a domain stops new shares but leaves links already given to people there working.",
-		Remediation: "Remove the recipient from the link (item > Manage access), or remove the link.",
+		ID: IDLinksPeopleBlockedDomain, Title: "No links or grants for people in blocked domains", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks, tenant.SectionSharePoint, tenant.SectionEntra}, Severity: tenant.SeverityHigh,
+		Rationale:   "Blocking a domain stops new shares but leaves links already given, and items already shared by invitation, to people there working.",
+		Remediation: "Remove the recipient from the link or the item's direct access (item > Manage access), or remove the link.",
 		References:  References{Docs: []string{docLinks, docDomains}},
 	}, eval: evalPeopleBlockedDomain},
 	{meta: Meta{
-		ID: IDLinksPeopleExternalConfidential, Title: "No links for people outside the organization on confidential content", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks, tenant.SectionSites}, Severity: tenant.SeverityHigh,
-		Rationale:   "A link for specific people on confidential content, given to a guest or an external address, takes that content out of the organization as surely as an Anyone link, only less visibly.",
-		Remediation: "Remove the external recipients from the link (item > Manage access) or remove the link; apply a label that blocks external sharing to the site.",
+		ID: IDLinksPeopleExternalConfidential, Title: "No links or grants for people outside the organization on confidential content", Section: tenant.SectionLinks, Reads: []tenant.Section{tenant.SectionLinks, tenant.SectionSites}, Severity: tenant.SeverityHigh,
+		Rationale:   "A link for specific people or a direct grant (an invitation) on confidential content, given to a guest, an external address or Everyone, takes that content out of the organization as surely as an Anyone link, only less visibly.",
+		Remediation: "Remove the external recipients from the link or the item's direct access (item > Manage access) or remove the link; apply a label that blocks external sharing to the site.",
 		References:  References{Docs: []string{docLinks, docLabels, docPeopleLinks}},
 	}, eval: evalPeopleExternalConfidential},
 	{meta: Meta{

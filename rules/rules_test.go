@@ -95,6 +95,13 @@ func peopleOn(s *tenant.Snapshot, siteSuffix string, external bool, recipients .
 	s.Links = append(s.Links, l)
 }
 
+// grantOn is peopleOn for a direct grant (an invitation, no link).
+func grantOn(s *tenant.Snapshot, siteSuffix string, external bool, recipients ...string) {
+	peopleOn(s, siteSuffix, external, recipients...)
+	l := &s.Links[len(s.Links)-1]
+	l.Direct, l.PermissionID = true, "aTowIy5mfGdyYW50"
+}
+
 func sharingPolicy(s *tenant.Snapshot) *tenant.SharingPolicy { return &s.Exchange.SharingPolicies[0] }
 
 func days(s *tenant.Snapshot, n int) *time.Time { t := s.CollectedAt.AddDate(0, 0, n); return &t }
@@ -268,6 +275,8 @@ var cases = map[string][]ruleCase{
 		{name: "guest on a confidential site", fixture: "fabrikam", want: tenant.Fail},
 		{name: "external address on a labelled site", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", true, "ann@gmail.com") }, want: tenant.Fail},
 		{name: "colleague on a labelled site", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", false, "megan@contoso.com") }, want: tenant.Pass},
+		{name: "direct grant to an external address on a labelled site", snap: func(s *tenant.Snapshot) { grantOn(s, "/sites/Legal", true, "ann@gmail.com") }, want: tenant.Fail},
+		{name: "direct grant to a colleague on a labelled site", snap: func(s *tenant.Snapshot) { grantOn(s, "/sites/Legal", false, "megan@contoso.com") }, want: tenant.Pass},
 		{name: "recipients not reported", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Legal", false) }, want: tenant.Unknown},
 		{name: "scope not recognised", snap: func(s *tenant.Snapshot) { s.Links[0].Scope = "somePeople" }, want: tenant.Unknown},
 		{name: "sites section failed", snap: func(s *tenant.Snapshot) {
@@ -284,6 +293,9 @@ var cases = map[string][]ruleCase{
 			peopleOn(s, "/sites/Marketing", true, "x@"+s.SharePoint.BlockedDomains[0])
 		}, want: tenant.Fail},
 		{name: "colleague", snap: func(s *tenant.Snapshot) { s.Links = nil; peopleOn(s, "/sites/Marketing", false, "megan@contoso.com") }, want: tenant.Pass},
+		{name: "direct grant to a recipient in a blocked domain", snap: func(s *tenant.Snapshot) {
+			grantOn(s, "/sites/Marketing", true, "x@"+s.SharePoint.BlockedDomains[0])
+		}, want: tenant.Fail},
 		{name: "recipient domain unknown", snap: func(s *tenant.Snapshot) { peopleOn(s, "/sites/Marketing", true, "urn:spo:guest") }, want: tenant.Unknown},
 		{name: "sharepoint section failed", snap: func(s *tenant.Snapshot) {
 			s.Status[tenant.SectionSharePoint] = tenant.SectionStatus{State: tenant.StateFailed, Error: "503"}

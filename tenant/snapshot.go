@@ -67,8 +67,13 @@ type LinkDiscovery struct {
 	// GroupSites counts sites read through their sharing-link groups.
 	GroupSites int `json:"groupSites"`
 	// ItemSites are the sites whose shared items' permissions were all
-	// read, with why (the method, or the groups' failure).
+	// read, with why (the method, the groups' or the site users'
+	// failure, or site users who may be outside the organization).
 	ItemSites []SiteMethod `json:"itemSites,omitempty"`
+	// OutsiderSites counts those of ItemSites read item by item because
+	// some of their users may be outside the organization: a direct grant
+	// to them shows in item permissions only.
+	OutsiderSites int `json:"outsiderSites,omitempty"`
 	// DeltaSites counts sites read from their stored delta only (their
 	// changed items' permissions read one by one).
 	DeltaSites int `json:"deltaSites"`
@@ -167,7 +172,8 @@ type Site struct {
 // Key is the site's stable identity.
 func (s *Site) Key() string { return "site:" + s.ID }
 
-// Link is one sharing permission on a file or folder.
+// Link is one sharing permission on a file or folder: a sharing link, or
+// (Direct) a grant to people made by invitation, which has no link.
 type Link struct {
 	DriveID      string    `json:"driveId"`
 	ItemID       string    `json:"itemId"`
@@ -193,6 +199,10 @@ type Link struct {
 	// the collector could not place (never counted as inside).
 	ExternalRecipients []string `json:"externalRecipients,omitempty"`
 	WebURL             string   `json:"webUrl,omitempty"`
+	// Direct marks a grant made by invitation, not through a link: its
+	// scope is "users", its type follows its roles, and it has no URL,
+	// expiry or password.
+	Direct bool `json:"direct,omitempty"`
 }
 
 // Key is the link's stable identity.

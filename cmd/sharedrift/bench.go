@@ -76,7 +76,7 @@ written, and checks the targets; it exits 1 when one is missed.`,
 	fs.StringVar(&cfg.Baseline, "baseline", "recommended", `baseline to evaluate before recording, or "none"`)
 	fs.BoolVar(&cfg.Halved, "halved", false, "also run the first scan with half the budget")
 	fs.StringVar(&cfg.Discovery, "discovery", "groups", "how the links section finds links: groups (sites' sharing-link groups) or items (every shared item's permissions)")
-	fs.IntVar(&cfg.RESTCost, "rest-cost", 2, "RU the fake charges a SharePoint REST read (a site's groups); the first scan is also reported at 2, 5 and 10")
+	fs.IntVar(&cfg.RESTCost, "rest-cost", 2, "RU the fake charges a SharePoint REST read (a site's groups or users); the first scan is also reported at 2, 5 and 10")
 	fs.DurationVar(&cfg.FullScanEvery, "full-scan-every", 24*time.Hour, "how often each section is read in full (the daemon's full_scan_every); the RU-per-day figure adds a first scan that often")
 	fs.IntVar(&cfg.ScansPerDay, "scans-per-day", 4, "scans a day assumed by the RU-per-day figure (the daemon's default schedule is every 6 hours)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "drives read at once (default 8)")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -47,6 +48,12 @@ func FuzzCollectionParsers(f *testing.F) {
 			for _, l := range links {
 				if l.PermissionID == "" {
 					t.Fatal("link without permission id")
+				}
+				// A direct grant names someone, or its unidentified
+				// grantee, who then counts outside: never nobody.
+				if l.Direct && (l.Scope != tenant.LinkScopeUsers || len(l.GrantedTo) == 0 ||
+					slices.Contains(l.GrantedTo, unidentifiedGrantee) && !slices.Contains(l.ExternalRecipients, unidentifiedGrantee)) {
+					t.Fatalf("direct grant %+v", l)
 				}
 			}
 		}

@@ -56,6 +56,9 @@ var (
 	isSiteUser        = identitySetSchema.object("siteUser", identitySchema)
 	isGroup           = identitySetSchema.object("group", identitySchema)
 	isSiteGroup       = identitySetSchema.object("siteGroup", identitySchema)
+	isSPGroup         = identitySetSchema.object("sharePointGroup", identitySchema)
+	isApplication     = identitySetSchema.object("application", identitySchema)
+	isDevice          = identitySetSchema.object("device", identitySchema)
 	permissionSchema  = newSchema("permission")
 	pmID              = permissionSchema.identity("id")
 	pmRoles           = permissionSchema.strings("roles")
@@ -64,6 +67,11 @@ var (
 	pmHasPassword     = permissionSchema.boolean("hasPassword")
 	pmGrantedTo       = permissionSchema.object("grantedToV2", identitySetSchema)
 	pmGrantedToIDs    = permissionSchema.objects("grantedToIdentitiesV2", identitySetSchema)
+	// grantedTo is the legacy form, read only when grantedToV2 is absent
+	// (the recorded beta invitations carry no other).
+	pmGrantedToV1 = permissionSchema.object("grantedTo", identitySetSchema)
+	// A permission an item inherits from an ancestor names it here.
+	pmInherited = permissionSchema.facet("inheritedFrom")
 )
 
 const (
@@ -153,13 +161,16 @@ func parseDriveItems(ep string, items []json.RawMessage) ([]DriveItem, error) {
 
 var trueStrings = []string{"True", "true"}
 
-// ParsePermissions turns an item's permissions into sharing links; grants
-// that are not links are skipped. Links a folder passes down to an item
-// are returned too: SharePoint never marks them (no inheritedFrom), so
-// dedupeLinks keeps one per permission id and drive. Permissions that
-// cannot be read, links or not, are left out and reported as
-// FieldErrors: a "link" of the wrong type must never pass for a grant
-// that is not a link.
+// ParsePermissions turns an item's permissions into sharing links and
+// direct grants. Links a folder passes down to an item are returned too:
+// SharePoint never marks them (no inheritedFrom), so dedupeLinks keeps one
+// per permission id and drive. A grant made by invitation (no link) to a
+// person, to Everyone or to a Microsoft 365 or security group becomes a
+// Direct entry of scope "users" (see directGrant); grants to the site's
+// own SharePoint groups and grants an item inherits (inheritedFrom: the
+// ancestor's read lists them) are skipped. Permissions that cannot be
+// read, links or not, are left out and reported as FieldErrors: a "link"
+// of the wrong type must never pass for a grant that is not a link.
 func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link, error) {
 	var out []tenant.Link
 	var bad FieldErrors
@@ -169,23 +180,31 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 			bad.add(r.first())
 			continue
 		}
-		if !r.open(pmLink, &link) {
-			// Not a link: its JSON types were checked when it was opened.
+		l := base
+		// The legacy grantee is read whatever it is used for, so that a
+		// value of the wrong type there is seen too.
+		var legacy reader
+		if r.open(pmGrantedToV1, &legacy) {
+			readGrantee(&legacy)
+		}
+		if r.open(pmLink, &link) {
+			l.PermissionID = r.str(pmID)
+			l.Scope = tenant.LinkScope(link.strIn(slScope, knownScopes))
+			l.Type = tenant.LinkType(link.strIn(slType, knownTypes))
+			l.Roles = r.strsIn(pmRoles, knownRoles)
+			l.Expires = r.time(pmExpires)
+			l.HasPassword = r.boolp(pmHasPassword)
+			l.PreventsDownload = link.boolp(slPreventsDownload)
+			l.WebURL = link.str(slWebURL)
+			l.GrantedTo, l.RecipientDomains, l.ExternalRecipients = grantees(&r)
+		} else if r.failed() || !directGrant(&r, &l) {
+			// A link of the wrong type (its JSON types were checked when it
+			// was opened), or a grant that is not recorded.
 			if r.failed() {
 				bad.add(r.first())
 			}
 			continue
 		}
-		l := base
-		l.PermissionID = r.str(pmID)
-		l.Scope = tenant.LinkScope(link.strIn(slScope, knownScopes))
-		l.Type = tenant.LinkType(link.strIn(slType, knownTypes))
-		l.Roles = r.strsIn(pmRoles, knownRoles)
-		l.Expires = r.time(pmExpires)
-		l.HasPassword = r.boolp(pmHasPassword)
-		l.PreventsDownload = link.boolp(slPreventsDownload)
-		l.WebURL = link.str(slWebURL)
-		l.GrantedTo, l.RecipientDomains, l.ExternalRecipients = grantees(&r)
 		if r.failed() {
 			bad.add(r.first())
 			continue
@@ -198,14 +217,102 @@ func ParsePermissions(items []json.RawMessage, base tenant.Link) ([]tenant.Link,
 	return out, bad.err()
 }
 
+// unidentifiedGrantee names the holder of a grant whose identity is
+// missing or of no kind read here: counted outside, never dropped.
+const unidentifiedGrantee = "(unidentified grantee)"
+
+// directGrant fills l from a permission without a link and reports whether
+// it is recorded: not when it is inherited, nor when it names no person:
+// only groups (a SharePoint group of the site is site membership; a
+// Microsoft 365 or security group's members are not known here, and a
+// guest's memberships are the guests section's) or SharePoint's own
+// accounts. A grant whose identity is missing or of no known kind is
+// recorded with an unidentified grantee outside the organization.
+func directGrant(r *reader, l *tenant.Link) bool {
+	if r.has(pmInherited) {
+		return false
+	}
+	id := r.str(pmID)
+	var set reader
+	var gs []grantee
+	notPeople := false
+	add := func() {
+		g := readGrantee(&set)
+		switch {
+		case g.siteGroup, g.kind == isGroup, g.person && notPerson(g.login):
+			notPeople = true
+			return
+		case g.name == "":
+			g = grantee{name: unidentifiedGrantee, outside: true}
+		case g.person && g.login == "":
+			// No login name: the one the id encodes places the grantee.
+			if login := loginFromPermissionID(id); login != "" {
+				if notPerson(login) {
+					notPeople = true
+					return
+				}
+				g.outside = recipientOutside(login)
+				g.domain = cmp.Or(g.domain, recipientDomain("", login))
+			}
+		}
+		gs = append(gs, g)
+	}
+	for lst := r.list(pmGrantedToIDs); lst.next(r, &set); {
+		add()
+	}
+	switch {
+	case r.open(pmGrantedTo, &set):
+		add()
+	case r.open(pmGrantedToV1, &set):
+		add()
+	}
+	if len(gs) == 0 {
+		if notPeople {
+			return false
+		}
+		gs = append(gs, grantee{name: unidentifiedGrantee, outside: true})
+	}
+	l.Direct = true
+	l.PermissionID = id
+	l.Scope = tenant.LinkScopeUsers
+	l.Roles = lowerAll(r.strsIn(pmRoles, knownRoles))
+	l.Type = roleType(l.Roles)
+	l.GrantedTo, l.RecipientDomains, l.ExternalRecipients = collectGrantees(gs)
+	return true
+}
+
+// roleType is the link type a grant's roles amount to: edit with write
+// or owner, view with read alone, else none known.
+func roleType(roles []string) tenant.LinkType {
+	switch {
+	case slices.Contains(roles, "write"), slices.Contains(roles, "owner"):
+		return tenant.LinkTypeEdit
+	case slices.Contains(roles, "read"):
+		return tenant.LinkTypeView
+	}
+	return ""
+}
+
 // grantees lists who a "users" link was given to, by e-mail when known,
 // with their e-mail domains and those of them outside the tenant.
 func grantees(r *reader) (names, domains, external []string) {
 	var set reader
-	add := func() {
-		g := readGrantee(&set)
+	var gs []grantee
+	for l := r.list(pmGrantedToIDs); l.next(r, &set); {
+		gs = append(gs, readGrantee(&set))
+	}
+	if r.open(pmGrantedTo, &set) {
+		gs = append(gs, readGrantee(&set))
+	}
+	return collectGrantees(gs)
+}
+
+// collectGrantees names each grantee once, sorted, with the domains and
+// the grantees outside the tenant.
+func collectGrantees(gs []grantee) (names, domains, external []string) {
+	for _, g := range gs {
 		if g.name == "" || slices.Contains(names, g.name) {
-			return
+			continue
 		}
 		names = append(names, g.name)
 		if g.domain != "" && !slices.Contains(domains, g.domain) {
@@ -215,58 +322,61 @@ func grantees(r *reader) (names, domains, external []string) {
 			external = append(external, g.name)
 		}
 	}
-	for l := r.list(pmGrantedToIDs); l.next(r, &set); {
-		add()
-	}
-	if r.open(pmGrantedTo, &set) {
-		add()
-	}
 	sort.Strings(names)
 	sort.Strings(domains)
 	sort.Strings(external)
 	return names, domains, external
 }
 
-// grantee is one identity set a link was given to.
+// grantee is one identity set a link or grant was given to.
 type grantee struct {
-	name, domain string
-	outside      bool
+	name, domain, login string
+	outside             bool
+	// person: the set names a user or site user first (whose login may
+	// still be Everyone's or a group's claim); siteGroup: a SharePoint
+	// group of the site; kind: the identity that named it.
+	person, siteGroup bool
+	kind              objField
 }
 
 // readGrantee names the first identity of a set: e-mail, login name or
 // display name. Every identity present is read, so that none hides a
-// value of the wrong type. A group or site group is the tenant's own; a
-// person is placed by recipientOutside.
+// value of the wrong type. A person is placed by its login name
+// (recipients.go); a Microsoft 365 or security group ("group") counts as
+// outside, since its members are not known here; a SharePoint group of
+// the site is the site's own. An application or a device is named but
+// placed outside.
 func readGrantee(set *reader) grantee {
 	var who reader
 	var g grantee
-	var email, login string
-	found, person := false, false
-	for _, f := range [...]objField{isUser, isSiteUser, isGroup, isSiteGroup} {
+	var email string
+	found := false
+	for _, f := range [...]objField{isUser, isSiteUser, isGroup, isSiteGroup, isSPGroup, isApplication, isDevice} {
 		if !set.open(f, &who) {
 			continue
 		}
 		e, l := strings.ToLower(who.str(idEmail)), who.str(idLoginName)
-		n := e
-		if n == "" {
-			n = l
-		}
-		if n == "" {
-			n = who.str(idDisplayName)
-		}
+		n := cmp.Or(e, l, who.str(idDisplayName))
 		if !found {
-			found, g.name = true, n
-			person = f == isUser || f == isSiteUser
+			found, g.name, g.kind = true, n, f
+			g.person = f == isUser || f == isSiteUser
 		}
 		// The user and siteUser of one set are the same person: either
 		// may carry the e-mail and the login name.
-		if person && (f == isUser || f == isSiteUser) {
-			email, login = cmp.Or(email, e), cmp.Or(login, l)
+		if g.person && (f == isUser || f == isSiteUser) {
+			email, g.login = cmp.Or(email, e), cmp.Or(g.login, l)
 		}
 	}
-	if person {
-		g.domain = recipientDomain(email, login)
-		g.outside = recipientOutside(login)
+	switch {
+	case g.person:
+		g.domain = recipientDomain(email, g.login)
+		g.outside = recipientOutside(g.login)
+	case g.kind == isGroup:
+		g.outside = true
+	case g.kind == isSiteGroup, g.kind == isSPGroup:
+		g.siteGroup = true
+	case found:
+		g.outside = true
 	}
 	return g
 }

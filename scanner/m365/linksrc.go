@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/sharedrift/sharedrift/scanner"
@@ -190,7 +191,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		// unchanged one) is one permission: it stays on the higher item.
 		byPerm := make(map[string]int, len(held))
 		for i := range held {
-			byPerm[held[i].DriveID+"\x00"+held[i].PermissionID] = i
+			byPerm[permKey(&held[i])] = i
 		}
 		dropped := map[int]bool{}
 		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
@@ -205,7 +206,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			if p, ok := r.paths[l.ItemID]; ok {
 				l.ItemPath = p
 			}
-			if i, ok := byPerm[l.DriveID+"\x00"+l.PermissionID]; ok {
+			if i, ok := byPerm[permKey(&l)]; ok {
 				if !higherLink(&l, &held[i]) {
 					return nil
 				}
@@ -624,6 +625,8 @@ type groupCache struct {
 	// links whose stored detail the groups confirmed.
 	verified, kept int
 	items          []tenant.SiteMethod
+	// outsiders counts the sites read item by item for their users.
+	outsiders int
 	// refused is set once SharePoint refuses the app's token (401, e.g.
 	// a client secret, which SharePoint does not accept app-only): the
 	// other sites are then read item by item without asking again.
@@ -654,8 +657,24 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members b
 		refused := gc.refused
 		gc.mu.Unlock()
 		var g map[string][]linkGroup
+		// The site's users first: a site with users who may be outside
+		// is read item by item, and its groups need not be read.
 		err := refused
+		what := "site users not read: "
+		n, examples := 0, []string(nil)
 		if err == nil {
+			n, examples, err = c.siteOutsiders(ctx, d.SiteURL)
+		}
+		if err == nil && n > 0 {
+			gc.mu.Lock()
+			gc.outsiders++
+			gc.items = append(gc.items, tenant.SiteMethod{Site: d.SiteURL, Reason: fmt.Sprintf(
+				"%d site users may be outside the organization (%s): grants to them show only in item permissions", n, strings.Join(examples, ", "))})
+			gc.mu.Unlock()
+			return
+		}
+		if err == nil {
+			what = "sharing-link groups not read: "
 			g, err = c.siteLinkGroups(ctx, d.SiteURL, members)
 		}
 		if err != nil {
@@ -663,7 +682,7 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members b
 			if IsStatus(err, http.StatusUnauthorized) && gc.refused == nil {
 				gc.refused = err
 			}
-			gc.items = append(gc.items, tenant.SiteMethod{Site: d.SiteURL, Reason: "sharing-link groups not read: " + err.Error()})
+			gc.items = append(gc.items, tenant.SiteMethod{Site: d.SiteURL, Reason: what + err.Error()})
 			gc.mu.Unlock()
 			return
 		}
@@ -730,6 +749,7 @@ func (gc *groupCache) report(method string) *tenant.LinkDiscovery {
 		delete(gc.deltaSites, full)
 	}
 	r.GroupSites = gc.groupSites
+	r.OutsiderSites = gc.outsiders
 	r.VerifiedDrives, r.KeptAnyoneLinks = gc.verified, gc.kept
 	r.DeltaSites = len(gc.deltaSites)
 	r.ItemSites = append([]tenant.SiteMethod(nil), gc.items...)

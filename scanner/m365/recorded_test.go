@@ -2,6 +2,7 @@ package m365
 
 import (
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -150,7 +151,7 @@ func wantGrantees(p map[string]any) []string {
 }
 
 func TestRecordedPermissions(t *testing.T) {
-	var links, sets, withLegacy int
+	var links, sets, withLegacy, grants int
 	for _, dir := range []string{"graph-permissions", "graph-create-link", "graph-permission-get", "graph-permission-grant", "graph-permission-invite"} {
 		for name, body := range recorded(t, dir) {
 			t.Run(dir+"/"+name, func(t *testing.T) {
@@ -166,6 +167,8 @@ func TestRecordedPermissions(t *testing.T) {
 						withLegacy++
 					}
 					if l == nil {
+						want = append(want, wantInvitation(t, p))
+						grants++
 						continue
 					}
 					w := tenant.Link{DriveID: "d", ItemID: "i", PermissionID: str(p, "id"),
@@ -198,9 +201,32 @@ func TestRecordedPermissions(t *testing.T) {
 	}
 	// The recordings hold real links with grantees in both forms; a parser
 	// run over nothing proves nothing.
-	if links < 20 || sets < 5 || withLegacy < 10 {
-		t.Errorf("%d links, %d identity sets, %d with legacy grantedToIdentities: too few to mean anything", links, sets, withLegacy)
+	if links < 20 || sets < 5 || withLegacy < 10 || grants < 3 {
+		t.Errorf("%d links, %d identity sets, %d with legacy grantedToIdentities, %d invitations: too few to mean anything", links, sets, withLegacy, grants)
 	}
+}
+
+// wantInvitation is what a recorded invitation (a permission without a
+// link, its grantee in the legacy grantedTo) must yield: a direct grant to
+// a member, placed by the claims login its id encodes.
+func wantInvitation(t *testing.T, p map[string]any) tenant.Link {
+	t.Helper()
+	u := obj(obj(p, "grantedTo"), "user")
+	if u == nil {
+		t.Fatalf("recorded invitation %v has no grantedTo.user", p["id"])
+	}
+	email := strings.ToLower(str(u, "email"))
+	_, domain, _ := strings.Cut(email, "@")
+	login, err := base64.RawURLEncoding.DecodeString(str(p, "id"))
+	if err != nil || !strings.HasPrefix(string(login), "i:0#.f|membership|") || strings.ToLower(string(login)) != "i:0#.f|membership|"+email {
+		t.Fatalf("recorded invitation id %v does not encode the member login of %s: %q", p["id"], email, login)
+	}
+	var roles []string
+	for _, r := range p["roles"].([]any) {
+		roles = append(roles, strings.ToLower(r.(string)))
+	}
+	return tenant.Link{DriveID: "d", ItemID: "i", PermissionID: str(p, "id"), Direct: true, Scope: tenant.LinkScopeUsers,
+		Type: tenant.LinkTypeView, Roles: roles, GrantedTo: []string{email}, RecipientDomains: []string{domain}}
 }
 
 // TestRecordedPermissionValues spells out what a few recorded answers
@@ -229,8 +255,13 @@ func TestRecordedPermissionValues(t *testing.T) {
 		RecipientDomains: []string{"bertonline.onmicrosoft.com"},
 		WebURL:           "https://bertonline.sharepoint.com/:f:/s/prov-2/ErRfV2WMTLRFvERfy39V-ZEB_bNrSjYdIT0wbVs1pr8H3g",
 	}})
-	// An invitation is a grant, not a link ("Read" capitalised as sent).
-	check(t, "invitation", one("graph-permission-invite", "share-file-using-invitation-test-1-00005.json"), []tenant.Link(nil))
+	// An invitation is a direct grant, not a link ("Read" capitalised as
+	// sent); its grantee is a member, as the login its id encodes says.
+	check(t, "invitation", one("graph-permission-invite", "share-file-using-invitation-test-1-00005.json"), []tenant.Link{{
+		PermissionID: "aTowIy5mfG1lbWJlcnNoaXB8YW5uYWxAYmVydG9ubGluZS5vbm1pY3Jvc29mdC5jb20", Direct: true,
+		Scope: tenant.LinkScopeUsers, Type: tenant.LinkTypeView, Roles: []string{"read"},
+		GrantedTo: []string{"annal@bertonline.onmicrosoft.com"}, RecipientDomains: []string{"bertonline.onmicrosoft.com"},
+	}})
 	blocked := one("graph-create-link", "share-file-using-link-users-read-permissions-downloading-blocked-test-1-00006.json")
 	if len(blocked) != 1 || blocked[0].PreventsDownload == nil || !*blocked[0].PreventsDownload {
 		t.Errorf("download-blocked link: %+v", blocked)

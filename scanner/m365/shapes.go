@@ -324,7 +324,7 @@ func shareLinkExpiration(t *time.Time) string {
 func dedupeLinks(links []tenant.Link) []tenant.Link {
 	best := make(map[string]int, len(links))
 	for i := range links {
-		k := links[i].DriveID + "\x00" + links[i].PermissionID
+		k := permKey(&links[i])
 		if j, ok := best[k]; !ok || higherLink(&links[i], &links[j]) {
 			best[k] = i
 		}
@@ -334,11 +334,23 @@ func dedupeLinks(links []tenant.Link) []tenant.Link {
 	}
 	out := links[:0:0]
 	for i := range links {
-		if best[links[i].DriveID+"\x00"+links[i].PermissionID] == i {
+		if best[permKey(&links[i])] == i {
 			out = append(out, links[i])
 		}
 	}
 	return out
+}
+
+// permKey names one permission of a drive: a link by its id, which the
+// copies a folder passes down share; a direct grant by its id and item,
+// since a grant's id names its grantee and the same person may be granted
+// several items (the recorded invitations' ids are the base64 of the
+// grantee's claims login).
+func permKey(l *tenant.Link) string {
+	if l.Direct {
+		return l.DriveID + "\x00" + l.PermissionID + "\x00" + l.ItemID
+	}
+	return l.DriveID + "\x00" + l.PermissionID
 }
 
 // higherLink reports whether a sits higher in the drive's tree than b.
@@ -471,6 +483,29 @@ var powerBIServicePlanPrefixes = []string{"BI_AZURE_", "PBI_"}
 //     makes the site be read item by item; an empty Flexible group makes
 //     its item's permissions be read.
 //
+// Site users (siteusers.go). GET {site}/_api/web/siteusers lists a
+// site's users (SP.User; its SharePoint Online properties Email,
+// IsShareByEmailGuestUser, IsEmailAuthenticationGuestUser and
+// UserPrincipalName, with Id, LoginName, PrincipalType and Title of
+// SP.Principal, as SharePoint's published REST metadata lists them, e.g.
+// https://github.com/koltyakov/sp-metadata docs/SP/EntityTypes/User.md).
+// Unconfirmed, to be corrected in siteusers.go:
+//   - a person given an item by invitation (a direct grant) or by a link
+//     for specific people becomes a user of the site, and stays one after
+//     the access is removed: a site none of whose users may be outside
+//     the organization holds no direct grant to an outsider;
+//   - a direct grant leaves no sharing-link group (only links do), so a
+//     site whose users include someone who may be outside is read item by
+//     item; the same holds when the users cannot be read or recognised;
+//   - the collection may page with odata.nextLink (followed if sent);
+//   - PrincipalType is SP.Utilities.PrincipalType (1 user, 2 distribution
+//     list, 4 security group, 8 SharePoint group); Everyone and Everyone
+//     except external users are listed as security groups;
+//   - its cost in resource units is not published (the fake charges the
+//     same parameter as for site groups).
+// No $filter is sent: SharePoint would have to filter on login name forms
+// (recipients.go), which it does not document for this collection.
+
 // Rolling full re-read (rolling.go, app/state.go). Unconfirmed, to be
 // corrected in rolling.go: a change to an existing Anyone link's settings
 // (expiry, password, download block) marks its item sharedChanged in the

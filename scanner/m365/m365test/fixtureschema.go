@@ -17,6 +17,12 @@ import (
 // Annotations (@odata.*, @microsoft.graph.*, and the same after a
 // property name) are allowed. key is the fixture key ("graph/v1.0/users").
 func (s *Server) checkFixture(key string, v any) error {
+	if strings.HasPrefix(key, "sharepoint/") && siteUsersPath.MatchString(strings.TrimPrefix(key, "sharepoint")) {
+		if key != SiteUsersFixture(strings.TrimSuffix(strings.TrimPrefix(key, "sharepoint"), "/_api/web/siteusers")) {
+			return fmt.Errorf("a site users fixture is at sharepoint/<site path>/_api/web/siteusers.json (lower case)")
+		}
+		return checkSiteUsers(v)
+	}
 	rest, ok := strings.CutPrefix(key, "graph/")
 	if !ok {
 		return nil // CSOM and Exchange bodies are not Graph's

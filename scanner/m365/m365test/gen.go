@@ -1,9 +1,11 @@
 package m365test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,9 +44,10 @@ func SizeSpec(name string, seed uint64) (Spec, error) {
 
 // Generated is a synthetic tenant.
 type Generated struct {
-	spec Spec
-	seed uint64
-	host string
+	spec     Spec
+	seed     uint64
+	host     string
+	tenantID string
 	// now is the server's clock: new sign-ins happen at its time, so that
 	// a collector asking for sign-ins since its last read finds them.
 	now func() time.Time
@@ -100,7 +103,7 @@ func NewGenerated(spec Spec, opts Options) (*Server, error) {
 	s.meta = Meta{Tenant: name + ".onmicrosoft.com", TenantID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", uint32(mix(spec.Seed))), SharePointTenant: name}
 	now := genNow
 	s.meta.Now = &now
-	s.gen = &Generated{spec: spec, seed: mix(spec.Seed + 1), host: name + ".sharepoint.com", now: s.clock.Now,
+	s.gen = &Generated{spec: spec, seed: mix(spec.Seed + 1), host: name + ".sharepoint.com", now: s.clock.Now, tenantID: s.meta.TenantID,
 		items: map[int]map[int]itemOverride{}, guests: map[int]guestOverride{}, floor: map[int]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
@@ -240,7 +243,42 @@ const LinkMix = "one shared item in five carries an Anyone link (its first link)
 	"the other links are organization links, one in 25 a link for specific people; " +
 	"a change set rotates the scopes of the links it re-scopes; " +
 	"orphaned sharing-link groups: about one unshared file in 97 keeps a group of a removed Anyone link, " +
-	"one Anyone item in ten a second group whose link is gone, and items deleted or unshared by a change set keep their groups"
+	"one Anyone item in ten a second group whose link is gone, and items deleted or unshared by a change set keep their groups; " +
+	"one site in 200 (s00199, s00399, …) has guests among its users: there links for specific people go to guests " +
+	"and about one shared file in four also carries a direct grant (an invitation, no link) to the site's guest; " +
+	"elsewhere links for specific people go to members, and every site lists its owner, the system account and " +
+	"Everyone except external users among its users"
+
+// outsiderEvery is how often a site has guests among its users (LinkMix).
+const outsiderEvery = 200
+
+// outsiderSite reports whether site d has guests among its users.
+func (g *Generated) outsiderSite(d int) bool {
+	return g.spec.Guests > 0 && d%outsiderEvery == outsiderEvery-1
+}
+
+// siteGuest is the guest of an outsider site its direct grants go to.
+func (g *Generated) siteGuest(d int) int {
+	return int(g.h(13, uint64(d), 0, 0) % uint64(g.spec.Guests))
+}
+
+// directGrant reports whether shared file j of site d carries a direct
+// grant (LinkMix).
+func (g *Generated) directGrant(d, j int) bool {
+	return g.outsiderSite(d) && g.h(14, uint64(d), uint64(j), 0)%4 == 0
+}
+
+// tenantName is the tenant's name (the host's first label).
+func (g *Generated) tenantName() string { return strings.TrimSuffix(g.host, ".sharepoint.com") }
+
+// guestLogin is guest i's claims login: a B2B guest's UPN.
+func (g *Generated) guestLogin(i int) string {
+	return "i:0#.f|membership|" + strings.ToLower(strings.Replace(g.guestMail(i), "@", "_", 1)) + "#ext#@" + g.tenantName() + ".onmicrosoft.com"
+}
+
+// grantID is the permission id of a direct grant: the base64 of its
+// grantee's claims login, as the recorded invitations show.
+func grantID(login string) string { return base64.RawURLEncoding.EncodeToString([]byte(login)) }
 
 // uniqueID is the list item UniqueId of item j of drive d.
 func (g *Generated) uniqueID(d, j int) string {
@@ -316,20 +354,50 @@ func (g *Generated) permissions(d, j int, it item) []any {
 				p["expirationDateTime"] = genNow.AddDate(0, 0, int((hk>>20)%200)-50).Format(time.RFC3339)
 			}
 		case "users":
-			if g.spec.Guests > 0 {
+			switch {
+			case g.outsiderSite(d):
 				gi := int((hk >> 24) % uint64(g.spec.Guests))
-				user := map[string]any{"id": g.guestID(gi), "displayName": g.guestName(gi, 0), "email": g.guestMail(gi)}
-				login := "i:0#.f|membership|" + strings.ToLower(strings.Replace(g.guestMail(gi), "@", "_", 1)) + "#ext#@" + strings.TrimSuffix(g.host, ".sharepoint.com") + ".onmicrosoft.com"
-				p["grantedToIdentitiesV2"] = []any{map[string]any{
-					"user":     map[string]any{"@odata.type": "#microsoft.graph.sharePointIdentity", "id": user["id"], "displayName": user["displayName"], "email": user["email"]},
-					"siteUser": map[string]any{"id": fmt.Sprint(10 + gi%1000), "displayName": user["displayName"], "email": user["email"], "loginName": login},
-				}}
-				p["grantedToIdentities"] = []any{map[string]any{"user": user}}
+				g.grantTo(p, g.guestID(gi), g.guestName(gi, 0), g.guestMail(gi), g.guestLogin(gi), 10+gi%1000, true)
+			default:
+				// A member of the tenant.
+				mi := int((hk >> 24) % 5000)
+				mail := fmt.Sprintf("user%04d@%s.onmicrosoft.com", mi, g.tenantName())
+				g.grantTo(p, guidOf(g.h(15, uint64(mi), 0, 0)), fmt.Sprintf("User %04d", mi), mail, "i:0#.f|membership|"+mail, 2000+mi, true)
 			}
 		}
 		out = append(out, p)
 	}
+	if g.directGrant(d, j) {
+		gi := g.siteGuest(d)
+		login := g.guestLogin(gi)
+		roles := []string{"read"}
+		if g.h(16, uint64(d), uint64(j), 0)%3 == 0 {
+			roles = []string{"write"}
+		}
+		p := map[string]any{"id": grantID(login), "roles": roles}
+		g.grantTo(p, g.guestID(gi), g.guestName(gi, 0), g.guestMail(gi), login, 10+gi%1000, false)
+		out = append(out, p)
+	}
 	return out
+}
+
+// grantTo names the person a permission was given to, shaped like the
+// recorded answers: a link's recipients in grantedToIdentitiesV2 (and the
+// legacy grantedToIdentities), a direct grant's in grantedToV2 (and the
+// legacy grantedTo).
+func (g *Generated) grantTo(p map[string]any, id, name, mail, login string, siteUserID int, link bool) {
+	user := map[string]any{"id": id, "displayName": name, "email": mail}
+	set := map[string]any{
+		"user":     map[string]any{"@odata.type": "#microsoft.graph.sharePointIdentity", "id": id, "displayName": name, "email": mail},
+		"siteUser": map[string]any{"id": strconv.Itoa(siteUserID), "displayName": name, "email": mail, "loginName": login},
+	}
+	if link {
+		p["grantedToIdentitiesV2"] = []any{set}
+		p["grantedToIdentities"] = []any{map[string]any{"user": user}}
+		return
+	}
+	p["grantedToV2"] = set
+	p["grantedTo"] = map[string]any{"user": user}
 }
 
 // SiteUser is a member of a site group as SharePoint lists it (SP.User).
@@ -351,7 +419,10 @@ func (g *Generated) linkGroups(out []SiteGroup, d, j int, it item) []SiteGroup {
 	add := func(st item) {
 		for _, p := range g.permissions(d, j, st) {
 			m := p.(map[string]any)
-			l := m["link"].(map[string]any)
+			l, ok := m["link"].(map[string]any)
+			if !ok {
+				continue // a direct grant has no group
+			}
 			grp := SiteGroup{Title: "SharingLinks." + uid + "." + linkKind(l["scope"].(string), l["type"].(string)) + "." + m["id"].(string)}
 			for _, gi := range m["grantedToIdentitiesV2"].([]any) {
 				su := gi.(map[string]any)["siteUser"].(map[string]any)
@@ -399,14 +470,48 @@ func (g *Generated) SiteGroups(d int) []SiteGroup {
 	return out
 }
 
+// SiteUser is also an entry of a site's users (SP.User) as
+// GET {site}/_api/web/siteusers lists it; Guest marks a B2B guest.
+
+// SiteUsers lists site d's users: the system account, Everyone except
+// external users, the owner, every member of its sharing-link groups and,
+// on a site with guests among its users (LinkMix), the guest its direct
+// grants go to. SharePoint keeps a user on the site after its access is
+// removed, so the members of orphaned groups stay too.
+func (g *Generated) SiteUsers(d int) []SiteUser {
+	out := []SiteUser{
+		{LoginName: "SHAREPOINT\\system", Title: "System Account"},
+		{LoginName: "c:0-.f|rolemanager|spo-grid-all-users/" + g.tenantID, Title: "Everyone except external users"},
+	}
+	seen := map[string]bool{}
+	for _, sg := range g.SiteGroups(d) {
+		for _, u := range sg.Users {
+			if !seen[u.LoginName] {
+				seen[u.LoginName] = true
+				out = append(out, u)
+			}
+		}
+	}
+	if g.outsiderSite(d) {
+		gi := g.siteGuest(d)
+		if l := g.guestLogin(gi); !seen[l] {
+			out = append(out, SiteUser{LoginName: l, Email: g.guestMail(gi), Title: g.guestName(gi, 0)})
+		}
+	}
+	return out
+}
+
 // linkKeys are the snapshot keys of an item's links.
 func (g *Generated) linkKeys(d, j int, it item) []string {
 	if !it.exists || !it.shared {
 		return nil
 	}
-	out := make([]string, 0, g.spec.LinksPerShared)
+	out := make([]string, 0, g.spec.LinksPerShared+1)
 	for k := 0; k < g.spec.LinksPerShared; k++ {
 		out = append(out, "link:"+driveID(d)+"/"+itemID(d, j)+"/"+g.permID(d, j, k))
+	}
+	if g.directGrant(d, j) {
+		out = append(out, "link:"+driveID(d)+"/"+itemID(d, j)+"/"+grantID(g.guestLogin(g.siteGuest(d))))
 	}
 	return out
 }
@@ -622,13 +727,23 @@ func (g *Generated) ApplyChanges(fraction float64) Truth {
 			default:
 				continue
 			}
-			tr.Links = append(tr.Links, g.linkKeys(d, j, it)...)
+			before := g.linkKeys(d, j, it)
 			if g.items[d] == nil {
 				g.items[d] = map[int]itemOverride{}
 			}
 			g.items[d][j] = o
-			after := g.item(d, j)
-			tr.Links = append(tr.Links, g.linkKeys(d, j, after)...)
+			after := g.linkKeys(d, j, g.item(d, j))
+			// Every link changes (re-scoped, removed or added); a direct
+			// grant only when it comes or goes with the item's sharing.
+			grant := ""
+			if g.directGrant(d, j) {
+				grant = "link:" + driveID(d) + "/" + itemID(d, j) + "/" + grantID(g.guestLogin(g.siteGuest(d)))
+			}
+			for _, k := range append(before, after...) {
+				if k != grant || slices.Contains(before, k) != slices.Contains(after, k) {
+					tr.Links = append(tr.Links, k)
+				}
+			}
 		}
 	}
 	for i := 0; i < g.spec.Guests+g.added; i++ {
@@ -708,6 +823,9 @@ func dedupe(s []string) []string {
 // Count is what the tenant holds right now.
 type Count struct {
 	Sites, Drives, Items, SharedItems, Links, Guests int
+	// OutsiderSites have guests among their users; DirectGrants (counted
+	// in Links too) are the invitations on their items (LinkMix).
+	OutsiderSites, DirectGrants int
 }
 
 // Count walks the tenant (cost: one pass over every item).
@@ -716,6 +834,9 @@ func (g *Generated) Count() Count {
 	defer g.mu.RUnlock()
 	c := Count{Sites: g.spec.Sites, Drives: g.spec.Sites}
 	for d := 0; d < g.spec.Sites; d++ {
+		if g.outsiderSite(d) {
+			c.OutsiderSites++
+		}
 		for j := 0; j < g.spec.ItemsPerDrive; j++ {
 			it := g.item(d, j)
 			if !it.exists {
@@ -725,6 +846,10 @@ func (g *Generated) Count() Count {
 			if it.shared {
 				c.SharedItems++
 				c.Links += g.spec.LinksPerShared
+				if g.directGrant(d, j) {
+					c.Links++
+					c.DirectGrants++
+				}
 			}
 		}
 	}

@@ -219,6 +219,9 @@ func costOf(kind service, method, path, rawQuery string, restCost int64) (meter 
 		if method == http.MethodGet && siteGroupsPath.MatchString(path) {
 			return meterSharePoint, restCost, "site groups"
 		}
+		if method == http.MethodGet && siteUsersPath.MatchString(path) {
+			return meterSharePoint, restCost, "site users"
+		}
 		return meterSharePoint, 5, "permissions" // a sharing (permission) operation
 	case svcGraph:
 	default:

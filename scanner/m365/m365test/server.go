@@ -44,7 +44,7 @@ type Options struct {
 	// TimeScale makes budgets refill that many times faster than real
 	// time; the client should then use Clock() for its waits.
 	TimeScale float64
-	// RESTCost is the RU a SharePoint REST read (a site's groups) costs:
+	// RESTCost is the RU a SharePoint REST read (a site's groups or users) costs:
 	// Microsoft publishes none (default 2, a multi-item query).
 	RESTCost int
 	// Observe, when set, is called after every request and $batch

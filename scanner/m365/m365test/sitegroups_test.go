@@ -151,10 +151,12 @@ func TestGroupDiscoveryMatchesItems(t *testing.T) {
 }
 
 // samePeople checks that every people link of want has the same
-// recipients in got, and that recipients were found at all.
+// recipients in got, and that recipients were found at all. (Recipients
+// outside the organization are on sites with guests among their users,
+// which are read item by item: TestOutsiderSitesReadByItem.)
 func samePeople(t *testing.T, want, got map[string]tenant.Link) {
 	t.Helper()
-	n, outside := 0, 0
+	n := 0
 	for k, w := range want {
 		if w.Scope != tenant.LinkScopeUsers {
 			continue
@@ -173,10 +175,9 @@ func samePeople(t *testing.T, want, got map[string]tenant.Link) {
 			t.Errorf("people link %s: recipients %v %v %v, per item %v %v %v", k,
 				g.GrantedTo, g.RecipientDomains, g.ExternalRecipients, w.GrantedTo, w.RecipientDomains, w.ExternalRecipients)
 		}
-		outside += len(g.ExternalRecipients)
 	}
-	if n == 0 || outside == 0 {
-		t.Fatalf("%d people links, %d outside recipients: nothing compared", n, outside)
+	if n == 0 {
+		t.Fatalf("%d people links: nothing compared", n)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ func (s *Server) spREST(method, path, rawQuery string, h http.Header, body []byt
 	}
 	if m := siteGroupsPath.FindStringSubmatch(upath); m != nil {
 		return s.siteGroups(method, m[1], rawQuery, h)
+	}
+	if m := siteUsersPath.FindStringSubmatch(upath); m != nil {
+		return s.siteUsers(method, m[1], rawQuery, h)
 	}
 	m := shareLinkPath.FindStringSubmatch(upath)
 	if m == nil {
@@ -197,15 +201,9 @@ var spUserProps = map[string]bool{
 // Users itself, none when $select names neither). A fixture tenant serves
 // no site groups: the collector then reads each shared item's permissions.
 func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *reply {
-	if method != http.MethodGet {
-		return spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource 'SiteGroups'.")
-	}
-	if !strings.Contains(strings.ToLower(h.Get("Accept")), "application/json") {
-		return badArgument("The fake serves JSON only: send Accept: application/json;odata=nometadata.")
-	}
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return badArgument("invalid query string: " + err.Error())
+	q, bad := restRead(method, "SiteGroups", rawQuery, h)
+	if bad != nil {
+		return bad
 	}
 	skip := 0
 	expand := false
@@ -234,11 +232,9 @@ func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *r
 			}
 			expand = true
 		case "$skiptoken":
-			n, err := strconv.Atoi(strings.TrimPrefix(v[0], "Paged=TRUE&p_ID="))
-			if err != nil || n < 0 {
-				return badArgument("invalid $skiptoken " + v[0])
+			if skip, bad = skipToken(v[0]); bad != nil {
+				return bad
 			}
-			skip = n
 		default:
 			return badArgument("The query parameter '" + k + "' is not supported here.")
 		}
@@ -299,4 +295,185 @@ func (s *Server) siteGroups(method, sitePath, rawQuery string, h http.Header) *r
 	r := jsonReply(http.StatusOK, body)
 	r.header.Set("Content-Type", "application/json;odata=nometadata;charset=utf-8")
 	return r
+}
+
+// restRead checks what every SharePoint REST read the fake serves
+// requires, a GET asking for JSON, and parses its query.
+func restRead(method, resource, rawQuery string, h http.Header) (url.Values, *reply) {
+	if method != http.MethodGet {
+		return nil, spRESTError(http.StatusMethodNotAllowed, "-1, Microsoft.SharePoint.Client.ClientServiceException", "The HTTP method '"+method+"' cannot be used to access the resource '"+resource+"'.")
+	}
+	if !strings.Contains(strings.ToLower(h.Get("Accept")), "application/json") {
+		return nil, badArgument("The fake serves JSON only: send Accept: application/json;odata=nometadata.")
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, badArgument("invalid query string: " + err.Error())
+	}
+	return q, nil
+}
+
+// skipToken reads the position a $skiptoken the fake sent names.
+func skipToken(v string) (int, *reply) {
+	n, err := strconv.Atoi(strings.TrimPrefix(v, "Paged=TRUE&p_ID="))
+	if err != nil || n < 0 {
+		return 0, badArgument("invalid $skiptoken " + v)
+	}
+	return n, nil
+}
+
+// siteUsersPath is a site's user collection (the URL is case-insensitive).
+var siteUsersPath = regexp.MustCompile(`(?i)^(.*)/_api/web/siteusers$`)
+
+// SiteUsersFixture is where a fixture tenant keeps a site's users: the
+// request path under sharepoint/, e.g.
+// sharepoint/sites/Finance/_api/web/siteusers.json (the root site's at
+// sharepoint/_api/web/siteusers.json).
+func SiteUsersFixture(sitePath string) string {
+	if p := strings.Trim(sitePath, "/"); p != "" {
+		return "sharepoint/" + p + "/_api/web/siteusers"
+	}
+	return "sharepoint/_api/web/siteusers"
+}
+
+// siteUsers answers GET {site}/_api/web/siteusers in odata=nometadata,
+// paged with odata.nextLink: a generated site's users, or a fixture
+// tenant's file for the site (a site without one is not found). $select
+// restricts the properties to SP.User's; any other query option, $filter
+// included, is refused: the fake does not model it.
+func (s *Server) siteUsers(method, sitePath, rawQuery string, h http.Header) *reply {
+	q, bad := restRead(method, "SiteUsers", rawQuery, h)
+	if bad != nil {
+		return bad
+	}
+	skip := 0
+	var sel []string
+	for k, v := range q {
+		switch k {
+		case "$select":
+			for _, p := range strings.Split(v[0], ",") {
+				p = strings.TrimSpace(p)
+				if !spUserProps[p] {
+					return badArgument(fmt.Sprintf("The property '%s' does not exist on type 'SP.User'. Make sure to only use property names that are defined by the type.", p))
+				}
+				sel = append(sel, p)
+			}
+		case "$skiptoken":
+			if skip, bad = skipToken(v[0]); bad != nil {
+				return bad
+			}
+		default:
+			return badArgument("The query parameter '" + k + "' is not supported here.")
+		}
+	}
+	var users []map[string]any
+	switch {
+	case s.gen != nil:
+		d, ok := parseIndex(strings.TrimPrefix(sitePath, "/sites/"), "s")
+		if !ok || d >= s.gen.spec.Sites || sitePath != fmt.Sprintf("/sites/s%05d", d) {
+			return spRESTError(http.StatusNotFound, "-1, System.IO.FileNotFoundException", "File Not Found.")
+		}
+		for i, u := range s.gen.SiteUsers(d) {
+			users = append(users, spUser(i+1, u))
+		}
+	default:
+		s.mu.Lock()
+		doc, ok := s.docs[SiteUsersFixture(sitePath)].(map[string]any)
+		s.mu.Unlock()
+		if !ok {
+			return spRESTError(http.StatusNotFound, "-1, System.IO.FileNotFoundException", "File Not Found.")
+		}
+		for _, v := range doc["value"].([]any) {
+			users = append(users, v.(map[string]any))
+		}
+	}
+	size := s.opts.PageSize
+	out := []any{}
+	for i := skip; i < len(users) && len(out) < size; i++ {
+		m := map[string]any{}
+		for k, v := range users[i] {
+			if len(sel) == 0 || slices.Contains(sel, k) {
+				m[k] = v
+			}
+		}
+		out = append(out, m)
+	}
+	body := map[string]any{"value": out}
+	if skip+len(out) < len(users) {
+		nq := url.Values{"$skiptoken": {"Paged=TRUE&p_ID=" + strconv.Itoa(skip+len(out))}}
+		if v := q.Get("$select"); v != "" {
+			nq.Set("$select", v)
+		}
+		body["odata.nextLink"] = s.srv.URL + sitePath + "/_api/web/siteusers?" + nq.Encode()
+	}
+	r := jsonReply(http.StatusOK, body)
+	r.header.Set("Content-Type", "application/json;odata=nometadata;charset=utf-8")
+	return r
+}
+
+// spUser is a generated site user as SharePoint lists it (SP.User, every
+// property the fake knows).
+func spUser(id int, u SiteUser) map[string]any {
+	ptype := 1
+	var upn any
+	switch {
+	case strings.HasPrefix(u.LoginName, "c:0"):
+		ptype = 4 // Everyone except external users: a security group
+	case strings.HasPrefix(u.LoginName, "i:0#.f|membership|"):
+		upn = u.LoginName[len("i:0#.f|membership|"):]
+	}
+	return map[string]any{"Id": id, "LoginName": u.LoginName, "Title": u.Title, "Email": u.Email, "PrincipalType": ptype,
+		"IsShareByEmailGuestUser": false, "IsEmailAuthenticationGuestUser": false, "IsSiteAdmin": false, "IsHiddenInUI": false,
+		"Expiration": "", "UserPrincipalName": upn}
+}
+
+// checkSiteUsers checks a fixture's site users body: {"value": [...]} of
+// SP.User objects, each with a LoginName and a numeric PrincipalType, and
+// no property SP.User does not have.
+func checkSiteUsers(v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("a site users body is an object with a \"value\" array, got %s", jsonKind(v))
+	}
+	for k := range m {
+		if k != "value" {
+			return fmt.Errorf("%s: a site users body holds only \"value\" (odata=nometadata)", k)
+		}
+	}
+	items, ok := m["value"].([]any)
+	if !ok {
+		return fmt.Errorf("value: expected an array, got %s", jsonKind(m["value"]))
+	}
+	for i, it := range items {
+		u, ok := it.(map[string]any)
+		if !ok {
+			return fmt.Errorf("value[%d]: expected an object, got %s", i, jsonKind(it))
+		}
+		for k, p := range u {
+			if !spUserProps[k] {
+				return fmt.Errorf("value[%d].%s: property %q is not defined on type SP.User", i, k, k)
+			}
+			switch k {
+			case "LoginName", "Email", "Title", "Expiration":
+				if _, ok := p.(string); !ok {
+					return fmt.Errorf("value[%d].%s: expected a string, got %s", i, k, jsonKind(p))
+				}
+			case "Id", "PrincipalType":
+				if _, ok := p.(json.Number); !ok {
+					return fmt.Errorf("value[%d].%s: expected a number, got %s", i, k, jsonKind(p))
+				}
+			case "IsShareByEmailGuestUser", "IsEmailAuthenticationGuestUser", "IsSiteAdmin", "IsHiddenInUI":
+				if _, ok := p.(bool); !ok {
+					return fmt.Errorf("value[%d].%s: expected a boolean, got %s", i, k, jsonKind(p))
+				}
+			}
+		}
+		if _, ok := u["LoginName"]; !ok {
+			return fmt.Errorf("value[%d]: LoginName missing", i)
+		}
+		if _, ok := u["PrincipalType"]; !ok {
+			return fmt.Errorf("value[%d]: PrincipalType missing", i)
+		}
+	}
+	return nil
 }
