@@ -24,11 +24,8 @@ var rolling = map[tenant.Section]bool{tenant.SectionLinks: true}
 
 // DeepEvery is how many periods (FullEvery) apart a unit's rolling full
 // reads are deep: Anyone links' permissions read again even when their
-// sharing-link groups confirm the stored links. It is a safety net behind
-// the deltas' sharedChanged and change notifications: fortnightly (with
-// the default day-long period) keeps a million-link tenant's daily cost
-// under 5% of its cap even if a REST read cost 10 RU (docs/scale.md).
-const DeepEvery = 14
+// sharing-link groups confirm the stored links.
+const DeepEvery = 7
 
 // State is one scan's incremental-collection state (m365.State) backed by
 // the store: delta tokens from store.DeltaToken, the previous objects of a
