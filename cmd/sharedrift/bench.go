@@ -179,6 +179,15 @@ func writeBench(w io.Writer, rep *bench.Report) error {
 		sort.Strings(kinds)
 		fmt.Fprintf(tw, "%s: %s\n", r.Name, strings.Join(kinds, " "))
 	}
+	if len(rep.RUPerDayAtRESTCost) > 0 {
+		fmt.Fprintf(tw, "\nRU per day (%s): %d of a %d cap", rep.RUPerDayFormula, rep.RUPerDay, rep.DailyCapRU)
+		for _, c := range []string{"2", "5", "10"} {
+			if v, ok := rep.RUPerDayAtRESTCost[c]; ok {
+				fmt.Fprintf(tw, "; at %s RU a REST read %d (%.1f%%)", c, v, 100*float64(v)/float64(max(1, rep.DailyCapRU)))
+			}
+		}
+		fmt.Fprintln(tw)
+	}
 	fmt.Fprintf(tw, "\nlower bound: %s\n\n", rep.LowerBound)
 	for _, c := range rep.Checks {
 		mark := "ok"
