@@ -152,13 +152,15 @@ func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot 
 			run(src)
 		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for _, src := range sized {
-			run(src)
-		}
-	}()
+	if len(sized) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, src := range sized {
+				run(src)
+			}
+		}()
+	}
 	wg.Wait()
 	close(results)
 	for r := range results {

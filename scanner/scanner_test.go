@@ -156,7 +156,7 @@ func TestTenantSizedOneAtATime(t *testing.T) {
 			order = append(order, sec)
 			mu.Unlock()
 			select {
-			case <-time.After(300 * time.Millisecond):
+			case <-time.After(1200 * time.Millisecond):
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -174,7 +174,7 @@ func TestTenantSizedOneAtATime(t *testing.T) {
 		}},
 		sized(tenant.SectionGuests),
 	}
-	snap := scanner.Scan(context.Background(), sources, scanner.Options{Tenant: "t", Timeout: 500 * time.Millisecond})
+	snap := scanner.Scan(context.Background(), sources, scanner.Options{Tenant: "t", Timeout: 2 * time.Second})
 	for _, sec := range []tenant.Section{tenant.SectionLinks, tenant.SectionSites, tenant.SectionGuests} {
 		if !snap.Complete(sec) {
 			t.Errorf("%s: %+v (the second sized source's timeout must start with it)", sec, snap.Status[sec])

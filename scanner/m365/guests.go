@@ -219,6 +219,7 @@ func intern(s string) string { return unique.Make(s).Value() }
 // guests invited together belong to the same groups and have the same
 // sponsors, and a large tenant's guests are all held at once. A shared
 // list is never modified in place; a guest's list is only ever replaced.
+// The refs' strings come interned (ParseRefs, storedRefs).
 type refLists map[string][]tenant.Ref
 
 // share returns the read's copy of a list equal to rs (stored on first
@@ -239,10 +240,6 @@ func (l refLists) share(rs []tenant.Ref) []tenant.Ref {
 		return got
 	}
 	own := append(make([]tenant.Ref, 0, len(rs)), rs...)
-	for i := range own {
-		r := &own[i]
-		r.ID, r.DisplayName, r.Type = intern(r.ID), intern(r.DisplayName), intern(r.Type)
-	}
 	l[string(k)] = own
 	return own
 }
