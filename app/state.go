@@ -23,9 +23,13 @@ func rollingKey(sec tenant.Section) string { return string(sec) + "/rolling" }
 var rolling = map[tenant.Section]bool{tenant.SectionLinks: true}
 
 // DeepEvery is how many periods (FullEvery) apart a unit's rolling full
-// reads are deep: Anyone links' permissions read again even when their
-// sharing-link groups confirm the stored links.
-const DeepEvery = 7
+// reads are deep: Anyone links' permissions and the site's users read
+// again even when the sharing-link groups confirm the stored links. Ten
+// days bounds how long a change the delta missed (an Anyone link's
+// settings, a direct grant) can go unseen while keeping a day of 1%
+// change within 5% of the daily cap at 10 RU a SharePoint REST read
+// (docs/scale.md).
+const DeepEvery = 10
 
 // State is one scan's incremental-collection state (m365.State) backed by
 // the store: delta tokens from store.DeltaToken, the previous objects of a

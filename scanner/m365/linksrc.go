@@ -61,6 +61,10 @@ type driveResult struct {
 	paths     map[string]string
 	deltaLink string
 	err       error
+	// groupsRead says the drive was read in full through its site's
+	// groups; orphans are then its Anyone link groups whose link is gone.
+	groupsRead bool
+	orphans    []string
 }
 
 func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
@@ -120,12 +124,21 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// that a folder's link an item below it shows too is kept once.
 	var held []tenant.Link
 	gc := src.newGroupCache(inv)
-	stored, err := src.storedAnyone(ctx, verified, gc)
+	stored, err := src.storedLinks(ctx, verified, gc)
 	if err != nil {
 		spool.Close()
 		return fmt.Errorf("collect links: %w", err)
 	}
-	src.scanDrives(ctx, inv, prevTokens, gc, stored, func(r *driveResult) {
+	gc.planUsers(inv, verified, stored.grants)
+	// Orphaned groups known from earlier reads, for the verified drives;
+	// found are those the drives read in full through groups find now.
+	var orphanTok string
+	if st != nil && verified != nil {
+		orphanTok, _ = st.DeltaToken(ctx, tokenLinksOrphans) // unreadable: none known
+	}
+	known := orphansOf(orphanTok, verified)
+	found := map[string][]string{}
+	src.scanDrives(ctx, inv, prevTokens, gc, stored.anyone, known, func(r *driveResult) {
 		// The links a drive gave are kept even when some of its reads
 		// failed: the section is then partial.
 		if !r.full && r.err == nil {
@@ -145,6 +158,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		if r.full {
 			// Only drives read incrementally need their items for the merge.
 			r.touched, r.paths = nil, nil
+		}
+		if r.groupsRead {
+			found[r.ref.DriveID] = r.orphans
 		}
 		byDrive[r.ref.DriveID] = r
 		incremental = incremental || !r.full
@@ -231,9 +247,24 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			tokens[tokenLinksSites] = sitesLink
 		}
 		if len(kept) > 0 {
-			// The inventory was not refreshed: it stays as stored.
-		} else if b, err := json.Marshal(inv); err == nil && string(b) != prevTokens[tokenLinksDrives] {
-			tokens[tokenLinksDrives] = string(b)
+			// The inventory was not refreshed: it stays as stored (and so
+			// do the orphaned groups).
+		} else {
+			if b, err := json.Marshal(inv); err == nil && string(b) != prevTokens[tokenLinksDrives] {
+				tokens[tokenLinksDrives] = string(b)
+			}
+			if len(found) > 0 {
+				if orphanTok == "" && verified == nil {
+					orphanTok, _ = st.DeltaToken(ctx, tokenLinksOrphans)
+				}
+				live := make(map[string]bool, len(inv))
+				for _, d := range inv {
+					live[d.DriveID] = true
+				}
+				if t := mergeOrphans(orphanTok, found, live); t != orphanTok {
+					tokens[tokenLinksOrphans] = t
+				}
+			}
 		}
 		st.SaveDeltaTokens(tenant.SectionLinks, tokens)
 	}
@@ -402,7 +433,8 @@ func (src linksSource) concurrency() int {
 
 // scanDrives reads every drive, several at once, and hands each drive's
 // result to done as soon as it is read, one call at a time.
-func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, stored map[string]map[string][]tenant.Link, done func(*driveResult)) {
+func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, stored map[string]map[string][]tenant.Link,
+	orphans map[string]map[string]bool, done func(*driveResult)) {
 	next := make(chan int)
 	var mu sync.Mutex
 	finish := func(r driveResult) {
@@ -416,7 +448,8 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				finish(src.driveLinks(ctx, inv[i], toks[tokenDrivePrefix+inv[i].DriveID], gc, stored[inv[i].DriveID]))
+				d := inv[i]
+				finish(src.driveLinks(ctx, d, toks[tokenDrivePrefix+d.DriveID], gc, stored[d.DriveID], orphans[d.DriveID]))
 			}
 		}()
 	}
@@ -440,8 +473,10 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 // stored, for a drive whose rolling full read is not deep, holds its
 // stored Anyone links by item: an item whose sharing-link groups name
 // exactly those links (same ids, same kinds) keeps their detail instead
-// of having its permissions read again.
-func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, gc *groupCache, stored map[string][]tenant.Link) driveResult {
+// of having its permissions read again, its groups known to be orphaned
+// (orphans, by shareId) left aside.
+func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, gc *groupCache, stored map[string][]tenant.Link,
+	orphans map[string]bool) driveResult {
 	res := driveResult{ref: d, full: link == ""}
 	if link != "" && !sameOrigin(src.c.graphURL(V1, "/"), link) {
 		res.full, link = true, ""
@@ -488,27 +523,42 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, 
 	var groups map[string][]linkGroup
 	if res.full {
 		groups = gc.site(ctx, src.c, d, src.o.PeopleLinkDetail)
+		res.groupsRead = groups != nil
 		defer gc.release(d)
 	} else {
 		gc.delta(d)
 	}
 	for _, id := range order {
 		it := byID[id]
+		var gs []linkGroup
+		if groups != nil && it.Shared && it.UniqueID != "" {
+			// Groups whose item is gone or unshared are never looked up.
+			all := groups[it.UniqueID]
+			gs = withoutOrphans(all, orphans)
+			if len(gs) < len(all) && len(gs) > 0 {
+				for _, g := range all {
+					if orphans[g.ShareID] {
+						res.orphans = append(res.orphans, g.ShareID) // still orphaned
+					}
+				}
+			} else if len(gs) == 0 {
+				gs = all // only orphans known: its permissions say
+			}
+		}
 		switch {
 		case it.Root:
 		case it.Deleted:
 			res.touched[id] = true
-		case groups != nil && it.Shared && it.UniqueID != "" && len(groups[it.UniqueID]) > 0 && !needsDetail(groups[it.UniqueID], src.o.PeopleLinkDetail):
-			// Groups whose item is gone or unshared are never looked up.
+		case len(gs) > 0 && !needsDetail(gs, src.o.PeopleLinkDetail):
 			res.touched[id] = true
 			base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
 				ItemPath: itemPath(it, byID), Folder: it.Folder}
-			res.links = append(res.links, groupLinks(groups[it.UniqueID], base)...)
-		case groups != nil && stored != nil && it.Shared && it.UniqueID != "" && confirmsAnyone(groups[it.UniqueID], stored[it.ID], src.o.PeopleLinkDetail):
+			res.links = append(res.links, groupLinks(gs, base)...)
+		case len(gs) > 0 && stored != nil && confirmsAnyone(gs, stored[it.ID], src.o.PeopleLinkDetail):
 			res.touched[id] = true
 			base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
 				ItemPath: itemPath(it, byID), Folder: it.Folder}
-			res.links = append(res.links, groupLinks(withoutAnyone(groups[it.UniqueID]), base)...)
+			res.links = append(res.links, groupLinks(withoutAnyone(gs), base)...)
 			for _, l := range stored[it.ID] {
 				l.SiteID, l.SiteURL, l.Library, l.ItemPath, l.Folder = base.SiteID, base.SiteURL, base.Library, base.ItemPath, base.Folder
 				res.links = append(res.links, l)
@@ -583,6 +633,8 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, 
 		res.links = append(res.links, l...)
 		if err != nil {
 			errs = append(errs, err)
+		} else if groups != nil && it.UniqueID != "" {
+			res.orphans = append(res.orphans, orphanedAnyone(groups[it.UniqueID], l)...)
 		}
 	}
 	res.links = dedupeLinks(res.links)
@@ -627,6 +679,11 @@ type groupCache struct {
 	items          []tenant.SiteMethod
 	// outsiders counts the sites read item by item for their users.
 	outsiders int
+	// usersKept are the sites whose users are not read this time (every
+	// drive of the site is on a turn that is not deep): their groups are
+	// read, unless a drive of theirs holds a stored direct grant to people
+	// outside (grantSites), which has the site read item by item.
+	usersKept, grantSites map[string]bool
 	// refused is set once SharePoint refuses the app's token (401, e.g.
 	// a client secret, which SharePoint does not accept app-only): the
 	// other sites are then read item by item without asking again.
@@ -657,12 +714,23 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members b
 		refused := gc.refused
 		gc.mu.Unlock()
 		var g map[string][]linkGroup
+		gc.mu.Lock()
+		usersKept, grants := gc.usersKept[d.SiteFullID], gc.grantSites[d.SiteFullID]
+		gc.mu.Unlock()
+		if usersKept && grants {
+			gc.mu.Lock()
+			gc.outsiders++
+			gc.items = append(gc.items, tenant.SiteMethod{Site: d.SiteURL, Reason: "direct grants to people outside the organization are stored for its items " +
+				"(site users are read again at a deep turn): grants show only in item permissions"})
+			gc.mu.Unlock()
+			return
+		}
 		// The site's users first: a site with users who may be outside
 		// is read item by item, and its groups need not be read.
 		err := refused
 		what := "site users not read: "
 		n, examples := 0, []string(nil)
-		if err == nil {
+		if err == nil && !usersKept {
 			n, examples, err = c.siteOutsiders(ctx, d.SiteURL)
 		}
 		if err == nil && n > 0 {
@@ -692,6 +760,34 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members b
 		gc.mu.Unlock()
 	})
 	return e.groups
+}
+
+// planUsers decides which sites' users a rolling turn does not read: the
+// sites all of whose drives are on a turn that is not deep. A person given
+// an item becomes a site user, and the sharing change reaches the store
+// through the drive's delta (sharedChanged); a site whose stored links
+// hold a direct grant to someone outside is read item by item, so that
+// the grant is read again. A grant the delta missed waits for the drive's
+// deep turn, like an Anyone link's changed settings.
+func (gc *groupCache) planUsers(inv []driveRef, verified, grants map[string]bool) {
+	if gc == nil || len(verified) == 0 {
+		return
+	}
+	gc.usersKept, gc.grantSites = map[string]bool{}, map[string]bool{}
+	mixed := map[string]bool{}
+	for _, d := range inv {
+		if !verified[d.DriveID] {
+			mixed[d.SiteFullID] = true
+			continue
+		}
+		gc.usersKept[d.SiteFullID] = true
+		if grants[d.DriveID] {
+			gc.grantSites[d.SiteFullID] = true
+		}
+	}
+	for site := range mixed {
+		delete(gc.usersKept, site)
+	}
 }
 
 // release notes that a drive of the site was read.

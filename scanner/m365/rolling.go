@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sharedrift/sharedrift/tenant"
@@ -39,37 +40,140 @@ func (src linksSource) rollingTurns(ctx context.Context, inv []driveRef, toks ma
 	return verified, full
 }
 
-// anonymousScope finds stored Anyone links cheaply before decoding them.
-var anonymousScope = []byte(`"scope":"` + string(tenant.LinkScopeAnonymous) + `"`)
+// storedState is what a rolling turn keeps from the store for its verified
+// drives: their Anyone links by drive and item, and the drives holding a
+// direct grant to people outside the organization.
+type storedState struct {
+	anyone map[string]map[string][]tenant.Link
+	grants map[string]bool
+}
 
-// storedAnyone reads the stored Anyone links of the verified drives, by
-// drive and item. Only Anyone links are held (a small share of all).
-func (src linksSource) storedAnyone(ctx context.Context, verified map[string]bool, gc *groupCache) (map[string]map[string][]tenant.Link, error) {
+// anonymousScope, storedDirect and outsideGrantee find stored links cheaply before
+// decoding them.
+var (
+	anonymousScope = []byte(`"scope":"` + string(tenant.LinkScopeAnonymous) + `"`)
+	storedDirect   = []byte(`"direct":true`)
+	outsideGrantee = []byte(`"externalRecipients":`)
+)
+
+// storedLinks reads the stored Anyone links and outside direct grants of
+// the verified drives. Only those are held (a small share of all links).
+func (src linksSource) storedLinks(ctx context.Context, verified map[string]bool, gc *groupCache) (storedState, error) {
 	if len(verified) == 0 || gc == nil || src.o.State == nil {
-		return nil, nil
+		return storedState{}, nil
 	}
-	out := make(map[string]map[string][]tenant.Link, len(verified))
+	out := storedState{anyone: make(map[string]map[string][]tenant.Link, len(verified)), grants: map[string]bool{}}
 	for id := range verified {
-		out[id] = map[string][]tenant.Link{}
+		out.anyone[id] = map[string][]tenant.Link{}
 	}
 	err := src.o.State.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
-		if !bytes.Contains(doc, anonymousScope) {
+		anyone := bytes.Contains(doc, anonymousScope)
+		grant := bytes.Contains(doc, storedDirect) && bytes.Contains(doc, outsideGrantee)
+		if !anyone && !grant {
 			return nil
 		}
 		var l tenant.Link
 		if err := json.Unmarshal(doc, &l); err != nil {
 			return fmt.Errorf("stored link: %w", err)
 		}
-		if byItem, ok := out[l.DriveID]; ok && l.Scope == tenant.LinkScopeAnonymous {
+		byItem, ok := out.anyone[l.DriveID]
+		switch {
+		case !ok:
+		case l.Scope == tenant.LinkScopeAnonymous:
 			byItem[l.ItemID] = append(byItem[l.ItemID], l)
+		case l.Direct && len(l.ExternalRecipients) > 0:
+			out.grants[l.DriveID] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("stored Anyone links: %w", err)
+		return storedState{}, fmt.Errorf("stored Anyone links: %w", err)
 	}
 	gc.setVerified(len(verified))
 	return out, nil
+}
+
+// tokenLinksOrphans keeps, per drive, the shareIds of the Anyone link
+// groups whose link was gone at the drive's last full read through
+// groups: "driveId<TAB>shareId,shareId" lines, sorted. A turn that is not
+// deep leaves those groups aside instead of reading their items'
+// permissions again on every turn; a deep turn reads every Anyone item
+// and finds them anew. That a removed link's shareId is never given to
+// a new link is assumed (shapes.go).
+const tokenLinksOrphans = "links/orphans"
+
+// orphansOf returns the known orphaned groups of the given drives.
+func orphansOf(tok string, drives map[string]bool) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for line := range strings.Lines(tok) {
+		drive, ids, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		if !ok || !drives[drive] {
+			continue
+		}
+		set := map[string]bool{}
+		for id := range strings.SplitSeq(ids, ",") {
+			if id != "" {
+				set[id] = true
+			}
+		}
+		out[drive] = set
+	}
+	return out
+}
+
+// mergeOrphans returns the token with the drives read in full through
+// groups (found, nil or empty: none any more) replaced, and drives no
+// longer in the inventory (live) dropped.
+func mergeOrphans(tok string, found map[string][]string, live map[string]bool) string {
+	var lines []string
+	for line := range strings.Lines(tok) {
+		line = strings.TrimSuffix(line, "\n")
+		drive, _, ok := strings.Cut(line, "\t")
+		if _, replaced := found[drive]; ok && live[drive] && !replaced {
+			lines = append(lines, line)
+		}
+	}
+	for drive, ids := range found {
+		if len(ids) > 0 {
+			ids = slices.Clone(ids)
+			slices.Sort(ids)
+			lines = append(lines, drive+"\t"+strings.Join(slices.Compact(ids), ","))
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// withoutOrphans drops the groups named in orphans.
+func withoutOrphans(gs []linkGroup, orphans map[string]bool) []linkGroup {
+	if len(orphans) == 0 {
+		return gs
+	}
+	out := make([]linkGroup, 0, len(gs))
+	for _, g := range gs {
+		if !orphans[g.ShareID] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// orphanedAnyone returns the item's Anyone link groups whose link is not
+// among its permissions as read.
+func orphanedAnyone(gs []linkGroup, links []tenant.Link) []string {
+	var out []string
+	for _, g := range gs {
+		if k, ok := linkKinds[g.Kind]; !ok || k.scope != tenant.LinkScopeAnonymous {
+			continue
+		}
+		if !slices.ContainsFunc(links, func(l tenant.Link) bool { return strings.EqualFold(l.PermissionID, g.ShareID) }) {
+			out = append(out, g.ShareID)
+		}
+	}
+	return out
 }
 
 // confirmsAnyone says whether an item's sharing-link groups confirm its

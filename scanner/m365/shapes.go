@@ -511,7 +511,11 @@ var powerBIServicePlanPrefixes = []string{"BI_AZURE_", "PBI_"}
 // (expiry, password, download block) marks its item sharedChanged in the
 // drive's delta, like any other permission change; the non-deep re-read
 // keeps those settings from the store when the groups confirm the link,
-// and every DeepEvery-th turn reads them again regardless.
+// and every DeepEvery-th turn reads them again regardless. Also assumed
+// there: a removed link's shareId is never given to a new link, so an
+// orphaned group found once (links/orphans) stays orphaned; and a direct
+// grant (a new site user) also marks its item sharedChanged, so that a
+// turn that is not deep need not read the site's users.
 
 // Guest memberships between full reads (guestsrc.go). Users delta does not
 // report a membership change; GET /groups/delta?$select=members reports

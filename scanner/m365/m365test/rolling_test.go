@@ -2,6 +2,7 @@ package m365test_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/scanner/m365"
@@ -91,5 +92,93 @@ func TestRollingVerifiedRead(t *testing.T) {
 	incr := scanLinks(t, srv, o)
 	if n := srv.Usage().ByKind["permissions"]; n != 0 || len(byKey(incr)) != len(truth) {
 		t.Errorf("no turn: %d permission reads, %d links (want 0, %d)", n, len(byKey(incr)), len(truth))
+	}
+}
+
+// TestRollingRemembersOrphansAndUsers: a full read through groups
+// remembers the orphaned Anyone groups it found (links/orphans). Without
+// that memory a turn that is not deep reads the permissions of the items
+// with an orphaned Anyone group; with it, it reads none. Such a turn
+// reads no site users, except that a site whose stored links hold a direct
+// grant to someone outside is read item by item. A deep turn reads the
+// users and every Anyone item again, and the links stay the tenant's.
+func TestRollingRemembersOrphansAndUsers(t *testing.T) {
+	srv := newGroupTenant(t)
+	st := &rollState{memState: &memState{tokens: map[string]string{}, pending: map[string]string{}}}
+	o := m365.SourceOptions{Discovery: m365.DiscoveryGroups, PeopleLinkDetail: true, State: st}
+	truth := truthKeys(srv)
+	check := func(name string, s *tenant.Snapshot) {
+		t.Helper()
+		got := byKey(s)
+		if len(got) != len(truth) {
+			t.Fatalf("%s: %d links, the tenant has %d", name, len(got), len(truth))
+		}
+		for k := range got {
+			if !truth[k] {
+				t.Fatalf("%s: link %s is not in the tenant", name, k)
+			}
+		}
+	}
+	st.commit(scanLinks(t, srv, o))
+	if st.tokens["links/orphans"] == "" {
+		t.Fatal("the first read remembered no orphaned group")
+	}
+	delete(st.tokens, "links/orphans") // as after an upgrade
+
+	st.turn = m365.Turn{Full: true}
+	srv.ResetUsage()
+	first := scanLinks(t, srv, o)
+	check("first turn", first)
+	if n := srv.Usage().ByKind["permissions"]; n == 0 {
+		t.Fatal("first turn: no permission read; the generated tenant has orphaned Anyone groups to find")
+	}
+	if n := srv.Usage().ByKind["site users"]; n != 0 {
+		t.Errorf("first turn: %d site-user reads, want none", n)
+	}
+	st.commit(first)
+	if st.tokens["links/orphans"] == "" {
+		t.Fatal("no orphaned groups remembered")
+	}
+
+	srv.ResetUsage()
+	second := scanLinks(t, srv, o)
+	check("second turn", second)
+	if n := srv.Usage().ByKind["permissions"]; n != 0 {
+		t.Errorf("second turn: %d permission reads, want none (orphans known)", n)
+	}
+	if _, ok := st.pending["links/orphans"]; ok {
+		t.Errorf("second turn rewrote the orphans it already knew")
+	}
+	st.commit(second)
+
+	// A stored direct grant to a guest on one drive: its site is read item
+	// by item, its groups and users not asked for; the grant the tenant does
+	// not have is gone from the read.
+	for _, l := range st.links {
+		g := l
+		g.PermissionID, g.Scope, g.Type, g.Direct = "aW5nOmRpcmVjdA", tenant.LinkScopeUsers, tenant.LinkTypeEdit, true
+		g.GrantedTo, g.ExternalRecipients, g.WebURL, g.Expires, g.HasPassword = []string{"x@partner.example"}, []string{"x@partner.example"}, "", nil, nil
+		st.links = append(st.links, g)
+		break
+	}
+	srv.ResetUsage()
+	third := scanLinks(t, srv, o)
+	check("turn with a stored grant", third)
+	u := srv.Usage().ByKind
+	if u["site users"] != 0 || int(u["site groups"]) != groupSpec.Sites-1 || u["permissions"] == 0 {
+		t.Errorf("turn with a stored grant: %d site-user, %d site-group, %d permission reads; want 0, %d, some", u["site users"], u["site groups"], u["permissions"], groupSpec.Sites-1)
+	}
+	d := third.Status[tenant.SectionLinks].Discovery
+	if d == nil || d.OutsiderSites != 1 || len(d.ItemSites) != 1 || !strings.Contains(d.ItemSites[0].Reason, "direct grants") {
+		t.Errorf("discovery status %+v", d)
+	}
+	st.commit(third)
+
+	st.turn = m365.Turn{Full: true, Deep: true}
+	srv.ResetUsage()
+	deep := scanLinks(t, srv, o)
+	check("deep turn", deep)
+	if n := srv.Usage().ByKind["site users"]; int(n) != groupSpec.Sites {
+		t.Errorf("deep turn: %d site-user reads, want one a site (%d)", n, groupSpec.Sites)
 	}
 }
