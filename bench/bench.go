@@ -277,9 +277,9 @@ type Report struct {
 	FullScanEvery   string `json:"fullScanEvery"`
 	RUPerDay        int64  `json:"ruPerDay"`
 	// RUPerDayAtRESTCost is RUPerDay had each SharePoint REST read cost
-	// 2, 5 or 10 RU (the runs' RUAtRESTCost in the same formula). It is
-	// reported, not checked: the check holds the day at the REST cost the
-	// fake charged (RESTCost) to 5% of the cap.
+	// 2, 5 or 10 RU (the runs' RUAtRESTCost in the same formula); each is
+	// held to 5% of the cap, as is RUPerDay at the REST cost the fake
+	// charged (RESTCost).
 	RUPerDayAtRESTCost map[string]int64 `json:"ruPerDayAtRestCost,omitempty"`
 	Runs               []Run            `json:"runs"`
 	Checks             []Check          `json:"checks"`
@@ -757,6 +757,13 @@ func checks(rep *Report) []Check {
 			check("changed: sections complete", b2f(complete(c)), "= 1", complete(c)),
 			check("changed: changed links and guests missed", float64(missed), "= 0", missed == 0),
 			check("RU per day / daily cap", float64(rep.RUPerDay)/float64(max(1, rep.DailyCapRU)), "<= 0.05", rep.RUPerDay <= rep.DailyCapRU/20))
+		if rep.Discovery == m365.DiscoveryGroups {
+			for _, rc := range []string{"2", "5", "10"} {
+				v, ok := rep.RUPerDayAtRESTCost[rc]
+				out = append(out, check("RU per day at REST "+rc+" RU / daily cap", float64(v)/float64(max(1, rep.DailyCapRU)), "<= 0.05",
+					ok && v > 0 && v <= rep.DailyCapRU/20))
+			}
+		}
 	}
 	if r := find("rolling"); r != nil {
 		share := -1.0
