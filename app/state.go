@@ -52,11 +52,20 @@ type State struct {
 	prev map[tenant.Section]time.Time
 }
 
+// A change scan's links section is scoped to the drives it read only
+// when its state can read part of the stored links.
+var _ interface {
+	m365.State
+	m365.RollingState
+	m365.ScopedState
+} = (*State)(nil)
+
 // stateStore is what a scan's state reads: tokens and the current objects
 // of incremental sections.
 type stateStore interface {
 	DeltaToken(ctx context.Context, tenantName, key string) (string, error)
 	CurrentObjects(ctx context.Context, tenantName string, sec tenant.Section, fn func(drift.Object) error) error
+	CurrentObjectsIn(ctx context.Context, tenantName string, sec tenant.Section, prefixes []string, fn func(drift.Object) error) error
 }
 
 // NewState returns the state of one scan of a tenant. fullEvery <= 0
@@ -170,6 +179,12 @@ func (s *State) DeltaToken(ctx context.Context, key string) (string, error) {
 // collection.
 func (s *State) Previous(ctx context.Context, sec tenant.Section, fn func([]byte) error) error {
 	return s.st.CurrentObjects(ctx, s.tenant, sec, func(o drift.Object) error { return fn(o.Doc) })
+}
+
+// PreviousIn streams the section's stored objects whose keys start with
+// one of prefixes (m365.ScopedState).
+func (s *State) PreviousIn(ctx context.Context, sec tenant.Section, prefixes []string, fn func([]byte) error) error {
+	return s.st.CurrentObjectsIn(ctx, s.tenant, sec, prefixes, func(o drift.Object) error { return fn(o.Doc) })
 }
 
 // SaveDeltaTokens holds a completed section's new tokens until the scan is

@@ -82,6 +82,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// detail of the Anyone links their groups confirm.
 	var verified map[string]bool
 	rollFull := 0
+	// scope, when set, are the key prefixes of the drives read: the
+	// section then holds only their links (see driveScope).
+	var scope []string
 	if len(src.o.OnlyDrives) > 0 && inv != nil {
 		only := make(map[string]bool, len(src.o.OnlyDrives))
 		for _, d := range src.o.OnlyDrives {
@@ -96,6 +99,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			}
 		}
 		inv, sitesLink = read, prevTokens[tokenLinksSites]
+		scope = src.driveScope(read)
 	} else {
 		verified, rollFull = src.rollingTurns(ctx, inv, prevTokens)
 		var err error
@@ -148,6 +152,12 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		}
 		byDrive[r.ref.DriveID] = r
 		incremental = incremental || !r.full
+		if r.full {
+			// Read again in full (its delta link expired): the drive's
+			// delta was reset, so the stored view is in doubt; merge
+			// onto every stored link as a whole read would.
+			scope = nil
+		}
 		if src.o.OnDeltaLink != nil && r.deltaLink != "" {
 			src.o.OnDeltaLink(r.ref.DriveID, r.deltaLink)
 		}
@@ -194,7 +204,12 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			byPerm[permKey(&held[i])] = i
 		}
 		dropped := map[int]bool{}
-		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
+		merge := func(fn func(doc []byte) error) error { return st.Previous(ctx, tenant.SectionLinks, fn) }
+		if scope != nil {
+			ss := st.(ScopedState) // driveScope checked it
+			merge = func(fn func(doc []byte) error) error { return ss.PreviousIn(ctx, tenant.SectionLinks, scope, fn) }
+		}
+		err := merge(func(doc []byte) error {
 			var l tenant.Link
 			if err := json.Unmarshal(doc, &l); err != nil {
 				return fmt.Errorf("stored link: %w", err)
@@ -226,6 +241,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		return fmt.Errorf("collect links: %w", err)
 	}
 	snap.SetLinks(spool)
+	if scope != nil {
+		snap.SetScope(tenant.SectionLinks, scope)
+	}
 	if st != nil {
 		if sitesLink != "" && sitesLink != prevTokens[tokenLinksSites] {
 			tokens[tokenLinksSites] = sitesLink
@@ -238,6 +256,37 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		st.SaveDeltaTokens(tenant.SectionLinks, tokens)
 	}
 	return nil
+}
+
+// driveScope returns the key prefixes of the drives a change read names,
+// or nil when the section must be merged whole: the state cannot stream
+// part of a section, a drive named is not in the stored inventory, or a
+// drive id gives no unambiguous prefix.
+func (src linksSource) driveScope(read []driveRef) []string {
+	if _, ok := src.o.State.(ScopedState); !ok {
+		return nil
+	}
+	found := make(map[string]bool, len(read))
+	out := make([]string, 0, len(read))
+	for _, d := range read {
+		p, ok := tenant.DriveKeyPrefix(d.DriveID)
+		if !ok {
+			return nil
+		}
+		if !found[d.DriveID] {
+			out = append(out, p)
+		}
+		found[d.DriveID] = true
+	}
+	for _, d := range src.o.OnlyDrives {
+		if !found[d] {
+			return nil
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // loadState reads the stored inventory and every drive's token. Anything
