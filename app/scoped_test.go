@@ -15,8 +15,9 @@ import (
 // drive's links only, records them against that drive's stored links and
 // findings alone (a new link opens a finding and enqueues its alert, a
 // removed one resolves and is recorded as removed), and leaves every
-// other drive's findings and the tenant's whole scan as they were. A
-// drive whose delta link expired is read in full and merged whole.
+// other drive's findings, the tenant's whole scan and the rolling re-read's
+// window as they were. A drive whose delta link expired is read in full
+// and merged whole.
 func TestChangeScanIsScoped(t *testing.T) {
 	hs := newChangesHarness(t)
 	ctx := context.Background()
@@ -28,6 +29,10 @@ func TestChangeScanIsScoped(t *testing.T) {
 		t.Fatal(err)
 	}
 	whole := tenants[0].LastScanID
+	rolled, err := hs.svc.Store.DeltaToken(ctx, "fabrikam", rollingKey(tenant.SectionLinks))
+	if err != nil || rolled == "" {
+		t.Fatalf("rolling mark of the whole scan: %q %v", rolled, err)
+	}
 	// others are the findings the notification scans must leave alone.
 	others := func() map[string]store.Finding {
 		fs, err := hs.svc.Store.FindingsList(ctx, store.FindingFilter{Tenant: "fabrikam"})
@@ -130,6 +135,11 @@ func TestChangeScanIsScoped(t *testing.T) {
 	}
 	if ts, _ := hs.svc.Store.Tenants(ctx); ts[0].LastScanID != whole {
 		t.Errorf("tenant's last scan moved to the scoped scan %d", ts[0].LastScanID)
+	}
+	// Reading one drive is not a completed collection of the links: the
+	// rolling re-read's window stays, so no drive's turn is skipped.
+	if got, _ := hs.svc.Store.DeltaToken(ctx, "fabrikam", rollingKey(tenant.SectionLinks)); got != rolled {
+		t.Errorf("rolling mark moved by a notification scan: %q, was %q", got, rolled)
 	}
 
 	// The link removed: its findings resolve and the removal is recorded.

@@ -58,6 +58,7 @@ var _ interface {
 	m365.State
 	m365.RollingState
 	m365.ScopedState
+	m365.PartReadState
 } = (*State)(nil)
 
 // stateStore is what a scan's state reads: tokens and the current objects
@@ -204,6 +205,24 @@ func (s *State) SaveDeltaTokens(sec tenant.Section, toks map[string]string) {
 		m[rollingKey(sec)] = s.now.UTC().Format(time.RFC3339Nano)
 	} else if s.full[sec] {
 		m[resyncKey(sec)] = s.now.UTC().Format(time.RFC3339)
+	}
+}
+
+// SavePartTokens is SaveDeltaTokens for a read of some units of a section
+// (the drives change notifications named): their tokens are kept, but the
+// read does not count as a completed collection of the section, so the
+// rolling re-read's window stays where the last whole read left it and
+// the next whole read still takes every turn that fell since.
+func (s *State) SavePartTokens(sec tenant.Section, toks map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.tokens[sec]
+	if m == nil {
+		m = map[string]string{}
+		s.tokens[sec] = m
+	}
+	for k, v := range toks {
+		m[k] = v
 	}
 }
 

@@ -85,6 +85,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// scope, when set, are the key prefixes of the drives read: the
 	// section then holds only their links (see driveScope).
 	var scope []string
+	// named says the drives read are those OnlyDrives named, without the
+	// rolling turns or the inventory of a whole read.
+	named := false
 	if len(src.o.OnlyDrives) > 0 && inv != nil {
 		only := make(map[string]bool, len(src.o.OnlyDrives))
 		for _, d := range src.o.OnlyDrives {
@@ -99,7 +102,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			}
 		}
 		inv, sitesLink = read, prevTokens[tokenLinksSites]
-		scope = src.driveScope(read)
+		scope, named = src.driveScope(read), true
 	} else {
 		verified, rollFull = src.rollingTurns(ctx, inv, prevTokens)
 		var err error
@@ -253,7 +256,11 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		} else if b, err := json.Marshal(inv); err == nil && string(b) != prevTokens[tokenLinksDrives] {
 			tokens[tokenLinksDrives] = string(b)
 		}
-		st.SaveDeltaTokens(tenant.SectionLinks, tokens)
+		if ps, ok := st.(PartReadState); ok && named {
+			ps.SavePartTokens(tenant.SectionLinks, tokens)
+		} else {
+			st.SaveDeltaTokens(tenant.SectionLinks, tokens)
+		}
 	}
 	return nil
 }

@@ -87,6 +87,14 @@ type ScopedState interface {
 	PreviousIn(ctx context.Context, sec tenant.Section, prefixes []string, fn func(doc []byte) error) error
 }
 
+// PartReadState is a State told when a section's tokens come from a read
+// of some of its units only (OnlyDrives): such a read is not a completed
+// collection of the section, so the rolling full re-read's window must not
+// move past turns it did not take.
+type PartReadState interface {
+	SavePartTokens(sec tenant.Section, tokens map[string]string)
+}
+
 // RollingState is a State that spreads the links section's full re-read
 // over the period: each drive, and the site inventory, has its turn once
 // a period instead of all of them at once.
