@@ -657,7 +657,7 @@ type PruneOptions struct {
 }
 
 // PruneStats counts what Prune deleted. Prune keeps each tenant's latest
-// scan, the object versions that are current or were current at the
+// scan and its latest whole (not scoped) scan, the object versions that are current or were current at the
 // cutoff, active findings, and the remediation audit (never pruned).
 type PruneStats struct {
 	Scans          int64 `json:"scans"`

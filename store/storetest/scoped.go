@@ -275,3 +275,38 @@ func testScopedPartial(t *testing.T, s store.Store, c *Clock) {
 	all, _ := s.Scans(ctx, store.ScanFilter{Tenant: Tenant})
 	eq(t, "refused: scans", len(all), 2)
 }
+
+// testPruneKeepsWhole: pruning keeps the latest whole scan even when only
+// scoped scans came after the cutoff: it stays the tenant's state.
+func testPruneKeepsWhole(t *testing.T, s store.Store, c *Clock) {
+	ctx := context.Background()
+	full := scopedSnapshot(T0)
+	whole, err := s.RecordScan(ctx, store.ScanInput{Snapshot: full, Results: Evaluate(full), StartedAt: T0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		at := T0.Add(time.Duration(i) * 48 * time.Hour)
+		c.Advance(48 * time.Hour)
+		snap := changeSnapshot(at, tenant.StateComplete)
+		if _, err := s.RecordScan(ctx, store.ScanInput{Snapshot: snap, Results: Evaluate(snap), StartedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.Prune(ctx, store.PruneOptions{Before: T0.Add(72 * time.Hour), Tenant: Tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "scans pruned", st.Scans, int64(0))
+	ts, err := s.Tenants(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "tenant's last scan", ts[0].LastScanID, whole.ID)
+	if _, err := s.Scan(ctx, whole.ID); err != nil {
+		t.Errorf("latest whole scan after pruning: %v", err)
+	}
+	if got, _ := s.Scans(ctx, store.ScanFilter{Tenant: Tenant, Whole: true, Limit: 1}); len(got) != 1 || got[0].ID != whole.ID {
+		t.Errorf("latest whole scan listed after pruning: %+v", got)
+	}
+}

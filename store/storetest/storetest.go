@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Prune", testPrune},
 		{"ScopedScanTouchesOnlyItsScope", testScopedScan},
 		{"ScopedPartialChangesNothing", testScopedPartial},
+		{"PruneKeepsTheLatestWholeScan", testPruneKeepsWhole},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
