@@ -83,7 +83,7 @@ func sectionScopes(snap *tenant.Snapshot) (map[string][]string, error) {
 // Scoped reports whether the scan read part of a section (a scan of the
 // drives change notifications named): it is then not the tenant's whole
 // picture, and tenants.last_scan_id does not point at it.
-func (sc *Scan) Scoped() bool {
+func (sc Scan) Scoped() bool {
 	for _, st := range sc.Sections {
 		if st.Scoped() {
 			return true
@@ -94,7 +94,7 @@ func (sc *Scan) Scoped() bool {
 
 // Covers reports whether the scan read the object key of section sec
 // completely: the section is complete and the key within its scope.
-func (sc *Scan) Covers(sec tenant.Section, key string) bool {
+func (sc Scan) Covers(sec tenant.Section, key string) bool {
 	st, ok := sc.Sections[sec]
 	return ok && st.State == tenant.StateComplete && st.InScope(key)
 }
