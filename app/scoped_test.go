@@ -112,17 +112,7 @@ func TestChangeScanIsScoped(t *testing.T) {
 	if found.FirstScanID != sc.ID {
 		t.Fatalf("no new finding for %s in scan %d: %+v", key, sc.ID, fs)
 	}
-	msgs, err := hs.svc.Store.OutboxMessages(ctx, store.OutboxFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enqueued := 0
-	for _, m := range msgs {
-		if m.Fingerprint == found.Fingerprint {
-			enqueued++
-		}
-	}
-	if enqueued != 1 {
+	if enqueued := enqueuedFor(t, hs.svc.Store, found.Fingerprint); enqueued != 1 {
 		t.Errorf("alerts enqueued for the new finding: %d, want 1", enqueued)
 	}
 	if got := others(); !reflect.DeepEqual(got, before) {
@@ -186,4 +176,20 @@ func TestChangeScanIsScoped(t *testing.T) {
 			t.Errorf("finding %s of %s: %s after the whole merge, was %s", fp, b.ObjectKey, a.State, b.State)
 		}
 	}
+}
+
+// enqueuedFor counts the outbox messages about a finding.
+func enqueuedFor(t *testing.T, st store.Outbox, fp string) int {
+	t.Helper()
+	msgs, err := st.OutboxMessages(context.Background(), store.OutboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if m.Fingerprint == fp {
+			n++
+		}
+	}
+	return n
 }

@@ -193,14 +193,7 @@ func (s *State) PreviousIn(ctx context.Context, sec tenant.Section, prefixes []s
 func (s *State) SaveDeltaTokens(sec tenant.Section, toks map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := s.tokens[sec]
-	if m == nil {
-		m = map[string]string{}
-		s.tokens[sec] = m
-	}
-	for k, v := range toks {
-		m[k] = v
-	}
+	m := s.hold(sec, toks)
 	if rolling[sec] {
 		m[rollingKey(sec)] = s.now.UTC().Format(time.RFC3339Nano)
 	} else if s.full[sec] {
@@ -216,6 +209,12 @@ func (s *State) SaveDeltaTokens(sec tenant.Section, toks map[string]string) {
 func (s *State) SavePartTokens(sec tenant.Section, toks map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hold(sec, toks)
+}
+
+// hold adds toks to the section's held tokens and returns them; s.mu is
+// held by the caller.
+func (s *State) hold(sec tenant.Section, toks map[string]string) map[string]string {
 	m := s.tokens[sec]
 	if m == nil {
 		m = map[string]string{}
@@ -224,6 +223,7 @@ func (s *State) SavePartTokens(sec tenant.Section, toks map[string]string) {
 	for k, v := range toks {
 		m[k] = v
 	}
+	return m
 }
 
 // Tokens returns the tokens to store with the scan: those of the sections
