@@ -69,7 +69,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	var inv []driveRef
 	var prevTokens map[string]string
 	if st != nil {
-		inv, prevTokens = src.loadState(ctx)
+		inv, prevTokens = src.loadState(ctx, src.o.OnlyDrives)
 	}
 	// Sites and drives that cannot be read leave the drives of the
 	// inventory unknown: the others are read and the section is partial.
@@ -296,9 +296,11 @@ func (src linksSource) driveScope(read []driveRef) []string {
 	return out
 }
 
-// loadState reads the stored inventory and every drive's token. Anything
-// unreadable just means a full read.
-func (src linksSource) loadState(ctx context.Context) ([]driveRef, map[string]string) {
+// loadState reads the stored inventory and every drive's token, or with
+// only (OnlyDrives) the tokens of those drives alone: a read of a few
+// drives asks the store for a few tokens, not one per drive of the tenant.
+// Anything unreadable just means a full read.
+func (src linksSource) loadState(ctx context.Context, only []string) ([]driveRef, map[string]string) {
 	st := src.o.State
 	toks := map[string]string{}
 	raw, err := st.DeltaToken(ctx, tokenLinksDrives)
@@ -313,7 +315,17 @@ func (src linksSource) loadState(ctx context.Context) ([]driveRef, map[string]st
 	if t, err := st.DeltaToken(ctx, tokenLinksSites); err == nil {
 		toks[tokenLinksSites] = t
 	}
+	var named map[string]bool
+	if len(only) > 0 {
+		named = make(map[string]bool, len(only))
+		for _, d := range only {
+			named[d] = true
+		}
+	}
 	for _, d := range inv {
+		if named != nil && !named[d.DriveID] {
+			continue
+		}
 		if t, err := st.DeltaToken(ctx, tokenDrivePrefix+d.DriveID); err == nil && t != "" {
 			toks[tokenDrivePrefix+d.DriveID] = t
 		}

@@ -12,8 +12,19 @@ import (
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
-// scopedMemState is memState that can read part of the stored links.
-type scopedMemState struct{ *memState }
+// scopedMemState is memState that can read part of the stored links and
+// counts the drive tokens asked for.
+type scopedMemState struct {
+	*memState
+	driveTokens *int
+}
+
+func (m scopedMemState) DeltaToken(ctx context.Context, key string) (string, error) {
+	if strings.HasPrefix(key, "links/drive/") {
+		*m.driveTokens++
+	}
+	return m.memState.DeltaToken(ctx, key)
+}
 
 func (m scopedMemState) PreviousIn(ctx context.Context, sec tenant.Section, prefixes []string, fn func([]byte) error) error {
 	return m.Previous(ctx, sec, func(doc []byte) error {
@@ -77,8 +88,9 @@ func TestOnlyDrivesScope(t *testing.T) {
 			}
 			mem := newMemState()
 			var st m365.State = mem
+			driveTokens := 0
 			if tc.scoped {
-				st = scopedMemState{mem}
+				st = scopedMemState{mem, &driveTokens}
 			}
 			first := collectSection(t, c, m365.SourceOptions{State: st}, tenant.SectionLinks)
 			if !first.Complete(tenant.SectionLinks) || first.Status[tenant.SectionLinks].Scoped() {
@@ -89,7 +101,13 @@ func TestOnlyDrivesScope(t *testing.T) {
 			if ofDrive == 0 || ofDrive == total {
 				t.Fatalf("fixture: %d links, %d on %s", total, ofDrive, drive)
 			}
+			driveTokens = 0
 			snap := collectSection(t, c, m365.SourceOptions{State: st, OnlyDrives: tc.drives}, tenant.SectionLinks)
+			// A read of named drives asks for their tokens only, not one
+			// per drive of the tenant.
+			if tc.scoped && driveTokens != 1 {
+				t.Errorf("drive tokens read: %d, want the named drive's (1)", driveTokens)
+			}
 			stat := snap.Status[tenant.SectionLinks]
 			all, in := keys(snap)
 			switch {
