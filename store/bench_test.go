@@ -168,8 +168,10 @@ func scopedBenchSnapshot(n, perDrive int, at time.Time) *tenant.Snapshot {
 // record's seconds, the peak of what recording adds to the live heap
 // (the benchmark's own snapshot of the tenant is not counted), and the
 // seconds to read the
-// stored links the links source merges the changes onto (merge-read-s);
-// -benchmem gives the allocations of the record.
+// stored links the links source merges the changes onto (merge-read-s)
+// and to read the scan's transitions, as notification planning does
+// after every scan (transitions-s); -benchmem gives the allocations of
+// the record.
 func BenchmarkScopedRecord(b *testing.B) {
 	const perDrive = 100
 	n := benchSize()
@@ -191,7 +193,7 @@ func BenchmarkScopedRecord(b *testing.B) {
 			for _, mode := range []string{"scoped", "whole"} {
 				b.Run(mode, func(b *testing.B) {
 					b.ReportAllocs()
-					var secs, peak, merge float64
+					var secs, peak, merge, trans float64
 					for i := 0; i < b.N; i++ {
 						b.StopTimer()
 						at = at.Add(time.Minute)
@@ -234,10 +236,18 @@ func BenchmarkScopedRecord(b *testing.B) {
 						}
 						secs += d.Seconds()
 						peak = max(peak, mb)
+						// What notification planning reads after the scan.
+						start = time.Now()
+						trs, err := s.Transitions(context.Background(), sc.ID)
+						if err != nil || len(trs) != 1 {
+							b.Fatalf("%s: transitions %d, %v; want the one finding", mode, len(trs), err)
+						}
+						trans += time.Since(start).Seconds()
 						b.StartTimer()
 					}
 					b.ReportMetric(secs/float64(b.N), "record-s")
 					b.ReportMetric(merge/float64(b.N), "merge-read-s")
+					b.ReportMetric(trans/float64(b.N), "transitions-s")
 					b.ReportMetric(peak, "heap-added-MB")
 				})
 			}

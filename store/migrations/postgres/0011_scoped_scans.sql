@@ -12,3 +12,12 @@ CREATE INDEX findings_scope ON findings (tenant_id, section, object_key);
 -- scoped marks scans that read part of a section; they are not the
 -- tenant's whole picture (tenants.last_scan_id skips them).
 ALTER TABLE scans ADD COLUMN scoped BOOLEAN NOT NULL DEFAULT FALSE;
+-- What a scan did to findings (Transitions, after every scan, for its
+-- notifications) is found by the scan ids a finding records; without these
+-- a notification scan that touched a few findings read every finding of
+-- the tenant. Only set ids are indexed: most findings were never reopened,
+-- resolved or re-graded.
+CREATE INDEX findings_first_scan ON findings (first_scan_id);
+CREATE INDEX findings_reopened_scan ON findings (reopened_scan_id) WHERE reopened_scan_id IS NOT NULL;
+CREATE INDEX findings_resolved_scan ON findings (resolved_scan_id) WHERE resolved_scan_id IS NOT NULL;
+CREATE INDEX findings_severity_scan ON findings (severity_scan_id) WHERE severity_scan_id IS NOT NULL;
