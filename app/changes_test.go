@@ -200,17 +200,7 @@ func TestChangeNotificationsEndToEnd(t *testing.T) {
 	if found.Fingerprint == "" {
 		t.Fatalf("no anyone_on_confidential finding for %s/%s; %d findings before, %d after", itemID, permID, len(before), len(after))
 	}
-	msgs, err := hs.svc.Store.OutboxMessages(ctx, store.OutboxFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	enqueued := 0
-	for _, m := range msgs {
-		if m.Fingerprint == found.Fingerprint {
-			enqueued++
-		}
-	}
-	if enqueued != 1 {
+	if enqueued := enqueuedFor(t, hs.svc.Store, found.Fingerprint); enqueued != 1 {
 		t.Fatalf("alerts enqueued for the new finding: %d, want 1", enqueued)
 	}
 	// Nothing else changed: the findings of sections the notification

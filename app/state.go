@@ -56,11 +56,21 @@ type State struct {
 	prev map[tenant.Section]time.Time
 }
 
+// A change scan's links section is scoped to the drives it read only
+// when its state can read part of the stored links.
+var _ interface {
+	m365.State
+	m365.RollingState
+	m365.ScopedState
+	m365.PartReadState
+} = (*State)(nil)
+
 // stateStore is what a scan's state reads: tokens and the current objects
 // of incremental sections.
 type stateStore interface {
 	DeltaToken(ctx context.Context, tenantName, key string) (string, error)
 	CurrentObjects(ctx context.Context, tenantName string, sec tenant.Section, fn func(drift.Object) error) error
+	CurrentObjectsIn(ctx context.Context, tenantName string, sec tenant.Section, prefixes []string, fn func(drift.Object) error) error
 }
 
 // NewState returns the state of one scan of a tenant. fullEvery <= 0
@@ -176,11 +186,39 @@ func (s *State) Previous(ctx context.Context, sec tenant.Section, fn func([]byte
 	return s.st.CurrentObjects(ctx, s.tenant, sec, func(o drift.Object) error { return fn(o.Doc) })
 }
 
+// PreviousIn streams the section's stored objects whose keys start with
+// one of prefixes (m365.ScopedState).
+func (s *State) PreviousIn(ctx context.Context, sec tenant.Section, prefixes []string, fn func([]byte) error) error {
+	return s.st.CurrentObjectsIn(ctx, s.tenant, sec, prefixes, func(o drift.Object) error { return fn(o.Doc) })
+}
+
 // SaveDeltaTokens holds a completed section's new tokens until the scan is
 // recorded. After a full read it also records when that read happened.
 func (s *State) SaveDeltaTokens(sec tenant.Section, toks map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	m := s.hold(sec, toks)
+	if rolling[sec] {
+		m[rollingKey(sec)] = s.now.UTC().Format(time.RFC3339Nano)
+	} else if s.full[sec] {
+		m[resyncKey(sec)] = s.now.UTC().Format(time.RFC3339)
+	}
+}
+
+// SavePartTokens is SaveDeltaTokens for a read of some units of a section
+// (the drives change notifications named): their tokens are kept, but the
+// read does not count as a completed collection of the section, so the
+// rolling re-read's window stays where the last whole read left it and
+// the next whole read still takes every turn that fell since.
+func (s *State) SavePartTokens(sec tenant.Section, toks map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold(sec, toks)
+}
+
+// hold adds toks to the section's held tokens and returns them; s.mu is
+// held by the caller.
+func (s *State) hold(sec tenant.Section, toks map[string]string) map[string]string {
 	m := s.tokens[sec]
 	if m == nil {
 		m = map[string]string{}
@@ -189,11 +227,7 @@ func (s *State) SaveDeltaTokens(sec tenant.Section, toks map[string]string) {
 	for k, v := range toks {
 		m[k] = v
 	}
-	if rolling[sec] {
-		m[rollingKey(sec)] = s.now.UTC().Format(time.RFC3339Nano)
-	} else if s.full[sec] {
-		m[resyncKey(sec)] = s.now.UTC().Format(time.RFC3339)
-	}
+	return m
 }
 
 // Tokens returns the tokens to store with the scan: those of the sections

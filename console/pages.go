@@ -170,7 +170,9 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, p principal) 
 			row.Score = rr.Score
 			row.Sparkline = report.Sparkline(st.Name, rr.Trend)
 		}
-		scans, err := c.o.Store.Scans(ctx, store.ScanFilter{Tenant: st.Name, Limit: 1})
+		// The latest whole scan: a scoped one (a few drives' links) is not
+		// the tenant's state.
+		scans, err := c.o.Store.Scans(ctx, store.ScanFilter{Tenant: st.Name, Limit: 1, Whole: true})
 		if err != nil {
 			c.fail(w, r, err)
 			return

@@ -779,7 +779,7 @@ func (s *Service) stale(ctx context.Context, pol *Policy, p *Plan, now time.Time
 	}
 	// A later scan that could not read the section completely leaves the
 	// tenant's state unconfirmed: wait for a complete one.
-	latest, err := s.o.Store.Scans(ctx, store.ScanFilter{Tenant: p.Tenant, Limit: 1})
+	latest, err := s.latestReading(ctx, p.Tenant, p.Section, f.ObjectKey)
 	if err != nil {
 		return "scans not readable: " + err.Error()
 	}
@@ -793,6 +793,28 @@ func (s *Service) stale(ctx context.Context, pol *Policy, p *Plan, now time.Time
 		return fmt.Sprintf("rule %s gave unknown for the object in the latest scan %d", p.RuleID, latest[0].ID)
 	}
 	return ""
+}
+
+// latestReading returns the tenant's latest scan but those scoped to
+// other objects of the section (change scans of other drives): they did
+// not read the object and say nothing about it. Empty when there is none.
+func (s *Service) latestReading(ctx context.Context, tenantName string, sec tenant.Section, key string) ([]store.Scan, error) {
+	f := store.ScanFilter{Tenant: tenantName, Limit: 20}
+	for {
+		scans, err := s.o.Store.Scans(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for i := range scans {
+			if st, ok := scans[i].Sections[sec]; !ok || st.InScope(key) {
+				return scans[i : i+1], nil
+			}
+		}
+		if len(scans) < f.Limit {
+			return nil, nil
+		}
+		f.BeforeID = scans[len(scans)-1].ID
+	}
 }
 
 // needsApprovalNow reports whether a step that runs now may run only

@@ -38,7 +38,10 @@ type History interface {
 // rendered, never loaded whole. ctx is kept for those reads, so it must
 // outlive rendering.
 func FromStore(ctx context.Context, h History, tenantName string, since, now time.Time, log *slog.Logger) (*Input, error) {
-	scans, err := h.Scans(ctx, store.ScanFilter{Tenant: tenantName})
+	// Scoped scans (the drives change notifications named) judged part of
+	// a section: the results, counts and trend are of whole scans, while
+	// the objects, changes and findings below include what they recorded.
+	scans, err := h.Scans(ctx, store.ScanFilter{Tenant: tenantName, Whole: true})
 	if err != nil {
 		return nil, fmt.Errorf("report %s: %w", tenantName, err)
 	}

@@ -68,7 +68,8 @@ func BuildRollup(ctx context.Context, h History, now time.Time) (*Rollup, error)
 	r := &Rollup{GeneratedAt: now, Totals: RollupTotals{Failing: map[string]int{}}}
 	for _, t := range tenants {
 		row := RollupRow{Tenant: t.Name, TenantID: t.TenantID, Failing: map[string]int{}, sevFails: map[tenant.Severity]int{}}
-		scans, err := h.Scans(ctx, store.ScanFilter{Tenant: t.Name, Limit: maxRollupTrend})
+		// Scores come from whole scans: a scoped one judged a few drives.
+		scans, err := h.Scans(ctx, store.ScanFilter{Tenant: t.Name, Limit: maxRollupTrend, Whole: true})
 		if err != nil {
 			return nil, fmt.Errorf("rollup %s: %w", t.Name, err)
 		}

@@ -131,6 +131,9 @@ func Scan(ctx context.Context, sources []Source, opts Options) *tenant.Snapshot 
 		}
 		st := statusFor(err)
 		stats.fill(&st)
+		// A source that read only part of its section says so on the
+		// part: the store must record it as that part, not the whole.
+		st.Scope = part.Status[sec].Scope
 		if opts.Progress != nil {
 			opts.Progress.finish(sec, time.Since(start))
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sharedrift/sharedrift/drift"
 	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/store/storetest"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -132,6 +133,123 @@ func BenchmarkFindings(b *testing.B) {
 				}
 				b.ReportMetric(d.Seconds(), "refresh-s")
 				s.Close()
+			}
+		})
+	}
+}
+
+// scopedBenchDrive names drive d of the scoped benchmark's tenant.
+func scopedBenchDrive(d int) string { return "b!drive" + strconv.Itoa(d) }
+
+// scopedBenchSnapshot is a tenant of n links on drives of perDrive links
+// each, one in three an Anyone link (a failing result, as in the s2
+// benchmark's tenant: about a third of its links are open findings).
+func scopedBenchSnapshot(n, perDrive int, at time.Time) *tenant.Snapshot {
+	s := storetest.Snapshot(at)
+	s.Links = make([]tenant.Link, n)
+	for i := range s.Links {
+		scope := tenant.LinkScopeUsers
+		if i%3 == 0 {
+			scope = tenant.LinkScopeAnonymous
+		}
+		l := storetest.Link(strconv.Itoa(i), scope)
+		l.DriveID = scopedBenchDrive(i / perDrive)
+		s.Links[i] = l
+	}
+	return s
+}
+
+// BenchmarkScopedRecord records what a change notification for one drive
+// gives on a tenant of benchSize stored links (drives of 100 links, as
+// s2's 1M links on 10k drives), two ways: scoped (the drive's links only,
+// paired, removed and resolved within its key range) and whole (every
+// stored link merged with the drive's changes, as before scoped
+// sections). Each iteration changes one link of the drive. It reports the
+// record's seconds, the peak of what recording adds to the live heap
+// (the benchmark's own snapshot of the tenant is not counted), and the
+// seconds to read the
+// stored links the links source merges the changes onto (merge-read-s)
+// and to read the scan's transitions, as notification planning does
+// after every scan (transitions-s); -benchmem gives the allocations of
+// the record.
+func BenchmarkScopedRecord(b *testing.B) {
+	const perDrive = 100
+	n := benchSize()
+	drive := scopedBenchDrive(n / perDrive / 2)
+	prefix, _ := tenant.DriveKeyPrefix(drive)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b, benchOptions())
+			defer s.Close()
+			full := scopedBenchSnapshot(n, perDrive, storetest.T0)
+			if _, err := s.RecordScan(context.Background(), store.ScanInput{Snapshot: full, Results: storetest.Evaluate(full)}); err != nil {
+				b.Fatal(err)
+			}
+			var first int
+			for first < len(full.Links) && full.Links[first].DriveID != drive {
+				first++
+			}
+			at := storetest.T0
+			for _, mode := range []string{"scoped", "whole"} {
+				b.Run(mode, func(b *testing.B) {
+					b.ReportAllocs()
+					var secs, peak, merge, trans float64
+					for i := 0; i < b.N; i++ {
+						b.StopTimer()
+						at = at.Add(time.Minute)
+						// One link of the drive changes its scope each time.
+						l := &full.Links[first+i%perDrive]
+						if l.Scope == tenant.LinkScopeAnonymous {
+							l.Scope = tenant.LinkScopeUsers
+						} else {
+							l.Scope = tenant.LinkScopeAnonymous
+						}
+						snap := &tenant.Snapshot{Schema: tenant.SchemaV1, Tenant: full.Tenant, CollectedAt: at, Sites: full.Sites,
+							Status: map[tenant.Section]tenant.SectionStatus{tenant.SectionSites: {State: tenant.StateComplete}, tenant.SectionLinks: {State: tenant.StateComplete}}}
+						start := time.Now()
+						read := 0
+						count := func(drift.Object) error { read++; return nil }
+						var err error
+						if mode == "scoped" {
+							snap.Links = full.Links[first : first+perDrive]
+							snap.SetScope(tenant.SectionLinks, []string{prefix})
+							err = s.CurrentObjectsIn(context.Background(), storetest.Tenant, tenant.SectionLinks, []string{prefix}, count)
+						} else {
+							snap.Links = full.Links
+							err = s.CurrentObjects(context.Background(), storetest.Tenant, tenant.SectionLinks, count)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						merge += time.Since(start).Seconds()
+						results := storetest.Evaluate(snap)
+						runtime.GC()
+						var ms runtime.MemStats
+						runtime.ReadMemStats(&ms) // the tenant's snapshot is live throughout: count what recording adds
+						b.StartTimer()
+						sc, d, mb := record(b, s, store.ScanInput{Snapshot: snap, Results: results})
+						b.StopTimer()
+						mb -= float64(ms.HeapAlloc) / (1 << 20)
+						if sc.FindingsNew+sc.FindingsReopened+sc.FindingsResolved != 1 || sc.Changes != 1 {
+							b.Fatalf("%s: new %d, reopened %d, resolved %d, changes %d; want one finding and one change", mode,
+								sc.FindingsNew, sc.FindingsReopened, sc.FindingsResolved, sc.Changes)
+						}
+						secs += d.Seconds()
+						peak = max(peak, mb)
+						// What notification planning reads after the scan.
+						start = time.Now()
+						trs, err := s.Transitions(context.Background(), sc.ID)
+						if err != nil || len(trs) != 1 {
+							b.Fatalf("%s: transitions %d, %v; want the one finding", mode, len(trs), err)
+						}
+						trans += time.Since(start).Seconds()
+						b.StartTimer()
+					}
+					b.ReportMetric(secs/float64(b.N), "record-s")
+					b.ReportMetric(merge/float64(b.N), "merge-read-s")
+					b.ReportMetric(trans/float64(b.N), "transitions-s")
+					b.ReportMetric(peak, "heap-added-MB")
+				})
 			}
 		})
 	}

@@ -28,8 +28,9 @@ type dialect interface {
 	// bulk opens a writer that loads rows into table within tx.
 	bulk(ctx context.Context, tx *sqlx.Tx, table string, cols []string) (rowWriter, error)
 	// latestVersions selects object_key, hash, deleted of the newest
-	// version of every object of (tenant_id, section).
-	latestVersions() string
+	// version of every object of (tenant_id, section); ranged, of those
+	// whose key is in [$3, $4) (see keyRange).
+	latestVersions(ranged bool) string
 	// skipLocked is appended to a claiming SELECT.
 	skipLocked() string
 	// analyze refreshes the planner statistics of a table that was just
@@ -127,9 +128,13 @@ func (postgresDialect) lockMigrations(ctx context.Context, tx *sqlx.Tx) error {
 
 func (postgresDialect) timeValue(t time.Time) any { return normTime(t) }
 
-func (postgresDialect) latestVersions() string {
+func (postgresDialect) latestVersions(ranged bool) string {
+	where := ""
+	if ranged {
+		where = " AND object_key >= $3 AND object_key < $4"
+	}
 	return `SELECT DISTINCT ON (object_key) object_key, hash, deleted FROM object_versions
-		WHERE tenant_id = $1 AND section = $2 ORDER BY object_key, scan_id DESC`
+		WHERE tenant_id = $1 AND section = $2` + where + ` ORDER BY object_key, scan_id DESC`
 }
 
 func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
@@ -210,9 +215,13 @@ func (sqliteDialect) timeValue(t time.Time) any { return normTime(t).Format(time
 
 // latestVersions relies on SQLite taking the bare columns of an aggregate
 // query from the row that holds the MAX.
-func (sqliteDialect) latestVersions() string {
+func (sqliteDialect) latestVersions(ranged bool) string {
+	where := ""
+	if ranged {
+		where = " AND object_key >= ? AND object_key < ?"
+	}
 	return `SELECT object_key, hash, deleted, MAX(scan_id) FROM object_versions
-		WHERE tenant_id = ? AND section = ? GROUP BY object_key`
+		WHERE tenant_id = ? AND section = ?` + where + ` GROUP BY object_key`
 }
 
 // SQLite needs no row locks: a write transaction holds the whole database.

@@ -60,12 +60,16 @@ const (
 	lastScan = `CASE WHEN f.tracking THEN COALESCE(m.scan_id, f.last_scan_id) ELSE f.last_scan_id END`
 )
 
-const findingSelect = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.object_url, f.object_label, f.severity, f.prev_severity,
+// findingSelect reads findings (f) with their tenant and section mark.
+const findingSelect = findingColumns + ` FROM findings f ` + findingJoins
+
+const findingColumns = `SELECT t.name AS tenant, f.fingerprint, f.rule_id, f.section, f.object_key, f.object_name, f.object_url, f.object_label, f.severity, f.prev_severity,
 	f.expected, f.actual, f.message, f.state, f.first_seen, ` + lastSeen + ` AS last_seen, f.resolved_at, f.reopened_at, f.reopen_count,
 	f.first_scan_id, ` + lastScan + ` AS last_scan_id, f.resolved_scan_id, f.reopened_scan_id, f.severity_scan_id,
 	f.acknowledged_at, f.acknowledged_by, f.snoozed_until, f.snoozed_by, f.ack_reason, f.snooze_reason,
-	f.accepted_value, f.accepted_reason, f.accepted_owner, f.accepted_by, f.accepted_at, f.accepted_until
-	FROM findings f JOIN tenants t ON t.id = f.tenant_id
+	f.accepted_value, f.accepted_reason, f.accepted_owner, f.accepted_by, f.accepted_at, f.accepted_until`
+
+const findingJoins = `JOIN tenants t ON t.id = f.tenant_id
 	LEFT JOIN finding_marks m ON m.tenant_id = f.tenant_id AND m.section = f.section`
 
 // severityRank orders severities in SQL, most severe first when descending.
@@ -545,10 +549,21 @@ func (s *sqlStore) annotate(ctx context.Context, tenantName, fp string, check fu
 // Transitions implements Findings.
 func (s *sqlStore) Transitions(ctx context.Context, scanID int64) ([]Transition, error) {
 	var rows []findingRow
-	err := s.db.SelectContext(ctx, &rows, s.q(findingSelect+`
-		WHERE f.tenant_id = (SELECT tenant_id FROM scans WHERE id = ?)
-			AND (f.first_scan_id = ? OR f.reopened_scan_id = ? OR f.resolved_scan_id = ? OR f.severity_scan_id = ?)
-		ORDER BY `+severityRank+` DESC, f.rule_id, f.object_key, f.fingerprint`), scanID, scanID, scanID, scanID, scanID)
+	// The findings come from the scan-id indexes (migration 0011), one
+	// index range per kind of event, so that a scan that touched a few
+	// findings reads those, not every finding of the tenant. Both
+	// databases use the indexes in this form (not in an OR of the four),
+	// and SQLite only while nothing else constrains f: scan ids are
+	// unique, so these are the findings of the scan's tenant, and CROSS
+	// JOIN keeps SQLite from reading the tenant's findings first.
+	err := s.db.SelectContext(ctx, &rows, s.q(findingColumns+` FROM (
+			SELECT tenant_id, fingerprint FROM findings WHERE first_scan_id = ?
+			UNION SELECT tenant_id, fingerprint FROM findings WHERE reopened_scan_id = ?
+			UNION SELECT tenant_id, fingerprint FROM findings WHERE resolved_scan_id = ?
+			UNION SELECT tenant_id, fingerprint FROM findings WHERE severity_scan_id = ?) k
+		CROSS JOIN findings f `+findingJoins+`
+		WHERE f.tenant_id = k.tenant_id AND f.fingerprint = k.fingerprint
+		ORDER BY `+severityRank+` DESC, f.rule_id, f.object_key, f.fingerprint`), scanID, scanID, scanID, scanID)
 	if err != nil {
 		return nil, fmt.Errorf("transitions of scan %d: %w", scanID, err)
 	}

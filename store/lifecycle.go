@@ -154,47 +154,103 @@ func (fm *findingMetas) seek(fp [16]byte) (*findingMeta, bool) {
 	return nil, false
 }
 
-// loadFindingMeta reads the state of every finding of a tenant. Findings
-// of the held rules (those with a rule-wide unknown result) are flagged
-// fUnknown: the database tells which, so a scan without such a rule, the
-// usual case, reads nothing more per finding.
-func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64, heldRules []string) (*findingMetas, error) {
-	query, args := `SELECT fingerprint, state, tracking, section, digest FROM findings WHERE tenant_id = ?`, []any{tid}
-	if len(heldRules) > 0 {
-		query = `SELECT fingerprint, state, tracking, section, digest, rule_id IN (?` + strings.Repeat(", ?", len(heldRules)-1) + `)
-			FROM findings WHERE tenant_id = ?`
-		args = args[:0]
-		for _, r := range heldRules {
-			args = append(args, r)
+// findingScope is what a scan's findings lifecycle may touch.
+type findingScope struct {
+	// complete are the sections collected completely, marked those whose
+	// finding marks move, held the rules with a rule-wide unknown result.
+	complete, marked, held []string
+	// scopes are the key prefixes of scoped sections (nil: none); with
+	// scopes, collected are the sections the scan read.
+	scopes    map[string][]string
+	collected []string
+}
+
+// outside reports whether a result is of a scoped section but not of an
+// object within its scope (a section-level result such as an aggregate
+// count): the scan judged only part of the section, so such a result
+// changes no finding.
+func (fs *findingScope) outside(r *tenant.Result) bool {
+	scope, ok := fs.scopes[string(r.Section)]
+	return ok && !inScope(scope, r.ObjectKey)
+}
+
+// loadFindingMeta reads the state of every finding of a tenant, or, when
+// the scan read scoped sections, of the findings it may touch: those of
+// the other sections it read, and of a scoped section those within its
+// key ranges (index ranges of findings_scope), so that the cost follows
+// what was read, not the tenant. Findings of the held rules (those with a
+// rule-wide unknown result) are flagged fUnknown: the database tells
+// which, so a scan without such a rule, the usual case, reads nothing more
+// per finding.
+func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64, fs *findingScope) (*findingMetas, error) {
+	cols := `fingerprint, state, tracking, section, digest`
+	var colArgs []any
+	if len(fs.held) > 0 {
+		cols += `, rule_id IN (?` + strings.Repeat(", ?", len(fs.held)-1) + `)`
+		for _, r := range fs.held {
+			colArgs = append(colArgs, r)
 		}
-		args = append(args, tid)
 	}
+	out := &findingMetas{}
+	if fs.scopes == nil {
+		if err := s.readFindingMeta(ctx, tx, out, `SELECT `+cols+` FROM findings WHERE tenant_id = ?`, append(colArgs, tid), len(fs.held) > 0); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, sec := range fs.collected {
+			scope, scoped := fs.scopes[sec]
+			if !scoped {
+				q := `SELECT ` + cols + ` FROM findings WHERE tenant_id = ? AND section = ?`
+				if err := s.readFindingMeta(ctx, tx, out, q, append(slices.Clone(colArgs), tid, sec), len(fs.held) > 0); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			for _, p := range scope {
+				lo, hi, ok := keyRange(p)
+				if !ok {
+					return nil, fmt.Errorf("read findings: %w: key prefix %q", ErrInvalid, p)
+				}
+				q := `SELECT ` + cols + ` FROM findings WHERE tenant_id = ? AND section = ? AND object_key >= ? AND object_key < ?`
+				if err := s.readFindingMeta(ctx, tx, out, q, append(slices.Clone(colArgs), tid, sec, lo, hi), len(fs.held) > 0); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	// Sorted here rather than by the query: text order in PostgreSQL
+	// follows the database's collation.
+	slices.SortFunc(out.m, func(a, b findingMeta) int { return bytes.Compare(a.fp[:], b.fp[:]) })
+	return out, nil
+}
+
+// readFindingMeta appends the findings a query selects to out.
+func (s *sqlStore) readFindingMeta(ctx context.Context, tx *sqlx.Tx, out *findingMetas, query string, args []any, withHeld bool) error {
 	rows, err := tx.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
-		return nil, fmt.Errorf("read findings: %w", err)
+		return fmt.Errorf("read findings: %w", err)
 	}
 	defer rows.Close()
-	out := &findingMetas{}
 	var (
 		fp, state, sec []byte
 		tracking, held bool
 		m              findingMeta
 	)
 	dest := []any{&fp, &state, &tracking, &sec, &m.digest}
-	if len(heldRules) > 0 {
+	if withHeld {
 		dest = append(dest, &held)
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("read findings: %w", err)
+			return fmt.Errorf("read findings: %w", err)
 		}
 		if m.fp, err = parseFP(string(fp)); err != nil {
-			return nil, fmt.Errorf("read findings: %w", err)
+			return fmt.Errorf("read findings: %w", err)
 		}
 		i := slices.Index(out.sections, string(sec))
 		if i < 0 {
 			if len(out.sections) == 255 {
-				return nil, fmt.Errorf("read findings: more than 255 sections")
+				return fmt.Errorf("read findings: more than 255 sections")
 			}
 			i = len(out.sections)
 			out.sections = append(out.sections, string(sec))
@@ -212,12 +268,9 @@ func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64, 
 		out.m = append(out.m, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read findings: %w", err)
+		return fmt.Errorf("read findings: %w", err)
 	}
-	// Sorted here rather than by the query: text order in PostgreSQL
-	// follows the database's collation.
-	slices.SortFunc(out.m, func(a, b findingMeta) int { return bytes.Compare(a.fp[:], b.fp[:]) })
-	return out, nil
+	return nil
 }
 
 // workCols are the columns of finding_work, a temporary table listing the
@@ -230,6 +283,9 @@ const (
 	opRefresh = "refresh"
 	opResolve = "resolve"
 	opUntrack = "untrack"
+	// opSeen is a refresh of a finding of a scoped section: its mark does
+	// not move, so the finding keeps its own last_seen (not tracking).
+	opSeen = "seen"
 )
 
 // Marks give still-open findings their last_seen without rewriting them;
@@ -263,15 +319,23 @@ const (
 // Findings of incomplete sections are never resolved. A new fingerprint
 // failing opens its finding even if its rule is held (a failure seen is
 // real, and nothing exists to protect). A fingerprint failing twice in one
-// scan keeps its first result. marked are the sections with failing
-// results, heldRules the rules with a rule-wide unknown result.
-func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, complete, marked, heldRules []string, results ResultSet, sc *Scan) error {
+// scan keeps its first result. fs.marked are the sections with failing
+// results (but scoped ones), fs.held the rules with a rule-wide unknown
+// result.
+//
+// A scoped section (fs.scopes) touches only its findings within the scope:
+// those are loaded, opened, refreshed and resolved as above, but without
+// tracking, as the section's mark does not move; its results outside the
+// scope (section-level ones) change nothing, and every other finding of
+// the section stays as it is.
+func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, fs findingScope, results ResultSet, sc *Scan) error {
+	complete, marked := fs.complete, fs.marked
 	at := s.t(sc.CollectedAt)
 	begin := time.Now()
 	stepDone := func(step string) {
 		s.log.Debug("findings step done", "step", step, "elapsed", time.Since(begin).String())
 	}
-	cur, err := s.loadFindingMeta(ctx, tx, tid, heldRules)
+	cur, err := s.loadFindingMeta(ctx, tx, tid, &fs)
 	if err != nil {
 		return err
 	}
@@ -287,7 +351,7 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 	lastNew := ""
 	err = results.Each(func(fpHex string, r *tenant.Result) error {
 		failing := failingResult(r)
-		if !failing && r.Outcome != tenant.Unknown {
+		if !failing && r.Outcome != tenant.Unknown || fs.outside(r) {
 			return nil
 		}
 		fp, err := parseFP(fpHex)
@@ -305,11 +369,13 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 				return nil
 			}
 			lastNew = fpHex
+			_, scoped := fs.scopes[string(r.Section)]
 			return w.Write(tid, fpHex, r.RuleID, string(r.Section), r.ObjectKey, r.ObjectName, r.ObjectURL, r.ObjectLabel, string(r.Severity),
-				r.Expected, r.Actual, r.Message, string(FindingOpen), at, at, sc.ID, sc.ID, true, digest(r))
+				r.Expected, r.Actual, r.Message, string(FindingOpen), at, at, sc.ID, sc.ID, !scoped, digest(r))
 		case m.flags&fSeen == 0:
 			m.flags |= fSeen
-			if m.flags&(fResolved|fTracking) != fTracking || cur.sections[m.section] != string(r.Section) || m.digest != digest(r) {
+			if _, scoped := fs.scopes[cur.sections[m.section]]; scoped || m.flags&(fResolved|fTracking) != fTracking ||
+				cur.sections[m.section] != string(r.Section) || m.digest != digest(r) {
 				m.flags |= fRefresh
 			}
 		}
@@ -359,7 +425,7 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 	}
 	stepDone("classify")
 
-	if err := s.applyFindingWork(ctx, tx, tid, at, cur, ops, results, sc); err != nil {
+	if err := s.applyFindingWork(ctx, tx, tid, at, cur, ops, results, fs.scopes, sc); err != nil {
 		return err
 	}
 	stepDone("update")
@@ -378,7 +444,7 @@ func (s *sqlStore) updateFindings(ctx context.Context, tx *sqlx.Tx, tid int64, c
 // refresh, whose content is read again from the results. Nothing runs
 // when there is nothing to change.
 func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64, at any, cur *findingMetas,
-	ops map[string]int, results ResultSet, sc *Scan) error {
+	ops map[string]int, results ResultSet, scopes map[string][]string, sc *Scan) error {
 	n := ops[opRefresh] + ops[opResolve] + ops[opUntrack]
 	if n == 0 {
 		return nil
@@ -425,7 +491,11 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 				return nil
 			}
 			m.flags |= fWritten
-			return w.Write(fpHex, opRefresh, string(r.Section), r.ObjectName, r.ObjectURL, r.ObjectLabel, string(r.Severity), r.Actual, r.Message, digest(r))
+			op := opRefresh
+			if _, scoped := scopes[cur.sections[m.section]]; scoped {
+				op = opSeen
+			}
+			return w.Write(fpHex, op, string(r.Section), r.ObjectName, r.ObjectURL, r.ObjectLabel, string(r.Severity), r.Actual, r.Message, digest(r))
 		})
 	}()
 	if err != nil {
@@ -453,7 +523,7 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 		{opUntrack, "untrack findings", `UPDATE findings SET ` + untrack + `
 			WHERE tenant_id = ? AND fingerprint IN (SELECT fingerprint FROM finding_work WHERE op = 'untrack')`, []any{tid}},
 		{opRefresh, "refresh findings", `UPDATE findings SET
-			last_seen = ?, last_scan_id = ?, tracking = TRUE, digest = w.digest,
+			last_seen = ?, last_scan_id = ?, tracking = (w.op = 'refresh'), digest = w.digest,
 			prev_severity = CASE WHEN findings.severity <> w.severity THEN findings.severity ELSE findings.prev_severity END,
 			severity_scan_id = CASE WHEN findings.severity <> w.severity THEN ? ELSE findings.severity_scan_id END,
 			severity = w.severity, actual = w.actual, message = w.message, object_name = w.object_name, object_url = w.object_url, object_label = w.object_label, section = w.section,
@@ -466,7 +536,7 @@ func (s *sqlStore) applyFindingWork(ctx context.Context, tx *sqlx.Tx, tid int64,
 			ack_reason = CASE WHEN findings.state = 'resolved' THEN '' ELSE findings.ack_reason END,
 			resolved_at = NULL, resolved_scan_id = NULL
 		FROM finding_work w
-		WHERE w.op = 'refresh' AND findings.tenant_id = ? AND findings.fingerprint = w.fingerprint`, []any{at, sc.ID, sc.ID, at, sc.ID, tid}},
+		WHERE w.op IN ('refresh', 'seen') AND findings.tenant_id = ? AND findings.fingerprint = w.fingerprint`, []any{at, sc.ID, sc.ID, at, sc.ID, tid}},
 	}
 	for _, st := range steps {
 		if ops[st.op] == 0 {

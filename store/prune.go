@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -10,7 +11,7 @@ import (
 )
 
 // Prune implements Admin. Per tenant it deletes scans that started before
-// cutoff (never the latest one) with their results, summaries and changes;
+// cutoff (never the latest one, nor the latest whole one) with their results, summaries and changes;
 // object versions superseded at or before the oldest kept scan, so the
 // state at the cutoff and everything since stays reconstructable; and
 // findings resolved before cutoff. Sent and dead outbox messages older
@@ -71,6 +72,15 @@ func (s *sqlStore) prune(ctx context.Context, cutoff time.Time, tenantName strin
 			}
 			if keep == 0 {
 				return nil
+			}
+			// The latest whole scan stays however old: the scoped scans
+			// (change notifications) since it are not the tenant's state.
+			var whole sql.NullInt64
+			if err := tx.GetContext(ctx, &whole, s.q(`SELECT last_scan_id FROM tenants WHERE id = ?`), tid); err != nil {
+				return fmt.Errorf("find latest whole scan: %w", err)
+			}
+			if whole.Valid && whole.Int64 > 0 && whole.Int64 < keep {
+				keep = whole.Int64
 			}
 			exec := func(counter *int64, what, query string, args ...any) error {
 				res, err := tx.ExecContext(ctx, s.q(query), args...)

@@ -70,6 +70,9 @@ func (s *sqlStore) Scans(ctx context.Context, f ScanFilter) ([]Scan, error) {
 		where = append(where, "s.id < ?")
 		args = append(args, f.BeforeID)
 	}
+	if f.Whole {
+		where = append(where, "NOT s.scoped")
+	}
 	query := scanSelect + whereClause(where) + " ORDER BY s.id DESC" + limitClause(f.Limit)
 	var rows []scanRow
 	if err := s.db.SelectContext(ctx, &rows, s.q(query), args...); err != nil {
@@ -266,10 +269,16 @@ func (s *sqlStore) CurrentObjects(ctx context.Context, tenantName string, sec te
 	if err != nil {
 		return err
 	}
+	return s.currentObjects(ctx, tid, tenantName, sec, "", nil, fn)
+}
+
+// currentObjects streams the latest documents of a section's live objects
+// that also meet the condition where (with its args), in key order.
+func (s *sqlStore) currentObjects(ctx context.Context, tid int64, tenantName string, sec tenant.Section, where string, args []any, fn func(drift.Object) error) error {
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT v.object_key, v.name, v.doc FROM object_versions v
-		WHERE v.tenant_id = ? AND v.section = ? AND NOT v.deleted AND v.scan_id = (
+		WHERE v.tenant_id = ? AND v.section = ?`+where+` AND NOT v.deleted AND v.scan_id = (
 			SELECT MAX(w.scan_id) FROM object_versions w WHERE w.tenant_id = v.tenant_id AND w.section = v.section AND w.object_key = v.object_key)
-		ORDER BY v.object_key`), tid, string(sec))
+		ORDER BY v.object_key`), append([]any{tid, string(sec)}, args...)...)
 	if err != nil {
 		return fmt.Errorf("read objects of %q %s: %w", tenantName, sec, err)
 	}

@@ -116,9 +116,13 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 	if err != nil {
 		return fmt.Errorf("encode statistics: %w", err)
 	}
-	err = tx.GetContext(ctx, &sc.ID, s.q(`INSERT INTO scans (tenant_id, started_at, finished_at, collected_at, status, baseline, sections, stats)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		tid, s.t(sc.StartedAt), s.t(sc.FinishedAt), s.t(sc.CollectedAt), string(sc.Status), sc.Baseline, string(secJSON), string(statsJSON))
+	scopes, err := sectionScopes(snap)
+	if err != nil {
+		return err
+	}
+	err = tx.GetContext(ctx, &sc.ID, s.q(`INSERT INTO scans (tenant_id, started_at, finished_at, collected_at, status, baseline, sections, stats, scoped)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		tid, s.t(sc.StartedAt), s.t(sc.FinishedAt), s.t(sc.CollectedAt), string(sc.Status), sc.Baseline, string(secJSON), string(statsJSON), scopes != nil)
 	if err != nil {
 		return fmt.Errorf("insert scan: %w", err)
 	}
@@ -129,7 +133,7 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 			continue // an incomplete section leaves the stored state alone
 		}
 		complete = append(complete, string(sec))
-		if err := s.writeSection(ctx, tx, tid, snap, sec, sc); err != nil {
+		if err := s.writeSection(ctx, tx, tid, snap, sec, scopes[string(sec)], sc); err != nil {
 			return fmt.Errorf("section %s: %w", sec, err)
 		}
 	}
@@ -148,8 +152,11 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 	if err != nil {
 		return err
 	}
+	// A scoped section's mark stays: it says when every tracking finding
+	// of the section was last seen failing, and this scan saw only some.
+	marked = slices.DeleteFunc(marked, func(sec string) bool { return scopes[sec] != nil })
 	s.log.Debug("scan step done", "step", "results", "elapsed", time.Since(begin).String())
-	if err := s.updateFindings(ctx, tx, tid, complete, marked, held, results, sc); err != nil {
+	if err := s.updateFindings(ctx, tx, tid, findingScope{complete: complete, marked: marked, held: held, scopes: scopes, collected: collected(snap)}, results, sc); err != nil {
 		return err
 	}
 	s.log.Debug("scan step done", "step", "findings", "elapsed", time.Since(begin).String())
@@ -165,10 +172,25 @@ func (s *sqlStore) recordScan(ctx context.Context, tx *sqlx.Tx, in ScanInput, sc
 	if err != nil {
 		return fmt.Errorf("update scan counters: %w", err)
 	}
+	if scopes != nil {
+		// Not the tenant's whole picture: the latest whole scan stays the
+		// one readers of the tenant's state (status, exceptions) take.
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE tenants SET last_scan_id = ? WHERE id = ?`), sc.ID, tid); err != nil {
 		return fmt.Errorf("update tenant: %w", err)
 	}
 	return nil
+}
+
+// collected lists the sections a snapshot holds a status for.
+func collected(snap *tenant.Snapshot) []string {
+	out := make([]string, 0, len(snap.Status))
+	for sec := range snap.Status {
+		out = append(out, string(sec))
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (s *sqlStore) checkFence(ctx context.Context, tx *sqlx.Tx, l Lease) error {
@@ -188,8 +210,11 @@ var versionCols = []string{"tenant_id", "section", "object_key", "scan_id", "has
 
 // writeSection stores the versions of a complete section that differ from
 // the current state and the changes against it. Memory holds one key and
-// content hash per known object, never the documents or the keys.
-func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, snap *tenant.Snapshot, sec tenant.Section, sc *Scan) error {
+// content hash per known object, never the documents or the keys. A
+// scoped section (scope set) is paired with, and removes, the stored
+// objects within its key ranges only, and leaves the section's last
+// complete scan as it was: that stays the last whole collection.
+func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, snap *tenant.Snapshot, sec tenant.Section, scope []string, sc *Scan) error {
 	var prevScan int64
 	err := tx.GetContext(ctx, &prevScan, s.q(`SELECT last_complete_scan_id FROM section_state WHERE tenant_id = ? AND section = ?`), tid, string(sec))
 	hasBase := err == nil
@@ -200,7 +225,7 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 	if hasBase {
 		hint = sizeHint(snap, sec)
 	}
-	prev, err := s.loadHashes(ctx, tx, tid, sec, hint)
+	prev, err := s.loadHashes(ctx, tx, tid, sec, scope, hint)
 	if err != nil {
 		return err
 	}
@@ -210,6 +235,11 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 	}
 	var touched []string // added or modified, when there is a baseline
 	err = drift.Objects(snap, sec, func(o drift.Object) error {
+		if scope != nil && !inScope(scope, o.Key) {
+			// The section says it holds these keys only: one outside
+			// them is a collection error, never recorded as the scope.
+			return fmt.Errorf("%w: object %s is outside the section's scope %v", ErrInvalid, o.Key, scope)
+		}
 		sc.ObjectsSeen++
 		h := drift.Hash(o.Doc)
 		switch prev.Match(o.Key, h) {
@@ -235,7 +265,7 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 	prev.ForgetAdded()
 	var removed []string
 	if prev.Unseen() > 0 {
-		if removed, err = s.unseenKeys(ctx, tx, tid, sec, prev); err != nil {
+		if removed, err = s.unseenKeys(ctx, tx, tid, sec, scope, prev); err != nil {
 			return err
 		}
 		sort.Strings(removed)
@@ -260,6 +290,9 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 			return err
 		}
 	}
+	if scope != nil {
+		return nil
+	}
 	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO section_state (tenant_id, section, last_complete_scan_id) VALUES (?, ?, ?)
 		ON CONFLICT (tenant_id, section) DO UPDATE SET last_complete_scan_id = excluded.last_complete_scan_id`), tid, string(sec), sc.ID)
 	if err != nil {
@@ -269,9 +302,26 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 }
 
 // eachLatest calls fn with the key, hash and deleted flag of the newest
-// version of every object of a section.
-func (s *sqlStore) eachLatest(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, fn func(key string, hash []byte, deleted bool)) error {
-	rows, err := tx.QueryContext(ctx, s.d.latestVersions(), tid, string(sec))
+// version of every object of a section, or with a scope, of those whose
+// keys start with one of its (disjoint) prefixes: one index range each.
+func (s *sqlStore) eachLatest(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, scope []string, fn func(key string, hash []byte, deleted bool)) error {
+	if scope == nil {
+		return s.eachLatestIn(ctx, tx, s.d.latestVersions(false), []any{tid, string(sec)}, fn)
+	}
+	for _, p := range scope {
+		lo, hi, ok := keyRange(p)
+		if !ok {
+			return fmt.Errorf("read object hashes: %w: key prefix %q", ErrInvalid, p)
+		}
+		if err := s.eachLatestIn(ctx, tx, s.d.latestVersions(true), []any{tid, string(sec), lo, hi}, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sqlStore) eachLatestIn(ctx context.Context, tx *sqlx.Tx, query string, args []any, fn func(key string, hash []byte, deleted bool)) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("read object hashes: %w", err)
 	}
@@ -320,9 +370,9 @@ func sizeHint(snap *tenant.Snapshot, sec tenant.Section) int {
 // loadHashes pairs the key and content hash of every live object of a
 // section, for the scan's objects to be matched with; hint is the expected
 // count.
-func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, hint int) (*drift.Pairing, error) {
+func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, scope []string, hint int) (*drift.Pairing, error) {
 	p := drift.NewPairing(hint)
-	err := s.eachLatest(ctx, tx, tid, sec, func(key string, hash []byte, deleted bool) {
+	err := s.eachLatest(ctx, tx, tid, sec, scope, func(key string, hash []byte, deleted bool) {
 		if !deleted {
 			p.AddPrevious(key, hash)
 		}
@@ -335,9 +385,9 @@ func (s *sqlStore) loadHashes(ctx context.Context, tx *sqlx.Tx, tid int64, sec t
 
 // unseenKeys reads again the keys of the live objects the scan did not see
 // (versions it wrote are of seen or new objects, so they do not matter).
-func (s *sqlStore) unseenKeys(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, p *drift.Pairing) ([]string, error) {
+func (s *sqlStore) unseenKeys(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, scope []string, p *drift.Pairing) ([]string, error) {
 	var out []string
-	err := s.eachLatest(ctx, tx, tid, sec, func(key string, _ []byte, deleted bool) {
+	err := s.eachLatest(ctx, tx, tid, sec, scope, func(key string, _ []byte, deleted bool) {
 		if !deleted && p.Removed(key) {
 			out = append(out, key)
 		}

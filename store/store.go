@@ -90,6 +90,9 @@ type Scans interface {
 	// CurrentObjects streams the latest known document of every object of
 	// a section (as of the last complete collection of that section).
 	CurrentObjects(ctx context.Context, tenantName string, sec tenant.Section, fn func(drift.Object) error) error
+	// CurrentObjectsIn is CurrentObjects for the objects whose keys start
+	// with one of prefixes (a scoped read: the links of some drives).
+	CurrentObjectsIn(ctx context.Context, tenantName string, sec tenant.Section, prefixes []string, fn func(drift.Object) error) error
 }
 
 // Findings reads and annotates the findings lifecycle.
@@ -279,10 +282,12 @@ type Scan struct {
 
 // Tenant is a tenant the store has seen.
 type Tenant struct {
-	Name       string    `json:"name"`
-	TenantID   string    `json:"tenantId,omitempty"`
-	CreatedAt  time.Time `json:"createdAt"`
-	LastScanID int64     `json:"lastScanId,omitempty"`
+	Name      string    `json:"name"`
+	TenantID  string    `json:"tenantId,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	// LastScanID is the tenant's latest scan that is not scoped (see
+	// Scan.Scoped): its latest whole picture.
+	LastScanID int64 `json:"lastScanId,omitempty"`
 }
 
 // ScanFilter selects scans, newest first.
@@ -293,6 +298,10 @@ type ScanFilter struct {
 	// last scan of the previous page).
 	BeforeID int64
 	Limit    int
+	// Whole leaves out scoped scans (Scan.Scoped): those that read part
+	// of a section, so that the first scan listed is the tenant's latest
+	// whole picture.
+	Whole bool
 }
 
 // Change is a stored drift.Change.
@@ -648,7 +657,7 @@ type PruneOptions struct {
 }
 
 // PruneStats counts what Prune deleted. Prune keeps each tenant's latest
-// scan, the object versions that are current or were current at the
+// scan and its latest whole (not scoped) scan, the object versions that are current or were current at the
 // cutoff, active findings, and the remediation audit (never pruned).
 type PruneStats struct {
 	Scans          int64 `json:"scans"`

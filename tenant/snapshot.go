@@ -56,6 +56,54 @@ type SectionStatus struct {
 	RU        int64 `json:"ru,omitempty"`
 	// Discovery says how the links section found each site's links.
 	Discovery *LinkDiscovery `json:"discovery,omitempty"`
+	// Scope, when set, says the section holds only the objects whose keys
+	// start with one of these prefixes (a links section read for some
+	// drives: DriveKeyPrefix), not the whole tenant's: recording it touches
+	// the stored objects and findings within the scope alone. Empty means
+	// the whole section.
+	Scope []string `json:"scope,omitempty"`
+}
+
+// Scoped reports whether the section holds only part of the tenant's
+// objects (see Scope).
+func (st SectionStatus) Scoped() bool { return len(st.Scope) > 0 }
+
+// InScope reports whether an object key lies within the section's scope;
+// every key does when the section is not scoped.
+func (st SectionStatus) InScope(key string) bool {
+	if len(st.Scope) == 0 {
+		return true
+	}
+	for _, p := range st.Scope {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// DriveKeyPrefix is the key prefix of one drive's links (see Link.Key), and
+// false when the drive id cannot give an unambiguous prefix: empty, or
+// holding the '/' that ends the prefix, so that another drive's keys
+// could start with it.
+func DriveKeyPrefix(driveID string) (string, bool) {
+	if driveID == "" || strings.Contains(driveID, "/") {
+		return "", false
+	}
+	return "link:" + driveID + "/", true
+}
+
+// SetScope records that the snapshot's section sec holds only the objects
+// within prefixes (see SectionStatus.Scope). Sources call it while they
+// collect; the scanner carries it into the section's status.
+func (s *Snapshot) SetScope(sec Section, prefixes []string) {
+	if s.Status == nil {
+		s.Status = map[Section]SectionStatus{}
+	}
+	st := s.Status[sec]
+	st.Scope = slices.Clone(prefixes)
+	slices.Sort(st.Scope)
+	s.Status[sec] = st
 }
 
 // LinkDiscovery says which method found each site's links: every site not

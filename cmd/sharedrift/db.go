@@ -617,7 +617,9 @@ func newDBStatusCmd() *cobra.Command {
 }
 
 // printTenantStatus adds one tenant's lines to db status: its scans, the
-// latest one, and its open findings by severity.
+// latest whole one and the scoped ones since (change scans of a few
+// drives, which are not the tenant's state), and its open findings by
+// severity.
 func printTenantStatus(ctx context.Context, w io.Writer, s store.Store, t store.Tenant) error {
 	scans, err := s.Scans(ctx, store.ScanFilter{Tenant: t.Name})
 	if err != nil {
@@ -632,9 +634,17 @@ func printTenantStatus(ctx context.Context, w io.Writer, s store.Store, t store.
 		fmt.Fprintf(w, " (%s)", t.TenantID)
 	}
 	fmt.Fprintf(w, "\nscans:   %d", len(scans))
-	if len(scans) > 0 {
-		last := scans[0]
-		fmt.Fprintf(w, ", latest %d at %s, %s", last.ID, last.StartedAt.UTC().Format("2006-01-02 15:04"), last.Status)
+	scoped := 0
+	for i := range scans {
+		if !scans[i].Scoped() {
+			last := scans[i]
+			fmt.Fprintf(w, ", latest %d at %s, %s", last.ID, last.StartedAt.UTC().Format("2006-01-02 15:04"), last.Status)
+			break
+		}
+		scoped++
+	}
+	if scoped > 0 {
+		fmt.Fprintf(w, "; since then %d scoped to changed drives, the latest %d at %s", scoped, scans[0].ID, scans[0].StartedAt.UTC().Format("2006-01-02 15:04"))
 	}
 	open := map[string]int64{}
 	var total int64

@@ -73,7 +73,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	var inv []driveRef
 	var prevTokens map[string]string
 	if st != nil {
-		inv, prevTokens = src.loadState(ctx)
+		inv, prevTokens = src.loadState(ctx, src.o.OnlyDrives)
 	}
 	// Sites and drives that cannot be read leave the drives of the
 	// inventory unknown: the others are read and the section is partial.
@@ -86,6 +86,12 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	// detail of the Anyone links their groups confirm.
 	var verified map[string]bool
 	rollFull := 0
+	// scope, when set, are the key prefixes of the drives read: the
+	// section then holds only their links (see driveScope).
+	var scope []string
+	// named says the drives read are those OnlyDrives named, without the
+	// rolling turns or the inventory of a whole read.
+	named := false
 	if len(src.o.OnlyDrives) > 0 && inv != nil {
 		only := make(map[string]bool, len(src.o.OnlyDrives))
 		for _, d := range src.o.OnlyDrives {
@@ -100,6 +106,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			}
 		}
 		inv, sitesLink = read, prevTokens[tokenLinksSites]
+		scope, named = src.driveScope(read), true
 	} else {
 		verified, rollFull = src.rollingTurns(ctx, inv, prevTokens)
 		var err error
@@ -164,6 +171,12 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		}
 		byDrive[r.ref.DriveID] = r
 		incremental = incremental || !r.full
+		if r.full {
+			// Read again in full (its delta link expired): the drive's
+			// delta was reset, so the stored view is in doubt; merge
+			// onto every stored link as a whole read would.
+			scope = nil
+		}
 		if src.o.OnDeltaLink != nil && r.deltaLink != "" {
 			src.o.OnDeltaLink(r.ref.DriveID, r.deltaLink)
 		}
@@ -210,7 +223,12 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 			byPerm[permKey(&held[i])] = i
 		}
 		dropped := map[int]bool{}
-		err := st.Previous(ctx, tenant.SectionLinks, func(doc []byte) error {
+		merge := func(fn func(doc []byte) error) error { return st.Previous(ctx, tenant.SectionLinks, fn) }
+		if scope != nil {
+			ss := st.(ScopedState) // driveScope checked it
+			merge = func(fn func(doc []byte) error) error { return ss.PreviousIn(ctx, tenant.SectionLinks, scope, fn) }
+		}
+		err := merge(func(doc []byte) error {
 			var l tenant.Link
 			if err := json.Unmarshal(doc, &l); err != nil {
 				return fmt.Errorf("stored link: %w", err)
@@ -242,6 +260,9 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 		return fmt.Errorf("collect links: %w", err)
 	}
 	snap.SetLinks(spool)
+	if scope != nil {
+		snap.SetScope(tenant.SectionLinks, scope)
+	}
 	if st != nil {
 		if sitesLink != "" && sitesLink != prevTokens[tokenLinksSites] {
 			tokens[tokenLinksSites] = sitesLink
@@ -266,14 +287,51 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 				}
 			}
 		}
-		st.SaveDeltaTokens(tenant.SectionLinks, tokens)
+		if ps, ok := st.(PartReadState); ok && named {
+			ps.SavePartTokens(tenant.SectionLinks, tokens)
+		} else {
+			st.SaveDeltaTokens(tenant.SectionLinks, tokens)
+		}
 	}
 	return nil
 }
 
-// loadState reads the stored inventory and every drive's token. Anything
-// unreadable just means a full read.
-func (src linksSource) loadState(ctx context.Context) ([]driveRef, map[string]string) {
+// driveScope returns the key prefixes of the drives a change read names,
+// or nil when the section must be merged whole: the state cannot stream
+// part of a section, a drive named is not in the stored inventory, or a
+// drive id gives no unambiguous prefix.
+func (src linksSource) driveScope(read []driveRef) []string {
+	if _, ok := src.o.State.(ScopedState); !ok {
+		return nil
+	}
+	found := make(map[string]bool, len(read))
+	out := make([]string, 0, len(read))
+	for _, d := range read {
+		p, ok := tenant.DriveKeyPrefix(d.DriveID)
+		if !ok {
+			return nil
+		}
+		if !found[d.DriveID] {
+			out = append(out, p)
+		}
+		found[d.DriveID] = true
+	}
+	for _, d := range src.o.OnlyDrives {
+		if !found[d] {
+			return nil
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// loadState reads the stored inventory and every drive's token, or with
+// only (OnlyDrives) the tokens of those drives alone: a read of a few
+// drives asks the store for a few tokens, not one per drive of the tenant.
+// Anything unreadable just means a full read.
+func (src linksSource) loadState(ctx context.Context, only []string) ([]driveRef, map[string]string) {
 	st := src.o.State
 	toks := map[string]string{}
 	raw, err := st.DeltaToken(ctx, tokenLinksDrives)
@@ -288,7 +346,17 @@ func (src linksSource) loadState(ctx context.Context) ([]driveRef, map[string]st
 	if t, err := st.DeltaToken(ctx, tokenLinksSites); err == nil {
 		toks[tokenLinksSites] = t
 	}
+	var named map[string]bool
+	if len(only) > 0 {
+		named = make(map[string]bool, len(only))
+		for _, d := range only {
+			named[d] = true
+		}
+	}
 	for _, d := range inv {
+		if named != nil && !named[d.DriveID] {
+			continue
+		}
 		if t, err := st.DeltaToken(ctx, tokenDrivePrefix+d.DriveID); err == nil && t != "" {
 			toks[tokenDrivePrefix+d.DriveID] = t
 		}

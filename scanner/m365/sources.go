@@ -51,7 +51,10 @@ type SourceOptions struct {
 	// drives (from their delta links) and keeps every other drive's stored
 	// links and tokens as they are; the inventory is not refreshed. Change
 	// notifications use it to read just the drives they named. Without a
-	// stored inventory it is ignored.
+	// stored inventory it is ignored. With a ScopedState, and when every
+	// drive named is in the inventory and read from its delta link, the
+	// section holds only these drives' links and is scoped to them;
+	// otherwise it holds every stored link, as a whole read would.
 	OnlyDrives []string
 	// Discovery is how a full read of a site finds its links:
 	// DiscoveryGroups or DiscoveryItems ("" means items).
@@ -73,6 +76,23 @@ type State interface {
 	Previous(ctx context.Context, sec tenant.Section, fn func(doc []byte) error) error
 	// SaveDeltaTokens receives the new tokens of a section that completed.
 	SaveDeltaTokens(sec tenant.Section, tokens map[string]string)
+}
+
+// ScopedState is a State that can also stream part of a section's stored
+// objects: those whose keys start with one of prefixes. A links section
+// read for some drives (OnlyDrives) then merges their changes onto those
+// drives' stored links alone, and its snapshot says so
+// (tenant.SectionStatus.Scope), instead of carrying every stored link.
+type ScopedState interface {
+	PreviousIn(ctx context.Context, sec tenant.Section, prefixes []string, fn func(doc []byte) error) error
+}
+
+// PartReadState is a State told when a section's tokens come from a read
+// of some of its units only (OnlyDrives): such a read is not a completed
+// collection of the section, so the rolling full re-read's window must not
+// move past turns it did not take.
+type PartReadState interface {
+	SavePartTokens(sec tenant.Section, tokens map[string]string)
 }
 
 // RollingState is a State that spreads the links section's full re-read

@@ -58,6 +58,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OutboxClaimBookkeeping", testOutboxClaims},
 		{"RemediationAudit", testRemediation},
 		{"Prune", testPrune},
+		{"ScopedScanTouchesOnlyItsScope", testScopedScan},
+		{"ScopedPartialChangesNothing", testScopedPartial},
+		{"PruneKeepsTheLatestWholeScan", testPruneKeepsWhole},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
