@@ -21,6 +21,7 @@ import (
 	"github.com/sharedrift/sharedrift/remediate"
 	"github.com/sharedrift/sharedrift/report"
 	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // ServiceOptions configures a Service.
@@ -36,6 +37,8 @@ type ServiceOptions struct {
 	Routes []daemon.Route
 	// WrapScan, when set, wraps the scan function (instrumentation, tests).
 	WrapScan func(daemon.ScanFunc) daemon.ScanFunc
+	// Sections limits scheduled scans to these sections (Options.Sections).
+	Sections []tenant.Section
 }
 
 // Service is a configured daemon with its store, collector and HTTP
@@ -111,7 +114,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		tenants = append(tenants, cfg.Tenants[n])
 	}
 	s.Metrics = daemon.NewMetrics()
-	popts := Options{Store: s.Store, Logger: o.Logger, Version: o.Version, OpenFixture: o.OpenFixture}
+	popts := Options{Store: s.Store, Logger: o.Logger, Version: o.Version, OpenFixture: o.OpenFixture, Sections: o.Sections}
 	var capNotifier remediate.Notifier
 	if len(cfg.Notify.Destinations) > 0 {
 		if err := s.setupNotify(o); err != nil {
