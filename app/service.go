@@ -39,6 +39,10 @@ type ServiceOptions struct {
 	WrapScan func(daemon.ScanFunc) daemon.ScanFunc
 	// Sections limits scheduled scans to these sections (Options.Sections).
 	Sections []tenant.Section
+	// StoreNow is the store's clock (store.Options.Now; default time.Now).
+	// The benchmark passes its fake tenant's, on which the change feed
+	// runs, so that leases and subscriptions share the feed's time.
+	StoreNow func() time.Time
 }
 
 // Service is a configured daemon with its store, collector and HTTP
@@ -94,7 +98,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		}
 	}()
 
-	sopts := store.Options{Logger: o.Logger}
+	sopts := store.Options{Logger: o.Logger, Now: o.StoreNow}
 	if cfg.Store.DSN.IsSet() {
 		s.Store, err = store.Open(ctx, cfg.Store.DSN.Value().Reveal(), sopts)
 	} else {

@@ -225,7 +225,14 @@ func ExecuteAnyoneLinks(ctx context.Context, c AnyoneConfig) (*AnyoneReport, err
 	} else {
 		overrides["store.state_dir"] = dir
 	}
-	svc, err := openScenario(ctx, c, dir, tenantName, overrides, app.ServiceOptions{OpenFixture: openFixture})
+	// The store runs on the fake's clock, once the fake is open.
+	storeNow := func() time.Time {
+		if fake == nil {
+			return time.Now()
+		}
+		return fake.Clock().Now()
+	}
+	svc, err := openScenario(ctx, c, dir, tenantName, overrides, app.ServiceOptions{OpenFixture: openFixture, StoreNow: storeNow})
 	if err != nil {
 		return nil, err
 	}
@@ -233,16 +240,25 @@ func ExecuteAnyoneLinks(ctx context.Context, c AnyoneConfig) (*AnyoneReport, err
 	return runAnyone(ctx, c, anyoneTarget{svc: svc, tenant: tenantName, fake: fake, drive: drive, store: storeName, scanFirst: true})
 }
 
+// leaseTTL is the scenario's lease lifetime on the fake's clock: ten real
+// minutes, so that no scan outlives its lease however much faster than
+// real time the clock runs (the daemon renews leases on real time).
+func (c *AnyoneConfig) leaseTTL() time.Duration {
+	return time.Duration(float64(10*time.Minute) * c.TimeScale)
+}
+
 // openScenario opens the daemon the scenario runs: the tenant as
 // overrides configure it, scanned once a day on schedule (the scenario
 // scans it on its own safety-net interval), with critical findings routed
-// to a webhook. Alerts are enqueued, never delivered: no worker runs.
+// to a webhook. Alerts are enqueued, never delivered: no worker runs. The
+// store should run on the fake's clock (so.StoreNow), as the feed does.
 func openScenario(ctx context.Context, c AnyoneConfig, dir, tenantName string, overrides map[string]any, so app.ServiceOptions) (*app.Service, error) {
 	hookSecret := filepath.Join(dir, "hook-secret")
 	if err := os.WriteFile(hookSecret, []byte("bench-secret-0123456789"), 0o600); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	ov := map[string]any{
+		"scheduler.lease_ttl":                 c.leaseTTL().String(),
 		"tenants." + tenantName + ".schedule": "@every 24h",
 		"notify.destinations": []any{map[string]any{"name": "soc", "type": "webhook",
 			"webhook": map[string]any{"url": "https://hooks.example.invalid/soc", "secret": "file:" + hookSecret}}},
@@ -320,7 +336,7 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 	// The feed runs on the fake's clock (debounce, marks), driven below.
 	feed, err := app.NewChangeFeed(app.ChangeFeedOptions{Store: svc.Store, Pipeline: svc.Pipeline, Tenants: []config.Tenant{tcfg},
 		Config: config.ChangeNotifications{URL: ts.URL, Debounce: config.Duration(c.Debounce), Lifetime: config.Duration(config.DefaultChangeLifetime),
-			Interval: config.Duration(config.DefaultChangeInterval)}, Owner: "bench-feed", LeaseTTL: time.Minute, Now: clk.Now, Logger: c.Logger,
+			Interval: config.Duration(config.DefaultChangeInterval)}, Owner: "bench-feed", LeaseTTL: c.leaseTTL(), Now: clk.Now, Logger: c.Logger,
 		// Microsoft's validation request arrives within seconds of real
 		// time; on the scaled clock that is TimeScale times longer.
 		ValidationWindow: time.Duration(30 * float64(time.Second) * c.TimeScale)})
