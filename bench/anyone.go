@@ -428,14 +428,18 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 			_ = clk.Sleep(runCtx, time.Second)
 		}
 	}()
-	// The safety net: a scheduled scan every SafetyNet.
+	// The safety net: a scheduled scan every SafetyNet, start to start as
+	// the daemon's schedule runs them (a scan longer than the interval
+	// delays the next).
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		next := clk.Now().Add(c.SafetyNet)
 		for {
-			if clk.Sleep(runCtx, c.SafetyNet) != nil {
+			if clk.Sleep(runCtx, next.Sub(clk.Now())) != nil {
 				return
 			}
+			next = next.Add(c.SafetyNet)
 			for runCtx.Err() == nil {
 				start := clk.Now()
 				_, err := svc.Daemon.ScanNow(runCtx, tenantName)
