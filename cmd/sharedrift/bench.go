@@ -161,8 +161,14 @@ func writeAnyoneFigures(tw io.Writer, rep *bench.AnyoneReport) {
 	}
 	fmt.Fprintf(tw, "\nrecorded before their own notification arrived %d, change feed scans %d, refused notifications %d, safety net %.0fs, longest scheduled scan %.1fs, debounce %.0fs\n",
 		rep.EarlierRead, rep.Processings, rep.Refused, rep.SafetyNetSecs, rep.LongestScanSecs, rep.DebounceSecs)
-	fmt.Fprintf(tw, "%d drives subscribed in %.1fs, caught up in %.1fs (simulated); wall %s, peak RSS %d MiB, peak heap %d MiB, %d calls, %d RU, %d Entra RU, %d 429s\n\n",
+	fmt.Fprintf(tw, "%d drives subscribed in %.1fs, caught up in %.1fs (simulated); wall %s, peak RSS %d MiB, peak heap %d MiB, %d calls, %d RU, %d Entra RU, %d 429s\n",
 		rep.Subscriptions, rep.SubscribeSecs, rep.CatchUpSecs, secs(rep.WallSeconds), rep.PeakRSSBytes>>20, rep.PeakHeapBytes>>20, rep.Calls, rep.RU, rep.EntraRU, rep.Throttled)
+	fmt.Fprintf(tw, "errors tried again %d", rep.Errors)
+	if rep.FirstError != "" {
+		fmt.Fprintf(tw, " (first: %s)", rep.FirstError)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw)
 }
 
 func writeChecks(tw io.Writer, checks []bench.Check) {

@@ -247,9 +247,10 @@ func (g *Generated) nameOf(d, j int) string {
 	return g.itemName(j)
 }
 
-// ItemPath is the path the collector should report for item j.
+// ItemPath is the path the collector should report for generated item j
+// (a file AddAnyoneFile added sits under the root, with its own name).
 func (g *Generated) ItemPath(j int) string {
-	if j <= g.folders() || g.isAdded(j) {
+	if j <= g.folders() {
 		return "/" + g.itemName(j)
 	}
 	return "/" + g.itemName(g.parent(j)) + "/" + g.itemName(j)
