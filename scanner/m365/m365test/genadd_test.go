@@ -110,3 +110,27 @@ func TestGeneratedAnyoneFile(t *testing.T) {
 		diffKeys(t, linkKeys(il), linkKeys(fl))
 	}
 }
+
+// TestClockSwitch: the clock continues from the moment it is switched to,
+// never goes back, and converts durations at its new scale.
+func TestClockSwitch(t *testing.T) {
+	srv, err := m365test.NewGenerated(m365test.Spec{Seed: 1, Sites: 1, ItemsPerDrive: 10, SharedPerDrive: 1, LinksPerShared: 1}, m365test.Options{TimeScale: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	clk := srv.Clock()
+	ahead := clk.Now().Add(6 * time.Hour)
+	clk.Switch(ahead, 30)
+	if now := clk.Now(); now.Before(ahead) || now.After(ahead.Add(time.Hour)) {
+		t.Fatalf("after switching to %s: %s", ahead, now)
+	}
+	if clk.Scale() != 30 || clk.Real(30*time.Second) != time.Second || clk.Sim(time.Second) != 30*time.Second {
+		t.Fatalf("scale %v, real(30s) %s, sim(1s) %s", clk.Scale(), clk.Real(30*time.Second), clk.Sim(time.Second))
+	}
+	before := clk.Now()
+	clk.Switch(before.Add(-time.Hour), 1)
+	if now := clk.Now(); now.Before(before) {
+		t.Fatalf("switching to the past moved the clock back: %s, was %s", now, before)
+	}
+}
