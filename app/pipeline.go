@@ -31,6 +31,9 @@ type Options struct {
 	// OpenFixture serves a tenant's fixture directory in-process; required
 	// only when a tenant has one (the demo, tests, offline trials).
 	OpenFixture OpenFixture
+	// Sections are what a scheduled scan reads (nil: every section); the
+	// benchmark's generated tenant serves only some.
+	Sections []tenant.Section
 }
 
 // FixtureTenant is a fixture directory served in-process as a tenant.
@@ -40,6 +43,14 @@ type FixtureTenant interface {
 	// RecordedAt is the moment the fixture was recorded, nil when it has none.
 	RecordedAt() *time.Time
 	Close()
+}
+
+// ClockedFixture is a FixtureTenant with a clock of its own (the
+// benchmark's generated tenant, whose time runs faster than real time):
+// its scans start, and their snapshots are stamped, on that clock.
+type ClockedFixture interface {
+	FixtureTenant
+	Now() time.Time
 }
 
 // OpenFixture opens the fixture directory dir as a tenant. The caller
@@ -69,6 +80,8 @@ type target struct {
 	client   *m365.Client
 	fake     FixtureTenant
 	now      func() time.Time
+	// ownClock: scans start on now, not on the wall clock.
+	ownClock bool
 }
 
 // New loads every tenant's baseline and prepares its collector: an
@@ -123,7 +136,9 @@ func (p *Pipeline) prepare(t config.Tenant) (*target, error) {
 			return nil, fmt.Errorf("tenant %q: fake tenant client: %w", t.Name, err)
 		}
 		tg.client, tg.fake = c, srv
-		if now := srv.RecordedAt(); now != nil {
+		if cf, ok := srv.(ClockedFixture); ok {
+			tg.now, tg.ownClock = cf.Now, true
+		} else if now := srv.RecordedAt(); now != nil {
 			// A fixture is a moment in time; age-based rules use its clock,
 			// moved forward by the time since the daemon started so that
 			// successive scans still have increasing collection times.
@@ -229,6 +244,9 @@ func (p *Pipeline) scan(ctx context.Context, req daemon.ScanRequest, sections []
 	// lags: replicas recognise a slot as done by a scan started at or after
 	// it, so the clamp makes that independent of clock skew.
 	started := time.Now().UTC()
+	if tg.ownClock {
+		started = tg.now().UTC()
+	}
 	if started.Before(req.Slot) {
 		started = req.Slot
 	}
@@ -238,6 +256,9 @@ func (p *Pipeline) scan(ctx context.Context, req daemon.ScanRequest, sections []
 			Discovery: tg.cfg.LinkDiscovery}}
 	if req.Lease.Name != "" {
 		job.Fence = &store.Lease{Name: req.Lease.Name, Owner: req.Lease.Owner, Generation: req.Lease.Generation}
+	}
+	if sections == nil {
+		sections = p.o.Sections
 	}
 	job.Sections, job.Sources.OnlyDrives = sections, drives
 	scanned, err := Scan(ctx, p.o.Store, job)

@@ -21,6 +21,7 @@ import (
 	"github.com/sharedrift/sharedrift/remediate"
 	"github.com/sharedrift/sharedrift/report"
 	"github.com/sharedrift/sharedrift/store"
+	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // ServiceOptions configures a Service.
@@ -36,6 +37,12 @@ type ServiceOptions struct {
 	Routes []daemon.Route
 	// WrapScan, when set, wraps the scan function (instrumentation, tests).
 	WrapScan func(daemon.ScanFunc) daemon.ScanFunc
+	// Sections limits scheduled scans to these sections (Options.Sections).
+	Sections []tenant.Section
+	// StoreNow is the store's clock (store.Options.Now; default time.Now).
+	// The benchmark passes its fake tenant's, on which the change feed
+	// runs, so that leases and subscriptions share the feed's time.
+	StoreNow func() time.Time
 }
 
 // Service is a configured daemon with its store, collector and HTTP
@@ -91,7 +98,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		}
 	}()
 
-	sopts := store.Options{Logger: o.Logger}
+	sopts := store.Options{Logger: o.Logger, Now: o.StoreNow}
 	if cfg.Store.DSN.IsSet() {
 		s.Store, err = store.Open(ctx, cfg.Store.DSN.Value().Reveal(), sopts)
 	} else {
@@ -111,7 +118,7 @@ func Open(ctx context.Context, cfg *config.Config, o ServiceOptions) (_ *Service
 		tenants = append(tenants, cfg.Tenants[n])
 	}
 	s.Metrics = daemon.NewMetrics()
-	popts := Options{Store: s.Store, Logger: o.Logger, Version: o.Version, OpenFixture: o.OpenFixture}
+	popts := Options{Store: s.Store, Logger: o.Logger, Version: o.Version, OpenFixture: o.OpenFixture, Sections: o.Sections}
 	var capNotifier remediate.Notifier
 	if len(cfg.Notify.Destinations) > 0 {
 		if err := s.setupNotify(o); err != nil {

@@ -74,12 +74,18 @@ func evalAnyoneLink(r *builtin, e *env, emit func(tenant.Result)) {
 	})
 }
 
+// ExpectedAnyoneOnConfidential is what links.anyone_on_confidential
+// expects; with the rule and a link's key it makes the fingerprint of the
+// link's finding (tenant.Result.Fingerprint), so the benchmark can look
+// one finding up.
+const ExpectedAnyoneOnConfidential = "no Anyone links on confidential content"
+
 func evalAnyoneConfidential(r *builtin, e *env, emit func(tenant.Result)) {
 	if !e.b.Confidential.Configured() {
 		emit(notApplicable(r, keyLinks, "sharing links", silent))
 		return
 	}
-	const expected = "no Anyone links on confidential content"
+	const expected = ExpectedAnyoneOnConfidential
 	emit = expectingAll(emit, tenant.Expectation{Scale: tenant.ScaleLinkScope, AtMost: string(tenant.LinkScopeOrganization)})
 	if why := e.incomplete(tenant.SectionSites); why != "" {
 		emit(r.result(tenant.Unknown, keyLinks, "sharing links", expected, "", why))

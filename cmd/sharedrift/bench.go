@@ -22,6 +22,7 @@ func newBenchCmd() *cobra.Command {
 		prog     progressOpt
 		scenario string
 		anyone   bench.AnyoneConfig
+		notifyTS float64
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -29,10 +30,13 @@ func newBenchCmd() *cobra.Command {
 		Long: `bench generates a synthetic tenant (s1: 1k sites, ~1M items, ~100k shared,
 10k guests; s2: 10k sites, 2M items, ~1M links, 100k guests), serves it from an
 in-process fake that meters SharePoint resource units and enforces a budget,
-and scans it with the real client, pacer, rules and store three times: a first
-full scan, an unchanged re-scan, and a re-scan after a 1% change set. Per run it
-reports calls, RU against the lower bound, 429s, wall time, peak memory and rows
-written, and checks the targets; it exits 1 when one is missed.`,
+and scans it with the real client, pacer, rules and store: a first full scan, an
+unchanged re-scan, a re-scan after a 1% change set and the next scan of the day
+(rolling re-read). Per run it reports calls, RU against the lower bound, 429s,
+wall time, peak memory and rows written. Then, on the same tenant and store, a
+daemon with change notifications runs the anyone-links scenario (--links and the
+other anyone-links flags; --no-notifications skips it). It checks the targets
+and exits 1 when one is missed.`,
 		Example: `  sharedrift bench --size s1 --latency 20ms --time-scale 120 --format json
   sharedrift bench --size s2 --budget 6000 --time-scale 300 --halved`,
 		Args: cobra.NoArgs,
@@ -58,6 +62,8 @@ written, and checks the targets; it exits 1 when one is missed.`,
 				stop, _ := prog.start(errOut, p, "bench "+cfg.Size+" "+run)
 				return stop
 			}
+			cfg.Notifications = anyone
+			cfg.Notifications.TimeScale = notifyTS
 			rep, err := bench.Execute(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -87,7 +93,9 @@ written, and checks the targets; it exits 1 when one is missed.`,
 	fs.StringVar(&format, "format", "table", "output format: table or json")
 	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the first scan's largest live heap to this file (later runs: FILE.unchanged, FILE.changed, FILE.rolling)")
 	addProgressFlag(fs, &prog)
-	fs.StringVar(&scenario, "scenario", "", "run a scenario instead of the three scans: "+bench.ScenarioAnyoneLinks+
+	fs.BoolVar(&cfg.NoNotifications, "no-notifications", false, "skip the change notification phase after the scans")
+	fs.Float64Var(&notifyTS, "notify-time-scale", 30, "time scale of the change notification phase after the scans (the fake's clock switches to it)")
+	fs.StringVar(&scenario, "scenario", "", "run a scenario instead of the scans: "+bench.ScenarioAnyoneLinks+
 		" (Anyone links created on the built-in tenant's confidential library while change notifications run)")
 	fs.IntVar(&anyone.Links, "links", 20, "anyone-links: links to create while notifications are delivered")
 	fs.DurationVar(&anyone.Every, "every", 90*time.Second, "anyone-links: simulated time between two links")
@@ -133,6 +141,13 @@ func emitBench(w io.Writer, format string, rep any, ok bool, table func(io.Write
 
 func writeAnyoneBench(w io.Writer, rep *bench.AnyoneReport) error {
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	writeAnyoneFigures(tw, rep)
+	writeChecks(tw, rep.Checks)
+	return tw.Flush()
+}
+
+// writeAnyoneFigures writes the scenario's figures (not its checks).
+func writeAnyoneFigures(tw io.Writer, rep *bench.AnyoneReport) {
 	fmt.Fprintf(tw, "scenario %s: tenant %s, drive %s, %d links (drop rate %g) then %d with every notification dropped, time scale %g, store %s\n",
 		rep.Scenario, rep.Tenant, rep.Drive, rep.Links, rep.DropRate, rep.DroppedLinks, rep.TimeScale, rep.Store)
 	fmt.Fprintf(tw, "delivery model: %s\n\n", rep.DeliveryModel)
@@ -144,16 +159,26 @@ func writeAnyoneBench(w io.Writer, rep *bench.AnyoneReport) error {
 		{"link to finding, dropped, covered by a later read", rep.DroppedCovered}, {"link to finding, all dropped (safety net)", rep.Dropped}} {
 		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\n", q.name, q.q.Count, q.q.Mean, q.q.P50, q.q.P95, q.q.Max)
 	}
-	fmt.Fprintf(tw, "\nrecorded before their own notification arrived %d, change feed scans %d, refused notifications %d, safety net %.0fs, longest scheduled scan %.1fs, debounce %.0fs\n\n",
+	fmt.Fprintf(tw, "\nrecorded before their own notification arrived %d, change feed scans %d, refused notifications %d, safety net %.0fs, longest scheduled scan %.1fs, debounce %.0fs\n",
 		rep.EarlierRead, rep.Processings, rep.Refused, rep.SafetyNetSecs, rep.LongestScanSecs, rep.DebounceSecs)
-	for _, c := range rep.Checks {
+	fmt.Fprintf(tw, "%d drives subscribed in %.1fs, caught up in %.1fs (simulated); wall %s, peak RSS %d MiB, peak heap %d MiB, %d calls, %d RU, %d Entra RU, %d 429s\n",
+		rep.Subscriptions, rep.SubscribeSecs, rep.CatchUpSecs, secs(rep.WallSeconds), rep.PeakRSSBytes>>20, rep.PeakHeapBytes>>20, rep.Calls, rep.RU, rep.EntraRU, rep.Throttled)
+	fmt.Fprintf(tw, "errors tried again %d", rep.Errors)
+	if rep.FirstError != "" {
+		fmt.Fprintf(tw, " (first: %s)", rep.FirstError)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw)
+}
+
+func writeChecks(tw io.Writer, checks []bench.Check) {
+	for _, c := range checks {
 		mark := "ok"
 		if !c.OK {
 			mark = "FAIL"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", mark, c.Name, c.Value, c.Limit)
 	}
-	return tw.Flush()
 }
 
 func writeBench(w io.Writer, rep *bench.Report) error {
@@ -189,13 +214,11 @@ func writeBench(w io.Writer, rep *bench.Report) error {
 		fmt.Fprintln(tw)
 	}
 	fmt.Fprintf(tw, "\nlower bound: %s\n\n", rep.LowerBound)
-	for _, c := range rep.Checks {
-		mark := "ok"
-		if !c.OK {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", mark, c.Name, c.Value, c.Limit)
+	if n := rep.Notifications; n != nil {
+		fmt.Fprintln(tw, "change notifications, after the scans on the same tenant and store:")
+		writeAnyoneFigures(tw, n)
 	}
+	writeChecks(tw, rep.Checks)
 	return tw.Flush()
 }
 

@@ -61,6 +61,9 @@ type Generated struct {
 	// joins are guests added to a group by change sets: a membership
 	// change, which users delta does not report and groups delta does.
 	joins []groupJoin
+	// files are the names of the files AddAnyoneFile put in each drive,
+	// items ItemsPerDrive, ItemsPerDrive+1, … of the drive.
+	files map[int][]string
 }
 
 // groupJoin is a guest added to group (an index of guestGroupID) at epoch.
@@ -104,7 +107,7 @@ func NewGenerated(spec Spec, opts Options) (*Server, error) {
 	now := genNow
 	s.meta.Now = &now
 	s.gen = &Generated{spec: spec, seed: mix(spec.Seed + 1), host: name + ".sharepoint.com", now: s.clock.Now, tenantID: s.meta.TenantID,
-		items: map[int]map[int]itemOverride{}, guests: map[int]guestOverride{}, floor: map[int]int{}}
+		items: map[int]map[int]itemOverride{}, guests: map[int]guestOverride{}, floor: map[int]int{}, files: map[int][]string{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	return s, nil
 }
@@ -170,8 +173,15 @@ func (g *Generated) siteIndex(fullID string) (int, bool) {
 func (g *Generated) itemIndex(d int, id string) (int, bool) {
 	pre := fmt.Sprintf("i%05d-", d)
 	j, ok := parseIndex(id, pre)
-	return j, ok && j < g.spec.ItemsPerDrive
+	return j, ok && j < g.itemEnd(d)
 }
+
+// itemEnd is one past drive d's last item index: the generated items and
+// the files added to it (caller holds mu).
+func (g *Generated) itemEnd(d int) int { return g.spec.ItemsPerDrive + len(g.files[d]) }
+
+// isAdded reports whether item j is a file AddAnyoneFile added.
+func (g *Generated) isAdded(j int) bool { return j >= g.spec.ItemsPerDrive }
 
 func (g *Generated) guestIndex(id string) (int, bool) {
 	if len(id) < 12 {
@@ -204,7 +214,7 @@ func (g *Generated) item(d, j int) item {
 	if it.root || it.folder {
 		return it
 	}
-	it.shared = g.baseShared(d, j)
+	it.shared = !g.isAdded(j) && g.baseShared(d, j)
 	if o, ok := g.items[d][j]; ok {
 		it.exists, it.shared, it.variant, it.epoch = !o.deleted, o.shared && !o.deleted, o.variant, o.epoch
 	}
@@ -222,13 +232,23 @@ func (g *Generated) itemName(j int) string {
 }
 
 func (g *Generated) parent(j int) int {
-	if j <= g.folders() {
+	if j <= g.folders() || g.isAdded(j) {
 		return 0
 	}
 	return 1 + j%g.folders()
 }
 
-// ItemPath is the path the collector should report for item j.
+// nameOf is item j's name in drive d: an added file's own (caller holds
+// mu).
+func (g *Generated) nameOf(d, j int) string {
+	if g.isAdded(j) {
+		return g.files[d][j-g.spec.ItemsPerDrive]
+	}
+	return g.itemName(j)
+}
+
+// ItemPath is the path the collector should report for generated item j
+// (a file AddAnyoneFile added sits under the root, with its own name).
 func (g *Generated) ItemPath(j int) string {
 	if j <= g.folders() {
 		return "/" + g.itemName(j)
@@ -247,7 +267,49 @@ const LinkMix = "one shared item in five carries an Anyone link (its first link)
 	"one site in 200 (s00199, s00399, …) has guests among its users: there links for specific people go to guests " +
 	"and about one shared file in four also carries a direct grant (an invitation, no link) to the site's guest; " +
 	"elsewhere links for specific people go to members, and every site lists its owner, the system account and " +
-	"Everyone except external users among its users"
+	"Everyone except external users among its users; " +
+	"one site in 20 (s00010, s00030, …) carries the Confidential sensitivity label, the others none; " +
+	"files added while change notifications run (AddAnyoneFile) carry one Anyone view link without expiry"
+
+// confidentialEvery is how often a site carries the Confidential label
+// (LinkMix): computed from the index, so labels cost no memory.
+const confidentialEvery = 20
+
+// Sensitivity labels of the generated tenant's catalogue.
+const (
+	labelGeneral            = "7a1e0000-0001-4000-8000-000000000001"
+	labelConfidential       = "7a1e0000-0002-4000-8000-000000000002"
+	labelHighlyConfidential = "7a1e0000-0003-4000-8000-000000000003"
+)
+
+// siteLabel is the sensitivity label id of site d, "" for none.
+func siteLabel(d int) string {
+	if d%confidentialEvery == confidentialEvery/2 {
+		return labelConfidential
+	}
+	return ""
+}
+
+// ConfidentialDrive is the drive of the n-th site labelled Confidential
+// (n from 0), false when the tenant has fewer.
+func (g *Generated) ConfidentialDrive(n int) (string, bool) {
+	d := n*confidentialEvery + confidentialEvery/2
+	if n < 0 || d >= g.spec.Sites {
+		return "", false
+	}
+	return driveID(d), true
+}
+
+// sensitivityLabels is the tenant's label catalogue, shaped like the
+// beta security/informationProtection/sensitivityLabels answer.
+func sensitivityLabels() []map[string]any {
+	out := []map[string]any{}
+	for i, l := range []struct{ id, name string }{{labelGeneral, "General"}, {labelConfidential, "Confidential"}, {labelHighlyConfidential, "Highly Confidential"}} {
+		out = append(out, map[string]any{"id": l.id, "name": l.name, "description": "", "color": "", "sensitivity": i, "tooltip": l.name,
+			"isActive": true, "isAppliable": true, "contentFormats": []any{"file", "email", "site", "unifiedGroup"}, "hasProtection": false})
+	}
+	return out
+}
 
 // outsiderEvery is how often a site has guests among its users (LinkMix).
 const outsiderEvery = 200
@@ -265,7 +327,7 @@ func (g *Generated) siteGuest(d int) int {
 // directGrant reports whether shared file j of site d carries a direct
 // grant (LinkMix).
 func (g *Generated) directGrant(d, j int) bool {
-	return g.outsiderSite(d) && g.h(14, uint64(d), uint64(j), 0)%4 == 0
+	return !g.isAdded(j) && g.outsiderSite(d) && g.h(14, uint64(d), uint64(j), 0)%4 == 0
 }
 
 // tenantName is the tenant's name (the host's first label).
@@ -329,6 +391,9 @@ func (g *Generated) permissions(d, j int, it item) []any {
 	if !it.shared {
 		return []any{}
 	}
+	if g.isAdded(j) {
+		return []any{g.anyoneLink(d, j)}
+	}
 	out := make([]any, 0, g.spec.LinksPerShared)
 	for k := 0; k < g.spec.LinksPerShared; k++ {
 		hk := g.h(2, uint64(d), uint64(j), uint64(k))
@@ -379,6 +444,14 @@ func (g *Generated) permissions(d, j int, it item) []any {
 		out = append(out, p)
 	}
 	return out
+}
+
+// anyoneLink is the one link of an added file: Anyone, view, no expiry.
+func (g *Generated) anyoneLink(d, j int) map[string]any {
+	return map[string]any{"id": g.permID(d, j, 0), "roles": []string{"read"}, "hasPassword": false,
+		"grantedToIdentitiesV2": []any{}, "grantedToIdentities": []any{},
+		"link": map[string]any{"scope": "anonymous", "type": "view", "preventsDownload": false,
+			"webUrl": fmt.Sprintf("https://%s/:x:/s/s%05d/E%016x", g.host, d, g.h(2, uint64(d), uint64(j), 0))}}
 }
 
 // grantTo names the person a permission was given to, shaped like the
@@ -432,6 +505,9 @@ func (g *Generated) linkGroups(out []SiteGroup, d, j int, it item) []SiteGroup {
 		}
 	}
 	add(it)
+	if g.isAdded(j) {
+		return out
+	}
 	if _, changed := g.items[d][j]; changed && !it.shared && g.baseShared(d, j) {
 		// Deleted or unshared: SharePoint may keep the groups.
 		add(item{exists: true, shared: true})
@@ -464,7 +540,7 @@ func (g *Generated) SiteGroups(d int) []SiteGroup {
 	owner := SiteUser{LoginName: "i:0#.f|membership|owner-" + name + "@" + strings.TrimSuffix(g.host, ".sharepoint.com") + ".onmicrosoft.com",
 		Email: "owner-" + name + "@" + strings.TrimSuffix(g.host, ".sharepoint.com") + ".onmicrosoft.com", Title: "Owner of " + name}
 	out := []SiteGroup{{Title: name + " Owners", Users: []SiteUser{owner}}, {Title: name + " Members"}, {Title: name + " Visitors"}}
-	for j := g.folders() + 1; j < g.spec.ItemsPerDrive; j++ {
+	for j := g.folders() + 1; j < g.itemEnd(d); j++ {
 		out = g.linkGroups(out, d, j, g.item(d, j))
 	}
 	return out
@@ -506,8 +582,12 @@ func (g *Generated) linkKeys(d, j int, it item) []string {
 	if !it.exists || !it.shared {
 		return nil
 	}
-	out := make([]string, 0, g.spec.LinksPerShared+1)
-	for k := 0; k < g.spec.LinksPerShared; k++ {
+	n := g.spec.LinksPerShared
+	if g.isAdded(j) {
+		n = 1
+	}
+	out := make([]string, 0, n+1)
+	for k := 0; k < n; k++ {
 		out = append(out, "link:"+driveID(d)+"/"+itemID(d, j)+"/"+g.permID(d, j, k))
 	}
 	if g.directGrant(d, j) {
@@ -521,7 +601,7 @@ func (g *Generated) EachLinkKey(fn func(key string)) {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	for d := 0; d < g.spec.Sites; d++ {
-		for j := 0; j < g.spec.ItemsPerDrive; j++ {
+		for j := 0; j < g.itemEnd(d); j++ {
 			keys := g.linkKeys(d, j, g.item(d, j))
 			sort.Strings(keys)
 			for _, k := range keys {
@@ -542,7 +622,7 @@ func (g *Generated) deltaItem(d, j int, it item, changed bool) map[string]any {
 		m["deleted"] = map[string]any{"state": "deleted"}
 		return m
 	}
-	m["name"] = g.itemName(j)
+	m["name"] = g.nameOf(d, j)
 	if j > 0 {
 		m["sharepointIds"] = map[string]any{"listItemUniqueId": g.uniqueID(d, j)}
 	}
@@ -556,6 +636,8 @@ func (g *Generated) deltaItem(d, j int, it item, changed bool) map[string]any {
 		m["file"] = map[string]any{"mimeType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 	}
 	switch {
+	case it.shared && g.isAdded(j):
+		m["shared"] = map[string]any{"scope": "anonymous"}
 	case it.shared:
 		m["shared"] = map[string]any{"scope": "users"}
 	case changed && !it.root && !it.folder:
@@ -837,7 +919,7 @@ func (g *Generated) Count() Count {
 		if g.outsiderSite(d) {
 			c.OutsiderSites++
 		}
-		for j := 0; j < g.spec.ItemsPerDrive; j++ {
+		for j := 0; j < g.itemEnd(d); j++ {
 			it := g.item(d, j)
 			if !it.exists {
 				continue
@@ -845,9 +927,8 @@ func (g *Generated) Count() Count {
 			c.Items++
 			if it.shared {
 				c.SharedItems++
-				c.Links += g.spec.LinksPerShared
+				c.Links += len(g.linkKeys(d, j, it))
 				if g.directGrant(d, j) {
-					c.Links++
 					c.DirectGrants++
 				}
 			}
@@ -859,4 +940,31 @@ func (g *Generated) Count() Count {
 		}
 	}
 	return c
+}
+
+// addGeneratedAnyoneFile is AddAnyoneFile on a generated drive: the file
+// shows in the drive's delta as changed (a change set of its
+// own), its permissions and its sharing-link group read like every other
+// item's, the ground truth (EachLinkKey, Count) includes its link, and the
+// drive's subscriptions are notified. It returns the item and permission
+// ids.
+func (s *Server) addGeneratedAnyoneFile(drive, name string) (string, string, error) {
+	g := s.gen
+	g.mu.Lock()
+	d, ok := g.driveIndex(drive)
+	if !ok {
+		g.mu.Unlock()
+		return "", "", fmt.Errorf("no drive %s in the generated tenant", drive)
+	}
+	j := g.itemEnd(d)
+	g.files[d] = append(g.files[d], name)
+	g.epoch++
+	if g.items[d] == nil {
+		g.items[d] = map[int]itemOverride{}
+	}
+	g.items[d][j] = itemOverride{epoch: g.epoch, shared: true}
+	item, perm := itemID(d, j), g.permID(d, j, 0)
+	g.mu.Unlock()
+	s.notifyDrive(drive)
+	return item, perm, nil
 }

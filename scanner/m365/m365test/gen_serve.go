@@ -1,6 +1,7 @@
 package m365test
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"sort"
@@ -22,6 +23,14 @@ func (g *Generated) graph(s *Server, method, path, rawQuery string, h http.Heade
 	upath, err := url.PathUnescape(path)
 	if err != nil {
 		return graphError(http.StatusBadRequest, "BadRequest", "invalid path")
+	}
+	if upath == "/beta/security/informationProtection/sensitivityLabels" {
+		page := []any{}
+		for _, l := range sensitivityLabels() {
+			page = append(page, project(l, q.Get("$select")))
+		}
+		return jsonReply(http.StatusOK, map[string]any{
+			"@odata.context": "https://graph.microsoft.com/beta/$metadata#security/informationProtection/sensitivityLabels", "value": page})
 	}
 	p, ok := strings.CutPrefix(upath, "/v1.0")
 	if !ok {
@@ -175,18 +184,18 @@ func (g *Generated) driveDelta(base string, d int, q url.Values, h http.Header, 
 		start := 0
 		if tok != "" {
 			n, err := strconv.Atoi(tok[1:])
-			if err != nil || n < 0 || n > g.spec.ItemsPerDrive {
+			if err != nil || n < 0 || n > g.itemEnd(d) {
 				return gone(base)
 			}
 			start = n
 		}
-		j := start
-		for ; j < g.spec.ItemsPerDrive && len(page) < size; j++ {
+		j, end := start, g.itemEnd(d)
+		for ; j < end && len(page) < size; j++ {
 			if it := g.item(d, j); it.exists {
 				page = append(page, g.deltaItem(d, j, it, false))
 			}
 		}
-		if j < g.spec.ItemsPerDrive {
+		if j < end {
 			out["@odata.nextLink"] = base + "?token=f" + strconv.Itoa(j)
 		} else {
 			out["@odata.deltaLink"] = deltaLink
@@ -394,7 +403,7 @@ func (g *Generated) csomSites(start int) any {
 			"_ObjectType_": sitePropsType, "Url": g.siteURL(d), "Title": "Site " + strconv.Itoa(d), "Template": tpl,
 			"GroupId": "/Guid(" + group + ")/", "LockState": "Unlock", "SharingCapability": int(hs>>8) % 4,
 			"SharingDomainRestrictionMode": 0, "SharingAllowedDomainList": "", "SharingBlockedDomainList": "",
-			"SensitivityLabel": "/Guid(00000000-0000-0000-0000-000000000000)/",
+			"SensitivityLabel": "/Guid(" + cmp.Or(siteLabel(d), "00000000-0000-0000-0000-000000000000") + ")/",
 		})
 	}
 	var next any

@@ -9,16 +9,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Clock is the fake's notion of time when it runs faster than real time:
-// TimeScale simulated seconds pass per real second. Give its Now and Sleep
-// to the client and its pacer so that both sides share the same clock.
+// Scale simulated seconds pass per real second. Give its Now and Sleep to
+// the client and its pacer so that both sides share the same clock.
 type Clock struct {
-	Scale float64
-	start time.Time
-	base  time.Time
+	// at is swapped whole by Switch, so readers never see half a change.
+	at atomic.Pointer[clockState]
+}
+
+type clockState struct {
+	scale float64
+	start time.Time // real time at base
+	base  time.Time // simulated time at start
 }
 
 func newClock(scale float64) *Clock {
@@ -26,18 +32,38 @@ func newClock(scale float64) *Clock {
 		scale = 1
 	}
 	now := time.Now()
-	return &Clock{Scale: scale, start: now, base: now}
+	c := &Clock{}
+	c.at.Store(&clockState{scale: scale, start: now, base: now})
+	return c
 }
+
+// Scale is how many simulated seconds pass per real second.
+func (c *Clock) Scale() float64 { return c.at.Load().scale }
 
 // Now is the simulated time.
 func (c *Clock) Now() time.Time {
-	el := time.Since(c.start)
-	return c.base.Add(time.Duration(float64(el) * c.Scale))
+	st := c.at.Load()
+	return st.base.Add(time.Duration(float64(time.Since(st.start)) * st.scale))
+}
+
+// Switch makes simulated time continue from at (or from now, when at is
+// earlier: simulated time never goes back) at a new scale. Sleeps already
+// begun keep the scale they began with; call it between runs.
+func (c *Clock) Switch(at time.Time, scale float64) {
+	if scale <= 0 {
+		scale = 1
+	}
+	now := time.Now()
+	cur := c.Now()
+	if at.Before(cur) {
+		at = cur
+	}
+	c.at.Store(&clockState{scale: scale, start: now, base: at})
 }
 
 // Sleep waits d of simulated time.
 func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(time.Duration(float64(d) / c.Scale))
+	t := time.NewTimer(c.Real(d))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -48,7 +74,10 @@ func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Sim converts a real duration into simulated time.
-func (c *Clock) Sim(d time.Duration) time.Duration { return time.Duration(float64(d) * c.Scale) }
+func (c *Clock) Sim(d time.Duration) time.Duration { return time.Duration(float64(d) * c.Scale()) }
+
+// Real converts a simulated duration into real time.
+func (c *Clock) Real(d time.Duration) time.Duration { return time.Duration(float64(d) / c.Scale()) }
 
 // Meters of the fake, as the services meter: SharePoint in resource units
 // per minute, Entra per 10 seconds.

@@ -472,7 +472,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.opts.Latency > 0 {
-		time.Sleep(time.Duration(float64(s.opts.Latency) / s.clock.Scale))
+		time.Sleep(s.clock.Real(s.opts.Latency))
 	}
 	rr := s.handle(r.Method, r.URL.RequestURI(), r.Header, body)
 	s.write(w, rr)

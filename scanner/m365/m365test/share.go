@@ -5,11 +5,15 @@ import (
 	"time"
 )
 
-// AddAnyoneFile adds a file to a fixture drive, under the drive's root,
-// and shares it with an Anyone view link, as a user uploading and sharing
-// a file would: the item shows in the drive's delta as changed and its
-// subscriptions are notified. It returns the item and permission ids.
+// AddAnyoneFile adds a file to a drive, fixture or generated, under the
+// drive's root, and shares it with an Anyone view link, as a user
+// uploading and sharing a file would: the item shows in the drive's delta
+// as changed and its subscriptions are notified. It returns the item and
+// permission ids.
 func (s *Server) AddAnyoneFile(driveID, name string) (itemID, permID string, err error) {
+	if s.gen != nil {
+		return s.addGeneratedAnyoneFile(driveID, name)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := "graph/v1.0/drives/" + driveID + "/root/delta"
