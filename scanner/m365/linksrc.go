@@ -139,10 +139,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	gc.planUsers(inv, verified, stored.grants)
 	// Orphaned groups known from earlier reads, for the verified drives;
 	// found are those the drives read in full through groups find now.
-	var orphanTok string
-	if st != nil && verified != nil {
-		orphanTok, _ = st.DeltaToken(ctx, tokenLinksOrphans) // unreadable: none known
-	}
+	orphanTok := prevTokens[tokenLinksOrphans]
 	known := orphansOf(orphanTok, verified)
 	found := map[string][]string{}
 	src.scanDrives(ctx, inv, prevTokens, gc, stored.anyone, known, func(r *driveResult) {
@@ -275,9 +272,6 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 				tokens[tokenLinksDrives] = string(b)
 			}
 			if len(found) > 0 {
-				if orphanTok == "" && verified == nil {
-					orphanTok, _ = st.DeltaToken(ctx, tokenLinksOrphans)
-				}
 				live := make(map[string]bool, len(inv))
 				for _, d := range inv {
 					live[d.DriveID] = true
@@ -345,6 +339,13 @@ func (src linksSource) loadState(ctx context.Context, only []string) ([]driveRef
 	toks[tokenLinksDrives] = raw
 	if t, err := st.DeltaToken(ctx, tokenLinksSites); err == nil {
 		toks[tokenLinksSites] = t
+	}
+	if len(only) == 0 {
+		// Only a whole read uses and rewrites the orphaned groups;
+		// unreadable means none known.
+		if t, err := st.DeltaToken(ctx, tokenLinksOrphans); err == nil && t != "" {
+			toks[tokenLinksOrphans] = t
+		}
 	}
 	var named map[string]bool
 	if len(only) > 0 {
