@@ -133,6 +133,11 @@ type LinkDiscovery struct {
 	// (KeptAnyoneLinks).
 	VerifiedDrives  int `json:"verifiedDrives,omitempty"`
 	KeptAnyoneLinks int `json:"keptAnyoneLinks,omitempty"`
+	// GrantSites counts sites read through their groups whose users were
+	// not read while stored links hold direct grants to people outside;
+	// the GrantItems holding those grants had their permissions read.
+	GrantSites int `json:"grantSites,omitempty"`
+	GrantItems int `json:"grantItems,omitempty"`
 }
 
 // SiteMethod is one site read item by item, and why.

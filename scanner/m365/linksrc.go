@@ -142,7 +142,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	orphanTok := prevTokens[tokenLinksOrphans]
 	known := orphansOf(orphanTok, verified)
 	found := map[string][]string{}
-	src.scanDrives(ctx, inv, prevTokens, gc, stored.anyone, known, func(r *driveResult) {
+	src.scanDrives(ctx, inv, prevTokens, gc, stored, known, func(r *driveResult) {
 		// The links a drive gave are kept even when some of its reads
 		// failed: the section is then partial.
 		if !r.full && r.err == nil {
@@ -502,7 +502,7 @@ func (src linksSource) concurrency() int {
 
 // scanDrives reads every drive, several at once, and hands each drive's
 // result to done as soon as it is read, one call at a time.
-func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, stored map[string]map[string][]tenant.Link,
+func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, stored storedState,
 	orphans map[string]map[string]bool, done func(*driveResult)) {
 	next := make(chan int)
 	var mu sync.Mutex
@@ -518,7 +518,7 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 			defer wg.Done()
 			for i := range next {
 				d := inv[i]
-				finish(src.driveLinks(ctx, d, toks[tokenDrivePrefix+d.DriveID], gc, stored[d.DriveID], orphans[d.DriveID]))
+				finish(src.driveLinks(ctx, d, toks[tokenDrivePrefix+d.DriveID], gc, stored.anyone[d.DriveID], stored.grants[d.DriveID], orphans[d.DriveID]))
 			}
 		}()
 	}
@@ -543,9 +543,11 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 // stored Anyone links by item: an item whose sharing-link groups name
 // exactly those links (same ids, same kinds) keeps their detail instead
 // of having its permissions read again, its groups known to be orphaned
-// (orphans, by shareId) left aside.
+// (orphans, by shareId) left aside. The items in grants hold a stored
+// direct grant to people outside: no group shows a grant, so their
+// permissions are read again.
 func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, gc *groupCache, stored map[string][]tenant.Link,
-	orphans map[string]bool) driveResult {
+	grants, orphans map[string]bool) driveResult {
 	res := driveResult{ref: d, full: link == ""}
 	if link != "" && !sameOrigin(src.c.graphURL(V1, "/"), link) {
 		res.full, link = true, ""
@@ -618,6 +620,10 @@ func (src linksSource) driveLinks(ctx context.Context, d driveRef, link string, 
 		case it.Root:
 		case it.Deleted:
 			res.touched[id] = true
+		case groups != nil && grants[id] && it.Shared:
+			res.touched[id] = true
+			reqs = append(reqs, BatchRequest{ID: id, URL: "/drives/" + escapePath(d.DriveID) + "/items/" + escapePath(id) + "/permissions" + selectQuery(permissionSelect())})
+			gc.grantRead()
 		case len(gs) > 0 && !needsDetail(gs, src.o.PeopleLinkDetail):
 			res.touched[id] = true
 			base := tenant.Link{DriveID: d.DriveID, ItemID: it.ID, SiteID: d.SiteID, SiteURL: d.SiteURL, Library: d.Name,
@@ -750,9 +756,11 @@ type groupCache struct {
 	outsiders int
 	// usersKept are the sites whose users are not read this time (every
 	// drive of the site is on a turn that is not deep): their groups are
-	// read, unless a drive of theirs holds a stored direct grant to people
-	// outside (grantSites), which has the site read item by item.
+	// read, and the items holding a stored direct grant to people outside
+	// have their permissions read again (grantSites counts those sites,
+	// grantItems those items).
 	usersKept, grantSites map[string]bool
+	grantItems            int
 	// refused is set once SharePoint refuses the app's token (401, e.g.
 	// a client secret, which SharePoint does not accept app-only): the
 	// other sites are then read item by item without asking again.
@@ -780,20 +788,9 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members b
 	gc.mu.Unlock()
 	e.once.Do(func() {
 		gc.mu.Lock()
-		refused := gc.refused
+		refused, usersKept := gc.refused, gc.usersKept[d.SiteFullID]
 		gc.mu.Unlock()
 		var g map[string][]linkGroup
-		gc.mu.Lock()
-		usersKept, grants := gc.usersKept[d.SiteFullID], gc.grantSites[d.SiteFullID]
-		gc.mu.Unlock()
-		if usersKept && grants {
-			gc.mu.Lock()
-			gc.outsiders++
-			gc.items = append(gc.items, tenant.SiteMethod{Site: d.SiteURL, Reason: "direct grants to people outside the organization are stored for its items " +
-				"(site users are read again at a deep turn): grants show only in item permissions"})
-			gc.mu.Unlock()
-			return
-		}
 		// The site's users first: a site with users who may be outside
 		// is read item by item, and its groups need not be read.
 		err := refused
@@ -834,11 +831,12 @@ func (gc *groupCache) site(ctx context.Context, c *Client, d driveRef, members b
 // planUsers decides which sites' users a rolling turn does not read: the
 // sites all of whose drives are on a turn that is not deep. A person given
 // an item becomes a site user, and the sharing change reaches the store
-// through the drive's delta (sharedChanged); a site whose stored links
-// hold a direct grant to someone outside is read item by item, so that
-// the grant is read again. A grant the delta missed waits for the drive's
-// deep turn, like an Anyone link's changed settings.
-func (gc *groupCache) planUsers(inv []driveRef, verified, grants map[string]bool) {
+// through the drive's delta (sharedChanged); the items whose stored links
+// hold a direct grant to someone outside have their permissions read
+// again (no group shows a grant), the site's other items go by its
+// groups. A grant the delta missed waits for the drive's deep turn, like
+// an Anyone link's changed settings.
+func (gc *groupCache) planUsers(inv []driveRef, verified map[string]bool, grants map[string]map[string]bool) {
 	if gc == nil || len(verified) == 0 {
 		return
 	}
@@ -850,12 +848,13 @@ func (gc *groupCache) planUsers(inv []driveRef, verified, grants map[string]bool
 			continue
 		}
 		gc.usersKept[d.SiteFullID] = true
-		if grants[d.DriveID] {
+		if len(grants[d.DriveID]) > 0 {
 			gc.grantSites[d.SiteFullID] = true
 		}
 	}
 	for site := range mixed {
 		delete(gc.usersKept, site)
+		delete(gc.grantSites, site)
 	}
 }
 
@@ -876,6 +875,15 @@ func (gc *groupCache) setVerified(n int) {
 	if gc != nil {
 		gc.mu.Lock()
 		gc.verified = n
+		gc.mu.Unlock()
+	}
+}
+
+// grantRead notes an item read again for its stored direct grant.
+func (gc *groupCache) grantRead() {
+	if gc != nil {
+		gc.mu.Lock()
+		gc.grantItems++
 		gc.mu.Unlock()
 	}
 }
@@ -916,6 +924,7 @@ func (gc *groupCache) report(method string) *tenant.LinkDiscovery {
 	r.GroupSites = gc.groupSites
 	r.OutsiderSites = gc.outsiders
 	r.VerifiedDrives, r.KeptAnyoneLinks = gc.verified, gc.kept
+	r.GrantSites, r.GrantItems = len(gc.grantSites), gc.grantItems
 	r.DeltaSites = len(gc.deltaSites)
 	r.ItemSites = append([]tenant.SiteMethod(nil), gc.items...)
 	sort.Slice(r.ItemSites, func(i, j int) bool { return r.ItemSites[i].Site < r.ItemSites[j].Site })

@@ -41,11 +41,11 @@ func (src linksSource) rollingTurns(ctx context.Context, inv []driveRef, toks ma
 }
 
 // storedState is what a rolling turn keeps from the store for its verified
-// drives: their Anyone links by drive and item, and the drives holding a
-// direct grant to people outside the organization.
+// drives: their Anyone links by drive and item, and by drive the items
+// holding a direct grant to people outside the organization.
 type storedState struct {
 	anyone map[string]map[string][]tenant.Link
-	grants map[string]bool
+	grants map[string]map[string]bool
 }
 
 // anonymousScope, storedDirect and outsideGrantee find stored links cheaply before
@@ -62,7 +62,7 @@ func (src linksSource) storedLinks(ctx context.Context, verified map[string]bool
 	if len(verified) == 0 || gc == nil || src.o.State == nil {
 		return storedState{}, nil
 	}
-	out := storedState{anyone: make(map[string]map[string][]tenant.Link, len(verified)), grants: map[string]bool{}}
+	out := storedState{anyone: make(map[string]map[string][]tenant.Link, len(verified)), grants: map[string]map[string]bool{}}
 	for id := range verified {
 		out.anyone[id] = map[string][]tenant.Link{}
 	}
@@ -82,7 +82,10 @@ func (src linksSource) storedLinks(ctx context.Context, verified map[string]bool
 		case l.Scope == tenant.LinkScopeAnonymous:
 			byItem[l.ItemID] = append(byItem[l.ItemID], l)
 		case l.Direct && len(l.ExternalRecipients) > 0:
-			out.grants[l.DriveID] = true
+			if out.grants[l.DriveID] == nil {
+				out.grants[l.DriveID] = map[string]bool{}
+			}
+			out.grants[l.DriveID][l.ItemID] = true
 		}
 		return nil
 	})

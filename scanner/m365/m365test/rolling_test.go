@@ -2,7 +2,6 @@ package m365test_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/scanner/m365"
@@ -99,8 +98,8 @@ func TestRollingVerifiedRead(t *testing.T) {
 // remembers the orphaned Anyone groups it found (links/orphans). Without
 // that memory a turn that is not deep reads the permissions of the items
 // with an orphaned Anyone group; with it, it reads none. Such a turn
-// reads no site users, except that a site whose stored links hold a direct
-// grant to someone outside is read item by item. A deep turn reads the
+// reads no site users; an item whose stored links hold a direct grant to
+// someone outside has its permissions read again. A deep turn reads the
 // users and every Anyone item again, and the links stay the tenant's.
 func TestRollingRemembersOrphansAndUsers(t *testing.T) {
 	srv := newGroupTenant(t)
@@ -151,9 +150,10 @@ func TestRollingRemembersOrphansAndUsers(t *testing.T) {
 	}
 	st.commit(second)
 
-	// A stored direct grant to a guest on one drive: its site is read item
-	// by item, its groups and users not asked for; the grant the tenant does
-	// not have is gone from the read.
+	// A stored direct grant to a guest on one item: its site is still read
+	// through its groups and its users are not asked for; that item's
+	// permissions are read again, and the grant the tenant does not have
+	// is gone from the read.
 	for _, l := range st.links {
 		g := l
 		g.PermissionID, g.Scope, g.Type, g.Direct = "aW5nOmRpcmVjdA", tenant.LinkScopeUsers, tenant.LinkTypeEdit, true
@@ -165,11 +165,11 @@ func TestRollingRemembersOrphansAndUsers(t *testing.T) {
 	third := scanLinks(t, srv, o)
 	check("turn with a stored grant", third)
 	u := srv.Usage().ByKind
-	if u["site users"] != 0 || int(u["site groups"]) != groupSpec.Sites-1 || u["permissions"] == 0 {
-		t.Errorf("turn with a stored grant: %d site-user, %d site-group, %d permission reads; want 0, %d, some", u["site users"], u["site groups"], u["permissions"], groupSpec.Sites-1)
+	if u["site users"] != 0 || int(u["site groups"]) != groupSpec.Sites || u["permissions"] != 1 {
+		t.Errorf("turn with a stored grant: %d site-user, %d site-group, %d permission reads; want 0, %d, 1", u["site users"], u["site groups"], u["permissions"], groupSpec.Sites)
 	}
 	d := third.Status[tenant.SectionLinks].Discovery
-	if d == nil || d.OutsiderSites != 1 || len(d.ItemSites) != 1 || !strings.Contains(d.ItemSites[0].Reason, "direct grants") {
+	if d == nil || d.OutsiderSites != 0 || len(d.ItemSites) != 0 || d.GrantSites != 1 || d.GrantItems != 1 {
 		t.Errorf("discovery status %+v", d)
 	}
 	st.commit(third)
@@ -180,5 +180,74 @@ func TestRollingRemembersOrphansAndUsers(t *testing.T) {
 	check("deep turn", deep)
 	if n := srv.Usage().ByKind["site users"]; int(n) != groupSpec.Sites {
 		t.Errorf("deep turn: %d site-user reads, want one a site (%d)", n, groupSpec.Sites)
+	}
+}
+
+// TestRollingGrantSiteThroughGroups: on a turn that is not deep, a site
+// with guests is read through its groups; only its items holding a stored
+// direct grant to people outside (and items the groups cannot confirm)
+// have their permissions read, and every grant and link is the tenant's.
+// A deep turn reads its users and the site item by item again.
+func TestRollingGrantSiteThroughGroups(t *testing.T) {
+	srv := newOutsiderTenant(t)
+	st := &rollState{memState: &memState{tokens: map[string]string{}, pending: map[string]string{}}}
+	o := m365.SourceOptions{Discovery: m365.DiscoveryGroups, PeopleLinkDetail: true, State: st}
+	truth := truthKeys(srv)
+	check := func(name string, s *tenant.Snapshot) (grants int) {
+		t.Helper()
+		got := byKey(s)
+		if len(got) != len(truth) {
+			t.Fatalf("%s: %d links, the tenant has %d", name, len(got), len(truth))
+		}
+		for k, l := range got {
+			if !truth[k] {
+				t.Fatalf("%s: link %s is not in the tenant", name, k)
+			}
+			if l.Direct && len(l.ExternalRecipients) > 0 {
+				grants++
+			}
+		}
+		return grants
+	}
+	first := scanLinks(t, srv, o)
+	want := check("first read", first)
+	if want == 0 {
+		t.Fatal("the generated tenant has no direct grant to a guest")
+	}
+	if d := first.Status[tenant.SectionLinks].Discovery; d == nil || d.OutsiderSites != 1 {
+		t.Fatalf("first read: discovery %+v, want one site read item by item for its users", d)
+	}
+	st.commit(first)
+	grantItems := map[string]bool{}
+	for _, l := range st.links {
+		if l.Direct && len(l.ExternalRecipients) > 0 {
+			grantItems[l.DriveID+"/"+l.ItemID] = true
+		}
+	}
+
+	st.turn = m365.Turn{Full: true}
+	srv.ResetUsage()
+	turn := scanLinks(t, srv, o)
+	if got := check("turn", turn); got != want {
+		t.Errorf("turn: %d direct grants to guests, the first read %d", got, want)
+	}
+	u := srv.Usage().ByKind
+	d := turn.Status[tenant.SectionLinks].Discovery
+	if d == nil || d.OutsiderSites != 0 || len(d.ItemSites) != 0 || d.GrantSites != 1 || d.GrantItems != len(grantItems) {
+		t.Errorf("turn: discovery %+v, want the guests' site through groups with %d grant items", d, len(grantItems))
+	}
+	if u["site users"] != 0 || int(u["site groups"]) != outsiderSpec.Sites || int(u["permissions"]) < len(grantItems) ||
+		int(u["permissions"]) >= len(grantItems)+outsiderSpec.SharedPerDrive {
+		t.Errorf("turn: %d site-user, %d site-group, %d permission reads; want 0, %d, from %d to below %d",
+			u["site users"], u["site groups"], u["permissions"], outsiderSpec.Sites, len(grantItems), len(grantItems)+outsiderSpec.SharedPerDrive)
+	}
+	st.commit(turn)
+
+	st.turn = m365.Turn{Full: true, Deep: true}
+	srv.ResetUsage()
+	deep := scanLinks(t, srv, o)
+	check("deep turn", deep)
+	if d := deep.Status[tenant.SectionLinks].Discovery; d == nil || d.OutsiderSites != 1 || d.GrantSites != 0 {
+		t.Errorf("deep turn: discovery %+v, want the guests' site item by item for its users", d)
 	}
 }
