@@ -278,9 +278,18 @@ type Report struct {
 	// the items changing per day: one scan after the day's changes plus
 	// ScansPerDay-1 unchanged scans, plus ScansPerDay times the rolling
 	// full re-read's share of a scan (RollingExtraRU: the "rolling" run,
-	// a scan interval after the others, less the unchanged run).
-	DailyCapRU      int64  `json:"dailyCapRu"`
-	RollingExtraRU  int64  `json:"rollingExtraRu"`
+	// a scan interval after the others, less the unchanged run, per
+	// drive it read in full times the drives a day's scans read in full
+	// each: RollingDrivesPerScan).
+	DailyCapRU     int64 `json:"dailyCapRu"`
+	RollingExtraRU int64 `json:"rollingExtraRu"`
+	// RollingMeasuredRU is the rolling run's RU beyond the unchanged run's
+	// for the RollingFullDrives its interval held; the drives' turns are
+	// spread by a hash, so one interval holds more or fewer than a day's
+	// share while every drive is read in full once a FullScanEvery.
+	RollingMeasuredRU    int64   `json:"rollingMeasuredRu"`
+	RollingFullDrives    int     `json:"rollingFullDrives"`
+	RollingDrivesPerScan float64 `json:"rollingDrivesPerScan"`
 	RUPerDayFormula string `json:"ruPerDayFormula"`
 	ScansPerDay     int    `json:"scansPerDay"`
 	FullScanEvery   string `json:"fullScanEvery"`
@@ -715,8 +724,21 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	// Each scan of the day re-reads in full the drives whose turn came
 	// since the last: the rolling scan's RU beyond an unchanged scan's,
 	// once per scan. (Measured over one interval of 24h / ScansPerDay.)
-	rep.RollingExtraRU = max(0, roll.RU-unchanged.RU)
-	rep.RUPerDayFormula = "changed + (scansPerDay-1) x unchanged + scansPerDay x rollingExtraRu (rolling - unchanged)"
+	// The interval's drives are scaled to a day's share of them: each
+	// drive is read in full once a FullScanEvery, so a day reads
+	// drives x 24h / FullScanEvery of them over ScansPerDay scans.
+	rep.RollingMeasuredRU = max(0, roll.RU-unchanged.RU)
+	perScan := float64(rep.Tenant.Drives) * min(1, float64(24*time.Hour)/float64(max(time.Hour, cfg.FullScanEvery))) / float64(cfg.ScansPerDay)
+	scale := 1.0
+	if roll.Discovery != nil && roll.Discovery.RollingFullDrives > 0 {
+		rep.RollingFullDrives = roll.Discovery.RollingFullDrives
+		scale = perScan / float64(rep.RollingFullDrives)
+	}
+	rep.RollingDrivesPerScan = perScan
+	extra := func(ru int64) int64 { return int64(math.Round(float64(max(0, ru)) * scale)) }
+	rep.RollingExtraRU = extra(rep.RollingMeasuredRU)
+	rep.RUPerDayFormula = "changed + (scansPerDay-1) x unchanged + scansPerDay x rollingExtraRu " +
+		"((rolling - unchanged) x rollingDrivesPerScan / rollingFullDrives)"
 	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU + int64(cfg.ScansPerDay)*rep.RollingExtraRU
 	rep.RUPerDayAtRESTCost = map[string]int64{}
 	for _, c := range []string{"2", "5", "10"} {
@@ -726,7 +748,7 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 			}
 			return r.RU // no REST read in the run
 		}
-		rep.RUPerDayAtRESTCost[c] = at(changed) + int64(cfg.ScansPerDay-1)*at(unchanged) + int64(cfg.ScansPerDay)*max(0, at(roll)-at(unchanged))
+		rep.RUPerDayAtRESTCost[c] = at(changed) + int64(cfg.ScansPerDay-1)*at(unchanged) + int64(cfg.ScansPerDay)*extra(at(roll)-at(unchanged))
 	}
 	rep.Checks = checks(rep)
 	if n := rep.Notifications; n != nil {
