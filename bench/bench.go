@@ -290,10 +290,10 @@ type Report struct {
 	RollingMeasuredRU    int64   `json:"rollingMeasuredRu"`
 	RollingFullDrives    int     `json:"rollingFullDrives"`
 	RollingDrivesPerScan float64 `json:"rollingDrivesPerScan"`
-	RUPerDayFormula string `json:"ruPerDayFormula"`
-	ScansPerDay     int    `json:"scansPerDay"`
-	FullScanEvery   string `json:"fullScanEvery"`
-	RUPerDay        int64  `json:"ruPerDay"`
+	RUPerDayFormula      string  `json:"ruPerDayFormula"`
+	ScansPerDay          int     `json:"scansPerDay"`
+	FullScanEvery        string  `json:"fullScanEvery"`
+	RUPerDay             int64   `json:"ruPerDay"`
 	// RUPerDayAtRESTCost is RUPerDay had each SharePoint REST read cost
 	// 2, 5 or 10 RU (the runs' RUAtRESTCost in the same formula); each is
 	// held to 5% of the cap, as is RUPerDay at the REST cost the fake
