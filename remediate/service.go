@@ -157,7 +157,12 @@ func (s *Service) Plans(ctx context.Context, tenantName string, states ...store.
 	if err != nil {
 		return nil, err
 	}
-	var out []PlanRecord
+	return appendPlans(nil, rows, states)
+}
+
+// appendPlans appends the plan records among rows in states (any state
+// when none are given) to out.
+func appendPlans(out []PlanRecord, rows []store.Remediation, states []store.RemediationState) ([]PlanRecord, error) {
 	for i := range rows {
 		if rows[i].Action != ActionPlan || (len(states) > 0 && !hasState(states, rows[i].State)) {
 			continue
@@ -186,15 +191,8 @@ func (s *Service) plansOf(ctx context.Context, tenantName string, plans []Plan, 
 		if err != nil {
 			return nil, err
 		}
-		for j := range rows {
-			if rows[j].Action != ActionPlan || !hasState(states, rows[j].State) {
-				continue
-			}
-			pr, err := planRecord(&rows[j])
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, pr)
+		if out, err = appendPlans(out, rows, states); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
