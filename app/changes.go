@@ -27,7 +27,8 @@ import (
 )
 
 // changeSections are what a scan started by change notifications reads:
-// the links, and the sites whose labels and sharing the link rules need.
+// the links of the drives named, and the sites of those drives, whose
+// labels and sharing the link rules need (m365.SourceOptions.OnlyDrives).
 var changeSections = []tenant.Section{tenant.SectionSites, tenant.SectionLinks}
 
 // coversSlot reports whether a recorded scan counts for a scheduled slot:
@@ -484,9 +485,9 @@ func (f *ChangeFeed) renew(ctx context.Context, c *m365.Client, name string, s s
 
 // Process reads the tenant's drives marked at least Debounce ago, once,
 // under the tenant's scan lease, and clears the marks it covered. A scan
-// whose links section is not complete clears nothing, so the marks are
-// read again; it resolves nothing either (the store never resolves from
-// an incomplete section). It returns whether a scan ran.
+// whose links or sites section is not complete clears nothing, so the
+// marks are read again; it resolves nothing either (the store never
+// resolves from an incomplete section). It returns whether a scan ran.
 func (f *ChangeFeed) Process(ctx context.Context, name string) (bool, error) {
 	if due, err := f.due(ctx, name); err != nil || len(due) == 0 {
 		return false, err
@@ -514,8 +515,14 @@ func (f *ChangeFeed) Process(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if res.sections[tenant.SectionLinks].State != tenant.StateComplete {
-		return true, fmt.Errorf("links of %s not complete (%s): marks kept", name, res.sections[tenant.SectionLinks].Error)
+	// The drives' links were judged only if their sites were read too: a
+	// site that could not be read leaves its links unknown, and the marks
+	// are read again (after the feed's back-off) rather than left to the
+	// next scheduled scan.
+	for _, sec := range changeSections {
+		if st := res.sections[sec]; st.State != tenant.StateComplete {
+			return true, fmt.Errorf("%s of %s not complete (%s): marks kept", sec, name, st.Error)
+		}
 	}
 	if err := f.o.Store.ClearDriveChanges(ctx, due); err != nil {
 		return true, err

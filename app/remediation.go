@@ -157,7 +157,12 @@ func (r *Remediations) AfterScan(ctx context.Context, rec Recorded) error {
 	for i := range ps {
 		ps[i].Tenant = name
 	}
-	st, err := svc.Record(ctx, rec.Scan.ID, ps)
+	record := svc.Record
+	if rec.Scan.Scoped() {
+		// A change scan: only its own findings' plans are reconciled.
+		record = svc.RecordOwn
+	}
+	st, err := record(ctx, rec.Scan.ID, ps)
 	if err != nil {
 		return fmt.Errorf("record remediation plans: %w", err)
 	}

@@ -2,22 +2,27 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
 	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/tenant"
 )
 
 // TestChangeScanIsScoped: a notification scan of one drive carries that
-// drive's links only, records them against that drive's stored links and
-// findings alone (a new link opens a finding and enqueues its alert, a
-// removed one resolves and is recorded as removed), and leaves every
-// other drive's findings, the tenant's whole scan and the rolling re-read's
-// window as they were. A drive whose delta link expired is read in full
-// and merged whole.
+// drive's links and its site only, records them against that drive's
+// stored links, that site and their findings alone (a new link opens a
+// finding and enqueues its alert, a removed one resolves and is recorded
+// as removed), and leaves every other drive's and site's findings, the
+// tenant's whole scan and the rolling re-read's window as they were. A
+// drive whose delta link expired is read in full and merged whole; its
+// sites are still those of the drive, so the scan is not the tenant's
+// whole picture and the links of other sites change no finding.
 func TestChangeScanIsScoped(t *testing.T) {
 	hs := newChangesHarness(t)
 	ctx := context.Background()
@@ -33,6 +38,18 @@ func TestChangeScanIsScoped(t *testing.T) {
 	if err != nil || rolled == "" {
 		t.Fatalf("rolling mark of the whole scan: %q %v", rolled, err)
 	}
+	// site is the drive's site, the only one its scans read.
+	var site string
+	if err := hs.svc.Store.CurrentObjectsIn(ctx, "fabrikam", tenant.SectionLinks, []string{prefix}, func(o drift.Object) error {
+		var l tenant.Link
+		if err := json.Unmarshal(o.Doc, &l); err != nil {
+			return err
+		}
+		site = "site:" + l.SiteID
+		return nil
+	}); err != nil || site == "site:" {
+		t.Fatalf("site of drive %s: %q %v", drive, site, err)
+	}
 	// others are the findings the notification scans must leave alone.
 	others := func() map[string]store.Finding {
 		fs, err := hs.svc.Store.FindingsList(ctx, store.FindingFilter{Tenant: "fabrikam"})
@@ -41,23 +58,24 @@ func TestChangeScanIsScoped(t *testing.T) {
 		}
 		out := map[string]store.Finding{}
 		for _, f := range fs {
-			// The sites are read whole by a notification scan: their
-			// findings are seen again.
-			if !strings.HasPrefix(f.ObjectKey, prefix) && f.Section != tenant.SectionSites {
+			if !strings.HasPrefix(f.ObjectKey, prefix) && f.ObjectKey != site {
 				out[f.Fingerprint] = f
 			}
 		}
 		return out
 	}
 	before := others()
-	var outside int
+	var outside, otherSites int
 	for _, f := range before {
-		if f.Section == tenant.SectionLinks && f.ObjectKey != "links:tenant" {
+		switch {
+		case f.Section == tenant.SectionLinks && f.ObjectKey != "links:tenant":
 			outside++
+		case f.Section == tenant.SectionSites && f.ObjectKey != "sites:tenant":
+			otherSites++
 		}
 	}
-	if outside == 0 {
-		t.Fatal("fixture has no link findings outside the drive")
+	if outside == 0 || otherSites == 0 {
+		t.Fatalf("fixture has %d link findings outside the drive, %d of other sites", outside, otherSites)
 	}
 	var processed []ProcessedChanges
 	hs.svc.Changes.o.Processed = func(p ProcessedChanges) { processed = append(processed, p) }
@@ -81,10 +99,6 @@ func TestChangeScanIsScoped(t *testing.T) {
 		}
 		return n
 	}
-	sites := 0
-	if err := hs.svc.Store.CurrentObjects(ctx, "fabrikam", tenant.SectionSites, func(drift.Object) error { sites++; return nil }); err != nil {
-		t.Fatal(err)
-	}
 
 	// A new Anyone link on the drive.
 	itemID, permID, err := hs.fake.AddAnyoneFile(drive, "Bonus 2027.xlsx")
@@ -95,8 +109,11 @@ func TestChangeScanIsScoped(t *testing.T) {
 	if got := sc.Sections[tenant.SectionLinks]; got.State != tenant.StateComplete || !reflect.DeepEqual(got.Scope, []string{prefix}) {
 		t.Fatalf("links section of the notification scan: %+v", got)
 	}
-	if want := int64(sites + linksOf()); sc.ObjectsSeen != want {
-		t.Errorf("objects seen %d, want the sites and the drive's links (%d)", sc.ObjectsSeen, want)
+	if got := sc.Sections[tenant.SectionSites]; got.State != tenant.StateComplete || !reflect.DeepEqual(got.Scope, []string{site}) {
+		t.Fatalf("sites section of the notification scan: %+v, want scoped to %s", got, site)
+	}
+	if want := int64(1 + linksOf()); sc.ObjectsSeen != want {
+		t.Errorf("objects seen %d, want the drive's site and links (%d)", sc.ObjectsSeen, want)
 	}
 	key := "link:" + drive + "/" + itemID + "/" + permID
 	fs, err := hs.svc.Store.FindingsList(ctx, store.FindingFilter{Tenant: "fabrikam", ScanID: sc.ID})
@@ -156,7 +173,9 @@ func TestChangeScanIsScoped(t *testing.T) {
 	}
 
 	// An expired delta link: the drive is read in full, so the stored view
-	// is in doubt and the section is merged whole, not scoped.
+	// is in doubt and the links section is merged whole, not scoped; the
+	// sites read are still the drive's, so links of other sites are
+	// unknown and the scan is not the tenant's whole picture.
 	if err := hs.svc.Store.SetDeltaToken(ctx, "fabrikam", "links/drive/"+drive, hs.fake.URL()+"/v1.0/drives/"+drive+"/root/delta?token=gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +186,11 @@ func TestChangeScanIsScoped(t *testing.T) {
 	if st := sc.Sections[tenant.SectionLinks]; st.State != tenant.StateComplete || st.Scoped() {
 		t.Fatalf("links after an expired delta link: %+v", st)
 	}
-	if ts, _ := hs.svc.Store.Tenants(ctx); ts[0].LastScanID != sc.ID {
-		t.Errorf("a whole merge is the tenant's last scan: %d, want %d", ts[0].LastScanID, sc.ID)
+	if st := sc.Sections[tenant.SectionSites]; !reflect.DeepEqual(st.Scope, []string{site}) {
+		t.Fatalf("sites after an expired delta link: %+v", st)
+	}
+	if ts, _ := hs.svc.Store.Tenants(ctx); ts[0].LastScanID != whole {
+		t.Errorf("a scan of some sites became the tenant's last scan: %d, want %d", ts[0].LastScanID, whole)
 	}
 	after := others()
 	for fp, b := range before {
@@ -192,4 +214,76 @@ func enqueuedFor(t *testing.T, st store.Outbox, fp string) int {
 		}
 	}
 	return n
+}
+
+// TestChangeScanUnreadableSite: when the site of a notified drive cannot
+// be read, the change scan judges none of the drive's links by their site:
+// the finding of a link removed meanwhile stays open, nothing new opens,
+// and the drive's mark is kept. Once the site can be read, the next
+// processing resolves it.
+func TestChangeScanUnreadableSite(t *testing.T) {
+	hs := newChangesHarness(t)
+	ctx := context.Background()
+	hs.subscribed(t)
+	const drive = "b!Qx1-fin"
+	itemID, permID, err := hs.fake.AddAnyoneFile(drive, "Bonus 2027.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.fake.WaitDeliveries()
+	if ran, err := hs.svc.Changes.Process(ctx, "fabrikam"); err != nil || !ran {
+		t.Fatalf("process the new link: %v %v", ran, err)
+	}
+	key := "link:" + drive + "/" + itemID + "/" + permID
+	var fp string
+	fs, err := hs.svc.Store.FindingsList(ctx, store.FindingFilter{Tenant: "fabrikam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if f.ObjectKey == key && f.RuleID == "links.anyone_on_confidential" && f.State == store.FindingOpen {
+			fp = f.Fingerprint
+		}
+	}
+	if fp == "" {
+		t.Fatalf("no open finding for the new link %s", key)
+	}
+
+	// The link goes, and so does the site's readability: the removal is
+	// seen, but whether the drive's other links sit on confidential
+	// content is not, so no finding of the rule moves.
+	if err := hs.svc.Pipeline.Client("fabrikam").DeleteLink(ctx, drive, itemID, permID); err != nil {
+		t.Fatal(err)
+	}
+	const csomKey = "CSOM GetSitePropertiesByUrl"
+	hs.fake.Faults.Add(csomKey, m365test.Fault{Status: http.StatusForbidden})
+	hs.fake.WaitDeliveries()
+	ran, err := hs.svc.Changes.Process(ctx, "fabrikam")
+	if !ran || err == nil || !strings.Contains(err.Error(), "marks kept") {
+		t.Fatalf("process with the site unreadable: ran %v, %v; want an error keeping the marks", ran, err)
+	}
+	if hs.fake.Faults.Fired(csomKey) == 0 {
+		t.Fatal("the site's properties were never asked for")
+	}
+	if m := hs.marks(t); len(m) != 1 || m[0].DriveID != drive {
+		t.Fatalf("marks after an unreadable site: %+v, want the drive's kept", m)
+	}
+	f, err := hs.svc.Store.Finding(ctx, "fabrikam", fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.State != store.FindingOpen {
+		t.Fatalf("finding of the removed link: %s with its site unreadable, want still open", f.State)
+	}
+
+	hs.fake.Faults.Clear()
+	if ran, err := hs.svc.Changes.Process(ctx, "fabrikam"); err != nil || !ran {
+		t.Fatalf("process once the site reads: %v %v", ran, err)
+	}
+	if f, err = hs.svc.Store.Finding(ctx, "fabrikam", fp); err != nil || f.State != store.FindingResolved {
+		t.Fatalf("finding of the removed link once its site reads: %s %v, want resolved", f.State, err)
+	}
+	if m := hs.marks(t); len(m) != 0 {
+		t.Fatalf("marks left: %+v", m)
+	}
 }

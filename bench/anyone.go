@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -61,6 +62,9 @@ type AnyoneConfig struct {
 	// StoreDSN names the store; empty means SQLite in a temporary directory.
 	StoreDSN string
 	Logger   *slog.Logger
+	// CPUProfile, when set, is written with a CPU profile of the phase
+	// the links are created in (from the first link to the last finding).
+	CPUProfile string
 }
 
 func (c *AnyoneConfig) defaults() {
@@ -535,6 +539,11 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 			_ = clk.Sleep(runCtx, 5*time.Second)
 		}
 	}
+	stopProfile, err := startCPUProfile(c.CPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	defer stopProfile()
 	for i := 0; i < c.Links && runCtx.Err() == nil; i++ {
 		create(1, i)
 		_ = clk.Sleep(runCtx, c.Every)
@@ -546,6 +555,7 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 		_ = clk.Sleep(runCtx, c.SafetyNet/time.Duration(c.DroppedLinks+1))
 	}
 	waitRecorded(2 * c.SafetyNet)
+	stopProfile()
 	cancel()
 	wg.Wait()
 	fake.WaitDeliveries()
@@ -620,4 +630,27 @@ func feedMux(feed *app.ChangeFeed, rest http.Handler) http.Handler {
 	mux.Handle(r.Pattern, r.Handler)
 	mux.Handle("/", rest)
 	return mux
+}
+
+// startCPUProfile starts a CPU profile into file ("" profiles nothing);
+// the returned func stops it and may be called more than once.
+func startCPUProfile(file string) (func(), error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: cpu profile %s: %w", file, err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}, nil
 }

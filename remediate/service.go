@@ -157,7 +157,12 @@ func (s *Service) Plans(ctx context.Context, tenantName string, states ...store.
 	if err != nil {
 		return nil, err
 	}
-	var out []PlanRecord
+	return appendPlans(nil, rows, states)
+}
+
+// appendPlans appends the plan records among rows in states (any state
+// when none are given) to out.
+func appendPlans(out []PlanRecord, rows []store.Remediation, states []store.RemediationState) ([]PlanRecord, error) {
 	for i := range rows {
 		if rows[i].Action != ActionPlan || (len(states) > 0 && !hasState(states, rows[i].State)) {
 			continue
@@ -167,6 +172,28 @@ func (s *Service) Plans(ctx context.Context, tenantName string, states ...store.
 			return nil, err
 		}
 		out = append(out, pr)
+	}
+	return out, nil
+}
+
+// plansOf returns the plan records in states of the findings plans are
+// for, one indexed read per finding.
+func (s *Service) plansOf(ctx context.Context, tenantName string, plans []Plan, states []store.RemediationState) ([]PlanRecord, error) {
+	var out []PlanRecord
+	seen := map[string]bool{}
+	for i := range plans {
+		fp := plans[i].Fingerprint
+		if seen[fp] {
+			continue
+		}
+		seen[fp] = true
+		rows, err := s.o.Store.Remediations(ctx, store.RemediationFilter{Tenant: tenantName, Fingerprint: fp})
+		if err != nil {
+			return nil, err
+		}
+		if out, err = appendPlans(out, rows, states); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -207,6 +234,20 @@ type RecordStats struct {
 // approve and auto mode), and the open plans of rules now off are closed,
 // so approving and applying can go by the mode recorded with each plan.
 func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (RecordStats, error) {
+	return s.record(ctx, scanID, plans, false)
+}
+
+// RecordOwn stores the plans of a scan that read part of the tenant (the
+// drives change notifications named) as Record does, comparing them with
+// the open plans of the same findings alone: reading and reconciling
+// every plan of the tenant (closing those of rules now off, re-recording
+// deferred ones under a changed mode) is left to the next whole scan, so
+// that the cost follows the scan, not the tenant.
+func (s *Service) RecordOwn(ctx context.Context, scanID int64, plans []Plan) (RecordStats, error) {
+	return s.record(ctx, scanID, plans, true)
+}
+
+func (s *Service) record(ctx context.Context, scanID int64, plans []Plan, own bool) (RecordStats, error) {
 	var st RecordStats
 	var tenantName string
 	if len(plans) > 0 {
@@ -219,7 +260,14 @@ func (s *Service) Record(ctx context.Context, scanID int64, plans []Plan) (Recor
 		tenantName = sc.Tenant
 	}
 	pol := s.o.Policy(tenantName).withDefaults()
-	existing, err := s.Plans(ctx, tenantName, store.RemediationPlanned, store.RemediationApproved, store.RemediationRejected, store.RemediationBlocked)
+	states := []store.RemediationState{store.RemediationPlanned, store.RemediationApproved, store.RemediationRejected, store.RemediationBlocked}
+	var existing []PlanRecord
+	var err error
+	if own {
+		existing, err = s.plansOf(ctx, tenantName, plans, states)
+	} else {
+		existing, err = s.Plans(ctx, tenantName, states...)
+	}
 	if err != nil {
 		return st, fmt.Errorf("record plans: %w", err)
 	}

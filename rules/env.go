@@ -172,6 +172,22 @@ func (e *env) siteOf(l *tenant.Link) *siteInfo {
 	return nil
 }
 
+// linkSiteUnread returns why a link's site is not known to this
+// evaluation, or "" when it is: the sites section was read for some sites
+// only (a scan of the drives change notifications named), and the link's
+// site is not one of them, or the link names no site id to tell. Its
+// label and sharing were then not read, which is not "not confidential".
+func (e *env) linkSiteUnread(l *tenant.Link) string {
+	st := e.s.Status[tenant.SectionSites]
+	if !st.Scoped() {
+		return ""
+	}
+	if l.SiteID != "" && st.InScope((&tenant.Site{ID: l.SiteID}).Key()) {
+		return ""
+	}
+	return "the link's site was not read by this scan (sites read for the changed drives only)"
+}
+
 // linkConfidential returns why a link sits on confidential content, as a
 // result message, or "" when it does not. Messages are built once per site
 // and library.

@@ -92,6 +92,10 @@ func evalAnyoneConfidential(r *builtin, e *env, emit func(tenant.Result)) {
 		return
 	}
 	eachAnyoneLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		if why := e.linkSiteUnread(l); why != "" {
+			emit(r.result(tenant.Unknown, key, name, expected, "", why))
+			return
+		}
 		if msg := e.linkConfidential(l); msg != "" {
 			emit(r.result(tenant.Fail, key, name, expected, "Anyone link on confidential content", msg))
 			return

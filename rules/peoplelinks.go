@@ -24,6 +24,10 @@ func evalPeopleExternalConfidential(r *builtin, e *env, emit func(tenant.Result)
 	}
 	const expected = "no people outside the organization on confidential content"
 	eachPeopleLink(r, e, emit, expected, func(l *tenant.Link, key, name string) {
+		if why := e.linkSiteUnread(l); why != "" {
+			emit(r.result(tenant.Unknown, key, name, expected, "", why))
+			return
+		}
 		msg := e.linkConfidential(l)
 		switch {
 		case msg == "":

@@ -1062,3 +1062,78 @@ func TestInvitationsNotInCloud(t *testing.T) {
 		t.Errorf("%d results over the invitation list", n)
 	}
 }
+
+// TestScopedSitesJudgeOnlyTheirLinks: when the sites section was read for
+// some sites only (a change notification scan), every rule that judges
+// links by their site gives the links of those sites the verdict a whole
+// read gives, and the links of any other site (or naming no site) unknown,
+// never pass or fail: their site's label and sharing were not read.
+func TestScopedSitesJudgeOnlyTheirLinks(t *testing.T) {
+	b := loadBaseline(t, "recommended")
+	judged := 0
+	for _, r := range rules.Builtin() {
+		m := r.Meta()
+		if m.Section == tenant.SectionSites || !slices.Contains(m.ReadSections(), tenant.SectionSites) {
+			continue
+		}
+		t.Run(m.ID, func(t *testing.T) {
+			s := fixture(t, "fabrikam")
+			siteOf := map[string]string{}
+			if err := s.EachLink(func(l *tenant.Link) error { siteOf[l.Key()] = l.SiteID; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			// The rule alone: the runner would count passes into one result.
+			eval := func() []tenant.Result {
+				var out []tenant.Result
+				r.Evaluate(s, b, func(res tenant.Result) { out = append(out, res) })
+				return out
+			}
+			whole := map[string]tenant.Outcome{}
+			for _, res := range eval() {
+				whole[res.ObjectKey] = res.Outcome
+			}
+			// Scope the sites to the site of the first link judged alone.
+			var kept tenant.Site
+			for key := range whole {
+				for i := range s.Sites {
+					if id := siteOf[key]; id != "" && s.Sites[i].ID == id && (kept.ID == "" || id < kept.ID) {
+						kept = s.Sites[i]
+					}
+				}
+			}
+			if kept.ID == "" {
+				t.Skip("no link of a known site judged alone")
+			}
+			prefix, ok := tenant.SiteKeyPrefix(kept.ID)
+			if !ok {
+				t.Fatalf("fixture site id %q has no key prefix", kept.ID)
+			}
+			s.Sites = []tenant.Site{kept}
+			s.SetScope(tenant.SectionSites, []string{prefix})
+			inside, outside := 0, 0
+			for _, res := range eval() {
+				if !strings.HasPrefix(res.ObjectKey, "link:") {
+					continue
+				}
+				if siteOf[res.ObjectKey] == kept.ID {
+					inside++
+					if res.Outcome != whole[res.ObjectKey] {
+						t.Errorf("%s of the site read: %s, %s when every site is read", res.ObjectKey, res.Outcome, whole[res.ObjectKey])
+					}
+					continue
+				}
+				outside++
+				if res.Outcome != tenant.Unknown {
+					t.Errorf("%s of a site not read: %s (%s), want unknown", res.ObjectKey, res.Outcome, res.Message)
+				}
+			}
+			if inside == 0 || outside == 0 {
+				t.Fatalf("links judged: %d of the site read, %d of others; the test needs both", inside, outside)
+			}
+			judged++
+		})
+	}
+	if judged == 0 {
+		t.Fatal("no rule judges links by their site")
+	}
+}

@@ -93,6 +93,28 @@ func DriveKeyPrefix(driveID string) (string, bool) {
 	return "link:" + driveID + "/", true
 }
 
+// SiteKeyPrefix is the key prefix of one site (see Site.Key), and false
+// when the site id cannot give an unambiguous one: only a site collection
+// GUID (8-4-4-4-12 hex digits, lower case, as the collector stores it) has
+// a fixed length, so that no other site's key starts with it.
+func SiteKeyPrefix(siteID string) (string, bool) {
+	if len(siteID) != 36 {
+		return "", false
+	}
+	for i, c := range siteID {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return "", false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
+		default:
+			return "", false
+		}
+	}
+	return "site:" + siteID, true
+}
+
 // SetScope records that the snapshot's section sec holds only the objects
 // within prefixes (see SectionStatus.Scope). Sources call it while they
 // collect; the scanner carries it into the section's status.

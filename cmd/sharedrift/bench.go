@@ -102,6 +102,7 @@ and exits 1 when one is missed.`,
 	fs.Float64Var(&anyone.DropRate, "drop-rate", 0.2, "anyone-links: share of notifications the fake drops")
 	fs.IntVar(&anyone.DroppedLinks, "dropped-links", 3, "anyone-links: links created afterwards with every notification dropped")
 	fs.DurationVar(&anyone.SafetyNet, "safety-net", 15*time.Minute, "anyone-links: scheduled scan interval (simulated)")
+	fs.StringVar(&anyone.CPUProfile, "cpu-profile", "", "anyone-links: write a CPU profile of the links' phase to this file")
 	fs.DurationVar(&anyone.Debounce, "debounce", config.DefaultChangeDebounce, "anyone-links: change_notifications.debounce (simulated)")
 	return cmd
 }

@@ -234,6 +234,11 @@ type sitesSource struct {
 func (sitesSource) Section() tenant.Section { return tenant.SectionSites }
 
 func (src sitesSource) Collect(ctx context.Context, snap *tenant.Snapshot) error {
+	if src.o.State != nil && len(src.o.OnlyDrives) > 0 {
+		if done, err := src.collectDriveSites(ctx, snap); done {
+			return err
+		}
+	}
 	if src.o.State != nil {
 		return src.collectState(ctx, snap)
 	}

@@ -54,7 +54,9 @@ type SourceOptions struct {
 	// stored inventory it is ignored. With a ScopedState, and when every
 	// drive named is in the inventory and read from its delta link, the
 	// section holds only these drives' links and is scoped to them;
-	// otherwise it holds every stored link, as a whole read would.
+	// otherwise it holds every stored link, as a whole read would. The
+	// sites section then reads only the sites of these drives, scoped to
+	// them, when the stored inventory names every one (otherwise all).
 	OnlyDrives []string
 	// Discovery is how a full read of a site finds its links:
 	// DiscoveryGroups or DiscoveryItems ("" means items).

@@ -294,6 +294,9 @@ func (s *Server) identityOf(t *csomTarget) any {
 }
 
 func (s *Server) findSite(siteURL string) map[string]any {
+	if s.gen != nil {
+		return s.gen.csomSiteByURL(siteURL)
+	}
 	want := strings.TrimRight(strings.ToLower(siteURL), "/")
 	for _, it := range s.siteList() {
 		if m, ok := it.(map[string]any); ok && strings.TrimRight(strings.ToLower(fmt.Sprint(m["Url"])), "/") == want {

@@ -53,6 +53,14 @@ func (g *Generated) graph(s *Server, method, path, rawQuery string, h http.Heade
 		return g.sitesPage(base, q, size, "")
 	case p == "/sites/delta":
 		return g.sitesDelta(base, q, size)
+	case len(seg) == 2 && seg[0] == "sites":
+		d, ok := g.siteIndex(seg[1])
+		if !ok {
+			return graphError(http.StatusNotFound, "itemNotFound", "Requested site could not be found")
+		}
+		m := g.site(d)
+		m["@odata.context"] = "https://graph.microsoft.com/v1.0/$metadata#sites/$entity"
+		return jsonReply(http.StatusOK, project(m, q.Get("$select")))
 	case len(seg) == 3 && seg[0] == "sites" && seg[2] == "drives":
 		d, ok := g.siteIndex(seg[1])
 		if !ok {
@@ -394,21 +402,43 @@ func (g *Generated) csomSites(start int) any {
 	end := min(start+pageSize, g.spec.Sites)
 	items := make([]any, 0, end-start)
 	for d := start; d < end; d++ {
-		hs := g.h(8, uint64(d), 0, 0)
-		tpl, group := "STS#3", "00000000-0000-0000-0000-000000000000"
-		if hs%2 == 0 {
-			tpl, group = "GROUP#0", g.siteGUID(d)
-		}
-		items = append(items, map[string]any{
-			"_ObjectType_": sitePropsType, "Url": g.siteURL(d), "Title": "Site " + strconv.Itoa(d), "Template": tpl,
-			"GroupId": "/Guid(" + group + ")/", "LockState": "Unlock", "SharingCapability": int(hs>>8) % 4,
-			"SharingDomainRestrictionMode": 0, "SharingAllowedDomainList": "", "SharingBlockedDomainList": "",
-			"SensitivityLabel": "/Guid(" + cmp.Or(siteLabel(d), "00000000-0000-0000-0000-000000000000") + ")/",
-		})
+		items = append(items, g.csomSite(d))
 	}
 	var next any
 	if end < g.spec.Sites {
 		next = strconv.Itoa(end)
 	}
 	return map[string]any{"_ObjectType_": sitesEnumType, "NextStartIndexFromSharePoint": next, "_Child_Items_": items}
+}
+
+// csomSite is site d's SiteProperties.
+func (g *Generated) csomSite(d int) map[string]any {
+	hs := g.h(8, uint64(d), 0, 0)
+	tpl, group := "STS#3", "00000000-0000-0000-0000-000000000000"
+	if hs%2 == 0 {
+		tpl, group = "GROUP#0", g.siteGUID(d)
+	}
+	return map[string]any{
+		"_ObjectType_": sitePropsType, "Url": g.siteURL(d), "Title": "Site " + strconv.Itoa(d), "Template": tpl,
+		"GroupId": "/Guid(" + group + ")/", "LockState": "Unlock", "SharingCapability": int(hs>>8) % 4,
+		"SharingDomainRestrictionMode": 0, "SharingAllowedDomainList": "", "SharingBlockedDomainList": "",
+		"SensitivityLabel": "/Guid(" + cmp.Or(siteLabel(d), "00000000-0000-0000-0000-000000000000") + ")/",
+	}
+}
+
+// csomSiteByURL is the SiteProperties GetSitePropertiesByUrl finds for
+// siteURL, nil when no generated site has that URL.
+func (g *Generated) csomSiteByURL(siteURL string) map[string]any {
+	u := strings.TrimRight(strings.ToLower(siteURL), "/")
+	n, ok := strings.CutPrefix(u, "https://"+g.host+"/sites/s")
+	if !ok {
+		return nil
+	}
+	d, err := strconv.Atoi(n)
+	if err != nil || d < 0 || d >= g.spec.Sites || g.siteURL(d) != u {
+		return nil
+	}
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.csomSite(d)
 }
