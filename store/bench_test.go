@@ -254,3 +254,45 @@ func BenchmarkScopedRecord(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFindingMeta reads the state of benchSize stored findings as a
+// whole scan's record merges them (32 bytes each): held-MB is what the
+// slice holds at the end, alloc-MB what reading it allocated in all
+// (growing a slice by appending allocates each larger array anew, the
+// old one live beside the new while it is copied).
+func BenchmarkFindingMeta(b *testing.B) {
+	n := benchSize()
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b, benchOptions())
+			snap := storetest.Snapshot(storetest.T0)
+			snap.Links = nil
+			results := make([]tenant.Result, n)
+			for j := range results {
+				l := storetest.Link(strconv.Itoa(j), tenant.LinkScopeAnonymous)
+				results[j] = tenant.Result{RuleID: storetest.RuleAnyoneLink, Section: tenant.SectionLinks, Outcome: tenant.Fail,
+					Severity: tenant.SeverityHigh, ObjectKey: l.Key(), Expected: "no Anyone links", Actual: "anonymous"}
+			}
+			if _, err := s.RecordScan(context.Background(), store.ScanInput{Snapshot: snap, Results: results}); err != nil {
+				b.Fatal(err)
+			}
+			results = nil
+			runtime.GC()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				got, held, err := store.FindingMeta(context.Background(), s, snap.Tenant)
+				runtime.ReadMemStats(&after)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got != n {
+					b.Fatalf("read %d findings, stored %d", got, n)
+				}
+				b.ReportMetric(float64(held)/(1<<20), "held-MB")
+				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "alloc-MB")
+			}
+		})
+	}
+}
