@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"testing"
 	"unsafe"
 
 	"github.com/jmoiron/sqlx"
@@ -57,4 +58,12 @@ func FindingMeta(ctx context.Context, s Store, tenantName string) (n, bytes int,
 		return nil
 	})
 	return n, bytes, err
+}
+
+// SetPairChunk sets how many stored objects a section written in chunks
+// pairs at a time, until the test ends.
+func SetPairChunk(t testing.TB, n int) {
+	old := pairChunk
+	pairChunk = n
+	t.Cleanup(func() { pairChunk = old })
 }
