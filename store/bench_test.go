@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -292,6 +293,57 @@ func BenchmarkFindingMeta(b *testing.B) {
 				}
 				b.ReportMetric(float64(held)/(1<<20), "held-MB")
 				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "alloc-MB")
+			}
+		})
+	}
+}
+
+// BenchmarkLinksSpooled records benchSize spooled links (first scan, then
+// the same again), written a chunk of stored objects at a time ("chunks")
+// or paired with the whole stored section at once ("whole", the chunk made
+// larger than the section). The collector runs at GOGC=10 meanwhile, so
+// that the peak heap sampled is close to the peak live heap.
+func BenchmarkLinksSpooled(b *testing.B) {
+	n := benchSize()
+	for _, mode := range []string{"chunks", "whole"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "whole" {
+				store.SetPairChunk(b, n+1)
+			}
+			defer debug.SetGCPercent(debug.SetGCPercent(10))
+			spooled := func(at time.Time) *tenant.Snapshot {
+				s := storetest.Snapshot(at)
+				s.Links = nil
+				sp := tenant.NewLinkSpool(b.TempDir(), 0)
+				for j := 0; j < n; j++ {
+					l := storetest.Link(strconv.Itoa(j), tenant.LinkScopeUsers)
+					if err := sp.Add(&l); err != nil {
+						b.Fatal(err)
+					}
+				}
+				s.SetLinks(sp)
+				return s
+			}
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := openSQLite(b, benchOptions())
+				snap := spooled(storetest.T0)
+				runtime.GC()
+				b.StartTimer()
+				_, d, mb := record(b, s, store.ScanInput{Snapshot: snap})
+				b.ReportMetric(d.Seconds(), "first-s")
+				b.ReportMetric(mb, "first-peak-heap-MB")
+				snap.Close()
+				snap = spooled(storetest.T0.Add(time.Hour))
+				runtime.GC()
+				sc, d, mb := record(b, s, store.ScanInput{Snapshot: snap})
+				if sc.ObjectsWritten != 0 {
+					b.Fatalf("unchanged rescan wrote %d objects", sc.ObjectsWritten)
+				}
+				b.ReportMetric(d.Seconds(), "rescan-s")
+				b.ReportMetric(mb, "rescan-peak-heap-MB")
+				snap.Close()
+				s.Close()
 			}
 		})
 	}
