@@ -179,6 +179,12 @@ func Record(ctx context.Context, st ScanStore, snap *tenant.Snapshot, job Record
 			return nil, fmt.Errorf("evaluate %s: %w", snap.Tenant, err)
 		}
 	}
+	// The last run goes to the spool's file before recording, which
+	// holds a section's hashes meanwhile.
+	if err := results.Seal(); err != nil {
+		results.Close()
+		return nil, fmt.Errorf("evaluate %s: %w", snap.Tenant, err)
+	}
 	freeIfLarge(snap)
 	if job.Evaluated != nil {
 		job.Evaluated()

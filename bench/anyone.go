@@ -65,6 +65,9 @@ type AnyoneConfig struct {
 	// CPUProfile, when set, is written with a CPU profile of the phase
 	// the links are created in (from the first link to the last finding).
 	CPUProfile string
+	// HeapProfile, when set, receives a heap profile each time the live
+	// heap reaches a new peak during the scenario, as a run's does.
+	HeapProfile string
 }
 
 func (c *AnyoneConfig) defaults() {
@@ -179,6 +182,12 @@ type AnyoneReport struct {
 	WallSeconds   float64 `json:"wallSeconds"`
 	PeakRSSBytes  int64   `json:"peakRssBytes"`
 	PeakHeapBytes int64   `json:"peakHeapBytes"`
+	// PeakLiveBytes is the largest heap a collection found reachable;
+	// PeakLiveByStep splits it by step: "scan" (the store's first scan,
+	// when the scenario makes one), "subscribe", "catch-up", then
+	// "scheduled" while a scheduled scan runs and "feed" otherwise.
+	PeakLiveBytes  int64            `json:"peakLiveBytes"`
+	PeakLiveByStep map[string]int64 `json:"peakLiveByStep,omitempty"`
 	// Calls, RU and EntraRU are what the fake served and charged during
 	// the scenario: subscriptions, the feed's scans and scheduled scans.
 	Calls       int64            `json:"calls"`
@@ -319,7 +328,7 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 	runtime.GC()
 	debug.FreeOSMemory()
 	fake.ResetUsage()
-	mem := startMemory("", c.Logger)
+	mem := startMemory(c.HeapProfile, c.Logger)
 	memStopped := false
 	defer func() {
 		if !memStopped {
@@ -358,19 +367,23 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 	mu.Unlock()
 
 	if t.scanFirst {
+		mem.step("scan")
 		if _, err := svc.Daemon.ScanNow(ctx, tenantName); err != nil {
 			return nil, fmt.Errorf("bench: first scan: %w", err)
 		}
 	}
+	mem.step("subscribe")
 	subStart := clk.Now()
 	if err := feed.Maintain(ctx, tenantName); err != nil {
 		return nil, fmt.Errorf("bench: subscribe: %w", err)
 	}
 	subscribed := clk.Now()
+	mem.step("catch-up")
 	if _, err := feed.Process(ctx, tenantName); err != nil {
 		return nil, fmt.Errorf("bench: catch up: %w", err)
 	}
 	caughtUp := clk.Now()
+	mem.step("feed")
 
 	var (
 		lmu        sync.Mutex
@@ -468,7 +481,9 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 			next = next.Add(c.SafetyNet)
 			for runCtx.Err() == nil {
 				start := clk.Now()
+				mem.step("scheduled")
 				_, err := svc.Daemon.ScanNow(runCtx, tenantName)
+				mem.step("feed")
 				if errors.Is(err, daemon.ErrLeaseLost) || errors.Is(err, daemon.ErrBusy) {
 					_ = clk.Sleep(runCtx, time.Second) // the feed holds the tenant
 					continue
@@ -563,13 +578,14 @@ func runAnyone(ctx context.Context, c AnyoneConfig, t anyoneTarget) (*AnyoneRepo
 		return nil, loopErr
 	}
 
-	rss, heap, _, _, _ := mem.stop()
+	rss, heap, _, live, byStep := mem.stop()
 	memStopped = true
 	u := fake.Usage()
 	rep := &AnyoneReport{Scenario: ScenarioAnyoneLinks, Tenant: tenantName, Drive: t.drive, Links: c.Links, DroppedLinks: c.DroppedLinks, DropRate: c.DropRate,
 		TimeScale: c.TimeScale, Store: t.store, Processings: processing, Errors: errCount, FirstError: firstErr,
 		Subscriptions: len(fake.Subscriptions()), SubscribeSecs: subscribed.Sub(subStart).Seconds(), CatchUpSecs: caughtUp.Sub(subscribed).Seconds(),
 		WallSeconds: time.Since(wallStart).Seconds(), PeakRSSBytes: rss, PeakHeapBytes: heap,
+		PeakLiveBytes: live, PeakLiveByStep: byStep,
 		Calls: u.Requests, CallsByKind: u.ByKind, RU: u.RU, EntraRU: u.EntraRU, Throttled: u.Throttled,
 		DeliveryModel: fmt.Sprintf("exponential, mean %s, capped at %s (Microsoft: driveItem under %s on average, at most about %s)",
 			m365.DriveItemLatencyAverage/2, m365.DriveItemLatencyMax, m365.DriveItemLatencyAverage, m365.DriveItemLatencyMax),

@@ -65,7 +65,7 @@ type Config struct {
 	// time the heap live after a collection reaches a new peak (by a
 	// twentieth or more), so that it ends up describing the largest live
 	// heap seen; runs after the first write FILE.unchanged, FILE.changed
-	// and FILE.rolling.
+	// and FILE.rolling, the notification phase FILE.notifications.
 	HeapProfile string
 	// SitePropertiesEvery spaces the reads of every site's CSOM properties
 	// (m365.SourceOptions); 0 reads them each scan.
@@ -488,6 +488,7 @@ func (e *env) tenantName() string { return fmt.Sprintf("gen%d", e.cfg.Spec.Seed)
 func (e *env) notifications(ctx context.Context) (*AnyoneReport, error) {
 	c := e.cfg.Notifications
 	c.Seed, c.Latency, c.StoreDSN, c.Logger = e.cfg.Seed, e.cfg.Latency, e.cfg.StoreDSN, e.cfg.Logger
+	c.HeapProfile = runProfile(e.cfg.HeapProfile, "notifications")
 	c.defaults()
 	drive, ok := e.srv.Generated().ConfidentialDrive(0)
 	if !ok {

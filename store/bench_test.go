@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -250,6 +251,100 @@ func BenchmarkScopedRecord(b *testing.B) {
 					b.ReportMetric(trans/float64(b.N), "transitions-s")
 					b.ReportMetric(peak, "heap-added-MB")
 				})
+			}
+		})
+	}
+}
+
+// BenchmarkFindingMeta reads the state of benchSize stored findings as a
+// whole scan's record merges them (32 bytes each): held-MB is what the
+// slice holds at the end, alloc-MB what reading it allocated in all
+// (growing a slice by appending allocates each larger array anew, the
+// old one live beside the new while it is copied).
+func BenchmarkFindingMeta(b *testing.B) {
+	n := benchSize()
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b, benchOptions())
+			snap := storetest.Snapshot(storetest.T0)
+			snap.Links = nil
+			func() { // the results are garbage once recorded
+				results := make([]tenant.Result, n)
+				for j := range results {
+					l := storetest.Link(strconv.Itoa(j), tenant.LinkScopeAnonymous)
+					results[j] = tenant.Result{RuleID: storetest.RuleAnyoneLink, Section: tenant.SectionLinks, Outcome: tenant.Fail,
+						Severity: tenant.SeverityHigh, ObjectKey: l.Key(), Expected: "no Anyone links", Actual: "anonymous"}
+				}
+				if _, err := s.RecordScan(context.Background(), store.ScanInput{Snapshot: snap, Results: results}); err != nil {
+					b.Fatal(err)
+				}
+			}()
+			runtime.GC()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				got, held, err := store.FindingMeta(context.Background(), s, snap.Tenant)
+				runtime.ReadMemStats(&after)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got != n {
+					b.Fatalf("read %d findings, stored %d", got, n)
+				}
+				b.ReportMetric(float64(held)/(1<<20), "held-MB")
+				b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), "alloc-MB")
+			}
+		})
+	}
+}
+
+// BenchmarkLinksSpooled records benchSize spooled links (first scan, then
+// the same again), written a chunk of stored objects at a time ("chunks")
+// or paired with the whole stored section at once ("whole", the chunk made
+// larger than the section). The collector runs at GOGC=10 meanwhile, so
+// that the peak heap sampled is close to the peak live heap.
+func BenchmarkLinksSpooled(b *testing.B) {
+	n := benchSize()
+	for _, mode := range []string{"chunks", "whole"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "whole" {
+				store.SetPairChunk(b, n+1)
+			}
+			defer debug.SetGCPercent(debug.SetGCPercent(10))
+			spooled := func(at time.Time) *tenant.Snapshot {
+				s := storetest.Snapshot(at)
+				s.Links = nil
+				sp := tenant.NewLinkSpool(b.TempDir(), 0)
+				for j := 0; j < n; j++ {
+					l := storetest.Link(strconv.Itoa(j), tenant.LinkScopeUsers)
+					if err := sp.Add(&l); err != nil {
+						b.Fatal(err)
+					}
+				}
+				s.SetLinks(sp)
+				return s
+			}
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := openSQLite(b, benchOptions())
+				snap := spooled(storetest.T0)
+				runtime.GC()
+				b.StartTimer()
+				_, d, mb := record(b, s, store.ScanInput{Snapshot: snap})
+				b.ReportMetric(d.Seconds(), "first-s")
+				b.ReportMetric(mb, "first-peak-heap-MB")
+				snap.Close()
+				snap = spooled(storetest.T0.Add(time.Hour))
+				runtime.GC()
+				sc, d, mb := record(b, s, store.ScanInput{Snapshot: snap})
+				if sc.ObjectsWritten != 0 {
+					b.Fatalf("unchanged rescan wrote %d objects", sc.ObjectsWritten)
+				}
+				b.ReportMetric(d.Seconds(), "rescan-s")
+				b.ReportMetric(mb, "rescan-peak-heap-MB")
+				snap.Close()
+				s.Close()
 			}
 		})
 	}

@@ -31,6 +31,9 @@ type dialect interface {
 	// version of every object of (tenant_id, section); ranged, of those
 	// whose key is in [$3, $4) (see keyRange).
 	latestVersions(ranged bool) string
+	// latestAfter is latestVersions for the keys after $3 (and, bounded,
+	// at most $4) in key order, at most the last parameter of them.
+	latestAfter(bounded bool) string
 	// skipLocked is appended to a claiming SELECT.
 	skipLocked() string
 	// analyze refreshes the planner statistics of a table that was just
@@ -137,6 +140,15 @@ func (postgresDialect) latestVersions(ranged bool) string {
 		WHERE tenant_id = $1 AND section = $2` + where + ` ORDER BY object_key, scan_id DESC`
 }
 
+func (postgresDialect) latestAfter(bounded bool) string {
+	where, limit := "", "$4"
+	if bounded {
+		where, limit = " AND object_key <= $4", "$5"
+	}
+	return `SELECT DISTINCT ON (object_key) object_key, hash, deleted FROM object_versions
+		WHERE tenant_id = $1 AND section = $2 AND object_key > $3` + where + ` ORDER BY object_key, scan_id DESC LIMIT ` + limit
+}
+
 func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
@@ -222,6 +234,15 @@ func (sqliteDialect) latestVersions(ranged bool) string {
 	}
 	return `SELECT object_key, hash, deleted, MAX(scan_id) FROM object_versions
 		WHERE tenant_id = ? AND section = ?` + where + ` GROUP BY object_key`
+}
+
+func (sqliteDialect) latestAfter(bounded bool) string {
+	where := ""
+	if bounded {
+		where = " AND object_key <= ?"
+	}
+	return `SELECT object_key, hash, deleted, MAX(scan_id) FROM object_versions
+		WHERE tenant_id = ? AND section = ? AND object_key > ?` + where + ` GROUP BY object_key ORDER BY object_key LIMIT ?`
 }
 
 // SQLite needs no row locks: a write transaction holds the whole database.

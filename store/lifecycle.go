@@ -193,6 +193,15 @@ func (s *sqlStore) loadFindingMeta(ctx context.Context, tx *sqlx.Tx, tid int64, 
 	}
 	out := &findingMetas{}
 	if fs.scopes == nil {
+		// Sized first: a tenant's findings are the largest thing a scan
+		// holds while it records, and growing the slice by appending held
+		// the old array beside the new one at each step (a million
+		// findings: about 26 MB more at the last).
+		var n int
+		if err := tx.GetContext(ctx, &n, s.q(`SELECT COUNT(*) FROM findings WHERE tenant_id = ?`), tid); err != nil {
+			return nil, fmt.Errorf("count findings: %w", err)
+		}
+		out.m = make([]findingMeta, 0, n)
 		if err := s.readFindingMeta(ctx, tx, out, `SELECT `+cols+` FROM findings WHERE tenant_id = ?`, append(colArgs, tid), len(fs.held) > 0); err != nil {
 			return nil, err
 		}

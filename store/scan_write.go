@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -221,6 +222,9 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read section state: %w", err)
 	}
+	if scope == nil && sec == tenant.SectionLinks && snap.LinksInKeyOrder() && snap.LinkCount() > pairChunk {
+		return s.writeInChunks(ctx, tx, tid, snap, sec, hasBase, prevScan, sc)
+	}
 	hint := 0
 	if hasBase {
 		hint = sizeHint(snap, sec)
@@ -285,20 +289,172 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		sc.ObjectsWritten += rw.Rows()
 	}
 	prev = nil
+	return s.endSection(ctx, tx, tid, sec, scope, hasBase, prevScan, append(touched, removed...), sc)
+}
+
+// endSection writes the changes of the touched keys (when the section had
+// a stored state) and, for a whole section, moves its last complete scan.
+func (s *sqlStore) endSection(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, scope []string, hasBase bool, prevScan int64, touched []string, sc *Scan) error {
 	if hasBase {
-		if err := s.writeChanges(ctx, tx, tid, prevScan, sec, append(touched, removed...), sc); err != nil {
+		if err := s.writeChanges(ctx, tx, tid, prevScan, sec, touched, sc); err != nil {
 			return err
 		}
 	}
 	if scope != nil {
 		return nil
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO section_state (tenant_id, section, last_complete_scan_id) VALUES (?, ?, ?)
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO section_state (tenant_id, section, last_complete_scan_id) VALUES (?, ?, ?)
 		ON CONFLICT (tenant_id, section) DO UPDATE SET last_complete_scan_id = excluded.last_complete_scan_id`), tid, string(sec), sc.ID)
 	if err != nil {
 		return fmt.Errorf("update section state: %w", err)
 	}
 	return nil
+}
+
+// pairChunk is how many stored objects a section written in chunks pairs
+// at a time: 1.3 MB of hashes instead of 20 MB a million objects. A
+// variable for tests only.
+var pairChunk = 1 << 16
+
+// writeInChunks is writeSection for a whole section whose objects come in
+// ascending key order (spooled links): the stored objects are read in key
+// order, pairChunk at a time, and each chunk is paired with the scan's
+// objects up to its last key, written, and its unseen objects removed
+// before the next is read. The last chunk has no upper bound. Holding a
+// chunk's hashes, not the section's, is what it is for.
+func (s *sqlStore) writeInChunks(ctx context.Context, tx *sqlx.Tx, tid int64, snap *tenant.Snapshot, sec tenant.Section, hasBase bool, prevScan int64, sc *Scan) error {
+	var (
+		prev     *drift.Pairing
+		lo, hi   string // the chunk holds the stored keys in (lo, hi], or after lo when last
+		last     bool
+		w        rowWriter
+		touched  []string
+		lastKey  string
+		started  bool
+		pairings int
+	)
+	// open reads the stored objects of the chunk after hi.
+	open := func() error {
+		lo = hi
+		prev = drift.NewPairing(pairChunk)
+		n, end := 0, ""
+		err := s.eachLatestIn(ctx, tx, s.d.latestAfter(false), []any{tid, string(sec), lo, pairChunk}, func(key string, hash []byte, deleted bool) {
+			n, end = n+1, key
+			if !deleted {
+				prev.AddPrevious(key, hash)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if last = n < pairChunk; !last {
+			hi = end
+		}
+		w, err = s.d.bulk(ctx, tx, "object_versions", versionCols)
+		return err
+	}
+	// shut ends the chunk: its versions are written, and its stored
+	// objects the scan did not see get a tombstone.
+	shut := func() error {
+		if err := w.Close(); err != nil {
+			return err
+		}
+		sc.ObjectsWritten += w.Rows()
+		prev.ForgetAdded()
+		if prev.Unseen() == 0 {
+			return nil
+		}
+		q, args := s.d.latestAfter(!last), []any{tid, string(sec), lo}
+		if !last {
+			args = append(args, hi)
+		}
+		var removed []string
+		err := s.eachLatestIn(ctx, tx, q, append(args, math.MaxInt32), func(key string, _ []byte, deleted bool) {
+			if !deleted && prev.Removed(key) {
+				removed = append(removed, key)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		sort.Strings(removed)
+		rw, err := s.d.bulk(ctx, tx, "object_versions", versionCols)
+		if err != nil {
+			return err
+		}
+		for _, k := range removed {
+			if err := rw.Write(tid, string(sec), k, sc.ID, []byte{}, "", nil, true); err != nil {
+				rw.Close()
+				return err
+			}
+		}
+		if err := rw.Close(); err != nil {
+			return err
+		}
+		sc.ObjectsWritten += rw.Rows()
+		if hasBase {
+			touched = append(touched, removed...)
+		}
+		return nil
+	}
+	if err := open(); err != nil {
+		return err
+	}
+	err := drift.Objects(snap, sec, func(o drift.Object) error {
+		sc.ObjectsSeen++
+		switch {
+		case started && o.Key == lastKey:
+			s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", snap.Tenant, "key", o.Key)
+			return nil
+		case started && o.Key < lastKey:
+			return fmt.Errorf("%w: object %s after %s: a section written in chunks must come in key order", ErrInvalid, o.Key, lastKey)
+		}
+		started, lastKey = true, o.Key
+		for !last && o.Key > hi {
+			if err := shut(); err != nil {
+				return err
+			}
+			if err := open(); err != nil {
+				return err
+			}
+		}
+		h := drift.Hash(o.Doc)
+		pairings++
+		if pairings%pairChunk == 0 {
+			// Keys ascend, so duplicates are caught above; the pairing's
+			// own record of added keys needs not grow with the section.
+			prev.ForgetAdded()
+		}
+		switch prev.Match(o.Key, h) {
+		case drift.PairDuplicate:
+			s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", snap.Tenant, "key", o.Key)
+			return nil
+		case drift.PairUnchanged:
+			return nil
+		}
+		if hasBase {
+			touched = append(touched, o.Key)
+		}
+		return w.Write(tid, string(sec), o.Key, sc.ID, h[:], o.Name, string(o.Doc), false)
+	})
+	if err != nil {
+		w.Close()
+		return err
+	}
+	// The chunks after the scan's last object hold only removed objects.
+	for {
+		if err := shut(); err != nil {
+			return err
+		}
+		if last {
+			break
+		}
+		if err := open(); err != nil {
+			return err
+		}
+	}
+	prev = nil
+	return s.endSection(ctx, tx, tid, sec, nil, hasBase, prevScan, touched, sc)
 }
 
 // eachLatest calls fn with the key, hash and deleted flag of the newest

@@ -107,6 +107,11 @@ func (s *Snapshot) WithoutLinks(keys ...string) *Snapshot {
 	return &c
 }
 
+// LinksInKeyOrder reports whether EachLink visits the links in ascending
+// key order (bytewise), as a spooled section's merged runs come: true when
+// all of them are in the spool.
+func (s *Snapshot) LinksInKeyOrder() bool { return len(s.Links) == 0 && s.spool != nil }
+
 // LinkCount is the number of links EachLink visits, counting those a
 // WithoutLinks view leaves out (it is not used on such views).
 func (s *Snapshot) LinkCount() int {

@@ -55,6 +55,14 @@ func (rs *ResultSpool) Counts() Counts { return rs.counts }
 // the spool.
 func (rs *ResultSpool) Each(fn func(fp string, r *Result) error) error { return rs.sp.each(fn) }
 
+// Seal ends adding: when the spool has a file, the results still in
+// memory go to it and the memory of its run is freed, so that a scan does
+// not hold a run of results while it records. The first Each seals too.
+func (rs *ResultSpool) Seal() error {
+	rs.sp.seal()
+	return rs.sp.err
+}
+
 // Close frees the spool's file. A closed spool reads as empty.
 func (rs *ResultSpool) Close() error { return rs.sp.close() }
 

@@ -91,7 +91,7 @@ and exits 1 when one is missed.`,
 	fs.IntVar(&cfg.SitePropertiesPages, "site-properties-pages", config.DefaultSitePropertiesPages,
 		"pages of site CSOM properties a re-scan reads, as a tenant's site_properties_pages does; 0 reads every page")
 	fs.StringVar(&format, "format", "table", "output format: table or json")
-	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the first scan's largest live heap to this file (later runs: FILE.unchanged, FILE.changed, FILE.rolling)")
+	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "write a heap profile of the first scan's largest live heap to this file (later runs: FILE.unchanged, FILE.changed, FILE.rolling; the notification phase: FILE.notifications)")
 	addProgressFlag(fs, &prog)
 	fs.BoolVar(&cfg.NoNotifications, "no-notifications", false, "skip the change notification phase after the scans")
 	fs.Float64Var(&notifyTS, "notify-time-scale", 30, "time scale of the change notification phase after the scans (the fake's clock switches to it)")

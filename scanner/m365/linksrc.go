@@ -142,7 +142,7 @@ func (src linksSource) Collect(ctx context.Context, snap *tenant.Snapshot) error
 	orphanTok := prevTokens[tokenLinksOrphans]
 	known := orphansOf(orphanTok, verified)
 	found := map[string][]string{}
-	src.scanDrives(ctx, inv, prevTokens, gc, stored, known, func(r *driveResult) {
+	src.scanDrives(ctx, inv, prevTokens, gc, stored, verified, known, func(r *driveResult) {
 		// The links a drive gave are kept even when some of its reads
 		// failed: the section is then partial.
 		if !r.full && r.err == nil {
@@ -502,9 +502,16 @@ func (src linksSource) concurrency() int {
 
 // scanDrives reads every drive, several at once, and hands each drive's
 // result to done as soon as it is read, one call at a time.
-func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, stored storedState,
+func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[string]string, gc *groupCache, stored storedState, verified map[string]bool,
 	orphans map[string]map[string]bool, done func(*driveResult)) {
-	next := make(chan int)
+	// A job is a drive to read with its stored Anyone links, so that a
+	// batch's links are held only until its drives are read.
+	type job struct {
+		i      int
+		anyone map[string][]tenant.Link
+		err    error
+	}
+	next := make(chan job)
 	var mu sync.Mutex
 	finish := func(r driveResult) {
 		mu.Lock()
@@ -516,12 +523,22 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				d := inv[i]
-				finish(src.driveLinks(ctx, d, toks[tokenDrivePrefix+d.DriveID], gc, stored.anyone[d.DriveID], stored.grants[d.DriveID], orphans[d.DriveID]))
+			for j := range next {
+				d := inv[j.i]
+				if j.err != nil {
+					// Its stored links could not be read: the drive fails,
+					// and with it the section, as a failed read would.
+					finish(driveResult{ref: d, err: j.err})
+					continue
+				}
+				finish(src.driveLinks(ctx, d, toks[tokenDrivePrefix+d.DriveID], gc, j.anyone, stored.grants[d.DriveID], orphans[d.DriveID]))
 			}
 		}()
 	}
+	var (
+		batch    map[string]map[string][]tenant.Link
+		batchErr error
+	)
 	for i := range inv {
 		if ctx.Err() != nil {
 			for j := i; j < len(inv); j++ {
@@ -529,7 +546,14 @@ func (src linksSource) scanDrives(ctx context.Context, inv []driveRef, toks map[
 			}
 			break
 		}
-		next <- i
+		j := job{i: i, anyone: stored.forDrive(inv[i].DriveID)}
+		if stored.byBatch != nil {
+			if n := src.anyoneBatch(); i%n == 0 {
+				batch, batchErr = stored.storedAnyoneIn(ctx, inv[i:min(i+n, len(inv))], verified)
+			}
+			j.anyone, j.err = batch[inv[i].DriveID], batchErr
+		}
+		next <- j
 	}
 	close(next)
 	wg.Wait()

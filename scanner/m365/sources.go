@@ -47,6 +47,10 @@ type SourceOptions struct {
 	// memory before they are (default tenant.DefaultLinkRun).
 	TempDir string
 	LinkRun int
+	// StoredAnyoneBatch is how many drives' stored Anyone links a rolling
+	// full read holds at once when more drives than that are verified
+	// (default 256); see storedLinks.
+	StoredAnyoneBatch int
 	// OnlyDrives, with a State holding a drive inventory, reads only these
 	// drives (from their delta links) and keeps every other drive's stored
 	// links and tokens as they are; the inventory is not refreshed. Change

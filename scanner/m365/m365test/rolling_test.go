@@ -2,8 +2,14 @@ package m365test_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/tenant"
 )
@@ -249,5 +255,94 @@ func TestRollingGrantSiteThroughGroups(t *testing.T) {
 	check("deep turn", deep)
 	if d := deep.Status[tenant.SectionLinks].Discovery; d == nil || d.OutsiderSites != 1 || d.GrantSites != 0 {
 		t.Errorf("deep turn: discovery %+v, want the guests' site item by item for its users", d)
+	}
+}
+
+// scopedRollState is a rollState that also reads stored links by key
+// prefix, as the store does (m365.ScopedState), counting its reads; fail,
+// when set, is what such a read returns.
+type scopedRollState struct {
+	*rollState
+	reads int
+	fail  error
+}
+
+func (s *scopedRollState) PreviousIn(ctx context.Context, sec tenant.Section, prefixes []string, fn func([]byte) error) error {
+	s.reads++
+	if s.fail != nil {
+		return s.fail
+	}
+	if sec != tenant.SectionLinks {
+		return errors.New("scopedRollState holds links only")
+	}
+	return s.Previous(ctx, sec, func(doc []byte) error {
+		var l tenant.Link
+		if err := json.Unmarshal(doc, &l); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(l.Key(), p) }) {
+			return fn(doc)
+		}
+		return nil
+	})
+}
+
+// TestRollingVerifiedReadInBatches: with more verified drives than
+// StoredAnyoneBatch, each batch of drives reads its stored Anyone links
+// when its turn comes instead of all of them being held for the whole
+// read; the links, their detail and the reads are the same as when they
+// are all held. A batch whose stored links cannot be read fails its
+// drives, and the section is not complete.
+func TestRollingVerifiedReadInBatches(t *testing.T) {
+	srv := newGroupTenant(t)
+	st := &scopedRollState{rollState: &rollState{memState: &memState{tokens: map[string]string{}, pending: map[string]string{}}}}
+	o := m365.SourceOptions{Discovery: m365.DiscoveryGroups, PeopleLinkDetail: true, State: st}
+	st.commit(scanLinks(t, srv, o))
+
+	st.turn = m365.Turn{Full: true}
+	whole := scanLinks(t, srv, o) // 5 drives, under the default batch
+	wholePerms := srv.Usage().ByKind["permissions"]
+	if st.reads != 0 {
+		t.Fatalf("%d reads by key prefix under the default batch, want none", st.reads)
+	}
+	o.StoredAnyoneBatch = 2
+	batched := scanLinks(t, srv, o)
+	if want := (groupSpec.Sites + 1) / 2; st.reads != want {
+		t.Errorf("%d reads by key prefix in batches of 2 of %d drives, want %d", st.reads, groupSpec.Sites, want)
+	}
+	if n := srv.Usage().ByKind["permissions"]; n != wholePerms {
+		t.Errorf("batched: %d permission reads, held whole: %d", n, wholePerms)
+	}
+	got, want := byKey(batched), byKey(whole)
+	if len(got) != len(want) {
+		t.Fatalf("batched read found %d links, held whole %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || !reflect.DeepEqual(g, w) {
+			t.Errorf("link %s batched: %+v, held whole: %+v", k, g, w)
+		}
+	}
+	dw, db := whole.Status[tenant.SectionLinks].Discovery, batched.Status[tenant.SectionLinks].Discovery
+	if dw == nil || db == nil || db.KeptAnyoneLinks == 0 || db.KeptAnyoneLinks != dw.KeptAnyoneLinks || db.VerifiedDrives != dw.VerifiedDrives {
+		t.Errorf("discovery batched %+v, held whole %+v", db, dw)
+	}
+
+	st.fail = errors.New("database gone")
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Now, o.TempDir = srv.Clock().Now, t.TempDir()
+	srcs, err := m365.SourcesFor(c, o, tenant.SectionLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := scanner.Scan(context.Background(), srcs, scanner.Options{Tenant: srv.Meta().Tenant})
+	defer failed.Close()
+	if failed.Complete(tenant.SectionLinks) {
+		t.Fatal("links complete although no drive's stored Anyone links could be read")
+	}
+	if msg := failed.Status[tenant.SectionLinks].Error; !strings.Contains(msg, "stored Anyone links") || !strings.Contains(msg, "database gone") {
+		t.Errorf("links error %q, want the stored links' read named", msg)
 	}
 }
