@@ -276,24 +276,19 @@ type Report struct {
 	// budget × 960: Microsoft pairs 1,250 RU/min with 1.2M RU/day and
 	// 6,250 with 6M); RUPerDay what a day costs with ChangeFraction of
 	// the items changing per day: one scan after the day's changes plus
-	// ScansPerDay-1 unchanged scans, plus ScansPerDay times the rolling
-	// full re-read's share of a scan (RollingExtraRU: the "rolling" run,
-	// a scan interval after the others, less the unchanged run, per
-	// drive it read in full times the drives a day's scans read in full
-	// each: RollingDrivesPerScan).
-	DailyCapRU     int64 `json:"dailyCapRu"`
-	RollingExtraRU int64 `json:"rollingExtraRu"`
-	// RollingMeasuredRU is the rolling run's RU beyond the unchanged run's
-	// for the RollingFullDrives its interval held; the drives' turns are
-	// spread by a hash, so one interval holds more or fewer than a day's
-	// share while every drive is read in full once a FullScanEvery.
-	RollingMeasuredRU    int64   `json:"rollingMeasuredRu"`
-	RollingFullDrives    int     `json:"rollingFullDrives"`
-	RollingDrivesPerScan float64 `json:"rollingDrivesPerScan"`
-	RUPerDayFormula      string  `json:"ruPerDayFormula"`
-	ScansPerDay          int     `json:"scansPerDay"`
-	FullScanEvery        string  `json:"fullScanEvery"`
-	RUPerDay             int64   `json:"ruPerDay"`
+	// ScansPerDay-1 unchanged scans, plus the rolling full re-read's cost
+	// over the day (RollingExtraRU: the runs "rolling" to
+	// "rolling-N", a scan interval apart after the others, each less the
+	// unchanged run; their windows tile a day, so RollingFullDrives, the
+	// drives they read in full, is every drive once).
+	DailyCapRU        int64  `json:"dailyCapRu"`
+	RollingExtraRU    int64  `json:"rollingExtraRu"`
+	RollingRuns       int    `json:"rollingRuns"`
+	RollingFullDrives int    `json:"rollingFullDrives"`
+	RUPerDayFormula   string `json:"ruPerDayFormula"`
+	ScansPerDay       int    `json:"scansPerDay"`
+	FullScanEvery     string `json:"fullScanEvery"`
+	RUPerDay          int64  `json:"ruPerDay"`
 	// RUPerDayAtRESTCost is RUPerDay had each SharePoint REST read cost
 	// 2, 5 or 10 RU (the runs' RUAtRESTCost in the same formula); each is
 	// held to 5% of the cap, as is RUPerDay at the REST cost the fake
@@ -689,6 +684,20 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	log.Info("rolling re-scan", "ru", roll.RU, "calls", roll.Calls)
 	rep.Runs = append(rep.Runs, first, unchanged, changed, roll)
+	// The day's other scans, an interval apart: together with "rolling"
+	// their windows tile a day, so every drive is read in full once and
+	// the day's cost is measured, not extrapolated from one interval
+	// (the drives' turns and deep turns are spread by a hash, unevenly
+	// over the hours of a day).
+	for i := 2; i <= cfg.ScansPerDay; i++ {
+		e.at = e.at.Add(24 * time.Hour / time.Duration(cfg.ScansPerDay))
+		r, _, err := e.scan(ctx, fmt.Sprintf("rolling-%d", i))
+		if err != nil {
+			return nil, fmt.Errorf("rolling re-scan %d: %w", i, err)
+		}
+		log.Info("rolling re-scan", "n", i, "ru", r.RU, "calls", r.Calls)
+		rep.Runs = append(rep.Runs, r)
+	}
 	if !cfg.NoNotifications && cfg.Baseline != "none" {
 		n, err := e.notifications(ctx)
 		if err != nil {
@@ -725,22 +734,31 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	// Each scan of the day re-reads in full the drives whose turn came
 	// since the last: the rolling scan's RU beyond an unchanged scan's,
 	// once per scan. (Measured over one interval of 24h / ScansPerDay.)
-	// The interval's drives are scaled to a day's share of them: each
-	// drive is read in full once a FullScanEvery, so a day reads
-	// drives x 24h / FullScanEvery of them over ScansPerDay scans.
-	rep.RollingMeasuredRU = max(0, roll.RU-unchanged.RU)
-	perScan := float64(rep.Tenant.Drives) * min(1, float64(24*time.Hour)/float64(max(time.Hour, cfg.FullScanEvery))) / float64(cfg.ScansPerDay)
-	scale := 1.0
-	if roll.Discovery != nil && roll.Discovery.RollingFullDrives > 0 {
-		rep.RollingFullDrives = roll.Discovery.RollingFullDrives
-		scale = perScan / float64(rep.RollingFullDrives)
+	// A day: the scan after the day's changes, ScansPerDay-1 unchanged
+	// scans, and what each of the day's rolling scans read beyond an
+	// unchanged scan.
+	var rolls []Run
+	for _, r := range rep.Runs {
+		if strings.HasPrefix(r.Name, "rolling") {
+			rolls = append(rolls, r)
+		}
 	}
-	rep.RollingDrivesPerScan = perScan
-	extra := func(ru int64) int64 { return int64(math.Round(float64(max(0, ru)) * scale)) }
-	rep.RollingExtraRU = extra(rep.RollingMeasuredRU)
-	rep.RUPerDayFormula = "changed + (scansPerDay-1) x unchanged + scansPerDay x rollingExtraRu " +
-		"((rolling - unchanged) x rollingDrivesPerScan / rollingFullDrives)"
-	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU + int64(cfg.ScansPerDay)*rep.RollingExtraRU
+	extra := func(at func(Run) int64) int64 {
+		var sum int64
+		for _, r := range rolls {
+			sum += max(0, at(r)-at(unchanged))
+		}
+		return sum
+	}
+	for _, r := range rolls {
+		if r.Discovery != nil {
+			rep.RollingFullDrives += r.Discovery.RollingFullDrives
+		}
+	}
+	rep.RollingRuns = len(rolls)
+	rep.RollingExtraRU = extra(func(r Run) int64 { return r.RU })
+	rep.RUPerDayFormula = "changed + (scansPerDay-1) x unchanged + rollingExtraRu (the sum over the day's scansPerDay rolling scans of rolling - unchanged)"
+	rep.RUPerDay = changed.RU + int64(cfg.ScansPerDay-1)*unchanged.RU + rep.RollingExtraRU
 	rep.RUPerDayAtRESTCost = map[string]int64{}
 	for _, c := range []string{"2", "5", "10"} {
 		at := func(r Run) int64 {
@@ -749,7 +767,7 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 			}
 			return r.RU // no REST read in the run
 		}
-		rep.RUPerDayAtRESTCost[c] = at(changed) + int64(cfg.ScansPerDay-1)*at(unchanged) + int64(cfg.ScansPerDay)*extra(at(roll)-at(unchanged))
+		rep.RUPerDayAtRESTCost[c] = at(changed) + int64(cfg.ScansPerDay-1)*at(unchanged) + extra(at)
 	}
 	rep.Checks = checks(rep)
 	if n := rep.Notifications; n != nil {
@@ -912,6 +930,21 @@ func checks(rep *Report) []Check {
 			check("rolling: links missed against the generator", float64(r.LinksMissed+r.LinksExtra), "= 0", r.LinksMissed+r.LinksExtra == 0),
 			check("rolling: drives read in full / drives", share, fmt.Sprintf("%.2f .. %.2f", max(0, want-tol), want+tol),
 				share > 0 && share >= want-tol && share <= want+tol))
+		// The day's rolling scans together: every drive's turn comes
+		// 24h / full_scan_every times a day (a whole number of times for
+		// a period that divides a day), each read complete.
+		allComplete := true
+		for _, r := range rep.Runs {
+			if strings.HasPrefix(r.Name, "rolling") && !complete(&r) {
+				allComplete = false
+			}
+		}
+		perDay := float64(24*time.Hour) / float64(max(time.Second, every))
+		day := float64(rep.RollingFullDrives) / n
+		out = append(out,
+			check("rolling: the day's rolling scans complete", b2f(allComplete), "= 1", allComplete),
+			check("rolling: drives read in full over the day / drives", day, fmt.Sprintf("%.0f .. %.0f", math.Floor(perDay), math.Ceil(perDay)),
+				rep.RollingRuns == rep.ScansPerDay && day >= math.Floor(perDay) && day <= math.Ceil(perDay)))
 	}
 	if rep.Size == "s2" {
 		// The memory target is set for s2; it covers every run, the

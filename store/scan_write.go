@@ -272,24 +272,33 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		if removed, err = s.unseenKeys(ctx, tx, tid, sec, scope, prev); err != nil {
 			return err
 		}
-		sort.Strings(removed)
-		rw, err := s.d.bulk(ctx, tx, "object_versions", versionCols)
-		if err != nil {
+		if err := s.writeTombstones(ctx, tx, tid, sec, removed, sc); err != nil {
 			return err
 		}
-		for _, k := range removed {
-			if err := rw.Write(tid, string(sec), k, sc.ID, []byte{}, "", nil, true); err != nil {
-				rw.Close()
-				return err
-			}
-		}
-		if err := rw.Close(); err != nil {
-			return err
-		}
-		sc.ObjectsWritten += rw.Rows()
 	}
 	prev = nil
 	return s.endSection(ctx, tx, tid, sec, scope, hasBase, prevScan, append(touched, removed...), sc)
+}
+
+// writeTombstones sorts the removed keys and writes a deleted version of
+// each in scan sc.
+func (s *sqlStore) writeTombstones(ctx context.Context, tx *sqlx.Tx, tid int64, sec tenant.Section, removed []string, sc *Scan) error {
+	sort.Strings(removed)
+	rw, err := s.d.bulk(ctx, tx, "object_versions", versionCols)
+	if err != nil {
+		return err
+	}
+	for _, k := range removed {
+		if err := rw.Write(tid, string(sec), k, sc.ID, []byte{}, "", nil, true); err != nil {
+			rw.Close()
+			return err
+		}
+	}
+	if err := rw.Close(); err != nil {
+		return err
+	}
+	sc.ObjectsWritten += rw.Rows()
+	return nil
 }
 
 // endSection writes the changes of the touched keys (when the section had
@@ -377,21 +386,9 @@ func (s *sqlStore) writeInChunks(ctx context.Context, tx *sqlx.Tx, tid int64, sn
 		if err != nil {
 			return err
 		}
-		sort.Strings(removed)
-		rw, err := s.d.bulk(ctx, tx, "object_versions", versionCols)
-		if err != nil {
+		if err := s.writeTombstones(ctx, tx, tid, sec, removed, sc); err != nil {
 			return err
 		}
-		for _, k := range removed {
-			if err := rw.Write(tid, string(sec), k, sc.ID, []byte{}, "", nil, true); err != nil {
-				rw.Close()
-				return err
-			}
-		}
-		if err := rw.Close(); err != nil {
-			return err
-		}
-		sc.ObjectsWritten += rw.Rows()
 		if hasBase {
 			touched = append(touched, removed...)
 		}
