@@ -246,17 +246,11 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 		}
 		sc.ObjectsSeen++
 		h := drift.Hash(o.Doc)
-		switch prev.Match(o.Key, h) {
-		case drift.PairDuplicate:
-			s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", snap.Tenant, "key", o.Key)
-			return nil
-		case drift.PairUnchanged:
-			return nil
-		}
-		if hasBase {
+		written, err := s.writeObject(w, prev, snap.Tenant, tid, sec, sc.ID, o, h)
+		if written && hasBase {
 			touched = append(touched, o.Key)
 		}
-		return w.Write(tid, string(sec), o.Key, sc.ID, h[:], o.Name, string(o.Doc), false)
+		return err
 	})
 	if err != nil {
 		w.Close()
@@ -278,6 +272,21 @@ func (s *sqlStore) writeSection(ctx context.Context, tx *sqlx.Tx, tid int64, sna
 	}
 	prev = nil
 	return s.endSection(ctx, tx, tid, sec, scope, hasBase, prevScan, append(touched, removed...), sc)
+}
+
+// writeObject pairs one object of the scan with the stored state and
+// writes a version of it when it is new or changed; a duplicate key keeps
+// the first.
+func (s *sqlStore) writeObject(w rowWriter, prev *drift.Pairing, tenantName string, tid int64, sec tenant.Section, scanID int64,
+	o drift.Object, h [drift.HashSize]byte) (bool, error) {
+	switch prev.Match(o.Key, h) {
+	case drift.PairDuplicate:
+		s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", tenantName, "key", o.Key)
+		return false, nil
+	case drift.PairUnchanged:
+		return false, nil
+	}
+	return true, w.Write(tid, string(sec), o.Key, scanID, h[:], o.Name, string(o.Doc), false)
 }
 
 // writeTombstones sorts the removed keys and writes a deleted version of
@@ -422,17 +431,11 @@ func (s *sqlStore) writeInChunks(ctx context.Context, tx *sqlx.Tx, tid int64, sn
 			// own record of added keys needs not grow with the section.
 			prev.ForgetAdded()
 		}
-		switch prev.Match(o.Key, h) {
-		case drift.PairDuplicate:
-			s.log.Warn("duplicate object key in snapshot, keeping the first", "tenant", snap.Tenant, "key", o.Key)
-			return nil
-		case drift.PairUnchanged:
-			return nil
-		}
-		if hasBase {
+		written, err := s.writeObject(w, prev, snap.Tenant, tid, sec, sc.ID, o, h)
+		if written && hasBase {
 			touched = append(touched, o.Key)
 		}
-		return w.Write(tid, string(sec), o.Key, sc.ID, h[:], o.Name, string(o.Doc), false)
+		return err
 	})
 	if err != nil {
 		w.Close()
