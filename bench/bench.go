@@ -209,6 +209,9 @@ type Run struct {
 	TruthGuests   int      `json:"truthGuests,omitempty"`
 	MissedLinks   []string `json:"missedLinks,omitempty"`
 	MissedGuests  []string `json:"missedGuests,omitempty"`
+	// ChangedGuests counts the guests the change set changed (the changed
+	// run only): its membership reads are held to twice that plus pages.
+	ChangedGuests int `json:"changedGuests,omitempty"`
 	ExtraChanges  int      `json:"extraChanges,omitempty"`
 	TokensWritten int      `json:"tokensWritten"`
 	// SiteGroupCalls and SiteUserCalls are the SharePoint REST reads of
@@ -668,6 +671,7 @@ func Execute(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("re-scan after changes: %w", err)
 	}
+	changed.ChangedGuests = len(truth.Guests)
 	changed.LowerBoundRU = incrementalLowerBound(*cfg.Spec, count.Drives, changedShared, cfg.SitePropertiesEvery <= 0)
 	if err := verify(ctx, e.st, sc.ID, truth, &changed); err != nil {
 		return nil, err
@@ -901,6 +905,11 @@ func checks(rep *Report) []Check {
 		out = append(out,
 			check("changed: sections complete", b2f(complete(c)), "= 1", complete(c)),
 			check("changed: changed links and guests missed", float64(missed), "= 0", missed == 0),
+			// Memberships are read for the changed guests only: at most
+			// two reads each (a page and its next), plus the delta pages.
+			check("changed: guest membership reads", float64(c.CallsByKind["users memberOf"]),
+				fmt.Sprintf("<= 2 x %d changed guests + %d delta pages", c.ChangedGuests, c.CallsByKind["users delta"]+c.CallsByKind["groups"]),
+				c.CallsByKind["users memberOf"] <= int64(2*c.ChangedGuests)+c.CallsByKind["users delta"]+c.CallsByKind["groups"]),
 			check("RU per day / daily cap", float64(rep.RUPerDay)/float64(max(1, rep.DailyCapRU)), "<= 0.05", rep.RUPerDay <= rep.DailyCapRU/20))
 		if rep.Discovery == m365.DiscoveryGroups {
 			for _, rc := range []string{"2", "5", "10"} {
