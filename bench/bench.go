@@ -205,15 +205,15 @@ type Run struct {
 	Guests   int                             `json:"guests"`
 	// For the change run: the generator's changed keys and those the
 	// recorded changes missed.
-	TruthLinks    int      `json:"truthLinks,omitempty"`
-	TruthGuests   int      `json:"truthGuests,omitempty"`
-	MissedLinks   []string `json:"missedLinks,omitempty"`
-	MissedGuests  []string `json:"missedGuests,omitempty"`
+	TruthLinks   int      `json:"truthLinks,omitempty"`
+	TruthGuests  int      `json:"truthGuests,omitempty"`
+	MissedLinks  []string `json:"missedLinks,omitempty"`
+	MissedGuests []string `json:"missedGuests,omitempty"`
 	// ChangedGuests counts the guests the change set changed (the changed
 	// run only): its membership reads are held to twice that plus pages.
 	ChangedGuests int `json:"changedGuests,omitempty"`
-	ExtraChanges  int      `json:"extraChanges,omitempty"`
-	TokensWritten int      `json:"tokensWritten"`
+	ExtraChanges  int `json:"extraChanges,omitempty"`
+	TokensWritten int `json:"tokensWritten"`
 	// SiteGroupCalls and SiteUserCalls are the SharePoint REST reads of
 	// site groups and site users; RUAtRESTCost the run's RU had every
 	// SharePoint REST read (RESTReadKinds) cost 2, 5 or 10 RU (the other
