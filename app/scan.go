@@ -106,6 +106,9 @@ func Scan(ctx context.Context, st ScanStore, job ScanJob) (*Scanned, error) {
 	if so.GuestRefresh == 0 {
 		so.GuestRefresh = state.fullEvery
 	}
+	if so.Started.IsZero() {
+		so.Started = started
+	}
 	sections := job.Sections
 	if sections == nil {
 		sections = tenant.AllSections

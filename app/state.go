@@ -24,12 +24,13 @@ var rolling = map[tenant.Section]bool{tenant.SectionLinks: true}
 
 // DeepEvery is how many periods (FullEvery) apart a unit's rolling full
 // reads are deep: Anyone links' permissions and the site's users read
-// again even when the sharing-link groups confirm the stored links. Ten
+// again even when the sharing-link groups confirm the stored links. Twelve
 // days bounds how long a change the delta missed (an Anyone link's
-// settings, a direct grant) can go unseen while keeping a day of 1%
-// change within 5% of the daily cap at 10 RU a SharePoint REST read
-// (docs/scale.md).
-const DeepEvery = 10
+// settings, a direct grant) can go unseen; a deep drive costs about 80 RU
+// more than one that is not at 10 RU a SharePoint REST read, and twelve
+// rather than ten keeps a day of 1% change within 5% of the daily cap at
+// that cost with room to spare (docs/scale.md).
+const DeepEvery = 12
 
 // State is one scan's incremental-collection state (m365.State) backed by
 // the store: delta tokens from store.DeltaToken, the previous objects of a

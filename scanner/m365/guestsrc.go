@@ -63,7 +63,7 @@ func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) erro
 		groups, _ := st.DeltaToken(ctx, tokenGuestsGroups)
 		// Without a groups delta link membership changes cannot be seen:
 		// read everything.
-		if t, err := time.Parse(time.RFC3339, full); err == nil && delta != "" && signIns != "" && groups != "" && src.o.now().Sub(t) < src.refresh() {
+		if t, err := time.Parse(time.RFC3339, full); err == nil && delta != "" && signIns != "" && groups != "" && src.o.started().Sub(t) < src.refresh() {
 			err := src.incremental(ctx, snap, delta, signIns, full, groups)
 			if !IsStatus(err, http.StatusGone, http.StatusBadRequest) {
 				return err
@@ -84,7 +84,7 @@ func guestDeltaPath() string {
 
 func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 	c := src.c
-	start := src.o.now()
+	start, at := src.o.now(), src.o.started()
 	deltaLink, groupsLink := "", ""
 	if src.o.State != nil {
 		// The token comes first: changes made while listing are then read
@@ -150,7 +150,7 @@ func (src guestsSource) full(ctx context.Context, snap *tenant.Snapshot) error {
 			since = start.Add(-signInLag).UTC().Format(time.RFC3339)
 		}
 		src.o.State.SaveDeltaTokens(tenant.SectionGuests, map[string]string{
-			tokenGuestsDelta: deltaLink, tokenGuestsSignIns: since, tokenGuestsFull: start.UTC().Format(time.RFC3339),
+			tokenGuestsDelta: deltaLink, tokenGuestsSignIns: since, tokenGuestsFull: at.UTC().Format(time.RFC3339),
 			tokenGuestsGroups: groupsLink, tokenGuestsCount: itoa(len(guests)),
 		})
 	}

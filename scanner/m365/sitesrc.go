@@ -29,7 +29,7 @@ const maxSiteReads = 50
 // otherwise in full, keeping a delta link for the next scan.
 func (src sitesSource) collectState(ctx context.Context, snap *tenant.Snapshot) error {
 	st := src.o.State
-	start := src.o.now()
+	start := src.o.started()
 	link, _ := st.DeltaToken(ctx, tokenSitesDelta)
 	propsAt, _ := st.DeltaToken(ctx, tokenSitesProps)
 	if link != "" {

@@ -40,8 +40,14 @@ type SourceOptions struct {
 	// the sites delta reports are still read. 0 means every page. A full
 	// read (no state, resync) reads every page regardless.
 	SitePropertiesPages int
-	// Now is the collector's clock (default time.Now).
+	// Now is the collector's clock (default time.Now): the service's time,
+	// as in the sign-in activity filters.
 	Now func() time.Time
+	// Started is when the scan is said to start (default Now()). The
+	// schedules kept between scans (the guests' full refresh, the site
+	// properties' window) are measured from it, as the rolling re-read's
+	// turns are, so they follow the scans and not the service's clock.
+	Started time.Time
 	// TempDir is where a large tenant's links are spooled (default: the
 	// system's temporary directory); LinkRun is how many links are held in
 	// memory before they are (default tenant.DefaultLinkRun).
@@ -122,6 +128,14 @@ func (o SourceOptions) now() time.Time {
 		return o.Now()
 	}
 	return time.Now()
+}
+
+// started is the scan's start for schedules (Started, else now()).
+func (o SourceOptions) started() time.Time {
+	if !o.Started.IsZero() {
+		return o.Started
+	}
+	return o.now()
 }
 
 // Sources returns one source per section, in canonical section order.

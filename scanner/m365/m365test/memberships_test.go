@@ -1,12 +1,16 @@
 package m365test_test
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/sharedrift/sharedrift/scanner"
+	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/tenant"
 
 	"github.com/sharedrift/sharedrift/scanner/m365/m365test"
@@ -126,5 +130,52 @@ func TestIncrementalGuestsInAnyStoredOrder(t *testing.T) {
 	}
 	if pairs == 0 || shared != pairs {
 		t.Fatalf("%d of %d equal membership lists share their storage", shared, pairs)
+	}
+}
+
+// TestGuestRefreshFollowsScanStart: the guests' full refresh is due by the
+// scans' own start times, not by the service's clock. A fast clock (a day
+// and more of the service's time between two scans said to start a
+// millisecond apart) leaves the second read incremental; a scan said to
+// start a refresh later reads in full, whatever the service's clock says.
+func TestGuestRefreshFollowsScanStart(t *testing.T) {
+	spec := m365test.Spec{Seed: 13, Sites: 1, ItemsPerDrive: 20, SharedPerDrive: 2, LinksPerShared: 1, Guests: 600}
+	srv, err := m365test.NewGenerated(spec, m365test.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &memState{tokens: map[string]string{}, pending: map[string]string{}}
+	at := time.Now().UTC().Truncate(time.Second)
+	// guestPages scans the guests said to start at started and returns how
+	// many pages of users were listed (0: an incremental read).
+	guestPages := func(started time.Time) int64 {
+		t.Helper()
+		srv.ResetUsage()
+		o := m365.SourceOptions{Now: srv.Clock().Now, Started: started, GuestRefresh: 24 * time.Hour, State: st, TempDir: t.TempDir()}
+		srcs, err := m365.SourcesFor(c, o, tenant.SectionGuests)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := scanner.Scan(context.Background(), srcs, scanner.Options{Tenant: srv.Meta().Tenant})
+		if !snap.Complete(tenant.SectionGuests) {
+			t.Fatalf("guests: %+v", snap.Status[tenant.SectionGuests])
+		}
+		st.commit(snap)
+		return srv.Usage().ByKind["users"]
+	}
+	if n := guestPages(at); n == 0 {
+		t.Fatal("the first read listed no guests")
+	}
+	srv.Clock().Switch(srv.Clock().Now().Add(30*time.Hour), 1)
+	if n := guestPages(at.Add(time.Millisecond)); n != 0 {
+		t.Errorf("a scan a millisecond after the full read listed %d pages of guests: the refresh followed the service's clock", n)
+	}
+	if n := guestPages(at.Add(25 * time.Hour)); n == 0 {
+		t.Error("a scan 25 hours after the full read did not read the guests in full")
 	}
 }
