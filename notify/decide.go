@@ -112,64 +112,155 @@ func kindOf(c *Change) (Kind, bool) {
 // notice. Findings still open with nothing new produce nothing, which is what
 // makes two scans of the same drift one message.
 func (p *Planner) Plan(scan Scan, changes []Change) []Item {
-	sorted := make([]*Change, 0, len(changes))
+	sp := p.Start(scan)
 	for i := range changes {
-		sorted = append(sorted, &changes[i])
+		sp.Add(&changes[i])
 	}
-	sort.SliceStable(sorted, func(i, j int) bool { return lessFinding(&sorted[i].Finding, &sorted[j].Finding) })
+	return sp.Items()
+}
 
-	type pending struct {
-		kind Kind
-		c    *Change
+// DigestListed is how many findings a digest carries: the most severe,
+// then by rule and object. Its counts cover every finding folded into it.
+// Renderers name fewer (Slack 20) and point at `findings list`; a first
+// scan of a large tenant folds hundreds of thousands, which no message
+// could carry.
+const DigestListed = 100
+
+// ScanPlan plans one scan's changes as they are read (Plan's result, from
+// a stream): per destination it holds at most the digest threshold's
+// announcements, then only the digest's counts and its DigestListed
+// findings, besides the resolved notices.
+type ScanPlan struct {
+	p     *Planner
+	scan  Scan
+	dests map[string]*destPlan
+	seq   int
+}
+
+type planned struct {
+	kind Kind
+	f    Finding
+	seq  int // arrival, for a stable order among equals
+}
+
+type destPlan struct {
+	name     string
+	first    *Finding // the destination's first finding in order, and
+	firstAt  int      // its place among that finding's destinations
+	ann      []planned
+	dg       *Digest
+	resolved []planned
+}
+
+// Start begins planning a scan.
+func (p *Planner) Start(scan Scan) *ScanPlan {
+	return &ScanPlan{p: p, scan: scan, dests: map[string]*destPlan{}}
+}
+
+func lessPlanned(a, b *planned) bool {
+	if lessFinding(&a.f, &b.f) {
+		return true
 	}
-	announce := map[string][]pending{}
-	resolved := map[string][]pending{}
-	var order []string
-	for _, c := range sorted {
-		kind, ok := kindOf(c)
-		if !ok {
-			continue
+	return !lessFinding(&b.f, &a.f) && a.seq < b.seq
+}
+
+// Add plans one change. It copies what it keeps.
+func (sp *ScanPlan) Add(c *Change) {
+	kind, ok := kindOf(c)
+	if !ok {
+		return
+	}
+	// A snoozed finding stays quiet until the snooze ends; its resolution
+	// is still worth telling.
+	if kind != KindResolved && c.SnoozedUntil != nil && c.SnoozedUntil.After(sp.scan.At) {
+		return
+	}
+	sp.seq++
+	for i, d := range Destinations(sp.p.Routes, &c.Finding) {
+		dp := sp.dests[d]
+		if dp == nil {
+			dp = &destPlan{name: d}
+			sp.dests[d] = dp
 		}
-		// A snoozed finding stays quiet until the snooze ends; its resolution
-		// is still worth telling.
-		if kind != KindResolved && c.SnoozedUntil != nil && c.SnoozedUntil.After(scan.At) {
-			continue
+		pl := planned{kind: kind, f: c.Finding, seq: sp.seq}
+		if dp.first == nil || lessFinding(&pl.f, dp.first) {
+			f := pl.f
+			dp.first, dp.firstAt = &f, i
 		}
-		for _, d := range Destinations(p.Routes, &c.Finding) {
-			if _, ok := announce[d]; !ok {
-				if _, ok := resolved[d]; !ok {
-					order = append(order, d)
+		switch {
+		case kind == KindResolved:
+			dp.resolved = append(dp.resolved, pl)
+		case dp.dg != nil:
+			dp.fold(pl)
+		default:
+			dp.ann = append(dp.ann, pl)
+			if t := sp.p.Digest.Threshold; t > 0 && len(dp.ann) >= t {
+				dp.dg = &Digest{Counts: map[Kind]int{}, BySeverity: map[tenant.Severity]int{}}
+				ann := dp.ann
+				dp.ann = nil
+				sort.SliceStable(ann, func(i, j int) bool { return lessPlanned(&ann[i], &ann[j]) })
+				for _, a := range ann {
+					dp.fold(a)
 				}
 			}
-			if kind == KindResolved {
-				resolved[d] = append(resolved[d], pending{kind, c})
-			} else {
-				announce[d] = append(announce[d], pending{kind, c})
-			}
 		}
 	}
+}
 
+// fold counts an announcement into the digest and keeps it among the
+// DigestListed first in order.
+func (dp *destPlan) fold(a planned) {
+	dg := dp.dg
+	dg.Counts[a.kind]++
+	dg.BySeverity[a.f.Severity]++
+	dg.Total++
+	n := len(dg.Findings)
+	at := sort.Search(n, func(i int) bool { return lessFinding(&a.f, &dg.Findings[i]) })
+	if at >= DigestListed {
+		return
+	}
+	if n < DigestListed {
+		dg.Findings = append(dg.Findings, Finding{})
+	}
+	copy(dg.Findings[at+1:], dg.Findings[at:])
+	dg.Findings[at] = a.f
+}
+
+// Items returns the plan: destinations in the order of their first
+// finding, each with its announcements (or digest), then its resolved
+// notices.
+func (sp *ScanPlan) Items() []Item {
+	order := make([]*destPlan, 0, len(sp.dests))
+	for _, dp := range sp.dests {
+		order = append(order, dp)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if lessFinding(a.first, b.first) || lessFinding(b.first, a.first) {
+			return lessFinding(a.first, b.first)
+		}
+		if a.firstAt != b.firstAt {
+			return a.firstAt < b.firstAt
+		}
+		return a.name < b.name
+	})
 	var items []Item
-	for _, d := range order {
-		ann := announce[d]
-		if p.Digest.Threshold > 0 && len(ann) >= p.Digest.Threshold {
-			dg := &Digest{Counts: map[Kind]int{}, BySeverity: map[tenant.Severity]int{}}
-			for _, a := range ann {
-				dg.Counts[a.kind]++
-				dg.BySeverity[a.c.Finding.Severity]++
-				dg.Findings = append(dg.Findings, a.c.Finding)
-			}
-			key := "digest/" + d + "/" + scan.ID
+	for _, dp := range order {
+		d := dp.name
+		if dp.dg != nil {
+			key := "digest/" + d + "/" + sp.scan.ID
 			items = append(items, Item{Key: key, Destination: d, Notification: Notification{
-				Kind: KindDigest, Destination: d, Tenant: scan.Tenant, ScanID: scan.ID, At: scan.At, Key: key, Digest: dg,
+				Kind: KindDigest, Destination: d, Tenant: sp.scan.Tenant, ScanID: sp.scan.ID, At: sp.scan.At, Key: key, Digest: dp.dg,
 			}})
 		} else {
-			for _, a := range ann {
-				items = append(items, single(a.kind, d, scan, &a.c.Finding))
+			sort.SliceStable(dp.ann, func(i, j int) bool { return lessPlanned(&dp.ann[i], &dp.ann[j]) })
+			for i := range dp.ann {
+				items = append(items, single(dp.ann[i].kind, d, sp.scan, &dp.ann[i].f))
 			}
 		}
-		for _, r := range resolved[d] {
-			items = append(items, single(r.kind, d, scan, &r.c.Finding))
+		sort.SliceStable(dp.resolved, func(i, j int) bool { return lessPlanned(&dp.resolved[i], &dp.resolved[j]) })
+		for i := range dp.resolved {
+			items = append(items, single(dp.resolved[i].kind, d, sp.scan, &dp.resolved[i].f))
 		}
 	}
 	return items

@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +201,66 @@ func TestSecretNeverPrints(t *testing.T) {
 	t.Setenv("SHAREDRIFT_TEST_TOKEN", "xoxb-from-env")
 	if v, err := Secret("env:SHAREDRIFT_TEST_TOKEN").Resolve(); err != nil || v != "xoxb-from-env" {
 		t.Errorf("Resolve = %q, %v", v, err)
+	}
+}
+
+// TestDigestOfManyKeepsCountsAndTheFirst: a digest folding far more than
+// DigestListed findings counts every one and lists the first DigestListed
+// in order (most severe, then rule and object), whatever order the changes
+// arrive in; renderers get the whole count from Size. Destinations and
+// singles come out in the same order from any arrival order: destinations
+// by their first finding, a tie by the order of the routes.
+func TestDigestOfManyKeepsCountsAndTheFirst(t *testing.T) {
+	p := &Planner{Routes: []Route{{Destination: "slack"}, {Destination: "crit", MinSeverity: tenant.SeverityCritical}}, Digest: DigestConfig{Threshold: 10}}
+	const n = 1000
+	cs := make([]Change, 0, n+3)
+	for i := range n {
+		sev := tenant.SeverityHigh
+		if i%7 == 0 {
+			sev = tenant.SeverityCritical
+		}
+		cs = append(cs, Change{Transition: TransitionNew, Finding: finding(fmt.Sprintf("f%04d", (i*389)%n), sev)})
+	}
+	cs = append(cs, Change{Transition: TransitionResolved, Finding: finding("r2", tenant.SeverityLow)},
+		Change{Transition: TransitionResolved, Finding: finding("r1", tenant.SeverityHigh)})
+	sorted := slices.Clone(cs)
+	slices.SortStableFunc(sorted, func(a, b Change) int {
+		switch {
+		case lessFinding(&a.Finding, &b.Finding):
+			return -1
+		case lessFinding(&b.Finding, &a.Finding):
+			return 1
+		}
+		return 0
+	})
+	scan := Scan{ID: "s1", Tenant: "fabrikam", At: t0}
+	items := p.Plan(scan, cs)
+	if got, want := keys(items), []string{"digest/slack/s1", "resolved/slack/r1/s1", "resolved/slack/r2/s1", "digest/crit/s1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("keys = %v, want %v", got, want)
+	}
+	if again := p.Plan(scan, sorted); !reflect.DeepEqual(items, again) {
+		t.Fatal("the plan depends on the order the changes arrive in")
+	}
+	d := items[0].Notification.Digest
+	if d.Size() != n || d.Counts[KindNew] != n || len(d.Findings) != DigestListed {
+		t.Fatalf("digest of %d: size %d, counts %v, %d listed", n, d.Size(), d.Counts, len(d.Findings))
+	}
+	crit := (n + 6) / 7
+	if d.BySeverity[tenant.SeverityCritical] != crit || d.BySeverity[tenant.SeverityHigh] != n-crit {
+		t.Errorf("by severity = %v", d.BySeverity)
+	}
+	for i := range d.Findings {
+		if d.Findings[i].Fingerprint != sorted[i].Finding.Fingerprint {
+			t.Fatalf("listed %d is %s, want %s", i, d.Findings[i].Fingerprint, sorted[i].Finding.Fingerprint)
+		}
+	}
+	if c := items[3].Notification.Digest; c.Size() != crit || c.Findings[0].Severity != tenant.SeverityCritical {
+		t.Errorf("critical digest: size %d", c.Size())
+	}
+	// Below the threshold, singles in order however they arrive.
+	few := []Change{cs[3], cs[0], cs[2]}
+	want := keys(p.Plan(scan, []Change{cs[0], cs[2], cs[3]}))
+	if got := keys(p.Plan(scan, few)); !reflect.DeepEqual(got, want) {
+		t.Errorf("singles %v, want %v", got, want)
 	}
 }

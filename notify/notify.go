@@ -68,8 +68,18 @@ type Digest struct {
 	// Counts by kind (new, reopened, escalated) and by severity.
 	Counts     map[Kind]int            `json:"counts"`
 	BySeverity map[tenant.Severity]int `json:"bySeverity"`
-	// Findings are sorted by severity (highest first), then rule and object.
+	// Findings are sorted by severity (highest first), then rule and object:
+	// the first DigestListed of those folded in.
 	Findings []Finding `json:"findings"`
+	// Total is how many findings the digest folds (0 in digests stored
+	// before it was kept: see Size).
+	Total int `json:"total,omitempty"`
+}
+
+// Size is how many findings the digest folds, of which Findings lists
+// the first.
+func (d *Digest) Size() int {
+	return max(d.Total, len(d.Findings))
 }
 
 // Notification is one message for one destination. It is what the outbox

@@ -7,11 +7,11 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sharedrift/sharedrift/drift"
+	"github.com/sharedrift/sharedrift/internal/heappeak"
 	"github.com/sharedrift/sharedrift/store"
 	"github.com/sharedrift/sharedrift/store/storetest"
 	"github.com/sharedrift/sharedrift/tenant"
@@ -36,29 +36,7 @@ func benchOptions() store.Options {
 }
 
 // peakHeap samples the live heap while fn runs and returns its peak in MB.
-func peakHeap(fn func()) float64 {
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	go func() {
-		var ms runtime.MemStats
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	fn()
-	close(done)
-	return float64(peak.Load()) / (1 << 20)
-}
+func peakHeap(fn func()) float64 { return float64(heappeak.Of(fn)) / (1 << 20) }
 
 func record(b *testing.B, s store.Store, in store.ScanInput) (store.Scan, time.Duration, float64) {
 	b.Helper()

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -96,6 +97,12 @@ func TestFabrikamTwoScans(t *testing.T) {
 			want := []string{"new links.anyone_link_edit " + linkKey, "resolved links.anyone_link_expiry " + linkKey}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("transitions = %q\nwant %q", got, want)
+			}
+			// Streamed, an error from the callback stops the read and is
+			// returned as it is.
+			stop, calls := errors.New("stop"), 0
+			if err := s.EachTransition(ctx, sc2.ID, func(*store.Transition) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
+				t.Fatalf("EachTransition stopped after %d calls with %v", calls, err)
 			}
 			if sc2.FindingsNew != 1 || sc2.FindingsResolved != 1 || sc2.FindingsOpen != sc1.FindingsOpen {
 				t.Errorf("counters new=%d resolved=%d open=%d (first open=%d)", sc2.FindingsNew, sc2.FindingsResolved, sc2.FindingsOpen, sc1.FindingsOpen)

@@ -548,7 +548,18 @@ func (s *sqlStore) annotate(ctx context.Context, tenantName, fp string, check fu
 
 // Transitions implements Findings.
 func (s *sqlStore) Transitions(ctx context.Context, scanID int64) ([]Transition, error) {
-	var rows []findingRow
+	var out []Transition
+	err := s.EachTransition(ctx, scanID, func(tr *Transition) error {
+		out = append(out, *tr)
+		return nil
+	})
+	return out, err
+}
+
+// EachTransition streams a scan's transitions to fn, one row at a time, so
+// that a scan that opened hundreds of thousands of findings is never held
+// whole.
+func (s *sqlStore) EachTransition(ctx context.Context, scanID int64, fn func(*Transition) error) error {
 	// The findings come from the scan-id indexes (migration 0011), one
 	// index range per kind of event, so that a scan that touched a few
 	// findings reads those, not every finding of the tenant. Both
@@ -556,7 +567,7 @@ func (s *sqlStore) Transitions(ctx context.Context, scanID int64) ([]Transition,
 	// and SQLite only while nothing else constrains f: scan ids are
 	// unique, so these are the findings of the scan's tenant, and CROSS
 	// JOIN keeps SQLite from reading the tenant's findings first.
-	err := s.db.SelectContext(ctx, &rows, s.q(findingColumns+` FROM (
+	rows, err := s.db.QueryxContext(ctx, s.q(findingColumns+` FROM (
 			SELECT tenant_id, fingerprint FROM findings WHERE first_scan_id = ?
 			UNION SELECT tenant_id, fingerprint FROM findings WHERE reopened_scan_id = ?
 			UNION SELECT tenant_id, fingerprint FROM findings WHERE resolved_scan_id = ?
@@ -565,11 +576,14 @@ func (s *sqlStore) Transitions(ctx context.Context, scanID int64) ([]Transition,
 		WHERE f.tenant_id = k.tenant_id AND f.fingerprint = k.fingerprint
 		ORDER BY `+severityRank+` DESC, f.rule_id, f.object_key, f.fingerprint`), scanID, scanID, scanID, scanID)
 	if err != nil {
-		return nil, fmt.Errorf("transitions of scan %d: %w", scanID, err)
+		return fmt.Errorf("transitions of scan %d: %w", scanID, err)
 	}
-	var out []Transition
-	for i := range rows {
-		r := &rows[i]
+	defer rows.Close()
+	for rows.Next() {
+		var r findingRow
+		if err := rows.StructScan(&r); err != nil {
+			return fmt.Errorf("transitions of scan %d: %w", scanID, err)
+		}
 		f := r.finding()
 		var kind TransitionKind
 		switch {
@@ -584,9 +598,14 @@ func (s *sqlStore) Transitions(ctx context.Context, scanID int64) ([]Transition,
 		default:
 			continue // a later scan moved it on, or severity went down
 		}
-		out = append(out, Transition{Kind: kind, Finding: f})
+		if err := fn(&Transition{Kind: kind, Finding: f}); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("transitions of scan %d: %w", scanID, err)
+	}
+	return nil
 }
 
 // FindingCounts implements Findings.

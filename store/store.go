@@ -118,6 +118,10 @@ type Findings interface {
 	// Transitions returns what a scan did to findings: new, reopened,
 	// resolved, escalated (severity went up). This drives notifications.
 	Transitions(ctx context.Context, scanID int64) ([]Transition, error)
+	// EachTransition streams the same, in the same order (most severe
+	// first, then rule and object), to fn; an error from fn stops it. fn
+	// must not use the store: the rows hold a connection meanwhile.
+	EachTransition(ctx context.Context, scanID int64, fn func(*Transition) error) error
 	// FindingEvents lists the scans that opened, reopened, resolved or
 	// changed the severity of one finding, oldest first. Only the latest
 	// reopening, resolution and severity change are stored (with the

@@ -154,7 +154,7 @@ func bareAddress(a string) string {
 // Subject is the mail subject line of a notification.
 func Subject(note *notify.Notification) string {
 	if note.Digest != nil {
-		return fmt.Sprintf("[sharedrift] %d findings in %s", len(note.Digest.Findings), note.Tenant)
+		return fmt.Sprintf("[sharedrift] %d findings in %s", note.Digest.Size(), note.Tenant)
 	}
 	if note.Finding == nil {
 		return "[sharedrift] test notification"
@@ -256,6 +256,9 @@ func view(note *notify.Notification) viewModel {
 	if note.Digest != nil {
 		for _, f := range note.Digest.Findings {
 			v.Items = append(v.Items, fmt.Sprintf("[%s] %s — %s", f.Severity, title(&f), objName(&f)))
+		}
+		if more := note.Digest.Size() - len(note.Digest.Findings); more > 0 {
+			v.Items = append(v.Items, fmt.Sprintf("…and %d more.", more))
 		}
 		v.Footer = "Run `sharedrift findings list --tenant " + note.Tenant + "` for details."
 		return v

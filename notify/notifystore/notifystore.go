@@ -118,7 +118,7 @@ func change(tr notify.Transition, f *store.Finding, o Options) notify.Change {
 
 // ScanStore is what PlanScan reads and writes.
 type ScanStore interface {
-	Transitions(ctx context.Context, scanID int64) ([]store.Transition, error)
+	EachTransition(ctx context.Context, scanID int64, fn func(*store.Transition) error) error
 	store.Outbox
 }
 
@@ -132,20 +132,23 @@ type ReminderStore interface {
 // planned notifications. Calling it again for the same scan enqueues
 // nothing new (idempotency keys), so the daemon may retry it after a crash.
 func PlanScan(ctx context.Context, st ScanStore, p *notify.Planner, scan store.Scan, o Options) (int, error) {
-	trs, err := st.Transitions(ctx, scan.ID)
-	if err != nil {
-		return 0, fmt.Errorf("plan notifications of scan %d: %w", scan.ID, err)
-	}
-	changes := make([]notify.Change, 0, len(trs))
-	for i := range trs {
-		changes = append(changes, change(notify.Transition(trs[i].Kind), &trs[i].Finding, o))
-	}
 	at := scan.CollectedAt
 	if at.IsZero() {
 		at = scan.FinishedAt
 	}
-	items := p.Plan(notify.Scan{ID: strconv.FormatInt(scan.ID, 10), Tenant: scan.Tenant, At: at}, changes)
-	return enqueue(ctx, st, items)
+	// The transitions are planned as they are read: a first scan of a
+	// large tenant opens hundreds of thousands of findings, and a digest
+	// keeps only their counts and the first of them.
+	plan := p.Start(notify.Scan{ID: strconv.FormatInt(scan.ID, 10), Tenant: scan.Tenant, At: at})
+	err := st.EachTransition(ctx, scan.ID, func(tr *store.Transition) error {
+		c := change(notify.Transition(tr.Kind), &tr.Finding, o)
+		plan.Add(&c)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("plan notifications of scan %d: %w", scan.ID, err)
+	}
+	return enqueue(ctx, st, plan.Items())
 }
 
 // PlanReminders enqueues the reminders due at now for a tenant's open findings.

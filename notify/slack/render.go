@@ -151,7 +151,7 @@ func remediationKind(k notify.Kind) bool {
 // readers, incoming webhooks that drop blocks).
 func FallbackText(n *notify.Notification) string {
 	if n.Digest != nil {
-		return fmt.Sprintf("sharedrift: %d findings in %s", len(n.Digest.Findings), n.Tenant)
+		return fmt.Sprintf("sharedrift: %d findings in %s", n.Digest.Size(), n.Tenant)
 	}
 	if n.Finding == nil {
 		return "sharedrift: " + headline[n.Kind]
@@ -313,21 +313,23 @@ func DigestBlocks(n *notify.Notification) []goslack.Block {
 		}
 	}
 	blocks := []goslack.Block{
-		goslack.NewHeaderBlock(plain(trunc(fmt.Sprintf("%d findings in %s", len(d.Findings), n.Tenant), 150))),
+		goslack.NewHeaderBlock(plain(trunc(fmt.Sprintf("%d findings in %s", d.Size(), n.Tenant), 150))),
 		goslack.NewSectionBlock(mrkdwn(fmt.Sprintf("Scan `%s` at %s: %s.\n%s",
 			esc(n.ScanID), slackDate(n.At), strings.Join(counts, ", "), strings.Join(sev, "  "))), nil, nil),
 		goslack.NewDividerBlock(),
 	}
 	for i := range d.Findings {
 		if i == digestLimit {
-			blocks = append(blocks, goslack.NewContextBlock("",
-				mrkdwn(fmt.Sprintf("…and %d more. Run `sharedrift findings list --tenant %s` for all of them.", len(d.Findings)-digestLimit, esc(n.Tenant)))))
 			break
 		}
 		f := &d.Findings[i]
 		line := fmt.Sprintf("%s *%s* — %s\n`%s` · expected %s, actual %s", icon(f.Severity), esc(title(f)),
 			trunc(objectLink(f), 500), esc(f.RuleID), esc(trunc(f.Expected, 200)), esc(trunc(f.Actual, 200)))
 		blocks = append(blocks, goslack.NewSectionBlock(mrkdwn(line), nil, nil))
+	}
+	if more := d.Size() - min(len(d.Findings), digestLimit); more > 0 {
+		blocks = append(blocks, goslack.NewContextBlock("",
+			mrkdwn(fmt.Sprintf("…and %d more. Run `sharedrift findings list --tenant %s` for all of them.", more, esc(n.Tenant)))))
 	}
 	return blocks
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -306,5 +307,30 @@ func TestRetryFindsEarlierPost(t *testing.T) {
 	}
 	if posts() != base+3 {
 		t.Errorf("posts = %d, want %d", posts(), base+3)
+	}
+}
+
+// TestDigestCountsWhatItFolds: a digest that lists the first DigestListed
+// of 331,574 findings says 331,574 in its header, fallback text and "more"
+// line, not the number it lists.
+func TestDigestCountsWhatItFolds(t *testing.T) {
+	const total = 331574
+	fs := make([]notify.Finding, notify.DigestListed)
+	for i := range fs {
+		fs[i] = sampleFinding()
+	}
+	n := &notify.Notification{Kind: notify.KindDigest, Tenant: "fabrikam", ScanID: "1", At: t0, Digest: &notify.Digest{
+		Counts: map[notify.Kind]int{notify.KindNew: total}, BySeverity: map[tenant.Severity]int{tenant.SeverityHigh: total}, Findings: fs, Total: total}}
+	if got := FallbackText(n); !strings.Contains(got, "331574 findings") {
+		t.Errorf("fallback %q", got)
+	}
+	b, err := json.Marshal(DigestBlocks(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"331574 findings in fabrikam", fmt.Sprintf("…and %d more", total-digestLimit)} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("digest blocks lack %q", want)
+		}
 	}
 }

@@ -120,16 +120,18 @@ func Card(note *notify.Notification) map[string]any {
 	switch {
 	case note.Digest != nil:
 		d := note.Digest
-		body = append(body, text(fmt.Sprintf("%d findings in %s", len(d.Findings), note.Tenant), map[string]any{"size": "Large", "weight": "Bolder"}))
+		body = append(body, text(fmt.Sprintf("%d findings in %s", d.Size(), note.Tenant), map[string]any{"size": "Large", "weight": "Bolder"}))
 		body = append(body, facts("Scan", note.ScanID, "New", count(d.Counts[notify.KindNew]), "Reopened", count(d.Counts[notify.KindReopened]),
 			"Escalated", count(d.Counts[notify.KindEscalated]),
 			"Critical", count(d.BySeverity[tenant.SeverityCritical]), "High", count(d.BySeverity[tenant.SeverityHigh])))
 		for i, f := range d.Findings {
 			if i == 20 {
-				body = append(body, text(fmt.Sprintf("…and %d more.", len(d.Findings)-20), map[string]any{"isSubtle": true}))
 				break
 			}
 			body = append(body, text(fmt.Sprintf("**%s** · %s — %s", strings.ToUpper(string(f.Severity)), title(&f), name(&f)), nil))
+		}
+		if more := d.Size() - min(len(d.Findings), 20); more > 0 {
+			body = append(body, text(fmt.Sprintf("…and %d more.", more), map[string]any{"isSubtle": true}))
 		}
 	case note.Finding != nil:
 		f := note.Finding
