@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/sharedrift/sharedrift/internal/heappeak"
 	"github.com/sharedrift/sharedrift/notify"
@@ -87,5 +88,28 @@ func BenchmarkPlanFirstScan(b *testing.B) {
 	// PlanScan itself enqueues the one digest.
 	if k, err := notifystore.PlanScan(ctx, st, p, sc, notifystore.Options{}); err != nil || k != 1 {
 		b.Fatalf("PlanScan enqueued %d: %v", k, err)
+	}
+	// A day later every finding is due a reminder: "paged" plans and
+	// enqueues them 2,000 open findings at a time, "whole" all at once.
+	p.Reminder = notify.ReminderConfig{Every: 24 * time.Hour, MinSeverity: tenant.SeverityHigh}
+	for i, mode := range []string{"paged", "whole"} {
+		b.Run("reminders-"+mode, func(b *testing.B) {
+			if mode == "whole" {
+				notifystore.SetReminderPage(b, n+1)
+			}
+			for b.Loop() {
+				runtime.GC()
+				var k int
+				// Each mode plans the next day's reminders, so that both
+				// enqueue every one.
+				peak := heappeak.Of(func() {
+					k, err = notifystore.PlanReminders(ctx, st, p, sc.Tenant, storetest.T0.Add(time.Duration(25+24*i)*time.Hour), notifystore.Options{})
+				})
+				if err != nil || k != n {
+					b.Fatalf("%d reminders for %d findings: %v", k, n, err)
+				}
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+			}
+		})
 	}
 }

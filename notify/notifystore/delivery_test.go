@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -686,4 +688,61 @@ func TestAcceptRiskFromSlack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRemindersByPage: reminders are planned a page of open findings at a
+// time; with pages of 3, seven findings (one below the reminder severity,
+// one acknowledged) get the same reminders, in the same order, as with one
+// page, and planning again enqueues none.
+func TestRemindersByPage(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			keysAfter := func(page int) (ks []string) {
+				// Each page size in its own subtest: its own database.
+				t.Run(fmt.Sprintf("pages of %d", page), func(t *testing.T) { ks = remindedKeys(t, b, page) })
+				return ks
+			}
+			whole, paged := keysAfter(1000), keysAfter(3)
+			if len(paged) != 5 || !slices.Equal(whole, paged) {
+				t.Fatalf("reminders in pages of 3 %v, in one page %v", paged, whole)
+			}
+		})
+	}
+}
+
+// remindedKeys records seven findings, acknowledges one, and returns the
+// keys of the reminders planned a day later with pages of page findings.
+func remindedKeys(t *testing.T, b backend, page int) []string {
+	ctx := context.Background()
+	notifystore.SetReminderPage(t, page)
+	r := newRig(t, b, storetest.NewClock(storetest.T0), slackfake.New(), "replica-1")
+	r.planner.Reminder = notify.ReminderConfig{Every: 24 * time.Hour, MinSeverity: tenant.SeverityHigh}
+	low := fail("9")
+	low.Severity = tenant.SeverityMedium
+	r.scan(fail("1"), fail("2"), fail("3"), fail("4"), fail("5"), fail("6"), low)
+	acked := fail("4")
+	if err := (notifystore.FindingActions{S: r.st}).Acknowledge(ctx, storetest.Tenant, acked.Fingerprint(), "slack:U0ADMIN01"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := r.st.OutboxMessages(ctx, store.OutboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(25 * time.Hour)
+	n, err := notifystore.PlanReminders(ctx, r.st, r.planner, storetest.Tenant, r.clock.Now(), notifystore.Options{})
+	if err != nil || n != 5 {
+		t.Fatalf("pages of %d: %d reminders (%v), want 5", page, n, err)
+	}
+	if again, err := notifystore.PlanReminders(ctx, r.st, r.planner, storetest.Tenant, r.clock.Now(), notifystore.Options{}); err != nil || again != 0 {
+		t.Fatalf("pages of %d: planned again, %d more (%v)", page, again, err)
+	}
+	ms, err := r.st.OutboxMessages(ctx, store.OutboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ks []string
+	for _, m := range ms[len(before):] {
+		ks = append(ks, m.IdempotencyKey)
+	}
+	return ks
 }

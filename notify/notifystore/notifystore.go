@@ -151,21 +151,37 @@ func PlanScan(ctx context.Context, st ScanStore, p *notify.Planner, scan store.S
 	return enqueue(ctx, st, plan.Items())
 }
 
-// PlanReminders enqueues the reminders due at now for a tenant's open findings.
+// reminderPage is how many open findings PlanReminders reads, plans and
+// enqueues at a time: a large tenant has hundreds of thousands open, and
+// reminders are planned every few minutes.
+var reminderPage = 2000
+
+// PlanReminders enqueues the reminders due at now for a tenant's open
+// findings, a page of them at a time in list order (most severe first).
 func PlanReminders(ctx context.Context, st ReminderStore, p *notify.Planner, tenantName string, now time.Time, o Options) (int, error) {
 	if p.Reminder.Every <= 0 {
 		return 0, nil
 	}
-	fs, err := st.FindingsList(ctx, store.FindingFilter{Tenant: tenantName, States: []store.FindingState{store.FindingOpen, store.FindingReopened},
-		MinSeverity: p.Reminder.MinSeverity})
-	if err != nil {
-		return 0, fmt.Errorf("plan reminders for %s: %w", tenantName, err)
+	f := store.FindingFilter{Tenant: tenantName, States: []store.FindingState{store.FindingOpen, store.FindingReopened},
+		MinSeverity: p.Reminder.MinSeverity, Limit: reminderPage}
+	total := 0
+	for {
+		fs, err := st.FindingsList(ctx, f)
+		if err != nil {
+			return total, fmt.Errorf("plan reminders for %s: %w", tenantName, err)
+		}
+		changes := make([]notify.Change, 0, len(fs))
+		for i := range fs {
+			changes = append(changes, change(notify.TransitionOpen, &fs[i], o))
+		}
+		n, err := enqueue(ctx, st, p.Reminders(now, changes))
+		total += n
+		if err != nil || len(fs) < f.Limit {
+			return total, err
+		}
+		k := fs[len(fs)-1].Key()
+		f.After = &k
 	}
-	changes := make([]notify.Change, 0, len(fs))
-	for i := range fs {
-		changes = append(changes, change(notify.TransitionOpen, &fs[i], o))
-	}
-	return enqueue(ctx, st, p.Reminders(now, changes))
 }
 
 func enqueue(ctx context.Context, st store.Outbox, items []notify.Item) (int, error) {
