@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -51,6 +52,11 @@ type Item struct {
 	// same destination and group (the finding's fingerprint).
 	Group        string
 	Notification Notification
+	// Members, for a digest, are the fingerprints of every finding it
+	// folds, listed or not: the outbox records them, so that a later
+	// resolution or reminder of any of them finds this message's thread
+	// and waits for it (the payload lists only DigestListed).
+	Members []string
 }
 
 // Payload is the JSON the outbox stores for the item.
@@ -144,11 +150,16 @@ type planned struct {
 }
 
 type destPlan struct {
-	name     string
-	first    *Finding // the destination's first finding in order, and
-	firstAt  int      // its place among that finding's destinations
+	name string
+	// The destination's first finding in order, when it arrived (ties
+	// go by arrival, as a stable sort would) and its place among that
+	// finding's destinations.
+	first    *Finding
+	firstSeq int
+	firstAt  int
 	ann      []planned
 	dg       *Digest
+	members  []string // the digest's fingerprints, every one
 	resolved []planned
 }
 
@@ -185,7 +196,7 @@ func (sp *ScanPlan) Add(c *Change) {
 		pl := planned{kind: kind, f: c.Finding, seq: sp.seq}
 		if dp.first == nil || lessFinding(&pl.f, dp.first) {
 			f := pl.f
-			dp.first, dp.firstAt = &f, i
+			dp.first, dp.firstSeq, dp.firstAt = &f, pl.seq, i
 		}
 		switch {
 		case kind == KindResolved:
@@ -214,6 +225,7 @@ func (dp *destPlan) fold(a planned) {
 	dg.Counts[a.kind]++
 	dg.BySeverity[a.f.Severity]++
 	dg.Total++
+	dp.members = append(dp.members, a.f.Fingerprint)
 	n := len(dg.Findings)
 	at := sort.Search(n, func(i int) bool { return lessFinding(&a.f, &dg.Findings[i]) })
 	if at >= DigestListed {
@@ -239,6 +251,9 @@ func (sp *ScanPlan) Items() []Item {
 		if lessFinding(a.first, b.first) || lessFinding(b.first, a.first) {
 			return lessFinding(a.first, b.first)
 		}
+		if a.firstSeq != b.firstSeq {
+			return a.firstSeq < b.firstSeq
+		}
 		if a.firstAt != b.firstAt {
 			return a.firstAt < b.firstAt
 		}
@@ -248,8 +263,9 @@ func (sp *ScanPlan) Items() []Item {
 	for _, dp := range order {
 		d := dp.name
 		if dp.dg != nil {
+			slices.Sort(dp.members) // a set: the same whatever the arrival order
 			key := "digest/" + d + "/" + sp.scan.ID
-			items = append(items, Item{Key: key, Destination: d, Notification: Notification{
+			items = append(items, Item{Key: key, Destination: d, Members: dp.members, Notification: Notification{
 				Kind: KindDigest, Destination: d, Tenant: sp.scan.Tenant, ScanID: sp.scan.ID, At: sp.scan.At, Key: key, Digest: dp.dg,
 			}})
 		} else {

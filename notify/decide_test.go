@@ -241,6 +241,13 @@ func TestDigestOfManyKeepsCountsAndTheFirst(t *testing.T) {
 	if again := p.Plan(scan, sorted); !reflect.DeepEqual(items, again) {
 		t.Fatal("the plan depends on the order the changes arrive in")
 	}
+	if len(items[0].Members) != n {
+		t.Errorf("the digest's members are %d fingerprints, want all %d", len(items[0].Members), n)
+	}
+	rows, err := OutboxItems(items[:1])
+	if err != nil || len(rows[0].Members) != n {
+		t.Fatalf("the digest's outbox row has %d members (%v), want %d", len(rows[0].Members), err, n)
+	}
 	d := items[0].Notification.Digest
 	if d.Size() != n || d.Counts[KindNew] != n || len(d.Findings) != DigestListed {
 		t.Fatalf("digest of %d: size %d, counts %v, %d listed", n, d.Size(), d.Counts, len(d.Findings))

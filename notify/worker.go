@@ -73,7 +73,10 @@ func OutboxItems(items []Item) ([]OutboxItem, error) {
 		case n.Finding != nil:
 			fp = n.Finding.Fingerprint
 		case n.Digest != nil:
-			members = n.Fingerprints()
+			members = items[i].Members
+			if members == nil {
+				members = n.Fingerprints()
+			}
 		}
 		out = append(out, OutboxItem{Key: items[i].Key, Tenant: items[i].Notification.Tenant, Destination: items[i].Destination,
 			Kind: items[i].Notification.Kind, Fingerprint: fp, Members: members, Payload: p})

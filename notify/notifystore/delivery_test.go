@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -745,4 +746,40 @@ func remindedKeys(t *testing.T, b backend, page int) []string {
 		ks = append(ks, m.IdempotencyKey)
 	}
 	return ks
+}
+
+// TestUnlistedDigestFindingResolvesInItsThread: a digest lists its first
+// notify.DigestListed findings but records every one it folds, so the
+// resolution of one it counted without listing replies in its thread.
+func TestUnlistedDigestFindingResolvesInItsThread(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			srv := slackfake.New()
+			defer srv.Close()
+			r := newRig(t, b, storetest.NewClock(storetest.T0), srv, "replica-1")
+			r.planner.Digest.Threshold = 10
+			var results []tenant.Result
+			for i := 100; i < 100+notify.DigestListed+5; i++ {
+				results = append(results, fail(strconv.Itoa(i)))
+			}
+			if n := r.scan(results...); n != 1 {
+				t.Fatalf("first scan enqueued %d, want one digest", n)
+			}
+			r.drain()
+			digest := srv.Messages()[0]
+			last := results[len(results)-1] // last in order: counted, not listed
+			if strings.Contains(digest.Blocks, last.ObjectName) {
+				t.Fatalf("the digest lists %s; the test needs one it does not", last.ObjectName)
+			}
+			r.clock.Advance(time.Hour)
+			if n := r.scan(results[:len(results)-1]...); n != 1 {
+				t.Fatalf("second scan enqueued %d, want one resolved notice", n)
+			}
+			r.drain()
+			msgs := srv.Messages()
+			if len(msgs) != 2 || msgs[1].ThreadTS != digest.TS || !strings.Contains(msgs[1].Text, "Resolved") {
+				t.Fatalf("the resolution is not a reply in the digest's thread: %+v", msgs[1:])
+			}
+		})
+	}
 }

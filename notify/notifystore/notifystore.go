@@ -163,7 +163,7 @@ func PlanReminders(ctx context.Context, st ReminderStore, p *notify.Planner, ten
 		return 0, nil
 	}
 	f := store.FindingFilter{Tenant: tenantName, States: []store.FindingState{store.FindingOpen, store.FindingReopened},
-		MinSeverity: p.Reminder.MinSeverity, Limit: reminderPage}
+		MinSeverity: p.Reminder.MinSeverity, Limit: max(reminderPage, 1)}
 	total := 0
 	for {
 		fs, err := st.FindingsList(ctx, f)

@@ -63,7 +63,7 @@ func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) erro
 		groups, _ := st.DeltaToken(ctx, tokenGuestsGroups)
 		// Without a groups delta link membership changes cannot be seen:
 		// read everything.
-		if t, err := time.Parse(time.RFC3339, full); err == nil && delta != "" && signIns != "" && groups != "" && src.o.started().Sub(t) < src.refresh() {
+		if t, err := time.Parse(time.RFC3339, full); err == nil && delta != "" && signIns != "" && groups != "" && fresh(src.o.started().Sub(t), src.refresh()) {
 			err := src.incremental(ctx, snap, delta, signIns, full, groups)
 			if !IsStatus(err, http.StatusGone, http.StatusBadRequest) {
 				return err
@@ -74,6 +74,11 @@ func (src guestsSource) Collect(ctx context.Context, snap *tenant.Snapshot) erro
 	}
 	return src.full(ctx, snap)
 }
+
+// fresh reports whether a full read age ago is recent enough to read only
+// changes. A read stamped more than a refresh in the future (a clock that
+// jumped back, a stamp from another clock) is not trusted: read in full.
+func fresh(age, refresh time.Duration) bool { return age < refresh && age > -refresh }
 
 // groupsDeltaPath asks groups delta for membership changes only.
 const groupsDeltaPath = "/groups/delta?$select=members"

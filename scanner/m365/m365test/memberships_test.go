@@ -137,7 +137,8 @@ func TestIncrementalGuestsInAnyStoredOrder(t *testing.T) {
 // scans' own start times, not by the service's clock. A fast clock (a day
 // and more of the service's time between two scans said to start a
 // millisecond apart) leaves the second read incremental; a scan said to
-// start a refresh later reads in full, whatever the service's clock says.
+// start a refresh later reads in full, whatever the service's clock says,
+// and so does one a refresh earlier than the stored full read.
 func TestGuestRefreshFollowsScanStart(t *testing.T) {
 	spec := m365test.Spec{Seed: 13, Sites: 1, ItemsPerDrive: 20, SharedPerDrive: 2, LinksPerShared: 1, Guests: 600}
 	srv, err := m365test.NewGenerated(spec, m365test.Options{})
@@ -177,5 +178,10 @@ func TestGuestRefreshFollowsScanStart(t *testing.T) {
 	}
 	if n := guestPages(at.Add(25 * time.Hour)); n == 0 {
 		t.Error("a scan 25 hours after the full read did not read the guests in full")
+	}
+	// A full read stamped more than a refresh ahead of the scan (a clock
+	// that went back) is not trusted.
+	if n := guestPages(at); n == 0 {
+		t.Error("a scan 25 hours before the stored full read did not read the guests in full")
 	}
 }
