@@ -271,3 +271,17 @@ func TestDigestOfManyKeepsCountsAndTheFirst(t *testing.T) {
 		t.Errorf("singles %v, want %v", got, want)
 	}
 }
+
+// TestDestinationsTieByArrival: two findings equal in order (same
+// severity, rule and object) routed to different destinations: the
+// destination of the one that arrived first comes first, as a stable sort
+// of the changes gave.
+func TestDestinationsTieByArrival(t *testing.T) {
+	p := &Planner{Routes: []Route{{Destination: "d0", Sections: []tenant.Section{tenant.SectionGuests}}, {Destination: "d1", Sections: []tenant.Section{tenant.SectionLinks}}}}
+	a, b := finding("a", tenant.SeverityHigh), finding("a", tenant.SeverityHigh)
+	b.Fingerprint, b.Section = "b", tenant.SectionGuests
+	items := p.Plan(Scan{ID: "s1", At: t0}, []Change{{Transition: TransitionNew, Finding: a}, {Transition: TransitionNew, Finding: b}})
+	if got, want := keys(items), []string{"new/d1/a/s1", "new/d0/b/s1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("keys = %v, want %v", got, want)
+	}
+}
