@@ -93,20 +93,34 @@ func genScan(t *testing.T, srv *m365test.Server, st m365.State) *tenant.Snapshot
 // default, which keeps a small tenant's links in memory).
 func genScanRun(t *testing.T, srv *m365test.Server, st m365.State, linkRun int) *tenant.Snapshot {
 	t.Helper()
+	o := m365.SourceOptions{LinkRun: linkRun}
+	if st != nil {
+		o.State = st
+	}
+	return genScanWith(t, srv, o, genSections...)
+}
+
+// genScanWith scans sections with o (on the fake's clock, spooling to a
+// test directory unless o says otherwise) and fails the test unless every
+// one is complete.
+func genScanWith(t *testing.T, srv *m365test.Server, o m365.SourceOptions, sections ...tenant.Section) *tenant.Snapshot {
+	t.Helper()
 	c, err := srv.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := m365.SourceOptions{Now: srv.Clock().Now, TempDir: t.TempDir(), LinkRun: linkRun}
-	if st != nil {
-		o.State = st
+	if o.Now == nil {
+		o.Now = srv.Clock().Now
 	}
-	srcs, err := m365.SourcesFor(c, o, genSections...)
+	if o.TempDir == "" {
+		o.TempDir = t.TempDir()
+	}
+	srcs, err := m365.SourcesFor(c, o, sections...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	snap := scanner.Scan(context.Background(), srcs, scanner.Options{Tenant: srv.Meta().Tenant})
-	for _, sec := range genSections {
+	for _, sec := range sections {
 		if !snap.Complete(sec) {
 			t.Fatalf("section %s: %+v", sec, snap.Status[sec])
 		}

@@ -1,7 +1,6 @@
 package m365test_test
 
 import (
-	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sharedrift/sharedrift/scanner"
 	"github.com/sharedrift/sharedrift/scanner/m365"
 	"github.com/sharedrift/sharedrift/tenant"
 
@@ -146,10 +144,6 @@ func TestGuestRefreshFollowsScanStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := &memState{tokens: map[string]string{}, pending: map[string]string{}}
 	at := time.Now().UTC().Truncate(time.Second)
 	// guestPages scans the guests said to start at started and returns how
@@ -157,16 +151,7 @@ func TestGuestRefreshFollowsScanStart(t *testing.T) {
 	guestPages := func(started time.Time) int64 {
 		t.Helper()
 		srv.ResetUsage()
-		o := m365.SourceOptions{Now: srv.Clock().Now, Started: started, GuestRefresh: 24 * time.Hour, State: st, TempDir: t.TempDir()}
-		srcs, err := m365.SourcesFor(c, o, tenant.SectionGuests)
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap := scanner.Scan(context.Background(), srcs, scanner.Options{Tenant: srv.Meta().Tenant})
-		if !snap.Complete(tenant.SectionGuests) {
-			t.Fatalf("guests: %+v", snap.Status[tenant.SectionGuests])
-		}
-		st.commit(snap)
+		st.commit(genScanWith(t, srv, m365.SourceOptions{Started: started, GuestRefresh: 24 * time.Hour, State: st}, tenant.SectionGuests))
 		return srv.Usage().ByKind["users"]
 	}
 	if n := guestPages(at); n == 0 {
