@@ -254,10 +254,8 @@ func (sp *ScanPlan) Items() []Item {
 		if a.firstSeq != b.firstSeq {
 			return a.firstSeq < b.firstSeq
 		}
-		if a.firstAt != b.firstAt {
-			return a.firstAt < b.firstAt
-		}
-		return a.name < b.name
+		// One change's destinations, in the order of the routes.
+		return a.firstAt < b.firstAt
 	})
 	var items []Item
 	for _, dp := range order {
